@@ -1,0 +1,108 @@
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { newId } from './core/ids.js';
+import { registerErrorHandling } from './http/errors.js';
+import { ErrorBody } from './http/schemas.js';
+import { auditRoutes } from './modules/audit/routes.js';
+import { createGuards } from './modules/auth/guard.js';
+import { authRoutes } from './modules/auth/routes.js';
+import { KeySchema } from './modules/keys/schema.js';
+import { keyRoutes } from './modules/keys/routes.js';
+import { settingsRoutes } from './modules/settings/routes.js';
+import { userAdminRoutes } from './modules/users/routes.js';
+import { UserSchema } from './modules/users/schema.js';
+import type { Services } from './services.js';
+
+const API_BODY_LIMIT = 1024 * 1024;
+
+export interface BuildAppOptions {
+  /** Pino logger options, or false for none (tests). */
+  logger?: boolean | { level: string };
+}
+
+/** Build the HTTP app from its services. No side effects: the caller listens and closes. */
+export async function buildApp(services: Services, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    logger:
+      options.logger === false
+        ? false
+        : {
+            level: typeof options.logger === 'object' ? options.logger.level : config.logLevel,
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]'],
+          },
+    // The /api scope writes its own access log line; the /v1 hot path logs through usage records.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => newId('req'),
+    requestIdHeader: false,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandling(app);
+
+  await app.register(cookie);
+  if (config.corsOrigins !== false) {
+    await app.register(cors, { origin: config.corsOrigins, credentials: config.corsOrigins !== true });
+  }
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'AI Hub API', version: '0.1.0', description: 'Control plane (/api) of AI Hub. The data plane (/v1) follows the OpenAI and Anthropic APIs.' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  app.addSchema(ErrorBody);
+  app.addSchema(UserSchema);
+  app.addSchema(KeySchema);
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await services.database.ping();
+      return { status: 'ready', database: services.database.engine };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', database: services.database.engine });
+    }
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const guards = createGuards(services.auth);
+  // Control plane and docs: security headers, a smaller body limit and an access log; the /v1 hot path has none of these.
+  await app.register(async (scope) => {
+    await scope.register(helmet, {
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          scriptSrc: ["'self'"],
+        },
+      },
+    });
+    scope.addHook('onRoute', (route) => {
+      if (route.url.startsWith('/api') && route.bodyLimit === undefined) route.bodyLimit = API_BODY_LIMIT;
+    });
+    scope.addHook('onResponse', async (request, reply) => {
+      request.log.info({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'api');
+    });
+    await scope.register(swaggerUi, { routePrefix: '/docs' });
+    await scope.register(authRoutes({ auth: services.auth, users: services.users, guards }));
+    await scope.register(userAdminRoutes({ users: services.users, audit: services.audit, guards }));
+    await scope.register(keyRoutes({ keys: services.keys, guards }));
+    await scope.register(auditRoutes({ audit: services.audit, guards }));
+    await scope.register(settingsRoutes({ settings: services.settings, audit: services.audit, guards }));
+  });
+
+  return app;
+}

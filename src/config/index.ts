@@ -1,0 +1,180 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Validated configuration. Built once from the environment; never mutated. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** `undefined` → embedded SQLite file under dataDir. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** 32-byte master secret (base64/hex); `undefined` → a key file in dataDir. */
+  secretKey: Buffer | undefined;
+  masterKey: string | undefined;
+  adminEmail: string | undefined;
+  adminPassword: string | undefined;
+  allowRegistration: boolean;
+  logLevel: LogLevel;
+  corsOrigins: string[] | true | false;
+  bodyLimitBytes: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  trustProxy: boolean;
+  shutdownTimeoutMs: number;
+  configFile: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+interface VariableDoc {
+  name: string;
+  default: string;
+  description: string;
+}
+
+/** Every variable AI Hub reads, for `aihub config check`, README and `.env.example`. */
+export const CONFIG_VARIABLES: VariableDoc[] = [
+  { name: 'PORT', default: '3000', description: 'HTTP port (1-65535)' },
+  { name: 'HOST', default: '0.0.0.0', description: 'Interface to listen on' },
+  { name: 'AIHUB_DATA_DIR', default: './data', description: 'Directory for the SQLite file and the generated secret key file' },
+  { name: 'DATABASE_URL', default: '(empty: SQLite in AIHUB_DATA_DIR)', description: 'postgres://user:pass@host:5432/db for PostgreSQL, or sqlite:/path/to/file.db' },
+  { name: 'REDIS_URL', default: '(empty: in-memory)', description: 'redis://host:6379 to share counters, limits and caches between instances' },
+  { name: 'AIHUB_SECRET_KEY', default: '(empty: generated into AIHUB_DATA_DIR/secret.key)', description: '32 bytes as 64 hex chars or base64; encrypts provider keys and signs sessions. Keep it safe and stable' },
+  { name: 'AIHUB_MASTER_KEY', default: '(empty: off)', description: 'Admin credential for automation: `Authorization: Bearer <value>` on /api and /v1 (at least 16 characters)' },
+  { name: 'AIHUB_ADMIN_EMAIL', default: '(empty)', description: 'With AIHUB_ADMIN_PASSWORD: the first admin, created on first start when no admin exists' },
+  { name: 'AIHUB_ADMIN_PASSWORD', default: '(empty)', description: 'Password of the first admin (at least 8 characters)' },
+  { name: 'AIHUB_ALLOW_REGISTRATION', default: 'true', description: 'Initial value of the "registration open" setting (admins can change it later)' },
+  { name: 'AIHUB_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'AIHUB_CORS_ORIGINS', default: '(empty: no cross-origin access)', description: 'Comma-separated allowed origins, or * for any' },
+  { name: 'AIHUB_BODY_LIMIT_MB', default: '20', description: 'Largest accepted request body in MiB (images in chat requests count)' },
+  { name: 'AIHUB_ACCESS_TOKEN_TTL', default: '900', description: 'Console access-token lifetime in seconds' },
+  { name: 'AIHUB_REFRESH_TOKEN_TTL', default: '2592000', description: 'Console session (refresh-token) lifetime in seconds' },
+  { name: 'AIHUB_TRUST_PROXY', default: 'false', description: 'true when behind a reverse proxy: client IPs are read from X-Forwarded-For' },
+  { name: 'AIHUB_SHUTDOWN_TIMEOUT_MS', default: '30000', description: 'How long a shutdown waits for in-flight requests' },
+  { name: 'AIHUB_CONFIG', default: '(empty)', description: 'Path of a YAML file declaring channels and models, applied at start' },
+];
+
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function blank(value: string | undefined): value is undefined {
+  return value === undefined || value.trim() === '';
+}
+
+/**
+ * Build the configuration from `env` (normally process.env merged with `.env`).
+ * Throws ConfigError naming every bad variable and what it allows.
+ */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (blank(raw)) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}="${raw}" must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = env[name];
+    if (blank(raw)) return fallback;
+    const v = raw.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    problems.push(`${name}="${raw}" must be true or false`);
+    return fallback;
+  };
+  const str = (name: string): string | undefined => (blank(env[name]) ? undefined : env[name]?.trim());
+
+  const databaseUrl = str('DATABASE_URL');
+  if (databaseUrl && !/^(postgres(ql)?:\/\/|sqlite:)/.test(databaseUrl)) {
+    problems.push(`DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got "${databaseUrl.split(':')[0]}:…")`);
+  }
+  const redisUrl = str('REDIS_URL');
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push('REDIS_URL must start with redis:// or rediss://');
+  }
+
+  let secretKey: Buffer | undefined;
+  const rawSecret = str('AIHUB_SECRET_KEY');
+  if (rawSecret) {
+    secretKey = parseSecretKey(rawSecret);
+    if (!secretKey) problems.push('AIHUB_SECRET_KEY must be 32 bytes written as 64 hex characters or base64 (try: openssl rand -hex 32)');
+  }
+
+  const masterKey = str('AIHUB_MASTER_KEY');
+  if (masterKey && masterKey.length < 16) problems.push('AIHUB_MASTER_KEY must be at least 16 characters');
+
+  const adminEmail = str('AIHUB_ADMIN_EMAIL');
+  const adminPassword = env.AIHUB_ADMIN_PASSWORD && env.AIHUB_ADMIN_PASSWORD !== '' ? env.AIHUB_ADMIN_PASSWORD : undefined;
+  if (adminEmail && !isEmail(adminEmail)) problems.push(`AIHUB_ADMIN_EMAIL="${adminEmail}" is not an email address`);
+  if (Boolean(adminEmail) !== Boolean(adminPassword)) problems.push('AIHUB_ADMIN_EMAIL and AIHUB_ADMIN_PASSWORD must be set together');
+  if (adminPassword && adminPassword.length < 8) problems.push('AIHUB_ADMIN_PASSWORD must be at least 8 characters');
+
+  const rawLevel = str('AIHUB_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(rawLevel as LogLevel)) problems.push(`AIHUB_LOG_LEVEL="${rawLevel}" must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const rawCors = str('AIHUB_CORS_ORIGINS');
+  let corsOrigins: Config['corsOrigins'] = false;
+  if (rawCors === '*') corsOrigins = true;
+  else if (rawCors) {
+    corsOrigins = rawCors.split(',').map((o) => o.trim()).filter(Boolean);
+    for (const origin of corsOrigins) {
+      if (!/^https?:\/\/[^/]+$/.test(origin)) problems.push(`AIHUB_CORS_ORIGINS entry "${origin}" must look like https://host[:port]`);
+    }
+  }
+
+  const config: Config = {
+    port: int('PORT', 3000, 0, 65535),
+    host: str('HOST') ?? '0.0.0.0',
+    dataDir: resolve(str('AIHUB_DATA_DIR') ?? './data'),
+    databaseUrl,
+    redisUrl,
+    secretKey,
+    masterKey,
+    adminEmail: adminEmail?.toLowerCase(),
+    adminPassword,
+    allowRegistration: bool('AIHUB_ALLOW_REGISTRATION', true),
+    logLevel: rawLevel as LogLevel,
+    corsOrigins,
+    bodyLimitBytes: int('AIHUB_BODY_LIMIT_MB', 20, 1, 1024) * 1024 * 1024,
+    accessTokenTtlSeconds: int('AIHUB_ACCESS_TOKEN_TTL', 900, 30, 86_400),
+    refreshTokenTtlSeconds: int('AIHUB_REFRESH_TOKEN_TTL', 2_592_000, 300, 31_536_000),
+    trustProxy: bool('AIHUB_TRUST_PROXY', false),
+    shutdownTimeoutMs: int('AIHUB_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
+    configFile: str('AIHUB_CONFIG'),
+  };
+  if (config.configFile && !existsSync(config.configFile)) problems.push(`AIHUB_CONFIG="${config.configFile}": no such file`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+export function parseSecretKey(raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
+  const b64 = Buffer.from(raw, 'base64');
+  return b64.length === 32 ? b64 : undefined;
+}
+
+export function isEmail(value: string): boolean {
+  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) && value.length <= 254;
+}
+
+/** process.env over the values of `.env` in the working directory (real environment wins). */
+export function readEnvironment(cwd = process.cwd(), env: Env = process.env): Env {
+  const file = resolve(cwd, '.env');
+  const fromFile = existsSync(file) ? parseDotenv(readFileSync(file)) : {};
+  return { ...fromFile, ...env };
+}

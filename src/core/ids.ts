@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
+
+function encodeTime(ms: number): string {
+  let out = '';
+  let value = ms;
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[value % 32] + out;
+    value = Math.floor(value / 32);
+  }
+  return out;
+}
+
+function encodeRandom(length: number): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHABET[(bytes[i] as number) & 31];
+  return out;
+}
+
+/**
+ * A prefixed, time-sortable id: `usr_` + 10 chars of epoch-ms + 16 random chars (80 bits).
+ * @example newId('key') // 'key_01jd5x0z9q7w3m8k2p4r6t8v0x'
+ */
+export function newId(prefix: string, now: number = Date.now()): string {
+  return `${prefix}_${encodeTime(now)}${encodeRandom(16)}`;
+}
+
+export type IdGenerator = (prefix: string) => string;

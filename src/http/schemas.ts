@@ -1,0 +1,39 @@
+import { type TSchema, Type } from '@sinclair/typebox';
+
+/** `/api` error body (DESIGN.md §6). */
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ examples: ['validation_failed'] }),
+      message: Type.String(),
+      requestId: Type.String(),
+    }),
+  },
+  { $id: 'ErrorBody' },
+);
+
+export const errorResponses = {
+  400: Type.Ref('ErrorBody'),
+  401: Type.Ref('ErrorBody'),
+  403: Type.Ref('ErrorBody'),
+  404: Type.Ref('ErrorBody'),
+  409: Type.Ref('ErrorBody'),
+  429: Type.Ref('ErrorBody'),
+};
+
+export const Pagination = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+};
+
+export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const Email = Type.String({ format: 'email', maxLength: 254 });
+export const Password = Type.String({ minLength: 8, maxLength: 256 });
+export const EpochMs = Type.Integer({ minimum: 0, description: 'Epoch milliseconds' });
+
+export function Page<T extends TSchema>(item: T) {
+  return Type.Object({ data: Type.Array(item), total: Type.Integer() });
+}
+
+export const bearerSecurity = [{ bearerAuth: [] }];

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { Command, Option } from 'commander';
+import { CONFIG_VARIABLES, type Config, ConfigError, loadConfig, readEnvironment } from './config/index.js';
+import { SYSTEM_ACTOR } from './modules/audit/service.js';
+import { openRuntime, startServer } from './server.js';
+
+function config(): Config {
+  return loadConfig(readEnvironment());
+}
+
+async function withRuntime<T>(fn: (runtime: Awaited<ReturnType<typeof openRuntime>>) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(config());
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** The `aihub` command line. */
+export function buildCli(): Command {
+  const program = new Command('aihub')
+    .description('AI Hub: a self-hosted AI gateway and developer platform')
+    .version('0.1.0')
+    .showHelpAfterError();
+
+  program
+    .command('start')
+    .description('Run the server (migrates the database first)')
+    .action(async () => {
+      await startServer(config());
+    });
+
+  program
+    .command('migrate')
+    .description('Bring the database schema up to date, then exit')
+    .action(async () => {
+      await withRuntime(async (rt) => {
+        console.log(`Database is up to date (${rt.database.engine} ${rt.database.location}).`);
+      });
+    });
+
+  const user = program.command('user').description('Manage users');
+  user
+    .command('create')
+    .description('Create a user (prints a generated password when --password is not given)')
+    .requiredOption('--email <email>', 'email address (the sign-in name)')
+    .option('--password <password>', 'password, at least 8 characters')
+    .option('--name <name>', 'display name')
+    .option('--admin', 'make the user an instance admin', false)
+    .action(async (opts: { email: string; password?: string; name?: string; admin: boolean }) => {
+      const password = opts.password ?? randomBytes(12).toString('base64url');
+      if (password.length < 8) throw new CliError('--password must be at least 8 characters');
+      await withRuntime(async ({ services }) => {
+        const created = await services.users.create({ email: opts.email, password, name: opts.name, role: opts.admin ? 'admin' : 'user' });
+        await services.audit.record({ actor: SYSTEM_ACTOR, action: 'user.create', targetType: 'user', targetId: created.id, detail: { email: created.email, role: created.role, source: 'cli' } });
+        console.log(`Created ${created.role} ${created.email} (${created.id})`);
+        if (!opts.password) console.log(`Password: ${password}`);
+      });
+    });
+
+  const key = program.command('key').description('Manage API keys');
+  key
+    .command('create')
+    .description('Create an API key for a user and print its secret (shown once)')
+    .requiredOption('--user <emailOrId>', "the key owner's email or id")
+    .option('--name <name>', 'a name to recognise the key by', 'cli')
+    .addOption(new Option('--expires-in-days <days>', 'expire after this many days').argParser((v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new CliError('--expires-in-days must be a whole number of days, at least 1');
+      return n;
+    }))
+    .action(async (opts: { user: string; name: string; expiresInDays?: number }) => {
+      await withRuntime(async ({ services }) => {
+        const owner = opts.user.includes('@') ? await services.users.findByEmail(opts.user) : await services.users.get(opts.user).catch(() => undefined);
+        if (!owner) throw new CliError(`No user ${opts.user}`);
+        const expiresAt = opts.expiresInDays ? services.clock.now() + opts.expiresInDays * 86_400_000 : null;
+        const created = await services.keys.create({ name: opts.name, expiresAt, userId: owner.id }, { principal: { kind: 'master_key' }, ip: null });
+        console.log(`Created key ${created.key.id} for ${owner.email}. Store the secret now; it is not shown again:`);
+        console.log(created.secret);
+      });
+    });
+
+  const cfg = program.command('config').description('Configuration');
+  cfg
+    .command('check')
+    .description('Validate the configuration (environment and .env) and print the effective values')
+    .action(() => {
+      const c = config();
+      const shown: Record<string, string> = {
+        PORT: String(c.port),
+        HOST: c.host,
+        AIHUB_DATA_DIR: c.dataDir,
+        DATABASE_URL: c.databaseUrl ? c.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') : '(SQLite in data dir)',
+        REDIS_URL: c.redisUrl ? c.redisUrl.replace(/\/\/[^@/]*@/, '//***@') : '(in-memory)',
+        AIHUB_SECRET_KEY: c.secretKey ? '(set)' : '(key file in data dir)',
+        AIHUB_MASTER_KEY: c.masterKey ? '(set)' : '(off)',
+        AIHUB_ADMIN_EMAIL: c.adminEmail ?? '(none)',
+        AIHUB_ALLOW_REGISTRATION: String(c.allowRegistration),
+        AIHUB_LOG_LEVEL: c.logLevel,
+      };
+      console.log('Configuration is valid.');
+      for (const v of CONFIG_VARIABLES) if (shown[v.name] !== undefined) console.log(`  ${v.name.padEnd(26)} ${shown[v.name]}`);
+    });
+
+  return program;
+}
+
+class CliError extends Error {}
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof CliError) {
+      console.error(error.message);
+    } else if (error instanceof Error && 'code' in error && error.code === 'conflict') {
+      console.error(error.message);
+    } else {
+      console.error(error instanceof Error ? error.message : String(error));
+    }
+    process.exitCode = 1;
+  }
+}
+
+// `tsx src/main.ts …` (npm run dev) runs the CLI directly; bin/aihub.js imports this module instead.
+if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
+  await runCli(process.argv);
+}

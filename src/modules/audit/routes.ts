@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { EpochMs, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import type { Guards } from '../auth/guard.js';
+import type { AuditService } from './service.js';
+
+const AuditRecordSchema = Type.Object({
+  id: Type.String(),
+  at: EpochMs,
+  actorType: Type.String(),
+  actorId: Type.Union([Type.String(), Type.Null()]),
+  action: Type.String(),
+  targetType: Type.Union([Type.String(), Type.Null()]),
+  targetId: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+});
+
+/** GET /api/admin/audit: who did what, newest first, with filters and cursor pagination. */
+export function auditRoutes({ audit, guards }: { audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/api/admin/audit',
+      {
+        preHandler: guards.admin,
+        schema: {
+          tags: ['admin: audit'],
+          summary: 'Audit log (admin and security actions)',
+          security: bearerSecurity,
+          querystring: Type.Object({
+            action: Type.Optional(Type.String({ maxLength: 100, description: 'Exact action, or a prefix ending in * (e.g. key.*)' })),
+            actorId: Type.Optional(Type.String({ maxLength: 64 })),
+            targetId: Type.Optional(Type.String({ maxLength: 64 })),
+            from: Type.Optional(EpochMs),
+            to: Type.Optional(EpochMs),
+            before: Type.Optional(Type.String({ maxLength: 64, description: 'Cursor: the id of the last row of the previous page' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+          }),
+          response: { 200: Type.Object({ data: Type.Array(AuditRecordSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const limit = request.query.limit ?? 100;
+        const data = await audit.list({ ...request.query, limit });
+        return { data, nextCursor: data.length === limit ? (data[data.length - 1]?.id ?? null) : null };
+      },
+    );
+  };
+}

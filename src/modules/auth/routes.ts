@@ -1,0 +1,168 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../core/errors.js';
+import { Email, Password, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { type UserResponse, toUserResponse } from '../users/service.js';
+import type { UsersService } from '../users/service.js';
+import { type Guards, principalOf } from './guard.js';
+import type { AuthService, SessionGrant } from './service.js';
+
+export const REFRESH_COOKIE = 'aihub_refresh';
+const COOKIE_PATH = '/api/auth';
+
+const SessionSchema = Type.Object({
+  user: Type.Ref('User'),
+  accessToken: Type.String({ description: 'Bearer token for /api; short-lived' }),
+  expiresIn: Type.Integer({ description: 'Seconds until the access token expires' }),
+});
+
+interface SessionBody {
+  user: UserResponse;
+  accessToken: string;
+  expiresIn: number;
+}
+
+function context(request: FastifyRequest) {
+  return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
+}
+
+function sendSession(reply: FastifyReply, grant: SessionGrant): SessionBody {
+  reply.setCookie(REFRESH_COOKIE, grant.refreshToken, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: 'auto',
+    path: COOKIE_PATH,
+    expires: new Date(grant.refreshExpiresAt),
+  });
+  return { user: toUserResponse(grant.user), accessToken: grant.accessToken, expiresIn: grant.expiresIn };
+}
+
+export interface AuthRoutesDeps {
+  auth: AuthService;
+  users: UsersService;
+  guards: Guards;
+}
+
+/** /api/auth/* (sign-up, sign-in, refresh, sign-out) and /api/me. */
+export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/api/auth/register',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Create an account (when registration is open) and sign in',
+          body: Type.Object({ email: Email, password: Password, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false }),
+          response: { 201: SessionSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const grant = await auth.register(request.body, context(request));
+        reply.code(201);
+        return sendSession(reply, grant);
+      },
+    );
+
+    app.post(
+      '/api/auth/login',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Sign in with email and password',
+          body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 256 }) }),
+          response: { 200: SessionSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => sendSession(reply, await auth.login(request.body.email, request.body.password, context(request))),
+    );
+
+    app.post(
+      '/api/auth/refresh',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Exchange the refresh cookie for a new access token (the cookie rotates)',
+          response: { 200: SessionSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const token = request.cookies[REFRESH_COOKIE];
+        if (!token) throw new ApiError('unauthorized', 'No session cookie; sign in again');
+        try {
+          return sendSession(reply, await auth.refresh(token, context(request)));
+        } catch (error) {
+          reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH });
+          throw error;
+        }
+      },
+    );
+
+    app.post(
+      '/api/auth/logout',
+      { schema: { tags: ['auth'], summary: 'End this sign-in', response: { 204: Type.Null() } } },
+      async (request, reply) => {
+        await auth.logout(request.cookies[REFRESH_COOKIE]);
+        reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH });
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/api/me',
+      {
+        preHandler: guards.user,
+        schema: {
+          tags: ['me'],
+          summary: 'The signed-in user',
+          security: bearerSecurity,
+          response: { 200: Type.Union([Type.Ref('User'), Type.Object({ kind: Type.Literal('master_key'), role: Type.Literal('admin') })]), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        if (principal.kind === 'master_key') return { kind: 'master_key' as const, role: 'admin' as const };
+        return toUserResponse(await users.get(principal.userId));
+      },
+    );
+
+    app.patch(
+      '/api/me',
+      {
+        preHandler: guards.user,
+        schema: {
+          tags: ['me'],
+          summary: 'Change your display name',
+          security: bearerSecurity,
+          body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+          response: { 200: Type.Ref('User'), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no profile');
+        return toUserResponse(await users.update(principal.userId, { name: request.body.name }));
+      },
+    );
+
+    app.post(
+      '/api/me/password',
+      {
+        preHandler: guards.user,
+        schema: {
+          tags: ['me'],
+          summary: 'Change your password; other sessions are signed out',
+          security: bearerSecurity,
+          body: Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: Password }, { additionalProperties: false }),
+          response: { 200: SessionSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no password');
+        const grant = await auth.changePassword(principal.userId, request.body.currentPassword, request.body.newPassword, context(request));
+        return sendSession(reply, grant);
+      },
+    );
+  };
+}

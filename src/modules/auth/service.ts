@@ -1,0 +1,136 @@
+import type { Clock } from '../../core/clock.js';
+import { ApiError } from '../../core/errors.js';
+import { safeEqual } from '../../core/secrets.js';
+import type { UsersTable } from '../../infra/db/schema.js';
+import type { AuditService } from '../audit/service.js';
+import type { SettingsService } from '../settings/service.js';
+import type { UsersService } from '../users/service.js';
+import type { PasswordHasher } from './passwords.js';
+import type { Principal } from './principal.js';
+import type { RefreshContext, RefreshSessions } from './sessions.js';
+import type { LoginThrottle } from './throttle.js';
+import type { AccessTokens } from './tokens.js';
+
+export interface SessionGrant {
+  user: UsersTable;
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  refreshExpiresAt: number;
+}
+
+export interface AuthServiceDeps {
+  users: UsersService;
+  sessions: RefreshSessions;
+  tokens: AccessTokens;
+  throttle: LoginThrottle;
+  audit: AuditService;
+  settings: SettingsService;
+  hasher: PasswordHasher;
+  clock: Clock;
+  masterKey: string | undefined;
+}
+
+/** Sign-up, sign-in, session refresh and bearer-token authentication for /api. */
+export class AuthService {
+  // A real argon2 hash to verify against when the account does not exist, so timing does not reveal it.
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly deps: AuthServiceDeps) {
+    deps.users.onChange(async (userId, change) => {
+      if (change === 'disabled' || change === 'password') await deps.sessions.revokeAllForUser(userId);
+    });
+  }
+
+  async register(input: { email: string; password: string; name?: string | undefined }, context: RefreshContext): Promise<SessionGrant> {
+    if (!this.deps.settings.get().registrationEnabled) {
+      throw new ApiError('registration_disabled', 'Registration is closed on this AI Hub; ask an admin for an account');
+    }
+    // An instance without an admin (fresh `npm start`) makes its first account the admin.
+    const role = (await this.deps.users.countActiveAdmins()) === 0 ? 'admin' : 'user';
+    const user = await this.deps.users.create({ email: input.email, password: input.password, name: input.name, role });
+    await this.deps.audit.record({ actor: { type: 'user', id: user.id }, action: 'user.register', targetType: 'user', targetId: user.id, ip: context.ip, detail: { role } });
+    return this.grant(user, context);
+  }
+
+  async login(email: string, password: string, context: RefreshContext): Promise<SessionGrant> {
+    const account = email.trim().toLowerCase();
+    const ip = context.ip ?? 'unknown';
+    await this.deps.throttle.check(ip, account);
+    const user = await this.deps.users.findByEmail(account);
+    const valid = user
+      ? await this.deps.users.verifyPassword(user, password)
+      : (await this.deps.hasher.verify(await this.dummyHash(), password)) && false;
+    if (!user || !valid) {
+      await this.deps.throttle.recordFailure(ip, account);
+      await this.deps.audit.record({
+        actor: { type: 'anonymous', id: null },
+        action: 'auth.login_failed',
+        targetType: 'user',
+        targetId: user?.id ?? null,
+        ip: context.ip,
+        detail: { email: account, reason: user ? 'wrong_password' : 'unknown_email' },
+      });
+      throw new ApiError('invalid_credentials', 'Email or password is incorrect');
+    }
+    if (user.status !== 'active') {
+      await this.deps.audit.record({ actor: { type: 'user', id: user.id }, action: 'auth.login_failed', targetType: 'user', targetId: user.id, ip: context.ip, detail: { reason: 'disabled' } });
+      throw new ApiError('account_disabled', 'This account is disabled');
+    }
+    await this.deps.throttle.recordSuccess(account);
+    await this.deps.users.recordLogin(user.id);
+    await this.deps.audit.record({ actor: { type: 'user', id: user.id }, action: 'auth.login', targetType: 'user', targetId: user.id, ip: context.ip });
+    return this.grant(user, context);
+  }
+
+  async refresh(refreshToken: string, context: RefreshContext): Promise<SessionGrant> {
+    const { userId, next } = await this.deps.sessions.rotate(refreshToken, context);
+    const user = await this.deps.users.get(userId).catch(() => undefined);
+    if (!user || user.status !== 'active') throw new ApiError('unauthorized', 'Session expired; sign in again');
+    const accessToken = await this.deps.tokens.sign(user.id, user.role, this.deps.clock.now());
+    return { user, accessToken, expiresIn: this.deps.tokens.ttl, refreshToken: next.token, refreshExpiresAt: next.expiresAt };
+  }
+
+  async logout(refreshToken: string | undefined): Promise<void> {
+    if (refreshToken) await this.deps.sessions.revokeByToken(refreshToken);
+  }
+
+  /** Change the caller's password; ends every other session and returns a fresh one for this device. */
+  async changePassword(userId: string, currentPassword: string, newPassword: string, context: RefreshContext): Promise<SessionGrant> {
+    const user = await this.deps.users.get(userId);
+    if (!(await this.deps.users.verifyPassword(user, currentPassword))) {
+      throw new ApiError('invalid_credentials', 'Current password is incorrect', { param: 'currentPassword' });
+    }
+    const updated = await this.deps.users.update(userId, { password: newPassword });
+    await this.deps.audit.record({ actor: { type: 'user', id: userId }, action: 'user.password_change', targetType: 'user', targetId: userId, ip: context.ip });
+    return this.grant(updated, context);
+  }
+
+  /**
+   * Resolve an `Authorization: Bearer …` value to a principal: the master key, or a valid access token
+   * of an active user whose password has not changed since the token was issued.
+   */
+  async authenticate(bearer: string | undefined): Promise<Principal> {
+    if (!bearer) throw new ApiError('unauthorized', 'Sign in first: send Authorization: Bearer <access token>');
+    if (this.deps.masterKey && safeEqual(bearer, this.deps.masterKey)) return { kind: 'master_key' };
+    const claims = await this.deps.tokens.verify(bearer, this.deps.clock.now());
+    const user = await this.deps.users.get(claims.userId).catch(() => undefined);
+    if (!user) throw new ApiError('unauthorized', 'Invalid access token');
+    if (user.status !== 'active') throw new ApiError('account_disabled', 'This account is disabled');
+    if (claims.issuedAt < Math.floor(user.password_changed_at / 1000)) {
+      throw new ApiError('token_expired', 'Password changed since this token was issued; sign in again');
+    }
+    return { kind: 'user', userId: user.id, role: user.role, orgId: user.org_id, email: user.email };
+  }
+
+  private async grant(user: UsersTable, context: RefreshContext): Promise<SessionGrant> {
+    const refresh = await this.deps.sessions.issue(user.id, context);
+    const accessToken = await this.deps.tokens.sign(user.id, user.role, this.deps.clock.now());
+    return { user, accessToken, expiresIn: this.deps.tokens.ttl, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt };
+  }
+
+  private dummyHash(): Promise<string> {
+    this.#dummyHash ??= this.deps.hasher.hash('aihub-timing-equaliser');
+    return this.#dummyHash;
+  }
+}

@@ -1,0 +1,57 @@
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { ApiError } from '../../core/errors.js';
+import type { UserRole } from '../../infra/db/schema.js';
+
+const ISSUER = 'aihub';
+const AUDIENCE = 'aihub:access';
+
+export interface AccessClaims {
+  userId: string;
+  role: UserRole;
+  /** Issued-at, epoch seconds. */
+  issuedAt: number;
+}
+
+/** Short-lived HS256 access tokens for the console and /api automation by users. */
+export class AccessTokens {
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  get ttl(): number {
+    return this.ttlSeconds;
+  }
+
+  async sign(userId: string, role: UserRole, nowMs: number): Promise<string> {
+    const iat = Math.floor(nowMs / 1000);
+    return new SignJWT({ role })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(userId)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.ttlSeconds)
+      .sign(this.key);
+  }
+
+  async verify(token: string, nowMs: number): Promise<AccessClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ['HS256'],
+        currentDate: new Date(nowMs),
+      });
+      const role = payload.role;
+      if (typeof payload.sub !== 'string' || (role !== 'admin' && role !== 'user') || typeof payload.iat !== 'number') {
+        throw new ApiError('unauthorized', 'Malformed access token');
+      }
+      return { userId: payload.sub, role, issuedAt: payload.iat };
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new ApiError('token_expired', 'Access token expired; refresh the session');
+      throw new ApiError('unauthorized', 'Invalid access token');
+    }
+  }
+}

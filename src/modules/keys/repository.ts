@@ -1,0 +1,55 @@
+import type { Kysely } from 'kysely';
+import type { ApiKeysTable, Database, KeyStatus, UserStatus } from '../../infra/db/schema.js';
+
+export interface KeyListQuery {
+  userId?: string | undefined;
+  status?: KeyStatus | undefined;
+  limit: number;
+  offset: number;
+}
+
+export type KeyWithOwner = ApiKeysTable & { owner_status: UserStatus };
+
+/** Data access for api_keys. */
+export class KeysRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: ApiKeysTable): Promise<void> {
+    await this.db.insertInto('api_keys').values(row).execute();
+  }
+
+  findById(id: string): Promise<ApiKeysTable | undefined> {
+    return this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The key with its owner's status, for verification. */
+  findByHash(hash: string): Promise<KeyWithOwner | undefined> {
+    return this.db
+      .selectFrom('api_keys')
+      .innerJoin('users', 'users.id', 'api_keys.user_id')
+      .selectAll('api_keys')
+      .select('users.status as owner_status')
+      .where('api_keys.key_hash', '=', hash)
+      .executeTakeFirst();
+  }
+
+  async list(query: KeyListQuery): Promise<{ rows: ApiKeysTable[]; total: number }> {
+    let q = this.db.selectFrom('api_keys');
+    if (query.userId) q = q.where('user_id', '=', query.userId);
+    if (query.status) q = q.where('status', '=', query.status);
+    const [rows, count] = await Promise.all([
+      q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).offset(query.offset).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.n) };
+  }
+
+  async update(id: string, patch: Partial<Omit<ApiKeysTable, 'id' | 'user_id' | 'created_at'>>): Promise<void> {
+    await this.db.updateTable('api_keys').set(patch).where('id', '=', id).execute();
+  }
+
+  async listIdsByUser(userId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('api_keys').select('id').where('user_id', '=', userId).execute();
+    return rows.map((r) => r.id);
+  }
+}

@@ -1,0 +1,133 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../../core/errors.js';
+import { EpochMs, IdParam, Page, Pagination, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { type Guards, principalOf } from '../auth/guard.js';
+import { CreatedKeySchema, KeyName, KeyStatusSchema } from './schema.js';
+import { type KeysService, toKeyResponse } from './service.js';
+
+function ctx(request: FastifyRequest) {
+  return { principal: principalOf(request), ip: request.ip };
+}
+
+/** /api/keys (own keys; admins may act on any) and /api/admin/keys (every user's keys). */
+export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/api/keys',
+      {
+        preHandler: guards.user,
+        schema: {
+          tags: ['keys'],
+          summary: 'Your API keys (hint only, never the secret)',
+          security: bearerSecurity,
+          querystring: Type.Object({ status: Type.Optional(KeyStatusSchema), ...Pagination }),
+          response: { 200: Page(Type.Ref('ApiKey')), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key owns no keys; use GET /api/admin/keys');
+        const { rows, total } = await keys.list({ userId: principal.userId, status: request.query.status, limit: request.query.limit ?? 50, offset: request.query.offset ?? 0 });
+        return { data: rows.map(toKeyResponse), total };
+      },
+    );
+
+    app.post(
+      '/api/keys',
+      {
+        preHandler: guards.user,
+        schema: {
+          tags: ['keys'],
+          summary: 'Create an API key; the secret is in this answer only',
+          security: bearerSecurity,
+          body: Type.Object(
+            {
+              name: KeyName,
+              expiresAt: Type.Optional(Type.Union([EpochMs, Type.Null()])),
+              userId: Type.Optional(Type.String({ maxLength: 64, description: 'Admins only: create the key for this user' })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: CreatedKeySchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const created = await keys.create(request.body, ctx(request));
+        reply.code(201);
+        return created;
+      },
+    );
+
+    app.get(
+      '/api/keys/:id',
+      { preHandler: guards.user, schema: { tags: ['keys'], summary: 'One API key', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('ApiKey'), ...errorResponses } } },
+      async (request) => toKeyResponse(await keys.getVisible(request.params.id, principalOf(request))),
+    );
+
+    app.patch(
+      '/api/keys/:id',
+      {
+        preHandler: guards.user,
+        schema: {
+          tags: ['keys'],
+          summary: 'Rename, enable/disable or change the expiry of a key',
+          security: bearerSecurity,
+          params: IdParam,
+          body: Type.Object(
+            { name: Type.Optional(KeyName), enabled: Type.Optional(Type.Boolean()), expiresAt: Type.Optional(Type.Union([EpochMs, Type.Null()])) },
+            { additionalProperties: false, minProperties: 1 },
+          ),
+          response: { 200: Type.Ref('ApiKey'), ...errorResponses },
+        },
+      },
+      async (request) => toKeyResponse(await keys.update(request.params.id, request.body, ctx(request))),
+    );
+
+    app.delete(
+      '/api/keys/:id',
+      {
+        preHandler: guards.user,
+        schema: { tags: ['keys'], summary: 'Revoke a key (it stops working at once)', security: bearerSecurity, params: IdParam, response: { 204: Type.Null(), ...errorResponses } },
+      },
+      async (request, reply) => {
+        await keys.revoke(request.params.id, ctx(request));
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/api/keys/:id/rotate',
+      {
+        preHandler: guards.user,
+        schema: {
+          tags: ['keys'],
+          summary: 'Issue a new secret for a key; the old secret stops working at once',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 200: CreatedKeySchema, ...errorResponses },
+        },
+      },
+      async (request) => keys.rotate(request.params.id, ctx(request)),
+    );
+
+    app.get(
+      '/api/admin/keys',
+      {
+        preHandler: guards.admin,
+        schema: {
+          tags: ['admin: keys'],
+          summary: "Every user's keys",
+          security: bearerSecurity,
+          querystring: Type.Object({ userId: Type.Optional(Type.String({ maxLength: 64 })), status: Type.Optional(KeyStatusSchema), ...Pagination }),
+          response: { 200: Page(Type.Ref('ApiKey')), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { rows, total } = await keys.list({ ...request.query, limit: request.query.limit ?? 50, offset: request.query.offset ?? 0 });
+        return { data: rows.map(toKeyResponse), total };
+      },
+    );
+  };
+}

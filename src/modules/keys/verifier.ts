@@ -1,0 +1,131 @@
+import type { Clock } from '../../core/clock.js';
+import { sha256Hex } from '../../core/secrets.js';
+import type { KeyStatus, UserStatus } from '../../infra/db/schema.js';
+import type { KeyWithOwner, KeysRepository } from './repository.js';
+
+/** What the data plane needs to know about a key, held in memory. */
+export interface KeyRecord {
+  id: string;
+  userId: string;
+  orgId: string;
+  teamId: string | null;
+  name: string;
+  status: KeyStatus;
+  expiresAt: number | null;
+  ownerStatus: UserStatus;
+  allowedModels: string[] | null;
+  allowedIps: string[] | null;
+}
+
+export type KeyVerification =
+  | { ok: true; key: KeyRecord }
+  | { ok: false; code: 'NOT_FOUND' | 'REVOKED' | 'DISABLED' | 'EXPIRED' | 'OWNER_DISABLED' };
+
+interface CacheEntry {
+  record: KeyRecord | null;
+  loadedAt: number;
+}
+
+export interface KeyVerifierOptions {
+  /** How long a cached key is trusted before it is re-read (bounds staleness across instances). */
+  ttlMs?: number;
+  /** How long an unknown key is remembered as unknown (protects the DB from floods of bad keys). */
+  negativeTtlMs?: number;
+  maxNegativeEntries?: number;
+}
+
+/**
+ * Verifies virtual API keys from an in-memory cache: no database query in steady state. Changes made
+ * through KeysService/UsersService invalidate entries at once in this process.
+ */
+export class KeyVerifier {
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #hashById = new Map<string, string>();
+  #negativeCount = 0;
+  readonly #ttlMs: number;
+  readonly #negativeTtlMs: number;
+  readonly #maxNegative: number;
+
+  constructor(
+    private readonly repo: KeysRepository,
+    private readonly clock: Clock,
+    options: KeyVerifierOptions = {},
+  ) {
+    this.#ttlMs = options.ttlMs ?? 60_000;
+    this.#negativeTtlMs = options.negativeTtlMs ?? 5_000;
+    this.#maxNegative = options.maxNegativeEntries ?? 10_000;
+  }
+
+  /** Check a presented secret; checks run in a fixed order (found, revoked, disabled, expired, owner). */
+  async verify(secret: string): Promise<KeyVerification> {
+    const now = this.clock.now();
+    const hash = sha256Hex(secret);
+    let entry = this.#cache.get(hash);
+    if (!entry || now - entry.loadedAt > (entry.record ? this.#ttlMs : this.#negativeTtlMs)) {
+      entry = await this.load(hash, now);
+    }
+    const key = entry.record;
+    if (!key) return { ok: false, code: 'NOT_FOUND' };
+    if (key.status === 'revoked') return { ok: false, code: 'REVOKED' };
+    if (key.status === 'disabled') return { ok: false, code: 'DISABLED' };
+    if (key.expiresAt !== null && key.expiresAt <= now) return { ok: false, code: 'EXPIRED' };
+    if (key.ownerStatus !== 'active') return { ok: false, code: 'OWNER_DISABLED' };
+    return { ok: true, key };
+  }
+
+  /** Forget one key (after update, revoke, rotate). */
+  invalidateKey(keyId: string): void {
+    const hash = this.#hashById.get(keyId);
+    if (hash) this.#cache.delete(hash);
+    this.#hashById.delete(keyId);
+  }
+
+  /** Forget every key of a user (after the user is disabled or changed). */
+  invalidateUser(userId: string): void {
+    for (const [hash, entry] of this.#cache) {
+      if (entry.record?.userId === userId) {
+        this.#cache.delete(hash);
+        this.#hashById.delete(entry.record.id);
+      }
+    }
+  }
+
+  private async load(hash: string, now: number): Promise<CacheEntry> {
+    const row = await this.repo.findByHash(hash);
+    const entry: CacheEntry = { record: row ? toKeyRecord(row) : null, loadedAt: now };
+    if (entry.record) {
+      this.#hashById.set(entry.record.id, hash);
+    } else {
+      if (this.#negativeCount >= this.#maxNegative) this.dropNegatives();
+      this.#negativeCount++;
+    }
+    this.#cache.set(hash, entry);
+    return entry;
+  }
+
+  private dropNegatives(): void {
+    for (const [hash, entry] of this.#cache) if (!entry.record) this.#cache.delete(hash);
+    this.#negativeCount = 0;
+  }
+}
+
+function parseList(json: string | null): string[] | null {
+  if (!json) return null;
+  const value: unknown = JSON.parse(json);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : null;
+}
+
+function toKeyRecord(row: KeyWithOwner): KeyRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    orgId: row.org_id,
+    teamId: row.team_id,
+    name: row.name,
+    status: row.status,
+    expiresAt: row.expires_at,
+    ownerStatus: row.owner_status,
+    allowedModels: parseList(row.allowed_models),
+    allowedIps: parseList(row.allowed_ips),
+  };
+}

@@ -1,0 +1,45 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { bearerSecurity, errorResponses } from '../../http/schemas.js';
+import type { AuditService } from '../audit/service.js';
+import type { Guards } from '../auth/guard.js';
+import { actorOf } from '../auth/principal.js';
+import type { SettingsService } from './service.js';
+
+const SettingsSchema = Type.Object({ registrationEnabled: Type.Boolean() });
+
+/** /api/admin/settings and the public /api/settings/public the sign-in page reads. */
+export function settingsRoutes({ settings, audit, guards }: { settings: SettingsService; audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/api/settings/public',
+      { schema: { tags: ['settings'], summary: 'Settings the sign-in page needs (no auth)', response: { 200: SettingsSchema } } },
+      async () => ({ registrationEnabled: settings.get().registrationEnabled }),
+    );
+
+    app.get(
+      '/api/admin/settings',
+      { preHandler: guards.admin, schema: { tags: ['admin: settings'], summary: 'Instance settings', security: bearerSecurity, response: { 200: SettingsSchema, ...errorResponses } } },
+      async () => settings.get(),
+    );
+
+    app.patch(
+      '/api/admin/settings',
+      {
+        preHandler: guards.admin,
+        schema: {
+          tags: ['admin: settings'],
+          summary: 'Change instance settings',
+          security: bearerSecurity,
+          body: Type.Partial(SettingsSchema, { additionalProperties: false, minProperties: 1 }),
+          response: { 200: SettingsSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const updated = await settings.update(request.body);
+        await audit.record({ actor: actorOf(request.principal), action: 'settings.update', targetType: 'settings', ip: request.ip, detail: request.body });
+        return updated;
+      },
+    );
+  };
+}

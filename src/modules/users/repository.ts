@@ -1,0 +1,63 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, UserRole, UserStatus, UsersTable } from '../../infra/db/schema.js';
+
+export interface UserListQuery {
+  search?: string | undefined;
+  role?: UserRole | undefined;
+  status?: UserStatus | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** Data access for users and their memberships. */
+export class UsersRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  findById(id: string): Promise<UsersTable | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findByEmail(email: string): Promise<UsersTable | undefined> {
+    return this.db.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst();
+  }
+
+  /** Insert the user and its membership of its organization in one transaction. */
+  async insertWithMembership(user: UsersTable, membershipId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx: Transaction<Database>) => {
+      await trx.insertInto('users').values(user).execute();
+      await trx
+        .insertInto('memberships')
+        .values({ id: membershipId, user_id: user.id, org_id: user.org_id, team_id: null, role: 'member', created_at: user.created_at })
+        .execute();
+    });
+  }
+
+  async list(query: UserListQuery): Promise<{ rows: UsersTable[]; total: number }> {
+    let q = this.db.selectFrom('users');
+    if (query.search) {
+      const pattern = `%${query.search.toLowerCase().replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+      q = q.where((eb) => eb.or([eb('email', 'like', pattern), eb('name', 'like', pattern)]));
+    }
+    if (query.role) q = q.where('role', '=', query.role);
+    if (query.status) q = q.where('status', '=', query.status);
+    const [rows, count] = await Promise.all([
+      q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).offset(query.offset).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.n) };
+  }
+
+  async update(id: string, patch: Partial<Omit<UsersTable, 'id' | 'created_at'>>): Promise<void> {
+    await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
+  }
+
+  async countActiveAdmins(): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('role', '=', 'admin')
+      .where('status', '=', 'active')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}

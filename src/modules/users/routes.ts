@@ -1,0 +1,99 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ApiError } from '../../core/errors.js';
+import { Email, IdParam, Page, Pagination, Password, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import type { AuditService } from '../audit/service.js';
+import type { Guards } from '../auth/guard.js';
+import { principalOf } from '../auth/guard.js';
+import { actorOf } from '../auth/principal.js';
+import { Role, UserStatusSchema } from './schema.js';
+import { type UsersService, toUserResponse } from './service.js';
+
+export interface UserRoutesDeps {
+  users: UsersService;
+  audit: AuditService;
+  guards: Guards;
+}
+
+/** /api/admin/users: admin user management. */
+export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.addHook('preHandler', guards.admin);
+
+    app.get(
+      '/api/admin/users',
+      {
+        schema: {
+          tags: ['admin: users'],
+          summary: 'List users',
+          security: bearerSecurity,
+          querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 254 })), role: Type.Optional(Role), status: Type.Optional(UserStatusSchema), ...Pagination }),
+          response: { 200: Page(Type.Ref('User')), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { rows, total } = await users.list({ ...request.query, limit: request.query.limit ?? 50, offset: request.query.offset ?? 0 });
+        return { data: rows.map(toUserResponse), total };
+      },
+    );
+
+    app.post(
+      '/api/admin/users',
+      {
+        schema: {
+          tags: ['admin: users'],
+          summary: 'Create a user',
+          security: bearerSecurity,
+          body: Type.Object({ email: Email, password: Password, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), role: Type.Optional(Role) }, { additionalProperties: false }),
+          response: { 201: Type.Ref('User'), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const user = await users.create(request.body);
+        await audit.record({ actor: actorOf(request.principal), action: 'user.create', targetType: 'user', targetId: user.id, ip: request.ip, detail: { email: user.email, role: user.role } });
+        reply.code(201);
+        return toUserResponse(user);
+      },
+    );
+
+    app.get(
+      '/api/admin/users/:id',
+      { schema: { tags: ['admin: users'], summary: 'Get a user', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('User'), ...errorResponses } } },
+      async (request) => toUserResponse(await users.get(request.params.id)),
+    );
+
+    app.patch(
+      '/api/admin/users/:id',
+      {
+        schema: {
+          tags: ['admin: users'],
+          summary: 'Change a user: name, role, status (disable blocks sessions and keys at once) or password',
+          security: bearerSecurity,
+          params: IdParam,
+          body: Type.Object(
+            { name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), role: Type.Optional(Role), status: Type.Optional(UserStatusSchema), password: Type.Optional(Password) },
+            { additionalProperties: false, minProperties: 1 },
+          ),
+          response: { 200: Type.Ref('User'), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        if (principal.kind === 'user' && principal.userId === request.params.id && request.body.status === 'disabled') {
+          throw new ApiError('conflict', 'You cannot disable your own account');
+        }
+        const updated = await users.update(request.params.id, request.body);
+        const { password, ...visible } = request.body;
+        await audit.record({
+          actor: actorOf(principal),
+          action: 'user.update',
+          targetType: 'user',
+          targetId: updated.id,
+          ip: request.ip,
+          detail: { ...visible, ...(password !== undefined ? { passwordReset: true } : {}) },
+        });
+        return toUserResponse(updated);
+      },
+    );
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * The gateway's canonical wire format is OpenAI Chat Completions: every inbound protocol is translated
+ * to it and every upstream adapter translates from it. These types cover what the gateway reads or
+ * writes; unknown fields are carried through untouched (index signatures), never dropped silently.
+ * Reference: ../shared/PROTOCOLS.md §1.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue | undefined };
+
+export interface ChatTextPart {
+  type: 'text';
+  text: string;
+}
+export interface ChatImagePart {
+  type: 'image_url';
+  image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
+}
+export type ChatContentPart = ChatTextPart | ChatImagePart | ({ type: string } & JsonObject);
+
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export interface ChatMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  content?: string | ChatContentPart[] | null;
+  name?: string;
+  tool_calls?: ChatToolCall[];
+  tool_call_id?: string;
+  /** DeepSeek-style reasoning text, on assistant messages. */
+  reasoning_content?: string | null;
+  [key: string]: unknown;
+}
+
+export interface ChatTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: JsonObject; strict?: boolean };
+}
+
+export type ChatToolChoice =
+  | 'none'
+  | 'auto'
+  | 'required'
+  | { type: 'function'; function: { name: string } };
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean } | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  n?: number | null;
+  stop?: string | string[] | null;
+  seed?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  tools?: ChatTool[];
+  tool_choice?: ChatToolChoice;
+  parallel_tool_calls?: boolean;
+  response_format?: { type: 'text' | 'json_object' | 'json_schema'; json_schema?: JsonObject };
+  reasoning_effort?: string;
+  user?: string;
+  [key: string]: unknown;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
+
+export interface ChatUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number; [key: string]: unknown };
+  completion_tokens_details?: { reasoning_tokens?: number; [key: string]: unknown };
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    message: {
+      role: 'assistant';
+      content: string | null;
+      reasoning_content?: string | null;
+      tool_calls?: ChatToolCall[];
+      refusal?: string | null;
+    };
+    finish_reason: FinishReason | null;
+    logprobs?: unknown;
+  }>;
+  usage?: ChatUsage;
+  system_fingerprint?: string | null;
+  [key: string]: unknown;
+}
+
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    delta: {
+      role?: 'assistant';
+      content?: string | null;
+      reasoning_content?: string | null;
+      tool_calls?: ChatToolCallDelta[];
+      refusal?: string | null;
+    };
+    finish_reason: FinishReason | null;
+    logprobs?: unknown;
+  }>;
+  usage?: ChatUsage | null;
+  [key: string]: unknown;
+}
+
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+  user?: string;
+  [key: string]: unknown;
+}
+
+export interface EmbeddingsResponse {
+  object: 'list';
+  data: Array<{ object: 'embedding'; index: number; embedding: number[] | string }>;
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+/** One server-sent event as parsed from an upstream stream. */
+export interface SseEvent {
+  event?: string | undefined;
+  data: string;
+}
+
+/** Everything an adapter needs to address one upstream (resolved by the router; secrets decrypted). */
+export interface UpstreamTarget {
+  /** Base URL without trailing slash, e.g. https://api.openai.com/v1 */
+  baseUrl: string;
+  apiKey: string;
+  /** Model name the upstream expects. */
+  upstreamModel: string;
+  /** Extra headers configured on the channel. */
+  headers: Record<string, string>;
+  /** Provider-specific options (e.g. Azure `apiVersion`, `deployment`). */
+  options: Record<string, string>;
+}
+
+/** An HTTP request the dispatcher sends upstream. `body` is already serialized JSON. */
+export interface UpstreamHttpRequest {
+  method: 'POST' | 'GET';
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** What an upstream error means for the caller and for routing. */
+export interface UpstreamErrorInfo {
+  /** HTTP status the gateway returns to its client. */
+  status: number;
+  /** AI Hub error code (see src/core/errors.ts). */
+  code: 'bad_request' | 'upstream_auth_failed' | 'rate_limit_exceeded' | 'upstream_error' | 'upstream_timeout' | 'model_not_found' | 'insufficient_quota';
+  message: string;
+  /** Whether another target may succeed (429, 5xx, overloaded) — used by failover. */
+  retryable: boolean;
+  retryAfterSeconds?: number;
+}
+
+/** Stateful translator of one upstream stream into canonical chunks (one instance per request). */
+export interface StreamTranslator {
+  /** Translate one upstream SSE event into zero or more canonical chunks. */
+  push(event: SseEvent): ChatCompletionChunk[];
+  /** Called at end of stream; returns any chunks still owed (e.g. a final finish chunk). */
+  end(): ChatCompletionChunk[];
+}
+
+/** A provider adapter: pure transforms between the canonical format and one upstream wire format. */
+export interface ProviderAdapter {
+  /** Registry id, e.g. 'openai', 'anthropic', 'gemini', 'azure-openai', 'openai-compatible', 'mock'. */
+  readonly id: string;
+  /** Default base URL when the channel sets none. */
+  readonly defaultBaseUrl: string;
+  /** Whether the upstream speaks OpenAI Chat Completions natively (stream bytes may pass through). */
+  readonly openaiCompatible: boolean;
+  buildChatRequest(request: ChatRequest, target: UpstreamTarget): UpstreamHttpRequest;
+  parseChatResponse(body: unknown, request: ChatRequest): ChatCompletion;
+  createStreamTranslator(request: ChatRequest, ids: { id: string; created: number }): StreamTranslator;
+  buildEmbeddingsRequest?(request: EmbeddingsRequest, target: UpstreamTarget): UpstreamHttpRequest;
+  parseEmbeddingsResponse?(body: unknown, request: EmbeddingsRequest): EmbeddingsResponse;
+  parseError(status: number, body: string, headers: Record<string, string | string[] | undefined>): UpstreamErrorInfo;
+}

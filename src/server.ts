@@ -1,0 +1,72 @@
+import { Redis } from 'ioredis';
+import { buildApp } from './app.js';
+import { ensureFirstAdmin } from './bootstrap.js';
+import type { Config } from './config/index.js';
+import { loadOrCreateSecretKey } from './config/secret-key.js';
+import { type DatabaseHandle, openDatabase } from './infra/db/client.js';
+import { migrateToLatest } from './infra/db/migrate.js';
+import { type Services, createServices } from './services.js';
+
+export interface Runtime {
+  services: Services;
+  database: DatabaseHandle;
+  redis: Redis | undefined;
+  close(): Promise<void>;
+}
+
+/** Open storage, run migrations and wire services (shared by `start` and the CLI's admin commands). */
+export async function openRuntime(config: Config): Promise<Runtime> {
+  const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrateToLatest(database.db);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, keyPrefix: '' }) : undefined;
+  if (redis) await redis.connect();
+  const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
+  const services = createServices({ config, database, secretKey: key, redis });
+  await services.settings.load();
+  return {
+    services,
+    database,
+    redis,
+    close: async () => {
+      await database.close();
+      redis?.disconnect();
+    },
+  };
+}
+
+/** `aihub start`: serve until SIGTERM/SIGINT, then drain in-flight requests and close storage. */
+export async function startServer(config: Config): Promise<void> {
+  const runtime = await openRuntime(config);
+  const app = await buildApp(runtime.services);
+  await ensureFirstAdmin(runtime.services, app.log);
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) }, `AI Hub ready on http://localhost:${config.port}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      app.log.error('shutdown deadline passed; exiting with requests still open');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    try {
+      await app.close();
+      await runtime.close();
+      app.log.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
