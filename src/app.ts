@@ -15,6 +15,11 @@ import { KeySchema } from './modules/keys/schema.js';
 import { keyRoutes } from './modules/keys/routes.js';
 import { settingsRoutes } from './modules/settings/routes.js';
 import { userAdminRoutes } from './modules/users/routes.js';
+import { registerAnthropicRoutes } from './gateway/anthropic-routes.js';
+import { registerOpenAiRoutes } from './gateway/openai-routes.js';
+import { ChannelSchema, channelRoutes } from './modules/channels/routes.js';
+import { ModelSchema, modelRoutes } from './modules/models/routes.js';
+import { logRoutes } from './modules/usage/routes.js';
 import { UserSchema } from './modules/users/schema.js';
 import type { Services } from './services.js';
 
@@ -65,6 +70,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   app.addSchema(ErrorBody);
   app.addSchema(UserSchema);
   app.addSchema(KeySchema);
+  app.addSchema(ChannelSchema);
+  app.addSchema(ModelSchema);
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
@@ -102,6 +109,15 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(keyRoutes({ keys: services.keys, guards }));
     await scope.register(auditRoutes({ audit: services.audit, guards }));
     await scope.register(settingsRoutes({ settings: services.settings, audit: services.audit, guards }));
+    await scope.register(channelRoutes({ channels: services.channels, tester: services.channelTester, audit: services.audit, guards }));
+    await scope.register(modelRoutes({ models: services.models, audit: services.audit, guards }));
+    await scope.register(logRoutes({ logs: services.logs, guards }));
+  });
+
+  // Data plane: OpenAI- and Anthropic-compatible API (the hot path).
+  await app.register(async (v1) => {
+    registerOpenAiRoutes(v1, services.gateway);
+    registerAnthropicRoutes(v1, services.gateway);
   });
 
   return app;

@@ -1,11 +1,13 @@
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { ensureFirstAdmin } from './bootstrap.js';
-import type { Config } from './config/index.js';
+import { applyDeclarativeConfig, readDeclarativeConfig } from './config/declarative.js';
+import { seedDemo } from './demo.js';
+import { type Config, readEnvironment } from './config/index.js';
 import { loadOrCreateSecretKey } from './config/secret-key.js';
 import { type DatabaseHandle, openDatabase } from './infra/db/client.js';
 import { migrateToLatest } from './infra/db/migrate.js';
-import { type Services, createServices } from './services.js';
+import { type Services, createServices, startServices } from './services.js';
 
 export interface Runtime {
   services: Services;
@@ -27,12 +29,13 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   if (redis) await redis.connect();
   const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
   const services = createServices({ config, database, secretKey: key, redis });
-  await services.settings.load();
+  await startServices(services);
   return {
     services,
     database,
     redis,
     close: async () => {
+      await services.close();
       await database.close();
       redis?.disconnect();
     },
@@ -44,6 +47,12 @@ export async function startServer(config: Config): Promise<void> {
   const runtime = await openRuntime(config);
   const app = await buildApp(runtime.services);
   await ensureFirstAdmin(runtime.services, app.log);
+  if (config.configFile) {
+    const report = await applyDeclarativeConfig(readDeclarativeConfig(config.configFile, readEnvironment()), runtime.services);
+    app.log.info({ file: config.configFile, ...report }, 'applied configuration file');
+  } else if (config.demo && (await seedDemo(runtime.services))) {
+    app.log.info('added the demo channel (mock) with models mock-gpt, mock-reasoner and mock-embedding');
+  }
   await app.listen({ port: config.port, host: config.host });
   app.log.info({ database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) }, `AI Hub ready on http://localhost:${config.port}`);
 

@@ -17,6 +17,17 @@ import { KeyVerifier } from './modules/keys/verifier.js';
 import { SettingsService } from './modules/settings/service.js';
 import { UsersRepository } from './modules/users/repository.js';
 import { UsersService } from './modules/users/service.js';
+import { Catalog } from './gateway/catalog.js';
+import { ChatDispatcher } from './gateway/dispatch.js';
+import { Gateway } from './gateway/gateway.js';
+import { UpstreamClient } from './gateway/upstream.js';
+import { ChannelsRepository } from './modules/channels/repository.js';
+import { ChannelsService } from './modules/channels/service.js';
+import { ChannelTester } from './modules/channels/tester.js';
+import { ModelsRepository } from './modules/models/repository.js';
+import { ModelsService } from './modules/models/service.js';
+import { LogsService } from './modules/usage/logs.js';
+import { UsageRecorder } from './modules/usage/recorder.js';
 
 /** Everything the app is built from. Tests build their own with a temp database and a fake clock. */
 export interface Services {
@@ -31,6 +42,16 @@ export interface Services {
   keyVerifier: KeyVerifier;
   audit: AuditService;
   settings: SettingsService;
+  channels: ChannelsService;
+  channelTester: ChannelTester;
+  models: ModelsService;
+  catalog: Catalog;
+  recorder: UsageRecorder;
+  logs: LogsService;
+  upstream: UpstreamClient;
+  gateway: Gateway;
+  /** Release timers and pools (the app's onClose calls it). */
+  close(): Promise<void>;
 }
 
 export interface ServiceOptions {
@@ -43,6 +64,10 @@ export interface ServiceOptions {
   hasher?: PasswordHasher;
   /** Login throttle limits (tests lower them). */
   throttle?: { perIp?: number; perAccount?: number; windowSeconds?: number };
+  /** Usage writer batching (tests flush by hand). */
+  recorder?: { intervalMs?: number; batchSize?: number };
+  /** Randomness for routing (tests inject it). */
+  random?: () => number;
 }
 
 /** Wire the services together. Call `settings.load()` (done by `startServices`) before serving. */
@@ -69,17 +94,56 @@ export function createServices(options: ServiceOptions): Services {
     clock,
     masterKey: config.masterKey,
   });
+  const secretBox = new SecretBox(deriveKey(options.secretKey, 'secrets-at-rest'));
+  const channels = new ChannelsService(new ChannelsRepository(db), secretBox, clock, ids);
+  const modelsRepo = new ModelsRepository(db);
+  const models = new ModelsService(modelsRepo, db, clock, ids);
+  const catalog = new Catalog(channels, modelsRepo);
+  channels.onChange(() => catalog.reload());
+  models.onChange(() => catalog.reload());
+  const recorder = new UsageRecorder(db, { ...options.recorder });
+  const upstream = new UpstreamClient();
+  const dispatcher = new ChatDispatcher({
+    upstream,
+    random: options.random,
+    onAuthFailure: (channel, message) => {
+      // The provider rejected our key: stop routing to this channel until an admin fixes it.
+      void channels
+        .disable(channel.id, `upstream rejected the provider key: ${message}`)
+        .then(() => audit.record({ actor: { type: 'system', id: null }, action: 'channel.auto_disable', targetType: 'channel', targetId: channel.id, detail: { reason: message } }))
+        .catch(() => undefined);
+    },
+  });
+  const gateway = new Gateway({ catalog, verifier: keyVerifier, recorder, dispatcher, upstream, clock, masterKey: config.masterKey });
   return {
     config,
     database,
     clock,
     newId: ids,
-    secretBox: new SecretBox(deriveKey(options.secretKey, 'secrets-at-rest')),
+    secretBox,
     users,
     auth,
     keys,
     keyVerifier,
     audit,
     settings,
+    channels,
+    channelTester: new ChannelTester(catalog, upstream),
+    models,
+    catalog,
+    recorder,
+    logs: new LogsService(db),
+    upstream,
+    gateway,
+    close: async () => {
+      await recorder.close();
+      await upstream.close();
+    },
   };
+}
+
+/** Load what the services keep in memory (settings, the gateway catalog) before serving. */
+export async function startServices(services: Services): Promise<void> {
+  await services.settings.load();
+  await services.catalog.reload();
 }

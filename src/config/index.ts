@@ -26,6 +26,8 @@ export interface Config {
   trustProxy: boolean;
   shutdownTimeoutMs: number;
   configFile: string | undefined;
+  /** Seed the mock demo channel and models on a brand-new instance. */
+  demo: boolean;
 }
 
 export class ConfigError extends Error {
@@ -62,7 +64,8 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
   { name: 'AIHUB_REFRESH_TOKEN_TTL', default: '2592000', description: 'Console session (refresh-token) lifetime in seconds' },
   { name: 'AIHUB_TRUST_PROXY', default: 'false', description: 'true when behind a reverse proxy: client IPs are read from X-Forwarded-For' },
   { name: 'AIHUB_SHUTDOWN_TIMEOUT_MS', default: '30000', description: 'How long a shutdown waits for in-flight requests' },
-  { name: 'AIHUB_CONFIG', default: '(empty)', description: 'Path of a YAML file declaring channels and models, applied at start' },
+  { name: 'AIHUB_CONFIG', default: '(empty)', description: 'Path of a YAML file declaring channels and models, applied at start (docs/configuration-file.md)' },
+  { name: 'AIHUB_DEMO', default: 'true', description: 'On a brand-new instance, add the built-in mock channel and demo models (mock-gpt, mock-reasoner, mock-embedding)' },
 ];
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -156,6 +159,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: bool('AIHUB_TRUST_PROXY', false),
     shutdownTimeoutMs: int('AIHUB_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     configFile: str('AIHUB_CONFIG'),
+    demo: bool('AIHUB_DEMO', true),
   };
   if (config.configFile && !existsSync(config.configFile)) problems.push(`AIHUB_CONFIG="${config.configFile}": no such file`);
   if (problems.length > 0) throw new ConfigError(problems);

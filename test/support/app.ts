@@ -3,7 +3,7 @@ import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/clock.js';
 import { createArgon2Hasher } from '../../src/modules/auth/passwords.js';
-import { type Services, createServices } from '../../src/services.js';
+import { type Services, createServices, startServices } from '../../src/services.js';
 import { type EngineName, type TestDatabase, createTestDatabase } from './databases.js';
 
 /** A clock tests move by hand. */
@@ -47,7 +47,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }),
     throttle: options.throttle,
   });
-  await services.settings.load();
+  await startServices(services);
   const app = await buildApp(services, { logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -59,6 +59,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database,
     close: async () => {
       await app.close();
+      await services.close();
       await database.drop();
     },
   };

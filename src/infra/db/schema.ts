@@ -122,4 +122,98 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   audit_logs: AuditLogsTable;
   settings: SettingsTable;
+  channels: ChannelsTable;
+  channel_keys: ChannelKeysTable;
+  models: ModelsTable;
+  model_routes: ModelRoutesTable;
+  request_logs: RequestLogsTable;
+}
+
+export type ChannelStatus = 'active' | 'disabled';
+
+export interface ChannelsTable {
+  id: string;
+  name: string;
+  /** Provider id from src/providers/registry.ts. */
+  type: string;
+  base_url: string | null;
+  status: ChannelStatus;
+  /** Why the channel is disabled (by an admin or automatically). */
+  disabled_reason: string | null;
+  /** JSON ChannelOptions: headers, timeouts, model mapping, provider options. */
+  options: string;
+  priority: number;
+  weight: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ChannelKeysTable {
+  id: string;
+  channel_id: string;
+  /** AES-256-GCM sealed provider key (core/secrets.ts SecretBox). */
+  secret_enc: string;
+  hint: string;
+  status: 'active' | 'disabled';
+  created_at: number;
+}
+
+export interface ModelsTable {
+  id: string;
+  /** Public model name clients send. */
+  name: string;
+  description: string | null;
+  status: 'active' | 'disabled';
+  /** micro-USD per 1M tokens. */
+  input_price: number;
+  output_price: number;
+  cached_input_price: number | null;
+  context_window: number | null;
+  max_output_tokens: number | null;
+  /** JSON array of capability names (chat, vision, tools, reasoning, embeddings, ...). */
+  capabilities: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ModelRoutesTable {
+  id: string;
+  model_id: string;
+  channel_id: string;
+  /** Model name the upstream expects; null = the public name. */
+  upstream_model: string | null;
+  priority: number;
+  weight: number;
+  created_at: number;
+}
+
+export interface RequestLogsTable {
+  id: string;
+  at: number;
+  user_id: string | null;
+  key_id: string | null;
+  org_id: string | null;
+  team_id: string | null;
+  channel_id: string | null;
+  model: string;
+  upstream_model: string | null;
+  endpoint: string;
+  stream: number;
+  status: number;
+  error_code: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  /** 1 when tokens were counted locally because the upstream gave no usage. */
+  estimated: number;
+  cost_micros: number;
+  latency_ms: number;
+  ttft_ms: number | null;
+  client_ip: string | null;
+  /** JSON array of failed attempts before the final one: [{channelId, error, ms}]. */
+  attempts: string | null;
+  /** Stored only when the admin enables it (size-capped). */
+  request_body: string | null;
+  response_body: string | null;
 }

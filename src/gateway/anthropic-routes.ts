@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import { anthropicRequestToChat, chatToAnthropicMessage, createAnthropicStreamEncoder } from '../providers/anthropic/inbound.js';
+import type { AnthropicMessagesRequest } from '../providers/anthropic/types.js';
+import type { ChatCompletionChunk, UpstreamErrorInfo } from '../providers/types.js';
+import { fromUsage } from './accounting.js';
+import { ClientStream } from './client-stream.js';
+import type { StreamSink } from './dispatch.js';
+import type { Gateway } from './gateway.js';
+
+const MessagesBody = {
+  type: 'object',
+  required: ['model', 'messages', 'max_tokens'],
+  properties: {
+    model: { type: 'string', minLength: 1, maxLength: 256 },
+    max_tokens: { type: 'integer', minimum: 1 },
+    messages: { type: 'array', minItems: 1, items: { type: 'object', required: ['role', 'content'] } },
+    stream: { type: 'boolean' },
+  },
+} as const;
+
+/** POST /v1/messages: the Anthropic Messages API over any upstream. */
+export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway): void {
+  app.post('/v1/messages', { schema: { body: MessagesBody, hide: true } }, async (request, reply) => {
+    const body = request.body as AnthropicMessagesRequest;
+    const stream = body.stream === true;
+    const { ledger } = await gateway.begin(request, body.model, 'messages', stream);
+    const chat = anthropicRequestToChat(body);
+    const client = new ClientStream(reply, gateway.responseHeaders(ledger));
+    try {
+      if (stream) {
+        const encoder = createAnthropicStreamEncoder(body.model, { id: ledger.ctx.requestId });
+        const sink: StreamSink = {
+          acceptsRaw: false,
+          raw: () => '',
+          chunk: (chunk: ChatCompletionChunk) => encoder.push(chunk),
+          end: (usage) => encoder.end(usage),
+          error: (info: UpstreamErrorInfo) => encoder.error(info),
+        };
+        await gateway.dispatcher.stream({ ...chat, stream_options: { include_usage: true } }, ledger, sink, client);
+        return reply;
+      }
+      const completion = await gateway.dispatcher.complete(chat, ledger, client.signal);
+      ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(chat, completion));
+      reply.headers(gateway.responseHeaders(ledger));
+      return chatToAnthropicMessage(completion, body.model);
+    } catch (error) {
+      throw gateway.fail(ledger, error);
+    }
+  });
+}

@@ -1,0 +1,54 @@
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../core/errors.js';
+import { safeEqual } from '../core/secrets.js';
+import type { KeyVerifier } from '../modules/keys/verifier.js';
+
+/** Who is calling the data plane: a virtual key (and its owner), or the master key. */
+export interface Caller {
+  keyId: string | null;
+  userId: string | null;
+  orgId: string | null;
+  teamId: string | null;
+  /** Model names / `*` wildcards this caller may use; null = all. */
+  allowedModels: string[] | null;
+}
+
+const MASTER_CALLER: Caller = { keyId: null, userId: null, orgId: null, teamId: null, allowedModels: null };
+
+const FAILURE_MESSAGES = {
+  NOT_FOUND: 'Incorrect API key provided',
+  REVOKED: 'This API key has been revoked',
+  DISABLED: 'This API key is disabled',
+  EXPIRED: 'This API key has expired',
+  OWNER_DISABLED: "This API key's owner account is disabled",
+} as const;
+
+/** Read the key from `Authorization: Bearer …` (or `x-api-key`, as Anthropic clients send it). */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const auth = request.headers.authorization;
+  if (auth && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim();
+  const xKey = request.headers['x-api-key'];
+  return typeof xKey === 'string' && xKey !== '' ? xKey.trim() : undefined;
+}
+
+/** Authenticate a /v1 request from the in-memory key cache. */
+export async function authenticateCaller(request: FastifyRequest, verifier: KeyVerifier, masterKey: string | undefined): Promise<Caller> {
+  const secret = presentedKey(request);
+  if (!secret) throw new ApiError('invalid_api_key', 'Missing API key: send Authorization: Bearer <your AI Hub key>');
+  if (masterKey && safeEqual(secret, masterKey)) return MASTER_CALLER;
+  const result = await verifier.verify(secret);
+  if (!result.ok) throw new ApiError('invalid_api_key', FAILURE_MESSAGES[result.code]);
+  const key = result.key;
+  return { keyId: key.id, userId: key.userId, orgId: key.orgId, teamId: key.teamId, allowedModels: key.allowedModels };
+}
+
+/** Whether the caller may use `model` (exact names or `prefix*` wildcards). */
+export function mayUseModel(caller: Caller, model: string): boolean {
+  const allowed = caller.allowedModels;
+  if (!allowed) return true;
+  for (const pattern of allowed) {
+    if (pattern === model || pattern === '*') return true;
+    if (pattern.endsWith('*') && model.startsWith(pattern.slice(0, -1))) return true;
+  }
+  return false;
+}

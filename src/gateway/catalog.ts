@@ -1,0 +1,137 @@
+import { type ChannelOptions, type ChannelTimeouts, DEFAULT_TIMEOUTS } from '../modules/channels/options.js';
+import type { ChannelsService } from '../modules/channels/service.js';
+import type { ModelsRepository } from '../modules/models/repository.js';
+import { parseCapabilities } from '../modules/models/service.js';
+import { getProvider } from '../providers/registry.js';
+import type { ProviderAdapter } from '../providers/types.js';
+
+export interface CatalogChannel {
+  id: string;
+  name: string;
+  type: string;
+  adapter: ProviderAdapter;
+  baseUrl: string;
+  active: boolean;
+  options: ChannelOptions;
+  timeouts: Required<ChannelTimeouts>;
+  priority: number;
+  weight: number;
+  keys: Array<{ id: string; secret: string }>;
+  /** Next key of the pool to use (round robin). */
+  keyCursor: number;
+}
+
+export interface CatalogRoute {
+  channel: CatalogChannel;
+  upstreamModel: string;
+  priority: number;
+  weight: number;
+}
+
+export interface ModelPrices {
+  input: number;
+  output: number;
+  cachedInput: number | null;
+}
+
+export interface CatalogModel {
+  id: string;
+  name: string;
+  active: boolean;
+  prices: ModelPrices;
+  contextWindow: number | null;
+  maxOutputTokens: number | null;
+  capabilities: string[];
+  createdAt: number;
+  routes: CatalogRoute[];
+}
+
+/**
+ * The in-memory snapshot of channels (with decrypted keys), models, prices and routes that the data
+ * plane reads on every request without touching the database (DESIGN.md §2 rule 1). Rebuilt on change.
+ */
+export class Catalog {
+  #models = new Map<string, CatalogModel>();
+  #channels = new Map<string, CatalogChannel>();
+  #loading: Promise<void> | undefined;
+
+  constructor(
+    private readonly channels: ChannelsService,
+    private readonly models: ModelsRepository,
+  ) {}
+
+  getModel(name: string): CatalogModel | undefined {
+    return this.#models.get(name);
+  }
+
+  getChannel(id: string): CatalogChannel | undefined {
+    return this.#channels.get(id);
+  }
+
+  allModels(): IterableIterator<CatalogModel> {
+    return this.#models.values();
+  }
+
+  /** Rebuild the snapshot; concurrent calls share one reload that starts after the latest change. */
+  async reload(): Promise<void> {
+    const previous = this.#loading;
+    const next = (async () => {
+      if (previous) await previous.catch(() => undefined);
+      await this.build();
+    })();
+    this.#loading = next;
+    try {
+      await next;
+    } finally {
+      if (this.#loading === next) this.#loading = undefined;
+    }
+  }
+
+  private async build(): Promise<void> {
+    const [channelRows, modelRows, routeRows] = await Promise.all([this.channels.loadWithSecrets(), this.models.listAll(), this.models.listRoutes()]);
+    const channels = new Map<string, CatalogChannel>();
+    for (const { row, options, keys } of channelRows) {
+      const adapter = getProvider(row.type);
+      if (!adapter) continue;
+      const old = this.#channels.get(row.id);
+      channels.set(row.id, {
+        id: row.id,
+        name: row.name,
+        type: row.type,
+        adapter,
+        baseUrl: row.base_url ?? adapter.defaultBaseUrl,
+        active: row.status === 'active',
+        options,
+        timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+        priority: row.priority,
+        weight: row.weight,
+        keys,
+        keyCursor: old?.keyCursor ?? 0,
+      });
+    }
+    const models = new Map<string, CatalogModel>();
+    for (const m of modelRows) {
+      const routes: CatalogRoute[] = [];
+      for (const r of routeRows) {
+        if (r.model_id !== m.id) continue;
+        const channel = channels.get(r.channel_id);
+        if (!channel) continue;
+        const upstream = r.upstream_model ?? m.name;
+        routes.push({ channel, upstreamModel: channel.options.modelMapping?.[upstream] ?? upstream, priority: r.priority, weight: r.weight });
+      }
+      models.set(m.name, {
+        id: m.id,
+        name: m.name,
+        active: m.status === 'active',
+        prices: { input: m.input_price, output: m.output_price, cachedInput: m.cached_input_price },
+        contextWindow: m.context_window,
+        maxOutputTokens: m.max_output_tokens,
+        capabilities: parseCapabilities(m.capabilities),
+        createdAt: m.created_at,
+        routes,
+      });
+    }
+    this.#channels = channels;
+    this.#models = models;
+  }
+}

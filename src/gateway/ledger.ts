@@ -1,0 +1,95 @@
+import type { Clock } from '../core/clock.js';
+import type { UsageRecorder } from '../modules/usage/recorder.js';
+import { type TokenCounts, ZERO_TOKENS, costOf } from './accounting.js';
+import type { Caller } from './caller.js';
+import type { CatalogChannel, CatalogModel } from './catalog.js';
+
+export interface Attempt {
+  channelId: string;
+  status: number;
+  error: string;
+  ms: number;
+}
+
+export interface LedgerContext {
+  requestId: string;
+  caller: Caller;
+  model: CatalogModel;
+  endpoint: 'chat' | 'messages' | 'embeddings';
+  stream: boolean;
+  clientIp: string;
+}
+
+/**
+ * Everything known about one /v1 request as it runs (channel, attempts, first-token time); `settle`
+ * prices the tokens and queues exactly one usage record.
+ */
+export class RequestLedger {
+  channel: CatalogChannel | undefined;
+  upstreamModel: string | undefined;
+  readonly attempts: Attempt[] = [];
+  #ttftMs: number | null = null;
+  #settled = false;
+  readonly #startedAt = performance.now();
+  readonly #at: number;
+
+  constructor(
+    readonly ctx: LedgerContext,
+    private readonly recorder: UsageRecorder,
+    clock: Clock,
+  ) {
+    this.#at = clock.now();
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.#startedAt;
+  }
+
+  markFirstToken(): void {
+    if (this.#ttftMs === null) this.#ttftMs = Math.round(this.elapsedMs());
+  }
+
+  addAttempt(channel: CatalogChannel, status: number, error: string, startedMs: number): void {
+    this.attempts.push({ channelId: channel.id, status, error, ms: Math.round(this.elapsedMs() - startedMs) });
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Record the request once, with its final status and the tokens to bill. */
+  settle(status: number, errorCode: string | null, tokens: TokenCounts = ZERO_TOKENS): number {
+    if (this.#settled) return 0;
+    this.#settled = true;
+    const { ctx } = this;
+    const cost = costOf(tokens, ctx.model.prices);
+    this.recorder.record({
+      id: ctx.requestId,
+      at: this.#at,
+      user_id: ctx.caller.userId,
+      key_id: ctx.caller.keyId,
+      org_id: ctx.caller.orgId,
+      team_id: ctx.caller.teamId,
+      channel_id: this.channel?.id ?? null,
+      model: ctx.model.name,
+      upstream_model: this.upstreamModel ?? null,
+      endpoint: ctx.endpoint,
+      stream: ctx.stream ? 1 : 0,
+      status,
+      error_code: errorCode,
+      prompt_tokens: tokens.prompt,
+      completion_tokens: tokens.completion,
+      cached_tokens: tokens.cached,
+      reasoning_tokens: tokens.reasoning,
+      estimated: tokens.estimated ? 1 : 0,
+      cost_micros: cost,
+      latency_ms: Math.round(this.elapsedMs()),
+      ttft_ms: this.#ttftMs,
+      client_ip: ctx.clientIp,
+      attempts: this.attempts.length > 0 ? JSON.stringify(this.attempts) : null,
+      request_body: null,
+      response_body: null,
+    });
+    return cost;
+  }
+}

@@ -1,0 +1,132 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../core/errors.js';
+import { mockEmbedding } from '../providers/mock/index.js';
+import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest, UpstreamErrorInfo } from '../providers/types.js';
+import { countTokens, fromUsage } from './accounting.js';
+import { ClientStream } from './client-stream.js';
+import { type StreamSink, apiErrorOf } from './dispatch.js';
+import type { Gateway } from './gateway.js';
+import { nextKey, orderTargets } from './router.js';
+import { readText, transportErrorInfo } from './upstream.js';
+
+const ChatBody = {
+  type: 'object',
+  required: ['model', 'messages'],
+  properties: {
+    model: { type: 'string', minLength: 1, maxLength: 256 },
+    messages: { type: 'array', minItems: 1, items: { type: 'object', required: ['role'], properties: { role: { type: 'string' } } } },
+    stream: { type: 'boolean' },
+  },
+} as const;
+
+const EmbeddingsBody = {
+  type: 'object',
+  required: ['model', 'input'],
+  properties: { model: { type: 'string', minLength: 1, maxLength: 256 }, input: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 1 }] } },
+} as const;
+
+/** OpenAI SSE: `data: {chunk}` events, `data: [DONE]` at the end, `data: {"error":…}` on failure. */
+export const openAiSink: StreamSink = {
+  acceptsRaw: true,
+  raw: (data) => `data: ${data}\n\n`,
+  chunk: (chunk: ChatCompletionChunk) => `data: ${JSON.stringify(chunk)}\n\n`,
+  end: () => 'data: [DONE]\n\n',
+  error: (info: UpstreamErrorInfo) => `data: ${JSON.stringify({ error: { message: info.message, type: info.status === 429 ? 'rate_limit_error' : 'api_error', param: null, code: info.code } })}\n\n`,
+};
+
+/** POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id}, POST /v1/embeddings. */
+export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): void {
+  app.post('/v1/chat/completions', { schema: { body: ChatBody, hide: true } }, async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = request.body as ChatRequest;
+    const { ledger } = await gateway.begin(request, body.model, 'chat', body.stream === true);
+    const client = new ClientStream(reply, gateway.responseHeaders(ledger));
+    try {
+      if (body.stream === true) {
+        await gateway.dispatcher.stream(body, ledger, openAiSink, client);
+        return reply;
+      }
+      const completion = await gateway.dispatcher.complete(body, ledger, client.signal);
+      ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(body, completion));
+      reply.headers(gateway.responseHeaders(ledger));
+      return completion;
+    } catch (error) {
+      throw gateway.fail(ledger, error);
+    }
+  });
+
+  app.get('/v1/models', { schema: { hide: true } }, async (request) => {
+    const caller = await gateway.authenticate(request);
+    return { object: 'list', data: gateway.visibleModels(caller).map(toModelObject) };
+  });
+
+  app.get<{ Params: { '*': string } }>('/v1/models/*', { schema: { hide: true } }, async (request) => {
+    const caller = await gateway.authenticate(request);
+    const id = request.params['*'];
+    const model = gateway.visibleModels(caller).find((m) => m.name === id);
+    if (!model) throw new ApiError('model_not_found', `The model '${id}' does not exist or you do not have access to it`, { param: 'model' });
+    return toModelObject(model);
+  });
+
+  app.post('/v1/embeddings', { schema: { body: EmbeddingsBody, hide: true } }, async (request, reply) => {
+    const body = request.body as EmbeddingsRequest;
+    const { ledger } = await gateway.begin(request, body.model, 'embeddings', false);
+    const client = new ClientStream(reply);
+    try {
+      let lastError: ApiError | undefined;
+      for (const target of orderTargets(ledger.ctx.model)) {
+        const { channel } = target;
+        ledger.channel = channel;
+        ledger.upstreamModel = target.route.upstreamModel;
+        const startedMs = ledger.elapsedMs();
+        if (channel.type === 'mock') {
+          const result = mockEmbedding({ ...body, model: target.route.upstreamModel });
+          ledger.settle(200, null, { prompt: result.usage.prompt_tokens, completion: 0, cached: 0, reasoning: 0, estimated: false });
+          return result;
+        }
+        const { adapter } = channel;
+        if (!adapter.buildEmbeddingsRequest || !adapter.parseEmbeddingsResponse) {
+          lastError = new ApiError('bad_request', `Channel ${channel.name} (${channel.type}) does not serve embeddings`);
+          continue;
+        }
+        let info: UpstreamErrorInfo;
+        const deadline = AbortSignal.timeout(channel.timeouts.totalMs);
+        try {
+          const http = adapter.buildEmbeddingsRequest(body, {
+            baseUrl: channel.baseUrl,
+            apiKey: nextKey(channel),
+            upstreamModel: target.route.upstreamModel,
+            headers: channel.options.headers ?? {},
+            options: channel.options.provider ?? {},
+          });
+          const res = await gateway.upstream.send(http, channel.timeouts, AbortSignal.any([client.signal, deadline]));
+          if (res.status < 400) {
+            const result = adapter.parseEmbeddingsResponse(JSON.parse(await res.body.text()), body);
+            const prompt = result.usage?.prompt_tokens ?? estimateInputTokens(body.input);
+            ledger.settle(200, null, { prompt, completion: 0, cached: 0, reasoning: 0, estimated: result.usage === undefined });
+            return result;
+          }
+          info = adapter.parseError(res.status, await readText(res.body), res.headers);
+        } catch (error) {
+          info = transportErrorInfo(error, channel.name, deadline.aborted);
+        }
+        ledger.addAttempt(channel, info.status, info.message, startedMs);
+        lastError = apiErrorOf(info);
+        if (!info.retryable) break;
+      }
+      throw lastError ?? new ApiError('no_available_channel', `No available channel serves model ${body.model} right now`);
+    } catch (error) {
+      throw gateway.fail(ledger, error);
+    }
+  });
+}
+
+function estimateInputTokens(input: EmbeddingsRequest['input']): number {
+  if (typeof input === 'string') return countTokens(input);
+  let total = 0;
+  for (const item of input) total += typeof item === 'string' ? countTokens(item) : Array.isArray(item) ? item.length : 1;
+  return total;
+}
+
+function toModelObject(model: { name: string; createdAt: number }) {
+  return { id: model.name, object: 'model', created: Math.floor(model.createdAt / 1000), owned_by: 'aihub' };
+}

@@ -1,0 +1,145 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { IdParam, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import type { AuditService } from '../audit/service.js';
+import type { Guards } from '../auth/guard.js';
+import { actorOf } from '../auth/principal.js';
+import type { ChannelTester } from './tester.js';
+import type { ChannelInput, ChannelsService } from './service.js';
+
+const Timeouts = Type.Object(
+  {
+    connectMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
+    firstByteMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+    idleMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+    totalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7_200_000 })),
+  },
+  { additionalProperties: false },
+);
+
+const Options = Type.Object(
+  {
+    headers: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }))),
+    timeouts: Type.Optional(Timeouts),
+    modelMapping: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 256 }))),
+    provider: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 500 }))),
+  },
+  { additionalProperties: false },
+);
+
+const ChannelBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    type: Type.String({ minLength: 1, maxLength: 40, description: 'openai, azure-openai, anthropic, gemini, openai-compatible or mock' }),
+    baseUrl: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+    keys: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4000 }), { maxItems: 100, description: 'Provider keys (write-only, encrypted at rest)' })),
+    options: Type.Optional(Options),
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+    weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const ChannelSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    type: Type.String(),
+    baseUrl: Type.Union([Type.String(), Type.Null()]),
+    status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
+    disabledReason: Type.Union([Type.String(), Type.Null()]),
+    options: Options,
+    priority: Type.Integer(),
+    weight: Type.Integer(),
+    keys: Type.Array(Type.Object({ id: Type.String(), hint: Type.String(), status: Type.String() })),
+    createdAt: Type.Integer(),
+    updatedAt: Type.Integer(),
+  },
+  { $id: 'Channel' },
+);
+
+/** /api/admin/channels: upstream connections and their encrypted key pools. */
+export function channelRoutes({ channels, tester, audit, guards }: { channels: ChannelsService; tester: ChannelTester; audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.addHook('preHandler', guards.admin);
+    const tags = ['admin: channels'];
+
+    app.get('/api/admin/channels', { schema: { tags, summary: 'List channels', security: bearerSecurity, response: { 200: Type.Object({ data: Type.Array(Type.Ref('Channel')) }), ...errorResponses } } }, async () => ({
+      data: await channels.list(),
+    }));
+
+    app.post(
+      '/api/admin/channels',
+      { schema: { tags, summary: 'Add a channel', security: bearerSecurity, body: ChannelBody, response: { 201: Type.Ref('Channel'), ...errorResponses } } },
+      async (request, reply) => {
+        const created = await channels.create(request.body as ChannelInput);
+        await audit.record({ actor: actorOf(request.principal), action: 'channel.create', targetType: 'channel', targetId: created.id, ip: request.ip, detail: { name: created.name, type: created.type, keys: created.keys.length } });
+        reply.code(201);
+        return created;
+      },
+    );
+
+    app.get('/api/admin/channels/:id', { schema: { tags, summary: 'One channel', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('Channel'), ...errorResponses } } }, async (request) =>
+      channels.get(request.params.id),
+    );
+
+    app.patch(
+      '/api/admin/channels/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Change a channel (keys, when given, replace the pool; enabled toggles it)',
+          security: bearerSecurity,
+          params: IdParam,
+          body: Type.Partial(ChannelBody, { additionalProperties: false, minProperties: 1 }),
+          response: { 200: Type.Ref('Channel'), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const updated = await channels.update(request.params.id, request.body);
+        const { keys, ...rest } = request.body;
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'channel.update',
+          targetType: 'channel',
+          targetId: updated.id,
+          ip: request.ip,
+          detail: { changes: Object.keys(rest), ...(keys ? { keysReplaced: keys.length } : {}) },
+        });
+        return updated;
+      },
+    );
+
+    app.delete('/api/admin/channels/:id', { schema: { tags, summary: 'Delete a channel and its routes', security: bearerSecurity, params: IdParam, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+      await channels.delete(request.params.id);
+      await audit.record({ actor: actorOf(request.principal), action: 'channel.delete', targetType: 'channel', targetId: request.params.id, ip: request.ip });
+      return reply.code(204).send(null);
+    });
+
+    app.post(
+      '/api/admin/channels/:id/test',
+      {
+        schema: {
+          tags,
+          summary: 'Send a tiny request through the channel and report latency or the upstream error',
+          security: bearerSecurity,
+          params: IdParam,
+          body: Type.Optional(Type.Object({ model: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false })),
+          response: {
+            200: Type.Object({
+              ok: Type.Boolean(),
+              latencyMs: Type.Integer(),
+              model: Type.String(),
+              status: Type.Union([Type.Integer(), Type.Null()]),
+              error: Type.Union([Type.String(), Type.Null()]),
+              reply: Type.Union([Type.String(), Type.Null()]),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => tester.test(request.params.id, request.body?.model),
+    );
+  };
+}

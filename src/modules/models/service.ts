@@ -1,0 +1,179 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../core/clock.js';
+import { ApiError, notFound } from '../../core/errors.js';
+import type { IdGenerator } from '../../core/ids.js';
+import type { Database, ModelRoutesTable, ModelsTable } from '../../infra/db/schema.js';
+import { DEFAULT_PRICES } from './default-prices.js';
+import type { ModelsRepository } from './repository.js';
+
+export interface RouteInput {
+  channelId: string;
+  upstreamModel?: string | null | undefined;
+  priority?: number | undefined;
+  weight?: number | undefined;
+}
+
+export interface ModelInput {
+  name: string;
+  description?: string | null | undefined;
+  enabled?: boolean | undefined;
+  /** micro-USD per 1M tokens; defaults from the built-in price list for well-known names, else 0. */
+  inputPrice?: number | undefined;
+  outputPrice?: number | undefined;
+  cachedInputPrice?: number | null | undefined;
+  contextWindow?: number | null | undefined;
+  maxOutputTokens?: number | null | undefined;
+  capabilities?: string[] | undefined;
+  routes?: RouteInput[] | undefined;
+}
+
+export interface ModelResponse {
+  id: string;
+  name: string;
+  description: string | null;
+  status: 'active' | 'disabled';
+  inputPrice: number;
+  outputPrice: number;
+  cachedInputPrice: number | null;
+  contextWindow: number | null;
+  maxOutputTokens: number | null;
+  capabilities: string[];
+  routes: Array<{ id: string; channelId: string; upstreamModel: string | null; priority: number; weight: number }>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
+
+/** Public models: names clients send, prices, and routes to channels. */
+export class ModelsService {
+  readonly #listeners: Array<() => Promise<void> | void> = [];
+
+  constructor(
+    private readonly repo: ModelsRepository,
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock,
+    private readonly newId: IdGenerator,
+  ) {}
+
+  onChange(listener: () => Promise<void> | void): void {
+    this.#listeners.push(listener);
+  }
+
+  async list(): Promise<ModelResponse[]> {
+    const [models, routes] = await Promise.all([this.repo.listAll(), this.repo.listRoutes()]);
+    return models.map((m) => toResponse(m, routes.filter((r) => r.model_id === m.id)));
+  }
+
+  async get(id: string): Promise<ModelResponse> {
+    const model = await this.repo.findById(id);
+    if (!model) throw notFound('Model');
+    return toResponse(model, await this.repo.listRoutes(id));
+  }
+
+  findByName(name: string): Promise<ModelsTable | undefined> {
+    return this.repo.findByName(name);
+  }
+
+  async create(input: ModelInput): Promise<ModelResponse> {
+    if (!MODEL_NAME.test(input.name)) throw new ApiError('validation_failed', 'name may use letters, digits and . _ : / @ - (up to 128)', { param: 'name' });
+    if (await this.repo.findByName(input.name)) throw new ApiError('conflict', `A model named ${input.name} already exists`, { param: 'name' });
+    const known = DEFAULT_PRICES[input.name];
+    const now = this.clock.now();
+    const model: ModelsTable = {
+      id: this.newId('mdl'),
+      name: input.name,
+      description: input.description ?? null,
+      status: input.enabled === false ? 'disabled' : 'active',
+      input_price: input.inputPrice ?? known?.input ?? 0,
+      output_price: input.outputPrice ?? known?.output ?? 0,
+      cached_input_price: input.cachedInputPrice !== undefined ? input.cachedInputPrice : (known?.cachedInput ?? null),
+      context_window: input.contextWindow !== undefined ? input.contextWindow : (known?.contextWindow ?? null),
+      max_output_tokens: input.maxOutputTokens ?? null,
+      capabilities: JSON.stringify(input.capabilities ?? known?.capabilities ?? ['chat']),
+      created_at: now,
+      updated_at: now,
+    };
+    const routes = await this.buildRoutes(model.id, input.routes ?? [], now);
+    await this.repo.save(model, routes, true);
+    await this.emit();
+    return this.get(model.id);
+  }
+
+  async update(id: string, patch: Partial<ModelInput>): Promise<ModelResponse> {
+    const current = await this.repo.findById(id);
+    if (!current) throw notFound('Model');
+    if (patch.name !== undefined && patch.name !== current.name) {
+      if (!MODEL_NAME.test(patch.name)) throw new ApiError('validation_failed', 'name may use letters, digits and . _ : / @ - (up to 128)', { param: 'name' });
+      if (await this.repo.findByName(patch.name)) throw new ApiError('conflict', `A model named ${patch.name} already exists`, { param: 'name' });
+    }
+    const now = this.clock.now();
+    const model: ModelsTable = {
+      ...current,
+      name: patch.name ?? current.name,
+      description: patch.description !== undefined ? patch.description : current.description,
+      status: patch.enabled === undefined ? current.status : patch.enabled ? 'active' : 'disabled',
+      input_price: patch.inputPrice ?? current.input_price,
+      output_price: patch.outputPrice ?? current.output_price,
+      cached_input_price: patch.cachedInputPrice !== undefined ? patch.cachedInputPrice : current.cached_input_price,
+      context_window: patch.contextWindow !== undefined ? patch.contextWindow : current.context_window,
+      max_output_tokens: patch.maxOutputTokens !== undefined ? patch.maxOutputTokens : current.max_output_tokens,
+      capabilities: patch.capabilities ? JSON.stringify(patch.capabilities) : current.capabilities,
+      updated_at: now,
+    };
+    const routes = patch.routes ? await this.buildRoutes(id, patch.routes, now) : undefined;
+    await this.repo.save(model, routes, false);
+    await this.emit();
+    return this.get(id);
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!(await this.repo.findById(id))) throw notFound('Model');
+    await this.repo.delete(id);
+    await this.emit();
+  }
+
+  private async buildRoutes(modelId: string, routes: RouteInput[], now: number): Promise<ModelRoutesTable[]> {
+    if (routes.length === 0) return [];
+    const ids = [...new Set(routes.map((r) => r.channelId))];
+    const found = await this.db.selectFrom('channels').select('id').where('id', 'in', ids).execute();
+    const missing = ids.filter((id) => !found.some((f) => f.id === id));
+    if (missing.length > 0) throw new ApiError('validation_failed', `routes: unknown channel ${missing.join(', ')}`, { param: 'routes' });
+    return routes.map((r) => ({
+      id: this.newId('rte'),
+      model_id: modelId,
+      channel_id: r.channelId,
+      upstream_model: r.upstreamModel ?? null,
+      priority: r.priority ?? 0,
+      weight: r.weight ?? 1,
+      created_at: now,
+    }));
+  }
+
+  private async emit(): Promise<void> {
+    for (const listener of this.#listeners) await listener();
+  }
+}
+
+export function parseCapabilities(json: string): string[] {
+  const value: unknown = JSON.parse(json);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function toResponse(m: ModelsTable, routes: ModelRoutesTable[]): ModelResponse {
+  return {
+    id: m.id,
+    name: m.name,
+    description: m.description,
+    status: m.status,
+    inputPrice: m.input_price,
+    outputPrice: m.output_price,
+    cachedInputPrice: m.cached_input_price,
+    contextWindow: m.context_window,
+    maxOutputTokens: m.max_output_tokens,
+    capabilities: parseCapabilities(m.capabilities),
+    routes: routes.map((r) => ({ id: r.id, channelId: r.channel_id, upstreamModel: r.upstream_model, priority: r.priority, weight: r.weight })),
+    createdAt: m.created_at,
+    updatedAt: m.updated_at,
+  };
+}

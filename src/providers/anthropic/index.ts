@@ -1,0 +1,40 @@
+/**
+ * Anthropic Messages API adapter (upstream direction) and the translators behind the gateway's own
+ * Anthropic-compatible `/v1/messages` endpoint (inbound direction).
+ */
+import type { ProviderAdapter } from '../types.js';
+import { ANTHROPIC_DEFAULT_BASE_URL } from './api.js';
+import { buildChatRequest } from './chat-request.js';
+import { parseChatResponse } from './chat-response.js';
+import { parseError } from './errors.js';
+import { createStreamTranslator } from './stream.js';
+
+/**
+ * Pure transforms between canonical OpenAI chat and Anthropic Messages. Anthropic has no embeddings API,
+ * so the embeddings methods are absent.
+ *
+ * @example
+ * const http = anthropicAdapter.buildChatRequest(request, target); // POST https://api.anthropic.com/v1/messages
+ */
+export const anthropicAdapter: ProviderAdapter = {
+  id: 'anthropic',
+  defaultBaseUrl: ANTHROPIC_DEFAULT_BASE_URL,
+  openaiCompatible: false,
+  buildChatRequest,
+  parseChatResponse: (body, request) => parseChatResponse(body, request),
+  createStreamTranslator,
+  parseError,
+};
+
+export { buildChatRequest, DEFAULT_MAX_TOKENS, toAnthropicRequestBody } from './chat-request.js';
+export { type CompletionIds, parseChatResponse } from './chat-response.js';
+export { isUpstreamStreamError, parseError, UpstreamStreamError } from './errors.js';
+export {
+  type AnthropicStreamEncoder,
+  anthropicRequestToChat,
+  chatToAnthropicMessage,
+  createAnthropicStreamEncoder,
+  toAnthropicError,
+} from './inbound.js';
+export { createStreamTranslator } from './stream.js';
+export type * from './types.js';

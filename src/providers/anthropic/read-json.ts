@@ -1,0 +1,2 @@
+/** Defensive JSON readers shared by every adapter. */
+export * from '../shared/json.js';

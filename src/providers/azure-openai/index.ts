@@ -1,0 +1,41 @@
+/**
+ * Azure OpenAI adapter: OpenAI's wire format at a resource endpoint, dated (classic) or v1 API form.
+ * Reference: PROTOCOLS.md §2.
+ */
+import type { ProviderAdapter } from '../types.js';
+import { AZURE_DEFAULT_BASE_URL } from './api.js';
+import { buildAzureChatRequest, parseAzureChatResponse } from './chat.js';
+import { buildAzureEmbeddingsRequest, parseAzureEmbeddingsResponse } from './embeddings.js';
+import { parseAzureError } from './errors.js';
+import { createAzureStreamTranslator } from './stream.js';
+
+/**
+ * @example
+ * // channel: baseUrl https://my-res.openai.azure.com, upstreamModel gpt-4o, options { apiVersion: '2024-10-21' }
+ * azureOpenaiAdapter.buildChatRequest(request, target).url
+ * // https://my-res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21
+ */
+export const azureOpenaiAdapter: ProviderAdapter = {
+  id: 'azure-openai',
+  defaultBaseUrl: AZURE_DEFAULT_BASE_URL,
+  openaiCompatible: true,
+  buildChatRequest: buildAzureChatRequest,
+  parseChatResponse: parseAzureChatResponse,
+  createStreamTranslator: createAzureStreamTranslator,
+  buildEmbeddingsRequest: buildAzureEmbeddingsRequest,
+  parseEmbeddingsResponse: parseAzureEmbeddingsResponse,
+  parseError: parseAzureError,
+};
+
+export {
+  AZURE_DEFAULT_API_VERSION,
+  AZURE_DEFAULT_BASE_URL,
+  azureAuthHeaders,
+  azureDeployment,
+  azureUrl,
+  isV1,
+} from './api.js';
+export { AZURE_PROVIDER_NAME, buildAzureChatRequest, parseAzureChatResponse } from './chat.js';
+export { buildAzureEmbeddingsRequest, parseAzureEmbeddingsResponse } from './embeddings.js';
+export { parseAzureError } from './errors.js';
+export { createAzureStreamTranslator } from './stream.js';

@@ -1,0 +1,37 @@
+/**
+ * Google Gemini API adapter (generativelanguage v1beta, `generateContent`). Reference: PROTOCOLS.md §4.
+ */
+import type { ProviderAdapter } from '../types.js';
+import { GEMINI_DEFAULT_BASE_URL } from './api.js';
+import { buildGeminiChatRequest } from './chat.js';
+import { buildGeminiEmbeddingsRequest, parseGeminiEmbeddingsResponse } from './embeddings.js';
+import { parseGeminiError } from './errors.js';
+import { parseGeminiResponse } from './response.js';
+import { createGeminiStreamTranslator } from './stream.js';
+
+/**
+ * @example
+ * geminiAdapter.buildChatRequest({ ...request, stream: true }, target).url
+ * // https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse
+ */
+export const geminiAdapter: ProviderAdapter = {
+  id: 'gemini',
+  defaultBaseUrl: GEMINI_DEFAULT_BASE_URL,
+  openaiCompatible: false,
+  buildChatRequest: buildGeminiChatRequest,
+  parseChatResponse: (body, request) => parseGeminiResponse(body, request),
+  createStreamTranslator: createGeminiStreamTranslator,
+  buildEmbeddingsRequest: buildGeminiEmbeddingsRequest,
+  parseEmbeddingsResponse: parseGeminiEmbeddingsResponse,
+  parseError: parseGeminiError,
+};
+
+export { GEMINI_DEFAULT_BASE_URL, geminiAuthHeaders, geminiModelPath, geminiUrl } from './api.js';
+export { buildGeminiChatRequest, THINKING_BUDGETS, thinkingConfigFor, toGeminiRequestBody, toToolConfig } from './chat.js';
+export { SKIP_THOUGHT_SIGNATURE, toGeminiContents } from './contents.js';
+export { buildGeminiEmbeddingsRequest, parseGeminiEmbeddingsResponse } from './embeddings.js';
+export { geminiStreamErrorInfo, parseGeminiError } from './errors.js';
+export { GEMINI_PROVIDER_NAME, geminiFinishReason, parseGeminiResponse, readUsageMetadata } from './response.js';
+export { toGeminiParameters, toGeminiSchema } from './schema.js';
+export { createGeminiStreamTranslator } from './stream.js';
+export type * from './types.js';

@@ -1,0 +1,33 @@
+/**
+ * OpenAI Chat Completions adapter. The canonical format is OpenAI's, so this adapter passes requests
+ * through with the upstream model and normalises what comes back. Reference: PROTOCOLS.md §1.
+ */
+import type { ProviderAdapter } from '../types.js';
+import { OPENAI_DEFAULT_BASE_URL } from './api.js';
+import { buildOpenAiChatRequest, parseOpenAiChatResponse } from './chat.js';
+import { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
+import { parseOpenAiError } from './errors.js';
+import { createOpenAiStreamTranslator } from './stream.js';
+
+/**
+ * @example
+ * const http = openaiAdapter.buildChatRequest(request, target); // POST https://api.openai.com/v1/chat/completions
+ * const completion = openaiAdapter.parseChatResponse(JSON.parse(body), request);
+ */
+export const openaiAdapter: ProviderAdapter = {
+  id: 'openai',
+  defaultBaseUrl: OPENAI_DEFAULT_BASE_URL,
+  openaiCompatible: true,
+  buildChatRequest: buildOpenAiChatRequest,
+  parseChatResponse: (body, request) => parseOpenAiChatResponse(body, request),
+  createStreamTranslator: (request, ids) => createOpenAiStreamTranslator(request, ids),
+  buildEmbeddingsRequest: buildOpenAiEmbeddingsRequest,
+  parseEmbeddingsResponse: (body, request) => parseOpenAiEmbeddingsResponse(body, request),
+  parseError: (status, body, headers) => parseOpenAiError(status, body, headers),
+};
+
+export { OPENAI_DEFAULT_BASE_URL, bearerAuth } from './api.js';
+export { buildOpenAiChatRequest, parseOpenAiChatResponse, readFinishReason, toOpenAiRequestBody } from './chat.js';
+export { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
+export { openAiStreamErrorInfo, parseOpenAiError } from './errors.js';
+export { createOpenAiStreamTranslator, type OpenAiStreamOptions } from './stream.js';
