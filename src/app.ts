@@ -58,7 +58,12 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
 
   await app.register(cookie);
   if (config.corsOrigins !== false) {
-    await app.register(cors, { origin: config.corsOrigins, credentials: config.corsOrigins !== true });
+    await app.register(cors, {
+      origin: config.corsOrigins,
+      credentials: config.corsOrigins !== true,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+    });
   }
   await app.register(swagger, {
     openapi: {
@@ -109,7 +114,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(keyRoutes({ keys: services.keys, guards }));
     await scope.register(auditRoutes({ audit: services.audit, guards }));
     await scope.register(settingsRoutes({ settings: services.settings, audit: services.audit, guards }));
-    await scope.register(channelRoutes({ channels: services.channels, tester: services.channelTester, audit: services.audit, guards }));
+    await scope.register(channelRoutes({ channels: services.channels, tester: services.channelTester, health: services.health, audit: services.audit, guards }));
     await scope.register(modelRoutes({ models: services.models, audit: services.audit, guards }));
     await scope.register(logRoutes({ logs: services.logs, guards }));
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
-import { CONFIG_VARIABLES, type Config, ConfigError, loadConfig, readEnvironment } from './config/index.js';
+import { CONFIG_VARIABLES, type Config, ConfigError, isEmail, loadConfig, readEnvironment } from './config/index.js';
 import { SYSTEM_ACTOR } from './modules/audit/service.js';
 import { openRuntime, startServer } from './server.js';
 
@@ -49,6 +49,7 @@ export function buildCli(): Command {
     .option('--name <name>', 'display name')
     .option('--admin', 'make the user an instance admin', false)
     .action(async (opts: { email: string; password?: string; name?: string; admin: boolean }) => {
+      if (!isEmail(opts.email)) throw new CliError(`--email "${opts.email}" is not an email address`);
       const password = opts.password ?? randomBytes(12).toString('base64url');
       if (password.length < 8) throw new CliError('--password must be at least 8 characters');
       await withRuntime(async ({ services }) => {

@@ -7,7 +7,7 @@ import { type Config, readEnvironment } from './config/index.js';
 import { loadOrCreateSecretKey } from './config/secret-key.js';
 import { type DatabaseHandle, openDatabase } from './infra/db/client.js';
 import { migrateToLatest } from './infra/db/migrate.js';
-import { type Services, createServices, startServices } from './services.js';
+import { type Services, createServices, startBackground, startServices } from './services.js';
 
 export interface Runtime {
   services: Services;
@@ -54,6 +54,7 @@ export async function startServer(config: Config): Promise<void> {
     app.log.info('added the demo channel (mock) with models mock-gpt, mock-reasoner and mock-embedding');
   }
   await app.listen({ port: config.port, host: config.host });
+  startBackground(runtime.services);
   app.log.info({ database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) }, `AI Hub ready on http://localhost:${config.port}`);
 
   let stopping = false;

@@ -5,7 +5,7 @@ import { type IdGenerator, newId } from './core/ids.js';
 import { SecretBox, deriveKey } from './core/secrets.js';
 import type { DatabaseHandle } from './infra/db/client.js';
 import { AuditRepository } from './modules/audit/repository.js';
-import { AuditService } from './modules/audit/service.js';
+import { AuditService, SYSTEM_ACTOR } from './modules/audit/service.js';
 import { type PasswordHasher, createArgon2Hasher } from './modules/auth/passwords.js';
 import { AuthService } from './modules/auth/service.js';
 import { RefreshSessions } from './modules/auth/sessions.js';
@@ -14,11 +14,15 @@ import { AccessTokens } from './modules/auth/tokens.js';
 import { KeysRepository } from './modules/keys/repository.js';
 import { KeysService } from './modules/keys/service.js';
 import { KeyVerifier } from './modules/keys/verifier.js';
-import { SettingsService } from './modules/settings/service.js';
+import { type Settings, SettingsService } from './modules/settings/service.js';
 import { UsersRepository } from './modules/users/repository.js';
 import { UsersService } from './modules/users/service.js';
 import { Catalog } from './gateway/catalog.js';
-import { ChatDispatcher } from './gateway/dispatch.js';
+import { ChatService } from './gateway/chat.js';
+import type { CatalogChannel } from './gateway/catalog.js';
+import { DEFAULT_ROUTING, Dispatcher } from './gateway/dispatch.js';
+import { HealthRegistry } from './gateway/health.js';
+import { AUTO_DISABLE_PREFIX, HealthChecker } from './gateway/health-check.js';
 import { Gateway } from './gateway/gateway.js';
 import { UpstreamClient } from './gateway/upstream.js';
 import { ChannelsRepository } from './modules/channels/repository.js';
@@ -28,6 +32,9 @@ import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
+
+/** Breaker openings in a row (no success between) after which a channel is disabled automatically. */
+const PERSISTENT_FAILURE_OPENS = 3;
 
 /** Everything the app is built from. Tests build their own with a temp database and a fake clock. */
 export interface Services {
@@ -44,6 +51,8 @@ export interface Services {
   settings: SettingsService;
   channels: ChannelsService;
   channelTester: ChannelTester;
+  health: HealthRegistry;
+  healthChecker: HealthChecker;
   models: ModelsService;
   catalog: Catalog;
   recorder: UsageRecorder;
@@ -103,18 +112,60 @@ export function createServices(options: ServiceOptions): Services {
   models.onChange(() => catalog.reload());
   const recorder = new UsageRecorder(db, { ...options.recorder });
   const upstream = new UpstreamClient();
-  const dispatcher = new ChatDispatcher({
-    upstream,
+  const health = new HealthRegistry(clock);
+  const breakerOptions = (st: Settings) => ({ failureThreshold: st.breakerFailureThreshold, cooldownMs: st.breakerCooldownSeconds * 1000, windowMs: 60_000 });
+  health.options = { ...health.options, ...breakerOptions(settings.get()) };
+  settings.onChange((st) => {
+    health.options = { ...health.options, ...breakerOptions(st) };
+  });
+  const autoDisable = (channel: CatalogChannel, reason: string, action: string) => {
+    // Stop routing to a channel that cannot work until an admin (or a passing health check) brings it back.
+    if (!channel.active) return;
+    channel.active = false;
+    void channels
+      .disable(channel.id, `${AUTO_DISABLE_PREFIX}${reason}`)
+      .then(() => audit.record({ actor: SYSTEM_ACTOR, action, targetType: 'channel', targetId: channel.id, detail: { reason } }))
+      .catch(() => undefined);
+  };
+  const dispatcher = new Dispatcher({
+    catalog,
+    health,
+    clock,
     random: options.random,
-    onAuthFailure: (channel, message) => {
-      // The provider rejected our key: stop routing to this channel until an admin fixes it.
-      void channels
-        .disable(channel.id, `upstream rejected the provider key: ${message}`)
-        .then(() => audit.record({ actor: { type: 'system', id: null }, action: 'channel.auto_disable', targetType: 'channel', targetId: channel.id, detail: { reason: message } }))
-        .catch(() => undefined);
+    routing: () => {
+      const st = settings.get();
+      return { ...DEFAULT_ROUTING, defaultStrategy: st.routingStrategy, maxAttempts: st.maxAttempts };
+    },
+    onAuthFailure: (channel, message) => autoDisable(channel, `upstream rejected the provider key: ${message}`, 'channel.auto_disable'),
+    onBreakerOpen: (channel, opens, message) => {
+      if (opens >= PERSISTENT_FAILURE_OPENS) autoDisable(channel, `failing persistently: ${message}`, 'channel.auto_disable');
     },
   });
-  const gateway = new Gateway({ catalog, verifier: keyVerifier, recorder, dispatcher, upstream, clock, masterKey: config.masterKey });
+  const chat = new ChatService(dispatcher, upstream);
+  const gateway = new Gateway({
+    catalog,
+    verifier: keyVerifier,
+    recorder,
+    dispatcher,
+    chat,
+    upstream,
+    clock,
+    masterKey: config.masterKey,
+    exposeChannelHeader: () => settings.get().exposeChannelHeader,
+  });
+  const channelTester = new ChannelTester(catalog, upstream);
+  const healthChecker = new HealthChecker({
+    catalog,
+    tester: channelTester,
+    health,
+    clock,
+    intervalSeconds: () => settings.get().healthCheckIntervalSeconds,
+    autoReenable: () => settings.get().autoReenableChannels,
+    reenable: async (channel) => {
+      await channels.update(channel.id, { enabled: true });
+      await audit.record({ actor: SYSTEM_ACTOR, action: 'channel.auto_reenable', targetType: 'channel', targetId: channel.id, detail: { reason: 'health check passed' } });
+    },
+  });
   return {
     config,
     database,
@@ -128,7 +179,9 @@ export function createServices(options: ServiceOptions): Services {
     audit,
     settings,
     channels,
-    channelTester: new ChannelTester(catalog, upstream),
+    channelTester,
+    health,
+    healthChecker,
     models,
     catalog,
     recorder,
@@ -136,6 +189,7 @@ export function createServices(options: ServiceOptions): Services {
     upstream,
     gateway,
     close: async () => {
+      healthChecker.stop();
       await recorder.close();
       await upstream.close();
     },
@@ -146,4 +200,9 @@ export function createServices(options: ServiceOptions): Services {
 export async function startServices(services: Services): Promise<void> {
   await services.settings.load();
   await services.catalog.reload();
+}
+
+/** Start background work (health checks). Not called by tests unless they want it. */
+export function startBackground(services: Services): void {
+  services.healthChecker.start();
 }

@@ -43,7 +43,12 @@ describe('loadConfig', () => {
   });
 
   it('treats blank values as unset', () => {
-    expect(loadConfig({ PORT: '', DATABASE_URL: '  ', AIHUB_MASTER_KEY: '', AIHUB_LOG_LEVEL: ' ' })).toMatchObject({ port: 3000, databaseUrl: undefined, masterKey: undefined, logLevel: 'info' });
+    expect(loadConfig({ PORT: '', DATABASE_URL: '  ', AIHUB_MASTER_KEY: '', AIHUB_LOG_LEVEL: ' ' })).toMatchObject({
+      port: 3000,
+      databaseUrl: undefined,
+      masterKey: undefined,
+      logLevel: 'info',
+    });
   });
 
   it('reads every variable it documents', () => {
@@ -99,7 +104,12 @@ describe('loadConfig', () => {
   });
 
   it('accepts `*` for CORS, sqlite: URLs, port 0 and a base64 secret key', () => {
-    const config = loadConfig({ AIHUB_CORS_ORIGINS: '*', DATABASE_URL: 'sqlite:/tmp/x.db', PORT: '0', AIHUB_SECRET_KEY: Buffer.alloc(32, 9).toString('base64') });
+    const config = loadConfig({
+      AIHUB_CORS_ORIGINS: '*',
+      DATABASE_URL: 'sqlite:/tmp/x.db',
+      PORT: '0',
+      AIHUB_SECRET_KEY: Buffer.alloc(32, 9).toString('base64'),
+    });
     expect(config.corsOrigins).toBe(true);
     expect(config.databaseUrl).toBe('sqlite:/tmp/x.db');
     expect(config.port).toBe(0);
@@ -136,7 +146,13 @@ describe('loadConfig', () => {
   });
 
   it('reports every problem at once, in one error message', () => {
-    const env = { PORT: 'abc', AIHUB_LOG_LEVEL: 'loud', DATABASE_URL: 'mongodb://x', REDIS_URL: 'tcp://r', AIHUB_MASTER_KEY: 'short' };
+    const env = {
+      PORT: 'abc',
+      AIHUB_LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mongodb://x',
+      REDIS_URL: 'tcp://r',
+      AIHUB_MASTER_KEY: 'short',
+    };
     const problems = problemsOf(env);
     expect(problems).toHaveLength(5);
     let message = '';
@@ -145,11 +161,16 @@ describe('loadConfig', () => {
     } catch (error) {
       message = (error as Error).message;
     }
-    for (const name of ['PORT', 'AIHUB_LOG_LEVEL', 'DATABASE_URL', 'REDIS_URL', 'AIHUB_MASTER_KEY']) expect(message).toContain(name);
+    for (const name of ['PORT', 'AIHUB_LOG_LEVEL', 'DATABASE_URL', 'REDIS_URL', 'AIHUB_MASTER_KEY'])
+      expect(message).toContain(name);
   });
 
   it('never echoes secret values in its problems', () => {
-    const problems = problemsOf({ AIHUB_SECRET_KEY: 'my-private-secret-value', AIHUB_MASTER_KEY: 'tiny-secret', DATABASE_URL: 'mysql://user:hunter2@db/x' });
+    const problems = problemsOf({
+      AIHUB_SECRET_KEY: 'my-private-secret-value',
+      AIHUB_MASTER_KEY: 'tiny-secret',
+      DATABASE_URL: 'mysql://user:hunter2@db/x',
+    });
     const text = problems.join('\n');
     expect(text).not.toContain('my-private-secret-value');
     expect(text).not.toContain('tiny-secret');
@@ -168,7 +189,8 @@ describe('parseSecretKey and isEmail', () => {
 
   it('accepts ordinary addresses and rejects the rest', () => {
     expect(isEmail('a@b.io')).toBe(true);
-    for (const bad of ['a@b', '@b.io', 'a b@c.io', 'a@b.io ', `${'x'.repeat(250)}@b.io`]) expect(isEmail(bad), bad).toBe(false);
+    for (const bad of ['a@b', '@b.io', 'a b@c.io', 'a@b.io ', `${'x'.repeat(250)}@b.io`])
+      expect(isEmail(bad), bad).toBe(false);
   });
 });
 
@@ -177,9 +199,17 @@ describe('readEnvironment', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads .env from the directory, and the real environment wins over it', () => {
-    writeFileSync(join(dir, '.env'), 'PORT=4000\nAIHUB_LOG_LEVEL=debug\n# a comment\nAIHUB_MASTER_KEY="quoted master key value"\n');
+    writeFileSync(
+      join(dir, '.env'),
+      'PORT=4000\nAIHUB_LOG_LEVEL=debug\n# a comment\nAIHUB_MASTER_KEY="quoted master key value"\n',
+    );
     const env = readEnvironment(dir, { PORT: '5000', OTHER: 'x' });
-    expect(env).toMatchObject({ PORT: '5000', AIHUB_LOG_LEVEL: 'debug', AIHUB_MASTER_KEY: 'quoted master key value', OTHER: 'x' });
+    expect(env).toMatchObject({
+      PORT: '5000',
+      AIHUB_LOG_LEVEL: 'debug',
+      AIHUB_MASTER_KEY: 'quoted master key value',
+      OTHER: 'x',
+    });
     expect(loadConfig(env)).toMatchObject({ port: 5000, logLevel: 'debug' });
   });
 

@@ -23,6 +23,7 @@ export const ERROR_STATUS = {
   rate_limit_exceeded: 429,
   too_many_attempts: 429,
   insufficient_quota: 429,
+  client_closed: 499,
   internal_error: 500,
   upstream_error: 502,
   upstream_auth_failed: 502,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SecretBox, deriveKey, randomSecret, safeEqual, sha256Hex } from './secrets.js';
+import { deriveKey, randomSecret, SecretBox, safeEqual, sha256Hex } from './secrets.js';
 
 const master = Buffer.alloc(32, 1);
 

@@ -4,7 +4,7 @@ import type { AnthropicMessagesRequest } from '../providers/anthropic/types.js';
 import type { ChatCompletionChunk, UpstreamErrorInfo } from '../providers/types.js';
 import { fromUsage } from './accounting.js';
 import { ClientStream } from './client-stream.js';
-import type { StreamSink } from './dispatch.js';
+import type { StreamSink } from './chat.js';
 import type { Gateway } from './gateway.js';
 
 const MessagesBody = {
@@ -25,7 +25,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
     const stream = body.stream === true;
     const { ledger } = await gateway.begin(request, body.model, 'messages', stream);
     const chat = anthropicRequestToChat(body);
-    const client = new ClientStream(reply, gateway.responseHeaders(ledger));
+    const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
     try {
       if (stream) {
         const encoder = createAnthropicStreamEncoder(body.model, { id: ledger.ctx.requestId });
@@ -36,10 +36,10 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
           end: (usage) => encoder.end(usage),
           error: (info: UpstreamErrorInfo) => encoder.error(info),
         };
-        await gateway.dispatcher.stream({ ...chat, stream_options: { include_usage: true } }, ledger, sink, client);
+        await gateway.chat.stream({ ...chat, stream_options: { include_usage: true } }, ledger, sink, client);
         return reply;
       }
-      const completion = await gateway.dispatcher.complete(chat, ledger, client.signal);
+      const completion = await gateway.chat.complete(chat, ledger, client.signal);
       ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(chat, completion));
       reply.headers(gateway.responseHeaders(ledger));
       return chatToAnthropicMessage(completion, body.model);

@@ -3,6 +3,7 @@ import type { ChannelsService } from '../modules/channels/service.js';
 import type { ModelsRepository } from '../modules/models/repository.js';
 import { parseCapabilities } from '../modules/models/service.js';
 import { getProvider } from '../providers/registry.js';
+import { STRATEGIES, type Strategy } from './router.js';
 import type { ProviderAdapter } from '../providers/types.js';
 
 export interface CatalogChannel {
@@ -12,6 +13,7 @@ export interface CatalogChannel {
   adapter: ProviderAdapter;
   baseUrl: string;
   active: boolean;
+  disabledReason: string | null;
   options: ChannelOptions;
   timeouts: Required<ChannelTimeouts>;
   priority: number;
@@ -44,6 +46,10 @@ export interface CatalogModel {
   capabilities: string[];
   createdAt: number;
   routes: CatalogRoute[];
+  /** Routing strategy of this model; null = the instance default. */
+  strategy: Strategy | null;
+  /** Models to try, in order, when every target of this one failed. */
+  fallbacks: string[];
 }
 
 /**
@@ -70,6 +76,10 @@ export class Catalog {
 
   allModels(): IterableIterator<CatalogModel> {
     return this.#models.values();
+  }
+
+  allChannels(): CatalogChannel[] {
+    return [...this.#channels.values()];
   }
 
   /** Rebuild the snapshot; concurrent calls share one reload that starts after the latest change. */
@@ -101,6 +111,7 @@ export class Catalog {
         adapter,
         baseUrl: row.base_url ?? adapter.defaultBaseUrl,
         active: row.status === 'active',
+        disabledReason: row.disabled_reason,
         options,
         timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
         priority: row.priority,
@@ -129,6 +140,8 @@ export class Catalog {
         capabilities: parseCapabilities(m.capabilities),
         createdAt: m.created_at,
         routes,
+        strategy: STRATEGIES.includes(m.strategy as Strategy) ? (m.strategy as Strategy) : null,
+        fallbacks: m.fallback_models ? (JSON.parse(m.fallback_models) as string[]) : [],
       });
     }
     this.#channels = channels;

@@ -12,7 +12,8 @@ export class ClientStream {
 
   constructor(
     private readonly reply: FastifyReply,
-    private readonly headers: Record<string, string> = {},
+    /** Extra response headers, computed when the stream starts (the serving channel is known by then). */
+    private readonly headers: () => Record<string, string> = () => ({}),
   ) {
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) this.#controller.abort(new Error('client closed the connection'));
@@ -43,7 +44,7 @@ export class ClientStream {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
       'x-request-id': this.reply.request.id,
-      ...this.headers,
+      ...this.headers(),
     });
   }
 

@@ -8,7 +8,8 @@ import type { ChatCompletion, ChatRequest } from '../providers/types.js';
 import { OutputAccumulator, type TokenCounts } from './accounting.js';
 import { type Caller, authenticateCaller, mayUseModel } from './caller.js';
 import type { Catalog, CatalogModel } from './catalog.js';
-import type { ChatDispatcher } from './dispatch.js';
+import type { ChatService } from './chat.js';
+import type { Dispatcher } from './dispatch.js';
 import { RequestLedger } from './ledger.js';
 import type { UpstreamClient } from './upstream.js';
 
@@ -16,20 +17,25 @@ export interface GatewayDeps {
   catalog: Catalog;
   verifier: KeyVerifier;
   recorder: UsageRecorder;
-  dispatcher: ChatDispatcher;
+  dispatcher: Dispatcher;
+  chat: ChatService;
   upstream: UpstreamClient;
   clock: Clock;
   masterKey: string | undefined;
+  /** Whether to tell clients which channel served them (admin setting). */
+  exposeChannelHeader: () => boolean;
 }
 
 /** The data plane's shared steps: authenticate, resolve the model, open the ledger, close it on failure. */
 export class Gateway {
-  readonly dispatcher: ChatDispatcher;
+  readonly dispatcher: Dispatcher;
+  readonly chat: ChatService;
   readonly upstream: UpstreamClient;
   readonly catalog: Catalog;
 
   constructor(private readonly deps: GatewayDeps) {
     this.dispatcher = deps.dispatcher;
+    this.chat = deps.chat;
     this.upstream = deps.upstream;
     this.catalog = deps.catalog;
   }
@@ -52,9 +58,9 @@ export class Gateway {
     return { caller, ledger };
   }
 
-  /** Headers every successful /v1 answer carries. */
-  responseHeaders(_ledger: RequestLedger): Record<string, string> {
-    return {};
+  /** Headers a successful /v1 answer carries (known once a target is chosen). */
+  responseHeaders(ledger: RequestLedger): Record<string, string> {
+    return this.deps.exposeChannelHeader() && ledger.channel ? { 'x-aihub-channel': ledger.channel.id } : {};
   }
 
   /** Settle a failed request (once) and return the error to send. */

@@ -27,6 +27,8 @@ export interface LedgerContext {
 export class RequestLedger {
   channel: CatalogChannel | undefined;
   upstreamModel: string | undefined;
+  /** The model that served (a fallback model's prices apply when it did). */
+  servedModel: CatalogModel | undefined;
   readonly attempts: Attempt[] = [];
   #ttftMs: number | null = null;
   #settled = false;
@@ -43,6 +45,17 @@ export class RequestLedger {
 
   elapsedMs(): number {
     return performance.now() - this.#startedAt;
+  }
+
+  useTarget(channel: CatalogChannel, upstreamModel: string, model: CatalogModel): void {
+    this.channel = channel;
+    this.upstreamModel = upstreamModel;
+    this.servedModel = model;
+  }
+
+  /** Time to first token from the start of the request, ms (null until known). */
+  get ttftMs(): number | null {
+    return this.#ttftMs;
   }
 
   markFirstToken(): void {
@@ -62,7 +75,7 @@ export class RequestLedger {
     if (this.#settled) return 0;
     this.#settled = true;
     const { ctx } = this;
-    const cost = costOf(tokens, ctx.model.prices);
+    const cost = costOf(tokens, (this.servedModel ?? ctx.model).prices);
     this.recorder.record({
       id: ctx.requestId,
       at: this.#at,

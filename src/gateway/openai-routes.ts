@@ -4,10 +4,10 @@ import { mockEmbedding } from '../providers/mock/index.js';
 import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest, UpstreamErrorInfo } from '../providers/types.js';
 import { countTokens, fromUsage } from './accounting.js';
 import { ClientStream } from './client-stream.js';
-import { type StreamSink, apiErrorOf } from './dispatch.js';
+import type { StreamSink } from './chat.js';
+import { UpstreamFailure } from './dispatch.js';
 import type { Gateway } from './gateway.js';
-import { nextKey, orderTargets } from './router.js';
-import { readText, transportErrorInfo } from './upstream.js';
+import { readText } from './upstream.js';
 
 const ChatBody = {
   type: 'object',
@@ -39,13 +39,13 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
   app.post('/v1/chat/completions', { schema: { body: ChatBody, hide: true } }, async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body as ChatRequest;
     const { ledger } = await gateway.begin(request, body.model, 'chat', body.stream === true);
-    const client = new ClientStream(reply, gateway.responseHeaders(ledger));
+    const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
     try {
       if (body.stream === true) {
-        await gateway.dispatcher.stream(body, ledger, openAiSink, client);
+        await gateway.chat.stream(body, ledger, openAiSink, client);
         return reply;
       }
-      const completion = await gateway.dispatcher.complete(body, ledger, client.signal);
+      const completion = await gateway.chat.complete(body, ledger, client.signal);
       ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(body, completion));
       reply.headers(gateway.responseHeaders(ledger));
       return completion;
@@ -72,48 +72,21 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
     const { ledger } = await gateway.begin(request, body.model, 'embeddings', false);
     const client = new ClientStream(reply);
     try {
-      let lastError: ApiError | undefined;
-      for (const target of orderTargets(ledger.ctx.model)) {
-        const { channel } = target;
-        ledger.channel = channel;
-        ledger.upstreamModel = target.route.upstreamModel;
-        const startedMs = ledger.elapsedMs();
-        if (channel.type === 'mock') {
-          const result = mockEmbedding({ ...body, model: target.route.upstreamModel });
-          ledger.settle(200, null, { prompt: result.usage.prompt_tokens, completion: 0, cached: 0, reasoning: 0, estimated: false });
-          return result;
-        }
+      const result = await gateway.dispatcher.run(ledger, client.signal, async (attempt) => {
+        const { channel } = attempt.target;
+        if (channel.type === 'mock') return mockEmbedding({ ...body, model: attempt.upstream.upstreamModel });
         const { adapter } = channel;
         if (!adapter.buildEmbeddingsRequest || !adapter.parseEmbeddingsResponse) {
-          lastError = new ApiError('bad_request', `Channel ${channel.name} (${channel.type}) does not serve embeddings`);
-          continue;
+          throw new UpstreamFailure({ status: 400, code: 'bad_request', message: `Channel ${channel.name} (${channel.type}) does not serve embeddings`, retryable: true });
         }
-        let info: UpstreamErrorInfo;
-        const deadline = AbortSignal.timeout(channel.timeouts.totalMs);
-        try {
-          const http = adapter.buildEmbeddingsRequest(body, {
-            baseUrl: channel.baseUrl,
-            apiKey: nextKey(channel),
-            upstreamModel: target.route.upstreamModel,
-            headers: channel.options.headers ?? {},
-            options: channel.options.provider ?? {},
-          });
-          const res = await gateway.upstream.send(http, channel.timeouts, AbortSignal.any([client.signal, deadline]));
-          if (res.status < 400) {
-            const result = adapter.parseEmbeddingsResponse(JSON.parse(await res.body.text()), body);
-            const prompt = result.usage?.prompt_tokens ?? estimateInputTokens(body.input);
-            ledger.settle(200, null, { prompt, completion: 0, cached: 0, reasoning: 0, estimated: result.usage === undefined });
-            return result;
-          }
-          info = adapter.parseError(res.status, await readText(res.body), res.headers);
-        } catch (error) {
-          info = transportErrorInfo(error, channel.name, deadline.aborted);
-        }
-        ledger.addAttempt(channel, info.status, info.message, startedMs);
-        lastError = apiErrorOf(info);
-        if (!info.retryable) break;
-      }
-      throw lastError ?? new ApiError('no_available_channel', `No available channel serves model ${body.model} right now`);
+        const res = await gateway.upstream.send(adapter.buildEmbeddingsRequest(body, attempt.upstream), channel.timeouts, attempt.signal);
+        if (res.status >= 400) throw new UpstreamFailure(adapter.parseError(res.status, await readText(res.body), res.headers));
+        return adapter.parseEmbeddingsResponse(JSON.parse(await res.body.text()), body);
+      });
+      const reported = result.usage?.prompt_tokens;
+      ledger.settle(200, null, { prompt: reported ?? estimateInputTokens(body.input), completion: 0, cached: 0, reasoning: 0, estimated: reported === undefined });
+      reply.headers(gateway.responseHeaders(ledger));
+      return result;
     } catch (error) {
       throw gateway.fail(ledger, error);
     }

@@ -31,9 +31,15 @@ export function toApiError(error: unknown): ApiError {
     const first = fe.validation[0];
     const where = fe.validationContext ?? 'body';
     const path = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : '';
-    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
-    const field = [path, missing].filter(Boolean).join('.');
-    const message = `${where}${field ? `.${field}` : ''} ${first?.message ?? 'is invalid'}`;
+    const params = first?.params as { missingProperty?: string; additionalProperty?: string } | undefined;
+    const missing = params?.missingProperty;
+    const extra = params?.additionalProperty;
+    const field = [path, missing ?? extra].filter(Boolean).join('.');
+    const message = missing
+      ? `${where}.${field} is required`
+      : extra
+        ? `${where}.${field} is not a known field`
+        : `${where}${field ? `.${field}` : ''} ${first?.message ?? 'is invalid'}`;
     return new ApiError('validation_failed', message, { param: field || undefined });
   }
   if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError('payload_too_large', 'Request body is too large');

@@ -1,4 +1,4 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 
 /** `/api` error body (DESIGN.md §6). */
 export const ErrorBody = Type.Object(
@@ -37,3 +37,11 @@ export function Page<T extends TSchema>(item: T) {
 }
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+/**
+ * `schema` or null, for request bodies. `null` is matched with `const` (not `type: "null"`), because Ajv's
+ * type coercion (on for query strings) would otherwise turn 0, false or "" into null, or null into 0.
+ */
+export function OrNull<T extends TSchema>(schema: T) {
+  return Type.Unsafe<Static<T> | null>({ anyOf: [{ const: null }, schema] });
+}

@@ -4,9 +4,9 @@ import { AuditService } from '../../src/modules/audit/service.js';
 import { KeysRepository } from '../../src/modules/keys/repository.js';
 import { KeysService } from '../../src/modules/keys/service.js';
 import { KeyVerifier } from '../../src/modules/keys/verifier.js';
-import { type Call, ManualClock, type SignedIn, type TestApp, register, startTestApp } from '../support/app.js';
+import { type Call, ManualClock, register, type SignedIn, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
-import { type ErrorBody, MASTER_KEY, auditRows, recordingClient, uniqueEmail } from './support.js';
+import { auditRows, type ErrorBody, MASTER_KEY, recordingClient, uniqueEmail } from './support.js';
 
 const SECRET = /^sk-[A-Za-z0-9_-]{43}$/;
 
@@ -56,7 +56,13 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
       expect(res.status).toBe(201);
       const { key, secret } = res.body;
       expect(secret).toMatch(SECRET);
-      expect(key).toMatchObject({ userId: user.userId, name: 'my laptop', status: 'active', expiresAt: null, revokedAt: null });
+      expect(key).toMatchObject({
+        userId: user.userId,
+        name: 'my laptop',
+        status: 'active',
+        expiresAt: null,
+        revokedAt: null,
+      });
       expect(key.id).toMatch(/^key_/);
       expect(key.hint).toBe(`${secret.slice(0, 7)}…${secret.slice(-4)}`);
       expect(JSON.stringify(key)).not.toContain(secret);
@@ -77,7 +83,11 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
     it('stores only a hash of the secret', async () => {
       const user = await register(call, uniqueEmail('hash'));
       const { key, secret } = await createKey(user.token);
-      const row = await t.database.handle.db.selectFrom('api_keys').selectAll().where('id', '=', key.id).executeTakeFirstOrThrow();
+      const row = await t.database.handle.db
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('id', '=', key.id)
+        .executeTakeFirstOrThrow();
       expect(JSON.stringify(row)).not.toContain(secret);
       expect(row.key_hash).toMatch(/^[0-9a-f]{64}$/);
     });
@@ -86,19 +96,37 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
       const user = await register(call, uniqueEmail('verify'));
       const { key, secret } = await createKey(user.token);
       const result = await verify(secret);
-      expect(result).toMatchObject({ ok: true, key: { id: key.id, userId: user.userId, status: 'active', ownerStatus: 'active' } });
+      expect(result).toMatchObject({
+        ok: true,
+        key: { id: key.id, userId: user.userId, status: 'active', ownerStatus: 'active' },
+      });
       expect(await verify(`${secret}x`)).toEqual({ ok: false, code: 'NOT_FOUND' });
       expect(await verify('sk-unknown')).toEqual({ ok: false, code: 'NOT_FOUND' });
     });
 
     it('rejects a bad name, an unknown field and an expiry in the past with 400', async () => {
       const user = await register(call, uniqueEmail('badkey'));
-      for (const body of [{ name: '' }, { name: 'x'.repeat(101) }, {}, { name: 'k', owner: 'me' }, { name: 'k', expiresAt: clock.now() - 1 }, { name: 'k', expiresAt: clock.now() }]) {
+      for (const body of [
+        { name: '' },
+        { name: 'x'.repeat(101) },
+        {},
+        { name: 'k', owner: 'me' },
+        { name: 'k', expiresAt: clock.now() - 1 },
+        { name: 'k', expiresAt: clock.now() },
+      ]) {
         const res = await call<ErrorBody>('POST', '/api/keys', { token: user.token, body });
         expect(res.status, JSON.stringify(body)).toBe(400);
         expect(res.body.error.code).toBe('validation_failed');
       }
       expect((await call<KeyPage>('GET', '/api/keys', { token: user.token })).body.total).toBe(0);
+    });
+
+    // minLength 1 alone lets "   " through, which trimming would store as an empty name.
+    it('rejects a name that is only spaces with 400 naming the field', async () => {
+      const user = await register(call, uniqueEmail('blankname'));
+      const res = await call<ErrorBody>('POST', '/api/keys', { token: user.token, body: { name: '   ' } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toContain('name');
     });
 
     it('needs a signed-in caller', async () => {
@@ -123,14 +151,20 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
       const on = await call<Key>('PATCH', `/api/keys/${key.id}`, { token: user.token, body: { enabled: true } });
       expect(on.body.status).toBe('active');
       expect(await verify(secret)).toMatchObject({ ok: true });
-      expect((await call<Key>('GET', `/api/keys/${key.id}`, { token: user.token })).body).toMatchObject({ name: 'renamed', status: 'active' });
+      expect((await call<Key>('GET', `/api/keys/${key.id}`, { token: user.token })).body).toMatchObject({
+        name: 'renamed',
+        status: 'active',
+      });
       expect((await call('PATCH', `/api/keys/${key.id}`, { token: user.token, body: {} })).status).toBe(400);
     });
 
     it('sets and clears an expiry: the key works until then and is EXPIRED after', async () => {
       const user = await register(call, uniqueEmail('expiry'));
       const { key, secret } = await createKey(user.token);
-      const past = await call<ErrorBody>('PATCH', `/api/keys/${key.id}`, { token: user.token, body: { expiresAt: clock.now() - 1000 } });
+      const past = await call<ErrorBody>('PATCH', `/api/keys/${key.id}`, {
+        token: user.token,
+        body: { expiresAt: clock.now() - 1000 },
+      });
       expect(past.status).toBe(400);
       expect(past.body.error.message).toContain('expiresAt');
 
@@ -144,17 +178,38 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
       expect(await verify(secret)).toEqual({ ok: false, code: 'EXPIRED' });
 
       // An expired key is not revoked: its owner can extend the expiry.
-      const extended = await call<Key>('PATCH', `/api/keys/${key.id}`, { token: user.token, body: { expiresAt: clock.now() + 60_000 } });
+      const extended = await call<Key>('PATCH', `/api/keys/${key.id}`, {
+        token: user.token,
+        body: { expiresAt: clock.now() + 60_000 },
+      });
       expect(extended.status).toBe(200);
       expect(await verify(secret)).toMatchObject({ ok: true });
     });
 
-    // BUG (src/app.ts `coerceTypes: 'array'` + src/modules/keys/routes.ts `Type.Union([EpochMs, Type.Null()])`):
-    // Ajv tries the integer branch first and coerces null to 0, so "no expiry" is rejected as
-    // "expiresAt must be in the future" on both POST and PATCH.
-    it.fails('accepts expiresAt: null for "never expires" when creating and when clearing an expiry', async () => {
+    it('rejects expiresAt: 0 as a past expiry rather than reading it as "never expires"', async () => {
+      const user = await register(call, uniqueEmail('zeroexpiry'));
+      for (const expiresAt of [0, false, '']) {
+        const created = await call<ErrorBody>('POST', '/api/keys', {
+          token: user.token,
+          body: { name: 'k', expiresAt },
+        });
+        expect(created.status, JSON.stringify(expiresAt)).toBe(400);
+      }
+      const { key } = await createKey(user.token, { name: 'k', expiresAt: clock.now() + 1000 });
+      const patched = await call<Key & ErrorBody>('PATCH', `/api/keys/${key.id}`, {
+        token: user.token,
+        body: { expiresAt: 0 },
+      });
+      expect(patched.status).toBe(400);
+    });
+
+    // With coerceTypes, Ajv would turn null into 0 if the integer branch of the union came first.
+    it('accepts expiresAt: null for "never expires" when creating and when clearing an expiry', async () => {
       const user = await register(call, uniqueEmail('noexpiry'));
-      const created = await call<CreatedKey>('POST', '/api/keys', { token: user.token, body: { name: 'forever', expiresAt: null } });
+      const created = await call<CreatedKey>('POST', '/api/keys', {
+        token: user.token,
+        body: { name: 'forever', expiresAt: null },
+      });
       expect(created.status).toBe(201);
       expect(created.body.key.expiresAt).toBeNull();
       const { key, secret } = await createKey(user.token, { name: 'k', expiresAt: clock.now() + 1000 });
@@ -223,7 +278,10 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
         ['DELETE', '/api/keys/key_nope'],
         ['POST', '/api/keys/key_nope/rotate'],
       ] as const) {
-        const res = await call<ErrorBody>(method, path, { token: user.token, body: method === 'PATCH' ? { name: 'x' } : undefined });
+        const res = await call<ErrorBody>(method, path, {
+          token: user.token,
+          body: method === 'PATCH' ? { name: 'x' } : undefined,
+        });
         expect(res.status, `${method} ${path}`).toBe(404);
         expect(res.body.error.code).toBe('not_found');
       }
@@ -253,23 +311,38 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
     it('does not let a user create a key for someone else (403), but allows naming themselves', async () => {
       const alice = await register(call, uniqueEmail('alice'));
       const bob = await register(call, uniqueEmail('bob'));
-      const res = await call<ErrorBody>('POST', '/api/keys', { token: bob.token, body: { name: 'stolen', userId: alice.userId } });
+      const res = await call<ErrorBody>('POST', '/api/keys', {
+        token: bob.token,
+        body: { name: 'stolen', userId: alice.userId },
+      });
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('forbidden');
-      expect((await call<KeyPage>('GET', `/api/admin/keys?userId=${alice.userId}`, { token: admin.token })).body.total).toBe(0);
-      const own = await call<CreatedKey>('POST', '/api/keys', { token: bob.token, body: { name: 'mine', userId: bob.userId } });
+      expect(
+        (await call<KeyPage>('GET', `/api/admin/keys?userId=${alice.userId}`, { token: admin.token })).body.total,
+      ).toBe(0);
+      const own = await call<CreatedKey>('POST', '/api/keys', {
+        token: bob.token,
+        body: { name: 'mine', userId: bob.userId },
+      });
       expect(own.status).toBe(201);
     });
 
     it("lets an admin create, list and revoke another user's keys", async () => {
       const carol = await register(call, uniqueEmail('carol'));
-      const made = await call<CreatedKey>('POST', '/api/keys', { token: admin.token, body: { name: 'for carol', userId: carol.userId } });
+      const made = await call<CreatedKey>('POST', '/api/keys', {
+        token: admin.token,
+        body: { name: 'for carol', userId: carol.userId },
+      });
       expect(made.status).toBe(201);
       expect(made.body.key.userId).toBe(carol.userId);
       expect(await verify(made.body.secret)).toMatchObject({ ok: true, key: { userId: carol.userId } });
       // Carol sees it as hers; it is not the admin's.
-      expect((await call<KeyPage>('GET', '/api/keys', { token: carol.token })).body.data.map((k) => k.id)).toEqual([made.body.key.id]);
-      expect((await call<KeyPage>('GET', '/api/keys', { token: admin.token })).body.data.map((k) => k.id)).not.toContain(made.body.key.id);
+      expect((await call<KeyPage>('GET', '/api/keys', { token: carol.token })).body.data.map((k) => k.id)).toEqual([
+        made.body.key.id,
+      ]);
+      expect(
+        (await call<KeyPage>('GET', '/api/keys', { token: admin.token })).body.data.map((k) => k.id),
+      ).not.toContain(made.body.key.id);
 
       const second = await createKey(carol.token, { name: 'carol own' });
       const listed = await call<KeyPage>('GET', `/api/admin/keys?userId=${carol.userId}`, { token: admin.token });
@@ -291,12 +364,18 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('validation_failed');
       expect(res.body.error.message).toContain('userId');
-      const ok = await call<CreatedKey>('POST', '/api/keys', { token: MASTER_KEY, body: { name: 'automation', userId: dave.userId } });
+      const ok = await call<CreatedKey>('POST', '/api/keys', {
+        token: MASTER_KEY,
+        body: { name: 'automation', userId: dave.userId },
+      });
       expect(ok.status).toBe(201);
       expect(ok.body.key.userId).toBe(dave.userId);
       const [row] = await auditRows(t, { action: 'key.create', targetId: ok.body.key.id });
       expect(row).toMatchObject({ actorType: 'master_key', actorId: null });
-      const unknown = await call<ErrorBody>('POST', '/api/keys', { token: MASTER_KEY, body: { name: 'x', userId: 'usr_nobody' } });
+      const unknown = await call<ErrorBody>('POST', '/api/keys', {
+        token: MASTER_KEY,
+        body: { name: 'x', userId: 'usr_nobody' },
+      });
       expect(unknown.status).toBe(400);
     });
   });
@@ -313,9 +392,18 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
       const byAction = Object.fromEntries(rows.map((r) => [r.action, r]));
       expect(Object.keys(byAction).sort()).toEqual(['key.create', 'key.revoke', 'key.rotate', 'key.update']);
       for (const action of ['key.create', 'key.update', 'key.rotate']) {
-        expect(byAction[action], action).toMatchObject({ actorType: 'user', actorId: user.userId, targetType: 'api_key', ip: '127.0.0.1' });
+        expect(byAction[action], action).toMatchObject({
+          actorType: 'user',
+          actorId: user.userId,
+          targetType: 'api_key',
+          ip: '127.0.0.1',
+        });
       }
-      expect(byAction['key.revoke']).toMatchObject({ actorId: admin.userId, ip: '127.0.0.1', detail: { ownerId: user.userId } });
+      expect(byAction['key.revoke']).toMatchObject({
+        actorId: admin.userId,
+        ip: '127.0.0.1',
+        detail: { ownerId: user.userId },
+      });
       expect(byAction['key.create']?.detail).toMatchObject({ name: 'audited', ownerId: user.userId });
       const text = JSON.stringify(rows);
       expect(text).not.toContain(secret);
@@ -406,10 +494,8 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
       expect(await verifier.verify(mine.secret)).toEqual({ ok: false, code: 'DISABLED' });
     });
 
-    // BUG (src/modules/keys/service.ts, KeysService.rotate): the cache entry is dropped *before* the new hash is
-    // written, so a verification that lands between the two re-caches the old secret, which then keeps working
-    // for up to the cache lifetime (60 s) after "rotate". update() and revoke() invalidate after writing.
-    it.fails('does not let a verification racing a rotation keep the old secret alive', async () => {
+    // The cache entry must be dropped after the new hash is written, or a racing verification re-caches the old one.
+    it('does not let a verification racing a rotation keep the old secret alive', async () => {
       fresh();
       const audit = new AuditService(new AuditRepository(t.database.handle.db), cacheClock, t.services.newId);
       const keys = new KeysService(repo, t.services.users, verifier, audit, cacheClock, t.services.newId);
@@ -420,7 +506,10 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
         await verifier.verify(mine.secret); // a request arriving while the rotation is in flight
         await write(id, patch);
       });
-      await keys.rotate(mine.key.id, { principal: { kind: 'user', userId: owner.userId, role: 'user', orgId: 'org_default', email: owner.email }, ip: null });
+      await keys.rotate(mine.key.id, {
+        principal: { kind: 'user', userId: owner.userId, role: 'user', orgId: 'org_default', email: owner.email },
+        ip: null,
+      });
       expect(await verifier.verify(mine.secret)).toEqual({ ok: false, code: 'NOT_FOUND' });
     });
   });

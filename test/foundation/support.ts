@@ -1,5 +1,5 @@
 import type { AuditRecord } from '../../src/modules/audit/service.js';
-import { type Call, type CallOptions, type CallResult, type TestApp, client } from '../support/app.js';
+import { type Call, type CallOptions, type CallResult, client, type TestApp } from '../support/app.js';
 
 /** A master key long enough for loadConfig (≥ 16 characters). */
 export const MASTER_KEY = 'mk-test-master-key-0123456789';
@@ -17,7 +17,11 @@ export function uniqueEmail(tag: string): string {
  */
 export function recordingClient(base: string, seen: string[]): Call {
   const call = client(base);
-  return async function recorded<T = Record<string, unknown>>(method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
+  return async function recorded<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: CallOptions = {},
+  ): Promise<CallResult<T>> {
     const res = await call<T>(method, path, options);
     seen.push(`${method} ${path} ${res.status} ${JSON.stringify(res.body)} ${res.headers.getSetCookie().join('; ')}`);
     return res;
@@ -25,7 +29,10 @@ export function recordingClient(base: string, seen: string[]): Call {
 }
 
 /** Audit rows matching `action` (exact, or a prefix ending in `*`), newest first, straight from the service. */
-export function auditRows(t: TestApp, query: { action?: string; actorId?: string; targetId?: string } = {}): Promise<AuditRecord[]> {
+export function auditRows(
+  t: TestApp,
+  query: { action?: string; actorId?: string; targetId?: string } = {},
+): Promise<AuditRecord[]> {
   return t.services.audit.list({ ...query, limit: 500 });
 }
 

@@ -172,6 +172,10 @@ export interface ModelsTable {
   max_output_tokens: number | null;
   /** JSON array of capability names (chat, vision, tools, reasoning, embeddings, ...). */
   capabilities: string;
+  /** Routing strategy (weighted, round_robin, lowest_latency, least_inflight); null = instance default. */
+  strategy: string | null;
+  /** JSON array of model names to fall back to. */
+  fallback_models: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -53,7 +53,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
         schema: {
           tags: ['auth'],
           summary: 'Create an account (when registration is open) and sign in',
-          body: Type.Object({ email: Email, password: Password, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })) }, { additionalProperties: false }),
+          body: Type.Object({ email: Email, password: Password, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })) }, { additionalProperties: false }),
           response: { 201: SessionSchema, ...errorResponses },
         },
       },
@@ -134,7 +134,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
           tags: ['me'],
           summary: 'Change your display name',
           security: bearerSecurity,
-          body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+          body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) }, { additionalProperties: false }),
           response: { 200: Type.Ref('User'), ...errorResponses },
         },
       },

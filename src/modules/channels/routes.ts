@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { IdParam, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { IdParam, bearerSecurity, errorResponses, OrNull } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import type { ChannelTester } from './tester.js';
-import type { ChannelInput, ChannelsService } from './service.js';
+import type { ChannelHealthSummary, HealthRegistry } from '../../gateway/health.js';
+import type { ChannelInput, ChannelResponse, ChannelsService } from './service.js';
 
 const Timeouts = Type.Object(
   {
@@ -31,7 +32,7 @@ const ChannelBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
     type: Type.String({ minLength: 1, maxLength: 40, description: 'openai, azure-openai, anthropic, gemini, openai-compatible or mock' }),
-    baseUrl: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+    baseUrl: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
     keys: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4000 }), { maxItems: 100, description: 'Provider keys (write-only, encrypted at rest)' })),
     options: Type.Optional(Options),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
@@ -55,18 +56,43 @@ export const ChannelSchema = Type.Object(
     keys: Type.Array(Type.Object({ id: Type.String(), hint: Type.String(), status: Type.String() })),
     createdAt: Type.Integer(),
     updatedAt: Type.Integer(),
+    health: Type.Object(
+      {
+        status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('down'), Type.Literal('unknown')]),
+        latencyMs: Type.Union([Type.Integer(), Type.Null()], { description: 'Moving average of time to first token' }),
+        successRate: Type.Union([Type.Number(), Type.Null()], { description: 'Share of the last 100 requests per model that succeeded' }),
+        inflight: Type.Integer(),
+        lastError: Type.Union([Type.String(), Type.Null()]),
+        lastErrorAt: Type.Union([Type.Integer(), Type.Null()]),
+        lastSuccessAt: Type.Union([Type.Integer(), Type.Null()]),
+        lastCheck: Type.Union([
+          Type.Object({ at: Type.Integer(), ok: Type.Boolean(), latencyMs: Type.Integer(), error: Type.Union([Type.String(), Type.Null()]) }),
+          Type.Null(),
+        ]),
+      },
+      { description: 'Live health on this instance' },
+    ),
   },
   { $id: 'Channel' },
 );
 
-/** /api/admin/channels: upstream connections and their encrypted key pools. */
-export function channelRoutes({ channels, tester, audit, guards }: { channels: ChannelsService; tester: ChannelTester; audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
+export interface ChannelRoutesDeps {
+  channels: ChannelsService;
+  tester: ChannelTester;
+  health: HealthRegistry;
+  audit: AuditService;
+  guards: Guards;
+}
+
+/** /api/admin/channels: upstream connections, their encrypted key pools and live health. */
+export function channelRoutes({ channels, tester, health, audit, guards }: ChannelRoutesDeps): FastifyPluginAsyncTypebox {
+  const withHealth = (c: ChannelResponse): ChannelResponse & { health: ChannelHealthSummary } => ({ ...c, health: health.summary(c.id) });
   return async (app) => {
     app.addHook('preHandler', guards.admin);
     const tags = ['admin: channels'];
 
     app.get('/api/admin/channels', { schema: { tags, summary: 'List channels', security: bearerSecurity, response: { 200: Type.Object({ data: Type.Array(Type.Ref('Channel')) }), ...errorResponses } } }, async () => ({
-      data: await channels.list(),
+      data: (await channels.list()).map(withHealth),
     }));
 
     app.post(
@@ -76,12 +102,12 @@ export function channelRoutes({ channels, tester, audit, guards }: { channels: C
         const created = await channels.create(request.body as ChannelInput);
         await audit.record({ actor: actorOf(request.principal), action: 'channel.create', targetType: 'channel', targetId: created.id, ip: request.ip, detail: { name: created.name, type: created.type, keys: created.keys.length } });
         reply.code(201);
-        return created;
+        return withHealth(created);
       },
     );
 
     app.get('/api/admin/channels/:id', { schema: { tags, summary: 'One channel', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('Channel'), ...errorResponses } } }, async (request) =>
-      channels.get(request.params.id),
+      withHealth(await channels.get(request.params.id)),
     );
 
     app.patch(
@@ -98,6 +124,8 @@ export function channelRoutes({ channels, tester, audit, guards }: { channels: C
       },
       async (request) => {
         const updated = await channels.update(request.params.id, request.body);
+        // An admin edit starts the channel's health afresh (new key, URL or re-enable).
+        health.resetChannel(updated.id);
         const { keys, ...rest } = request.body;
         await audit.record({
           actor: actorOf(request.principal),
@@ -107,7 +135,7 @@ export function channelRoutes({ channels, tester, audit, guards }: { channels: C
           ip: request.ip,
           detail: { changes: Object.keys(rest), ...(keys ? { keysReplaced: keys.length } : {}) },
         });
-        return updated;
+        return withHealth(updated);
       },
     );
 

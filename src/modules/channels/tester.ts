@@ -38,7 +38,7 @@ export class ChannelTester {
     try {
       const http = channel.adapter.buildChatRequest(request, {
         baseUrl: channel.baseUrl,
-        apiKey: nextKey(channel),
+        apiKey: nextKey(channel).secret,
         upstreamModel,
         headers: channel.options.headers ?? {},
         options: channel.options.provider ?? {},

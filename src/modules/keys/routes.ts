@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
-import { EpochMs, IdParam, Page, Pagination, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { EpochMs, IdParam, Page, Pagination, bearerSecurity, errorResponses, OrNull } from '../../http/schemas.js';
 import { type Guards, principalOf } from '../auth/guard.js';
 import { CreatedKeySchema, KeyName, KeyStatusSchema } from './schema.js';
 import { type KeysService, toKeyResponse } from './service.js';
@@ -45,7 +45,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
           body: Type.Object(
             {
               name: KeyName,
-              expiresAt: Type.Optional(Type.Union([EpochMs, Type.Null()])),
+              expiresAt: Type.Optional(OrNull(EpochMs)),
               userId: Type.Optional(Type.String({ maxLength: 64, description: 'Admins only: create the key for this user' })),
             },
             { additionalProperties: false },
@@ -76,7 +76,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
           security: bearerSecurity,
           params: IdParam,
           body: Type.Object(
-            { name: Type.Optional(KeyName), enabled: Type.Optional(Type.Boolean()), expiresAt: Type.Optional(Type.Union([EpochMs, Type.Null()])) },
+            { name: Type.Optional(KeyName), enabled: Type.Optional(Type.Boolean()), expiresAt: Type.Optional(OrNull(EpochMs)) },
             { additionalProperties: false, minProperties: 1 },
           ),
           response: { 200: Type.Ref('ApiKey'), ...errorResponses },

@@ -26,5 +26,5 @@ export const CreatedKeySchema = Type.Object({
   secret: Type.String({ description: 'The key itself. Shown once: store it now.' }),
 });
 
-export const KeyName = Type.String({ minLength: 1, maxLength: 100 });
+export const KeyName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'A name to recognise the key by' });
 export const KeyStatusSchema = Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('revoked')]);

@@ -165,8 +165,8 @@ export class KeysService {
     if (row.status === 'revoked') throw new ApiError('conflict', 'This key is revoked and cannot be rotated');
     const secret = newSecret();
     const patch = { key_hash: sha256Hex(secret), hint: hintOf(secret), updated_at: this.clock.now() };
-    this.verifier.invalidateKey(id);
     await this.repo.update(id, patch);
+    this.verifier.invalidateKey(id);
     await this.record(ctx, 'key.rotate', id, { ownerId: row.user_id });
     return { key: toKeyResponse({ ...row, ...patch }), secret };
   }

@@ -42,6 +42,8 @@ export class KeyVerifier {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #hashById = new Map<string, string>();
   #negativeCount = 0;
+  /** Bumped by every invalidation: a load that raced one is not cached (it may have read the old row). */
+  #generation = 0;
   readonly #ttlMs: number;
   readonly #negativeTtlMs: number;
   readonly #maxNegative: number;
@@ -75,6 +77,7 @@ export class KeyVerifier {
 
   /** Forget one key (after update, revoke, rotate). */
   invalidateKey(keyId: string): void {
+    this.#generation++;
     const hash = this.#hashById.get(keyId);
     if (hash) this.#cache.delete(hash);
     this.#hashById.delete(keyId);
@@ -82,6 +85,7 @@ export class KeyVerifier {
 
   /** Forget every key of a user (after the user is disabled or changed). */
   invalidateUser(userId: string): void {
+    this.#generation++;
     for (const [hash, entry] of this.#cache) {
       if (entry.record?.userId === userId) {
         this.#cache.delete(hash);
@@ -91,8 +95,10 @@ export class KeyVerifier {
   }
 
   private async load(hash: string, now: number): Promise<CacheEntry> {
+    const generation = this.#generation;
     const row = await this.repo.findByHash(hash);
     const entry: CacheEntry = { record: row ? toKeyRecord(row) : null, loadedAt: now };
+    if (generation !== this.#generation) return entry;
     if (entry.record) {
       this.#hashById.set(entry.record.id, hash);
     } else {

@@ -25,6 +25,10 @@ export interface ModelInput {
   maxOutputTokens?: number | null | undefined;
   capabilities?: string[] | undefined;
   routes?: RouteInput[] | undefined;
+  /** weighted | round_robin | lowest_latency | least_inflight; null = the instance default. */
+  strategy?: string | null | undefined;
+  /** Model names to try, in order, when every route of this model failed. */
+  fallbacks?: string[] | undefined;
 }
 
 export interface ModelResponse {
@@ -38,6 +42,8 @@ export interface ModelResponse {
   contextWindow: number | null;
   maxOutputTokens: number | null;
   capabilities: string[];
+  strategy: string | null;
+  fallbacks: string[];
   routes: Array<{ id: string; channelId: string; upstreamModel: string | null; priority: number; weight: number }>;
   createdAt: number;
   updatedAt: number;
@@ -75,7 +81,12 @@ export class ModelsService {
     return this.repo.findByName(name);
   }
 
+  private checkFallbacks(name: string, fallbacks: string[] | undefined): void {
+    if (fallbacks?.includes(name)) throw new ApiError('validation_failed', 'fallbacks must not name the model itself', { param: 'fallbacks' });
+  }
+
   async create(input: ModelInput): Promise<ModelResponse> {
+    this.checkFallbacks(input.name, input.fallbacks);
     if (!MODEL_NAME.test(input.name)) throw new ApiError('validation_failed', 'name may use letters, digits and . _ : / @ - (up to 128)', { param: 'name' });
     if (await this.repo.findByName(input.name)) throw new ApiError('conflict', `A model named ${input.name} already exists`, { param: 'name' });
     const known = DEFAULT_PRICES[input.name];
@@ -91,6 +102,8 @@ export class ModelsService {
       context_window: input.contextWindow !== undefined ? input.contextWindow : (known?.contextWindow ?? null),
       max_output_tokens: input.maxOutputTokens ?? null,
       capabilities: JSON.stringify(input.capabilities ?? known?.capabilities ?? ['chat']),
+      strategy: input.strategy ?? null,
+      fallback_models: input.fallbacks && input.fallbacks.length > 0 ? JSON.stringify(input.fallbacks) : null,
       created_at: now,
       updated_at: now,
     };
@@ -103,6 +116,7 @@ export class ModelsService {
   async update(id: string, patch: Partial<ModelInput>): Promise<ModelResponse> {
     const current = await this.repo.findById(id);
     if (!current) throw notFound('Model');
+    this.checkFallbacks(patch.name ?? current.name, patch.fallbacks);
     if (patch.name !== undefined && patch.name !== current.name) {
       if (!MODEL_NAME.test(patch.name)) throw new ApiError('validation_failed', 'name may use letters, digits and . _ : / @ - (up to 128)', { param: 'name' });
       if (await this.repo.findByName(patch.name)) throw new ApiError('conflict', `A model named ${patch.name} already exists`, { param: 'name' });
@@ -119,6 +133,8 @@ export class ModelsService {
       context_window: patch.contextWindow !== undefined ? patch.contextWindow : current.context_window,
       max_output_tokens: patch.maxOutputTokens !== undefined ? patch.maxOutputTokens : current.max_output_tokens,
       capabilities: patch.capabilities ? JSON.stringify(patch.capabilities) : current.capabilities,
+      strategy: patch.strategy !== undefined ? patch.strategy : current.strategy,
+      fallback_models: patch.fallbacks !== undefined ? (patch.fallbacks.length > 0 ? JSON.stringify(patch.fallbacks) : null) : current.fallback_models,
       updated_at: now,
     };
     const routes = patch.routes ? await this.buildRoutes(id, patch.routes, now) : undefined;
@@ -172,6 +188,8 @@ function toResponse(m: ModelsTable, routes: ModelRoutesTable[]): ModelResponse {
     contextWindow: m.context_window,
     maxOutputTokens: m.max_output_tokens,
     capabilities: parseCapabilities(m.capabilities),
+    strategy: m.strategy,
+    fallbacks: m.fallback_models ? (JSON.parse(m.fallback_models) as string[]) : [],
     routes: routes.map((r) => ({ id: r.id, channelId: r.channel_id, upstreamModel: r.upstream_model, priority: r.priority, weight: r.weight })),
     createdAt: m.created_at,
     updatedAt: m.updated_at,

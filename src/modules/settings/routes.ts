@@ -6,14 +6,26 @@ import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import type { SettingsService } from './service.js';
 
-const SettingsSchema = Type.Object({ registrationEnabled: Type.Boolean() });
+const SettingsSchema = Type.Object({
+  registrationEnabled: Type.Boolean({ description: 'Whether anyone may create an account' }),
+  routingStrategy: Type.Union([Type.Literal('weighted'), Type.Literal('round_robin'), Type.Literal('lowest_latency'), Type.Literal('least_inflight')], {
+    description: 'Default routing strategy inside a priority group',
+  }),
+  maxAttempts: Type.Integer({ minimum: 1, maximum: 10, description: 'Most upstream attempts per request, failover included' }),
+  breakerFailureThreshold: Type.Integer({ minimum: 1, maximum: 1000, description: 'Failures within a minute that open a circuit breaker' }),
+  breakerCooldownSeconds: Type.Integer({ minimum: 1, maximum: 3600, description: 'Seconds an open breaker waits before a trial request' }),
+  healthCheckIntervalSeconds: Type.Integer({ minimum: 0, maximum: 86_400, description: 'Seconds between channel health probes; 0 = off' }),
+  autoReenableChannels: Type.Boolean({ description: 'Re-enable automatically disabled channels when their health check passes' }),
+  exposeChannelHeader: Type.Boolean({ description: 'Send x-aihub-channel (the serving channel id) on /v1 answers' }),
+});
+const PublicSettingsSchema = Type.Object({ registrationEnabled: Type.Boolean() });
 
 /** /api/admin/settings and the public /api/settings/public the sign-in page reads. */
 export function settingsRoutes({ settings, audit, guards }: { settings: SettingsService; audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/api/settings/public',
-      { schema: { tags: ['settings'], summary: 'Settings the sign-in page needs (no auth)', response: { 200: SettingsSchema } } },
+      { schema: { tags: ['settings'], summary: 'Settings the sign-in page needs (no auth)', response: { 200: PublicSettingsSchema } } },
       async () => ({ registrationEnabled: settings.get().registrationEnabled }),
     );
 

@@ -5,10 +5,41 @@ import type { Database } from '../../infra/db/schema.js';
 /** The instance settings admins can change at run time, with their defaults. */
 export interface Settings {
   registrationEnabled: boolean;
+  /** Default routing strategy for models that set none. */
+  routingStrategy: 'weighted' | 'round_robin' | 'lowest_latency' | 'least_inflight';
+  /** Most upstream attempts per request, failover included. */
+  maxAttempts: number;
+  /** Failures within a minute that open a channel×model circuit breaker. */
+  breakerFailureThreshold: number;
+  /** Seconds an open breaker waits before letting a trial request through. */
+  breakerCooldownSeconds: number;
+  /** Seconds between health probes of each channel; 0 turns health checks off. */
+  healthCheckIntervalSeconds: number;
+  /** Re-enable a channel that was disabled automatically once its health check passes again. */
+  autoReenableChannels: boolean;
+  /** Tell admins which channel served a request in an `x-aihub-channel` response header. */
+  exposeChannelHeader: boolean;
 }
+
+export const DEFAULT_SETTINGS: Omit<Settings, 'registrationEnabled'> = {
+  routingStrategy: 'weighted',
+  maxAttempts: 3,
+  breakerFailureThreshold: 5,
+  breakerCooldownSeconds: 30,
+  healthCheckIntervalSeconds: 60,
+  autoReenableChannels: true,
+  exposeChannelHeader: false,
+};
 
 const SETTING_KEYS: Record<keyof Settings, string> = {
   registrationEnabled: 'registration_enabled',
+  routingStrategy: 'routing_strategy',
+  maxAttempts: 'max_attempts',
+  breakerFailureThreshold: 'breaker_failure_threshold',
+  breakerCooldownSeconds: 'breaker_cooldown_seconds',
+  healthCheckIntervalSeconds: 'health_check_interval_seconds',
+  autoReenableChannels: 'auto_reenable_channels',
+  exposeChannelHeader: 'expose_channel_header',
 };
 
 /**
@@ -17,13 +48,14 @@ const SETTING_KEYS: Record<keyof Settings, string> = {
  */
 export class SettingsService {
   #current: Settings;
+  readonly #listeners: Array<(settings: Settings) => void> = [];
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
-    defaults: Settings,
+    defaults: Partial<Settings> & Pick<Settings, 'registrationEnabled'>,
   ) {
-    this.#current = { ...defaults };
+    this.#current = { ...DEFAULT_SETTINGS, ...defaults };
   }
 
   /** Load stored values over the defaults. */
@@ -36,6 +68,7 @@ export class SettingsService {
       if (raw !== undefined) next[name] = JSON.parse(raw);
     }
     this.#current = next as Settings;
+    for (const listener of this.#listeners) listener(this.#current);
   }
 
   get(): Settings {
@@ -56,6 +89,12 @@ export class SettingsService {
       }
     });
     this.#current = { ...this.#current, ...patch };
+    for (const listener of this.#listeners) listener(this.#current);
     return this.#current;
+  }
+
+  /** Called after every change. */
+  onChange(listener: (settings: Settings) => void): void {
+    this.#listeners.push(listener);
   }
 }

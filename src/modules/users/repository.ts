@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, type Transaction, sql } from 'kysely';
 import type { Database, UserRole, UserStatus, UsersTable } from '../../infra/db/schema.js';
 
 export interface UserListQuery {
@@ -35,8 +35,9 @@ export class UsersRepository {
   async list(query: UserListQuery): Promise<{ rows: UsersTable[]; total: number }> {
     let q = this.db.selectFrom('users');
     if (query.search) {
+      // Case-insensitive on both engines; % _ and \ in the search are literal characters.
       const pattern = `%${query.search.toLowerCase().replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-      q = q.where((eb) => eb.or([eb('email', 'like', pattern), eb('name', 'like', pattern)]));
+      q = q.where(sql<boolean>`(lower(email) like ${pattern} escape '\\' or lower(name) like ${pattern} escape '\\')`);
     }
     if (query.role) q = q.where('role', '=', query.role);
     if (query.status) q = q.where('status', '=', query.status);

@@ -44,7 +44,7 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
           tags: ['admin: users'],
           summary: 'Create a user',
           security: bearerSecurity,
-          body: Type.Object({ email: Email, password: Password, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), role: Type.Optional(Role) }, { additionalProperties: false }),
+          body: Type.Object({ email: Email, password: Password, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })), role: Type.Optional(Role) }, { additionalProperties: false }),
           response: { 201: Type.Ref('User'), ...errorResponses },
         },
       },
@@ -71,7 +71,7 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
           security: bearerSecurity,
           params: IdParam,
           body: Type.Object(
-            { name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), role: Type.Optional(Role), status: Type.Optional(UserStatusSchema), password: Type.Optional(Password) },
+            { name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })), role: Type.Optional(Role), status: Type.Optional(UserStatusSchema), password: Type.Optional(Password) },
             { additionalProperties: false, minProperties: 1 },
           ),
           response: { 200: Type.Ref('User'), ...errorResponses },

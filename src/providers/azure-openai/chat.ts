@@ -14,7 +14,10 @@ export const AZURE_PROVIDER_NAME = 'Azure OpenAI';
  */
 export function buildAzureChatRequest(request: ChatRequest, target: UpstreamTarget): UpstreamHttpRequest {
   const model = isV1(target) ? azureDeployment(target) : target.upstreamModel;
-  return jsonPost(azureUrl(target, 'chat/completions'), target.headers, azureAuthHeaders(target), { ...request, model });
+  return jsonPost(azureUrl(target, 'chat/completions'), target.headers, azureAuthHeaders(target), {
+    ...request,
+    model,
+  });
 }
 
 /** OpenAI response parsing; `content_filter_results` / `prompt_filter_results` are carried through. */

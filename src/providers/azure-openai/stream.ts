@@ -7,6 +7,9 @@ import { createOpenAiStreamTranslator } from '../openai/stream.js';
 import type { ChatRequest, StreamTranslator } from '../types.js';
 import { AZURE_PROVIDER_NAME } from './chat.js';
 
-export function createAzureStreamTranslator(request: ChatRequest, ids: { id: string; created: number }): StreamTranslator {
+export function createAzureStreamTranslator(
+  request: ChatRequest,
+  ids: { id: string; created: number },
+): StreamTranslator {
   return createOpenAiStreamTranslator(request, ids, { provider: AZURE_PROVIDER_NAME });
 }

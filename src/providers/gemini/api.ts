@@ -1,8 +1,9 @@
 /**
  * Gemini API addressing and auth. Reference: PROTOCOLS.md §4.1.
  */
-import type { UpstreamTarget } from '../types.js';
+
 import { joinUrl } from '../shared/http-request.js';
+import type { UpstreamTarget } from '../types.js';
 
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
 

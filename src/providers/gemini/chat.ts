@@ -9,7 +9,13 @@ import type { ChatRequest, ChatTool, ChatToolChoice, UpstreamHttpRequest, Upstre
 import { geminiAuthHeaders, geminiUrl } from './api.js';
 import { toGeminiContents } from './contents.js';
 import { toGeminiParameters, toGeminiSchema } from './schema.js';
-import type { GeminiFunctionDeclaration, GeminiGenerationConfig, GeminiRequest, GeminiThinkingConfig, GeminiToolConfig } from './types.js';
+import type {
+  GeminiFunctionDeclaration,
+  GeminiGenerationConfig,
+  GeminiRequest,
+  GeminiThinkingConfig,
+  GeminiToolConfig,
+} from './types.js';
 
 /**
  * `reasoning_effort` → thinking budget in tokens. low/medium/high follow Google's OpenAI-compatibility

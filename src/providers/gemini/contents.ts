@@ -70,10 +70,13 @@ function contentPart(part: ChatContentPart): GeminiPart | undefined {
     const fileData = readString(part.file, 'file_data');
     const filename = readString(part.file, 'filename') ?? '';
     if (fileData !== undefined) {
-      return dataUrlPart(fileData) ?? { inlineData: { mimeType: mimeFromName(filename, 'application/pdf'), data: fileData } };
+      return (
+        dataUrlPart(fileData) ?? { inlineData: { mimeType: mimeFromName(filename, 'application/pdf'), data: fileData } }
+      );
     }
     const fileId = readString(part.file, 'file_id');
-    if (fileId !== undefined) return { fileData: { mimeType: mimeFromName(filename, 'application/pdf'), fileUri: fileId } };
+    if (fileId !== undefined)
+      return { fileData: { mimeType: mimeFromName(filename, 'application/pdf'), fileUri: fileId } };
   }
   return undefined;
 }
@@ -95,7 +98,9 @@ function functionCallParts(calls: ChatToolCall[]): GeminiPart[] {
   const anySigned = calls.some((call) => thoughtSignatureOf(call) !== undefined);
   return calls.map((call, i) => {
     const signature = thoughtSignatureOf(call) ?? (!anySigned && i === 0 ? SKIP_THOUGHT_SIGNATURE : undefined);
-    const part: GeminiPart = { functionCall: { name: call.function.name, args: parseToolArguments(call.function.arguments) } };
+    const part: GeminiPart = {
+      functionCall: { name: call.function.name, args: parseToolArguments(call.function.arguments) },
+    };
     if (signature !== undefined) part.thoughtSignature = signature;
     return part;
   });
@@ -138,11 +143,16 @@ export function toGeminiContents(messages: ChatMessage[]): {
         break;
       }
       case 'assistant':
-        pushMerged(contents, 'model', [...contentParts(message.content), ...functionCallParts(message.tool_calls ?? [])]);
+        pushMerged(contents, 'model', [
+          ...contentParts(message.content),
+          ...functionCallParts(message.tool_calls ?? []),
+        ]);
         break;
       case 'tool': {
         const name = names.get(message.tool_call_id ?? '') ?? message.name ?? 'unknown_function';
-        pushMerged(contents, 'user', [{ functionResponse: { name, response: toolResponse(contentText(message.content)) } }]);
+        pushMerged(contents, 'user', [
+          { functionResponse: { name, response: toolResponse(contentText(message.content)) } },
+        ]);
         break;
       }
       default:

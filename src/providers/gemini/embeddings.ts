@@ -42,7 +42,11 @@ function valuesOf(embedding: unknown, position: number): number[] {
 
 export function parseGeminiEmbeddingsResponse(body: unknown, request: EmbeddingsRequest): EmbeddingsResponse {
   if (!isRecord(body)) throw invalidResponse(GEMINI_PROVIDER_NAME, 'the embeddings body is not a JSON object');
-  const list = Array.isArray(body.embeddings) ? readArray(body, 'embeddings') : isRecord(body.embedding) ? [body.embedding] : undefined;
+  const list = Array.isArray(body.embeddings)
+    ? readArray(body, 'embeddings')
+    : isRecord(body.embedding)
+      ? [body.embedding]
+      : undefined;
   if (!list) throw invalidResponse(GEMINI_PROVIDER_NAME, 'the embeddings body has no embeddings');
   const base64 = request.encoding_format === 'base64';
   const meta = readRecord(body, 'usageMetadata');

@@ -38,13 +38,22 @@ function retryInfoSeconds(error: UnknownRecord): number | undefined {
   return undefined;
 }
 
-function mapGeminiError(status: number, error: UnknownRecord | undefined, message: string | undefined, retryAfter: number | undefined): UpstreamErrorInfo {
+function mapGeminiError(
+  status: number,
+  error: UnknownRecord | undefined,
+  message: string | undefined,
+  retryAfter: number | undefined,
+): UpstreamErrorInfo {
   const statusText = error ? readString(error, 'status') : undefined;
   const reason = error ? errorReason(error) : undefined;
-  const isAuth =
-    reason === 'API_KEY_INVALID' || statusText === 'PERMISSION_DENIED' || statusText === 'UNAUTHENTICATED';
+  const isAuth = reason === 'API_KEY_INVALID' || statusText === 'PERMISSION_DENIED' || statusText === 'UNAUTHENTICATED';
   if (isAuth && status < 500) {
-    return describeUpstreamFailure({ status: status === 403 ? 403 : 401, provider: PROVIDER, message, upstreamCode: reason ?? statusText });
+    return describeUpstreamFailure({
+      status: status === 403 ? 403 : 401,
+      provider: PROVIDER,
+      message,
+      upstreamCode: reason ?? statusText,
+    });
   }
   if (statusText === 'FAILED_PRECONDITION') {
     return {

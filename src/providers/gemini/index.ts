@@ -27,7 +27,13 @@ export const geminiAdapter: ProviderAdapter = {
 };
 
 export { GEMINI_DEFAULT_BASE_URL, geminiAuthHeaders, geminiModelPath, geminiUrl } from './api.js';
-export { buildGeminiChatRequest, THINKING_BUDGETS, thinkingConfigFor, toGeminiRequestBody, toToolConfig } from './chat.js';
+export {
+  buildGeminiChatRequest,
+  THINKING_BUDGETS,
+  thinkingConfigFor,
+  toGeminiRequestBody,
+  toToolConfig,
+} from './chat.js';
 export { SKIP_THOUGHT_SIGNATURE, toGeminiContents } from './contents.js';
 export { buildGeminiEmbeddingsRequest, parseGeminiEmbeddingsResponse } from './embeddings.js';
 export { geminiStreamErrorInfo, parseGeminiError } from './errors.js';

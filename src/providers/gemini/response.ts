@@ -11,7 +11,7 @@
  *   thoughtsTokenCount, cached = cachedContentTokenCount, reasoning = thoughtsTokenCount.
  */
 import { isRecord, readArray, readNumber, readRecord, readString, type UnknownRecord } from '../shared/json.js';
-import { invalidResponse, InvalidUpstreamResponseError } from '../shared/stream-error.js';
+import { InvalidUpstreamResponseError, invalidResponse } from '../shared/stream-error.js';
 import type { ChatCompletion, ChatRequest, ChatToolCall, ChatUsage, FinishReason } from '../types.js';
 import { geminiStreamErrorInfo } from './errors.js';
 import type { GeminiExtraContent } from './types.js';
@@ -126,7 +126,8 @@ export function parseGeminiResponse(
   const idBase = responseId ?? ids?.id ?? 'gemini';
   const candidates = readArray(body, 'candidates').filter(isRecord);
   const blockReason = promptBlockReason(body);
-  if (candidates.length === 0 && blockReason === undefined) throw invalidResponse(GEMINI_PROVIDER_NAME, 'no candidates');
+  if (candidates.length === 0 && blockReason === undefined)
+    throw invalidResponse(GEMINI_PROVIDER_NAME, 'no candidates');
   const choices: ChatCompletion['choices'] =
     candidates.length === 0
       ? [{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'content_filter' }]

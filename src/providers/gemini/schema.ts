@@ -55,7 +55,13 @@ function convert(node: unknown, root: UnknownRecord, depth: number): UnknownReco
   if (!isRecord(node)) return {};
   if (typeof node.$ref === 'string') {
     const target = depth < MAX_REF_DEPTH ? resolveRef(node.$ref, root) : undefined;
-    return target ? convert({ ...target, ...(typeof node.description === 'string' ? { description: node.description } : {}) }, root, depth + 1) : {};
+    return target
+      ? convert(
+          { ...target, ...(typeof node.description === 'string' ? { description: node.description } : {}) },
+          root,
+          depth + 1,
+        )
+      : {};
   }
   const out: UnknownRecord = {};
   convertType(node.type, out);

@@ -11,7 +11,14 @@
  */
 import { isRecord, parseJson, readArray, readNumber, readString, type UnknownRecord } from '../shared/json.js';
 import { UpstreamStreamError } from '../shared/stream-error.js';
-import type { ChatCompletionChunk, ChatRequest, ChatToolCallDelta, ChatUsage, SseEvent, StreamTranslator } from '../types.js';
+import type {
+  ChatCompletionChunk,
+  ChatRequest,
+  ChatToolCallDelta,
+  ChatUsage,
+  SseEvent,
+  StreamTranslator,
+} from '../types.js';
 import { geminiStreamErrorInfo } from './errors.js';
 import {
   GEMINI_PROVIDER_NAME,
@@ -34,14 +41,27 @@ interface CandidateState {
  * const translator = createGeminiStreamTranslator(request, { id: 'chatcmpl-1', created: 1700000000 });
  * const chunks = events.flatMap((e) => translator.push(e)).concat(translator.end());
  */
-export function createGeminiStreamTranslator(request: ChatRequest, ids: { id: string; created: number }): StreamTranslator {
+export function createGeminiStreamTranslator(
+  request: ChatRequest,
+  ids: { id: string; created: number },
+): StreamTranslator {
   const candidates = new Map<number, CandidateState>();
   let model = request.model;
   let responseId: string | undefined;
   let usage: ChatUsage | undefined;
 
-  function chunk(index: number, delta: Delta, finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null): ChatCompletionChunk {
-    return { id: ids.id, object: 'chat.completion.chunk', created: ids.created, model, choices: [{ index, delta, finish_reason: finish }] };
+  function chunk(
+    index: number,
+    delta: Delta,
+    finish: ChatCompletionChunk['choices'][number]['finish_reason'] = null,
+  ): ChatCompletionChunk {
+    return {
+      id: ids.id,
+      object: 'chat.completion.chunk',
+      created: ids.created,
+      model,
+      choices: [{ index, delta, finish_reason: finish }],
+    };
   }
 
   function stateFor(index: number, out: ChatCompletionChunk[]): CandidateState {
@@ -58,7 +78,9 @@ export function createGeminiStreamTranslator(request: ChatRequest, ids: { id: st
     const index = readNumber(candidate, 'index') ?? position;
     const state = stateFor(index, out);
     if (state.finished) return;
-    const parts = readCandidateParts(candidate, (n) => syntheticToolCallId(responseId ?? ids.id, index, state.toolCalls + n));
+    const parts = readCandidateParts(candidate, (n) =>
+      syntheticToolCallId(responseId ?? ids.id, index, state.toolCalls + n),
+    );
     if (parts.reasoning !== '') out.push(chunk(index, { reasoning_content: parts.reasoning }));
     if (parts.content !== '') out.push(chunk(index, { content: parts.content }));
     for (const call of parts.toolCalls) {
@@ -105,7 +127,9 @@ export function createGeminiStreamTranslator(request: ChatRequest, ids: { id: st
           out.push(chunk(0, {}, 'content_filter'));
         }
       }
-      list.forEach((candidate, position) => translateCandidate(candidate, position, out));
+      list.forEach((candidate, position) => {
+        translateCandidate(candidate, position, out);
+      });
       return out;
     },
     end(): ChatCompletionChunk[] {

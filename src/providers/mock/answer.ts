@@ -143,7 +143,9 @@ export function planMockAnswer(request: ChatRequest, responseId: string): MockAn
   const choiceCount = Math.max(1, Math.floor(request.n ?? 1));
   const reasoningTokens = estimateMockTokens(reasoning);
   const perChoice =
-    reasoningTokens + estimateMockTokens(content ?? '') + toolCalls.reduce((sum, call) => sum + estimateMockTokens(call.function.arguments), 0);
+    reasoningTokens +
+    estimateMockTokens(content ?? '') +
+    toolCalls.reduce((sum, call) => sum + estimateMockTokens(call.function.arguments), 0);
   const prompt = estimatePromptTokens(request.messages);
   const completion = perChoice * choiceCount;
   return {

@@ -22,7 +22,9 @@ export function mockChatCompletion(request: ChatRequest, ids: { id: string; crea
         role: 'assistant' as const,
         content: answer.content,
         ...(answer.reasoning === '' ? {} : { reasoning_content: answer.reasoning }),
-        ...(answer.toolCalls.length === 0 ? {} : { tool_calls: answer.toolCalls.map((call) => ({ ...call, function: { ...call.function } })) }),
+        ...(answer.toolCalls.length === 0
+          ? {}
+          : { tool_calls: answer.toolCalls.map((call) => ({ ...call, function: { ...call.function } })) }),
       },
       finish_reason: answer.finishReason,
     })),

@@ -36,7 +36,11 @@ export function mockEmbedding(request: EmbeddingsRequest): EmbeddingsResponse {
     object: 'list',
     data: texts.map((text, index) => {
       const vector = mockVector(text, dimensions);
-      return { object: 'embedding' as const, index, embedding: request.encoding_format === 'base64' ? toBase64Float32(vector) : vector };
+      return {
+        object: 'embedding' as const,
+        index,
+        embedding: request.encoding_format === 'base64' ? toBase64Float32(vector) : vector,
+      };
     }),
     model: request.model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },

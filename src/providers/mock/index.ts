@@ -38,7 +38,8 @@ export const mockAdapter: InProcessAdapter = {
   openaiCompatible: true,
   buildChatRequest: servedInProcess,
   parseChatResponse: (body, request) => parseOpenAiChatResponse(body, request, MOCK_PROVIDER_NAME),
-  createStreamTranslator: (request, ids) => createOpenAiStreamTranslator(request, ids, { provider: MOCK_PROVIDER_NAME }),
+  createStreamTranslator: (request, ids) =>
+    createOpenAiStreamTranslator(request, ids, { provider: MOCK_PROVIDER_NAME }),
   buildEmbeddingsRequest: servedInProcess,
   parseEmbeddingsResponse: (body, request) => parseOpenAiEmbeddingsResponse(body, request, MOCK_PROVIDER_NAME),
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers, MOCK_PROVIDER_NAME),

@@ -35,7 +35,13 @@ export function mockChatChunks(request: ChatRequest, ids: { id: string; created:
     for (const piece of pieces(answer.reasoning)) out.push(emit({ reasoning_content: piece }));
     for (const piece of pieces(answer.content ?? '')) out.push(emit({ content: piece }));
     answer.toolCalls.forEach((call, callIndex) => {
-      out.push(emit({ tool_calls: [{ index: callIndex, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }));
+      out.push(
+        emit({
+          tool_calls: [
+            { index: callIndex, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } },
+          ],
+        }),
+      );
       const args = call.function.arguments;
       const middle = Math.ceil(args.length / 2);
       for (const part of [args.slice(0, middle), args.slice(middle)]) {

@@ -28,7 +28,8 @@ export function estimatePromptTokens(messages: ChatMessage[]): number {
   let total = 0;
   for (const message of messages) {
     total += MESSAGE_OVERHEAD_TOKENS + estimateMockTokens(contentText(message.content));
-    for (const call of message.tool_calls ?? []) total += estimateMockTokens(`${call.function.name} ${call.function.arguments}`);
+    for (const call of message.tool_calls ?? [])
+      total += estimateMockTokens(`${call.function.name} ${call.function.arguments}`);
   }
   return total;
 }

@@ -15,14 +15,8 @@
  * to `[]`, unknown finish reasons to `stop`, and tolerates streams without a usage chunk.
  */
 import { parseOpenAiChatResponse } from '../openai/chat.js';
-import { jsonPost, joinUrl } from '../shared/http-request.js';
-import type {
-  ChatCompletion,
-  ChatMessage,
-  ChatRequest,
-  UpstreamHttpRequest,
-  UpstreamTarget,
-} from '../types.js';
+import { joinUrl, jsonPost } from '../shared/http-request.js';
+import type { ChatCompletion, ChatMessage, ChatRequest, UpstreamHttpRequest, UpstreamTarget } from '../types.js';
 import { bearerAuth, COMPATIBLE_PROVIDER_NAME } from './api.js';
 
 function withMaxTokens(body: ChatRequest, field: string | undefined): ChatRequest {
@@ -56,7 +50,12 @@ export function toCompatibleRequestBody(request: ChatRequest, target: UpstreamTa
  * (Ollama and vLLM usually run without one).
  */
 export function buildCompatibleChatRequest(request: ChatRequest, target: UpstreamTarget): UpstreamHttpRequest {
-  return jsonPost(joinUrl(target.baseUrl, 'chat/completions'), target.headers, bearerAuth(target), toCompatibleRequestBody(request, target));
+  return jsonPost(
+    joinUrl(target.baseUrl, 'chat/completions'),
+    target.headers,
+    bearerAuth(target),
+    toCompatibleRequestBody(request, target),
+  );
 }
 
 export function parseCompatibleChatResponse(body: unknown, request: ChatRequest): ChatCompletion {

@@ -5,7 +5,10 @@ import { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from '../
 import type { EmbeddingsRequest, EmbeddingsResponse, UpstreamHttpRequest, UpstreamTarget } from '../types.js';
 import { COMPATIBLE_PROVIDER_NAME } from './api.js';
 
-export function buildCompatibleEmbeddingsRequest(request: EmbeddingsRequest, target: UpstreamTarget): UpstreamHttpRequest {
+export function buildCompatibleEmbeddingsRequest(
+  request: EmbeddingsRequest,
+  target: UpstreamTarget,
+): UpstreamHttpRequest {
   return buildOpenAiEmbeddingsRequest(request, target);
 }
 

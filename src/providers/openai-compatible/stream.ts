@@ -8,6 +8,9 @@ import { createOpenAiStreamTranslator } from '../openai/stream.js';
 import type { ChatRequest, StreamTranslator } from '../types.js';
 import { COMPATIBLE_PROVIDER_NAME } from './api.js';
 
-export function createCompatibleStreamTranslator(request: ChatRequest, ids: { id: string; created: number }): StreamTranslator {
+export function createCompatibleStreamTranslator(
+  request: ChatRequest,
+  ids: { id: string; created: number },
+): StreamTranslator {
   return createOpenAiStreamTranslator(request, ids, { provider: COMPATIBLE_PROVIDER_NAME });
 }

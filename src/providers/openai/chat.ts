@@ -3,16 +3,22 @@
  * model replaced, and responses are validated and normalised rather than translated.
  * Reference: PROTOCOLS.md §1.2, §1.3.
  */
-import { jsonPost, joinUrl } from '../shared/http-request.js';
+import { joinUrl, jsonPost } from '../shared/http-request.js';
 import { isRecord, readArray, readNumber, readString, type UnknownRecord } from '../shared/json.js';
 import { normaliseReasoning } from '../shared/reasoning.js';
-import { invalidResponse, InvalidUpstreamResponseError } from '../shared/stream-error.js';
+import { InvalidUpstreamResponseError, invalidResponse } from '../shared/stream-error.js';
 import { normaliseUsage } from '../shared/usage.js';
 import type { ChatCompletion, ChatRequest, FinishReason, UpstreamHttpRequest, UpstreamTarget } from '../types.js';
 import { bearerAuth } from './api.js';
 import { openAiStreamErrorInfo } from './errors.js';
 
-const FINISH_REASONS: ReadonlySet<string> = new Set(['stop', 'length', 'tool_calls', 'content_filter', 'function_call']);
+const FINISH_REASONS: ReadonlySet<string> = new Set([
+  'stop',
+  'length',
+  'tool_calls',
+  'content_filter',
+  'function_call',
+]);
 
 /** Reads a finish reason; unknown strings (some servers invent their own) become `stop`. */
 export function readFinishReason(value: unknown): FinishReason | null {

@@ -2,7 +2,7 @@
  * OpenAI embeddings: pass-through with the model replaced, response validated.
  * Reference: PROTOCOLS.md §1.6.
  */
-import { jsonPost, joinUrl } from '../shared/http-request.js';
+import { joinUrl, jsonPost } from '../shared/http-request.js';
 import { isRecord, readArray, readNumber, readRecord, readString } from '../shared/json.js';
 import { invalidResponse } from '../shared/stream-error.js';
 import type { EmbeddingsRequest, EmbeddingsResponse, UpstreamHttpRequest, UpstreamTarget } from '../types.js';
@@ -26,7 +26,8 @@ export function parseOpenAiEmbeddingsResponse(
   request: EmbeddingsRequest,
   provider = 'OpenAI',
 ): EmbeddingsResponse {
-  if (!isRecord(body) || !Array.isArray(body.data)) throw invalidResponse(provider, 'the embeddings body has no data array');
+  if (!isRecord(body) || !Array.isArray(body.data))
+    throw invalidResponse(provider, 'the embeddings body has no data array');
   const data = readArray(body, 'data').map((item, position) => {
     if (!isRecord(item) || !isEmbedding(item.embedding)) {
       throw invalidResponse(provider, `embedding ${position} is not a number array or base64 string`);

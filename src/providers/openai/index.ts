@@ -26,7 +26,7 @@ export const openaiAdapter: ProviderAdapter = {
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers),
 };
 
-export { OPENAI_DEFAULT_BASE_URL, bearerAuth } from './api.js';
+export { bearerAuth, OPENAI_DEFAULT_BASE_URL } from './api.js';
 export { buildOpenAiChatRequest, parseOpenAiChatResponse, readFinishReason, toOpenAiRequestBody } from './chat.js';
 export { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 export { openAiStreamErrorInfo, parseOpenAiError } from './errors.js';

@@ -79,7 +79,9 @@ export function createOpenAiStreamTranslator(
       }
       const parsed = parseJson(data);
       if (event.event === 'error') {
-        throw new UpstreamStreamError(openAiStreamErrorInfo(isRecord(parsed) ? (parsed.error ?? parsed) : data, provider));
+        throw new UpstreamStreamError(
+          openAiStreamErrorInfo(isRecord(parsed) ? (parsed.error ?? parsed) : data, provider),
+        );
       }
       if (!isRecord(parsed)) {
         throw new UpstreamStreamError({

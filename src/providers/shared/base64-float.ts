@@ -6,7 +6,9 @@
 /** @example toBase64Float32([1]) // 'AACAPw==' */
 export function toBase64Float32(values: number[]): string {
   const buffer = Buffer.alloc(values.length * 4);
-  values.forEach((value, i) => buffer.writeFloatLE(value, i * 4));
+  values.forEach((value, i) => {
+    buffer.writeFloatLE(value, i * 4);
+  });
   return buffer.toString('base64');
 }
 

@@ -39,7 +39,8 @@ export function readReasoningText(record: UnknownRecord): string | undefined {
  */
 export function normaliseReasoning<T extends UnknownRecord>(record: T): T {
   const text = readReasoningText(record);
-  const hasLooseReasoning = 'reasoning' in record && (typeof record.reasoning === 'string' || record.reasoning === null);
+  const hasLooseReasoning =
+    'reasoning' in record && (typeof record.reasoning === 'string' || record.reasoning === null);
   if (text === undefined && !hasLooseReasoning) return record;
   const copy: UnknownRecord = { ...record };
   if (hasLooseReasoning) delete copy.reasoning;

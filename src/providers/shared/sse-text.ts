@@ -24,7 +24,8 @@ export function parseSseText(text: string): SseEvent[] {
       if (field === 'data') data.push(value);
       else if (field === 'event') name = value;
     }
-    if (data.length > 0) events.push(name === undefined ? { data: data.join('\n') } : { event: name, data: data.join('\n') });
+    if (data.length > 0)
+      events.push(name === undefined ? { data: data.join('\n') } : { event: name, data: data.join('\n') });
   }
   return events;
 }

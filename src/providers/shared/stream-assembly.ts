@@ -40,7 +40,11 @@ export function assembleChunks(chunks: ChatCompletionChunk[]): ChatCompletion {
       if (typeof delta.reasoning_content === 'string') state.reasoning += delta.reasoning_content;
       if (typeof delta.refusal === 'string') state.refusal = (state.refusal ?? '') + delta.refusal;
       for (const fragment of delta.tool_calls ?? []) {
-        const call = state.toolCalls.get(fragment.index) ?? { id: '', type: 'function', function: { name: '', arguments: '' } };
+        const call = state.toolCalls.get(fragment.index) ?? {
+          id: '',
+          type: 'function',
+          function: { name: '', arguments: '' },
+        };
         if (fragment.id) call.id = fragment.id;
         if (fragment.function?.name) call.function.name += fragment.function.name;
         if (fragment.function?.arguments) call.function.arguments += fragment.function.arguments;

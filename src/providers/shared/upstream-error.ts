@@ -77,7 +77,12 @@ export function describeUpstreamFailure(failure: UpstreamFailure): UpstreamError
   const retryAfter = failure.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: failure.retryAfterSeconds };
   const code = failure.upstreamCode ? `, ${failure.upstreamCode}` : '';
   if (status === 400 || status === 413 || status === 422) {
-    return { status: 400, code: 'bad_request', message: withDetail(`${provider} rejected the request`, message), retryable: false };
+    return {
+      status: 400,
+      code: 'bad_request',
+      message: withDetail(`${provider} rejected the request`, message),
+      retryable: false,
+    };
   }
   if (status === 401 || status === 403) {
     return {
@@ -91,18 +96,44 @@ export function describeUpstreamFailure(failure: UpstreamFailure): UpstreamError
     return {
       status: 502,
       code: 'upstream_error',
-      message: withDetail(`${provider} does not know the upstream model or deployment configured on the channel (HTTP 404)`, message),
+      message: withDetail(
+        `${provider} does not know the upstream model or deployment configured on the channel (HTTP 404)`,
+        message,
+      ),
       retryable: true,
     };
   }
   if (status === 408 || status === 504) {
-    return { status: 504, code: 'upstream_timeout', message: withDetail(`${provider} timed out (HTTP ${status})`, message), retryable: true, ...retryAfter };
+    return {
+      status: 504,
+      code: 'upstream_timeout',
+      message: withDetail(`${provider} timed out (HTTP ${status})`, message),
+      retryable: true,
+      ...retryAfter,
+    };
   }
   if (status === 429) {
-    return { status: 429, code: 'rate_limit_exceeded', message: withDetail(`${provider} rate limit reached`, message), retryable: true, ...retryAfter };
+    return {
+      status: 429,
+      code: 'rate_limit_exceeded',
+      message: withDetail(`${provider} rate limit reached`, message),
+      retryable: true,
+      ...retryAfter,
+    };
   }
   if (status >= 500 || status === 409) {
-    return { status: 502, code: 'upstream_error', message: withDetail(`${provider} failed (HTTP ${status}${code})`, message), retryable: true, ...retryAfter };
+    return {
+      status: 502,
+      code: 'upstream_error',
+      message: withDetail(`${provider} failed (HTTP ${status}${code})`, message),
+      retryable: true,
+      ...retryAfter,
+    };
   }
-  return { status: 502, code: 'upstream_error', message: withDetail(`${provider} returned HTTP ${status}${code}`, message), retryable: false };
+  return {
+    status: 502,
+    code: 'upstream_error',
+    message: withDetail(`${provider} returned HTTP ${status}${code}`, message),
+    retryable: false,
+  };
 }

@@ -1,0 +1,199 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type EventSourceMessage, createParser } from 'eventsource-parser';
+import { mockChatChunks, mockChatCompletion } from '../providers/mock/index.js';
+import { openAiStreamErrorInfo } from '../providers/openai/errors.js';
+import { observeUsageFromSse } from '../providers/shared/usage.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, ChatUsage, UpstreamErrorInfo } from '../providers/types.js';
+import { OutputAccumulator, type TokenCounts, fromUsage } from './accounting.js';
+import type { ClientStream } from './client-stream.js';
+import { type Attempt, CLIENT_CLOSED, CommittedFailure, type Dispatcher, UpstreamFailure } from './dispatch.js';
+import type { RequestLedger } from './ledger.js';
+import { type UpstreamClient, readText } from './upstream.js';
+
+/** How a protocol writes a stream to its client (OpenAI SSE or Anthropic events). */
+export interface StreamSink {
+  /** Whether upstream OpenAI payloads may be forwarded as they are (no parse, no re-serialise). */
+  readonly acceptsRaw: boolean;
+  raw(data: string): string;
+  chunk(chunk: ChatCompletionChunk): string;
+  end(usage: ChatUsage | null): string;
+  error(info: UpstreamErrorInfo): string;
+}
+
+/** Per-stream state kept outside the pump so a disconnect or failure can still bill what was produced. */
+class StreamState {
+  usage: ChatUsage | null = null;
+  readonly output = new OutputAccumulator();
+  /** Raw payloads of a pass-through stream, parsed only if the upstream never reports usage. */
+  readonly rawPayloads: string[] = [];
+
+  get empty(): boolean {
+    return this.usage === null && this.rawPayloads.length === 0 && this.output.empty;
+  }
+
+  tokens(request: ChatRequest): TokenCounts {
+    if (this.usage) return fromUsage(this.usage);
+    for (const payload of this.rawPayloads) {
+      try {
+        this.output.add(JSON.parse(payload) as ChatCompletionChunk);
+      } catch {
+        // not a chunk: nothing to count
+      }
+    }
+    this.rawPayloads.length = 0;
+    return this.output.estimate(request);
+  }
+}
+
+function idsFor(ledger: RequestLedger): { id: string; created: number } {
+  return { id: `chatcmpl-${ledger.ctx.requestId.slice(4)}`, created: Math.floor(Date.now() / 1000) };
+}
+
+/** Chat completions over the dispatcher: non-stream answers and metered streams. */
+export class ChatService {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly upstream: UpstreamClient,
+  ) {}
+
+  /** Non-streaming chat: the canonical completion, or an ApiError for the client. */
+  complete(request: ChatRequest, ledger: RequestLedger, signal: AbortSignal): Promise<ChatCompletion> {
+    return this.dispatcher.run(ledger, signal, async (attempt) => {
+      const { channel } = attempt.target;
+      if (channel.type === 'mock') {
+        ledger.markFirstToken();
+        return mockChatCompletion({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger));
+      }
+      const http = channel.adapter.buildChatRequest({ ...request, stream: false }, attempt.upstream);
+      const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
+      if (res.status >= 400) throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
+      const text = await res.body.text();
+      ledger.markFirstToken();
+      return channel.adapter.parseChatResponse(JSON.parse(text), request);
+    });
+  }
+
+  /**
+   * Streaming chat: writes to `client` through `sink` and settles the ledger. Throws an ApiError only
+   * before the first byte (the route answers with it); afterwards failures go into the stream.
+   */
+  async stream(request: ChatRequest, ledger: RequestLedger, sink: StreamSink, client: ClientStream): Promise<void> {
+    try {
+      await this.dispatcher.run(ledger, client.signal, (attempt) => this.streamAttempt(request, ledger, sink, client, attempt));
+    } catch (error) {
+      if (error instanceof CommittedFailure) return;
+      throw error;
+    }
+  }
+
+  private async streamAttempt(request: ChatRequest, ledger: RequestLedger, sink: StreamSink, client: ClientStream, attempt: Attempt): Promise<void> {
+    const { channel } = attempt.target;
+    const state = new StreamState();
+    const clientWantsUsage = request.stream_options?.include_usage === true;
+    const ids = idsFor(ledger);
+    try {
+      if (channel.type === 'mock') {
+        const delayMs = Number(channel.options.provider?.chunkDelayMs ?? 0);
+        for (const chunk of mockChatChunks({ ...request, model: attempt.upstream.upstreamModel }, ids)) {
+          if (client.gone) break;
+          if (chunk.usage) state.usage = chunk.usage;
+          state.output.add(chunk);
+          if (chunk.choices.length === 0 && !clientWantsUsage && sink.acceptsRaw) continue;
+          ledger.markFirstToken();
+          await client.write(sink.chunk(chunk));
+          if (delayMs > 0) await sleep(delayMs);
+        }
+      } else {
+        const upstreamRequest: ChatRequest = channel.adapter.openaiCompatible
+          ? { ...request, stream: true, stream_options: { ...request.stream_options, include_usage: true } }
+          : { ...request, stream: true };
+        const http = channel.adapter.buildChatRequest(upstreamRequest, attempt.upstream);
+        const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
+        if (res.status >= 400) throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
+        const passthrough = channel.adapter.openaiCompatible && sink.acceptsRaw;
+        const translator = passthrough ? undefined : channel.adapter.createStreamTranslator(request, ids);
+        const events: EventSourceMessage[] = [];
+        const parser = createParser({ onEvent: (event) => events.push(event) });
+        const decoder = new TextDecoder();
+        const emit = (chunks: ChatCompletionChunk[]): string => {
+          let out = '';
+          for (const chunk of chunks) {
+            if (chunk.usage) state.usage = chunk.usage;
+            state.output.add(chunk);
+            if (chunk.choices.length === 0 && !clientWantsUsage && sink.acceptsRaw) continue;
+            out += sink.chunk(chunk);
+          }
+          return out;
+        };
+        for await (const buf of res.body) {
+          parser.feed(decoder.decode(buf as Buffer, { stream: true }));
+          let out = '';
+          for (const event of events) {
+            if (translator) {
+              out += emit(translator.push({ event: event.event, data: event.data }));
+              continue;
+            }
+            const data = event.data;
+            if (data === '[DONE]') continue;
+            if (data.startsWith('{"error"')) throw new UpstreamFailure(openAiErrorPayload(data));
+            if (data.includes('"usage":{')) {
+              const usage = observeUsageFromSse(data);
+              if (usage) state.usage = usage;
+              if (!clientWantsUsage && data.includes('"choices":[]')) continue;
+            }
+            state.rawPayloads.push(data);
+            out += sink.raw(data);
+          }
+          events.length = 0;
+          if (out) {
+            ledger.markFirstToken();
+            await client.write(out);
+          }
+        }
+        if (translator) {
+          const tail = emit(translator.end());
+          if (tail) await client.write(tail);
+        }
+        if (!client.started && state.empty) {
+          throw new UpstreamFailure({ status: 502, code: 'upstream_error', message: `Upstream ${channel.name} ended the stream without any data`, retryable: true });
+        }
+      }
+    } catch (error) {
+      if (client.gone) {
+        ledger.settle(CLIENT_CLOSED, 'client_closed', state.tokens(request));
+        throw new CommittedFailure({ status: CLIENT_CLOSED, code: 'upstream_error', message: 'client closed the connection', retryable: false });
+      }
+      if (!client.started) throw error;
+      // The client already has part of the answer: report the failure in the stream, bill what was produced.
+      const info = failureOf(error, channel.name, attempt.timedOut());
+      client.end(sink.error(info));
+      ledger.settle(info.status, info.code, state.tokens(request));
+      throw new CommittedFailure(info);
+    }
+    if (client.gone) {
+      ledger.settle(CLIENT_CLOSED, 'client_closed', state.tokens(request));
+      return;
+    }
+    client.end(sink.end(state.usage));
+    ledger.settle(200, null, state.tokens(request));
+  }
+}
+
+function openAiErrorPayload(payload: string): UpstreamErrorInfo {
+  let error: unknown;
+  try {
+    error = (JSON.parse(payload) as { error?: unknown }).error;
+  } catch {
+    error = payload;
+  }
+  return openAiStreamErrorInfo(error);
+}
+
+function failureOf(error: unknown, channelName: string, timedOut: boolean): UpstreamErrorInfo {
+  if (error instanceof UpstreamFailure || error instanceof CommittedFailure) return error.info;
+  const info = (error as { info?: UpstreamErrorInfo }).info;
+  if (info && typeof info.status === 'number') return info;
+  const code = (error as { code?: string }).code ?? '';
+  if (timedOut || code === 'UND_ERR_BODY_TIMEOUT') return { status: 504, code: 'upstream_timeout', message: `Upstream ${channelName} stopped sending in time`, retryable: true };
+  return { status: 502, code: 'upstream_error', message: `Upstream ${channelName} failed mid-stream (${code || (error instanceof Error ? error.message : 'error')})`, retryable: true };
+}

@@ -1,0 +1,228 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import { createArgon2Hasher } from '../../src/modules/auth/passwords.js';
+import { KeysRepository } from '../../src/modules/keys/repository.js';
+import { KeyVerifier } from '../../src/modules/keys/verifier.js';
+import { UsersRepository } from '../../src/modules/users/repository.js';
+import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
+import { MASTER_KEY } from './support.js';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a CLI child: ours without test, database and AI Hub variables, plus `extra`. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (
+      name.startsWith('TEST_') ||
+      name.startsWith('AIHUB_') ||
+      ['DATABASE_URL', 'REDIS_URL', 'PORT', 'HOST'].includes(name)
+    )
+      continue;
+    env[name] = value;
+  }
+  return { ...env, AIHUB_LOG_LEVEL: 'silent', ...extra };
+}
+
+/** Run `node --import tsx src/main.ts …args` from the repository root. */
+function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', ...args],
+      { cwd: ROOT, env: childEnv(env), timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Environment that points a child at a test database. */
+function databaseEnv(db: TestDatabase): Record<string, string> {
+  return { AIHUB_DATA_DIR: db.dataDir, ...(db.url ? { DATABASE_URL: db.url } : {}) };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | null | 'timeout'> {
+  return new Promise((done) => {
+    if (child.exitCode !== null) return done(child.exitCode);
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      done(code);
+    });
+  });
+}
+
+describe('aihub CLI: help and configuration', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'aihub-cli-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it.concurrent('lists its commands in --help', async () => {
+    const res = await runCli(['--help'], { AIHUB_DATA_DIR: dataDir });
+    expect(res.code).toBe(0);
+    for (const command of ['start', 'migrate', 'user', 'key', 'config'])
+      expect(res.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+  });
+
+  it.concurrent('config check: exits 1 naming every bad variable', async () => {
+    const res = await runCli(['config', 'check'], { AIHUB_DATA_DIR: dataDir, PORT: 'abc', AIHUB_MASTER_KEY: 'short' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('PORT');
+    expect(res.stderr).toContain('AIHUB_MASTER_KEY');
+    expect(res.stderr).not.toMatch(/^\s+at /m); // a message, not a stack trace
+  });
+
+  it.concurrent('config check: exits 0 on a valid configuration without printing secrets', async () => {
+    const res = await runCli(['config', 'check'], {
+      AIHUB_DATA_DIR: dataDir,
+      PORT: '4321',
+      AIHUB_MASTER_KEY: MASTER_KEY,
+      DATABASE_URL: 'postgres://aihub:db-password-123@db.internal:5432/aihub',
+      AIHUB_SECRET_KEY: 'cd'.repeat(32),
+    });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('Configuration is valid');
+    expect(res.stdout).toMatch(/PORT\s+4321/);
+    expect(res.stdout).toMatch(/AIHUB_MASTER_KEY\s+\(set\)/);
+    const printed = res.stdout + res.stderr;
+    expect(printed).not.toContain(MASTER_KEY);
+    expect(printed).not.toContain('db-password-123');
+    expect(printed).not.toContain('cd'.repeat(32));
+  });
+
+  it.concurrent('user create: refuses a password shorter than 8 characters', async () => {
+    const res = await runCli(['user', 'create', '--email', 'short@y.io', '--password', 'short'], {
+      AIHUB_DATA_DIR: dataDir,
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('--password');
+  });
+
+  // The API only accepts email addresses as sign-in names; the CLI must not create other ones.
+  it('user create: refuses an email that is not an email address', async () => {
+    const res = await runCli(['user', 'create', '--email', 'not-an-email'], { AIHUB_DATA_DIR: dataDir });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('email');
+  });
+});
+
+// Each test has its own database: they run side by side to keep the file fast.
+describe.concurrent.each(ENGINES)('aihub CLI on %s', (engine) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(engine);
+  });
+  afterAll(async () => db?.drop());
+
+  it('migrates, creates an admin with a generated password and a key for them', async () => {
+    const env = databaseEnv(db);
+    const migrated = await runCli(['migrate'], env);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(migrated.stdout).toContain(engine);
+
+    const created = await runCli(['user', 'create', '--email', 'X@Y.io', '--admin', '--name', 'Ops'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const password = /Password: (\S+)/.exec(created.stdout)?.[1];
+    expect(password).toBeDefined();
+    expect((password as string).length).toBeGreaterThanOrEqual(12);
+    const user = await new UsersRepository(db.handle.db).findByEmail('x@y.io');
+    expect(user).toMatchObject({ email: 'x@y.io', name: 'Ops', role: 'admin', status: 'active' });
+    expect(await createArgon2Hasher().verify(user?.password_hash as string, password as string)).toBe(true);
+    const audit = await db.handle.db.selectFrom('audit_logs').selectAll().where('action', '=', 'user.create').execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor_type: 'system', target_id: user?.id });
+
+    const [key, nobody, duplicate] = await Promise.all([
+      runCli(['key', 'create', '--user', 'x@y.io', '--name', 'deploy'], env),
+      runCli(['key', 'create', '--user', 'nobody@y.io'], env),
+      runCli(['user', 'create', '--email', 'x@y.io'], env),
+    ]);
+    expect(key.code, key.stderr).toBe(0);
+    const secret = /^(sk-\S+)$/m.exec(key.stdout)?.[1];
+    expect(secret).toMatch(/^sk-[A-Za-z0-9_-]{43}$/);
+    const verified = await new KeyVerifier(new KeysRepository(db.handle.db), systemClock).verify(secret as string);
+    expect(verified).toMatchObject({ ok: true, key: { userId: user?.id, name: 'deploy' } });
+
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toContain('nobody@y.io');
+    expect(nobody.stdout).not.toMatch(/sk-/);
+
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('already exists');
+  }, 60_000);
+
+  it('starts the server, serves /health, creates the first admin from the environment, and exits 0 on SIGTERM', async () => {
+    const fresh = await createTestDatabase(engine);
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+      cwd: ROOT,
+      env: childEnv({
+        ...databaseEnv(fresh),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        AIHUB_ADMIN_EMAIL: 'boot@y.io',
+        AIHUB_ADMIN_PASSWORD: 'boot password 1',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const deadline = Date.now() + 15_000;
+      let healthy = false;
+      while (!healthy && Date.now() < deadline && child.exitCode === null) {
+        healthy = await fetch(`${base}/health`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+        if (!healthy) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(healthy, output).toBe(true);
+      expect(await (await fetch(`${base}/ready`)).json()).toEqual({ status: 'ready', database: engine });
+      const login = await fetch(`${base}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'boot@y.io', password: 'boot password 1' }),
+      });
+      expect(login.status).toBe(200);
+      expect(((await login.json()) as { user: { role: string } }).user.role).toBe('admin');
+
+      child.kill('SIGTERM');
+      expect(await exitOf(child, 10_000), output).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await fresh.drop();
+    }
+  }, 60_000);
+});
