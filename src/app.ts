@@ -20,6 +20,9 @@ import { registerOpenAiRoutes } from './gateway/openai-routes.js';
 import { ChannelSchema, channelRoutes } from './modules/channels/routes.js';
 import { ModelSchema, modelRoutes } from './modules/models/routes.js';
 import { logRoutes } from './modules/usage/routes.js';
+import { usageRoutes } from './modules/usage/usage-routes.js';
+import { limitRoutes } from './modules/limits/routes.js';
+import { teamRoutes } from './modules/teams/routes.js';
 import { UserSchema } from './modules/users/schema.js';
 import type { Services } from './services.js';
 
@@ -93,8 +96,12 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   // Control plane and docs: security headers, a smaller body limit and an access log; the /v1 hot path has none of these.
   await app.register(async (scope) => {
     await scope.register(helmet, {
+      // Plain-HTTP deployments (an IP and a port) must keep working: no forced upgrade, no HSTS here;
+      // the TLS-terminating proxy sets HSTS.
+      hsts: false,
       contentSecurityPolicy: {
         directives: {
+          upgradeInsecureRequests: null,
           defaultSrc: ["'self'"],
           imgSrc: ["'self'", 'data:'],
           styleSrc: ["'self'", "'unsafe-inline'"],
@@ -117,6 +124,11 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(channelRoutes({ channels: services.channels, tester: services.channelTester, health: services.health, audit: services.audit, guards }));
     await scope.register(modelRoutes({ models: services.models, audit: services.audit, guards }));
     await scope.register(logRoutes({ logs: services.logs, guards }));
+    await scope.register(
+      usageRoutes({ summary: services.usageSummary, keys: services.keys, verifier: services.keyVerifier, limits: services.limits, guards, clock: services.clock }),
+    );
+    await scope.register(limitRoutes({ limits: services.limits, users: services.users, teams: services.teams, summary: services.usageSummary, audit: services.audit, guards }));
+    await scope.register(teamRoutes({ teams: services.teams, audit: services.audit, guards }));
   });
 
   // Data plane: OpenAI- and Anthropic-compatible API (the hot path).

@@ -32,6 +32,15 @@ import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
+import { ipInCidrs } from './gateway/caller.js';
+import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
+import { RateLimits } from './infra/state/rate-limits.js';
+import { RedisCounterStore } from './infra/state/redis-counters.js';
+import { LimitEnforcer } from './modules/limits/enforcer.js';
+import { PeriodClock } from './modules/limits/periods.js';
+import { LimitsService } from './modules/limits/service.js';
+import { TeamsService } from './modules/teams/service.js';
+import { UsageSummary } from './modules/usage/summary.js';
 
 /** Breaker openings in a row (no success between) after which a channel is disabled automatically. */
 const PERSISTENT_FAILURE_OPENS = 3;
@@ -59,6 +68,10 @@ export interface Services {
   logs: LogsService;
   upstream: UpstreamClient;
   gateway: Gateway;
+  limits: LimitsService;
+  enforcer: LimitEnforcer;
+  usageSummary: UsageSummary;
+  teams: TeamsService;
   /** Release timers and pools (the app's onClose calls it). */
   close(): Promise<void>;
 }
@@ -77,6 +90,8 @@ export interface ServiceOptions {
   recorder?: { intervalMs?: number; batchSize?: number };
   /** Randomness for routing (tests inject it). */
   random?: () => number;
+  /** Prefix of every Redis key (tests use their own). */
+  redisPrefix?: string;
 }
 
 /** Wire the services together. Call `settings.load()` (done by `startServices`) before serving. */
@@ -91,7 +106,7 @@ export function createServices(options: ServiceOptions): Services {
   const users = new UsersService(new UsersRepository(db), hasher, clock, ids);
   const keysRepo = new KeysRepository(db);
   const keyVerifier = new KeyVerifier(keysRepo, clock);
-  const keys = new KeysService(keysRepo, users, keyVerifier, audit, clock, ids);
+  const keys = new KeysService(keysRepo, users, keyVerifier, audit, clock, ids, () => settings.get().defaultKeyLimits);
   const auth = new AuthService({
     users,
     sessions: new RefreshSessions(db, clock, ids, config.refreshTokenTtlSeconds),
@@ -142,6 +157,18 @@ export function createServices(options: ServiceOptions): Services {
     },
   });
   const chat = new ChatService(dispatcher, upstream);
+  const limits = new LimitsService(db, clock);
+  users.onCreated(async (user) => {
+    const defaults = settings.get().defaultUserLimits;
+    if (Object.keys(defaults).length > 0) await limits.set('user', user.id, defaults);
+  });
+  const counters: CounterStore = options.redis ? new RedisCounterStore(options.redis, `${options.redisPrefix ?? 'aihub'}:c:`) : new MemoryCounterStore(() => clock.now());
+  const rates = new RateLimits(options.redis, `${options.redisPrefix ?? 'aihub'}`);
+  const periods = new PeriodClock(settings.get().limitsTimeZone);
+  settings.onChange((st) => periods.setTimeZone(st.limitsTimeZone));
+  const enforcer = new LimitEnforcer({ counters, rates, periods, clock, db });
+  const usageSummary = new UsageSummary(db, recorder, periods, clock);
+  const teams = new TeamsService(db, clock, ids);
   const gateway = new Gateway({
     catalog,
     verifier: keyVerifier,
@@ -152,6 +179,9 @@ export function createServices(options: ServiceOptions): Services {
     clock,
     masterKey: config.masterKey,
     exposeChannelHeader: () => settings.get().exposeChannelHeader,
+    limits,
+    enforcer,
+    ipAllowed: ipInCidrs,
   });
   const channelTester = new ChannelTester(catalog, upstream);
   const healthChecker = new HealthChecker({
@@ -188,6 +218,10 @@ export function createServices(options: ServiceOptions): Services {
     logs: new LogsService(db),
     upstream,
     gateway,
+    limits,
+    enforcer,
+    usageSummary,
+    teams,
     close: async () => {
       healthChecker.stop();
       await recorder.close();
@@ -200,6 +234,7 @@ export function createServices(options: ServiceOptions): Services {
 export async function startServices(services: Services): Promise<void> {
   await services.settings.load();
   await services.catalog.reload();
+  await services.limits.load();
 }
 
 /** Start background work (health checks). Not called by tests unless they want it. */

@@ -87,3 +87,31 @@ export class OutputAccumulator {
     return { prompt: estimatePromptTokens(request), completion: countTokens(this.#text) + reasoning, cached: 0, reasoning, estimated: true };
   }
 }
+
+/**
+ * A fast, deliberately generous prompt-size guess for reserving budget before a request runs (no
+ * tokenizer on the hot path): ~3 characters a token, 1000 tokens an image. Settlement uses real counts.
+ */
+export function approximatePromptTokens(request: ChatRequest): number {
+  let chars = 0;
+  let images = 0;
+  for (const message of request.messages) {
+    if (typeof message.content === 'string') chars += message.content.length;
+    else if (Array.isArray(message.content)) {
+      for (const part of message.content) {
+        if (part.type === 'text' && typeof part.text === 'string') chars += part.text.length;
+        else images++;
+      }
+    }
+    for (const call of message.tool_calls ?? []) chars += call.function.arguments.length + call.function.name.length;
+    chars += 12;
+  }
+  if (request.tools) chars += JSON.stringify(request.tools).length;
+  return Math.ceil(chars / 3) + images * 1000;
+}
+
+/** The client's own cap on the answer, if it set one. */
+export function requestedMaxOutput(request: ChatRequest): number | null {
+  const value = request.max_completion_tokens ?? request.max_tokens;
+  return typeof value === 'number' && value > 0 ? value : null;
+}

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { anthropicRequestToChat, chatToAnthropicMessage, createAnthropicStreamEncoder } from '../providers/anthropic/inbound.js';
 import type { AnthropicMessagesRequest } from '../providers/anthropic/types.js';
 import type { ChatCompletionChunk, UpstreamErrorInfo } from '../providers/types.js';
-import { fromUsage } from './accounting.js';
+import { approximatePromptTokens, fromUsage, requestedMaxOutput } from './accounting.js';
 import { ClientStream } from './client-stream.js';
 import type { StreamSink } from './chat.js';
 import type { Gateway } from './gateway.js';
@@ -23,8 +23,11 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
   app.post('/v1/messages', { schema: { body: MessagesBody, hide: true } }, async (request, reply) => {
     const body = request.body as AnthropicMessagesRequest;
     const stream = body.stream === true;
-    const { ledger } = await gateway.begin(request, body.model, 'messages', stream);
     const chat = anthropicRequestToChat(body);
+    const { ledger } = await gateway.begin(request, body.model, 'messages', stream, () => ({
+      promptTokens: approximatePromptTokens(chat),
+      maxOutputTokens: requestedMaxOutput(chat),
+    }));
     const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
     try {
       if (stream) {

@@ -1,7 +1,9 @@
 import type { FastifyRequest } from 'fastify';
+import ipaddr from 'ipaddr.js';
 import { ApiError } from '../core/errors.js';
 import { safeEqual } from '../core/secrets.js';
 import type { KeyVerifier } from '../modules/keys/verifier.js';
+import type { LimitPolicy } from '../modules/limits/policy.js';
 
 /** Who is calling the data plane: a virtual key (and its owner), or the master key. */
 export interface Caller {
@@ -11,9 +13,13 @@ export interface Caller {
   teamId: string | null;
   /** Model names / `*` wildcards this caller may use; null = all. */
   allowedModels: string[] | null;
+  /** CIDRs the key may be used from; null = anywhere. */
+  allowedIps: string[] | null;
+  /** The key's own limits (null for the master key). */
+  keyLimits: LimitPolicy | null;
 }
 
-const MASTER_CALLER: Caller = { keyId: null, userId: null, orgId: null, teamId: null, allowedModels: null };
+const MASTER_CALLER: Caller = { keyId: null, userId: null, orgId: null, teamId: null, allowedModels: null, allowedIps: null, keyLimits: null };
 
 const FAILURE_MESSAGES = {
   NOT_FOUND: 'Incorrect API key provided',
@@ -39,7 +45,7 @@ export async function authenticateCaller(request: FastifyRequest, verifier: KeyV
   const result = await verifier.verify(secret);
   if (!result.ok) throw new ApiError('invalid_api_key', FAILURE_MESSAGES[result.code]);
   const key = result.key;
-  return { keyId: key.id, userId: key.userId, orgId: key.orgId, teamId: key.teamId, allowedModels: key.allowedModels };
+  return { keyId: key.id, userId: key.userId, orgId: key.orgId, teamId: key.teamId, allowedModels: key.allowedModels, allowedIps: key.allowedIps, keyLimits: key.limits };
 }
 
 /** Whether the caller may use `model` (exact names or `prefix*` wildcards). */
@@ -49,6 +55,23 @@ export function mayUseModel(caller: Caller, model: string): boolean {
   for (const pattern of allowed) {
     if (pattern === model || pattern === '*') return true;
     if (pattern.endsWith('*') && model.startsWith(pattern.slice(0, -1))) return true;
+  }
+  return false;
+}
+
+/** Whether `ip` falls in any of the CIDRs (IPv4, IPv6, and IPv4-mapped IPv6 alike). */
+export function ipInCidrs(ip: string, cidrs: string[]): boolean {
+  if (!ipaddr.isValid(ip)) return false;
+  const address = ipaddr.process(ip);
+  for (const cidr of cidrs) {
+    try {
+      const [range, bits] = cidr.includes('/') ? ipaddr.parseCIDR(cidr) : [ipaddr.process(cidr), ipaddr.process(cidr).kind() === 'ipv4' ? 32 : 128];
+      const normalised = range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress() ? (range as ipaddr.IPv6).toIPv4Address() : range;
+      const prefix = normalised !== range ? Math.max(0, bits - 96) : bits;
+      if (address.kind() === normalised.kind() && address.match(normalised, prefix)) return true;
+    } catch {
+      // an unparsable entry matches nothing
+    }
   }
   return false;
 }

@@ -4,8 +4,10 @@ import { ApiError } from '../core/errors.js';
 import { toApiError } from '../http/errors.js';
 import type { KeyVerifier } from '../modules/keys/verifier.js';
 import type { UsageRecorder } from '../modules/usage/recorder.js';
+import type { LimitEnforcer, Scope } from '../modules/limits/enforcer.js';
+import type { LimitsService } from '../modules/limits/service.js';
 import type { ChatCompletion, ChatRequest } from '../providers/types.js';
-import { OutputAccumulator, type TokenCounts } from './accounting.js';
+import { OutputAccumulator, type TokenCounts, costOf } from './accounting.js';
 import { type Caller, authenticateCaller, mayUseModel } from './caller.js';
 import type { Catalog, CatalogModel } from './catalog.js';
 import type { ChatService } from './chat.js';
@@ -24,7 +26,21 @@ export interface GatewayDeps {
   masterKey: string | undefined;
   /** Whether to tell clients which channel served them (admin setting). */
   exposeChannelHeader: () => boolean;
+  limits: LimitsService;
+  enforcer: LimitEnforcer;
+  /** Key-level allowed-IP check (CIDR lists). */
+  ipAllowed: (ip: string, cidrs: string[]) => boolean;
 }
+
+/** What a request may consume, for reserving budget before it runs. */
+export interface UsageEstimate {
+  promptTokens: number;
+  /** The client's max output tokens, if it set one. */
+  maxOutputTokens: number | null;
+}
+
+/** Default answer size reserved when neither the client nor the model sets a maximum. */
+const DEFAULT_OUTPUT_RESERVATION = 4096;
 
 /** The data plane's shared steps: authenticate, resolve the model, open the ledger, close it on failure. */
 export class Gateway {
@@ -44,9 +60,21 @@ export class Gateway {
     return authenticateCaller(request, this.deps.verifier, this.deps.masterKey);
   }
 
-  /** Authenticate, check the model exists and is allowed, and open the request's ledger. */
-  async begin(request: FastifyRequest, modelName: string, endpoint: 'chat' | 'messages' | 'embeddings', stream: boolean): Promise<{ caller: Caller; ledger: RequestLedger }> {
+  /**
+   * Authenticate, check the model exists and is allowed, open the request's ledger, and admit it against
+   * every limit of its key, user, team and organization (reserving its estimated cost).
+   */
+  async begin(
+    request: FastifyRequest,
+    modelName: string,
+    endpoint: 'chat' | 'messages' | 'embeddings',
+    stream: boolean,
+    usage: () => UsageEstimate,
+  ): Promise<{ caller: Caller; ledger: RequestLedger }> {
     const caller = await this.authenticate(request);
+    if (caller.allowedIps && !this.deps.ipAllowed(request.ip, caller.allowedIps)) {
+      throw new ApiError('ip_not_allowed', `This API key may not be used from ${request.ip}`);
+    }
     const model = this.deps.catalog.getModel(modelName);
     if (!model || !model.active) {
       throw new ApiError('model_not_found', `The model '${modelName}' does not exist or you do not have access to it`, { param: 'model' });
@@ -55,12 +83,29 @@ export class Gateway {
       throw new ApiError('model_not_allowed', `This API key may not use the model '${modelName}'`, { param: 'model' });
     }
     const ledger = new RequestLedger({ requestId: request.id, caller, model, endpoint, stream, clientIp: request.ip }, this.deps.recorder, this.deps.clock);
+    ledger.admission = await this.deps.enforcer.admit(this.scopesOf(caller), () => {
+      const u = usage();
+      const completion = u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
+      const tokens = { prompt: u.promptTokens, completion, cached: 0, reasoning: 0, estimated: true };
+      return { tokens: u.promptTokens + completion, costMicros: costOf(tokens, model.prices) };
+    });
     return { caller, ledger };
+  }
+
+  /** The levels a caller belongs to, each with its limits. */
+  scopesOf(caller: Caller): Scope[] {
+    const scopes: Scope[] = [];
+    if (caller.keyId && caller.keyLimits) scopes.push({ type: 'key', id: caller.keyId, policy: caller.keyLimits });
+    if (caller.userId) scopes.push({ type: 'user', id: caller.userId, policy: this.deps.limits.get('user', caller.userId) });
+    if (caller.teamId) scopes.push({ type: 'team', id: caller.teamId, policy: this.deps.limits.get('team', caller.teamId) });
+    if (caller.orgId) scopes.push({ type: 'org', id: caller.orgId, policy: this.deps.limits.get('org', caller.orgId) });
+    return scopes;
   }
 
   /** Headers a successful /v1 answer carries (known once a target is chosen). */
   responseHeaders(ledger: RequestLedger): Record<string, string> {
-    return this.deps.exposeChannelHeader() && ledger.channel ? { 'x-aihub-channel': ledger.channel.id } : {};
+    const limits = ledger.admission?.headers ?? {};
+    return this.deps.exposeChannelHeader() && ledger.channel ? { ...limits, 'x-aihub-channel': ledger.channel.id } : limits;
   }
 
   /** Settle a failed request (once) and return the error to send. */

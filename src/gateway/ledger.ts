@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.js';
+import type { Admission } from '../modules/limits/enforcer.js';
 import type { UsageRecorder } from '../modules/usage/recorder.js';
 import { type TokenCounts, ZERO_TOKENS, costOf } from './accounting.js';
 import type { Caller } from './caller.js';
@@ -30,6 +31,8 @@ export class RequestLedger {
   /** The model that served (a fallback model's prices apply when it did). */
   servedModel: CatalogModel | undefined;
   readonly attempts: Attempt[] = [];
+  /** The limits reservation, settled to the actual cost with the request. */
+  admission: Admission | undefined;
   #ttftMs: number | null = null;
   #settled = false;
   readonly #startedAt = performance.now();
@@ -76,6 +79,7 @@ export class RequestLedger {
     this.#settled = true;
     const { ctx } = this;
     const cost = costOf(tokens, (this.servedModel ?? ctx.model).prices);
+    this.admission?.settle(cost, tokens.prompt + tokens.completion);
     this.recorder.record({
       id: ctx.requestId,
       at: this.#at,

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
 import { mockEmbedding } from '../providers/mock/index.js';
 import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest, UpstreamErrorInfo } from '../providers/types.js';
-import { countTokens, fromUsage } from './accounting.js';
+import { approximatePromptTokens, countTokens, fromUsage, requestedMaxOutput } from './accounting.js';
 import { ClientStream } from './client-stream.js';
 import type { StreamSink } from './chat.js';
 import { UpstreamFailure } from './dispatch.js';
@@ -38,7 +38,10 @@ export const openAiSink: StreamSink = {
 export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): void {
   app.post('/v1/chat/completions', { schema: { body: ChatBody, hide: true } }, async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body as ChatRequest;
-    const { ledger } = await gateway.begin(request, body.model, 'chat', body.stream === true);
+    const { ledger } = await gateway.begin(request, body.model, 'chat', body.stream === true, () => ({
+      promptTokens: approximatePromptTokens(body),
+      maxOutputTokens: requestedMaxOutput(body),
+    }));
     const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
     try {
       if (body.stream === true) {
@@ -69,7 +72,10 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
 
   app.post('/v1/embeddings', { schema: { body: EmbeddingsBody, hide: true } }, async (request, reply) => {
     const body = request.body as EmbeddingsRequest;
-    const { ledger } = await gateway.begin(request, body.model, 'embeddings', false);
+    const { ledger } = await gateway.begin(request, body.model, 'embeddings', false, () => ({
+      promptTokens: Math.ceil(JSON.stringify(body.input).length / 3),
+      maxOutputTokens: 0,
+    }));
     const client = new ClientStream(reply);
     try {
       const result = await gateway.dispatcher.run(ledger, client.signal, async (attempt) => {

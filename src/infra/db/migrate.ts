@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import * as m0001 from './migrations/0001_foundation.js';
 import * as m0002 from './migrations/0002_gateway.js';
 import * as m0003 from './migrations/0003_routing.js';
+import * as m0004 from './migrations/0004_limits.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -9,6 +10,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_gateway': m0002,
   '0003_routing': m0003,
+  '0004_limits': m0004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

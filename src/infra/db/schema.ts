@@ -113,6 +113,19 @@ export interface SettingsTable {
   updated_at: number;
 }
 
+export interface LimitPoliciesTable {
+  scope_type: 'user' | 'team' | 'org';
+  scope_id: string;
+  budget_micros: number | null;
+  budget_period: string | null;
+  token_quota: number | null;
+  token_quota_period: string | null;
+  rpm: number | null;
+  tpm: number | null;
+  max_concurrency: number | null;
+  updated_at: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   teams: TeamsTable;
@@ -127,6 +140,7 @@ export interface Database {
   models: ModelsTable;
   model_routes: ModelRoutesTable;
   request_logs: RequestLogsTable;
+  limit_policies: LimitPoliciesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';

@@ -48,6 +48,10 @@ export class KeysRepository {
     await this.db.updateTable('api_keys').set(patch).where('id', '=', id).execute();
   }
 
+  async teamExists(id: string): Promise<boolean> {
+    return (await this.db.selectFrom('teams').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+  }
+
   async listIdsByUser(userId: string): Promise<string[]> {
     const rows = await this.db.selectFrom('api_keys').select('id').where('user_id', '=', userId).execute();
     return rows.map((r) => r.id);

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { EpochMs, IdParam, Page, Pagination, bearerSecurity, errorResponses, OrNull } from '../../http/schemas.js';
 import { type Guards, principalOf } from '../auth/guard.js';
-import { CreatedKeySchema, KeyName, KeyStatusSchema } from './schema.js';
+import { CreatedKeySchema, KeyName, KeyStatusSchema, keyRestrictionFields } from './schema.js';
 import { type KeysService, toKeyResponse } from './service.js';
 
 function ctx(request: FastifyRequest) {
@@ -47,6 +47,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
               name: KeyName,
               expiresAt: Type.Optional(OrNull(EpochMs)),
               userId: Type.Optional(Type.String({ maxLength: 64, description: 'Admins only: create the key for this user' })),
+              ...keyRestrictionFields,
             },
             { additionalProperties: false },
           ),
@@ -72,11 +73,11 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
         preHandler: guards.user,
         schema: {
           tags: ['keys'],
-          summary: 'Rename, enable/disable or change the expiry of a key',
+          summary: 'Change a key: name, enabled, expiry, allowed models and IPs, budgets and rate limits',
           security: bearerSecurity,
           params: IdParam,
           body: Type.Object(
-            { name: Type.Optional(KeyName), enabled: Type.Optional(Type.Boolean()), expiresAt: Type.Optional(OrNull(EpochMs)) },
+            { name: Type.Optional(KeyName), enabled: Type.Optional(Type.Boolean()), expiresAt: Type.Optional(OrNull(EpochMs)), ...keyRestrictionFields },
             { additionalProperties: false, minProperties: 1 },
           ),
           response: { 200: Type.Ref('ApiKey'), ...errorResponses },

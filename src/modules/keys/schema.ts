@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { EpochMs } from '../../http/schemas.js';
+import { EpochMs, OrNull } from '../../http/schemas.js';
+import { LimitPolicySchema, limitFields } from '../limits/schema.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String> | typeof EpochMs>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -17,9 +18,20 @@ export const KeySchema = Type.Object(
     updatedAt: EpochMs,
     lastUsedAt: Nullable(EpochMs),
     revokedAt: Nullable(EpochMs),
+    allowedModels: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    allowedIps: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    limits: LimitPolicySchema,
   },
   { $id: 'ApiKey' },
 );
+
+/** Restrictions and limits accepted when creating or changing a key. */
+export const keyRestrictionFields = {
+  allowedModels: Type.Optional(OrNull(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 200, description: 'Model names or prefix* wildcards; null = all' }))),
+  allowedIps: Type.Optional(OrNull(Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { maxItems: 200, description: 'IPs or CIDR ranges (v4/v6); null = anywhere' }))),
+  teamId: Type.Optional(OrNull(Type.String({ maxLength: 64, description: 'Admins only: the team the key bills to' }))),
+  ...limitFields,
+};
 
 export const CreatedKeySchema = Type.Object({
   key: Type.Ref('ApiKey'),

@@ -3,7 +3,9 @@ import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
 import { randomSecret, sha256Hex } from '../../core/secrets.js';
 import type { ApiKeysTable, KeyStatus } from '../../infra/db/schema.js';
+import ipaddr from 'ipaddr.js';
 import type { Actor, AuditService } from '../audit/service.js';
+import { type LimitPolicy, NO_LIMITS, columnsFromPolicy, mergePolicy, policyFromColumns } from '../limits/policy.js';
 import { type Principal, actorOf, isAdmin } from '../auth/principal.js';
 import type { UsersService } from '../users/service.js';
 import type { KeyListQuery, KeysRepository } from './repository.js';
@@ -25,6 +27,13 @@ export interface KeyResponse {
   updatedAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  allowedModels: string[] | null;
+  allowedIps: string[] | null;
+  limits: LimitPolicy;
+}
+
+function jsonList(value: string | null): string[] | null {
+  return value ? (JSON.parse(value) as string[]) : null;
 }
 
 export function toKeyResponse(row: ApiKeysTable): KeyResponse {
@@ -41,6 +50,9 @@ export function toKeyResponse(row: ApiKeysTable): KeyResponse {
     updatedAt: row.updated_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    allowedModels: jsonList(row.allowed_models),
+    allowedIps: jsonList(row.allowed_ips),
+    limits: policyFromColumns(row),
   };
 }
 
@@ -50,17 +62,51 @@ export interface CreatedKey {
   secret: string;
 }
 
-export interface CreateKeyInput {
+/** Restrictions and limits a key carries (omitted = unchanged, null = none). */
+export interface KeyRestrictions extends Partial<LimitPolicy> {
+  /** Model names or `prefix*` wildcards; null = every model. */
+  allowedModels?: string[] | null | undefined;
+  /** Client IPs or CIDRs (v4/v6); null = anywhere. */
+  allowedIps?: string[] | null | undefined;
+}
+
+export interface CreateKeyInput extends KeyRestrictions {
   name: string;
   expiresAt?: number | null | undefined;
   /** Owner; defaults to the caller. Only admins may name another user. */
   userId?: string | undefined;
+  /** Team the key bills to (admins only). */
+  teamId?: string | null | undefined;
 }
 
-export interface UpdateKeyInput {
+export interface UpdateKeyInput extends KeyRestrictions {
   name?: string | undefined;
   enabled?: boolean | undefined;
   expiresAt?: number | null | undefined;
+  teamId?: string | null | undefined;
+}
+
+function validateRestrictions(input: KeyRestrictions): void {
+  for (const cidr of input.allowedIps ?? []) {
+    if (!isCidrOrIp(cidr)) throw new ApiError('validation_failed', `allowedIps: "${cidr}" is not an IP address or CIDR range`, { param: 'allowedIps' });
+  }
+}
+
+function isCidrOrIp(text: string): boolean {
+  if (ipaddr.isValid(text)) return true;
+  try {
+    ipaddr.parseCIDR(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function restrictionColumns(input: KeyRestrictions, base: LimitPolicy): Partial<ApiKeysTable> {
+  const out: Partial<ApiKeysTable> = { ...columnsFromPolicy(mergePolicy(base, input)) };
+  if (input.allowedModels !== undefined) out.allowed_models = input.allowedModels === null ? null : JSON.stringify(input.allowedModels);
+  if (input.allowedIps !== undefined) out.allowed_ips = input.allowedIps === null ? null : JSON.stringify(input.allowedIps);
+  return out;
 }
 
 interface RequestContext {
@@ -77,6 +123,8 @@ export class KeysService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly newId: IdGenerator,
+    /** Limits every new key starts with (instance setting). */
+    private readonly defaults: () => Partial<LimitPolicy> = () => ({}),
   ) {
     users.onChange((userId) => verifier.invalidateUser(userId));
   }
@@ -91,12 +139,15 @@ export class KeysService {
     if (owner.status !== 'active') throw new ApiError('validation_failed', 'Cannot create a key for a disabled user', { param: 'userId' });
     const now = this.clock.now();
     this.checkExpiry(input.expiresAt, now);
+    validateRestrictions(input);
+    if (input.teamId && !isAdmin(ctx.principal)) throw new ApiError('forbidden', 'Only admins can put a key in a team', { param: 'teamId' });
+    if (input.teamId && !(await this.repo.teamExists(input.teamId))) throw new ApiError('validation_failed', `Team ${input.teamId} does not exist`, { param: 'teamId' });
     const secret = newSecret();
     const row: ApiKeysTable = {
       id: this.newId('key'),
       user_id: owner.id,
       org_id: owner.org_id,
-      team_id: null,
+      team_id: input.teamId ?? null,
       name: input.name.trim(),
       key_hash: sha256Hex(secret),
       hint: hintOf(secret),
@@ -116,6 +167,8 @@ export class KeysService {
       tpm: null,
       max_concurrency: null,
       metadata: null,
+      // The instance's default key limits, then what the request asks for.
+      ...restrictionColumns(input, mergePolicy(NO_LIMITS, this.defaults())),
     };
     await this.repo.insert(row);
     await this.record(ctx, 'key.create', row.id, { name: row.name, ownerId: owner.id });
@@ -124,6 +177,12 @@ export class KeysService {
 
   list(query: KeyListQuery): Promise<{ rows: ApiKeysTable[]; total: number }> {
     return this.repo.list(query);
+  }
+
+  async getById(id: string): Promise<ApiKeysTable> {
+    const row = await this.repo.findById(id);
+    if (!row) throw notFound('API key');
+    return row;
   }
 
   /** A key the caller may see: its own, or any for admins. Others' keys are "not found". */
@@ -144,6 +203,13 @@ export class KeysService {
       this.checkExpiry(input.expiresAt, now);
       patch.expires_at = input.expiresAt;
     }
+    if (input.teamId !== undefined) {
+      if (!isAdmin(ctx.principal)) throw new ApiError('forbidden', 'Only admins can move a key between teams', { param: 'teamId' });
+      if (input.teamId && !(await this.repo.teamExists(input.teamId))) throw new ApiError('validation_failed', `Team ${input.teamId} does not exist`, { param: 'teamId' });
+      patch.team_id = input.teamId;
+    }
+    validateRestrictions(input);
+    Object.assign(patch, restrictionColumns(input, policyFromColumns(row)));
     await this.repo.update(id, patch);
     this.verifier.invalidateKey(id);
     await this.record(ctx, 'key.update', id, { changes: Object.keys(input).filter((k) => input[k as keyof UpdateKeyInput] !== undefined) });

@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { sha256Hex } from '../../core/secrets.js';
 import type { KeyStatus, UserStatus } from '../../infra/db/schema.js';
+import { type LimitPolicy, policyFromColumns } from '../limits/policy.js';
 import type { KeyWithOwner, KeysRepository } from './repository.js';
 
 /** What the data plane needs to know about a key, held in memory. */
@@ -15,6 +16,7 @@ export interface KeyRecord {
   ownerStatus: UserStatus;
   allowedModels: string[] | null;
   allowedIps: string[] | null;
+  limits: LimitPolicy;
 }
 
 export type KeyVerification =
@@ -133,5 +135,6 @@ function toKeyRecord(row: KeyWithOwner): KeyRecord {
     ownerStatus: row.owner_status,
     allowedModels: parseList(row.allowed_models),
     allowedIps: parseList(row.allowed_ips),
+    limits: policyFromColumns(row),
   };
 }

@@ -4,6 +4,9 @@ import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
+import { ApiError } from '../../core/errors.js';
+import { LimitPolicyPatch } from '../limits/schema.js';
+import { isValidTimeZone } from '../limits/periods.js';
 import type { SettingsService } from './service.js';
 
 const SettingsSchema = Type.Object({
@@ -17,6 +20,9 @@ const SettingsSchema = Type.Object({
   healthCheckIntervalSeconds: Type.Integer({ minimum: 0, maximum: 86_400, description: 'Seconds between channel health probes; 0 = off' }),
   autoReenableChannels: Type.Boolean({ description: 'Re-enable automatically disabled channels when their health check passes' }),
   exposeChannelHeader: Type.Boolean({ description: 'Send x-aihub-channel (the serving channel id) on /v1 answers' }),
+  limitsTimeZone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone where budget periods start, e.g. UTC or Asia/Shanghai' }),
+  defaultUserLimits: LimitPolicyPatch,
+  defaultKeyLimits: LimitPolicyPatch,
 });
 const PublicSettingsSchema = Type.Object({ registrationEnabled: Type.Boolean() });
 
@@ -48,6 +54,9 @@ export function settingsRoutes({ settings, audit, guards }: { settings: Settings
         },
       },
       async (request) => {
+        if (request.body.limitsTimeZone !== undefined && !isValidTimeZone(request.body.limitsTimeZone)) {
+          throw new ApiError('validation_failed', `limitsTimeZone "${request.body.limitsTimeZone}" is not an IANA time zone`, { param: 'limitsTimeZone' });
+        }
         const updated = await settings.update(request.body);
         await audit.record({ actor: actorOf(request.principal), action: 'settings.update', targetType: 'settings', ip: request.ip, detail: request.body });
         return updated;

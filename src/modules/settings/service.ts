@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { Database } from '../../infra/db/schema.js';
+import type { LimitPolicy } from '../limits/policy.js';
 
 /** The instance settings admins can change at run time, with their defaults. */
 export interface Settings {
@@ -19,6 +20,12 @@ export interface Settings {
   autoReenableChannels: boolean;
   /** Tell admins which channel served a request in an `x-aihub-channel` response header. */
   exposeChannelHeader: boolean;
+  /** IANA time zone where daily/weekly/monthly budget periods start. */
+  limitsTimeZone: string;
+  /** Limits given to every new user (copied at creation). */
+  defaultUserLimits: Partial<LimitPolicy>;
+  /** Limits given to every new API key (copied at creation). */
+  defaultKeyLimits: Partial<LimitPolicy>;
 }
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'registrationEnabled'> = {
@@ -29,6 +36,9 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'registrationEnabled'> = {
   healthCheckIntervalSeconds: 60,
   autoReenableChannels: true,
   exposeChannelHeader: false,
+  limitsTimeZone: 'UTC',
+  defaultUserLimits: {},
+  defaultKeyLimits: {},
 };
 
 const SETTING_KEYS: Record<keyof Settings, string> = {
@@ -40,6 +50,9 @@ const SETTING_KEYS: Record<keyof Settings, string> = {
   healthCheckIntervalSeconds: 'health_check_interval_seconds',
   autoReenableChannels: 'auto_reenable_channels',
   exposeChannelHeader: 'expose_channel_header',
+  limitsTimeZone: 'limits_time_zone',
+  defaultUserLimits: 'default_user_limits',
+  defaultKeyLimits: 'default_key_limits',
 };
 
 /**

@@ -55,6 +55,7 @@ export interface UserChangeListener {
 /** Rules about users: unique emails, at least one active admin, hashing passwords. */
 export class UsersService {
   readonly #listeners: UserChangeListener[] = [];
+  readonly #created: Array<(user: UsersTable) => Promise<void> | void> = [];
 
   constructor(
     private readonly repo: UsersRepository,
@@ -65,6 +66,11 @@ export class UsersService {
 
   onChange(listener: UserChangeListener): void {
     this.#listeners.push(listener);
+  }
+
+  /** Called after a user is created (e.g. to give it the default limits). */
+  onCreated(listener: (user: UsersTable) => Promise<void> | void): void {
+    this.#created.push(listener);
   }
 
   async create(input: CreateUserInput): Promise<UsersTable> {
@@ -91,6 +97,7 @@ export class UsersService {
       if (await this.repo.findByEmail(email)) throw new ApiError('conflict', `A user with email ${email} already exists`, { param: 'email' });
       throw error;
     }
+    for (const listener of this.#created) await listener(row);
     return row;
   }
 

@@ -1,0 +1,59 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CounterStore, MemoryCounterStore } from './counters.js';
+import { RedisCounterStore } from './redis-counters.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+if (!REDIS_URL) console.warn('[skip] Redis counter tests skipped: set TEST_REDIS_URL=redis://… to run them');
+
+const redis = REDIS_URL ? new Redis(REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 1 }) : undefined;
+const prefix = `aihub-test:${process.pid}:${Math.random().toString(36).slice(2)}:`;
+
+afterAll(async () => {
+  if (redis) {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
+});
+
+const backends: Array<[string, () => CounterStore]> = [['memory', () => new MemoryCounterStore()]];
+if (redis) backends.push(['redis', () => new RedisCounterStore(redis, `${prefix}${Math.random().toString(36).slice(2)}:`)]);
+
+describe.each(backends)('CounterStore (%s)', (_name, make) => {
+  it('reserves all or nothing across several counters', async () => {
+    const store = make();
+    expect(await store.reserve([{ key: 'a', amount: 5, limit: 10, ttlMs: 60_000 }, { key: 'b', amount: 5, limit: 6, ttlMs: 60_000 }])).toBe(-1);
+    expect(await store.get(['a', 'b'])).toEqual([5, 5]);
+    // b is below its limit (5 < 6), so one more request is admitted even though it goes over.
+    expect(await store.reserve([{ key: 'a', amount: 3, limit: 10, ttlMs: 60_000 }, { key: 'b', amount: 3, limit: 6, ttlMs: 60_000 }])).toBe(-1);
+    expect(await store.reserve([{ key: 'a', amount: 1, limit: 10, ttlMs: 60_000 }, { key: 'b', amount: 1, limit: 6, ttlMs: 60_000 }])).toBe(1);
+    expect(await store.get(['a', 'b'])).toEqual([8, 8]);
+  });
+
+  it('counts without a limit, adds negative amounts, and initialises only once', async () => {
+    const store = make();
+    expect(await store.reserve([{ key: 'c', amount: 7, limit: null, ttlMs: null }])).toBe(-1);
+    await store.add('c', -2, null);
+    expect(await store.get(['c', 'missing'])).toEqual([5, 0]);
+    expect(await store.init('d', 42, 60_000)).toBe(true);
+    expect(await store.init('d', 1, 60_000)).toBe(false);
+    expect(await store.get(['d'])).toEqual([42]);
+    expect(await store.exists('d')).toBe(true);
+    expect(await store.exists('nope')).toBe(false);
+  });
+
+  it('admits exactly `limit` concurrent unit reservations', async () => {
+    const store = make();
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.reserve([{ key: 'conc', amount: 1, limit: 10, ttlMs: 60_000 }])));
+    expect(results.filter((r) => r === -1)).toHaveLength(10);
+    expect(await store.get(['conc'])).toEqual([10]);
+  });
+
+  it('forgets counters after their lifetime', async () => {
+    const store = make();
+    await store.add('short', 3, 50);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await store.get(['short'])).toEqual([0]);
+  });
+});

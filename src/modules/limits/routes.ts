@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { notFound } from '../../core/errors.js';
+import { bearerSecurity, errorResponses } from '../../http/schemas.js';
+import type { AuditService } from '../audit/service.js';
+import type { Guards } from '../auth/guard.js';
+import { actorOf } from '../auth/principal.js';
+import type { TeamsService } from '../teams/service.js';
+import type { UsersService } from '../users/service.js';
+import type { UsageSummary } from '../usage/summary.js';
+import { LimitPolicyPatch, LimitPolicySchema } from './schema.js';
+import type { LimitsService } from './service.js';
+
+const ScopeParams = Type.Object({
+  scope: Type.Union([Type.Literal('user'), Type.Literal('team'), Type.Literal('org')]),
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+export interface LimitRoutesDeps {
+  limits: LimitsService;
+  users: UsersService;
+  teams: TeamsService;
+  summary: UsageSummary;
+  audit: AuditService;
+  guards: Guards;
+}
+
+/** /api/admin/limits/{user|team|org}/{id}: budgets, token quotas and rate limits above the key level. */
+export function limitRoutes({ limits, users, teams, summary, audit, guards }: LimitRoutesDeps): FastifyPluginAsyncTypebox {
+  const exists = async (scope: 'user' | 'team' | 'org', id: string) => {
+    const found = scope === 'user' ? await users.get(id).catch(() => undefined) : scope === 'team' ? await teams.find(id) : await teams.findOrg(id);
+    if (!found) throw notFound(scope === 'org' ? 'Organization' : scope === 'team' ? 'Team' : 'User');
+  };
+  return async (app) => {
+    app.addHook('preHandler', guards.admin);
+    const tags = ['admin: limits'];
+
+    app.get(
+      '/api/admin/limits/:scope/:id',
+      {
+        schema: {
+          tags,
+          summary: 'The limits of a user, team or organization, with what is used now',
+          security: bearerSecurity,
+          params: ScopeParams,
+          response: { 200: Type.Object({ limits: LimitPolicySchema, usage: Type.Object({ spend: Type.Integer(), tokens: Type.Integer(), requests: Type.Integer() }) }), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { scope, id } = request.params;
+        await exists(scope, id);
+        const policy = limits.get(scope, id);
+        const usage = await summary.forScope(scope, id, policy);
+        return { limits: policy, usage: { spend: usage.spend.used, tokens: usage.tokens.used, requests: usage.requests } };
+      },
+    );
+
+    app.patch(
+      '/api/admin/limits/:scope/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Change the limits of a user, team or organization (null removes a limit)',
+          security: bearerSecurity,
+          params: ScopeParams,
+          body: Type.Object(LimitPolicyPatch.properties, { additionalProperties: false, minProperties: 1 }),
+          response: { 200: LimitPolicySchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { scope, id } = request.params;
+        await exists(scope, id);
+        const updated = await limits.set(scope, id, request.body);
+        await audit.record({ actor: actorOf(request.principal), action: 'limits.update', targetType: scope, targetId: id, ip: request.ip, detail: request.body });
+        return updated;
+      },
+    );
+  };
+}
