@@ -111,7 +111,7 @@ export function createServices(options: ServiceOptions): Services {
     users,
     sessions: new RefreshSessions(db, clock, ids, config.refreshTokenTtlSeconds),
     tokens: new AccessTokens(deriveKey(options.secretKey, 'jwt'), config.accessTokenTtlSeconds),
-    throttle: new LoginThrottle({ ...options.throttle, redis: options.redis }),
+    throttle: new LoginThrottle({ ...options.throttle, redis: options.redis, keyPrefix: options.redisPrefix }),
     audit,
     settings,
     hasher,

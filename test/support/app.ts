@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -25,8 +26,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** Counter backends this run tests: memory always, Redis when TEST_REDIS_URL is set. */
+export const BACKENDS: Array<'memory' | 'redis'> = process.env.TEST_REDIS_URL ? ['memory', 'redis'] : ['memory'];
+
 export interface TestAppOptions {
   engine?: EngineName;
+  /** Share counters and limits through Redis (TEST_REDIS_URL) under a private key prefix. */
+  backend?: 'memory' | 'redis';
+  /** Routing randomness. */
+  random?: () => number;
   env?: Record<string, string>;
   clock?: Clock;
   throttle?: { perIp?: number; perAccount?: number; windowSeconds?: number };
@@ -37,6 +45,8 @@ const TEST_SECRET = Buffer.alloc(32, 7);
 /** The real app on a real loopback port over a private database. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase(options.engine ?? 'sqlite');
+  const redisPrefix = `aihub-test:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
+  const redis = options.backend === 'redis' ? new Redis(process.env.TEST_REDIS_URL as string, { maxRetriesPerRequest: 2 }) : undefined;
   const config: Config = loadConfig({ AIHUB_DATA_DIR: database.dataDir, AIHUB_LOG_LEVEL: 'silent', ...options.env });
   const services = createServices({
     config,
@@ -46,6 +56,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // Real argon2id with small parameters: same code path, fast tests.
     hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }),
     throttle: options.throttle,
+    redis,
+    redisPrefix,
+    random: options.random,
   });
   await startServices(services);
   const app = await buildApp(services, { logger: false });
@@ -61,6 +74,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await app.close();
       await services.close();
       await database.drop();
+      if (redis) {
+        const keys = await redis.keys(`${redisPrefix}*`);
+        if (keys.length > 0) await redis.del(...keys);
+        redis.disconnect();
+      }
     },
   };
 }
