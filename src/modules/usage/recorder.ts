@@ -77,12 +77,28 @@ export class UsageRecorder {
     await this.flush();
   }
 
+  /** Keep api_keys.last_used_at current: one update per key per batch, off the request path. */
+  private async touchKeys(batch: RequestLogsTable[]): Promise<void> {
+    const lastUse = new Map<string, number>();
+    for (const row of batch) if (row.key_id && (lastUse.get(row.key_id) ?? 0) < row.at) lastUse.set(row.key_id, row.at);
+    for (const [keyId, at] of lastUse) {
+      await this.db
+        .updateTable('api_keys')
+        .set({ last_used_at: at })
+        .where('id', '=', keyId)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+        .execute()
+        .catch((error: unknown) => this.#onError(error, this.#buffer.length));
+    }
+  }
+
   private async writeAll(): Promise<void> {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.slice(0, this.#batchSize);
       try {
         await this.db.insertInto('request_logs').values(batch).execute();
         this.#buffer.splice(0, batch.length);
+        await this.touchKeys(batch);
       } catch (error) {
         // Keep the rows and retry on the next tick; the request path is never affected.
         this.#onError(error, this.#buffer.length);

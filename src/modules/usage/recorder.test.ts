@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RequestLogsTable } from '../../infra/db/schema.js';
+import { type TestDatabase, createTestDatabase } from '../../../test/support/databases.js';
+import { UsageRecorder } from './recorder.js';
+
+function row(id: string, at: number, keyId: string | null = null): RequestLogsTable {
+  return {
+    id,
+    at,
+    user_id: null,
+    key_id: keyId,
+    org_id: null,
+    team_id: null,
+    channel_id: null,
+    model: 'm',
+    upstream_model: null,
+    endpoint: 'chat',
+    stream: 0,
+    status: 200,
+    error_code: null,
+    prompt_tokens: 1,
+    completion_tokens: 2,
+    cached_tokens: 0,
+    reasoning_tokens: 0,
+    estimated: 0,
+    cost_micros: 3,
+    latency_ms: 4,
+    ttft_ms: null,
+    client_ip: null,
+    attempts: null,
+    request_body: null,
+    response_body: null,
+  };
+}
+
+describe('UsageRecorder', () => {
+  let db: TestDatabase | undefined;
+  afterEach(async () => {
+    await db?.drop();
+    db = undefined;
+  });
+
+  it('writes nothing on the request path and everything on flush, in batches', async () => {
+    db = await createTestDatabase('sqlite');
+    const recorder = new UsageRecorder(db.handle.db, { intervalMs: 60_000, batchSize: 7 });
+    for (let i = 0; i < 20; i++) recorder.record(row(`req_${String(i).padStart(3, '0')}`, 1000 + i));
+    await new Promise((r) => setTimeout(r, 20));
+    // Two full batches of 7 went out by themselves; the rest waits for the timer or a flush.
+    await recorder.close();
+    const count = await db.handle.db
+      .selectFrom('request_logs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(20);
+    expect(recorder.pending).toBe(0);
+  });
+
+  it('keeps rows while the database fails and writes them once it is back', async () => {
+    db = await createTestDatabase('sqlite');
+    const errors: unknown[] = [];
+    const recorder = new UsageRecorder(db.handle.db, { intervalMs: 60_000, onError: (e) => errors.push(e) });
+    recorder.record(row('req_a', 1));
+    recorder.record(row('req_a', 2)); // duplicate id: the batch insert fails
+    await recorder.flush();
+    expect(errors).toHaveLength(1);
+    expect(recorder.pending).toBe(2);
+  });
+
+  it("updates each key's last_used_at to its latest request", async () => {
+    db = await createTestDatabase('sqlite');
+    const d = db.handle.db;
+    await d
+      .insertInto('users')
+      .values({
+        id: 'usr_1',
+        email: 'a@b.c',
+        name: 'a',
+        password_hash: 'x',
+        role: 'user',
+        status: 'active',
+        org_id: 'org_default',
+        created_at: 0,
+        updated_at: 0,
+        last_login_at: null,
+        password_changed_at: 0,
+      })
+      .execute();
+    await d
+      .insertInto('api_keys')
+      .values({
+        id: 'key_1',
+        user_id: 'usr_1',
+        org_id: 'org_default',
+        team_id: null,
+        name: 'k',
+        key_hash: 'h',
+        hint: 'sk-…',
+        status: 'active',
+        expires_at: null,
+        created_at: 0,
+        updated_at: 0,
+        last_used_at: null,
+        revoked_at: null,
+        allowed_models: null,
+        allowed_ips: null,
+        budget_micros: null,
+        budget_period: null,
+        token_quota: null,
+        token_quota_period: null,
+        rpm: null,
+        tpm: null,
+        max_concurrency: null,
+        metadata: null,
+      })
+      .execute();
+    const recorder = new UsageRecorder(d, { intervalMs: 60_000 });
+    recorder.record(row('req_1', 500, 'key_1'));
+    recorder.record(row('req_2', 900, 'key_1'));
+    recorder.record(row('req_3', 700, 'key_1'));
+    await recorder.close();
+    const key = await d
+      .selectFrom('api_keys')
+      .select('last_used_at')
+      .where('id', '=', 'key_1')
+      .executeTakeFirstOrThrow();
+    expect(key.last_used_at).toBe(900);
+  });
+});
