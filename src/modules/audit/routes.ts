@@ -22,7 +22,7 @@ export function auditRoutes({ audit, guards }: { audit: AuditService; guards: Gu
     app.get(
       '/api/admin/audit',
       {
-        preHandler: guards.admin,
+        onRequest: guards.admin,
         schema: {
           tags: ['admin: audit'],
           summary: 'Audit log (admin and security actions)',

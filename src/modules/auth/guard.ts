@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import type { Principal } from './principal.js';
 import { isAdmin } from './principal.js';
@@ -12,9 +12,9 @@ declare module 'fastify' {
 
 export interface Guards {
   /** Any signed-in user (or the master key). */
-  user: preHandlerAsyncHookHandler;
+  user: onRequestAsyncHookHandler;
   /** Instance admins (or the master key). */
-  admin: preHandlerAsyncHookHandler;
+  admin: onRequestAsyncHookHandler;
 }
 
 function bearerOf(request: FastifyRequest): string | undefined {

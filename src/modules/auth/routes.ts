@@ -111,7 +111,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
     app.get(
       '/api/me',
       {
-        preHandler: guards.user,
+        onRequest: guards.user,
         schema: {
           tags: ['me'],
           summary: 'The signed-in user',
@@ -129,7 +129,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
     app.patch(
       '/api/me',
       {
-        preHandler: guards.user,
+        onRequest: guards.user,
         schema: {
           tags: ['me'],
           summary: 'Change your display name',
@@ -148,7 +148,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
     app.post(
       '/api/me/password',
       {
-        preHandler: guards.user,
+        onRequest: guards.user,
         schema: {
           tags: ['me'],
           summary: 'Change your password; other sessions are signed out',

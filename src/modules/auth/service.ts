@@ -48,7 +48,11 @@ export class AuthService {
     }
     // An instance without an admin (fresh `npm start`) makes its first account the admin.
     const role = (await this.deps.users.countActiveAdmins()) === 0 ? 'admin' : 'user';
-    const user = await this.deps.users.create({ email: input.email, password: input.password, name: input.name, role });
+    let user = await this.deps.users.create({ email: input.email, password: input.password, name: input.name, role });
+    if (role === 'admin' && !(await this.deps.users.isFirstAdmin(user.id))) {
+      // Several sign-ups raced for "first account"; only the earliest stays admin.
+      user = await this.deps.users.update(user.id, { role: 'user' });
+    }
     await this.deps.audit.record({ actor: { type: 'user', id: user.id }, action: 'user.register', targetType: 'user', targetId: user.id, ip: context.ip, detail: { role } });
     return this.grant(user, context);
   }
@@ -78,9 +82,9 @@ export class AuthService {
       throw new ApiError('account_disabled', 'This account is disabled');
     }
     await this.deps.throttle.recordSuccess(account);
-    await this.deps.users.recordLogin(user.id);
+    const lastLoginAt = await this.deps.users.recordLogin(user.id);
     await this.deps.audit.record({ actor: { type: 'user', id: user.id }, action: 'auth.login', targetType: 'user', targetId: user.id, ip: context.ip });
-    return this.grant(user, context);
+    return this.grant({ ...user, last_login_at: lastLoginAt }, context);
   }
 
   async refresh(refreshToken: string, context: RefreshContext): Promise<SessionGrant> {

@@ -88,7 +88,7 @@ export interface ChannelRoutesDeps {
 export function channelRoutes({ channels, tester, health, audit, guards }: ChannelRoutesDeps): FastifyPluginAsyncTypebox {
   const withHealth = (c: ChannelResponse): ChannelResponse & { health: ChannelHealthSummary } => ({ ...c, health: health.summary(c.id) });
   return async (app) => {
-    app.addHook('preHandler', guards.admin);
+    app.addHook('onRequest', guards.admin);
     const tags = ['admin: channels'];
 
     app.get('/api/admin/channels', { schema: { tags, summary: 'List channels', security: bearerSecurity, response: { 200: Type.Object({ data: Type.Array(Type.Ref('Channel')) }), ...errorResponses } } }, async () => ({

@@ -17,7 +17,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.get(
       '/api/keys',
       {
-        preHandler: guards.user,
+        onRequest: guards.user,
         schema: {
           tags: ['keys'],
           summary: 'Your API keys (hint only, never the secret)',
@@ -37,7 +37,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.post(
       '/api/keys',
       {
-        preHandler: guards.user,
+        onRequest: guards.user,
         schema: {
           tags: ['keys'],
           summary: 'Create an API key; the secret is in this answer only',
@@ -63,14 +63,14 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
 
     app.get(
       '/api/keys/:id',
-      { preHandler: guards.user, schema: { tags: ['keys'], summary: 'One API key', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('ApiKey'), ...errorResponses } } },
+      { onRequest: guards.user, schema: { tags: ['keys'], summary: 'One API key', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('ApiKey'), ...errorResponses } } },
       async (request) => toKeyResponse(await keys.getVisible(request.params.id, principalOf(request))),
     );
 
     app.patch(
       '/api/keys/:id',
       {
-        preHandler: guards.user,
+        onRequest: guards.user,
         schema: {
           tags: ['keys'],
           summary: 'Change a key: name, enabled, expiry, allowed models and IPs, budgets and rate limits',
@@ -89,7 +89,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.delete(
       '/api/keys/:id',
       {
-        preHandler: guards.user,
+        onRequest: guards.user,
         schema: { tags: ['keys'], summary: 'Revoke a key (it stops working at once)', security: bearerSecurity, params: IdParam, response: { 204: Type.Null(), ...errorResponses } },
       },
       async (request, reply) => {
@@ -101,7 +101,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.post(
       '/api/keys/:id/rotate',
       {
-        preHandler: guards.user,
+        onRequest: guards.user,
         schema: {
           tags: ['keys'],
           summary: 'Issue a new secret for a key; the old secret stops working at once',
@@ -116,7 +116,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.get(
       '/api/admin/keys',
       {
-        preHandler: guards.admin,
+        onRequest: guards.admin,
         schema: {
           tags: ['admin: keys'],
           summary: "Every user's keys",

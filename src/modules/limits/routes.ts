@@ -32,7 +32,7 @@ export function limitRoutes({ limits, users, teams, summary, audit, guards }: Li
     if (!found) throw notFound(scope === 'org' ? 'Organization' : scope === 'team' ? 'Team' : 'User');
   };
   return async (app) => {
-    app.addHook('preHandler', guards.admin);
+    app.addHook('onRequest', guards.admin);
     const tags = ['admin: limits'];
 
     app.get(

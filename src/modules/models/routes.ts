@@ -67,7 +67,7 @@ export const ModelSchema = Type.Object(
 /** /api/admin/models: public model names, prices and routes to channels. */
 export function modelRoutes({ models, audit, guards }: { models: ModelsService; audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.addHook('preHandler', guards.admin);
+    app.addHook('onRequest', guards.admin);
     const tags = ['admin: models'];
 
     app.get('/api/admin/models', { schema: { tags, summary: 'List models', security: bearerSecurity, response: { 200: Type.Object({ data: Type.Array(Type.Ref('Model')) }), ...errorResponses } } }, async () => ({

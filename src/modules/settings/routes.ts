@@ -37,14 +37,14 @@ export function settingsRoutes({ settings, audit, guards }: { settings: Settings
 
     app.get(
       '/api/admin/settings',
-      { preHandler: guards.admin, schema: { tags: ['admin: settings'], summary: 'Instance settings', security: bearerSecurity, response: { 200: SettingsSchema, ...errorResponses } } },
+      { onRequest: guards.admin, schema: { tags: ['admin: settings'], summary: 'Instance settings', security: bearerSecurity, response: { 200: SettingsSchema, ...errorResponses } } },
       async () => settings.get(),
     );
 
     app.patch(
       '/api/admin/settings',
       {
-        preHandler: guards.admin,
+        onRequest: guards.admin,
         schema: {
           tags: ['admin: settings'],
           summary: 'Change instance settings',

@@ -11,7 +11,7 @@ const TeamSchema = Type.Object({ id: Type.String(), orgId: Type.String(), name: 
 /** /api/admin/teams: teams keys can bill to (limits: /api/admin/limits/team/{id}). */
 export function teamRoutes({ teams, audit, guards }: { teams: TeamsService; audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.addHook('preHandler', guards.admin);
+    app.addHook('onRequest', guards.admin);
     const tags = ['admin: teams'];
     app.get('/api/admin/teams', { schema: { tags, summary: 'List teams', security: bearerSecurity, response: { 200: Type.Object({ data: Type.Array(TeamSchema) }), ...errorResponses } } }, async () => ({
       data: await teams.list(),

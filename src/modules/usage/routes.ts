@@ -49,7 +49,7 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
     app.get(
       '/api/logs',
       {
-        preHandler: guards.user,
+        onRequest: guards.user,
         schema: { tags: ['logs'], summary: 'Your requests, newest first', security: bearerSecurity, querystring: Type.Object({ ...Filters, ...Limit }), response: { 200: LogPage, ...errorResponses } },
       },
       async (request) => {
@@ -64,7 +64,7 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
     app.get(
       '/api/admin/logs',
       {
-        preHandler: guards.admin,
+        onRequest: guards.admin,
         schema: { tags: ['admin: logs'], summary: 'All requests, newest first', security: bearerSecurity, querystring: Type.Object({ ...AdminFilters, ...Limit }), response: { 200: LogPage, ...errorResponses } },
       },
       async (request) => {
@@ -76,7 +76,7 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
 
     app.get(
       '/api/logs/export.csv',
-      { preHandler: guards.user, schema: { tags: ['logs'], summary: 'Your requests as CSV (streamed)', security: bearerSecurity, querystring: Type.Object(Filters) } },
+      { onRequest: guards.user, schema: { tags: ['logs'], summary: 'Your requests as CSV (streamed)', security: bearerSecurity, querystring: Type.Object(Filters) } },
       async (request, reply) => {
         const principal = principalOf(request);
         const userId = principal.kind === 'user' ? principal.userId : '-';
@@ -87,7 +87,7 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
 
     app.get(
       '/api/admin/logs/export.csv',
-      { preHandler: guards.admin, schema: { tags: ['admin: logs'], summary: 'All requests as CSV (streamed)', security: bearerSecurity, querystring: Type.Object(AdminFilters) } },
+      { onRequest: guards.admin, schema: { tags: ['admin: logs'], summary: 'All requests as CSV (streamed)', security: bearerSecurity, querystring: Type.Object(AdminFilters) } },
       async (request, reply) => {
         reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="aihub-logs.csv"');
         return reply.send(Readable.from(logs.csv(request.query)));

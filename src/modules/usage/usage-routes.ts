@@ -71,7 +71,7 @@ export function usageRoutes({ summary, keys, verifier, limits, guards, clock }: 
     app.get(
       '/api/usage/current',
       {
-        preHandler: userOrKey,
+        onRequest: userOrKey,
         schema: {
           tags: ['usage'],
           summary: 'Spend, tokens, limits, what is left and when it resets — for you and each of your keys (or for the calling API key)',
@@ -105,7 +105,7 @@ export function usageRoutes({ summary, keys, verifier, limits, guards, clock }: 
     app.get(
       '/api/usage/history',
       {
-        preHandler: userOrKey,
+        onRequest: userOrKey,
         schema: {
           tags: ['usage'],
           summary: 'Daily requests, tokens and cost by model (UTC days) for you, one of your keys, or the calling API key',

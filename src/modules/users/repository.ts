@@ -52,6 +52,11 @@ export class UsersRepository {
     await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
   }
 
+  async firstAdminId(): Promise<string | undefined> {
+    const row = await this.db.selectFrom('users').select('id').where('role', '=', 'admin').where('status', '=', 'active').orderBy('created_at').orderBy('id').limit(1).executeTakeFirst();
+    return row?.id;
+  }
+
   async countActiveAdmins(): Promise<number> {
     const row = await this.db
       .selectFrom('users')

@@ -18,7 +18,7 @@ export interface UserRoutesDeps {
 /** /api/admin/users: admin user management. */
 export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.addHook('preHandler', guards.admin);
+    app.addHook('onRequest', guards.admin);
 
     app.get(
       '/api/admin/users',

@@ -139,8 +139,15 @@ export class UsersService {
     return updated;
   }
 
-  async recordLogin(id: string): Promise<void> {
-    await this.repo.update(id, { last_login_at: this.clock.now() });
+  async recordLogin(id: string): Promise<number> {
+    const now = this.clock.now();
+    await this.repo.update(id, { last_login_at: now });
+    return now;
+  }
+
+  /** Whether this user is the earliest active admin (settles races for "the first account becomes admin"). */
+  async isFirstAdmin(id: string): Promise<boolean> {
+    return (await this.repo.firstAdminId()) === id;
   }
 
   async verifyPassword(user: UsersTable, password: string): Promise<boolean> {
