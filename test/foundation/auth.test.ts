@@ -227,6 +227,7 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
       const reused = await refresh(user.cookie);
       expect(reused.status).toBe(401);
       expect(reused.body.error.code).toBe('unauthorized');
+      expect(reused.headers.getSetCookie().some((c) => c.startsWith('aihub_refresh=;'))).toBe(true);
       // The thief may hold `next`: it is revoked too.
       expect((await refresh(next)).status).toBe(401);
     });

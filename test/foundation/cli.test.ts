@@ -91,7 +91,7 @@ describe('aihub CLI: help and configuration', () => {
     expect(res.code).toBe(0);
     for (const command of ['start', 'migrate', 'user', 'key', 'config'])
       expect(res.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
-  });
+  }, 60_000);
 
   it.concurrent('config check: exits 1 naming every bad variable', async () => {
     const res = await runCli(['config', 'check'], { AIHUB_DATA_DIR: dataDir, PORT: 'abc', AIHUB_MASTER_KEY: 'short' });
@@ -99,7 +99,7 @@ describe('aihub CLI: help and configuration', () => {
     expect(res.stderr).toContain('PORT');
     expect(res.stderr).toContain('AIHUB_MASTER_KEY');
     expect(res.stderr).not.toMatch(/^\s+at /m); // a message, not a stack trace
-  });
+  }, 60_000);
 
   it.concurrent('config check: exits 0 on a valid configuration without printing secrets', async () => {
     const res = await runCli(['config', 'check'], {
@@ -117,7 +117,7 @@ describe('aihub CLI: help and configuration', () => {
     expect(printed).not.toContain(MASTER_KEY);
     expect(printed).not.toContain('db-password-123');
     expect(printed).not.toContain('cd'.repeat(32));
-  });
+  }, 60_000);
 
   it.concurrent('user create: refuses a password shorter than 8 characters', async () => {
     const res = await runCli(['user', 'create', '--email', 'short@y.io', '--password', 'short'], {
@@ -125,14 +125,14 @@ describe('aihub CLI: help and configuration', () => {
     });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('--password');
-  });
+  }, 60_000);
 
   // The API only accepts email addresses as sign-in names; the CLI must not create other ones.
   it('user create: refuses an email that is not an email address', async () => {
     const res = await runCli(['user', 'create', '--email', 'not-an-email'], { AIHUB_DATA_DIR: dataDir });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('email');
-  });
+  }, 60_000);
 });
 
 // Each test has its own database: they run side by side to keep the file fast.
