@@ -54,6 +54,12 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', null);
+  // While closing, keep closing connections that turn idle (a stream that just finished), so shutdown
+  // does not wait for clients' keep-alive timeouts.
+  app.addHook('preClose', async () => {
+    const timer = setInterval(() => app.server.closeIdleConnections(), 100);
+    app.server.once('close', () => clearInterval(timer));
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -70,7 +70,8 @@ export class OutputAccumulator {
       const d = choice.delta;
       if (d.content) this.#text += d.content;
       if (d.reasoning_content) this.#reasoning += d.reasoning_content;
-      for (const call of d.tool_calls ?? []) this.#text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+      for (const call of d.tool_calls ?? [])
+        this.#text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
     }
   }
 
@@ -84,7 +85,13 @@ export class OutputAccumulator {
 
   estimate(request: ChatRequest): TokenCounts {
     const reasoning = countTokens(this.#reasoning);
-    return { prompt: estimatePromptTokens(request), completion: countTokens(this.#text) + reasoning, cached: 0, reasoning, estimated: true };
+    return {
+      prompt: estimatePromptTokens(request),
+      completion: countTokens(this.#text) + reasoning,
+      cached: 0,
+      reasoning,
+      estimated: true,
+    };
   }
 }
 

@@ -1,5 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { anthropicRequestToChat, chatToAnthropicMessage, createAnthropicStreamEncoder } from '../providers/anthropic/inbound.js';
+import {
+  anthropicRequestToChat,
+  chatToAnthropicMessage,
+  createAnthropicStreamEncoder,
+} from '../providers/anthropic/inbound.js';
 import type { AnthropicMessagesRequest } from '../providers/anthropic/types.js';
 import type { ChatCompletionChunk, UpstreamErrorInfo } from '../providers/types.js';
 import { approximatePromptTokens, fromUsage, requestedMaxOutput } from './accounting.js';

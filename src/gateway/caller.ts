@@ -19,7 +19,15 @@ export interface Caller {
   keyLimits: LimitPolicy | null;
 }
 
-const MASTER_CALLER: Caller = { keyId: null, userId: null, orgId: null, teamId: null, allowedModels: null, allowedIps: null, keyLimits: null };
+const MASTER_CALLER: Caller = {
+  keyId: null,
+  userId: null,
+  orgId: null,
+  teamId: null,
+  allowedModels: null,
+  allowedIps: null,
+  keyLimits: null,
+};
 
 const FAILURE_MESSAGES = {
   NOT_FOUND: 'Incorrect API key provided',
@@ -38,14 +46,26 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /** Authenticate a /v1 request from the in-memory key cache. */
-export async function authenticateCaller(request: FastifyRequest, verifier: KeyVerifier, masterKey: string | undefined): Promise<Caller> {
+export async function authenticateCaller(
+  request: FastifyRequest,
+  verifier: KeyVerifier,
+  masterKey: string | undefined,
+): Promise<Caller> {
   const secret = presentedKey(request);
   if (!secret) throw new ApiError('invalid_api_key', 'Missing API key: send Authorization: Bearer <your AI Hub key>');
   if (masterKey && safeEqual(secret, masterKey)) return MASTER_CALLER;
   const result = await verifier.verify(secret);
   if (!result.ok) throw new ApiError('invalid_api_key', FAILURE_MESSAGES[result.code]);
   const key = result.key;
-  return { keyId: key.id, userId: key.userId, orgId: key.orgId, teamId: key.teamId, allowedModels: key.allowedModels, allowedIps: key.allowedIps, keyLimits: key.limits };
+  return {
+    keyId: key.id,
+    userId: key.userId,
+    orgId: key.orgId,
+    teamId: key.teamId,
+    allowedModels: key.allowedModels,
+    allowedIps: key.allowedIps,
+    keyLimits: key.limits,
+  };
 }
 
 /** Whether the caller may use `model` (exact names or `prefix*` wildcards). */
@@ -65,8 +85,13 @@ export function ipInCidrs(ip: string, cidrs: string[]): boolean {
   const address = ipaddr.process(ip);
   for (const cidr of cidrs) {
     try {
-      const [range, bits] = cidr.includes('/') ? ipaddr.parseCIDR(cidr) : [ipaddr.process(cidr), ipaddr.process(cidr).kind() === 'ipv4' ? 32 : 128];
-      const normalised = range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress() ? (range as ipaddr.IPv6).toIPv4Address() : range;
+      const [range, bits] = cidr.includes('/')
+        ? ipaddr.parseCIDR(cidr)
+        : [ipaddr.process(cidr), ipaddr.process(cidr).kind() === 'ipv4' ? 32 : 128];
+      const normalised =
+        range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress()
+          ? (range as ipaddr.IPv6).toIPv4Address()
+          : range;
       const prefix = normalised !== range ? Math.max(0, bits - 96) : bits;
       if (address.kind() === normalised.kind() && address.match(normalised, prefix)) return true;
     } catch {

@@ -98,7 +98,11 @@ export class Catalog {
   }
 
   private async build(): Promise<void> {
-    const [channelRows, modelRows, routeRows] = await Promise.all([this.channels.loadWithSecrets(), this.models.listAll(), this.models.listRoutes()]);
+    const [channelRows, modelRows, routeRows] = await Promise.all([
+      this.channels.loadWithSecrets(),
+      this.models.listAll(),
+      this.models.listRoutes(),
+    ]);
     const channels = new Map<string, CatalogChannel>();
     for (const { row, options, keys } of channelRows) {
       const adapter = getProvider(row.type);
@@ -128,7 +132,13 @@ export class Catalog {
         const channel = channels.get(r.channel_id);
         if (!channel) continue;
         const upstream = r.upstream_model ?? m.name;
-        routes.push({ channel, upstreamModel: channel.options.modelMapping?.[upstream] ?? upstream, priority: r.priority, weight: r.weight });
+        // A route's priority adds to its channel's; its weight multiplies the channel's (both default neutral).
+        routes.push({
+          channel,
+          upstreamModel: channel.options.modelMapping?.[upstream] ?? upstream,
+          priority: r.priority + channel.priority,
+          weight: r.weight * channel.weight,
+        });
       }
       models.set(m.name, {
         id: m.id,

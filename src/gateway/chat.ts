@@ -3,7 +3,13 @@ import { type EventSourceMessage, createParser } from 'eventsource-parser';
 import { mockChatChunks, mockChatCompletion } from '../providers/mock/index.js';
 import { openAiStreamErrorInfo } from '../providers/openai/errors.js';
 import { observeUsageFromSse } from '../providers/shared/usage.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, ChatUsage, UpstreamErrorInfo } from '../providers/types.js';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatRequest,
+  ChatUsage,
+  UpstreamErrorInfo,
+} from '../providers/types.js';
 import { OutputAccumulator, type TokenCounts, fromUsage } from './accounting.js';
 import type { ClientStream } from './client-stream.js';
 import { type Attempt, CLIENT_CLOSED, CommittedFailure, type Dispatcher, UpstreamFailure } from './dispatch.js';
@@ -66,7 +72,8 @@ export class ChatService {
       }
       const http = channel.adapter.buildChatRequest({ ...request, stream: false }, attempt.upstream);
       const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
-      if (res.status >= 400) throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
+      if (res.status >= 400)
+        throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
       const text = await res.body.text();
       ledger.markFirstToken();
       return channel.adapter.parseChatResponse(JSON.parse(text), request);
@@ -79,14 +86,22 @@ export class ChatService {
    */
   async stream(request: ChatRequest, ledger: RequestLedger, sink: StreamSink, client: ClientStream): Promise<void> {
     try {
-      await this.dispatcher.run(ledger, client.signal, (attempt) => this.streamAttempt(request, ledger, sink, client, attempt));
+      await this.dispatcher.run(ledger, client.signal, (attempt) =>
+        this.streamAttempt(request, ledger, sink, client, attempt),
+      );
     } catch (error) {
       if (error instanceof CommittedFailure) return;
       throw error;
     }
   }
 
-  private async streamAttempt(request: ChatRequest, ledger: RequestLedger, sink: StreamSink, client: ClientStream, attempt: Attempt): Promise<void> {
+  private async streamAttempt(
+    request: ChatRequest,
+    ledger: RequestLedger,
+    sink: StreamSink,
+    client: ClientStream,
+    attempt: Attempt,
+  ): Promise<void> {
     const { channel } = attempt.target;
     const state = new StreamState();
     const clientWantsUsage = request.stream_options?.include_usage === true;
@@ -109,7 +124,8 @@ export class ChatService {
           : { ...request, stream: true };
         const http = channel.adapter.buildChatRequest(upstreamRequest, attempt.upstream);
         const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
-        if (res.status >= 400) throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
+        if (res.status >= 400)
+          throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
         const passthrough = channel.adapter.openaiCompatible && sink.acceptsRaw;
         const translator = passthrough ? undefined : channel.adapter.createStreamTranslator(request, ids);
         const events: EventSourceMessage[] = [];
@@ -155,13 +171,23 @@ export class ChatService {
           if (tail) await client.write(tail);
         }
         if (!client.started && state.empty) {
-          throw new UpstreamFailure({ status: 502, code: 'upstream_error', message: `Upstream ${channel.name} ended the stream without any data`, retryable: true });
+          throw new UpstreamFailure({
+            status: 502,
+            code: 'upstream_error',
+            message: `Upstream ${channel.name} ended the stream without any data`,
+            retryable: true,
+          });
         }
       }
     } catch (error) {
       if (client.gone) {
         ledger.settle(CLIENT_CLOSED, 'client_closed', state.tokens(request));
-        throw new CommittedFailure({ status: CLIENT_CLOSED, code: 'upstream_error', message: 'client closed the connection', retryable: false });
+        throw new CommittedFailure({
+          status: CLIENT_CLOSED,
+          code: 'upstream_error',
+          message: 'client closed the connection',
+          retryable: false,
+        });
       }
       if (!client.started) throw error;
       // The client already has part of the answer: report the failure in the stream, bill what was produced.
@@ -194,6 +220,17 @@ function failureOf(error: unknown, channelName: string, timedOut: boolean): Upst
   const info = (error as { info?: UpstreamErrorInfo }).info;
   if (info && typeof info.status === 'number') return info;
   const code = (error as { code?: string }).code ?? '';
-  if (timedOut || code === 'UND_ERR_BODY_TIMEOUT') return { status: 504, code: 'upstream_timeout', message: `Upstream ${channelName} stopped sending in time`, retryable: true };
-  return { status: 502, code: 'upstream_error', message: `Upstream ${channelName} failed mid-stream (${code || (error instanceof Error ? error.message : 'error')})`, retryable: true };
+  if (timedOut || code === 'UND_ERR_BODY_TIMEOUT')
+    return {
+      status: 504,
+      code: 'upstream_timeout',
+      message: `Upstream ${channelName} stopped sending in time`,
+      retryable: true,
+    };
+  return {
+    status: 502,
+    code: 'upstream_error',
+    message: `Upstream ${channelName} failed mid-stream (${code || (error instanceof Error ? error.message : 'error')})`,
+    retryable: true,
+  };
 }

@@ -74,7 +74,10 @@ export class UpstreamFailure extends Error {
 }
 
 export function apiErrorOf(info: UpstreamErrorInfo): ApiError {
-  return new ApiError(info.code as ErrorCode, info.message, { status: info.status, retryAfterSeconds: info.retryAfterSeconds });
+  return new ApiError(info.code as ErrorCode, info.message, {
+    status: info.status,
+    retryAfterSeconds: info.retryAfterSeconds,
+  });
 }
 
 /**
@@ -99,7 +102,13 @@ export class Dispatcher {
     const targets: Target[] = [];
     for (const model of models) {
       targets.push(
-        ...orderTargets(model, { strategy: model.strategy ?? routing.defaultStrategy, health: this.deps.health, random: this.deps.random, now, counters: this.#counters }),
+        ...orderTargets(model, {
+          strategy: model.strategy ?? routing.defaultStrategy,
+          health: this.deps.health,
+          random: this.deps.random,
+          now,
+          counters: this.#counters,
+        }),
       );
     }
     return targets;
@@ -108,7 +117,11 @@ export class Dispatcher {
   async run<T>(ledger: RequestLedger, clientSignal: AbortSignal, attempt: (a: Attempt) => Promise<T>): Promise<T> {
     const routing = this.deps.routing();
     const targets = this.plan(ledger).slice(0, Math.max(1, routing.maxAttempts));
-    if (targets.length === 0) throw new ApiError('no_available_channel', `No available channel serves model ${ledger.ctx.model.name} right now`);
+    if (targets.length === 0)
+      throw new ApiError(
+        'no_available_channel',
+        `No available channel serves model ${ledger.ctx.model.name} right now`,
+      );
     const random = this.deps.random ?? Math.random;
     const startedAt = this.deps.clock.now();
     let lastError: ApiError | undefined;
@@ -146,7 +159,10 @@ export class Dispatcher {
           },
         });
         const ttft = ledger.ttftMs;
-        health.succeed(this.deps.clock.now(), ttft !== null && ttft >= attemptStart ? ttft - attemptStart : Math.round(ledger.elapsedMs() - attemptStart));
+        health.succeed(
+          this.deps.clock.now(),
+          ttft !== null && ttft >= attemptStart ? ttft - attemptStart : Math.round(ledger.elapsedMs() - attemptStart),
+        );
         return value;
       } catch (error) {
         if (clientSignal.aborted) {
@@ -158,7 +174,8 @@ export class Dispatcher {
         const info = failureInfo(error, channel, deadline.aborted);
         const opened = health.fail(this.deps.clock.now(), info.message, this.deps.health.options);
         if (opened) this.deps.onBreakerOpen?.(channel, health.consecutiveOpens, info.message);
-        if (info.status === 429 && key.id) this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000);
+        if (info.status === 429 && key.id)
+          this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000, channel.id);
         if (info.code === 'upstream_auth_failed') this.deps.onAuthFailure?.(channel, info.message);
         if (error instanceof CommittedFailure) throw error;
         ledger.addAttempt(channel, info.status, info.message, attemptStart);
@@ -166,14 +183,24 @@ export class Dispatcher {
         if (!info.retryable) break;
       }
     }
-    throw lastError ?? new ApiError('no_available_channel', `No available channel serves model ${ledger.ctx.model.name} right now`);
+    throw (
+      lastError ??
+      new ApiError('no_available_channel', `No available channel serves model ${ledger.ctx.model.name} right now`)
+    );
   }
 }
 
 function failureInfo(error: unknown, channel: CatalogChannel, deadlineHit: boolean): UpstreamErrorInfo {
   if (error instanceof UpstreamFailure || error instanceof CommittedFailure) return error.info;
   if (isUpstreamStreamError(error)) return error.info;
-  if (error instanceof SyntaxError) return { status: 502, code: 'upstream_error', message: `Upstream ${channel.name} sent a malformed response`, retryable: true };
-  if (error instanceof ApiError) return { status: error.status, code: 'upstream_error', message: error.message, retryable: false };
+  if (error instanceof SyntaxError)
+    return {
+      status: 502,
+      code: 'upstream_error',
+      message: `Upstream ${channel.name} sent a malformed response`,
+      retryable: true,
+    };
+  if (error instanceof ApiError)
+    return { status: error.status, code: 'upstream_error', message: error.message, retryable: false };
   return transportErrorInfo(error, channel.name, deadlineHit);
 }

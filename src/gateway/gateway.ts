@@ -77,15 +77,22 @@ export class Gateway {
     }
     const model = this.deps.catalog.getModel(modelName);
     if (!model || !model.active) {
-      throw new ApiError('model_not_found', `The model '${modelName}' does not exist or you do not have access to it`, { param: 'model' });
+      throw new ApiError('model_not_found', `The model '${modelName}' does not exist or you do not have access to it`, {
+        param: 'model',
+      });
     }
     if (!mayUseModel(caller, modelName)) {
       throw new ApiError('model_not_allowed', `This API key may not use the model '${modelName}'`, { param: 'model' });
     }
-    const ledger = new RequestLedger({ requestId: request.id, caller, model, endpoint, stream, clientIp: request.ip }, this.deps.recorder, this.deps.clock);
+    const ledger = new RequestLedger(
+      { requestId: request.id, caller, model, endpoint, stream, clientIp: request.ip },
+      this.deps.recorder,
+      this.deps.clock,
+    );
     ledger.admission = await this.deps.enforcer.admit(this.scopesOf(caller), () => {
       const u = usage();
-      const completion = u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
+      const completion =
+        u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
       const tokens = { prompt: u.promptTokens, completion, cached: 0, reasoning: 0, estimated: true };
       return { tokens: u.promptTokens + completion, costMicros: costOf(tokens, model.prices) };
     });
@@ -96,8 +103,10 @@ export class Gateway {
   scopesOf(caller: Caller): Scope[] {
     const scopes: Scope[] = [];
     if (caller.keyId && caller.keyLimits) scopes.push({ type: 'key', id: caller.keyId, policy: caller.keyLimits });
-    if (caller.userId) scopes.push({ type: 'user', id: caller.userId, policy: this.deps.limits.get('user', caller.userId) });
-    if (caller.teamId) scopes.push({ type: 'team', id: caller.teamId, policy: this.deps.limits.get('team', caller.teamId) });
+    if (caller.userId)
+      scopes.push({ type: 'user', id: caller.userId, policy: this.deps.limits.get('user', caller.userId) });
+    if (caller.teamId)
+      scopes.push({ type: 'team', id: caller.teamId, policy: this.deps.limits.get('team', caller.teamId) });
     if (caller.orgId) scopes.push({ type: 'org', id: caller.orgId, policy: this.deps.limits.get('org', caller.orgId) });
     return scopes;
   }
@@ -105,7 +114,9 @@ export class Gateway {
   /** Headers a successful /v1 answer carries (known once a target is chosen). */
   responseHeaders(ledger: RequestLedger): Record<string, string> {
     const limits = ledger.admission?.headers ?? {};
-    return this.deps.exposeChannelHeader() && ledger.channel ? { ...limits, 'x-aihub-channel': ledger.channel.id } : limits;
+    return this.deps.exposeChannelHeader() && ledger.channel
+      ? { ...limits, 'x-aihub-channel': ledger.channel.id }
+      : limits;
   }
 
   /** Settle a failed request (once) and return the error to send. */
@@ -129,7 +140,8 @@ export class Gateway {
   /** Active models the caller may use, by name. */
   visibleModels(caller: Caller): CatalogModel[] {
     const out: CatalogModel[] = [];
-    for (const model of this.deps.catalog.allModels()) if (model.active && mayUseModel(caller, model.name)) out.push(model);
+    for (const model of this.deps.catalog.allModels())
+      if (model.active && mayUseModel(caller, model.name)) out.push(model);
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 }

@@ -54,7 +54,12 @@ export class HealthChecker {
           latencyMs: 0,
           error: error instanceof Error ? error.message : String(error),
         }));
-        this.deps.health.recordCheck(channel.id, { at: this.deps.clock.now(), ok: result.ok, latencyMs: result.latencyMs, error: result.error ?? null });
+        this.deps.health.recordCheck(channel.id, {
+          at: this.deps.clock.now(),
+          ok: result.ok,
+          latencyMs: result.latencyMs,
+          error: result.error ?? null,
+        });
         if (result.ok && autoDisabled && this.deps.autoReenable()) {
           await this.deps.reenable(channel);
           this.deps.health.resetChannel(channel.id);
@@ -72,9 +77,11 @@ export class HealthChecker {
     const delay = (seconds > 0 ? seconds : 60) * 1000;
     this.#timer = setTimeout(() => {
       const run = seconds > 0 ? this.runOnce() : Promise.resolve();
-      void run.catch(() => undefined).finally(() => {
-        if (!this.#stopped) this.schedule();
-      });
+      void run
+        .catch(() => undefined)
+        .finally(() => {
+          if (!this.#stopped) this.schedule();
+        });
     }, delay);
     this.#timer.unref();
   }

@@ -60,7 +60,9 @@ export class TargetHealth {
     this.consecutiveOpens = 0;
     this.#failures = [];
     this.lastSuccessAt = now;
-    if (latencyMs !== null) this.latencyMs = this.latencyMs === null ? latencyMs : this.latencyMs + LATENCY_ALPHA * (latencyMs - this.latencyMs);
+    if (latencyMs !== null)
+      this.latencyMs =
+        this.latencyMs === null ? latencyMs : this.latencyMs + LATENCY_ALPHA * (latencyMs - this.latencyMs);
     this.pushOutcome(true);
   }
 
@@ -121,7 +123,7 @@ export interface ProbeResult {
  */
 export class HealthRegistry {
   readonly #targets = new Map<string, TargetHealth>();
-  readonly #keyCooldowns = new Map<string, number>();
+  readonly #keyCooldowns = new Map<string, { until: number; channelId: string }>();
   readonly #lastCheck = new Map<string, ProbeResult>();
   options: BreakerOptions;
 
@@ -142,12 +144,12 @@ export class HealthRegistry {
     return health;
   }
 
-  coolKey(keyId: string, ms: number): void {
-    this.#keyCooldowns.set(keyId, this.clock.now() + ms);
+  coolKey(keyId: string, ms: number, channelId = ''): void {
+    this.#keyCooldowns.set(keyId, { until: this.clock.now() + ms, channelId });
   }
 
   keyAvailable(keyId: string, now: number): boolean {
-    const until = this.#keyCooldowns.get(keyId);
+    const until = this.#keyCooldowns.get(keyId)?.until;
     if (until === undefined) return true;
     if (now >= until) {
       this.#keyCooldowns.delete(keyId);
@@ -163,6 +165,8 @@ export class HealthRegistry {
   /** Forget a channel's state (after an admin edits or re-enables it). */
   resetChannel(channelId: string): void {
     for (const key of this.#targets.keys()) if (key.startsWith(`${channelId}\u0000`)) this.#targets.delete(key);
+    for (const [keyId, cooldown] of this.#keyCooldowns)
+      if (cooldown.channelId === channelId) this.#keyCooldowns.delete(keyId);
   }
 
   summary(channelId: string): ChannelHealthSummary {
@@ -172,10 +176,19 @@ export class HealthRegistry {
     const samples = parts.reduce((n, p) => n + p.samples, 0);
     const successes = parts.reduce((n, p) => n + (p.successRate ?? 0) * p.samples, 0);
     const open = parts.filter((p) => p.state !== 'closed').length;
-    const lastErrorPart = parts.filter((p) => p.lastErrorAt !== null).sort((a, b) => (b.lastErrorAt ?? 0) - (a.lastErrorAt ?? 0))[0];
+    const lastErrorPart = parts
+      .filter((p) => p.lastErrorAt !== null)
+      .sort((a, b) => (b.lastErrorAt ?? 0) - (a.lastErrorAt ?? 0))[0];
     const lastSuccess = Math.max(0, ...parts.map((p) => p.lastSuccessAt ?? 0));
     return {
-      status: parts.length === 0 || samples === 0 ? 'unknown' : open === 0 ? 'healthy' : open === parts.length ? 'down' : 'degraded',
+      status:
+        parts.length === 0 || samples === 0
+          ? 'unknown'
+          : open === 0
+            ? 'healthy'
+            : open === parts.length
+              ? 'down'
+              : 'degraded',
       latencyMs: latencies.length > 0 ? Math.round(latencies.reduce((a, b) => a + b, 0) / latencies.length) : null,
       successRate: samples > 0 ? Math.round((successes / samples) * 1000) / 1000 : null,
       inflight: parts.reduce((n, p) => n + p.inflight, 0),

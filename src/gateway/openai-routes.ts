@@ -14,7 +14,11 @@ const ChatBody = {
   required: ['model', 'messages'],
   properties: {
     model: { type: 'string', minLength: 1, maxLength: 256 },
-    messages: { type: 'array', minItems: 1, items: { type: 'object', required: ['role'], properties: { role: { type: 'string' } } } },
+    messages: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'object', required: ['role'], properties: { role: { type: 'string' } } },
+    },
     stream: { type: 'boolean' },
   },
 } as const;
@@ -22,7 +26,10 @@ const ChatBody = {
 const EmbeddingsBody = {
   type: 'object',
   required: ['model', 'input'],
-  properties: { model: { type: 'string', minLength: 1, maxLength: 256 }, input: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 1 }] } },
+  properties: {
+    model: { type: 'string', minLength: 1, maxLength: 256 },
+    input: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 1 }] },
+  },
 } as const;
 
 /** OpenAI SSE: `data: {chunk}` events, `data: [DONE]` at the end, `data: {"error":…}` on failure. */
@@ -31,31 +38,36 @@ export const openAiSink: StreamSink = {
   raw: (data) => `data: ${data}\n\n`,
   chunk: (chunk: ChatCompletionChunk) => `data: ${JSON.stringify(chunk)}\n\n`,
   end: () => 'data: [DONE]\n\n',
-  error: (info: UpstreamErrorInfo) => `data: ${JSON.stringify({ error: { message: info.message, type: info.status === 429 ? 'rate_limit_error' : 'api_error', param: null, code: info.code } })}\n\n`,
+  error: (info: UpstreamErrorInfo) =>
+    `data: ${JSON.stringify({ error: { message: info.message, type: info.status === 429 ? 'rate_limit_error' : 'api_error', param: null, code: info.code } })}\n\n`,
 };
 
 /** POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id}, POST /v1/embeddings. */
 export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): void {
-  app.post('/v1/chat/completions', { schema: { body: ChatBody, hide: true } }, async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = request.body as ChatRequest;
-    const { ledger } = await gateway.begin(request, body.model, 'chat', body.stream === true, () => ({
-      promptTokens: approximatePromptTokens(body),
-      maxOutputTokens: requestedMaxOutput(body),
-    }));
-    const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
-    try {
-      if (body.stream === true) {
-        await gateway.chat.stream(body, ledger, openAiSink, client);
-        return reply;
+  app.post(
+    '/v1/chat/completions',
+    { schema: { body: ChatBody, hide: true } },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const body = request.body as ChatRequest;
+      const { ledger } = await gateway.begin(request, body.model, 'chat', body.stream === true, () => ({
+        promptTokens: approximatePromptTokens(body),
+        maxOutputTokens: requestedMaxOutput(body),
+      }));
+      const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
+      try {
+        if (body.stream === true) {
+          await gateway.chat.stream(body, ledger, openAiSink, client);
+          return reply;
+        }
+        const completion = await gateway.chat.complete(body, ledger, client.signal);
+        ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(body, completion));
+        reply.headers(gateway.responseHeaders(ledger));
+        return completion;
+      } catch (error) {
+        throw gateway.fail(ledger, error);
       }
-      const completion = await gateway.chat.complete(body, ledger, client.signal);
-      ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(body, completion));
-      reply.headers(gateway.responseHeaders(ledger));
-      return completion;
-    } catch (error) {
-      throw gateway.fail(ledger, error);
-    }
-  });
+    },
+  );
 
   app.get('/v1/models', { schema: { hide: true } }, async (request) => {
     const caller = await gateway.authenticate(request);
@@ -66,7 +78,10 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
     const caller = await gateway.authenticate(request);
     const id = request.params['*'];
     const model = gateway.visibleModels(caller).find((m) => m.name === id);
-    if (!model) throw new ApiError('model_not_found', `The model '${id}' does not exist or you do not have access to it`, { param: 'model' });
+    if (!model)
+      throw new ApiError('model_not_found', `The model '${id}' does not exist or you do not have access to it`, {
+        param: 'model',
+      });
     return toModelObject(model);
   });
 
@@ -83,14 +98,30 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
         if (channel.type === 'mock') return mockEmbedding({ ...body, model: attempt.upstream.upstreamModel });
         const { adapter } = channel;
         if (!adapter.buildEmbeddingsRequest || !adapter.parseEmbeddingsResponse) {
-          throw new UpstreamFailure({ status: 400, code: 'bad_request', message: `Channel ${channel.name} (${channel.type}) does not serve embeddings`, retryable: true });
+          throw new UpstreamFailure({
+            status: 400,
+            code: 'bad_request',
+            message: `Channel ${channel.name} (${channel.type}) does not serve embeddings`,
+            retryable: true,
+          });
         }
-        const res = await gateway.upstream.send(adapter.buildEmbeddingsRequest(body, attempt.upstream), channel.timeouts, attempt.signal);
-        if (res.status >= 400) throw new UpstreamFailure(adapter.parseError(res.status, await readText(res.body), res.headers));
+        const res = await gateway.upstream.send(
+          adapter.buildEmbeddingsRequest(body, attempt.upstream),
+          channel.timeouts,
+          attempt.signal,
+        );
+        if (res.status >= 400)
+          throw new UpstreamFailure(adapter.parseError(res.status, await readText(res.body), res.headers));
         return adapter.parseEmbeddingsResponse(JSON.parse(await res.body.text()), body);
       });
       const reported = result.usage?.prompt_tokens;
-      ledger.settle(200, null, { prompt: reported ?? estimateInputTokens(body.input), completion: 0, cached: 0, reasoning: 0, estimated: reported === undefined });
+      ledger.settle(200, null, {
+        prompt: reported ?? estimateInputTokens(body.input),
+        completion: 0,
+        cached: 0,
+        reasoning: 0,
+        estimated: reported === undefined,
+      });
       reply.headers(gateway.responseHeaders(ledger));
       return result;
     } catch (error) {
@@ -102,7 +133,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
 function estimateInputTokens(input: EmbeddingsRequest['input']): number {
   if (typeof input === 'string') return countTokens(input);
   let total = 0;
-  for (const item of input) total += typeof item === 'string' ? countTokens(item) : Array.isArray(item) ? item.length : 1;
+  for (const item of input)
+    total += typeof item === 'string' ? countTokens(item) : Array.isArray(item) ? item.length : 1;
   return total;
 }
 

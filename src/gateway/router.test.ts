@@ -51,30 +51,43 @@ const ids = (targets: Array<{ channel: { id: string } }>) => targets.map((t) => 
 
 describe('orderTargets', () => {
   it('tries higher priority groups first', () => {
-    const m = model([{ channel: channel('low'), priority: 0 }, { channel: channel('high'), priority: 10 }]);
+    const m = model([
+      { channel: channel('low'), priority: 0 },
+      { channel: channel('high'), priority: 10 },
+    ]);
     expect(ids(orderTargets(m, { strategy: 'weighted', now: 0, random: seeded() }))).toEqual(['high', 'low']);
   });
 
   it('spreads traffic by weight within a group (3:1 within 3 percentage points over 20k picks)', () => {
-    const m = model([{ channel: channel('a'), weight: 3 }, { channel: channel('b'), weight: 1 }]);
+    const m = model([
+      { channel: channel('a'), weight: 3 },
+      { channel: channel('b'), weight: 1 },
+    ]);
     const random = seeded(7);
     let a = 0;
     const n = 20_000;
-    for (let i = 0; i < n; i++) if (orderTargets(m, { strategy: 'weighted', now: 0, random })[0]?.channel.id === 'a') a++;
+    for (let i = 0; i < n; i++)
+      if (orderTargets(m, { strategy: 'weighted', now: 0, random })[0]?.channel.id === 'a') a++;
     expect(a / n).toBeGreaterThan(0.72);
     expect(a / n).toBeLessThan(0.78);
   });
 
   it('never picks a zero-weight route first while another has weight, but keeps it for failover', () => {
-    const m = model([{ channel: channel('zero'), weight: 0 }, { channel: channel('one'), weight: 1 }]);
+    const m = model([
+      { channel: channel('zero'), weight: 0 },
+      { channel: channel('one'), weight: 1 },
+    ]);
     const random = seeded(3);
-    for (let i = 0; i < 200; i++) expect(ids(orderTargets(m, { strategy: 'weighted', now: 0, random }))).toEqual(['one', 'zero']);
+    for (let i = 0; i < 200; i++)
+      expect(ids(orderTargets(m, { strategy: 'weighted', now: 0, random }))).toEqual(['one', 'zero']);
   });
 
   it('rotates in turn with round_robin', () => {
     const m = model([{ channel: channel('a') }, { channel: channel('b') }, { channel: channel('c') }]);
     const counters = new Map<string, number>();
-    const firsts = [0, 1, 2, 3].map(() => orderTargets(m, { strategy: 'round_robin', now: 0, counters })[0]?.channel.id);
+    const firsts = [0, 1, 2, 3].map(
+      () => orderTargets(m, { strategy: 'round_robin', now: 0, counters })[0]?.channel.id,
+    );
     expect(firsts).toEqual(['a', 'b', 'c', 'a']);
   });
 
@@ -83,7 +96,11 @@ describe('orderTargets', () => {
     const m = model([{ channel: channel('slow') }, { channel: channel('fast') }, { channel: channel('new') }]);
     health.target('slow', 'up').succeed(0, 900);
     health.target('fast', 'up').succeed(0, 100);
-    expect(ids(orderTargets(m, { strategy: 'lowest_latency', now: 0, health, random: seeded() }))).toEqual(['new', 'fast', 'slow']);
+    expect(ids(orderTargets(m, { strategy: 'lowest_latency', now: 0, health, random: seeded() }))).toEqual([
+      'new',
+      'fast',
+      'slow',
+    ]);
   });
 
   it('prefers the target with the fewest requests in flight', () => {
@@ -92,7 +109,10 @@ describe('orderTargets', () => {
     health.target('busy', 'up').start(0);
     health.target('busy', 'up').start(0);
     health.target('idle', 'up').start(0);
-    expect(ids(orderTargets(m, { strategy: 'least_inflight', now: 0, health, random: seeded() }))).toEqual(['idle', 'busy']);
+    expect(ids(orderTargets(m, { strategy: 'least_inflight', now: 0, health, random: seeded() }))).toEqual([
+      'idle',
+      'busy',
+    ]);
   });
 
   it('skips disabled channels and channels without a key, and puts open breakers last', () => {
@@ -107,7 +127,10 @@ describe('orderTargets', () => {
     health.target('tripped', 'up').fail(0, 'boom', health.options);
     expect(ids(orderTargets(m, { strategy: 'weighted', now: 1, health, random: seeded() }))).toEqual(['ok', 'tripped']);
     // After the cooldown the breaker lets a trial through, in its normal place.
-    expect(ids(orderTargets(m, { strategy: 'weighted', now: 10_001, health, random: seeded() }))).toEqual(['tripped', 'ok']);
+    expect(ids(orderTargets(m, { strategy: 'weighted', now: 10_001, health, random: seeded() }))).toEqual([
+      'tripped',
+      'ok',
+    ]);
   });
 
   it('treats a channel whose keys are all cooling down as unusable', () => {
@@ -122,10 +145,22 @@ describe('orderTargets', () => {
 describe('nextKey', () => {
   it('uses the pool in turn and skips a key cooling down after a 429', () => {
     const health = new HealthRegistry({ now: () => 0 });
-    const c = channel('c', { keys: [{ id: 'k1', secret: 's1' }, { id: 'k2', secret: 's2' }, { id: 'k3', secret: 's3' }] });
-    expect([nextKey(c, health, 0), nextKey(c, health, 0), nextKey(c, health, 0), nextKey(c, health, 0)].map((k) => k.secret)).toEqual(['s1', 's2', 's3', 's1']);
+    const c = channel('c', {
+      keys: [
+        { id: 'k1', secret: 's1' },
+        { id: 'k2', secret: 's2' },
+        { id: 'k3', secret: 's3' },
+      ],
+    });
+    expect(
+      [nextKey(c, health, 0), nextKey(c, health, 0), nextKey(c, health, 0), nextKey(c, health, 0)].map((k) => k.secret),
+    ).toEqual(['s1', 's2', 's3', 's1']);
     health.coolKey('k2', 1000);
-    expect([nextKey(c, health, 10), nextKey(c, health, 10), nextKey(c, health, 10)].map((k) => k.secret)).toEqual(['s3', 's1', 's3']);
+    expect([nextKey(c, health, 10), nextKey(c, health, 10), nextKey(c, health, 10)].map((k) => k.secret)).toEqual([
+      's3',
+      's1',
+      's3',
+    ]);
   });
 
   it('gives an empty key for keyless channels', () => {

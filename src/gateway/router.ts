@@ -101,7 +101,11 @@ export function orderTargets(model: CatalogModel, ctx: RoutingContext): Target[]
 }
 
 /** The next usable key of the channel's pool (round robin, skipping keys cooling down after a 429). */
-export function nextKey(channel: CatalogChannel, health?: HealthRegistry, now = 0): { id: string | null; secret: string } {
+export function nextKey(
+  channel: CatalogChannel,
+  health?: HealthRegistry,
+  now = 0,
+): { id: string | null; secret: string } {
   const keys = channel.keys;
   if (keys.length === 0) return { id: null, secret: '' };
   for (let i = 0; i < keys.length; i++) {

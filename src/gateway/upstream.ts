@@ -25,7 +25,11 @@ export class UpstreamClient {
   }
 
   /** Send a request; `signal` aborts it (client gone, total deadline). */
-  async send(req: UpstreamHttpRequest, timeouts: Required<ChannelTimeouts>, signal: AbortSignal): Promise<UpstreamResponse> {
+  async send(
+    req: UpstreamHttpRequest,
+    timeouts: Required<ChannelTimeouts>,
+    signal: AbortSignal,
+  ): Promise<UpstreamResponse> {
     const res = await request(req.url, {
       method: req.method,
       headers: req.headers,
@@ -49,10 +53,20 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 export function transportErrorInfo(error: unknown, channelName: string, totalDeadlineHit: boolean): UpstreamErrorInfo {
   const code = (error as { code?: string } | null)?.code ?? '';
   if (totalDeadlineHit || TIMEOUT_CODES.has(code)) {
-    return { status: 504, code: 'upstream_timeout', message: `Upstream ${channelName} did not answer in time`, retryable: true };
+    return {
+      status: 504,
+      code: 'upstream_timeout',
+      message: `Upstream ${channelName} did not answer in time`,
+      retryable: true,
+    };
   }
   const detail = code || (error instanceof Error ? error.message : 'connection failed');
-  return { status: 502, code: 'upstream_error', message: `Could not reach upstream ${channelName} (${detail})`, retryable: true };
+  return {
+    status: 502,
+    code: 'upstream_error',
+    message: `Could not reach upstream ${channelName} (${detail})`,
+    retryable: true,
+  };
 }
 
 /** Read a whole (small) upstream body as text, e.g. an error body. */
