@@ -70,7 +70,12 @@ export function interpolateEnv(text: string, env: Record<string, string | undefi
 /** Read, interpolate and validate a declarative config file; errors name the file and the path. */
 export function readDeclarativeConfig(file: string, env: Record<string, string | undefined>): DeclarativeConfig {
   const text = interpolateEnv(readFileSync(file, 'utf8'), env, file);
-  const data: unknown = parseYaml(text) ?? {};
+  let data: unknown;
+  try {
+    data = parseYaml(text) ?? {};
+  } catch (error) {
+    throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   if (!Value.Check(DeclarativeConfigSchema, data)) {
     const first = [...Value.Errors(DeclarativeConfigSchema, data)][0];
     throw new Error(`${file}: ${first?.path || '/'} ${first?.message ?? 'is invalid'}`);

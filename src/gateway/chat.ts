@@ -126,7 +126,9 @@ export class ChatService {
         const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
         if (res.status >= 400)
           throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
-        const passthrough = channel.adapter.openaiCompatible && sink.acceptsRaw;
+        // Byte pass-through only for OpenAI itself: other OpenAI-compatible servers vary (reasoning field names,
+        // usage shapes, `choices: null`, filter annotations, other JSON spacing) and go through the translator.
+        const passthrough = channel.adapter.id === 'openai' && sink.acceptsRaw;
         const translator = passthrough ? undefined : channel.adapter.createStreamTranslator(request, ids);
         const events: EventSourceMessage[] = [];
         const parser = createParser({ onEvent: (event) => events.push(event) });
@@ -152,10 +154,13 @@ export class ChatService {
             const data = event.data;
             if (data === '[DONE]') continue;
             if (data.startsWith('{"error"')) throw new UpstreamFailure(openAiErrorPayload(data));
-            if (data.includes('"usage":{')) {
+            if (data.includes('"usage"') && !data.includes('"usage":null')) {
               const usage = observeUsageFromSse(data);
-              if (usage) state.usage = usage;
-              if (!clientWantsUsage && data.includes('"choices":[]')) continue;
+              if (usage) {
+                state.usage = usage;
+                // The usage-only chunk we asked for on the client's behalf: not forwarded unasked.
+                if (!clientWantsUsage && isUsageOnlyChunk(data)) continue;
+              }
             }
             state.rawPayloads.push(data);
             out += sink.raw(data);
@@ -202,6 +207,15 @@ export class ChatService {
     }
     client.end(sink.end(state.usage));
     ledger.settle(200, null, state.tokens(request));
+  }
+}
+
+function isUsageOnlyChunk(payload: string): boolean {
+  try {
+    const choices = (JSON.parse(payload) as { choices?: unknown }).choices;
+    return !Array.isArray(choices) || choices.length === 0;
+  } catch {
+    return false;
   }
 }
 

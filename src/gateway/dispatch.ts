@@ -117,11 +117,7 @@ export class Dispatcher {
   async run<T>(ledger: RequestLedger, clientSignal: AbortSignal, attempt: (a: Attempt) => Promise<T>): Promise<T> {
     const routing = this.deps.routing();
     const targets = this.plan(ledger).slice(0, Math.max(1, routing.maxAttempts));
-    if (targets.length === 0)
-      throw new ApiError(
-        'no_available_channel',
-        `No available channel serves model ${ledger.ctx.model.name} right now`,
-      );
+    if (targets.length === 0) throw this.noTarget(ledger);
     const random = this.deps.random ?? Math.random;
     const startedAt = this.deps.clock.now();
     let lastError: ApiError | undefined;
@@ -171,11 +167,20 @@ export class Dispatcher {
           if (error instanceof CommittedFailure) throw error;
           throw new ApiError('client_closed', 'Client closed the request');
         }
+        // The request itself was refused (by the adapter, before anything was sent): the client's problem.
+        if (error instanceof ApiError) {
+          health.release();
+          throw error;
+        }
         const info = failureInfo(error, channel, deadline.aborted);
-        const opened = health.fail(this.deps.clock.now(), info.message, this.deps.health.options);
-        if (opened) this.deps.onBreakerOpen?.(channel, health.consecutiveOpens, info.message);
-        if (info.status === 429 && key.id)
-          this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000, channel.id);
+        if (isClientError(info)) {
+          // The upstream refused this request's content (400, 413, …): not the channel's fault.
+          health.release();
+        } else {
+          const opened = health.fail(this.deps.clock.now(), info.message, this.deps.health.options);
+          if (opened) this.deps.onBreakerOpen?.(channel, health.consecutiveOpens, info.message);
+        }
+        if (info.status === 429 && key.id) this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000, channel.id);
         if (info.code === 'upstream_auth_failed') this.deps.onAuthFailure?.(channel, info.message);
         if (error instanceof CommittedFailure) throw error;
         ledger.addAttempt(channel, info.status, info.message, attemptStart);
@@ -183,16 +188,40 @@ export class Dispatcher {
         if (!info.retryable) break;
       }
     }
-    throw (
-      lastError ??
-      new ApiError('no_available_channel', `No available channel serves model ${ledger.ctx.model.name} right now`)
-    );
+    throw lastError ?? this.noTarget(ledger);
   }
+
+  /** Nothing to try: 429 with Retry-After while the only keys rest after a 429, else 503. */
+  private noTarget(ledger: RequestLedger): ApiError {
+    const now = this.deps.clock.now();
+    let restMs: number | null = null;
+    for (const route of ledger.ctx.model.routes) {
+      if (!route.channel.active) continue;
+      for (const key of route.channel.keys) {
+        const left = this.deps.health.keyRestRemaining(key.id, now);
+        if (left > 0) restMs = restMs === null ? left : Math.min(restMs, left);
+      }
+    }
+    if (restMs !== null) {
+      return new ApiError('rate_limit_exceeded', `The upstream rate-limited every key of model ${ledger.ctx.model.name}; retry later`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(restMs / 1000)),
+      });
+    }
+    return new ApiError('no_available_channel', `No available channel serves model ${ledger.ctx.model.name} right now`);
+  }
+}
+
+/** A 4xx that says the request itself is wrong (not 408 timeout / 429 rate limit, which are the upstream's state). */
+function isClientError(info: UpstreamErrorInfo): boolean {
+  return info.status >= 400 && info.status < 500 && info.status !== 408 && info.status !== 429 && info.code !== 'upstream_auth_failed';
 }
 
 function failureInfo(error: unknown, channel: CatalogChannel, deadlineHit: boolean): UpstreamErrorInfo {
   if (error instanceof UpstreamFailure || error instanceof CommittedFailure) return error.info;
   if (isUpstreamStreamError(error)) return error.info;
+  // Adapters' own errors that carry a mapped answer (e.g. UnsupportedRequestError: a 400 before sending).
+  const info = (error as { info?: UpstreamErrorInfo } | null)?.info;
+  if (info && typeof info.status === 'number' && typeof info.code === 'string') return info;
   if (error instanceof SyntaxError)
     return {
       status: 502,

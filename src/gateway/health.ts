@@ -158,6 +158,12 @@ export class HealthRegistry {
     return false;
   }
 
+  /** Milliseconds the key still rests (0 when usable). */
+  keyRestRemaining(keyId: string, now: number): number {
+    const until = this.#keyCooldowns.get(keyId)?.until;
+    return until === undefined ? 0 : Math.max(0, until - now);
+  }
+
   recordCheck(channelId: string, result: ProbeResult): void {
     this.#lastCheck.set(channelId, result);
   }

@@ -10,12 +10,12 @@
 import {
   type CanonicalAnswer,
   type FakeUpstream,
-  LONG_TEXT,
   fixtureEvents,
   fixtureJson,
   fragments,
   header,
   isRecord,
+  LONG_TEXT,
   pieces,
   startFakeServer,
 } from './http.js';
@@ -130,7 +130,8 @@ function messageBody(s: Script): Record<string, unknown> {
   const content: unknown[] = [];
   if (s.thinking) content.push({ type: 'thinking', thinking: s.thinking.text, signature: s.thinking.signature });
   if (s.text !== undefined) content.push({ type: 'text', text: s.text, citations: null });
-  for (const tool of s.tools) content.push({ type: 'tool_use', id: tool.id, name: tool.name, input: tool.input, caller: { type: 'direct' } });
+  for (const tool of s.tools)
+    content.push({ type: 'tool_use', id: tool.id, name: tool.name, input: tool.input, caller: { type: 'direct' } });
   return {
     id: s.id,
     type: 'message',
@@ -145,7 +146,8 @@ function messageBody(s: Script): Record<string, unknown> {
   };
 }
 
-const event = (type: string, payload: Record<string, unknown>): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
+const event = (type: string, payload: Record<string, unknown>): string =>
+  `event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`;
 
 function streamEvents(s: Script): string[] {
   const events: string[] = [];
@@ -171,37 +173,56 @@ function streamEvents(s: Script): string[] {
   );
   let index = 0;
   if (s.thinking) {
-    events.push(event('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } }));
+    events.push(
+      event('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } }),
+    );
     events.push('event: ping\ndata: {"type": "ping"}\n\n');
-    for (const piece of pieces(s.thinking.text)) events.push(event('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: piece } }));
-    events.push(event('content_block_delta', { index, delta: { type: 'signature_delta', signature: s.thinking.signature } }));
+    for (const piece of pieces(s.thinking.text))
+      events.push(event('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: piece } }));
+    events.push(
+      event('content_block_delta', { index, delta: { type: 'signature_delta', signature: s.thinking.signature } }),
+    );
     events.push(event('content_block_stop', { index }));
     index++;
   }
   if (s.text !== undefined) {
     events.push(event('content_block_start', { index, content_block: { type: 'text', text: '' } }));
-    for (const piece of pieces(s.text)) events.push(event('content_block_delta', { index, delta: { type: 'text_delta', text: piece } }));
+    for (const piece of pieces(s.text))
+      events.push(event('content_block_delta', { index, delta: { type: 'text_delta', text: piece } }));
     events.push(event('content_block_stop', { index }));
     index++;
   }
   for (const tool of s.tools) {
-    events.push(event('content_block_start', { index, content_block: { type: 'tool_use', id: tool.id, name: tool.name, caller: { type: 'direct' }, input: {} } }));
+    events.push(
+      event('content_block_start', {
+        index,
+        content_block: { type: 'tool_use', id: tool.id, name: tool.name, caller: { type: 'direct' }, input: {} },
+      }),
+    );
     events.push(event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } }));
-    for (const part of fragments(JSON.stringify(tool.input), 3)) events.push(event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: part } }));
+    for (const part of fragments(JSON.stringify(tool.input), 3))
+      events.push(event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: part } }));
     events.push(event('content_block_stop', { index }));
     index++;
   }
   events.push(
     event('message_delta', {
       delta: { stop_reason: s.stopReason, stop_sequence: null },
-      usage: { output_tokens: s.usage.output, ...(s.usage.thinking !== undefined ? { output_tokens_details: { thinking_tokens: s.usage.thinking } } : {}) },
+      usage: {
+        output_tokens: s.usage.output,
+        ...(s.usage.thinking !== undefined ? { output_tokens_details: { thinking_tokens: s.usage.thinking } } : {}),
+      },
     }),
   );
   events.push(event('message_stop', {}));
   return events;
 }
 
-const errorBody = (type: string, message: string, requestId = 'req_011CFakeAnthropic000001') => ({ type: 'error', error: { type, message }, request_id: requestId });
+const errorBody = (type: string, message: string, requestId = 'req_011CFakeAnthropic000001') => ({
+  type: 'error',
+  error: { type, message },
+  request_id: requestId,
+});
 
 /** The request checks Anthropic documents (PROTOCOLS.md §3.2); undefined when the request is acceptable. */
 function invalidRequest(body: unknown): string | undefined {
@@ -215,10 +236,18 @@ function invalidRequest(body: unknown): string | undefined {
     if (!isRecord(message) || (message.role !== 'user' && message.role !== 'assistant')) {
       return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     }
-    const blocks = typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : Array.isArray(message.content) ? message.content : undefined;
+    const blocks =
+      typeof message.content === 'string'
+        ? [{ type: 'text', text: message.content }]
+        : Array.isArray(message.content)
+          ? message.content
+          : undefined;
     if (!blocks) return `messages.${i}.content: Field required`;
-    if (blocks.some((b) => isRecord(b) && b.type === 'text' && b.text === '')) return 'messages: text content blocks must be non-empty';
-    const toolUseIds = blocks.filter((b) => isRecord(b) && b.type === 'tool_use').map((b) => (b as Record<string, unknown>).id);
+    if (blocks.some((b) => isRecord(b) && b.type === 'text' && b.text === ''))
+      return 'messages: text content blocks must be non-empty';
+    const toolUseIds = blocks
+      .filter((b) => isRecord(b) && b.type === 'tool_use')
+      .map((b) => (b as Record<string, unknown>).id);
     if (message.role === 'assistant' && toolUseIds.length > 0) {
       const next = messages[i + 1];
       const nextBlocks = isRecord(next) && Array.isArray(next.content) ? next.content : [];
@@ -291,13 +320,21 @@ export async function start(options: { key?: string } = {}): Promise<FakeUpstrea
         default:
           break;
       }
-      const scriptName: AnswerScenario = scenario.name === 'reset_mid_stream' ? 'long_text' : (scenario.name as AnswerScenario);
+      if ((req.body as Record<string, unknown>).stream === true && scenario.replay) {
+        await exchange.sse(scenario.replay);
+        return;
+      }
+      const scriptName: AnswerScenario =
+        scenario.name === 'reset_mid_stream' ? 'long_text' : (scenario.name as AnswerScenario);
       const script = SCRIPTS[scriptName] ?? SCRIPTS.text;
       if ((req.body as Record<string, unknown>).stream !== true) {
         exchange.json(200, messageBody(script), requestId);
         return;
       }
-      await exchange.sse(script.events ?? streamEvents(script), scenario.name === 'reset_mid_stream' ? { resetAfter: 6 } : {});
+      await exchange.sse(
+        script.events ?? streamEvents(script),
+        scenario.name === 'reset_mid_stream' ? { resetAfter: 6 } : {},
+      );
     },
   });
 }

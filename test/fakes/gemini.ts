@@ -11,13 +11,13 @@
  */
 import {
   type CanonicalAnswer,
-  type FakeUpstream,
-  LONG_TEXT,
   eventData,
+  type FakeUpstream,
   fixtureEvents,
   fixtureJson,
   header,
   isRecord,
+  LONG_TEXT,
   pieces,
   startFakeServer,
 } from './http.js';
@@ -38,14 +38,26 @@ function generatedLongText(): Script {
   const words = pieces(LONG_TEXT);
   const events = words.map((piece, i) =>
     sse({
-      candidates: [{ content: { parts: [{ text: piece }], role: 'model' }, index: 0, ...(i === words.length - 1 ? { finishReason: 'STOP' } : {}) }],
+      candidates: [
+        {
+          content: { parts: [{ text: piece }], role: 'model' },
+          index: 0,
+          ...(i === words.length - 1 ? { finishReason: 'STOP' } : {}),
+        },
+      ],
       ...(i === words.length - 1 ? { usageMetadata } : {}),
       modelVersion: 'gemini-2.5-flash',
       responseId,
     }),
   );
   return {
-    answer: { content: LONG_TEXT, reasoning: null, toolCalls: [], finish: 'stop', usage: { prompt: 12, completion: 200, cached: 0, reasoning: 0 } },
+    answer: {
+      content: LONG_TEXT,
+      reasoning: null,
+      toolCalls: [],
+      finish: 'stop',
+      usage: { prompt: 12, completion: 200, cached: 0, reasoning: 0 },
+    },
     body: {
       candidates: [{ content: { parts: [{ text: LONG_TEXT }], role: 'model' }, finishReason: 'STOP', index: 0 }],
       usageMetadata,
@@ -103,7 +115,10 @@ function scripts(): Record<AnswerScenario, Script> {
 /** What each scenario answers, in canonical terms (completion = candidates + thoughts). */
 export function geminiAnswers(): Record<AnswerScenario, CanonicalAnswer> {
   const all = scripts();
-  return Object.fromEntries(Object.entries(all).map(([name, s]) => [name, s.answer])) as Record<AnswerScenario, CanonicalAnswer>;
+  return Object.fromEntries(Object.entries(all).map(([name, s]) => [name, s.answer])) as Record<
+    AnswerScenario,
+    CanonicalAnswer
+  >;
 }
 
 /** The text a `stream_error` scenario sends before its error chunk. */
@@ -120,20 +135,23 @@ const googleError = (code: number, status: string, message: string) => ({ error:
 
 /** The checks Gemini makes on `contents` (PROTOCOLS.md §4.2); a message for a 400, or undefined. */
 function invalidContents(body: unknown): string | undefined {
-  if (!isRecord(body) || !Array.isArray(body.contents) || body.contents.length === 0) return '* GenerateContentRequest.contents: contents is not specified\n';
+  if (!isRecord(body) || !Array.isArray(body.contents) || body.contents.length === 0)
+    return '* GenerateContentRequest.contents: contents is not specified\n';
   const contents = body.contents as unknown[];
   let previousRole: string | undefined;
   let previousCalls = 0;
   for (let i = 0; i < contents.length; i++) {
     const content = contents[i];
-    if (!isRecord(content) || !Array.isArray(content.parts) || content.parts.length === 0) return `* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.\n`;
+    if (!isRecord(content) || !Array.isArray(content.parts) || content.parts.length === 0)
+      return `* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.\n`;
     const role = content.role ?? 'user';
     if (role !== 'user' && role !== 'model') return `Please use a valid role: user, model.`;
     if (role === previousRole) return 'Please ensure that multiturn requests alternate between user and model.';
     const parts = content.parts as unknown[];
     const responses = parts.filter((p) => isRecord(p) && isRecord(p.functionResponse)).length;
     if (responses > 0) {
-      if (previousCalls === 0) return 'Please ensure that function response turn comes immediately after a function call turn.';
+      if (previousCalls === 0)
+        return 'Please ensure that function response turn comes immediately after a function call turn.';
       if (responses !== previousCalls) {
         return 'Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.';
       }
@@ -141,9 +159,11 @@ function invalidContents(body: unknown): string | undefined {
     for (const part of parts) {
       if (!isRecord(part)) return `* GenerateContentRequest.contents[${i}].parts: invalid part`;
       const fields = ['text', 'inlineData', 'fileData', 'functionCall', 'functionResponse'].filter((f) => f in part);
-      if (fields.length !== 1) return `* GenerateContentRequest.contents[${i}].parts: exactly one data field must be set`;
+      if (fields.length !== 1)
+        return `* GenerateContentRequest.contents[${i}].parts: exactly one data field must be set`;
       const fr = part.functionResponse;
-      if (isRecord(fr) && !isRecord(fr.response)) return `* GenerateContentRequest.contents[${i}].parts.function_response.response: must be an object`;
+      if (isRecord(fr) && !isRecord(fr.response))
+        return `* GenerateContentRequest.contents[${i}].parts.function_response.response: must be an object`;
     }
     previousRole = role as string;
     previousCalls = parts.filter((p) => isRecord(p) && isRecord(p.functionCall)).length;
@@ -154,7 +174,12 @@ function invalidContents(body: unknown): string | undefined {
 function embeddingValues(text: string): number[] {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
-  return [((h % 1000) / 1000) - 0.5, (((h >>> 10) % 1000) / 1000) - 0.5, (((h >>> 20) % 1000) / 1000) - 0.5, (((h >>> 5) % 1000) / 1000) - 0.5];
+  return [
+    (h % 1000) / 1000 - 0.5,
+    ((h >>> 10) % 1000) / 1000 - 0.5,
+    ((h >>> 20) % 1000) / 1000 - 0.5,
+    ((h >>> 5) % 1000) / 1000 - 0.5,
+  ];
 }
 
 /** The values the fake returns for an embedded `text` (so tests can compare). */
@@ -169,9 +194,14 @@ export async function start(options: { key?: string } = {}): Promise<FakeUpstrea
     baseUrl: (origin) => `${origin}/v1beta`,
     handler: async (exchange) => {
       const { req, scenario } = exchange;
-      const match = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(req.path);
+      const match = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(
+        req.path,
+      );
       if (req.method !== 'POST' || !match) {
-        exchange.json(404, googleError(404, 'NOT_FOUND', `The requested URL ${req.path} was not found on this server.`));
+        exchange.json(
+          404,
+          googleError(404, 'NOT_FOUND', `The requested URL ${req.path} was not found on this server.`),
+        );
         return;
       }
       const [, model, method] = match;
@@ -187,17 +217,29 @@ export async function start(options: { key?: string } = {}): Promise<FakeUpstrea
       if (method === 'batchEmbedContents') {
         const requests = isRecord(req.body) && Array.isArray(req.body.requests) ? (req.body.requests as unknown[]) : [];
         if (requests.length === 0) {
-          exchange.json(400, googleError(400, 'INVALID_ARGUMENT', '* BatchEmbedContentsRequest.requests: requests is not specified\n'));
+          exchange.json(
+            400,
+            googleError(400, 'INVALID_ARGUMENT', '* BatchEmbedContentsRequest.requests: requests is not specified\n'),
+          );
           return;
         }
         const values: number[][] = [];
         for (const [i, request] of requests.entries()) {
           if (!isRecord(request) || request.model !== `models/${model}`) {
-            exchange.json(400, googleError(400, 'INVALID_ARGUMENT', `* BatchEmbedContentsRequest.requests[${i}].model: Model in the request does not match the model of the batch.`));
+            exchange.json(
+              400,
+              googleError(
+                400,
+                'INVALID_ARGUMENT',
+                `* BatchEmbedContentsRequest.requests[${i}].model: Model in the request does not match the model of the batch.`,
+              ),
+            );
             return;
           }
           const parts = isRecord(request.content) && Array.isArray(request.content.parts) ? request.content.parts : [];
-          values.push(embeddingValues(parts.map((p) => (isRecord(p) && typeof p.text === 'string' ? p.text : '')).join('')));
+          values.push(
+            embeddingValues(parts.map((p) => (isRecord(p) && typeof p.text === 'string' ? p.text : '')).join('')),
+          );
         }
         exchange.json(200, { embeddings: values.map((v) => ({ values: v })) });
         return;
@@ -223,7 +265,12 @@ export async function start(options: { key?: string } = {}): Promise<FakeUpstrea
         default:
           break;
       }
-      const scriptName: AnswerScenario = scenario.name === 'reset_mid_stream' ? 'long_text' : (scenario.name as AnswerScenario);
+      if (method === 'streamGenerateContent' && scenario.replay) {
+        await exchange.sse(scenario.replay);
+        return;
+      }
+      const scriptName: AnswerScenario =
+        scenario.name === 'reset_mid_stream' ? 'long_text' : (scenario.name as AnswerScenario);
       const script = all[scriptName] ?? all.text;
       if (method === 'generateContent') {
         const body = { ...script.body };
@@ -234,7 +281,10 @@ export async function start(options: { key?: string } = {}): Promise<FakeUpstrea
       const events = scenario.omitUsage ? script.events.map(withoutUsageMetadata) : script.events;
       if (req.query.get('alt') !== 'sse') {
         // Without alt=sse the stream is one JSON array of responses (PROTOCOLS.md §4.1).
-        exchange.json(200, events.map((e) => eventData(e)));
+        exchange.json(
+          200,
+          events.map((e) => eventData(e)),
+        );
         return;
       }
       await exchange.sse(events, scenario.name === 'reset_mid_stream' ? { resetAfter: 6 } : {});

@@ -6,7 +6,13 @@
  * Provider modules (openai.ts, anthropic.ts, gemini.ts) only decide what bytes a scenario sends.
  */
 import { readFileSync } from 'node:fs';
-import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -41,12 +47,17 @@ export interface Scenario {
   name: ScenarioName;
   /** Wait this long before sending anything (slow first byte). */
   firstByteDelayMs?: number;
-  /** Pause between stream events. */
+  /** Pause between stream events (default 1 ms, so each event is its own write). */
   chunkDelayMs?: number;
   /** Never report token usage (not in the body, not in any stream event). */
   omitUsage?: boolean;
   /** Seconds sent in `Retry-After` on a 429 (default 7). */
   retryAfterSeconds?: number;
+  /**
+   * For stream requests: send these SSE events verbatim instead of the scenario's answer (a recorded
+   * fixture of a server variant, e.g. vLLM's `choices: null` usage chunk).
+   */
+  replay?: string[];
 }
 
 export type ScenarioInput = Scenario | ScenarioName;
@@ -155,7 +166,11 @@ export function fragments(text: string, n: number): string[] {
 export const LONG_TEXT = Array.from({ length: 200 }, (_, i) => `word${i}`).join(' ');
 
 /** Start a fake on 127.0.0.1:0 that answers with `handler`. */
-export async function startFakeServer(options: { key: string; baseUrl: (origin: string) => string; handler: Handler }): Promise<FakeUpstream> {
+export async function startFakeServer(options: {
+  key: string;
+  baseUrl: (origin: string) => string;
+  handler: Handler;
+}): Promise<FakeUpstream> {
   const requests: RecordedRequest[] = [];
   const queue: Scenario[] = [];
   let scenario: Scenario = { name: 'text' };
@@ -207,14 +222,22 @@ export async function startFakeServer(options: { key: string; baseUrl: (origin: 
       json(status, body, headers = {}) {
         if (res.destroyed) return;
         const text = JSON.stringify(body);
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+          ...headers,
+        });
         res.end(text);
       },
       async sse(events, sseOptions = {}) {
         if (res.destroyed) return;
-        res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+        });
         res.flushHeaders();
-        const delay = current.chunkDelayMs ?? 2;
+        const delay = current.chunkDelayMs ?? 1;
         for (let i = 0; i < events.length; i++) {
           if (res.destroyed) return;
           if (sseOptions.resetAfter !== undefined && i === sseOptions.resetAfter) {
@@ -284,4 +307,5 @@ export interface CanonicalAnswer {
   usage: { prompt: number; completion: number; cached: number; reasoning: number };
 }
 
-export const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
