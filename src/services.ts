@@ -166,7 +166,7 @@ export function createServices(options: ServiceOptions): Services {
   const rates = new RateLimits(options.redis, `${options.redisPrefix ?? 'aihub'}`);
   const periods = new PeriodClock(settings.get().limitsTimeZone);
   settings.onChange((st) => periods.setTimeZone(st.limitsTimeZone));
-  const enforcer = new LimitEnforcer({ counters, rates, periods, clock, db });
+  const enforcer = new LimitEnforcer({ counters, rates, periods, clock, db, flushLog: () => recorder.flush() });
   const usageSummary = new UsageSummary(db, recorder, periods, clock);
   const teams = new TeamsService(db, clock, ids);
   const gateway = new Gateway({

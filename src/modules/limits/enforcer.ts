@@ -29,6 +29,13 @@ export interface Admission {
   settle(costMicros: number, tokens: number): void;
 }
 
+interface Taken {
+  kind: RateKind;
+  key: string;
+  limit: number;
+  points: number;
+}
+
 const NOTHING: Admission = { headers: {}, settle: () => undefined };
 const CONCURRENCY_TTL_MS = 15 * 60_000;
 const COUNTER_MARGIN_MS = 24 * 3_600_000;
@@ -38,6 +45,8 @@ const SCOPE_WORDS: Record<ScopeType, string> = { key: "This API key's", user: 'Y
 const PERIOD_WORDS: Record<Period, string> = { day: 'daily', week: 'weekly', month: 'monthly', lifetime: 'lifetime' };
 
 export interface EnforcerDeps {
+  /** Write pending request logs before a counter is rebuilt from them. */
+  flushLog?: () => Promise<void>;
   counters: CounterStore;
   rates: RateLimits;
   periods: PeriodClock;
@@ -63,13 +72,13 @@ export class LimitEnforcer {
   constructor(private readonly deps: EnforcerDeps) {}
 
   async admit(scopes: Scope[], estimate: () => Estimate): Promise<Admission> {
-    const limited = scopes.filter((s) => s.policy.rpm !== null || s.policy.tpm !== null || s.policy.maxConcurrency !== null || s.policy.budgetMicros !== null || s.policy.tokenQuota !== null);
-    if (limited.length === 0) return NOTHING;
+    if (scopes.length === 0) return NOTHING;
     const est = estimate();
     const now = this.deps.clock.now();
+    const limited = scopes.filter((s) => s.policy.rpm !== null || s.policy.tpm !== null || s.policy.maxConcurrency !== null);
 
     // 1. Requests and tokens per minute.
-    const taken: Array<{ kind: RateKind; key: string; limit: number; points: number }> = [];
+    const taken: Taken[] = [];
     const results: Array<{ kind: RateKind; result: RateResult }> = [];
     const refundRates = async () => {
       for (const t of taken) await this.deps.rates.refund(t.kind, t.key, t.limit, t.points).catch(() => undefined);
@@ -93,31 +102,28 @@ export class LimitEnforcer {
       }
     }
 
-    // 2. Concurrency, budgets and token quotas: one all-or-nothing reservation.
+    // 2. Concurrency, spend and tokens: one all-or-nothing reservation. Spend and tokens are counted on
+    // every level (limited or not) so a limit added later starts from the true figure.
     const items: ReserveItem[] = [];
     const describe: Array<{ scope: Scope; what: 'concurrency' | 'budget' | 'tokens'; resetsAt: number | null }> = [];
-    for (const scope of limited) {
+    for (const scope of scopes) {
       const p = scope.policy;
       if (p.maxConcurrency !== null) {
         items.push({ key: `conc:${scope.type}:${scope.id}`, amount: 1, limit: p.maxConcurrency, ttlMs: CONCURRENCY_TTL_MS });
         describe.push({ scope, what: 'concurrency', resetsAt: null });
       }
-      if (p.budgetMicros !== null) {
-        const w = this.deps.periods.window(p.budgetPeriod, now);
-        const key = spendKey(scope, w.key);
-        await this.ensure(key, scope, 'cost', w.startsAt, w.resetsAt, now);
-        items.push({ key, amount: est.costMicros, limit: p.budgetMicros, ttlMs: ttlFor(w.resetsAt, now) });
-        describe.push({ scope, what: 'budget', resetsAt: w.resetsAt });
-      }
-      if (p.tokenQuota !== null) {
-        const w = this.deps.periods.window(p.tokenQuotaPeriod, now);
-        const key = tokensKey(scope, w.key);
-        await this.ensure(key, scope, 'tokens', w.startsAt, w.resetsAt, now);
-        items.push({ key, amount: est.tokens, limit: p.tokenQuota, ttlMs: ttlFor(w.resetsAt, now) });
-        describe.push({ scope, what: 'tokens', resetsAt: w.resetsAt });
-      }
+      const spend = this.deps.periods.window(p.budgetPeriod, now);
+      const spendCounter = spendKey(scope, spend.key);
+      await this.ensure(spendCounter, scope, 'cost', spend.startsAt, spend.resetsAt, now);
+      items.push({ key: spendCounter, amount: est.costMicros, limit: p.budgetMicros, ttlMs: ttlFor(spend.resetsAt, now) });
+      describe.push({ scope, what: 'budget', resetsAt: spend.resetsAt });
+      const tokens = this.deps.periods.window(p.tokenQuotaPeriod, now);
+      const tokenCounter = tokensKey(scope, tokens.key);
+      await this.ensure(tokenCounter, scope, 'tokens', tokens.startsAt, tokens.resetsAt, now);
+      items.push({ key: tokenCounter, amount: est.tokens, limit: p.tokenQuota, ttlMs: ttlFor(tokens.resetsAt, now) });
+      describe.push({ scope, what: 'tokens', resetsAt: tokens.resetsAt });
     }
-    const failed = items.length > 0 ? await this.deps.counters.reserve(items) : -1;
+    const failed = await this.deps.counters.reserve(items);
     if (failed >= 0) {
       await refundRates();
       const d = describe[failed] as (typeof describe)[number];
@@ -144,7 +150,7 @@ export class LimitEnforcer {
     };
   }
 
-  private async settle(items: ReserveItem[], taken: Array<{ kind: RateKind; key: string; limit: number; points: number }>, est: Estimate, cost: number, tokens: number): Promise<void> {
+  private async settle(items: ReserveItem[], taken: Taken[], est: Estimate, cost: number, tokens: number): Promise<void> {
     for (const item of items) {
       if (item.key.startsWith('conc:')) await this.deps.counters.add(item.key, -1, item.ttlMs);
       else if (item.key.startsWith('spend:')) await this.deps.counters.add(item.key, cost - est.costMicros, item.ttlMs);
@@ -170,6 +176,7 @@ export class LimitEnforcer {
   private async ensure(key: string, scope: Pick<Scope, 'type' | 'id'>, what: 'cost' | 'tokens', startsAt: number, resetsAt: number | null, now: number): Promise<void> {
     if (this.#initialised.has(key)) return;
     if (!(await this.deps.counters.exists(key))) {
+      await this.deps.flushLog?.();
       const column = LOG_COLUMN[scope.type];
       const row = await this.deps.db
         .selectFrom('request_logs')

@@ -119,7 +119,7 @@ export function usageRoutes({ summary, keys, verifier, limits, guards, clock }: 
         },
       },
       async (request) => {
-        const to = request.query.to ?? clock.now();
+        const to = request.query.to ?? clock.now() + 1;
         const from = request.query.from ?? to - 30 * 86_400_000;
         if (from >= to) throw new ApiError('validation_failed', 'from must be before to', { param: 'from' });
         if (to - from > 400 * 86_400_000) throw new ApiError('validation_failed', 'The range may span at most 400 days', { param: 'from' });
