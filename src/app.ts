@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { ApiError } from './core/errors.js';
 import { newId } from './core/ids.js';
 import { registerErrorHandling } from './http/errors.js';
 import { ErrorBody } from './http/schemas.js';
@@ -23,6 +24,7 @@ import { logRoutes } from './modules/usage/routes.js';
 import { usageRoutes } from './modules/usage/usage-routes.js';
 import { limitRoutes } from './modules/limits/routes.js';
 import { teamRoutes } from './modules/teams/routes.js';
+import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { UserSchema } from './modules/users/schema.js';
 import type { Services } from './services.js';
 
@@ -115,6 +117,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         },
       },
     });
+    // Global IP rules for /api, /docs and the console run before anything else.
+    scope.addHook('onRequest', async (request) => services.accessRules.enforce('api', request.ip));
     scope.addHook('onRoute', (route) => {
       if (route.url.startsWith('/api') && route.bodyLimit === undefined) route.bodyLimit = API_BODY_LIMIT;
     });
@@ -135,10 +139,15 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     );
     await scope.register(limitRoutes({ limits: services.limits, users: services.users, teams: services.teams, summary: services.usageSummary, audit: services.audit, guards }));
     await scope.register(teamRoutes({ teams: services.teams, audit: services.audit, guards }));
+    await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit, guards }));
   });
 
   // Data plane: OpenAI- and Anthropic-compatible API (the hot path).
   await app.register(async (v1) => {
+    v1.addHook('onRequest', (request, _reply, done) => {
+      if (services.accessRules.check('v1', request.ip)) return done();
+      done(new ApiError('ip_not_allowed', `Requests from ${request.ip} are not allowed here`));
+    });
     registerOpenAiRoutes(v1, services.gateway);
     registerAnthropicRoutes(v1, services.gateway);
   });

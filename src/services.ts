@@ -32,13 +32,14 @@ import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
-import { ipInCidrs } from './gateway/caller.js';
+import { ipInCidrs } from './core/ip.js';
 import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
 import { RateLimits } from './infra/state/rate-limits.js';
 import { RedisCounterStore } from './infra/state/redis-counters.js';
 import { LimitEnforcer } from './modules/limits/enforcer.js';
 import { PeriodClock } from './modules/limits/periods.js';
 import { LimitsService } from './modules/limits/service.js';
+import { AccessRulesService } from './modules/access-rules/service.js';
 import { TeamsService } from './modules/teams/service.js';
 import { UsageSummary } from './modules/usage/summary.js';
 
@@ -72,6 +73,7 @@ export interface Services {
   enforcer: LimitEnforcer;
   usageSummary: UsageSummary;
   teams: TeamsService;
+  accessRules: AccessRulesService;
   /** Release timers and pools (the app's onClose calls it). */
   close(): Promise<void>;
 }
@@ -222,6 +224,7 @@ export function createServices(options: ServiceOptions): Services {
     enforcer,
     usageSummary,
     teams,
+    accessRules: new AccessRulesService(db, clock, ids),
     close: async () => {
       healthChecker.stop();
       await recorder.close();
@@ -235,6 +238,7 @@ export async function startServices(services: Services): Promise<void> {
   await services.settings.load();
   await services.catalog.reload();
   await services.limits.load();
+  await services.accessRules.load();
 }
 
 /** Start background work (health checks). Not called by tests unless they want it. */

@@ -1,5 +1,4 @@
 import type { FastifyRequest } from 'fastify';
-import ipaddr from 'ipaddr.js';
 import { ApiError } from '../core/errors.js';
 import { safeEqual } from '../core/secrets.js';
 import type { KeyVerifier } from '../modules/keys/verifier.js';
@@ -75,28 +74,6 @@ export function mayUseModel(caller: Caller, model: string): boolean {
   for (const pattern of allowed) {
     if (pattern === model || pattern === '*') return true;
     if (pattern.endsWith('*') && model.startsWith(pattern.slice(0, -1))) return true;
-  }
-  return false;
-}
-
-/** Whether `ip` falls in any of the CIDRs (IPv4, IPv6, and IPv4-mapped IPv6 alike). */
-export function ipInCidrs(ip: string, cidrs: string[]): boolean {
-  if (!ipaddr.isValid(ip)) return false;
-  const address = ipaddr.process(ip);
-  for (const cidr of cidrs) {
-    try {
-      const [range, bits] = cidr.includes('/')
-        ? ipaddr.parseCIDR(cidr)
-        : [ipaddr.process(cidr), ipaddr.process(cidr).kind() === 'ipv4' ? 32 : 128];
-      const normalised =
-        range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress()
-          ? (range as ipaddr.IPv6).toIPv4Address()
-          : range;
-      const prefix = normalised !== range ? Math.max(0, bits - 96) : bits;
-      if (address.kind() === normalised.kind() && address.match(normalised, prefix)) return true;
-    } catch {
-      // an unparsable entry matches nothing
-    }
   }
   return false;
 }

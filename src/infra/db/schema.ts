@@ -126,6 +126,16 @@ export interface LimitPoliciesTable {
   updated_at: number;
 }
 
+export interface IpRulesTable {
+  id: string;
+  scope: 'v1' | 'api';
+  action: 'allow' | 'deny';
+  cidr: string;
+  note: string | null;
+  created_at: number;
+  created_by: string | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   teams: TeamsTable;
@@ -141,6 +151,7 @@ export interface Database {
   model_routes: ModelRoutesTable;
   request_logs: RequestLogsTable;
   limit_policies: LimitPoliciesTable;
+  ip_rules: IpRulesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';

@@ -3,7 +3,7 @@ import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
 import { randomSecret, sha256Hex } from '../../core/secrets.js';
 import type { ApiKeysTable, KeyStatus } from '../../infra/db/schema.js';
-import ipaddr from 'ipaddr.js';
+import { parseCidr } from '../../core/ip.js';
 import type { Actor, AuditService } from '../audit/service.js';
 import { type LimitPolicy, NO_LIMITS, columnsFromPolicy, mergePolicy, policyFromColumns } from '../limits/policy.js';
 import { type Principal, actorOf, isAdmin } from '../auth/principal.js';
@@ -93,9 +93,8 @@ function validateRestrictions(input: KeyRestrictions): void {
 }
 
 function isCidrOrIp(text: string): boolean {
-  if (ipaddr.isValid(text)) return true;
   try {
-    ipaddr.parseCIDR(text);
+    parseCidr(text);
     return true;
   } catch {
     return false;

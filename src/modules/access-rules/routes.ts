@@ -1,0 +1,156 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { IdParam, OrNull, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import type { AuditService } from '../audit/service.js';
+import type { Guards } from '../auth/guard.js';
+import { actorOf } from '../auth/principal.js';
+import type { AccessRulesService } from './service.js';
+
+const Scope = Type.Union([Type.Literal('v1'), Type.Literal('api')], {
+  description: 'v1: the data plane; api: /api, /docs and the console',
+});
+const Action = Type.Union([Type.Literal('allow'), Type.Literal('deny')]);
+const RuleSchema = Type.Object({
+  id: Type.String(),
+  scope: Scope,
+  action: Action,
+  cidr: Type.String(),
+  note: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.Integer(),
+  blocked: Type.Integer({ description: 'Requests this rule refused on this instance since it started' }),
+});
+const Force = Type.Object({
+  force: Type.Optional(Type.Boolean({ description: 'Allow a rule that locks the caller out of /api' })),
+});
+const ScopeCounts = Type.Object({ v1: Type.Integer(), api: Type.Integer() });
+
+/** /api/admin/ip-rules: global allow/deny lists for /v1 and for /api + console. */
+export function accessRuleRoutes({
+  rules,
+  audit,
+  guards,
+}: {
+  rules: AccessRulesService;
+  audit: AuditService;
+  guards: Guards;
+}): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.addHook('onRequest', guards.admin);
+    const tags = ['admin: ip rules'];
+
+    app.get(
+      '/api/admin/ip-rules',
+      {
+        schema: {
+          tags,
+          summary: 'IP rules, with how many requests each refused',
+          security: bearerSecurity,
+          response: {
+            200: Type.Object({ data: Type.Array(RuleSchema), blocked: ScopeCounts, refusedByAllowList: ScopeCounts }),
+            ...errorResponses,
+          },
+        },
+      },
+      async () => rules.list(),
+    );
+
+    app.post(
+      '/api/admin/ip-rules',
+      {
+        schema: {
+          tags,
+          summary: 'Add an allow or deny rule (an IP or CIDR range, v4 or v6)',
+          security: bearerSecurity,
+          querystring: Force,
+          body: Type.Object(
+            {
+              scope: Scope,
+              action: Action,
+              cidr: Type.String({ minLength: 2, maxLength: 64 }),
+              note: Type.Optional(OrNull(Type.String({ maxLength: 200 }))),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: RuleSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const actor = actorOf(request.principal);
+        const rule = await rules.create(request.body, { id: actor.id, ip: request.ip }, request.query.force === true);
+        await audit.record({
+          actor,
+          action: 'ip_rule.create',
+          targetType: 'ip_rule',
+          targetId: rule.id,
+          ip: request.ip,
+          detail: { scope: rule.scope, action: rule.action, cidr: rule.cidr },
+        });
+        reply.code(201);
+        return rule;
+      },
+    );
+
+    app.patch(
+      '/api/admin/ip-rules/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Change a rule',
+          security: bearerSecurity,
+          params: IdParam,
+          querystring: Force,
+          body: Type.Object(
+            {
+              action: Type.Optional(Action),
+              cidr: Type.Optional(Type.String({ minLength: 2, maxLength: 64 })),
+              note: Type.Optional(OrNull(Type.String({ maxLength: 200 }))),
+            },
+            { additionalProperties: false, minProperties: 1 },
+          ),
+          response: { 200: RuleSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const rule = await rules.update(
+          request.params.id,
+          request.body,
+          { ip: request.ip },
+          request.query.force === true,
+        );
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'ip_rule.update',
+          targetType: 'ip_rule',
+          targetId: rule.id,
+          ip: request.ip,
+          detail: request.body,
+        });
+        return rule;
+      },
+    );
+
+    app.delete(
+      '/api/admin/ip-rules/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a rule',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        await rules.delete(request.params.id);
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'ip_rule.delete',
+          targetType: 'ip_rule',
+          targetId: request.params.id,
+          ip: request.ip,
+        });
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}
