@@ -144,7 +144,9 @@ export function createServices(options: ServiceOptions): Services {
       .then(() => audit.record({ actor: SYSTEM_ACTOR, action, targetType: 'channel', targetId: channel.id, detail: { reason } }))
       .catch(() => undefined);
   };
+  const rates = new RateLimits(options.redis, `${options.redisPrefix ?? 'aihub'}`);
   const dispatcher = new Dispatcher({
+    rates,
     catalog,
     health,
     clock,
@@ -165,7 +167,6 @@ export function createServices(options: ServiceOptions): Services {
     if (Object.keys(defaults).length > 0) await limits.set('user', user.id, defaults);
   });
   const counters: CounterStore = options.redis ? new RedisCounterStore(options.redis, `${options.redisPrefix ?? 'aihub'}:c:`) : new MemoryCounterStore(() => clock.now());
-  const rates = new RateLimits(options.redis, `${options.redisPrefix ?? 'aihub'}`);
   const periods = new PeriodClock(settings.get().limitsTimeZone);
   settings.onChange((st) => periods.setTimeZone(st.limitsTimeZone));
   const enforcer = new LimitEnforcer({ counters, rates, periods, clock, db, flushLog: () => recorder.flush() });

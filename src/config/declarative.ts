@@ -19,6 +19,7 @@ const ChannelSpec = Type.Object(
     headers: Type.Optional(StringMap),
     modelMapping: Type.Optional(StringMap),
     provider: Type.Optional(StringMap),
+    limits: Type.Optional(Type.Object({ rpm: Type.Optional(Type.Integer({ minimum: 1 })), tpm: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),
     timeouts: Type.Optional(
       Type.Object(
         { connectMs: Type.Optional(Type.Integer()), firstByteMs: Type.Optional(Type.Integer()), idleMs: Type.Optional(Type.Integer()), totalMs: Type.Optional(Type.Integer()) },
@@ -113,6 +114,7 @@ export async function applyDeclarativeConfig(config: DeclarativeConfig, deps: { 
         ...(spec.modelMapping ? { modelMapping: spec.modelMapping } : {}),
         ...(spec.provider ? { provider: spec.provider } : {}),
         ...(spec.timeouts ? { timeouts: spec.timeouts } : {}),
+        ...(spec.limits ? { limits: spec.limits } : {}),
       },
     };
     const existing = await deps.channels.findByName(spec.name);

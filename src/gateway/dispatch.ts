@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { ApiError, type ErrorCode } from '../core/errors.js';
 import { isUpstreamStreamError } from '../providers/shared/stream-error.js';
 import type { UpstreamErrorInfo, UpstreamTarget } from '../providers/types.js';
+import type { RateLimits } from '../infra/state/rate-limits.js';
 import type { Catalog, CatalogChannel } from './catalog.js';
 import type { HealthRegistry } from './health.js';
 import type { RequestLedger } from './ledger.js';
@@ -40,6 +41,8 @@ export interface DispatcherDeps {
   clock: Clock;
   random?: RandomSource | undefined;
   routing: () => RoutingSettings;
+  /** Per-minute windows for channels' provider limits (options.limits). */
+  rates?: RateLimits | undefined;
   /** Called when an upstream rejects a channel's provider key (401/403). */
   onAuthFailure?: (channel: CatalogChannel, message: string) => void;
   /** Called when a target's breaker opens (for auto-disable of persistently failing channels). */
@@ -121,6 +124,7 @@ export class Dispatcher {
     const random = this.deps.random ?? Math.random;
     const startedAt = this.deps.clock.now();
     let lastError: ApiError | undefined;
+    let saturatedFor: number | null = null;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i] as Target;
       if (i > 0) {
@@ -133,6 +137,12 @@ export class Dispatcher {
         }
       }
       const { channel, route } = target;
+      const waitMs = await this.saturated(channel, ledger.estimatedTokens);
+      if (waitMs !== null) {
+        // The provider would answer 429: do not send, try the next target.
+        saturatedFor = saturatedFor === null ? waitMs : Math.min(saturatedFor, waitMs);
+        continue;
+      }
       const now = this.deps.clock.now();
       const key = nextKey(channel, this.deps.health, now);
       const health = this.deps.health.target(channel.id, route.upstreamModel);
@@ -188,7 +198,32 @@ export class Dispatcher {
         if (!info.retryable) break;
       }
     }
+    if (!lastError && saturatedFor !== null) {
+      throw new ApiError('rate_limit_exceeded', `Every channel of model ${ledger.ctx.model.name} is at its provider rate limit; retry shortly`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(saturatedFor / 1000)),
+      });
+    }
     throw lastError ?? this.noTarget(ledger);
+  }
+
+  /** Null when the channel has room under its provider limits (taking the room), else ms until it has. */
+  private async saturated(channel: CatalogChannel, tokens: number): Promise<number | null> {
+    const limits = channel.options.limits;
+    const rates = this.deps.rates;
+    if (!limits || !rates) return null;
+    const key = `chn:${channel.id}`;
+    if (limits.rpm) {
+      const r = await rates.consume('rpm', key, limits.rpm, 1);
+      if (!r.allowed) return r.resetMs;
+    }
+    if (limits.tpm && tokens > 0) {
+      const r = await rates.consume('tpm', key, limits.tpm, Math.min(tokens, limits.tpm));
+      if (!r.allowed) {
+        if (limits.rpm) await rates.refund('rpm', key, limits.rpm, 1);
+        return r.resetMs;
+      }
+    }
+    return null;
   }
 
   /** Nothing to try: 429 with Retry-After while the only keys rest after a 429, else 503. */

@@ -94,6 +94,7 @@ export class Gateway {
       const completion =
         u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
       const tokens = { prompt: u.promptTokens, completion, cached: 0, reasoning: 0, estimated: true };
+      ledger.estimatedTokens = u.promptTokens + completion;
       return { tokens: u.promptTokens + completion, costMicros: costOf(tokens, model.prices) };
     });
     return { caller, ledger };

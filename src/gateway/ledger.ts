@@ -31,6 +31,8 @@ export class RequestLedger {
   /** The model that served (a fallback model's prices apply when it did). */
   servedModel: CatalogModel | undefined;
   readonly attempts: Attempt[] = [];
+  /** Tokens this request is expected to use (for channels' tokens-per-minute capacity). */
+  estimatedTokens = 0;
   /** The limits reservation, settled to the actual cost with the request. */
   admission: Admission | undefined;
   #ttftMs: number | null = null;

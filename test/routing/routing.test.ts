@@ -294,6 +294,26 @@ describe('routing, failover and resilience', () => {
     expect((await chat(name)).headers.get('x-aihub-channel')).toBeNull();
   });
 
+  it("skips a channel at its provider's rate limit instead of sending a request that would get 429", async () => {
+    const capped = await call<{ id: string }>('POST', '/api/admin/channels', {
+      token: admin,
+      body: { name: `capped${n}`, type: 'openai', baseUrl: a.url, keys: ['sk-a-2'], options: { limits: { rpm: 2 } } },
+    });
+    const both = await model({ routes: [{ channelId: capped.body.id, priority: 10 }, { channelId: chB }] });
+    const before = a.chatCount;
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push((await chat(both)).body.choices[0]?.message.content);
+    expect(answers).toEqual(['from A', 'from A', 'from B']);
+    expect(a.chatCount - before).toBe(2);
+
+    const alone = await model({ routes: [{ channelId: capped.body.id }] });
+    const refused = await chat(alone);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error?.code).toBe('rate_limit_exceeded');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(a.chatCount - before).toBe(2);
+  });
+
   it('answers 503 no_available_channel when every channel of a model is disabled', async () => {
     const name = await model({ routes: [{ channelId: chA }] });
     await call('PATCH', `/api/admin/channels/${chA}`, { token: admin, body: { enabled: false } });

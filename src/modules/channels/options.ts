@@ -7,6 +7,8 @@ export interface ChannelOptions {
   modelMapping?: Record<string, string>;
   /** Provider-specific options, e.g. Azure `apiVersion`, `deployment`, `apiMode`. */
   provider?: Record<string, string>;
+  /** What the provider allows this channel; routing skips the channel while it is saturated. */
+  limits?: { rpm?: number; tpm?: number };
 }
 
 export interface ChannelTimeouts {

@@ -24,6 +24,12 @@ const Options = Type.Object(
     timeouts: Type.Optional(Timeouts),
     modelMapping: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 256 }))),
     provider: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 500 }))),
+    limits: Type.Optional(
+      Type.Object(
+        { rpm: Type.Optional(Type.Integer({ minimum: 1 })), tpm: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { additionalProperties: false, description: 'Requests/tokens per minute the provider allows this channel; routing skips it while saturated' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
