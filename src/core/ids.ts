@@ -12,10 +12,18 @@ function encodeTime(ms: number): string {
   return out;
 }
 
+// Random bytes are drawn from a pool refilled 4 KiB at a time (one syscall per ~250 ids, not one per id).
+let pool = randomBytes(4096);
+let offset = 0;
+
 function encodeRandom(length: number): string {
-  const bytes = randomBytes(length);
+  if (offset + length > pool.length) {
+    pool = randomBytes(4096);
+    offset = 0;
+  }
   let out = '';
-  for (let i = 0; i < length; i++) out += ALPHABET[(bytes[i] as number) & 31];
+  for (let i = 0; i < length; i++) out += ALPHABET[(pool[offset + i] as number) & 31];
+  offset += length;
   return out;
 }
 

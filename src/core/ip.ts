@@ -33,9 +33,17 @@ export function formatCidr(c: CidrRange): string {
 
 /** Parse a client address (IPv4-mapped IPv6 folded to IPv4); undefined when it is not an address. */
 export function parseIp(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  const cached = parsedIps.get(ip);
+  if (cached !== undefined || parsedIps.has(ip)) return cached;
   const bare = ip.split('%')[0] ?? ip;
-  return ipaddr.isValid(bare) ? ipaddr.process(bare) : undefined;
+  const parsed = ipaddr.isValid(bare) ? ipaddr.process(bare) : undefined;
+  // Clients come from few addresses: parsing once per address keeps ipaddr off the hot path.
+  if (parsedIps.size >= 4096) parsedIps.clear();
+  parsedIps.set(ip, parsed);
+  return parsed;
 }
+
+const parsedIps = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | undefined>();
 
 export function inRange(address: ipaddr.IPv4 | ipaddr.IPv6, c: CidrRange): boolean {
   return address.kind() === c.range.kind() && address.match(c.range, c.bits);

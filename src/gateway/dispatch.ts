@@ -149,13 +149,23 @@ export class Dispatcher {
       health.start(now);
       ledger.useTarget(channel, route.upstreamModel, target.model);
       const attemptStart = ledger.elapsedMs();
-      const deadline = AbortSignal.timeout(channel.timeouts.totalMs);
-      const signal = AbortSignal.any([clientSignal, deadline]);
+      // One controller per attempt, aborted by the client leaving or by the channel's total timeout
+      // (cheaper than AbortSignal.any + AbortSignal.timeout on every request).
+      const controller = new AbortController();
+      const deadline = { hit: false };
+      const timer = setTimeout(() => {
+        deadline.hit = true;
+        controller.abort(new Error('total timeout'));
+      }, channel.timeouts.totalMs);
+      const onClientAbort = () => controller.abort(clientSignal.reason);
+      if (clientSignal.aborted) onClientAbort();
+      else clientSignal.addEventListener('abort', onClientAbort, { once: true });
+      const signal = controller.signal;
       try {
         const value = await attempt({
           target,
           signal,
-          timedOut: () => deadline.aborted,
+          timedOut: () => deadline.hit,
           upstream: {
             baseUrl: channel.baseUrl,
             apiKey: key.secret,
@@ -182,7 +192,7 @@ export class Dispatcher {
           health.release();
           throw error;
         }
-        const info = failureInfo(error, channel, deadline.aborted);
+        const info = failureInfo(error, channel, deadline.hit);
         if (isClientError(info)) {
           // The upstream refused this request's content (400, 413, …): not the channel's fault.
           health.release();
@@ -196,6 +206,9 @@ export class Dispatcher {
         ledger.addAttempt(channel, info.status, info.message, attemptStart);
         lastError = apiErrorOf(info);
         if (!info.retryable) break;
+      } finally {
+        clearTimeout(timer);
+        clientSignal.removeEventListener('abort', onClientAbort);
       }
     }
     if (!lastError && saturatedFor !== null) {
