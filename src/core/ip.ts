@@ -9,17 +9,27 @@ export interface CidrRange {
 /** Parse `10.0.0.0/8`, `2001:db8::/32`, or a bare address; throws with a clear message. */
 export function parseCidr(text: string): CidrRange {
   const trimmed = text.trim();
-  try {
-    const [range, bits] = trimmed.includes('/')
-      ? ipaddr.parseCIDR(trimmed)
-      : [ipaddr.parse(trimmed), ipaddr.parse(trimmed).kind() === 'ipv4' ? 32 : 128];
-    if (range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress()) {
-      return { range: (range as ipaddr.IPv6).toIPv4Address(), bits: Math.max(0, bits - 96) };
+  const slash = trimmed.indexOf('/');
+  const address = slash === -1 ? trimmed : trimmed.slice(0, slash);
+  // ipaddr also reads legacy IPv4 forms ("10" is 0.0.0.10, "0x7f.1" is 127.0.0.1); a rule typed as
+  // "10/8" must not silently become 0.0.0.0/8, so IPv4 must be four decimal parts.
+  const strict = ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address);
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined;
+  if (strict && !address.includes('%')) {
+    try {
+      parsed = slash === -1 ? [ipaddr.parse(address), address.includes(':') ? 128 : 32] : ipaddr.parseCIDR(trimmed);
+    } catch {
+      parsed = undefined;
     }
-    return { range, bits };
-  } catch {
-    throw new Error(`"${text}" is not an IP address or CIDR range`);
   }
+  if (!parsed) throw new Error(`"${text}" is not an IP address or CIDR range (e.g. 10.0.0.0/8, 2001:db8::/32)`);
+  const [range, bits] = parsed;
+  if (range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress()) {
+    // A mapped range shorter than /96 also covers non-mapped IPv6 addresses: it has no IPv4 meaning.
+    if (bits < 96) throw new Error(`"${text}": an IPv4-mapped range needs a prefix of at least /96`);
+    return { range: (range as ipaddr.IPv6).toIPv4Address(), bits: bits - 96 };
+  }
+  return { range, bits };
 }
 
 /** The canonical text of a range, e.g. `10.0.0.0/8`. */

@@ -103,15 +103,7 @@ export class AccessRulesService {
   async create(input: RuleInput, actor: { id: string | null; ip: string }, force = false): Promise<IpRuleResponse> {
     const cidr = this.normalise(input.cidr);
     this.guardLockout(input.scope, input.action, cidr, actor.ip, force);
-    const exists = await this.db
-      .selectFrom('ip_rules')
-      .select('id')
-      .where('scope', '=', input.scope)
-      .where('action', '=', input.action)
-      .where('cidr', '=', cidr)
-      .executeTakeFirst();
-    if (exists)
-      throw new ApiError('conflict', `This ${input.action} rule for ${cidr} already exists`, { param: 'cidr' });
+    await this.assertUnique(input.scope, input.action, cidr);
     const row: IpRulesTable = {
       id: this.newId('ipr'),
       scope: input.scope,
@@ -141,6 +133,8 @@ export class AccessRulesService {
       note: patch.note !== undefined ? patch.note : row.note,
     };
     this.guardLockout(row.scope, next.action, next.cidr, actor.ip, force, id);
+    if (next.action !== row.action || next.cidr !== row.cidr)
+      await this.assertUnique(row.scope, next.action, next.cidr, id);
     await this.db
       .updateTable('ip_rules')
       .set({ action: next.action, cidr: next.cidr, note: next.note })
@@ -154,6 +148,20 @@ export class AccessRulesService {
     const result = await this.db.deleteFrom('ip_rules').where('id', '=', id).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw notFound('IP rule');
     await this.load();
+  }
+
+  /** 409 when the scope already has this action for this range (the unique index would answer a 500). */
+  private async assertUnique(scope: RuleScope, action: RuleAction, cidr: string, except?: string): Promise<void> {
+    let query = this.db
+      .selectFrom('ip_rules')
+      .select('id')
+      .where('scope', '=', scope)
+      .where('action', '=', action)
+      .where('cidr', '=', cidr);
+    if (except) query = query.where('id', '!=', except);
+    if (await query.executeTakeFirst()) {
+      throw new ApiError('conflict', `This ${action} rule for ${cidr} already exists`, { param: 'cidr' });
+    }
   }
 
   private normalise(cidr: string): string {
