@@ -61,22 +61,28 @@ export function inRange(address: ipaddr.IPv4 | ipaddr.IPv6, c: CidrRange): boole
 
 /** Whether `ip` falls in any of the CIDRs (IPv4, IPv6, and IPv4-mapped IPv6 alike). */
 export function ipInCidrs(ip: string, cidrs: string[]): boolean {
-  if (!ipaddr.isValid(ip)) return false;
-  const address = ipaddr.process(ip);
+  const address = parseIp(ip);
+  if (!address) return false;
   for (const cidr of cidrs) {
-    try {
-      const [range, bits] = cidr.includes('/')
-        ? ipaddr.parseCIDR(cidr)
-        : [ipaddr.process(cidr), ipaddr.process(cidr).kind() === 'ipv4' ? 32 : 128];
-      const normalised =
-        range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress()
-          ? (range as ipaddr.IPv6).toIPv4Address()
-          : range;
-      const prefix = normalised !== range ? Math.max(0, bits - 96) : bits;
-      if (address.kind() === normalised.kind() && address.match(normalised, prefix)) return true;
-    } catch {
-      // an unparsable entry matches nothing
-    }
+    const range = cachedRange(cidr);
+    if (range && inRange(address, range)) return true;
   }
   return false;
+}
+
+const parsedRanges = new Map<string, CidrRange | null>();
+
+/** A key's CIDR list is parsed once, not on every request; an unparsable entry matches nothing. */
+function cachedRange(cidr: string): CidrRange | null {
+  let range = parsedRanges.get(cidr);
+  if (range === undefined) {
+    try {
+      range = parseCidr(cidr);
+    } catch {
+      range = null;
+    }
+    if (parsedRanges.size >= 4096) parsedRanges.clear();
+    parsedRanges.set(cidr, range);
+  }
+  return range;
 }
