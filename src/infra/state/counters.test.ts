@@ -43,6 +43,18 @@ describe.each(backends)('CounterStore (%s)', (_name, make) => {
     expect(await store.exists('nope')).toBe(false);
   });
 
+  it('applies several adds at once, positive and negative', async () => {
+    const store = make();
+    await store.add('x', 10, 60_000);
+    await store.addAll([
+      { key: 'x', amount: -4, ttlMs: 60_000 },
+      { key: 'y', amount: 3, ttlMs: null },
+      { key: 'z', amount: 0, ttlMs: null },
+    ]);
+    expect(await store.get(['x', 'y', 'z'])).toEqual([6, 3, 0]);
+    expect(await store.exists('z')).toBe(false);
+  });
+
   it('admits exactly `limit` concurrent unit reservations', async () => {
     const store = make();
     const results = await Promise.all(Array.from({ length: 50 }, () => store.reserve([{ key: 'conc', amount: 1, limit: 10, ttlMs: 60_000 }])));

@@ -21,6 +21,8 @@ export interface CounterStore {
   reserve(items: ReserveItem[]): Promise<number>;
   /** Add (or, negative, subtract) without a limit. */
   add(key: string, amount: number, ttlMs: number | null): Promise<void>;
+  /** Several adds in one round trip (settlement). */
+  addAll(items: Array<{ key: string; amount: number; ttlMs: number | null }>): Promise<void>;
   get(keys: string[]): Promise<number[]>;
   /** Set a counter's starting value unless it already exists; returns whether it was set. */
   init(key: string, value: number, ttlMs: number | null): Promise<boolean>;
@@ -67,6 +69,10 @@ export class MemoryCounterStore implements CounterStore {
 
   async add(key: string, amount: number, ttlMs: number | null): Promise<void> {
     this.bump(key, amount, ttlMs);
+  }
+
+  async addAll(items: Array<{ key: string; amount: number; ttlMs: number | null }>): Promise<void> {
+    for (const item of items) if (item.amount !== 0) this.bump(item.key, item.amount, item.ttlMs);
   }
 
   async get(keys: string[]): Promise<number[]> {

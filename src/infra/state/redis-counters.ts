@@ -49,6 +49,15 @@ export class RedisCounterStore implements CounterStore {
     await this.redis.eval(ADD, 1, this.prefix + key, Math.round(amount), ttlMs ?? -1);
   }
 
+  async addAll(items: Array<{ key: string; amount: number; ttlMs: number | null }>): Promise<void> {
+    const changes = items.filter((i) => Math.round(i.amount) !== 0);
+    if (changes.length === 0) return;
+    const args: Array<string | number> = [changes.length];
+    for (const item of changes) args.push(Math.round(item.amount), -1, item.ttlMs ?? -1);
+    // RESERVE with no limits is a plain multi-key add.
+    await this.redis.eval(RESERVE, changes.length, ...changes.map((i) => this.prefix + i.key), ...args);
+  }
+
   async get(keys: string[]): Promise<number[]> {
     if (keys.length === 0) return [];
     const values = await this.redis.mget(...keys.map((k) => this.prefix + k));

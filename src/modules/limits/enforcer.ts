@@ -151,11 +151,13 @@ export class LimitEnforcer {
   }
 
   private async settle(items: ReserveItem[], taken: Taken[], est: Estimate, cost: number, tokens: number): Promise<void> {
-    for (const item of items) {
-      if (item.key.startsWith('conc:')) await this.deps.counters.add(item.key, -1, item.ttlMs);
-      else if (item.key.startsWith('spend:')) await this.deps.counters.add(item.key, cost - est.costMicros, item.ttlMs);
-      else await this.deps.counters.add(item.key, tokens - est.tokens, item.ttlMs);
-    }
+    await this.deps.counters.addAll(
+      items.map((item) => ({
+        key: item.key,
+        ttlMs: item.ttlMs,
+        amount: item.key.startsWith('conc:') ? -1 : item.key.startsWith('spend:') ? cost - est.costMicros : tokens - est.tokens,
+      })),
+    );
     for (const t of taken) {
       if (t.kind !== 'tpm') continue;
       if (tokens < t.points) await this.deps.rates.refund('tpm', t.key, t.limit, t.points - tokens);
