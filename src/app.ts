@@ -7,24 +7,24 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { ApiError } from './core/errors.js';
 import { newId } from './core/ids.js';
+import { registerAnthropicRoutes } from './gateway/anthropic-routes.js';
+import { registerOpenAiRoutes } from './gateway/openai-routes.js';
 import { registerErrorHandling } from './http/errors.js';
 import { ErrorBody } from './http/schemas.js';
+import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createGuards } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
-import { KeySchema } from './modules/keys/schema.js';
-import { keyRoutes } from './modules/keys/routes.js';
-import { settingsRoutes } from './modules/settings/routes.js';
-import { userAdminRoutes } from './modules/users/routes.js';
-import { registerAnthropicRoutes } from './gateway/anthropic-routes.js';
-import { registerOpenAiRoutes } from './gateway/openai-routes.js';
 import { ChannelSchema, channelRoutes } from './modules/channels/routes.js';
+import { keyRoutes } from './modules/keys/routes.js';
+import { KeySchema } from './modules/keys/schema.js';
+import { limitRoutes } from './modules/limits/routes.js';
 import { ModelSchema, modelRoutes } from './modules/models/routes.js';
+import { settingsRoutes } from './modules/settings/routes.js';
+import { teamRoutes } from './modules/teams/routes.js';
 import { logRoutes } from './modules/usage/routes.js';
 import { usageRoutes } from './modules/usage/usage-routes.js';
-import { limitRoutes } from './modules/limits/routes.js';
-import { teamRoutes } from './modules/teams/routes.js';
-import { accessRuleRoutes } from './modules/access-rules/routes.js';
+import { userAdminRoutes } from './modules/users/routes.js';
 import { UserSchema } from './modules/users/schema.js';
 import type { Services } from './services.js';
 
@@ -44,7 +44,12 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         ? false
         : {
             level: typeof options.logger === 'object' ? options.logger.level : config.logLevel,
-            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]'],
+            redact: [
+              'req.headers.authorization',
+              'req.headers.cookie',
+              'req.headers["x-api-key"]',
+              'res.headers["set-cookie"]',
+            ],
           },
     // The /api scope writes its own access log line; the /v1 hot path logs through usage records.
     logController: new LogController({ disableRequestLogging: true }),
@@ -78,10 +83,16 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   }
   await app.register(swagger, {
     openapi: {
-      info: { title: 'AI Hub API', version: '0.1.0', description: 'Control plane (/api) of AI Hub. The data plane (/v1) follows the OpenAI and Anthropic APIs.' },
+      info: {
+        title: 'AI Hub API',
+        version: '0.1.0',
+        description: 'Control plane (/api) of AI Hub. The data plane (/v1) follows the OpenAI and Anthropic APIs.',
+      },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
   app.addSchema(ErrorBody);
   app.addSchema(UserSchema);
@@ -123,7 +134,15 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       if (route.url.startsWith('/api') && route.bodyLimit === undefined) route.bodyLimit = API_BODY_LIMIT;
     });
     scope.addHook('onResponse', async (request, reply) => {
-      request.log.info({ method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'api');
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url.split('?')[0],
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'api',
+      );
     });
     await scope.register(swaggerUi, { routePrefix: '/docs' });
     await scope.register(authRoutes({ auth: services.auth, users: services.users, guards }));
@@ -131,13 +150,37 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(keyRoutes({ keys: services.keys, guards }));
     await scope.register(auditRoutes({ audit: services.audit, guards }));
     await scope.register(settingsRoutes({ settings: services.settings, audit: services.audit, guards }));
-    await scope.register(channelRoutes({ channels: services.channels, tester: services.channelTester, health: services.health, audit: services.audit, guards }));
+    await scope.register(
+      channelRoutes({
+        channels: services.channels,
+        tester: services.channelTester,
+        health: services.health,
+        audit: services.audit,
+        guards,
+      }),
+    );
     await scope.register(modelRoutes({ models: services.models, audit: services.audit, guards }));
     await scope.register(logRoutes({ logs: services.logs, guards }));
     await scope.register(
-      usageRoutes({ summary: services.usageSummary, keys: services.keys, verifier: services.keyVerifier, limits: services.limits, guards, clock: services.clock }),
+      usageRoutes({
+        summary: services.usageSummary,
+        keys: services.keys,
+        verifier: services.keyVerifier,
+        limits: services.limits,
+        guards,
+        clock: services.clock,
+      }),
     );
-    await scope.register(limitRoutes({ limits: services.limits, users: services.users, teams: services.teams, summary: services.usageSummary, audit: services.audit, guards }));
+    await scope.register(
+      limitRoutes({
+        limits: services.limits,
+        users: services.users,
+        teams: services.teams,
+        summary: services.usageSummary,
+        audit: services.audit,
+        guards,
+      }),
+    );
     await scope.register(teamRoutes({ teams: services.teams, audit: services.audit, guards }));
     await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit, guards }));
   });

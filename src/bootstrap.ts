@@ -7,13 +7,21 @@ export async function ensureFirstAdmin(services: Services, log: FastifyBaseLogge
   const { config, users, audit } = services;
   if ((await users.countActiveAdmins()) > 0) return;
   if (!config.adminEmail || !config.adminPassword) {
-    log.warn('No admin account yet: the first account registered becomes the admin. Set AIHUB_ADMIN_EMAIL and AIHUB_ADMIN_PASSWORD, or run `npx aihub user create --admin`, to choose it yourself.');
+    log.warn(
+      'No admin account yet: the first account registered becomes the admin. Set AIHUB_ADMIN_EMAIL and AIHUB_ADMIN_PASSWORD, or run `npx aihub user create --admin`, to choose it yourself.',
+    );
     return;
   }
   const existing = await users.findByEmail(config.adminEmail);
   const admin = existing
     ? await users.update(existing.id, { role: 'admin', status: 'active' })
     : await users.create({ email: config.adminEmail, password: config.adminPassword, name: 'Admin', role: 'admin' });
-  await audit.record({ actor: SYSTEM_ACTOR, action: existing ? 'user.promote_admin' : 'user.create_admin', targetType: 'user', targetId: admin.id, detail: { email: admin.email, source: 'AIHUB_ADMIN_EMAIL' } });
+  await audit.record({
+    actor: SYSTEM_ACTOR,
+    action: existing ? 'user.promote_admin' : 'user.create_admin',
+    targetType: 'user',
+    targetId: admin.id,
+    detail: { email: admin.email, source: 'AIHUB_ADMIN_EMAIL' },
+  });
   log.info({ email: admin.email }, 'first admin ready');
 }

@@ -8,9 +8,17 @@ import type { Services } from './services.js';
 export async function seedDemo(services: Services): Promise<boolean> {
   const [channels, models] = await Promise.all([services.channels.list(), services.models.list()]);
   if (channels.length > 0 || models.length > 0) return false;
-  const channel = await services.channels.create({ name: 'demo-mock', type: 'mock', options: { provider: { chunkDelayMs: '20' } } });
+  const channel = await services.channels.create({
+    name: 'demo-mock',
+    type: 'mock',
+    options: { provider: { chunkDelayMs: '20' } },
+  });
   for (const name of ['mock-gpt', 'mock-reasoner', 'mock-embedding']) {
-    await services.models.create({ name, description: 'Built-in deterministic demo model (no network)', routes: [{ channelId: channel.id }] });
+    await services.models.create({
+      name,
+      description: 'Built-in deterministic demo model (no network)',
+      routes: [{ channelId: channel.id }],
+    });
   }
   return true;
 }

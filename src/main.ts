@@ -53,8 +53,19 @@ export function buildCli(): Command {
       const password = opts.password ?? randomBytes(12).toString('base64url');
       if (password.length < 8) throw new CliError('--password must be at least 8 characters');
       await withRuntime(async ({ services }) => {
-        const created = await services.users.create({ email: opts.email, password, name: opts.name, role: opts.admin ? 'admin' : 'user' });
-        await services.audit.record({ actor: SYSTEM_ACTOR, action: 'user.create', targetType: 'user', targetId: created.id, detail: { email: created.email, role: created.role, source: 'cli' } });
+        const created = await services.users.create({
+          email: opts.email,
+          password,
+          name: opts.name,
+          role: opts.admin ? 'admin' : 'user',
+        });
+        await services.audit.record({
+          actor: SYSTEM_ACTOR,
+          action: 'user.create',
+          targetType: 'user',
+          targetId: created.id,
+          detail: { email: created.email, role: created.role, source: 'cli' },
+        });
         console.log(`Created ${created.role} ${created.email} (${created.id})`);
         if (!opts.password) console.log(`Password: ${password}`);
       });
@@ -66,17 +77,25 @@ export function buildCli(): Command {
     .description('Create an API key for a user and print its secret (shown once)')
     .requiredOption('--user <emailOrId>', "the key owner's email or id")
     .option('--name <name>', 'a name to recognise the key by', 'cli')
-    .addOption(new Option('--expires-in-days <days>', 'expire after this many days').argParser((v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new CliError('--expires-in-days must be a whole number of days, at least 1');
-      return n;
-    }))
+    .addOption(
+      new Option('--expires-in-days <days>', 'expire after this many days').argParser((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1)
+          throw new CliError('--expires-in-days must be a whole number of days, at least 1');
+        return n;
+      }),
+    )
     .action(async (opts: { user: string; name: string; expiresInDays?: number }) => {
       await withRuntime(async ({ services }) => {
-        const owner = opts.user.includes('@') ? await services.users.findByEmail(opts.user) : await services.users.get(opts.user).catch(() => undefined);
+        const owner = opts.user.includes('@')
+          ? await services.users.findByEmail(opts.user)
+          : await services.users.get(opts.user).catch(() => undefined);
         if (!owner) throw new CliError(`No user ${opts.user}`);
         const expiresAt = opts.expiresInDays ? services.clock.now() + opts.expiresInDays * 86_400_000 : null;
-        const created = await services.keys.create({ name: opts.name, expiresAt, userId: owner.id }, { principal: { kind: 'master_key' }, ip: null });
+        const created = await services.keys.create(
+          { name: opts.name, expiresAt, userId: owner.id },
+          { principal: { kind: 'master_key' }, ip: null },
+        );
         console.log(`Created key ${created.key.id} for ${owner.email}. Store the secret now; it is not shown again:`);
         console.log(created.secret);
       });
@@ -101,7 +120,8 @@ export function buildCli(): Command {
         AIHUB_LOG_LEVEL: c.logLevel,
       };
       console.log('Configuration is valid.');
-      for (const v of CONFIG_VARIABLES) if (shown[v.name] !== undefined) console.log(`  ${v.name.padEnd(26)} ${shown[v.name]}`);
+      for (const v of CONFIG_VARIABLES)
+        if (shown[v.name] !== undefined) console.log(`  ${v.name.padEnd(26)} ${shown[v.name]}`);
     });
 
   return program;

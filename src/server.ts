@@ -2,12 +2,12 @@ import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { ensureFirstAdmin } from './bootstrap.js';
 import { applyDeclarativeConfig, readDeclarativeConfig } from './config/declarative.js';
-import { seedDemo } from './demo.js';
 import { type Config, readEnvironment } from './config/index.js';
 import { loadOrCreateSecretKey } from './config/secret-key.js';
+import { seedDemo } from './demo.js';
 import { type DatabaseHandle, openDatabase } from './infra/db/client.js';
 import { migrateToLatest } from './infra/db/migrate.js';
-import { type Services, createServices, startBackground, startServices } from './services.js';
+import { createServices, type Services, startBackground, startServices } from './services.js';
 
 export interface Runtime {
   services: Services;
@@ -25,7 +25,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
     await database.close();
     throw error;
   }
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, keyPrefix: '' }) : undefined;
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, keyPrefix: '' })
+    : undefined;
   if (redis) await redis.connect();
   const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
   const services = createServices({ config, database, secretKey: key, redis });
@@ -48,14 +50,20 @@ export async function startServer(config: Config): Promise<void> {
   const app = await buildApp(runtime.services);
   await ensureFirstAdmin(runtime.services, app.log);
   if (config.configFile) {
-    const report = await applyDeclarativeConfig(readDeclarativeConfig(config.configFile, readEnvironment()), runtime.services);
+    const report = await applyDeclarativeConfig(
+      readDeclarativeConfig(config.configFile, readEnvironment()),
+      runtime.services,
+    );
     app.log.info({ file: config.configFile, ...report }, 'applied configuration file');
   } else if (config.demo && (await seedDemo(runtime.services))) {
     app.log.info('added the demo channel (mock) with models mock-gpt, mock-reasoner and mock-embedding');
   }
   await app.listen({ port: config.port, host: config.host });
   startBackground(runtime.services);
-  app.log.info({ database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) }, `AI Hub ready on http://localhost:${config.port}`);
+  app.log.info(
+    { database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) },
+    `AI Hub ready on http://localhost:${config.port}`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -2,46 +2,46 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config/index.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { type IdGenerator, newId } from './core/ids.js';
-import { SecretBox, deriveKey } from './core/secrets.js';
+import { ipInCidrs } from './core/ip.js';
+import { deriveKey, SecretBox } from './core/secrets.js';
+import type { CatalogChannel } from './gateway/catalog.js';
+import { Catalog } from './gateway/catalog.js';
+import { ChatService } from './gateway/chat.js';
+import { DEFAULT_ROUTING, Dispatcher } from './gateway/dispatch.js';
+import { Gateway } from './gateway/gateway.js';
+import { HealthRegistry } from './gateway/health.js';
+import { AUTO_DISABLE_PREFIX, HealthChecker } from './gateway/health-check.js';
+import { UpstreamClient } from './gateway/upstream.js';
 import type { DatabaseHandle } from './infra/db/client.js';
+import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
+import { RateLimits } from './infra/state/rate-limits.js';
+import { RedisCounterStore } from './infra/state/redis-counters.js';
+import { AccessRulesService } from './modules/access-rules/service.js';
 import { AuditRepository } from './modules/audit/repository.js';
 import { AuditService, SYSTEM_ACTOR } from './modules/audit/service.js';
-import { type PasswordHasher, createArgon2Hasher } from './modules/auth/passwords.js';
+import { createArgon2Hasher, type PasswordHasher } from './modules/auth/passwords.js';
 import { AuthService } from './modules/auth/service.js';
 import { RefreshSessions } from './modules/auth/sessions.js';
 import { LoginThrottle } from './modules/auth/throttle.js';
 import { AccessTokens } from './modules/auth/tokens.js';
-import { KeysRepository } from './modules/keys/repository.js';
-import { KeysService } from './modules/keys/service.js';
-import { KeyVerifier } from './modules/keys/verifier.js';
-import { type Settings, SettingsService } from './modules/settings/service.js';
-import { UsersRepository } from './modules/users/repository.js';
-import { UsersService } from './modules/users/service.js';
-import { Catalog } from './gateway/catalog.js';
-import { ChatService } from './gateway/chat.js';
-import type { CatalogChannel } from './gateway/catalog.js';
-import { DEFAULT_ROUTING, Dispatcher } from './gateway/dispatch.js';
-import { HealthRegistry } from './gateway/health.js';
-import { AUTO_DISABLE_PREFIX, HealthChecker } from './gateway/health-check.js';
-import { Gateway } from './gateway/gateway.js';
-import { UpstreamClient } from './gateway/upstream.js';
 import { ChannelsRepository } from './modules/channels/repository.js';
 import { ChannelsService } from './modules/channels/service.js';
 import { ChannelTester } from './modules/channels/tester.js';
-import { ModelsRepository } from './modules/models/repository.js';
-import { ModelsService } from './modules/models/service.js';
-import { LogsService } from './modules/usage/logs.js';
-import { UsageRecorder } from './modules/usage/recorder.js';
-import { ipInCidrs } from './core/ip.js';
-import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
-import { RateLimits } from './infra/state/rate-limits.js';
-import { RedisCounterStore } from './infra/state/redis-counters.js';
+import { KeysRepository } from './modules/keys/repository.js';
+import { KeysService } from './modules/keys/service.js';
+import { KeyVerifier } from './modules/keys/verifier.js';
 import { LimitEnforcer } from './modules/limits/enforcer.js';
 import { PeriodClock } from './modules/limits/periods.js';
 import { LimitsService } from './modules/limits/service.js';
-import { AccessRulesService } from './modules/access-rules/service.js';
+import { ModelsRepository } from './modules/models/repository.js';
+import { ModelsService } from './modules/models/service.js';
+import { type Settings, SettingsService } from './modules/settings/service.js';
 import { TeamsService } from './modules/teams/service.js';
+import { LogsService } from './modules/usage/logs.js';
+import { UsageRecorder } from './modules/usage/recorder.js';
 import { UsageSummary } from './modules/usage/summary.js';
+import { UsersRepository } from './modules/users/repository.js';
+import { UsersService } from './modules/users/service.js';
 
 /** Breaker openings in a row (no success between) after which a channel is disabled automatically. */
 const PERSISTENT_FAILURE_OPENS = 3;
@@ -130,7 +130,11 @@ export function createServices(options: ServiceOptions): Services {
   const recorder = new UsageRecorder(db, { ...options.recorder });
   const upstream = new UpstreamClient();
   const health = new HealthRegistry(clock);
-  const breakerOptions = (st: Settings) => ({ failureThreshold: st.breakerFailureThreshold, cooldownMs: st.breakerCooldownSeconds * 1000, windowMs: 60_000 });
+  const breakerOptions = (st: Settings) => ({
+    failureThreshold: st.breakerFailureThreshold,
+    cooldownMs: st.breakerCooldownSeconds * 1000,
+    windowMs: 60_000,
+  });
   health.options = { ...health.options, ...breakerOptions(settings.get()) };
   settings.onChange((st) => {
     health.options = { ...health.options, ...breakerOptions(st) };
@@ -141,7 +145,9 @@ export function createServices(options: ServiceOptions): Services {
     channel.active = false;
     void channels
       .disable(channel.id, `${AUTO_DISABLE_PREFIX}${reason}`)
-      .then(() => audit.record({ actor: SYSTEM_ACTOR, action, targetType: 'channel', targetId: channel.id, detail: { reason } }))
+      .then(() =>
+        audit.record({ actor: SYSTEM_ACTOR, action, targetType: 'channel', targetId: channel.id, detail: { reason } }),
+      )
       .catch(() => undefined);
   };
   const rates = new RateLimits(options.redis, `${options.redisPrefix ?? 'aihub'}`);
@@ -155,9 +161,11 @@ export function createServices(options: ServiceOptions): Services {
       const st = settings.get();
       return { ...DEFAULT_ROUTING, defaultStrategy: st.routingStrategy, maxAttempts: st.maxAttempts };
     },
-    onAuthFailure: (channel, message) => autoDisable(channel, `upstream rejected the provider key: ${message}`, 'channel.auto_disable'),
+    onAuthFailure: (channel, message) =>
+      autoDisable(channel, `upstream rejected the provider key: ${message}`, 'channel.auto_disable'),
     onBreakerOpen: (channel, opens, message) => {
-      if (opens >= PERSISTENT_FAILURE_OPENS) autoDisable(channel, `failing persistently: ${message}`, 'channel.auto_disable');
+      if (opens >= PERSISTENT_FAILURE_OPENS)
+        autoDisable(channel, `failing persistently: ${message}`, 'channel.auto_disable');
     },
   });
   const chat = new ChatService(dispatcher, upstream);
@@ -166,12 +174,18 @@ export function createServices(options: ServiceOptions): Services {
     const defaults = settings.get().defaultUserLimits;
     if (Object.keys(defaults).length > 0) await limits.set('user', user.id, defaults);
   });
-  const counters: CounterStore = options.redis ? new RedisCounterStore(options.redis, `${options.redisPrefix ?? 'aihub'}:c:`) : new MemoryCounterStore(() => clock.now());
+  const counters: CounterStore = options.redis
+    ? new RedisCounterStore(options.redis, `${options.redisPrefix ?? 'aihub'}:c:`)
+    : new MemoryCounterStore(() => clock.now());
   const periods = new PeriodClock(settings.get().limitsTimeZone);
   settings.onChange((st) => periods.setTimeZone(st.limitsTimeZone));
   const enforcer = new LimitEnforcer({ counters, rates, periods, clock, db, flushLog: () => recorder.flush() });
   const usageSummary = new UsageSummary(db, recorder, periods, clock);
   const teams = new TeamsService(db, clock, ids);
+  teams.onDeleted((teamId) => {
+    keyVerifier.invalidateTeam(teamId);
+    limits.forget('team', teamId);
+  });
   const gateway = new Gateway({
     catalog,
     verifier: keyVerifier,
@@ -196,7 +210,13 @@ export function createServices(options: ServiceOptions): Services {
     autoReenable: () => settings.get().autoReenableChannels,
     reenable: async (channel) => {
       await channels.update(channel.id, { enabled: true });
-      await audit.record({ actor: SYSTEM_ACTOR, action: 'channel.auto_reenable', targetType: 'channel', targetId: channel.id, detail: { reason: 'health check passed' } });
+      await audit.record({
+        actor: SYSTEM_ACTOR,
+        action: 'channel.auto_reenable',
+        targetType: 'channel',
+        targetId: channel.id,
+        detail: { reason: 'health check passed' },
+      });
     },
   });
   return {
@@ -242,7 +262,20 @@ export async function startServices(services: Services): Promise<void> {
   await services.accessRules.load();
 }
 
-/** Start background work (health checks). Not called by tests unless they want it. */
-export function startBackground(services: Services): void {
+/** How often each instance re-reads what other instances may have changed (until Redis pub/sub lands). */
+const REFRESH_MS = 60_000;
+
+/** Start background work: health checks, and re-reading shared configuration. Tests call it when they want it. */
+export function startBackground(services: Services): () => void {
   services.healthChecker.start();
+  const refresh = setInterval(() => {
+    void Promise.all([
+      services.settings.load(),
+      services.catalog.reload(),
+      services.limits.load(),
+      services.accessRules.load(),
+    ]).catch(() => undefined);
+  }, REFRESH_MS);
+  refresh.unref();
+  return () => clearInterval(refresh);
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Call, client, register, startTestApp, type TestApp } from './support/app.js';
 import { ENGINES } from './support/databases.js';
-import { type Call, type TestApp, client, register, startTestApp } from './support/app.js';
 
 describe.each(ENGINES)('smoke (%s)', (engine) => {
   let t: TestApp;
@@ -13,7 +13,10 @@ describe.each(ENGINES)('smoke (%s)', (engine) => {
 
   it('registers, creates a key and lists it by hint only', async () => {
     const me = await register(call, 'smoke@example.com');
-    const created = await call<{ secret: string; key: { id: string; hint: string } }>('POST', '/api/keys', { token: me.token, body: { name: 'k1' } });
+    const created = await call<{ secret: string; key: { id: string; hint: string } }>('POST', '/api/keys', {
+      token: me.token,
+      body: { name: 'k1' },
+    });
     expect(created.status).toBe(201);
     expect(created.body.secret).toMatch(/^sk-[A-Za-z0-9_-]{43}$/);
     const list = await call<{ data: Array<Record<string, unknown>> }>('GET', '/api/keys', { token: me.token });

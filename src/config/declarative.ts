@@ -19,10 +19,20 @@ const ChannelSpec = Type.Object(
     headers: Type.Optional(StringMap),
     modelMapping: Type.Optional(StringMap),
     provider: Type.Optional(StringMap),
-    limits: Type.Optional(Type.Object({ rpm: Type.Optional(Type.Integer({ minimum: 1 })), tpm: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false })),
+    limits: Type.Optional(
+      Type.Object(
+        { rpm: Type.Optional(Type.Integer({ minimum: 1 })), tpm: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { additionalProperties: false },
+      ),
+    ),
     timeouts: Type.Optional(
       Type.Object(
-        { connectMs: Type.Optional(Type.Integer()), firstByteMs: Type.Optional(Type.Integer()), idleMs: Type.Optional(Type.Integer()), totalMs: Type.Optional(Type.Integer()) },
+        {
+          connectMs: Type.Optional(Type.Integer()),
+          firstByteMs: Type.Optional(Type.Integer()),
+          idleMs: Type.Optional(Type.Integer()),
+          totalMs: Type.Optional(Type.Integer()),
+        },
         { additionalProperties: false },
       ),
     ),
@@ -37,14 +47,26 @@ const ModelSpec = Type.Object(
     enabled: Type.Optional(Type.Boolean()),
     /** USD per 1M tokens (friendlier in a file than the API's micro-USD). */
     price: Type.Optional(
-      Type.Object({ input: Type.Number({ minimum: 0 }), output: Type.Number({ minimum: 0 }), cachedInput: Type.Optional(Type.Number({ minimum: 0 })) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          input: Type.Number({ minimum: 0 }),
+          output: Type.Number({ minimum: 0 }),
+          cachedInput: Type.Optional(Type.Number({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
     contextWindow: Type.Optional(Type.Integer({ minimum: 1 })),
     maxOutputTokens: Type.Optional(Type.Integer({ minimum: 1 })),
     capabilities: Type.Optional(Type.Array(Type.String())),
     routes: Type.Array(
       Type.Object(
-        { channel: Type.String(), upstreamModel: Type.Optional(Type.String()), priority: Type.Optional(Type.Integer()), weight: Type.Optional(Type.Integer({ minimum: 0 })) },
+        {
+          channel: Type.String(),
+          upstreamModel: Type.Optional(Type.String()),
+          priority: Type.Optional(Type.Integer()),
+          weight: Type.Optional(Type.Integer({ minimum: 0 })),
+        },
         { additionalProperties: false },
       ),
     ),
@@ -60,12 +82,17 @@ export type DeclarativeConfig = Static<typeof DeclarativeConfigSchema>;
 
 /** Replace `${NAME}` and `${NAME:-default}` with environment values; a missing variable is an error. */
 export function interpolateEnv(text: string, env: Record<string, string | undefined>, file: string): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback: string | undefined) => {
-    const value = env[name];
-    if (value !== undefined && value !== '') return value;
-    if (fallback !== undefined) return fallback;
-    throw new Error(`${file}: environment variable ${name} is not set (write \${${name}:-default} to allow a default)`);
-  });
+  return text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+    (_match, name: string, fallback: string | undefined) => {
+      const value = env[name];
+      if (value !== undefined && value !== '') return value;
+      if (fallback !== undefined) return fallback;
+      throw new Error(
+        `${file}: environment variable ${name} is not set (write \${${name}:-default} to allow a default)`,
+      );
+    },
+  );
 }
 
 /** Read, interpolate and validate a declarative config file; errors name the file and the path. */
@@ -97,7 +124,10 @@ export interface ApplyReport {
  * Apply the file: channels and models are matched by name and created or updated; things not in the file
  * are left alone. Running it twice gives the same state (idempotent).
  */
-export async function applyDeclarativeConfig(config: DeclarativeConfig, deps: { channels: ChannelsService; models: ModelsService }): Promise<ApplyReport> {
+export async function applyDeclarativeConfig(
+  config: DeclarativeConfig,
+  deps: { channels: ChannelsService; models: ModelsService },
+): Promise<ApplyReport> {
   const report: ApplyReport = { channelsCreated: 0, channelsUpdated: 0, modelsCreated: 0, modelsUpdated: 0 };
   const channelIds = new Map<string, string>();
   for (const spec of config.channels ?? []) {
@@ -133,14 +163,23 @@ export async function applyDeclarativeConfig(config: DeclarativeConfig, deps: { 
     for (const route of spec.routes) {
       const channelId = channelIds.get(route.channel) ?? (await deps.channels.findByName(route.channel))?.id;
       if (!channelId) throw new Error(`model ${spec.name}: route names unknown channel "${route.channel}"`);
-      routes.push({ channelId, upstreamModel: route.upstreamModel ?? null, priority: route.priority ?? 0, weight: route.weight ?? 1 });
+      routes.push({
+        channelId,
+        upstreamModel: route.upstreamModel ?? null,
+        priority: route.priority ?? 0,
+        weight: route.weight ?? 1,
+      });
     }
     const input = {
       name: spec.name,
       description: spec.description ?? null,
       enabled: spec.enabled ?? true,
       ...(spec.price
-        ? { inputPrice: toMicros(spec.price.input), outputPrice: toMicros(spec.price.output), cachedInputPrice: spec.price.cachedInput === undefined ? null : toMicros(spec.price.cachedInput) }
+        ? {
+            inputPrice: toMicros(spec.price.input),
+            outputPrice: toMicros(spec.price.output),
+            cachedInputPrice: spec.price.cachedInput === undefined ? null : toMicros(spec.price.cachedInput),
+          }
         : {}),
       ...(spec.contextWindow !== undefined ? { contextWindow: spec.contextWindow } : {}),
       ...(spec.maxOutputTokens !== undefined ? { maxOutputTokens: spec.maxOutputTokens } : {}),

@@ -49,23 +49,86 @@ interface VariableDoc {
 export const CONFIG_VARIABLES: VariableDoc[] = [
   { name: 'PORT', default: '3000', description: 'HTTP port (1-65535)' },
   { name: 'HOST', default: '0.0.0.0', description: 'Interface to listen on' },
-  { name: 'AIHUB_DATA_DIR', default: './data', description: 'Directory for the SQLite file and the generated secret key file' },
-  { name: 'DATABASE_URL', default: '(empty: SQLite in AIHUB_DATA_DIR)', description: 'postgres://user:pass@host:5432/db for PostgreSQL, or sqlite:/path/to/file.db' },
-  { name: 'REDIS_URL', default: '(empty: in-memory)', description: 'redis://host:6379 to share counters, limits and caches between instances' },
-  { name: 'AIHUB_SECRET_KEY', default: '(empty: generated into AIHUB_DATA_DIR/secret.key)', description: '32 bytes as 64 hex chars or base64; encrypts provider keys and signs sessions. Keep it safe and stable' },
-  { name: 'AIHUB_MASTER_KEY', default: '(empty: off)', description: 'Admin credential for automation: `Authorization: Bearer <value>` on /api and /v1 (at least 16 characters)' },
-  { name: 'AIHUB_ADMIN_EMAIL', default: '(empty)', description: 'With AIHUB_ADMIN_PASSWORD: the first admin, created on first start when no admin exists' },
-  { name: 'AIHUB_ADMIN_PASSWORD', default: '(empty)', description: 'Password of the first admin (at least 8 characters)' },
-  { name: 'AIHUB_ALLOW_REGISTRATION', default: 'true', description: 'Initial value of the "registration open" setting (admins can change it later)' },
+  {
+    name: 'AIHUB_DATA_DIR',
+    default: './data',
+    description: 'Directory for the SQLite file and the generated secret key file',
+  },
+  {
+    name: 'DATABASE_URL',
+    default: '(empty: SQLite in AIHUB_DATA_DIR)',
+    description: 'postgres://user:pass@host:5432/db for PostgreSQL, or sqlite:/path/to/file.db',
+  },
+  {
+    name: 'REDIS_URL',
+    default: '(empty: in-memory)',
+    description: 'redis://host:6379 to share counters, limits and caches between instances',
+  },
+  {
+    name: 'AIHUB_SECRET_KEY',
+    default: '(empty: generated into AIHUB_DATA_DIR/secret.key)',
+    description:
+      '32 bytes as 64 hex chars or base64; encrypts provider keys and signs sessions. Keep it safe and stable',
+  },
+  {
+    name: 'AIHUB_MASTER_KEY',
+    default: '(empty: off)',
+    description:
+      'Admin credential for automation: `Authorization: Bearer <value>` on /api and /v1 (at least 16 characters)',
+  },
+  {
+    name: 'AIHUB_ADMIN_EMAIL',
+    default: '(empty)',
+    description: 'With AIHUB_ADMIN_PASSWORD: the first admin, created on first start when no admin exists',
+  },
+  {
+    name: 'AIHUB_ADMIN_PASSWORD',
+    default: '(empty)',
+    description: 'Password of the first admin (at least 8 characters)',
+  },
+  {
+    name: 'AIHUB_ALLOW_REGISTRATION',
+    default: 'true',
+    description: 'Initial value of the "registration open" setting (admins can change it later)',
+  },
   { name: 'AIHUB_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
-  { name: 'AIHUB_CORS_ORIGINS', default: '(empty: no cross-origin access)', description: 'Comma-separated allowed origins, or * for any' },
-  { name: 'AIHUB_BODY_LIMIT_MB', default: '20', description: 'Largest accepted request body in MiB (images in chat requests count)' },
+  {
+    name: 'AIHUB_CORS_ORIGINS',
+    default: '(empty: no cross-origin access)',
+    description: 'Comma-separated allowed origins, or * for any',
+  },
+  {
+    name: 'AIHUB_BODY_LIMIT_MB',
+    default: '20',
+    description: 'Largest accepted request body in MiB (images in chat requests count)',
+  },
   { name: 'AIHUB_ACCESS_TOKEN_TTL', default: '900', description: 'Console access-token lifetime in seconds' },
-  { name: 'AIHUB_REFRESH_TOKEN_TTL', default: '2592000', description: 'Console session (refresh-token) lifetime in seconds' },
-  { name: 'AIHUB_TRUST_PROXY', default: 'false', description: 'true when behind a reverse proxy: client IPs are read from X-Forwarded-For' },
-  { name: 'AIHUB_SHUTDOWN_TIMEOUT_MS', default: '30000', description: 'How long a shutdown waits for in-flight requests' },
-  { name: 'AIHUB_CONFIG', default: '(empty)', description: 'Path of a YAML file declaring channels and models, applied at start (docs/configuration-file.md)' },
-  { name: 'AIHUB_DEMO', default: 'true', description: 'On a brand-new instance, add the built-in mock channel and demo models (mock-gpt, mock-reasoner, mock-embedding)' },
+  {
+    name: 'AIHUB_REFRESH_TOKEN_TTL',
+    default: '2592000',
+    description: 'Console session (refresh-token) lifetime in seconds',
+  },
+  {
+    name: 'AIHUB_TRUST_PROXY',
+    default: 'false',
+    description: 'true when behind a reverse proxy: client IPs are read from X-Forwarded-For',
+  },
+  {
+    name: 'AIHUB_SHUTDOWN_TIMEOUT_MS',
+    default: '30000',
+    description: 'How long a shutdown waits for in-flight requests',
+  },
+  {
+    name: 'AIHUB_CONFIG',
+    default: '(empty)',
+    description: 'Path of a YAML file declaring channels and models, applied at start (docs/configuration-file.md)',
+  },
+  {
+    name: 'AIHUB_DEMO',
+    default: 'true',
+    description:
+      'On a brand-new instance, add the built-in mock channel and demo models (mock-gpt, mock-reasoner, mock-embedding)',
+  },
 ];
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -104,7 +167,9 @@ export function loadConfig(env: Env): Config {
 
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl && !/^(postgres(ql)?:\/\/|sqlite:)/.test(databaseUrl)) {
-    problems.push(`DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got "${databaseUrl.split(':')[0]}:…")`);
+    problems.push(
+      `DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got "${databaseUrl.split(':')[0]}:…")`,
+    );
   }
   const redisUrl = str('REDIS_URL');
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
@@ -115,28 +180,38 @@ export function loadConfig(env: Env): Config {
   const rawSecret = str('AIHUB_SECRET_KEY');
   if (rawSecret) {
     secretKey = parseSecretKey(rawSecret);
-    if (!secretKey) problems.push('AIHUB_SECRET_KEY must be 32 bytes written as 64 hex characters or base64 (try: openssl rand -hex 32)');
+    if (!secretKey)
+      problems.push(
+        'AIHUB_SECRET_KEY must be 32 bytes written as 64 hex characters or base64 (try: openssl rand -hex 32)',
+      );
   }
 
   const masterKey = str('AIHUB_MASTER_KEY');
   if (masterKey && masterKey.length < 16) problems.push('AIHUB_MASTER_KEY must be at least 16 characters');
 
   const adminEmail = str('AIHUB_ADMIN_EMAIL');
-  const adminPassword = env.AIHUB_ADMIN_PASSWORD && env.AIHUB_ADMIN_PASSWORD !== '' ? env.AIHUB_ADMIN_PASSWORD : undefined;
+  const adminPassword =
+    env.AIHUB_ADMIN_PASSWORD && env.AIHUB_ADMIN_PASSWORD !== '' ? env.AIHUB_ADMIN_PASSWORD : undefined;
   if (adminEmail && !isEmail(adminEmail)) problems.push(`AIHUB_ADMIN_EMAIL="${adminEmail}" is not an email address`);
-  if (Boolean(adminEmail) !== Boolean(adminPassword)) problems.push('AIHUB_ADMIN_EMAIL and AIHUB_ADMIN_PASSWORD must be set together');
+  if (Boolean(adminEmail) !== Boolean(adminPassword))
+    problems.push('AIHUB_ADMIN_EMAIL and AIHUB_ADMIN_PASSWORD must be set together');
   if (adminPassword && adminPassword.length < 8) problems.push('AIHUB_ADMIN_PASSWORD must be at least 8 characters');
 
   const rawLevel = str('AIHUB_LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(rawLevel as LogLevel)) problems.push(`AIHUB_LOG_LEVEL="${rawLevel}" must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(rawLevel as LogLevel))
+    problems.push(`AIHUB_LOG_LEVEL="${rawLevel}" must be one of ${LOG_LEVELS.join(', ')}`);
 
   const rawCors = str('AIHUB_CORS_ORIGINS');
   let corsOrigins: Config['corsOrigins'] = false;
   if (rawCors === '*') corsOrigins = true;
   else if (rawCors) {
-    corsOrigins = rawCors.split(',').map((o) => o.trim()).filter(Boolean);
+    corsOrigins = rawCors
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
     for (const origin of corsOrigins) {
-      if (!/^https?:\/\/[^/]+$/.test(origin)) problems.push(`AIHUB_CORS_ORIGINS entry "${origin}" must look like https://host[:port]`);
+      if (!/^https?:\/\/[^/]+$/.test(origin))
+        problems.push(`AIHUB_CORS_ORIGINS entry "${origin}" must look like https://host[:port]`);
     }
   }
 
@@ -161,7 +236,8 @@ export function loadConfig(env: Env): Config {
     configFile: str('AIHUB_CONFIG'),
     demo: bool('AIHUB_DEMO', true),
   };
-  if (config.configFile && !existsSync(config.configFile)) problems.push(`AIHUB_CONFIG="${config.configFile}": no such file`);
+  if (config.configFile && !existsSync(config.configFile))
+    problems.push(`AIHUB_CONFIG="${config.configFile}": no such file`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -97,24 +97,27 @@ export class OutputAccumulator {
 
 /**
  * A fast, deliberately generous prompt-size guess for reserving budget before a request runs (no
- * tokenizer on the hot path): ~3 characters a token, 1000 tokens an image. Settlement uses real counts.
+ * tokenizer on the hot path): UTF-8 bytes / 2, 1000 tokens an image. Settlement uses real counts.
  */
 export function approximatePromptTokens(request: ChatRequest): number {
-  let chars = 0;
+  let bytes = 0;
   let images = 0;
   for (const message of request.messages) {
-    if (typeof message.content === 'string') chars += message.content.length;
+    if (typeof message.content === 'string') bytes += Buffer.byteLength(message.content);
     else if (Array.isArray(message.content)) {
       for (const part of message.content) {
-        if (part.type === 'text' && typeof part.text === 'string') chars += part.text.length;
+        if (part.type === 'text' && typeof part.text === 'string') bytes += Buffer.byteLength(part.text);
         else images++;
       }
     }
-    for (const call of message.tool_calls ?? []) chars += call.function.arguments.length + call.function.name.length;
-    chars += 12;
+    for (const call of message.tool_calls ?? [])
+      bytes += Buffer.byteLength(call.function.arguments) + call.function.name.length;
+    bytes += 4; // per-message framing
   }
-  if (request.tools) chars += JSON.stringify(request.tools).length;
-  return Math.ceil(chars / 3) + images * 1000;
+  if (request.tools) bytes += Buffer.byteLength(JSON.stringify(request.tools));
+  // Tokenizers average no fewer than ~2 UTF-8 bytes a token (CJK: 3 bytes a character, at most ~1.5 tokens),
+  // so bytes / 2 is a safe upper bound for a reservation.
+  return Math.ceil(bytes / 2) + images * 1000;
 }
 
 /** The client's own cap on the answer, if it set one. */

@@ -7,8 +7,8 @@ import {
 import type { AnthropicMessagesRequest } from '../providers/anthropic/types.js';
 import type { ChatCompletionChunk, UpstreamErrorInfo } from '../providers/types.js';
 import { approximatePromptTokens, fromUsage, requestedMaxOutput } from './accounting.js';
-import { ClientStream } from './client-stream.js';
 import type { StreamSink } from './chat.js';
+import { ClientStream } from './client-stream.js';
 import type { Gateway } from './gateway.js';
 
 const MessagesBody = {

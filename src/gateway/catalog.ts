@@ -3,8 +3,8 @@ import type { ChannelsService } from '../modules/channels/service.js';
 import type { ModelsRepository } from '../modules/models/repository.js';
 import { parseCapabilities } from '../modules/models/service.js';
 import { getProvider } from '../providers/registry.js';
-import { STRATEGIES, type Strategy } from './router.js';
 import type { ProviderAdapter } from '../providers/types.js';
+import { STRATEGIES, type Strategy } from './router.js';
 
 export interface CatalogChannel {
   id: string;

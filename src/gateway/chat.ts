@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type EventSourceMessage, createParser } from 'eventsource-parser';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { mockChatChunks, mockChatCompletion } from '../providers/mock/index.js';
 import { openAiStreamErrorInfo } from '../providers/openai/errors.js';
 import { observeUsageFromSse } from '../providers/shared/usage.js';
@@ -10,11 +10,11 @@ import type {
   ChatUsage,
   UpstreamErrorInfo,
 } from '../providers/types.js';
-import { OutputAccumulator, type TokenCounts, fromUsage } from './accounting.js';
+import { fromUsage, OutputAccumulator, type TokenCounts } from './accounting.js';
 import type { ClientStream } from './client-stream.js';
 import { type Attempt, CLIENT_CLOSED, CommittedFailure, type Dispatcher, UpstreamFailure } from './dispatch.js';
 import type { RequestLedger } from './ledger.js';
-import { type UpstreamClient, readText } from './upstream.js';
+import { readText, type UpstreamClient } from './upstream.js';
 
 /** How a protocol writes a stream to its client (OpenAI SSE or Anthropic events). */
 export interface StreamSink {

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../core/clock.js';
 import { ApiError, type ErrorCode } from '../core/errors.js';
+import type { RateLimits } from '../infra/state/rate-limits.js';
 import { isUpstreamStreamError } from '../providers/shared/stream-error.js';
 import type { UpstreamErrorInfo, UpstreamTarget } from '../providers/types.js';
-import type { RateLimits } from '../infra/state/rate-limits.js';
 import type { Catalog, CatalogChannel } from './catalog.js';
 import type { HealthRegistry } from './health.js';
 import type { RequestLedger } from './ledger.js';
-import { type RandomSource, type Strategy, type Target, nextKey, orderTargets } from './router.js';
+import { nextKey, orderTargets, type RandomSource, type Strategy, type Target } from './router.js';
 import { transportErrorInfo } from './upstream.js';
 
 /** What status a client-side disconnect is recorded with (nginx's convention). */
@@ -200,7 +200,8 @@ export class Dispatcher {
           const opened = health.fail(this.deps.clock.now(), info.message, this.deps.health.options);
           if (opened) this.deps.onBreakerOpen?.(channel, health.consecutiveOpens, info.message);
         }
-        if (info.status === 429 && key.id) this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000, channel.id);
+        if (info.status === 429 && key.id)
+          this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000, channel.id);
         if (info.code === 'upstream_auth_failed') this.deps.onAuthFailure?.(channel, info.message);
         if (error instanceof CommittedFailure) throw error;
         ledger.addAttempt(channel, info.status, info.message, attemptStart);
@@ -212,9 +213,13 @@ export class Dispatcher {
       }
     }
     if (!lastError && saturatedFor !== null) {
-      throw new ApiError('rate_limit_exceeded', `Every channel of model ${ledger.ctx.model.name} is at its provider rate limit; retry shortly`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(saturatedFor / 1000)),
-      });
+      throw new ApiError(
+        'rate_limit_exceeded',
+        `Every channel of model ${ledger.ctx.model.name} is at its provider rate limit; retry shortly`,
+        {
+          retryAfterSeconds: Math.max(1, Math.ceil(saturatedFor / 1000)),
+        },
+      );
     }
     throw lastError ?? this.noTarget(ledger);
   }
@@ -251,9 +256,13 @@ export class Dispatcher {
       }
     }
     if (restMs !== null) {
-      return new ApiError('rate_limit_exceeded', `The upstream rate-limited every key of model ${ledger.ctx.model.name}; retry later`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(restMs / 1000)),
-      });
+      return new ApiError(
+        'rate_limit_exceeded',
+        `The upstream rate-limited every key of model ${ledger.ctx.model.name}; retry later`,
+        {
+          retryAfterSeconds: Math.max(1, Math.ceil(restMs / 1000)),
+        },
+      );
     }
     return new ApiError('no_available_channel', `No available channel serves model ${ledger.ctx.model.name} right now`);
   }
@@ -261,7 +270,13 @@ export class Dispatcher {
 
 /** A 4xx that says the request itself is wrong (not 408 timeout / 429 rate limit, which are the upstream's state). */
 function isClientError(info: UpstreamErrorInfo): boolean {
-  return info.status >= 400 && info.status < 500 && info.status !== 408 && info.status !== 429 && info.code !== 'upstream_auth_failed';
+  return (
+    info.status >= 400 &&
+    info.status < 500 &&
+    info.status !== 408 &&
+    info.status !== 429 &&
+    info.code !== 'upstream_auth_failed'
+  );
 }
 
 function failureInfo(error: unknown, channel: CatalogChannel, deadlineHit: boolean): UpstreamErrorInfo {

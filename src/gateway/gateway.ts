@@ -3,12 +3,12 @@ import type { Clock } from '../core/clock.js';
 import { ApiError } from '../core/errors.js';
 import { toApiError } from '../http/errors.js';
 import type { KeyVerifier } from '../modules/keys/verifier.js';
-import type { UsageRecorder } from '../modules/usage/recorder.js';
 import type { LimitEnforcer, Scope } from '../modules/limits/enforcer.js';
 import type { LimitsService } from '../modules/limits/service.js';
+import type { UsageRecorder } from '../modules/usage/recorder.js';
 import type { ChatCompletion, ChatRequest } from '../providers/types.js';
-import { OutputAccumulator, type TokenCounts, costOf } from './accounting.js';
-import { type Caller, authenticateCaller, mayUseModel } from './caller.js';
+import { costOf, OutputAccumulator, type TokenCounts } from './accounting.js';
+import { authenticateCaller, type Caller, mayUseModel } from './caller.js';
 import type { Catalog, CatalogModel } from './catalog.js';
 import type { ChatService } from './chat.js';
 import type { Dispatcher } from './dispatch.js';
@@ -34,6 +34,8 @@ export interface GatewayDeps {
 
 /** What a request may consume, for reserving budget before it runs. */
 export interface UsageEstimate {
+  /** Answers asked for (OpenAI `n`); each may use the full output budget. */
+  choices?: number | undefined;
   promptTokens: number;
   /** The client's max output tokens, if it set one. */
   maxOutputTokens: number | null;
@@ -56,8 +58,13 @@ export class Gateway {
     this.catalog = deps.catalog;
   }
 
-  authenticate(request: FastifyRequest): Promise<Caller> {
-    return authenticateCaller(request, this.deps.verifier, this.deps.masterKey);
+  /** Who is calling, with the key's address restriction applied (every /v1 route goes through here). */
+  async authenticate(request: FastifyRequest): Promise<Caller> {
+    const caller = await authenticateCaller(request, this.deps.verifier, this.deps.masterKey);
+    if (caller.allowedIps && !this.deps.ipAllowed(request.ip, caller.allowedIps)) {
+      throw new ApiError('ip_not_allowed', `This API key may not be used from ${request.ip}`);
+    }
+    return caller;
   }
 
   /**
@@ -72,9 +79,6 @@ export class Gateway {
     usage: () => UsageEstimate,
   ): Promise<{ caller: Caller; ledger: RequestLedger }> {
     const caller = await this.authenticate(request);
-    if (caller.allowedIps && !this.deps.ipAllowed(request.ip, caller.allowedIps)) {
-      throw new ApiError('ip_not_allowed', `This API key may not be used from ${request.ip}`);
-    }
     const model = this.deps.catalog.getModel(modelName);
     if (!model || !model.active) {
       throw new ApiError('model_not_found', `The model '${modelName}' does not exist or you do not have access to it`, {
@@ -91,13 +95,27 @@ export class Gateway {
     );
     ledger.admission = await this.deps.enforcer.admit(this.scopesOf(caller), () => {
       const u = usage();
-      const completion =
+      const perChoice =
         u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
+      const completion = perChoice * Math.max(1, u.choices ?? 1);
       const tokens = { prompt: u.promptTokens, completion, cached: 0, reasoning: 0, estimated: true };
       ledger.estimatedTokens = u.promptTokens + completion;
-      return { tokens: u.promptTokens + completion, costMicros: costOf(tokens, model.prices) };
+      // A fallback model may serve (and bill) the request: reserve at the dearest price that could apply.
+      return {
+        tokens: u.promptTokens + completion,
+        costMicros: Math.max(costOf(tokens, model.prices), ...this.fallbackCosts(model, tokens)),
+      };
     });
     return { caller, ledger };
+  }
+
+  private fallbackCosts(model: CatalogModel, tokens: TokenCounts): number[] {
+    const costs: number[] = [];
+    for (const name of model.fallbacks) {
+      const fallback = this.deps.catalog.getModel(name);
+      if (fallback?.active) costs.push(costOf(tokens, fallback.prices));
+    }
+    return costs;
   }
 
   /** The levels a caller belongs to, each with its limits. */

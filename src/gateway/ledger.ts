@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Admission } from '../modules/limits/enforcer.js';
 import type { UsageRecorder } from '../modules/usage/recorder.js';
-import { type TokenCounts, ZERO_TOKENS, costOf } from './accounting.js';
+import { costOf, type TokenCounts, ZERO_TOKENS } from './accounting.js';
 import type { Caller } from './caller.js';
 import type { CatalogChannel, CatalogModel } from './catalog.js';
 

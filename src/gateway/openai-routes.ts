@@ -3,8 +3,8 @@ import { ApiError } from '../core/errors.js';
 import { mockEmbedding } from '../providers/mock/index.js';
 import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest, UpstreamErrorInfo } from '../providers/types.js';
 import { approximatePromptTokens, countTokens, fromUsage, requestedMaxOutput } from './accounting.js';
-import { ClientStream } from './client-stream.js';
 import type { StreamSink } from './chat.js';
+import { ClientStream } from './client-stream.js';
 import { UpstreamFailure } from './dispatch.js';
 import type { Gateway } from './gateway.js';
 import { readText } from './upstream.js';
@@ -52,6 +52,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
       const { ledger } = await gateway.begin(request, body.model, 'chat', body.stream === true, () => ({
         promptTokens: approximatePromptTokens(body),
         maxOutputTokens: requestedMaxOutput(body),
+        choices: typeof body.n === 'number' ? body.n : 1,
       }));
       const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
       try {

@@ -40,7 +40,10 @@ function weightedOrder(pool: CatalogRoute[], random: RandomSource): CatalogRoute
     let index = 0;
     if (total > 0) {
       let point = random() * total;
-      index = rest.findIndex((r) => (point -= Math.max(0, r.weight)) < 0);
+      index = rest.findIndex((r) => {
+        point -= Math.max(0, r.weight);
+        return point < 0;
+      });
       if (index < 0) index = rest.length - 1;
     } else index = Math.floor(random() * rest.length);
     out.push(...rest.splice(index, 1));

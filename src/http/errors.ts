@@ -43,15 +43,19 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError('validation_failed', message, { param: field || undefined });
   }
   if (fe?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ApiError('payload_too_large', 'Request body is too large');
-  if (fe?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new ApiError('unsupported_media_type', 'Send the body as application/json');
-  if (fe?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new ApiError('invalid_json', 'Request body is empty; send a JSON object');
+  if (fe?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new ApiError('unsupported_media_type', 'Send the body as application/json');
+  if (fe?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return new ApiError('invalid_json', 'Request body is empty; send a JSON object');
   if (fe?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe?.statusCode === 400 && error instanceof SyntaxError)) {
     return new ApiError('invalid_json', `Request body is not valid JSON: ${fe.message}`);
   }
   if (fe?.statusCode === 400 || fe?.statusCode === 404 || fe?.statusCode === 413 || fe?.statusCode === 415) {
     return new ApiError('bad_request', fe.message, { status: fe.statusCode });
   }
-  return new ApiError('internal_error', 'Internal error; the request id identifies it in the server log', { cause: error });
+  return new ApiError('internal_error', 'Internal error; the request id identifies it in the server log', {
+    cause: error,
+  });
 }
 
 /** Render an error in the protocol of the route that failed. */
@@ -63,7 +67,14 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
     return reply.send({ type: 'error', error: { type: anthropicType(error.status), message: error.message } });
   }
   if (url.startsWith('/v1/') || url === '/v1') {
-    return reply.send({ error: { message: error.message, type: openAiType(error.code, error.status), param: error.param ?? null, code: error.code } });
+    return reply.send({
+      error: {
+        message: error.message,
+        type: openAiType(error.code, error.status),
+        param: error.param ?? null,
+        code: error.code,
+      },
+    });
   }
   return reply.send({ error: { code: error.code, message: error.message, requestId: request.id } });
 }

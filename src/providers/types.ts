@@ -40,11 +40,7 @@ export interface ChatTool {
   function: { name: string; description?: string; parameters?: JsonObject; strict?: boolean };
 }
 
-export type ChatToolChoice =
-  | 'none'
-  | 'auto'
-  | 'required'
-  | { type: 'function'; function: { name: string } };
+export type ChatToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
 export interface ChatRequest {
   model: string;
@@ -177,7 +173,14 @@ export interface UpstreamErrorInfo {
   /** HTTP status the gateway returns to its client. */
   status: number;
   /** AI Hub error code (see src/core/errors.ts). */
-  code: 'bad_request' | 'upstream_auth_failed' | 'rate_limit_exceeded' | 'upstream_error' | 'upstream_timeout' | 'model_not_found' | 'insufficient_quota';
+  code:
+    | 'bad_request'
+    | 'upstream_auth_failed'
+    | 'rate_limit_exceeded'
+    | 'upstream_error'
+    | 'upstream_timeout'
+    | 'model_not_found'
+    | 'insufficient_quota';
   message: string;
   /** Whether another target may succeed (429, 5xx, overloaded) — used by failover. */
   retryable: boolean;

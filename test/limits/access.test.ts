@@ -166,10 +166,7 @@ describe.each(BACKENDS)('key access rules (%s counters)', (backend) => {
       expect(patch.body.error.message).toContain('allowedIps');
     });
 
-    // BUG (src/gateway/openai-routes.ts, GET /v1/models and /v1/models/*): these routes only authenticate;
-    // the key's allowedIps are checked in Gateway.begin, which they do not call, so a key restricted to the
-    // office still works from anywhere for listing models.
-    it.fails('applies the address restriction to GET /v1/models as well', async () => {
+    it('applies the address restriction to GET /v1/models as well', async () => {
       const { secret } = await a.newKey({ allowedIps: ['203.0.113.0/24'] });
       const res = await a.call<ApiError>('GET', '/v1/models', { token: secret, headers: from('198.51.100.1') });
       expect(res.status).toBe(403);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/demo.js';
+import { type Call, client, register, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
-import { type Call, type TestApp, client, register, startTestApp } from '../support/app.js';
 
 interface Rule {
   id: string;

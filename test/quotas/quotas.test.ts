@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/demo.js';
-import { BACKENDS, type Call, ManualClock, type TestApp, client, register, startTestApp } from '../support/app.js';
+import { BACKENDS, type Call, client, ManualClock, register, startTestApp, type TestApp } from '../support/app.js';
 
 interface KeyCreated {
   secret: string;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Call, type TestApp, client, register, startTestApp } from '../support/app.js';
+import { type Call, client, register, startTestApp, type TestApp } from '../support/app.js';
 import { ProgrammableUpstream } from './programmable-upstream.js';
 
 interface Channel {

@@ -4,8 +4,8 @@ import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/clock.js';
 import { createArgon2Hasher } from '../../src/modules/auth/passwords.js';
-import { type Services, createServices, startServices } from '../../src/services.js';
-import { type EngineName, type TestDatabase, createTestDatabase } from './databases.js';
+import { createServices, type Services, startServices } from '../../src/services.js';
+import { createTestDatabase, type EngineName, type TestDatabase } from './databases.js';
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
@@ -46,7 +46,10 @@ const TEST_SECRET = Buffer.alloc(32, 7);
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase(options.engine ?? 'sqlite');
   const redisPrefix = `aihub-test:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
-  const redis = options.backend === 'redis' ? new Redis(process.env.TEST_REDIS_URL as string, { maxRetriesPerRequest: 2 }) : undefined;
+  const redis =
+    options.backend === 'redis'
+      ? new Redis(process.env.TEST_REDIS_URL as string, { maxRetriesPerRequest: 2 })
+      : undefined;
   const config: Config = loadConfig({ AIHUB_DATA_DIR: database.dataDir, AIHUB_LOG_LEVEL: 'silent', ...options.env });
   const services = createServices({
     config,
@@ -99,7 +102,11 @@ export interface CallResult<T = Record<string, unknown>> {
 
 /** A small HTTP client for the test app. */
 export function client(base: string) {
-  return async function call<T = Record<string, unknown>>(method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
+  return async function call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: CallOptions = {},
+  ): Promise<CallResult<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     let body: string | undefined;
@@ -129,7 +136,9 @@ export interface SignedIn {
 
 /** Register an account over HTTP and return its access token and refresh cookie. */
 export async function register(call: Call, email: string, password = 'correct horse 1'): Promise<SignedIn> {
-  const res = await call<{ accessToken: string; user: { id: string } }>('POST', '/api/auth/register', { body: { email, password } });
+  const res = await call<{ accessToken: string; user: { id: string } }>('POST', '/api/auth/register', {
+    body: { email, password },
+  });
   if (res.status !== 201) throw new Error(`register ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { token: res.body.accessToken, userId: res.body.user.id, email, cookie: refreshCookieOf(res.headers) };
 }

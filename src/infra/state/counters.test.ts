@@ -18,16 +18,32 @@ afterAll(async () => {
 });
 
 const backends: Array<[string, () => CounterStore]> = [['memory', () => new MemoryCounterStore()]];
-if (redis) backends.push(['redis', () => new RedisCounterStore(redis, `${prefix}${Math.random().toString(36).slice(2)}:`)]);
+if (redis)
+  backends.push(['redis', () => new RedisCounterStore(redis, `${prefix}${Math.random().toString(36).slice(2)}:`)]);
 
 describe.each(backends)('CounterStore (%s)', (_name, make) => {
   it('reserves all or nothing across several counters', async () => {
     const store = make();
-    expect(await store.reserve([{ key: 'a', amount: 5, limit: 10, ttlMs: 60_000 }, { key: 'b', amount: 5, limit: 6, ttlMs: 60_000 }])).toBe(-1);
+    expect(
+      await store.reserve([
+        { key: 'a', amount: 5, limit: 10, ttlMs: 60_000 },
+        { key: 'b', amount: 5, limit: 6, ttlMs: 60_000 },
+      ]),
+    ).toBe(-1);
     expect(await store.get(['a', 'b'])).toEqual([5, 5]);
     // b is below its limit (5 < 6), so one more request is admitted even though it goes over.
-    expect(await store.reserve([{ key: 'a', amount: 3, limit: 10, ttlMs: 60_000 }, { key: 'b', amount: 3, limit: 6, ttlMs: 60_000 }])).toBe(-1);
-    expect(await store.reserve([{ key: 'a', amount: 1, limit: 10, ttlMs: 60_000 }, { key: 'b', amount: 1, limit: 6, ttlMs: 60_000 }])).toBe(1);
+    expect(
+      await store.reserve([
+        { key: 'a', amount: 3, limit: 10, ttlMs: 60_000 },
+        { key: 'b', amount: 3, limit: 6, ttlMs: 60_000 },
+      ]),
+    ).toBe(-1);
+    expect(
+      await store.reserve([
+        { key: 'a', amount: 1, limit: 10, ttlMs: 60_000 },
+        { key: 'b', amount: 1, limit: 6, ttlMs: 60_000 },
+      ]),
+    ).toBe(1);
     expect(await store.get(['a', 'b'])).toEqual([8, 8]);
   });
 
@@ -57,7 +73,9 @@ describe.each(backends)('CounterStore (%s)', (_name, make) => {
 
   it('admits exactly `limit` concurrent unit reservations', async () => {
     const store = make();
-    const results = await Promise.all(Array.from({ length: 50 }, () => store.reserve([{ key: 'conc', amount: 1, limit: 10, ttlMs: 60_000 }])));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => store.reserve([{ key: 'conc', amount: 1, limit: 10, ttlMs: 60_000 }])),
+    );
     expect(results.filter((r) => r === -1)).toHaveLength(10);
     expect(await store.get(['conc'])).toEqual([10]);
   });

@@ -66,7 +66,10 @@ export class RedisCounterStore implements CounterStore {
 
   async init(key: string, value: number, ttlMs: number | null): Promise<boolean> {
     const k = this.prefix + key;
-    const result = ttlMs === null ? await this.redis.set(k, Math.round(value), 'NX') : await this.redis.set(k, Math.round(value), 'PX', ttlMs, 'NX');
+    const result =
+      ttlMs === null
+        ? await this.redis.set(k, Math.round(value), 'NX')
+        : await this.redis.set(k, Math.round(value), 'PX', ttlMs, 'NX');
     return result === 'OK';
   }
 

@@ -22,7 +22,10 @@ export class AuditRepository {
 
   async list(query: AuditQuery): Promise<AuditLogsTable[]> {
     let q = this.db.selectFrom('audit_logs').selectAll();
-    if (query.action) q = query.action.endsWith('*') ? q.where('action', 'like', `${query.action.slice(0, -1)}%`) : q.where('action', '=', query.action);
+    if (query.action)
+      q = query.action.endsWith('*')
+        ? q.where('action', 'like', `${query.action.slice(0, -1)}%`)
+        : q.where('action', '=', query.action);
     if (query.actorId) q = q.where('actor_id', '=', query.actorId);
     if (query.targetId) q = q.where('target_id', '=', query.targetId);
     if (query.from !== undefined) q = q.where('at', '>=', query.from);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { EpochMs, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { bearerSecurity, EpochMs, errorResponses } from '../../http/schemas.js';
 import type { Guards } from '../auth/guard.js';
 import type { AuditService } from './service.js';
 
@@ -28,15 +28,25 @@ export function auditRoutes({ audit, guards }: { audit: AuditService; guards: Gu
           summary: 'Audit log (admin and security actions)',
           security: bearerSecurity,
           querystring: Type.Object({
-            action: Type.Optional(Type.String({ maxLength: 100, description: 'Exact action, or a prefix ending in * (e.g. key.*)' })),
+            action: Type.Optional(
+              Type.String({ maxLength: 100, description: 'Exact action, or a prefix ending in * (e.g. key.*)' }),
+            ),
             actorId: Type.Optional(Type.String({ maxLength: 64 })),
             targetId: Type.Optional(Type.String({ maxLength: 64 })),
             from: Type.Optional(EpochMs),
             to: Type.Optional(EpochMs),
-            before: Type.Optional(Type.String({ maxLength: 64, description: 'Cursor: the id of the last row of the previous page' })),
+            before: Type.Optional(
+              Type.String({ maxLength: 64, description: 'Cursor: the id of the last row of the previous page' }),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
           }),
-          response: { 200: Type.Object({ data: Type.Array(AuditRecordSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+          response: {
+            200: Type.Object({
+              data: Type.Array(AuditRecordSchema),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+            }),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {

@@ -10,7 +10,12 @@ export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 256;
 
 export function createArgon2Hasher(options: { memoryCost?: number; timeCost?: number } = {}): PasswordHasher {
-  const params = { algorithm: 2 as const, memoryCost: options.memoryCost ?? 19_456, timeCost: options.timeCost ?? 2, parallelism: 1 };
+  const params = {
+    algorithm: 2 as const,
+    memoryCost: options.memoryCost ?? 19_456,
+    timeCost: options.timeCost ?? 2,
+    parallelism: 1,
+  };
   return {
     hash: (password) => hash(password, params),
     verify: async (stored, password) => {

@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
-import { Email, Password, bearerSecurity, errorResponses } from '../../http/schemas.js';
-import { type UserResponse, toUserResponse } from '../users/service.js';
+import { bearerSecurity, Email, errorResponses, Password } from '../../http/schemas.js';
 import type { UsersService } from '../users/service.js';
+import { toUserResponse, type UserResponse } from '../users/service.js';
 import { type Guards, principalOf } from './guard.js';
 import type { AuthService, SessionGrant } from './service.js';
 
@@ -53,7 +53,14 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
         schema: {
           tags: ['auth'],
           summary: 'Create an account (when registration is open) and sign in',
-          body: Type.Object({ email: Email, password: Password, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })) }, { additionalProperties: false }),
+          body: Type.Object(
+            {
+              email: Email,
+              password: Password,
+              name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
+            },
+            { additionalProperties: false },
+          ),
           response: { 201: SessionSchema, ...errorResponses },
         },
       },
@@ -70,11 +77,15 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
         schema: {
           tags: ['auth'],
           summary: 'Sign in with email and password',
-          body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 256 }) }),
+          body: Type.Object({
+            email: Type.String({ minLength: 1, maxLength: 254 }),
+            password: Type.String({ minLength: 1, maxLength: 256 }),
+          }),
           response: { 200: SessionSchema, ...errorResponses },
         },
       },
-      async (request, reply) => sendSession(reply, await auth.login(request.body.email, request.body.password, context(request))),
+      async (request, reply) =>
+        sendSession(reply, await auth.login(request.body.email, request.body.password, context(request))),
     );
 
     app.post(
@@ -116,7 +127,13 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
           tags: ['me'],
           summary: 'The signed-in user',
           security: bearerSecurity,
-          response: { 200: Type.Union([Type.Ref('User'), Type.Object({ kind: Type.Literal('master_key'), role: Type.Literal('admin') })]), ...errorResponses },
+          response: {
+            200: Type.Union([
+              Type.Ref('User'),
+              Type.Object({ kind: Type.Literal('master_key'), role: Type.Literal('admin') }),
+            ]),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -134,7 +151,10 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
           tags: ['me'],
           summary: 'Change your display name',
           security: bearerSecurity,
-          body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) }, { additionalProperties: false }),
+          body: Type.Object(
+            { name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) },
+            { additionalProperties: false },
+          ),
           response: { 200: Type.Ref('User'), ...errorResponses },
         },
       },
@@ -153,14 +173,22 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
           tags: ['me'],
           summary: 'Change your password; other sessions are signed out',
           security: bearerSecurity,
-          body: Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: Password }, { additionalProperties: false }),
+          body: Type.Object(
+            { currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: Password },
+            { additionalProperties: false },
+          ),
           response: { 200: SessionSchema, ...errorResponses },
         },
       },
       async (request, reply) => {
         const principal = principalOf(request);
         if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no password');
-        const grant = await auth.changePassword(principal.userId, request.body.currentPassword, request.body.newPassword, context(request));
+        const grant = await auth.changePassword(
+          principal.userId,
+          request.body.currentPassword,
+          request.body.newPassword,
+          context(request),
+        );
         return sendSession(reply, grant);
       },
     );

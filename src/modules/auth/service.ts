@@ -42,7 +42,10 @@ export class AuthService {
     });
   }
 
-  async register(input: { email: string; password: string; name?: string | undefined }, context: RefreshContext): Promise<SessionGrant> {
+  async register(
+    input: { email: string; password: string; name?: string | undefined },
+    context: RefreshContext,
+  ): Promise<SessionGrant> {
     if (!this.deps.settings.get().registrationEnabled) {
       throw new ApiError('registration_disabled', 'Registration is closed on this AI Hub; ask an admin for an account');
     }
@@ -53,7 +56,14 @@ export class AuthService {
       // Several sign-ups raced for "first account"; only the earliest stays admin.
       user = await this.deps.users.update(user.id, { role: 'user' });
     }
-    await this.deps.audit.record({ actor: { type: 'user', id: user.id }, action: 'user.register', targetType: 'user', targetId: user.id, ip: context.ip, detail: { role } });
+    await this.deps.audit.record({
+      actor: { type: 'user', id: user.id },
+      action: 'user.register',
+      targetType: 'user',
+      targetId: user.id,
+      ip: context.ip,
+      detail: { role },
+    });
     return this.grant(user, context);
   }
 
@@ -78,12 +88,25 @@ export class AuthService {
       throw new ApiError('invalid_credentials', 'Email or password is incorrect');
     }
     if (user.status !== 'active') {
-      await this.deps.audit.record({ actor: { type: 'user', id: user.id }, action: 'auth.login_failed', targetType: 'user', targetId: user.id, ip: context.ip, detail: { reason: 'disabled' } });
+      await this.deps.audit.record({
+        actor: { type: 'user', id: user.id },
+        action: 'auth.login_failed',
+        targetType: 'user',
+        targetId: user.id,
+        ip: context.ip,
+        detail: { reason: 'disabled' },
+      });
       throw new ApiError('account_disabled', 'This account is disabled');
     }
     await this.deps.throttle.recordSuccess(account);
     const lastLoginAt = await this.deps.users.recordLogin(user.id);
-    await this.deps.audit.record({ actor: { type: 'user', id: user.id }, action: 'auth.login', targetType: 'user', targetId: user.id, ip: context.ip });
+    await this.deps.audit.record({
+      actor: { type: 'user', id: user.id },
+      action: 'auth.login',
+      targetType: 'user',
+      targetId: user.id,
+      ip: context.ip,
+    });
     return this.grant({ ...user, last_login_at: lastLoginAt }, context);
   }
 
@@ -92,7 +115,13 @@ export class AuthService {
     const user = await this.deps.users.get(userId).catch(() => undefined);
     if (!user || user.status !== 'active') throw new ApiError('unauthorized', 'Session expired; sign in again');
     const accessToken = await this.deps.tokens.sign(user.id, user.role, this.deps.clock.now());
-    return { user, accessToken, expiresIn: this.deps.tokens.ttl, refreshToken: next.token, refreshExpiresAt: next.expiresAt };
+    return {
+      user,
+      accessToken,
+      expiresIn: this.deps.tokens.ttl,
+      refreshToken: next.token,
+      refreshExpiresAt: next.expiresAt,
+    };
   }
 
   async logout(refreshToken: string | undefined): Promise<void> {
@@ -100,13 +129,24 @@ export class AuthService {
   }
 
   /** Change the caller's password; ends every other session and returns a fresh one for this device. */
-  async changePassword(userId: string, currentPassword: string, newPassword: string, context: RefreshContext): Promise<SessionGrant> {
+  async changePassword(
+    userId: string,
+    currentPassword: string,
+    newPassword: string,
+    context: RefreshContext,
+  ): Promise<SessionGrant> {
     const user = await this.deps.users.get(userId);
     if (!(await this.deps.users.verifyPassword(user, currentPassword))) {
       throw new ApiError('invalid_credentials', 'Current password is incorrect', { param: 'currentPassword' });
     }
     const updated = await this.deps.users.update(userId, { password: newPassword });
-    await this.deps.audit.record({ actor: { type: 'user', id: userId }, action: 'user.password_change', targetType: 'user', targetId: userId, ip: context.ip });
+    await this.deps.audit.record({
+      actor: { type: 'user', id: userId },
+      action: 'user.password_change',
+      targetType: 'user',
+      targetId: userId,
+      ip: context.ip,
+    });
     return this.grant(updated, context);
   }
 
@@ -130,7 +170,13 @@ export class AuthService {
   private async grant(user: UsersTable, context: RefreshContext): Promise<SessionGrant> {
     const refresh = await this.deps.sessions.issue(user.id, context);
     const accessToken = await this.deps.tokens.sign(user.id, user.role, this.deps.clock.now());
-    return { user, accessToken, expiresIn: this.deps.tokens.ttl, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt };
+    return {
+      user,
+      accessToken,
+      expiresIn: this.deps.tokens.ttl,
+      refreshToken: refresh.token,
+      refreshExpiresAt: refresh.expiresAt,
+    };
   }
 
   private dummyHash(): Promise<string> {

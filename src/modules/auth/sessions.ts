@@ -100,6 +100,10 @@ export class RefreshSessions {
   }
 
   private find(token: string): Promise<RefreshTokensTable | undefined> {
-    return this.db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', sha256Hex(token)).executeTakeFirst();
+    return this.db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('token_hash', '=', sha256Hex(token))
+      .executeTakeFirst();
   }
 }

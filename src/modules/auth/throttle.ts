@@ -30,7 +30,13 @@ export class LoginThrottle {
     const prefix = options.keyPrefix ?? 'aihub';
     const make = (points: number, name: string): RateLimiterAbstract =>
       options.redis
-        ? new RateLimiterRedis({ storeClient: options.redis, points, duration, blockDuration: duration, keyPrefix: `${prefix}:login:${name}` })
+        ? new RateLimiterRedis({
+            storeClient: options.redis,
+            points,
+            duration,
+            blockDuration: duration,
+            keyPrefix: `${prefix}:login:${name}`,
+          })
         : new RateLimiterMemory({ points, duration, blockDuration: duration, keyPrefix: `login:${name}` });
     this.#byIp = make(this.#perIp, 'ip');
     this.#byAccount = make(this.#perAccount, 'acct');
@@ -46,7 +52,11 @@ export class LoginThrottle {
     if (blocked) {
       const res = blocked[0] as RateLimiterRes;
       const retryAfterSeconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-      throw new ApiError('too_many_attempts', `Too many failed sign-in attempts; try again in ${retryAfterSeconds} seconds`, { retryAfterSeconds });
+      throw new ApiError(
+        'too_many_attempts',
+        `Too many failed sign-in attempts; try again in ${retryAfterSeconds} seconds`,
+        { retryAfterSeconds },
+      );
     }
   }
 

@@ -1,4 +1,4 @@
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { ApiError } from '../../core/errors.js';
 import type { UserRole } from '../../infra/db/schema.js';
 
@@ -50,7 +50,8 @@ export class AccessTokens {
       return { userId: payload.sub, role, issuedAt: payload.iat };
     } catch (error) {
       if (error instanceof ApiError) throw error;
-      if (error instanceof joseErrors.JWTExpired) throw new ApiError('token_expired', 'Access token expired; refresh the session');
+      if (error instanceof joseErrors.JWTExpired)
+        throw new ApiError('token_expired', 'Access token expired; refresh the session');
       throw new ApiError('unauthorized', 'Invalid access token');
     }
   }

@@ -6,7 +6,12 @@ export class ChannelsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   listAll(): Promise<ChannelsTable[]> {
-    return this.db.selectFrom('channels').selectAll().orderBy('priority', 'desc').orderBy('created_at', 'asc').execute();
+    return this.db
+      .selectFrom('channels')
+      .selectAll()
+      .orderBy('priority', 'desc')
+      .orderBy('created_at', 'asc')
+      .execute();
   }
 
   findById(id: string): Promise<ChannelsTable | undefined> {
@@ -32,7 +37,11 @@ export class ChannelsRepository {
   }
 
   /** Update a channel; when `keys` is given the key pool is replaced in the same transaction. */
-  async update(id: string, patch: Partial<Omit<ChannelsTable, 'id' | 'created_at'>>, keys?: ChannelKeysTable[]): Promise<void> {
+  async update(
+    id: string,
+    patch: Partial<Omit<ChannelsTable, 'id' | 'created_at'>>,
+    keys?: ChannelKeysTable[],
+  ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('channels').set(patch).where('id', '=', id).execute();
       if (keys) {

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { IdParam, bearerSecurity, errorResponses, OrNull } from '../../http/schemas.js';
+import type { ChannelHealthSummary, HealthRegistry } from '../../gateway/health.js';
+import { bearerSecurity, errorResponses, IdParam, OrNull } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
-import type { ChannelTester } from './tester.js';
-import type { ChannelHealthSummary, HealthRegistry } from '../../gateway/health.js';
 import type { ChannelInput, ChannelResponse, ChannelsService } from './service.js';
+import type { ChannelTester } from './tester.js';
 
 const Timeouts = Type.Object(
   {
@@ -27,7 +27,10 @@ const Options = Type.Object(
     limits: Type.Optional(
       Type.Object(
         { rpm: Type.Optional(Type.Integer({ minimum: 1 })), tpm: Type.Optional(Type.Integer({ minimum: 1 })) },
-        { additionalProperties: false, description: 'Requests/tokens per minute the provider allows this channel; routing skips it while saturated' },
+        {
+          additionalProperties: false,
+          description: 'Requests/tokens per minute the provider allows this channel; routing skips it while saturated',
+        },
       ),
     ),
   },
@@ -37,9 +40,18 @@ const Options = Type.Object(
 const ChannelBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
-    type: Type.String({ minLength: 1, maxLength: 40, description: 'openai, azure-openai, anthropic, gemini, openai-compatible or mock' }),
+    type: Type.String({
+      minLength: 1,
+      maxLength: 40,
+      description: 'openai, azure-openai, anthropic, gemini, openai-compatible or mock',
+    }),
     baseUrl: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
-    keys: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4000 }), { maxItems: 100, description: 'Provider keys (write-only, encrypted at rest)' })),
+    keys: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 4000 }), {
+        maxItems: 100,
+        description: 'Provider keys (write-only, encrypted at rest)',
+      }),
+    ),
     options: Type.Optional(Options),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
     weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
@@ -64,15 +76,27 @@ export const ChannelSchema = Type.Object(
     updatedAt: Type.Integer(),
     health: Type.Object(
       {
-        status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded'), Type.Literal('down'), Type.Literal('unknown')]),
+        status: Type.Union([
+          Type.Literal('healthy'),
+          Type.Literal('degraded'),
+          Type.Literal('down'),
+          Type.Literal('unknown'),
+        ]),
         latencyMs: Type.Union([Type.Integer(), Type.Null()], { description: 'Moving average of time to first token' }),
-        successRate: Type.Union([Type.Number(), Type.Null()], { description: 'Share of the last 100 requests per model that succeeded' }),
+        successRate: Type.Union([Type.Number(), Type.Null()], {
+          description: 'Share of the last 100 requests per model that succeeded',
+        }),
         inflight: Type.Integer(),
         lastError: Type.Union([Type.String(), Type.Null()]),
         lastErrorAt: Type.Union([Type.Integer(), Type.Null()]),
         lastSuccessAt: Type.Union([Type.Integer(), Type.Null()]),
         lastCheck: Type.Union([
-          Type.Object({ at: Type.Integer(), ok: Type.Boolean(), latencyMs: Type.Integer(), error: Type.Union([Type.String(), Type.Null()]) }),
+          Type.Object({
+            at: Type.Integer(),
+            ok: Type.Boolean(),
+            latencyMs: Type.Integer(),
+            error: Type.Union([Type.String(), Type.Null()]),
+          }),
           Type.Null(),
         ]),
       },
@@ -91,29 +115,74 @@ export interface ChannelRoutesDeps {
 }
 
 /** /api/admin/channels: upstream connections, their encrypted key pools and live health. */
-export function channelRoutes({ channels, tester, health, audit, guards }: ChannelRoutesDeps): FastifyPluginAsyncTypebox {
-  const withHealth = (c: ChannelResponse): ChannelResponse & { health: ChannelHealthSummary } => ({ ...c, health: health.summary(c.id) });
+export function channelRoutes({
+  channels,
+  tester,
+  health,
+  audit,
+  guards,
+}: ChannelRoutesDeps): FastifyPluginAsyncTypebox {
+  const withHealth = (c: ChannelResponse): ChannelResponse & { health: ChannelHealthSummary } => ({
+    ...c,
+    health: health.summary(c.id),
+  });
   return async (app) => {
     app.addHook('onRequest', guards.admin);
     const tags = ['admin: channels'];
 
-    app.get('/api/admin/channels', { schema: { tags, summary: 'List channels', security: bearerSecurity, response: { 200: Type.Object({ data: Type.Array(Type.Ref('Channel')) }), ...errorResponses } } }, async () => ({
-      data: (await channels.list()).map(withHealth),
-    }));
+    app.get(
+      '/api/admin/channels',
+      {
+        schema: {
+          tags,
+          summary: 'List channels',
+          security: bearerSecurity,
+          response: { 200: Type.Object({ data: Type.Array(Type.Ref('Channel')) }), ...errorResponses },
+        },
+      },
+      async () => ({
+        data: (await channels.list()).map(withHealth),
+      }),
+    );
 
     app.post(
       '/api/admin/channels',
-      { schema: { tags, summary: 'Add a channel', security: bearerSecurity, body: ChannelBody, response: { 201: Type.Ref('Channel'), ...errorResponses } } },
+      {
+        schema: {
+          tags,
+          summary: 'Add a channel',
+          security: bearerSecurity,
+          body: ChannelBody,
+          response: { 201: Type.Ref('Channel'), ...errorResponses },
+        },
+      },
       async (request, reply) => {
         const created = await channels.create(request.body as ChannelInput);
-        await audit.record({ actor: actorOf(request.principal), action: 'channel.create', targetType: 'channel', targetId: created.id, ip: request.ip, detail: { name: created.name, type: created.type, keys: created.keys.length } });
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'channel.create',
+          targetType: 'channel',
+          targetId: created.id,
+          ip: request.ip,
+          detail: { name: created.name, type: created.type, keys: created.keys.length },
+        });
         reply.code(201);
         return withHealth(created);
       },
     );
 
-    app.get('/api/admin/channels/:id', { schema: { tags, summary: 'One channel', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('Channel'), ...errorResponses } } }, async (request) =>
-      withHealth(await channels.get(request.params.id)),
+    app.get(
+      '/api/admin/channels/:id',
+      {
+        schema: {
+          tags,
+          summary: 'One channel',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 200: Type.Ref('Channel'), ...errorResponses },
+        },
+      },
+      async (request) => withHealth(await channels.get(request.params.id)),
     );
 
     app.patch(
@@ -145,11 +214,29 @@ export function channelRoutes({ channels, tester, health, audit, guards }: Chann
       },
     );
 
-    app.delete('/api/admin/channels/:id', { schema: { tags, summary: 'Delete a channel and its routes', security: bearerSecurity, params: IdParam, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-      await channels.delete(request.params.id);
-      await audit.record({ actor: actorOf(request.principal), action: 'channel.delete', targetType: 'channel', targetId: request.params.id, ip: request.ip });
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/api/admin/channels/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a channel and its routes',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        await channels.delete(request.params.id);
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'channel.delete',
+          targetType: 'channel',
+          targetId: request.params.id,
+          ip: request.ip,
+        });
+        return reply.code(204).send(null);
+      },
+    );
 
     app.post(
       '/api/admin/channels/:id/test',
@@ -159,7 +246,9 @@ export function channelRoutes({ channels, tester, health, audit, guards }: Chann
           summary: 'Send a tiny request through the channel and report latency or the upstream error',
           security: bearerSecurity,
           params: IdParam,
-          body: Type.Optional(Type.Object({ model: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false })),
+          body: Type.Optional(
+            Type.Object({ model: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false }),
+          ),
           response: {
             200: Type.Object({
               ok: Type.Boolean(),

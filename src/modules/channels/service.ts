@@ -3,7 +3,7 @@ import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
 import type { SecretBox } from '../../core/secrets.js';
 import type { ChannelKeysTable, ChannelStatus, ChannelsTable } from '../../infra/db/schema.js';
-import { PROVIDER_IDS, getProvider } from '../../providers/registry.js';
+import { getProvider, PROVIDER_IDS } from '../../providers/registry.js';
 import { type ChannelOptions, parseChannelOptions } from './options.js';
 import type { ChannelsRepository } from './repository.js';
 
@@ -66,7 +66,12 @@ export class ChannelsService {
 
   async list(): Promise<ChannelResponse[]> {
     const [rows, keys] = await Promise.all([this.repo.listAll(), this.repo.listKeys()]);
-    return rows.map((row) => this.toResponse(row, keys.filter((k) => k.channel_id === row.id)));
+    return rows.map((row) =>
+      this.toResponse(
+        row,
+        keys.filter((k) => k.channel_id === row.id),
+      ),
+    );
   }
 
   async get(id: string): Promise<ChannelResponse> {
@@ -81,7 +86,8 @@ export class ChannelsService {
 
   async create(input: ChannelInput): Promise<ChannelResponse> {
     this.validate(input);
-    if (await this.repo.findByName(input.name)) throw new ApiError('conflict', `A channel named ${input.name} already exists`, { param: 'name' });
+    if (await this.repo.findByName(input.name))
+      throw new ApiError('conflict', `A channel named ${input.name} already exists`, { param: 'name' });
     const now = this.clock.now();
     const row: ChannelsTable = {
       id: this.newId('chn'),
@@ -152,7 +158,9 @@ export class ChannelsService {
     return rows.map((row) => ({
       row,
       options: parseChannelOptions(row.options),
-      keys: keys.filter((k) => k.channel_id === row.id && k.status === 'active').map((k) => ({ id: k.id, secret: this.box.decrypt(k.secret_enc) })),
+      keys: keys
+        .filter((k) => k.channel_id === row.id && k.status === 'active')
+        .map((k) => ({ id: k.id, secret: this.box.decrypt(k.secret_enc) })),
     }));
   }
 
@@ -163,14 +171,19 @@ export class ChannelsService {
     }
     const baseUrl = input.baseUrl ?? provider.defaultBaseUrl;
     if (input.type !== 'mock') {
-      if (!baseUrl) throw new ApiError('validation_failed', `baseUrl is required for ${input.type} channels`, { param: 'baseUrl' });
-      if (!/^https?:\/\/[^\s]+$/.test(baseUrl)) throw new ApiError('validation_failed', 'baseUrl must be an http(s) URL', { param: 'baseUrl' });
+      if (!baseUrl)
+        throw new ApiError('validation_failed', `baseUrl is required for ${input.type} channels`, { param: 'baseUrl' });
+      if (!/^https?:\/\/[^\s]+$/.test(baseUrl))
+        throw new ApiError('validation_failed', 'baseUrl must be an http(s) URL', { param: 'baseUrl' });
     }
     const needsKey = !['mock', 'openai-compatible'].includes(input.type);
     if (keysGiven && needsKey && (!input.keys || input.keys.length === 0)) {
-      throw new ApiError('validation_failed', `keys: a ${input.type} channel needs at least one provider key`, { param: 'keys' });
+      throw new ApiError('validation_failed', `keys: a ${input.type} channel needs at least one provider key`, {
+        param: 'keys',
+      });
     }
-    if (input.keys?.some((k) => k.trim() === '')) throw new ApiError('validation_failed', 'keys must not contain empty strings', { param: 'keys' });
+    if (input.keys?.some((k) => k.trim() === ''))
+      throw new ApiError('validation_failed', 'keys must not contain empty strings', { param: 'keys' });
   }
 
   private sealKeys(channelId: string, secrets: string[], now: number): ChannelKeysTable[] {

@@ -1,7 +1,7 @@
 import { ApiError, notFound } from '../../core/errors.js';
 import type { Catalog } from '../../gateway/catalog.js';
 import { nextKey } from '../../gateway/router.js';
-import { type UpstreamClient, readText, transportErrorInfo } from '../../gateway/upstream.js';
+import { readText, transportErrorInfo, type UpstreamClient } from '../../gateway/upstream.js';
 import { mockChatCompletion } from '../../providers/mock/index.js';
 import type { ChatRequest } from '../../providers/types.js';
 
@@ -25,15 +25,36 @@ export class ChannelTester {
     const channel = this.catalog.getChannel(channelId);
     if (!channel) throw notFound('Channel');
     const upstreamModel = model ?? this.firstModelOf(channelId);
-    if (!upstreamModel) throw new ApiError('validation_failed', 'No model routes to this channel yet; pass {"model": "<upstream model name>"}', { param: 'model' });
-    const request: ChatRequest = { model: upstreamModel, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1, stream: false };
+    if (!upstreamModel)
+      throw new ApiError(
+        'validation_failed',
+        'No model routes to this channel yet; pass {"model": "<upstream model name>"}',
+        { param: 'model' },
+      );
+    const request: ChatRequest = {
+      model: upstreamModel,
+      messages: [{ role: 'user', content: 'ping' }],
+      max_tokens: 1,
+      stream: false,
+    };
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     if (channel.type === 'mock') {
       const completion = mockChatCompletion(request, { id: 'chatcmpl-test', created: 0 });
-      return { ok: true, latencyMs: elapsed(), model: upstreamModel, status: 200, error: null, reply: completion.choices[0]?.message.content ?? null };
+      return {
+        ok: true,
+        latencyMs: elapsed(),
+        model: upstreamModel,
+        status: 200,
+        error: null,
+        reply: completion.choices[0]?.message.content ?? null,
+      };
     }
-    const timeouts = { ...channel.timeouts, totalMs: Math.min(channel.timeouts.totalMs, 30_000), firstByteMs: Math.min(channel.timeouts.firstByteMs, 30_000) };
+    const timeouts = {
+      ...channel.timeouts,
+      totalMs: Math.min(channel.timeouts.totalMs, 30_000),
+      firstByteMs: Math.min(channel.timeouts.firstByteMs, 30_000),
+    };
     const deadline = AbortSignal.timeout(timeouts.totalMs);
     try {
       const http = channel.adapter.buildChatRequest(request, {
@@ -46,10 +67,24 @@ export class ChannelTester {
       const res = await this.upstream.send(http, timeouts, deadline);
       if (res.status >= 400) {
         const info = channel.adapter.parseError(res.status, await readText(res.body), res.headers);
-        return { ok: false, latencyMs: elapsed(), model: upstreamModel, status: res.status, error: info.message, reply: null };
+        return {
+          ok: false,
+          latencyMs: elapsed(),
+          model: upstreamModel,
+          status: res.status,
+          error: info.message,
+          reply: null,
+        };
       }
       const completion = channel.adapter.parseChatResponse(JSON.parse(await res.body.text()), request);
-      return { ok: true, latencyMs: elapsed(), model: upstreamModel, status: res.status, error: null, reply: completion.choices[0]?.message.content ?? null };
+      return {
+        ok: true,
+        latencyMs: elapsed(),
+        model: upstreamModel,
+        status: res.status,
+        error: null,
+        reply: completion.choices[0]?.message.content ?? null,
+      };
     } catch (error) {
       const info = transportErrorInfo(error, channel.name, deadline.aborted);
       return { ok: false, latencyMs: elapsed(), model: upstreamModel, status: null, error: info.message, reply: null };

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
-import { EpochMs, IdParam, Page, Pagination, bearerSecurity, errorResponses, OrNull } from '../../http/schemas.js';
+import { bearerSecurity, EpochMs, errorResponses, IdParam, OrNull, Page, Pagination } from '../../http/schemas.js';
 import { type Guards, principalOf } from '../auth/guard.js';
 import { CreatedKeySchema, KeyName, KeyStatusSchema, keyRestrictionFields } from './schema.js';
 import { type KeysService, toKeyResponse } from './service.js';
@@ -28,8 +28,14 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
       },
       async (request) => {
         const principal = principalOf(request);
-        if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key owns no keys; use GET /api/admin/keys');
-        const { rows, total } = await keys.list({ userId: principal.userId, status: request.query.status, limit: request.query.limit ?? 50, offset: request.query.offset ?? 0 });
+        if (principal.kind !== 'user')
+          throw new ApiError('bad_request', 'The master key owns no keys; use GET /api/admin/keys');
+        const { rows, total } = await keys.list({
+          userId: principal.userId,
+          status: request.query.status,
+          limit: request.query.limit ?? 50,
+          offset: request.query.offset ?? 0,
+        });
         return { data: rows.map(toKeyResponse), total };
       },
     );
@@ -46,7 +52,9 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
             {
               name: KeyName,
               expiresAt: Type.Optional(OrNull(EpochMs)),
-              userId: Type.Optional(Type.String({ maxLength: 64, description: 'Admins only: create the key for this user' })),
+              userId: Type.Optional(
+                Type.String({ maxLength: 64, description: 'Admins only: create the key for this user' }),
+              ),
               ...keyRestrictionFields,
             },
             { additionalProperties: false },
@@ -63,7 +71,16 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
 
     app.get(
       '/api/keys/:id',
-      { onRequest: guards.user, schema: { tags: ['keys'], summary: 'One API key', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('ApiKey'), ...errorResponses } } },
+      {
+        onRequest: guards.user,
+        schema: {
+          tags: ['keys'],
+          summary: 'One API key',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 200: Type.Ref('ApiKey'), ...errorResponses },
+        },
+      },
       async (request) => toKeyResponse(await keys.getVisible(request.params.id, principalOf(request))),
     );
 
@@ -77,7 +94,12 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
           security: bearerSecurity,
           params: IdParam,
           body: Type.Object(
-            { name: Type.Optional(KeyName), enabled: Type.Optional(Type.Boolean()), expiresAt: Type.Optional(OrNull(EpochMs)), ...keyRestrictionFields },
+            {
+              name: Type.Optional(KeyName),
+              enabled: Type.Optional(Type.Boolean()),
+              expiresAt: Type.Optional(OrNull(EpochMs)),
+              ...keyRestrictionFields,
+            },
             { additionalProperties: false, minProperties: 1 },
           ),
           response: { 200: Type.Ref('ApiKey'), ...errorResponses },
@@ -90,7 +112,13 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
       '/api/keys/:id',
       {
         onRequest: guards.user,
-        schema: { tags: ['keys'], summary: 'Revoke a key (it stops working at once)', security: bearerSecurity, params: IdParam, response: { 204: Type.Null(), ...errorResponses } },
+        schema: {
+          tags: ['keys'],
+          summary: 'Revoke a key (it stops working at once)',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
       },
       async (request, reply) => {
         await keys.revoke(request.params.id, ctx(request));
@@ -121,12 +149,20 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
           tags: ['admin: keys'],
           summary: "Every user's keys",
           security: bearerSecurity,
-          querystring: Type.Object({ userId: Type.Optional(Type.String({ maxLength: 64 })), status: Type.Optional(KeyStatusSchema), ...Pagination }),
+          querystring: Type.Object({
+            userId: Type.Optional(Type.String({ maxLength: 64 })),
+            status: Type.Optional(KeyStatusSchema),
+            ...Pagination,
+          }),
           response: { 200: Page(Type.Ref('ApiKey')), ...errorResponses },
         },
       },
       async (request) => {
-        const { rows, total } = await keys.list({ ...request.query, limit: request.query.limit ?? 50, offset: request.query.offset ?? 0 });
+        const { rows, total } = await keys.list({
+          ...request.query,
+          limit: request.query.limit ?? 50,
+          offset: request.query.offset ?? 0,
+        });
         return { data: rows.map(toKeyResponse), total };
       },
     );

@@ -27,8 +27,22 @@ export const KeySchema = Type.Object(
 
 /** Restrictions and limits accepted when creating or changing a key. */
 export const keyRestrictionFields = {
-  allowedModels: Type.Optional(OrNull(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 200, description: 'Model names or prefix* wildcards; null = all' }))),
-  allowedIps: Type.Optional(OrNull(Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { maxItems: 200, description: 'IPs or CIDR ranges (v4/v6); null = anywhere' }))),
+  allowedModels: Type.Optional(
+    OrNull(
+      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+        maxItems: 200,
+        description: 'Model names or prefix* wildcards; null = all',
+      }),
+    ),
+  ),
+  allowedIps: Type.Optional(
+    OrNull(
+      Type.Array(Type.String({ minLength: 2, maxLength: 64 }), {
+        maxItems: 200,
+        description: 'IPs or CIDR ranges (v4/v6); null = anywhere',
+      }),
+    ),
+  ),
   teamId: Type.Optional(OrNull(Type.String({ maxLength: 64, description: 'Admins only: the team the key bills to' }))),
   ...limitFields,
 };
@@ -38,5 +52,10 @@ export const CreatedKeySchema = Type.Object({
   secret: Type.String({ description: 'The key itself. Shown once: store it now.' }),
 });
 
-export const KeyName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'A name to recognise the key by' });
+export const KeyName = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: '\\S',
+  description: 'A name to recognise the key by',
+});
 export const KeyStatusSchema = Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('revoked')]);

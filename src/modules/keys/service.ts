@@ -1,12 +1,12 @@
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
+import { parseCidr } from '../../core/ip.js';
 import { randomSecret, sha256Hex } from '../../core/secrets.js';
 import type { ApiKeysTable, KeyStatus } from '../../infra/db/schema.js';
-import { parseCidr } from '../../core/ip.js';
 import type { Actor, AuditService } from '../audit/service.js';
-import { type LimitPolicy, NO_LIMITS, columnsFromPolicy, mergePolicy, policyFromColumns } from '../limits/policy.js';
-import { type Principal, actorOf, isAdmin } from '../auth/principal.js';
+import { actorOf, isAdmin, type Principal } from '../auth/principal.js';
+import { columnsFromPolicy, type LimitPolicy, mergePolicy, NO_LIMITS, policyFromColumns } from '../limits/policy.js';
 import type { UsersService } from '../users/service.js';
 import type { KeyListQuery, KeysRepository } from './repository.js';
 import type { KeyVerifier } from './verifier.js';
@@ -88,7 +88,10 @@ export interface UpdateKeyInput extends KeyRestrictions {
 
 function validateRestrictions(input: KeyRestrictions): void {
   for (const cidr of input.allowedIps ?? []) {
-    if (!isCidrOrIp(cidr)) throw new ApiError('validation_failed', `allowedIps: "${cidr}" is not an IP address or CIDR range`, { param: 'allowedIps' });
+    if (!isCidrOrIp(cidr))
+      throw new ApiError('validation_failed', `allowedIps: "${cidr}" is not an IP address or CIDR range`, {
+        param: 'allowedIps',
+      });
   }
 }
 
@@ -103,8 +106,10 @@ function isCidrOrIp(text: string): boolean {
 
 function restrictionColumns(input: KeyRestrictions, base: LimitPolicy): Partial<ApiKeysTable> {
   const out: Partial<ApiKeysTable> = { ...columnsFromPolicy(mergePolicy(base, input)) };
-  if (input.allowedModels !== undefined) out.allowed_models = input.allowedModels === null ? null : JSON.stringify(input.allowedModels);
-  if (input.allowedIps !== undefined) out.allowed_ips = input.allowedIps === null ? null : JSON.stringify(input.allowedIps);
+  if (input.allowedModels !== undefined)
+    out.allowed_models = input.allowedModels === null ? null : JSON.stringify(input.allowedModels);
+  if (input.allowedIps !== undefined)
+    out.allowed_ips = input.allowedIps === null ? null : JSON.stringify(input.allowedIps);
   return out;
 }
 
@@ -130,17 +135,24 @@ export class KeysService {
 
   async create(input: CreateKeyInput, ctx: RequestContext): Promise<CreatedKey> {
     const ownerId = input.userId ?? (ctx.principal.kind === 'user' ? ctx.principal.userId : undefined);
-    if (!ownerId) throw new ApiError('validation_failed', 'userId is required when calling with the master key', { param: 'userId' });
-    if (ownerId !== selfId(ctx.principal) && !isAdmin(ctx.principal)) throw new ApiError('forbidden', 'Only admins can create keys for other users');
+    if (!ownerId)
+      throw new ApiError('validation_failed', 'userId is required when calling with the master key', {
+        param: 'userId',
+      });
+    if (ownerId !== selfId(ctx.principal) && !isAdmin(ctx.principal))
+      throw new ApiError('forbidden', 'Only admins can create keys for other users');
     const owner = await this.users.get(ownerId).catch(() => {
       throw new ApiError('validation_failed', `User ${ownerId} does not exist`, { param: 'userId' });
     });
-    if (owner.status !== 'active') throw new ApiError('validation_failed', 'Cannot create a key for a disabled user', { param: 'userId' });
+    if (owner.status !== 'active')
+      throw new ApiError('validation_failed', 'Cannot create a key for a disabled user', { param: 'userId' });
     const now = this.clock.now();
     this.checkExpiry(input.expiresAt, now);
     validateRestrictions(input);
-    if (input.teamId && !isAdmin(ctx.principal)) throw new ApiError('forbidden', 'Only admins can put a key in a team', { param: 'teamId' });
-    if (input.teamId && !(await this.repo.teamExists(input.teamId))) throw new ApiError('validation_failed', `Team ${input.teamId} does not exist`, { param: 'teamId' });
+    if (input.teamId && !isAdmin(ctx.principal))
+      throw new ApiError('forbidden', 'Only admins can put a key in a team', { param: 'teamId' });
+    if (input.teamId && !(await this.repo.teamExists(input.teamId)))
+      throw new ApiError('validation_failed', `Team ${input.teamId} does not exist`, { param: 'teamId' });
     const secret = newSecret();
     const row: ApiKeysTable = {
       id: this.newId('key'),
@@ -203,15 +215,19 @@ export class KeysService {
       patch.expires_at = input.expiresAt;
     }
     if (input.teamId !== undefined) {
-      if (!isAdmin(ctx.principal)) throw new ApiError('forbidden', 'Only admins can move a key between teams', { param: 'teamId' });
-      if (input.teamId && !(await this.repo.teamExists(input.teamId))) throw new ApiError('validation_failed', `Team ${input.teamId} does not exist`, { param: 'teamId' });
+      if (!isAdmin(ctx.principal))
+        throw new ApiError('forbidden', 'Only admins can move a key between teams', { param: 'teamId' });
+      if (input.teamId && !(await this.repo.teamExists(input.teamId)))
+        throw new ApiError('validation_failed', `Team ${input.teamId} does not exist`, { param: 'teamId' });
       patch.team_id = input.teamId;
     }
     validateRestrictions(input);
     Object.assign(patch, restrictionColumns(input, policyFromColumns(row)));
     await this.repo.update(id, patch);
     this.verifier.invalidateKey(id);
-    await this.record(ctx, 'key.update', id, { changes: Object.keys(input).filter((k) => input[k as keyof UpdateKeyInput] !== undefined) });
+    await this.record(ctx, 'key.update', id, {
+      changes: Object.keys(input).filter((k) => input[k as keyof UpdateKeyInput] !== undefined),
+    });
     return { ...row, ...patch };
   }
 

@@ -2,7 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { sha256Hex } from '../../core/secrets.js';
 import type { KeyStatus, UserStatus } from '../../infra/db/schema.js';
 import { type LimitPolicy, policyFromColumns } from '../limits/policy.js';
-import type { KeyWithOwner, KeysRepository } from './repository.js';
+import type { KeysRepository, KeyWithOwner } from './repository.js';
 
 /** What the data plane needs to know about a key, held in memory. */
 export interface KeyRecord {
@@ -83,6 +83,17 @@ export class KeyVerifier {
     const hash = this.#hashById.get(keyId);
     if (hash) this.#cache.delete(hash);
     this.#hashById.delete(keyId);
+  }
+
+  /** Forget every key of a team (after the team is deleted). */
+  invalidateTeam(teamId: string): void {
+    this.#generation++;
+    for (const [hash, entry] of this.#cache) {
+      if (entry.record?.teamId === teamId) {
+        this.#cache.delete(hash);
+        this.#hashById.delete(entry.record.id);
+      }
+    }
   }
 
   /** Forget every key of a user (after the user is disabled or changed). */

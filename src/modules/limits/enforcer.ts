@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
+import type { Database } from '../../infra/db/schema.js';
 import type { CounterStore, ReserveItem } from '../../infra/state/counters.js';
 import type { RateKind, RateLimits, RateResult } from '../../infra/state/rate-limits.js';
-import type { Database } from '../../infra/db/schema.js';
 import type { Period, PeriodClock } from './periods.js';
 import type { LimitPolicy, ScopeType } from './policy.js';
 
@@ -41,7 +41,12 @@ const CONCURRENCY_TTL_MS = 15 * 60_000;
 const COUNTER_MARGIN_MS = 24 * 3_600_000;
 
 const LOG_COLUMN = { key: 'key_id', user: 'user_id', team: 'team_id', org: 'org_id' } as const;
-const SCOPE_WORDS: Record<ScopeType, string> = { key: "This API key's", user: 'Your', team: "Your team's", org: "Your organization's" };
+const SCOPE_WORDS: Record<ScopeType, string> = {
+  key: "This API key's",
+  user: 'Your',
+  team: "Your team's",
+  org: "Your organization's",
+};
 const PERIOD_WORDS: Record<Period, string> = { day: 'daily', week: 'weekly', month: 'monthly', lifetime: 'lifetime' };
 
 export interface EnforcerDeps {
@@ -75,7 +80,9 @@ export class LimitEnforcer {
     if (scopes.length === 0) return NOTHING;
     const est = estimate();
     const now = this.deps.clock.now();
-    const limited = scopes.filter((s) => s.policy.rpm !== null || s.policy.tpm !== null || s.policy.maxConcurrency !== null);
+    const limited = scopes.filter(
+      (s) => s.policy.rpm !== null || s.policy.tpm !== null || s.policy.maxConcurrency !== null,
+    );
 
     // 1. Requests and tokens per minute.
     const taken: Taken[] = [];
@@ -91,11 +98,17 @@ export class LimitEnforcer {
         const key = `${scope.type}:${scope.id}`;
         const result = await this.deps.rates.consume(kind, key, limit, points);
         if (!result.allowed) {
+          // rate-limiter-flexible counts a refused consume too: give those points back as well.
+          await this.deps.rates.refund(kind, key, limit, points).catch(() => undefined);
           await refundRates();
           const what = kind === 'rpm' ? 'requests per minute' : 'tokens per minute';
-          throw new ApiError('rate_limit_exceeded', `${SCOPE_WORDS[scope.type]} limit of ${limit} ${what} is reached; retry after ${Math.ceil(result.resetMs / 1000)}s`, {
-            retryAfterSeconds: Math.max(1, Math.ceil(result.resetMs / 1000)),
-          });
+          throw new ApiError(
+            'rate_limit_exceeded',
+            `${SCOPE_WORDS[scope.type]} limit of ${limit} ${what} is reached; retry after ${Math.ceil(result.resetMs / 1000)}s`,
+            {
+              retryAfterSeconds: Math.max(1, Math.ceil(result.resetMs / 1000)),
+            },
+          );
         }
         taken.push({ kind, key, limit, points });
         results.push({ kind, result });
@@ -109,13 +122,23 @@ export class LimitEnforcer {
     for (const scope of scopes) {
       const p = scope.policy;
       if (p.maxConcurrency !== null) {
-        items.push({ key: `conc:${scope.type}:${scope.id}`, amount: 1, limit: p.maxConcurrency, ttlMs: CONCURRENCY_TTL_MS });
+        items.push({
+          key: `conc:${scope.type}:${scope.id}`,
+          amount: 1,
+          limit: p.maxConcurrency,
+          ttlMs: CONCURRENCY_TTL_MS,
+        });
         describe.push({ scope, what: 'concurrency', resetsAt: null });
       }
       const spend = this.deps.periods.window(p.budgetPeriod, now);
       const spendCounter = spendKey(scope, spend.key);
       await this.ensure(spendCounter, scope, 'cost', spend.startsAt, spend.resetsAt, now);
-      items.push({ key: spendCounter, amount: est.costMicros, limit: p.budgetMicros, ttlMs: ttlFor(spend.resetsAt, now) });
+      items.push({
+        key: spendCounter,
+        amount: est.costMicros,
+        limit: p.budgetMicros,
+        ttlMs: ttlFor(spend.resetsAt, now),
+      });
       describe.push({ scope, what: 'budget', resetsAt: spend.resetsAt });
       const tokens = this.deps.periods.window(p.tokenQuotaPeriod, now);
       const tokenCounter = tokensKey(scope, tokens.key);
@@ -128,14 +151,22 @@ export class LimitEnforcer {
       await refundRates();
       const d = describe[failed] as (typeof describe)[number];
       if (d.what === 'concurrency') {
-        throw new ApiError('rate_limit_exceeded', `${SCOPE_WORDS[d.scope.type]} limit of ${d.scope.policy.maxConcurrency} concurrent requests is reached; retry when one finishes`, { retryAfterSeconds: 1 });
+        throw new ApiError(
+          'rate_limit_exceeded',
+          `${SCOPE_WORDS[d.scope.type]} limit of ${d.scope.policy.maxConcurrency} concurrent requests is reached; retry when one finishes`,
+          { retryAfterSeconds: 1 },
+        );
       }
       const period = d.what === 'budget' ? d.scope.policy.budgetPeriod : d.scope.policy.tokenQuotaPeriod;
       const retry = d.resetsAt === null ? undefined : Math.max(1, Math.ceil((d.resetsAt - now) / 1000));
       const noun = d.what === 'budget' ? 'budget' : 'token quota';
-      throw new ApiError('insufficient_quota', `${SCOPE_WORDS[d.scope.type]} ${PERIOD_WORDS[period]} ${noun} is used up${d.resetsAt === null ? '' : `; it resets at ${new Date(d.resetsAt).toISOString()}`}`, {
-        retryAfterSeconds: retry,
-      });
+      throw new ApiError(
+        'insufficient_quota',
+        `${SCOPE_WORDS[d.scope.type]} ${PERIOD_WORDS[period]} ${noun} is used up${d.resetsAt === null ? '' : `; it resets at ${new Date(d.resetsAt).toISOString()}`}`,
+        {
+          retryAfterSeconds: retry,
+        },
+      );
     }
 
     const headers = rateHeaders(results);
@@ -150,12 +181,22 @@ export class LimitEnforcer {
     };
   }
 
-  private async settle(items: ReserveItem[], taken: Taken[], est: Estimate, cost: number, tokens: number): Promise<void> {
+  private async settle(
+    items: ReserveItem[],
+    taken: Taken[],
+    est: Estimate,
+    cost: number,
+    tokens: number,
+  ): Promise<void> {
     await this.deps.counters.addAll(
       items.map((item) => ({
         key: item.key,
         ttlMs: item.ttlMs,
-        amount: item.key.startsWith('conc:') ? -1 : item.key.startsWith('spend:') ? cost - est.costMicros : tokens - est.tokens,
+        amount: item.key.startsWith('conc:')
+          ? -1
+          : item.key.startsWith('spend:')
+            ? cost - est.costMicros
+            : tokens - est.tokens,
       })),
     );
     for (const t of taken) {
@@ -166,7 +207,11 @@ export class LimitEnforcer {
   }
 
   /** Current value of a period counter (loading it from the request log if this process never saw it). */
-  async current(scope: Pick<Scope, 'type' | 'id'>, what: 'cost' | 'tokens', period: Period): Promise<{ used: number; resetsAt: number | null }> {
+  async current(
+    scope: Pick<Scope, 'type' | 'id'>,
+    what: 'cost' | 'tokens',
+    period: Period,
+  ): Promise<{ used: number; resetsAt: number | null }> {
     const now = this.deps.clock.now();
     const w = this.deps.periods.window(period, now);
     const key = what === 'cost' ? spendKey(scope, w.key) : tokensKey(scope, w.key);
@@ -175,14 +220,25 @@ export class LimitEnforcer {
     return { used: used ?? 0, resetsAt: w.resetsAt };
   }
 
-  private async ensure(key: string, scope: Pick<Scope, 'type' | 'id'>, what: 'cost' | 'tokens', startsAt: number, resetsAt: number | null, now: number): Promise<void> {
+  private async ensure(
+    key: string,
+    scope: Pick<Scope, 'type' | 'id'>,
+    what: 'cost' | 'tokens',
+    startsAt: number,
+    resetsAt: number | null,
+    now: number,
+  ): Promise<void> {
     if (this.#initialised.has(key)) return;
     if (!(await this.deps.counters.exists(key))) {
       await this.deps.flushLog?.();
       const column = LOG_COLUMN[scope.type];
       const row = await this.deps.db
         .selectFrom('request_logs')
-        .select((eb) => (what === 'cost' ? eb.fn.sum<number>('cost_micros').as('n') : eb.fn.sum<number>(eb('prompt_tokens', '+', eb.ref('completion_tokens'))).as('n')))
+        .select((eb) =>
+          what === 'cost'
+            ? eb.fn.sum<number>('cost_micros').as('n')
+            : eb.fn.sum<number>(eb('prompt_tokens', '+', eb.ref('completion_tokens'))).as('n'),
+        )
         .where(column, '=', scope.id)
         .where('at', '>=', startsAt)
         .executeTakeFirst();

@@ -1,13 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { PeriodClock, isValidTimeZone, periodWindow } from './periods.js';
+import { isValidTimeZone, PeriodClock, periodWindow } from './periods.js';
 
 describe('periodWindow', () => {
   const t = Date.UTC(2026, 10, 22, 15, 30); // Sun 2026-11-22 15:30 UTC
 
   it('cuts days, ISO weeks and months at UTC midnight', () => {
-    expect(periodWindow('day', t, 'UTC')).toEqual({ key: 'd2026-11-22', startsAt: Date.UTC(2026, 10, 22), resetsAt: Date.UTC(2026, 10, 23) });
-    expect(periodWindow('week', t, 'UTC')).toEqual({ key: 'w2026-11-16', startsAt: Date.UTC(2026, 10, 16), resetsAt: Date.UTC(2026, 10, 23) });
-    expect(periodWindow('month', t, 'UTC')).toEqual({ key: 'm2026-11', startsAt: Date.UTC(2026, 10, 1), resetsAt: Date.UTC(2026, 11, 1) });
+    expect(periodWindow('day', t, 'UTC')).toEqual({
+      key: 'd2026-11-22',
+      startsAt: Date.UTC(2026, 10, 22),
+      resetsAt: Date.UTC(2026, 10, 23),
+    });
+    expect(periodWindow('week', t, 'UTC')).toEqual({
+      key: 'w2026-11-16',
+      startsAt: Date.UTC(2026, 10, 16),
+      resetsAt: Date.UTC(2026, 10, 23),
+    });
+    expect(periodWindow('month', t, 'UTC')).toEqual({
+      key: 'm2026-11',
+      startsAt: Date.UTC(2026, 10, 1),
+      resetsAt: Date.UTC(2026, 11, 1),
+    });
     expect(periodWindow('lifetime', t, 'UTC')).toEqual({ key: 'life', startsAt: 0, resetsAt: null });
   });
 

@@ -31,7 +31,16 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   return f;
@@ -40,8 +49,16 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 /** The wall-clock fields of instant `ms` in `timeZone`. */
 function wallClock(ms: number, timeZone: string): LocalDate & { hour: number; minute: number; second: number } {
   const parts: Record<string, number> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(ms))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  return { year: parts.year as number, month: parts.month as number, day: parts.day as number, hour: parts.hour as number, minute: parts.minute as number, second: parts.second as number };
+  for (const p of formatter(timeZone).formatToParts(new Date(ms)))
+    if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  return {
+    year: parts.year as number,
+    month: parts.month as number,
+    day: parts.day as number,
+    hour: parts.hour as number,
+    minute: parts.minute as number,
+    second: parts.second as number,
+  };
 }
 
 /** Offset of `timeZone` from UTC at instant `ms`, in ms (e.g. +8h for Asia/Shanghai). */
@@ -74,16 +91,31 @@ export function periodWindow(period: Period, now: number, timeZone: string): Per
   const w = wallClock(now, timeZone);
   const today: LocalDate = { year: w.year, month: w.month, day: w.day };
   if (period === 'day') {
-    return { key: `d${iso(today)}`, startsAt: zonedMidnight(today, timeZone), resetsAt: zonedMidnight(addDays(today, 1), timeZone) };
+    return {
+      key: `d${iso(today)}`,
+      startsAt: zonedMidnight(today, timeZone),
+      resetsAt: zonedMidnight(addDays(today, 1), timeZone),
+    };
   }
   if (period === 'week') {
     const weekday = (new Date(Date.UTC(today.year, today.month - 1, today.day)).getUTCDay() + 6) % 7; // Monday = 0
     const monday = addDays(today, -weekday);
-    return { key: `w${iso(monday)}`, startsAt: zonedMidnight(monday, timeZone), resetsAt: zonedMidnight(addDays(monday, 7), timeZone) };
+    return {
+      key: `w${iso(monday)}`,
+      startsAt: zonedMidnight(monday, timeZone),
+      resetsAt: zonedMidnight(addDays(monday, 7), timeZone),
+    };
   }
   const first: LocalDate = { year: today.year, month: today.month, day: 1 };
-  const next: LocalDate = today.month === 12 ? { year: today.year + 1, month: 1, day: 1 } : { year: today.year, month: today.month + 1, day: 1 };
-  return { key: `m${today.year}-${pad(today.month)}`, startsAt: zonedMidnight(first, timeZone), resetsAt: zonedMidnight(next, timeZone) };
+  const next: LocalDate =
+    today.month === 12
+      ? { year: today.year + 1, month: 1, day: 1 }
+      : { year: today.year, month: today.month + 1, day: 1 };
+  return {
+    key: `m${today.year}-${pad(today.month)}`,
+    startsAt: zonedMidnight(first, timeZone),
+    resetsAt: zonedMidnight(next, timeZone),
+  };
 }
 
 /**

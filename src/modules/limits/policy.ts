@@ -27,14 +27,19 @@ export const NO_LIMITS: LimitPolicy = {
 export type ScopeType = 'key' | 'user' | 'team' | 'org';
 
 export function isEmptyPolicy(p: LimitPolicy): boolean {
-  return p.budgetMicros === null && p.tokenQuota === null && p.rpm === null && p.tpm === null && p.maxConcurrency === null;
+  return (
+    p.budgetMicros === null && p.tokenQuota === null && p.rpm === null && p.tpm === null && p.maxConcurrency === null
+  );
 }
 
 function period(value: string | null): Period {
   return PERIODS.includes(value as Period) ? (value as Period) : 'month';
 }
 
-type PolicyColumns = Pick<ApiKeysTable, 'budget_micros' | 'budget_period' | 'token_quota' | 'token_quota_period' | 'rpm' | 'tpm' | 'max_concurrency'>;
+type PolicyColumns = Pick<
+  ApiKeysTable,
+  'budget_micros' | 'budget_period' | 'token_quota' | 'token_quota_period' | 'rpm' | 'tpm' | 'max_concurrency'
+>;
 
 export function policyFromColumns(row: PolicyColumns | LimitPoliciesTable): LimitPolicy {
   return {
@@ -63,7 +68,9 @@ export function columnsFromPolicy(p: LimitPolicy): PolicyColumns {
 /** Apply a partial change (undefined = keep, null = remove the limit). */
 export function mergePolicy(base: LimitPolicy, patch: Partial<LimitPolicy>): LimitPolicy {
   const out = { ...base };
-  for (const [k, v] of Object.entries(patch) as Array<[keyof LimitPolicy, LimitPolicy[keyof LimitPolicy] | undefined]>) {
+  for (const [k, v] of Object.entries(patch) as Array<
+    [keyof LimitPolicy, LimitPolicy[keyof LimitPolicy] | undefined]
+  >) {
     if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   }
   return out;

@@ -6,8 +6,8 @@ import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import type { TeamsService } from '../teams/service.js';
-import type { UsersService } from '../users/service.js';
 import type { UsageSummary } from '../usage/summary.js';
+import type { UsersService } from '../users/service.js';
 import { LimitPolicyPatch, LimitPolicySchema } from './schema.js';
 import type { LimitsService } from './service.js';
 
@@ -26,9 +26,21 @@ export interface LimitRoutesDeps {
 }
 
 /** /api/admin/limits/{user|team|org}/{id}: budgets, token quotas and rate limits above the key level. */
-export function limitRoutes({ limits, users, teams, summary, audit, guards }: LimitRoutesDeps): FastifyPluginAsyncTypebox {
+export function limitRoutes({
+  limits,
+  users,
+  teams,
+  summary,
+  audit,
+  guards,
+}: LimitRoutesDeps): FastifyPluginAsyncTypebox {
   const exists = async (scope: 'user' | 'team' | 'org', id: string) => {
-    const found = scope === 'user' ? await users.get(id).catch(() => undefined) : scope === 'team' ? await teams.find(id) : await teams.findOrg(id);
+    const found =
+      scope === 'user'
+        ? await users.get(id).catch(() => undefined)
+        : scope === 'team'
+          ? await teams.find(id)
+          : await teams.findOrg(id);
     if (!found) throw notFound(scope === 'org' ? 'Organization' : scope === 'team' ? 'Team' : 'User');
   };
   return async (app) => {
@@ -43,7 +55,13 @@ export function limitRoutes({ limits, users, teams, summary, audit, guards }: Li
           summary: 'The limits of a user, team or organization, with what is used now',
           security: bearerSecurity,
           params: ScopeParams,
-          response: { 200: Type.Object({ limits: LimitPolicySchema, usage: Type.Object({ spend: Type.Integer(), tokens: Type.Integer(), requests: Type.Integer() }) }), ...errorResponses },
+          response: {
+            200: Type.Object({
+              limits: LimitPolicySchema,
+              usage: Type.Object({ spend: Type.Integer(), tokens: Type.Integer(), requests: Type.Integer() }),
+            }),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -51,7 +69,10 @@ export function limitRoutes({ limits, users, teams, summary, audit, guards }: Li
         await exists(scope, id);
         const policy = limits.get(scope, id);
         const usage = await summary.forScope(scope, id, policy);
-        return { limits: policy, usage: { spend: usage.spend.used, tokens: usage.tokens.used, requests: usage.requests } };
+        return {
+          limits: policy,
+          usage: { spend: usage.spend.used, tokens: usage.tokens.used, requests: usage.requests },
+        };
       },
     );
 
@@ -71,7 +92,14 @@ export function limitRoutes({ limits, users, teams, summary, audit, guards }: Li
         const { scope, id } = request.params;
         await exists(scope, id);
         const updated = await limits.set(scope, id, request.body);
-        await audit.record({ actor: actorOf(request.principal), action: 'limits.update', targetType: scope, targetId: id, ip: request.ip, detail: request.body });
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'limits.update',
+          targetType: scope,
+          targetId: id,
+          ip: request.ip,
+          detail: request.body,
+        });
         return updated;
       },
     );

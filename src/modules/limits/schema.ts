@@ -1,17 +1,28 @@
 import { Type } from '@sinclair/typebox';
 import { OrNull } from '../../http/schemas.js';
 
-export const PeriodSchema = Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('lifetime')]);
+export const PeriodSchema = Type.Union([
+  Type.Literal('day'),
+  Type.Literal('week'),
+  Type.Literal('month'),
+  Type.Literal('lifetime'),
+]);
 
 /** Limit fields as the API takes them: omitted = unchanged, null = no limit. */
 export const limitFields = {
-  budgetMicros: Type.Optional(OrNull(Type.Integer({ minimum: 0, description: 'Spend allowed per budgetPeriod, micro-USD (1 USD = 1,000,000)' }))),
+  budgetMicros: Type.Optional(
+    OrNull(Type.Integer({ minimum: 0, description: 'Spend allowed per budgetPeriod, micro-USD (1 USD = 1,000,000)' })),
+  ),
   budgetPeriod: Type.Optional(PeriodSchema),
-  tokenQuota: Type.Optional(OrNull(Type.Integer({ minimum: 0, description: 'Tokens (prompt + completion) allowed per tokenQuotaPeriod' }))),
+  tokenQuota: Type.Optional(
+    OrNull(Type.Integer({ minimum: 0, description: 'Tokens (prompt + completion) allowed per tokenQuotaPeriod' })),
+  ),
   tokenQuotaPeriod: Type.Optional(PeriodSchema),
   rpm: Type.Optional(OrNull(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'Requests per minute' }))),
   tpm: Type.Optional(OrNull(Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Tokens per minute' }))),
-  maxConcurrency: Type.Optional(OrNull(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Requests in flight at once' }))),
+  maxConcurrency: Type.Optional(
+    OrNull(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Requests in flight at once' })),
+  ),
 };
 
 export const LimitPolicyPatch = Type.Object(limitFields, { additionalProperties: false });

@@ -1,7 +1,15 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { Database } from '../../infra/db/schema.js';
-import { type LimitPolicy, NO_LIMITS, type ScopeType, columnsFromPolicy, isEmptyPolicy, mergePolicy, policyFromColumns } from './policy.js';
+import {
+  columnsFromPolicy,
+  isEmptyPolicy,
+  type LimitPolicy,
+  mergePolicy,
+  NO_LIMITS,
+  policyFromColumns,
+  type ScopeType,
+} from './policy.js';
 
 /**
  * Limit policies of users, teams and organizations, held in memory (read on every /v1 request without a
@@ -32,6 +40,11 @@ export class LimitsService {
     return this.#policies.get(`${scope}:${id}`) ?? NO_LIMITS;
   }
 
+  /** Drop a deleted team's or user's policy from memory (its row is gone already). */
+  forget(scope: Exclude<ScopeType, 'key'>, id: string): void {
+    this.#policies.delete(`${scope}:${id}`);
+  }
+
   /** Change a policy (undefined fields kept, null removes a limit). */
   async set(scope: Exclude<ScopeType, 'key'>, id: string, patch: Partial<LimitPolicy>): Promise<LimitPolicy> {
     const next = mergePolicy(this.get(scope, id), patch);
@@ -44,7 +57,9 @@ export class LimitsService {
       await this.db
         .insertInto('limit_policies')
         .values(values)
-        .onConflict((oc) => oc.columns(['scope_type', 'scope_id']).doUpdateSet({ ...columnsFromPolicy(next), updated_at: now }))
+        .onConflict((oc) =>
+          oc.columns(['scope_type', 'scope_id']).doUpdateSet({ ...columnsFromPolicy(next), updated_at: now }),
+        )
         .execute();
       this.#policies.set(`${scope}:${id}`, next);
     }

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { IdParam, bearerSecurity, errorResponses, OrNull } from '../../http/schemas.js';
+import { STRATEGIES } from '../../gateway/router.js';
+import { bearerSecurity, errorResponses, IdParam, OrNull } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
-import { STRATEGIES } from '../../gateway/router.js';
 import { DEFAULT_PRICES } from './default-prices.js';
 import type { ModelsService } from './service.js';
 
@@ -12,7 +12,10 @@ const Micros = (description: string) => Type.Integer({ minimum: 0, maximum: 1_00
 
 const Strategy = Type.Union(
   STRATEGIES.map((s) => Type.Literal(s)),
-  { description: 'weighted (default): random by weight; round_robin; lowest_latency: lowest moving-average time to first token; least_inflight' },
+  {
+    description:
+      'weighted (default): random by weight; round_robin; lowest_latency: lowest moving-average time to first token; least_inflight',
+  },
 );
 
 const RouteBody = Type.Object(
@@ -38,7 +41,12 @@ const ModelBody = Type.Object(
     capabilities: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 })),
     routes: Type.Optional(Type.Array(RouteBody, { maxItems: 100 })),
     strategy: Type.Optional(OrNull(Strategy)),
-    fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 10, description: 'Models to try, in order, when every route of this one failed' })),
+    fallbacks: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+        maxItems: 10,
+        description: 'Models to try, in order, when every route of this one failed',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -57,7 +65,15 @@ export const ModelSchema = Type.Object(
     capabilities: Type.Array(Type.String()),
     strategy: Type.Union([Type.String(), Type.Null()]),
     fallbacks: Type.Array(Type.String()),
-    routes: Type.Array(Type.Object({ id: Type.String(), channelId: Type.String(), upstreamModel: Type.Union([Type.String(), Type.Null()]), priority: Type.Integer(), weight: Type.Integer() })),
+    routes: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        channelId: Type.String(),
+        upstreamModel: Type.Union([Type.String(), Type.Null()]),
+        priority: Type.Integer(),
+        weight: Type.Integer(),
+      }),
+    ),
     createdAt: Type.Integer(),
     updatedAt: Type.Integer(),
   },
@@ -65,28 +81,87 @@ export const ModelSchema = Type.Object(
 );
 
 /** /api/admin/models: public model names, prices and routes to channels. */
-export function modelRoutes({ models, audit, guards }: { models: ModelsService; audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
+export function modelRoutes({
+  models,
+  audit,
+  guards,
+}: {
+  models: ModelsService;
+  audit: AuditService;
+  guards: Guards;
+}): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.addHook('onRequest', guards.admin);
     const tags = ['admin: models'];
 
-    app.get('/api/admin/models', { schema: { tags, summary: 'List models', security: bearerSecurity, response: { 200: Type.Object({ data: Type.Array(Type.Ref('Model')) }), ...errorResponses } } }, async () => ({
-      data: await models.list(),
-    }));
+    app.get(
+      '/api/admin/models',
+      {
+        schema: {
+          tags,
+          summary: 'List models',
+          security: bearerSecurity,
+          response: { 200: Type.Object({ data: Type.Array(Type.Ref('Model')) }), ...errorResponses },
+        },
+      },
+      async () => ({
+        data: await models.list(),
+      }),
+    );
 
-    app.get('/api/admin/models/default-prices', { schema: { tags, summary: 'The built-in price list (micro-USD per 1M tokens)', security: bearerSecurity } }, async () => ({
-      data: Object.entries(DEFAULT_PRICES).map(([name, p]) => ({ name, inputPrice: p.input, outputPrice: p.output, cachedInputPrice: p.cachedInput ?? null, contextWindow: p.contextWindow ?? null, capabilities: p.capabilities })),
-    }));
+    app.get(
+      '/api/admin/models/default-prices',
+      { schema: { tags, summary: 'The built-in price list (micro-USD per 1M tokens)', security: bearerSecurity } },
+      async () => ({
+        data: Object.entries(DEFAULT_PRICES).map(([name, p]) => ({
+          name,
+          inputPrice: p.input,
+          outputPrice: p.output,
+          cachedInputPrice: p.cachedInput ?? null,
+          contextWindow: p.contextWindow ?? null,
+          capabilities: p.capabilities,
+        })),
+      }),
+    );
 
-    app.post('/api/admin/models', { schema: { tags, summary: 'Add a model', security: bearerSecurity, body: ModelBody, response: { 201: Type.Ref('Model'), ...errorResponses } } }, async (request, reply) => {
-      const created = await models.create(request.body);
-      await audit.record({ actor: actorOf(request.principal), action: 'model.create', targetType: 'model', targetId: created.id, ip: request.ip, detail: { name: created.name } });
-      reply.code(201);
-      return created;
-    });
+    app.post(
+      '/api/admin/models',
+      {
+        schema: {
+          tags,
+          summary: 'Add a model',
+          security: bearerSecurity,
+          body: ModelBody,
+          response: { 201: Type.Ref('Model'), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const created = await models.create(request.body);
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'model.create',
+          targetType: 'model',
+          targetId: created.id,
+          ip: request.ip,
+          detail: { name: created.name },
+        });
+        reply.code(201);
+        return created;
+      },
+    );
 
-    app.get('/api/admin/models/:id', { schema: { tags, summary: 'One model', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('Model'), ...errorResponses } } }, async (request) =>
-      models.get(request.params.id),
+    app.get(
+      '/api/admin/models/:id',
+      {
+        schema: {
+          tags,
+          summary: 'One model',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 200: Type.Ref('Model'), ...errorResponses },
+        },
+      },
+      async (request) => models.get(request.params.id),
     );
 
     app.patch(
@@ -103,15 +178,40 @@ export function modelRoutes({ models, audit, guards }: { models: ModelsService; 
       },
       async (request) => {
         const updated = await models.update(request.params.id, request.body);
-        await audit.record({ actor: actorOf(request.principal), action: 'model.update', targetType: 'model', targetId: updated.id, ip: request.ip, detail: { changes: Object.keys(request.body) } });
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'model.update',
+          targetType: 'model',
+          targetId: updated.id,
+          ip: request.ip,
+          detail: { changes: Object.keys(request.body) },
+        });
         return updated;
       },
     );
 
-    app.delete('/api/admin/models/:id', { schema: { tags, summary: 'Delete a model', security: bearerSecurity, params: IdParam, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-      await models.delete(request.params.id);
-      await audit.record({ actor: actorOf(request.principal), action: 'model.delete', targetType: 'model', targetId: request.params.id, ip: request.ip });
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/api/admin/models/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a model',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        await models.delete(request.params.id);
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'model.delete',
+          targetType: 'model',
+          targetId: request.params.id,
+          ip: request.ip,
+        });
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

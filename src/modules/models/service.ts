@@ -68,7 +68,12 @@ export class ModelsService {
 
   async list(): Promise<ModelResponse[]> {
     const [models, routes] = await Promise.all([this.repo.listAll(), this.repo.listRoutes()]);
-    return models.map((m) => toResponse(m, routes.filter((r) => r.model_id === m.id)));
+    return models.map((m) =>
+      toResponse(
+        m,
+        routes.filter((r) => r.model_id === m.id),
+      ),
+    );
   }
 
   async get(id: string): Promise<ModelResponse> {
@@ -82,13 +87,18 @@ export class ModelsService {
   }
 
   private checkFallbacks(name: string, fallbacks: string[] | undefined): void {
-    if (fallbacks?.includes(name)) throw new ApiError('validation_failed', 'fallbacks must not name the model itself', { param: 'fallbacks' });
+    if (fallbacks?.includes(name))
+      throw new ApiError('validation_failed', 'fallbacks must not name the model itself', { param: 'fallbacks' });
   }
 
   async create(input: ModelInput): Promise<ModelResponse> {
     this.checkFallbacks(input.name, input.fallbacks);
-    if (!MODEL_NAME.test(input.name)) throw new ApiError('validation_failed', 'name may use letters, digits and . _ : / @ - (up to 128)', { param: 'name' });
-    if (await this.repo.findByName(input.name)) throw new ApiError('conflict', `A model named ${input.name} already exists`, { param: 'name' });
+    if (!MODEL_NAME.test(input.name))
+      throw new ApiError('validation_failed', 'name may use letters, digits and . _ : / @ - (up to 128)', {
+        param: 'name',
+      });
+    if (await this.repo.findByName(input.name))
+      throw new ApiError('conflict', `A model named ${input.name} already exists`, { param: 'name' });
     const known = DEFAULT_PRICES[input.name];
     const now = this.clock.now();
     const model: ModelsTable = {
@@ -118,8 +128,12 @@ export class ModelsService {
     if (!current) throw notFound('Model');
     this.checkFallbacks(patch.name ?? current.name, patch.fallbacks);
     if (patch.name !== undefined && patch.name !== current.name) {
-      if (!MODEL_NAME.test(patch.name)) throw new ApiError('validation_failed', 'name may use letters, digits and . _ : / @ - (up to 128)', { param: 'name' });
-      if (await this.repo.findByName(patch.name)) throw new ApiError('conflict', `A model named ${patch.name} already exists`, { param: 'name' });
+      if (!MODEL_NAME.test(patch.name))
+        throw new ApiError('validation_failed', 'name may use letters, digits and . _ : / @ - (up to 128)', {
+          param: 'name',
+        });
+      if (await this.repo.findByName(patch.name))
+        throw new ApiError('conflict', `A model named ${patch.name} already exists`, { param: 'name' });
     }
     const now = this.clock.now();
     const model: ModelsTable = {
@@ -134,7 +148,12 @@ export class ModelsService {
       max_output_tokens: patch.maxOutputTokens !== undefined ? patch.maxOutputTokens : current.max_output_tokens,
       capabilities: patch.capabilities ? JSON.stringify(patch.capabilities) : current.capabilities,
       strategy: patch.strategy !== undefined ? patch.strategy : current.strategy,
-      fallback_models: patch.fallbacks !== undefined ? (patch.fallbacks.length > 0 ? JSON.stringify(patch.fallbacks) : null) : current.fallback_models,
+      fallback_models:
+        patch.fallbacks !== undefined
+          ? patch.fallbacks.length > 0
+            ? JSON.stringify(patch.fallbacks)
+            : null
+          : current.fallback_models,
       updated_at: now,
     };
     const routes = patch.routes ? await this.buildRoutes(id, patch.routes, now) : undefined;
@@ -154,7 +173,8 @@ export class ModelsService {
     const ids = [...new Set(routes.map((r) => r.channelId))];
     const found = await this.db.selectFrom('channels').select('id').where('id', 'in', ids).execute();
     const missing = ids.filter((id) => !found.some((f) => f.id === id));
-    if (missing.length > 0) throw new ApiError('validation_failed', `routes: unknown channel ${missing.join(', ')}`, { param: 'routes' });
+    if (missing.length > 0)
+      throw new ApiError('validation_failed', `routes: unknown channel ${missing.join(', ')}`, { param: 'routes' });
     return routes.map((r) => ({
       id: this.newId('rte'),
       model_id: modelId,
@@ -190,7 +210,13 @@ function toResponse(m: ModelsTable, routes: ModelRoutesTable[]): ModelResponse {
     capabilities: parseCapabilities(m.capabilities),
     strategy: m.strategy,
     fallbacks: m.fallback_models ? (JSON.parse(m.fallback_models) as string[]) : [],
-    routes: routes.map((r) => ({ id: r.id, channelId: r.channel_id, upstreamModel: r.upstream_model, priority: r.priority, weight: r.weight })),
+    routes: routes.map((r) => ({
+      id: r.id,
+      channelId: r.channel_id,
+      upstreamModel: r.upstream_model,
+      priority: r.priority,
+      weight: r.weight,
+    })),
     createdAt: m.created_at,
     updatedAt: m.updated_at,
   };

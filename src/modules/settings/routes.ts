@@ -1,43 +1,95 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
-import { ApiError } from '../../core/errors.js';
-import { LimitPolicyPatch } from '../limits/schema.js';
 import { isValidTimeZone } from '../limits/periods.js';
+import { LimitPolicyPatch } from '../limits/schema.js';
 import type { SettingsService } from './service.js';
 
 const SettingsSchema = Type.Object({
   registrationEnabled: Type.Boolean({ description: 'Whether anyone may create an account' }),
-  routingStrategy: Type.Union([Type.Literal('weighted'), Type.Literal('round_robin'), Type.Literal('lowest_latency'), Type.Literal('least_inflight')], {
-    description: 'Default routing strategy inside a priority group',
+  routingStrategy: Type.Union(
+    [
+      Type.Literal('weighted'),
+      Type.Literal('round_robin'),
+      Type.Literal('lowest_latency'),
+      Type.Literal('least_inflight'),
+    ],
+    {
+      description: 'Default routing strategy inside a priority group',
+    },
+  ),
+  maxAttempts: Type.Integer({
+    minimum: 1,
+    maximum: 10,
+    description: 'Most upstream attempts per request, failover included',
   }),
-  maxAttempts: Type.Integer({ minimum: 1, maximum: 10, description: 'Most upstream attempts per request, failover included' }),
-  breakerFailureThreshold: Type.Integer({ minimum: 1, maximum: 1000, description: 'Failures within a minute that open a circuit breaker' }),
-  breakerCooldownSeconds: Type.Integer({ minimum: 1, maximum: 3600, description: 'Seconds an open breaker waits before a trial request' }),
-  healthCheckIntervalSeconds: Type.Integer({ minimum: 0, maximum: 86_400, description: 'Seconds between channel health probes; 0 = off' }),
-  autoReenableChannels: Type.Boolean({ description: 'Re-enable automatically disabled channels when their health check passes' }),
+  breakerFailureThreshold: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    description: 'Failures within a minute that open a circuit breaker',
+  }),
+  breakerCooldownSeconds: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    description: 'Seconds an open breaker waits before a trial request',
+  }),
+  healthCheckIntervalSeconds: Type.Integer({
+    minimum: 0,
+    maximum: 86_400,
+    description: 'Seconds between channel health probes; 0 = off',
+  }),
+  autoReenableChannels: Type.Boolean({
+    description: 'Re-enable automatically disabled channels when their health check passes',
+  }),
   exposeChannelHeader: Type.Boolean({ description: 'Send x-aihub-channel (the serving channel id) on /v1 answers' }),
-  limitsTimeZone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone where budget periods start, e.g. UTC or Asia/Shanghai' }),
+  limitsTimeZone: Type.String({
+    minLength: 1,
+    maxLength: 64,
+    description: 'IANA time zone where budget periods start, e.g. UTC or Asia/Shanghai',
+  }),
   defaultUserLimits: LimitPolicyPatch,
   defaultKeyLimits: LimitPolicyPatch,
 });
 const PublicSettingsSchema = Type.Object({ registrationEnabled: Type.Boolean() });
 
 /** /api/admin/settings and the public /api/settings/public the sign-in page reads. */
-export function settingsRoutes({ settings, audit, guards }: { settings: SettingsService; audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
+export function settingsRoutes({
+  settings,
+  audit,
+  guards,
+}: {
+  settings: SettingsService;
+  audit: AuditService;
+  guards: Guards;
+}): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/api/settings/public',
-      { schema: { tags: ['settings'], summary: 'Settings the sign-in page needs (no auth)', response: { 200: PublicSettingsSchema } } },
+      {
+        schema: {
+          tags: ['settings'],
+          summary: 'Settings the sign-in page needs (no auth)',
+          response: { 200: PublicSettingsSchema },
+        },
+      },
       async () => ({ registrationEnabled: settings.get().registrationEnabled }),
     );
 
     app.get(
       '/api/admin/settings',
-      { onRequest: guards.admin, schema: { tags: ['admin: settings'], summary: 'Instance settings', security: bearerSecurity, response: { 200: SettingsSchema, ...errorResponses } } },
+      {
+        onRequest: guards.admin,
+        schema: {
+          tags: ['admin: settings'],
+          summary: 'Instance settings',
+          security: bearerSecurity,
+          response: { 200: SettingsSchema, ...errorResponses },
+        },
+      },
       async () => settings.get(),
     );
 
@@ -55,10 +107,20 @@ export function settingsRoutes({ settings, audit, guards }: { settings: Settings
       },
       async (request) => {
         if (request.body.limitsTimeZone !== undefined && !isValidTimeZone(request.body.limitsTimeZone)) {
-          throw new ApiError('validation_failed', `limitsTimeZone "${request.body.limitsTimeZone}" is not an IANA time zone`, { param: 'limitsTimeZone' });
+          throw new ApiError(
+            'validation_failed',
+            `limitsTimeZone "${request.body.limitsTimeZone}" is not an IANA time zone`,
+            { param: 'limitsTimeZone' },
+          );
         }
         const updated = await settings.update(request.body);
-        await audit.record({ actor: actorOf(request.principal), action: 'settings.update', targetType: 'settings', ip: request.ip, detail: request.body });
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'settings.update',
+          targetType: 'settings',
+          ip: request.ip,
+          detail: request.body,
+        });
         return updated;
       },
     );

@@ -1,21 +1,46 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { IdParam, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import type { TeamsService } from './service.js';
 
-const TeamSchema = Type.Object({ id: Type.String(), orgId: Type.String(), name: Type.String(), keys: Type.Integer(), createdAt: Type.Integer() });
+const TeamSchema = Type.Object({
+  id: Type.String(),
+  orgId: Type.String(),
+  name: Type.String(),
+  keys: Type.Integer(),
+  createdAt: Type.Integer(),
+});
 
 /** /api/admin/teams: teams keys can bill to (limits: /api/admin/limits/team/{id}). */
-export function teamRoutes({ teams, audit, guards }: { teams: TeamsService; audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
+export function teamRoutes({
+  teams,
+  audit,
+  guards,
+}: {
+  teams: TeamsService;
+  audit: AuditService;
+  guards: Guards;
+}): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.addHook('onRequest', guards.admin);
     const tags = ['admin: teams'];
-    app.get('/api/admin/teams', { schema: { tags, summary: 'List teams', security: bearerSecurity, response: { 200: Type.Object({ data: Type.Array(TeamSchema) }), ...errorResponses } } }, async () => ({
-      data: await teams.list(),
-    }));
+    app.get(
+      '/api/admin/teams',
+      {
+        schema: {
+          tags,
+          summary: 'List teams',
+          security: bearerSecurity,
+          response: { 200: Type.Object({ data: Type.Array(TeamSchema) }), ...errorResponses },
+        },
+      },
+      async () => ({
+        data: await teams.list(),
+      }),
+    );
     app.post(
       '/api/admin/teams',
       {
@@ -23,21 +48,49 @@ export function teamRoutes({ teams, audit, guards }: { teams: TeamsService; audi
           tags,
           summary: 'Create a team',
           security: bearerSecurity,
-          body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) }, { additionalProperties: false }),
+          body: Type.Object(
+            { name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) },
+            { additionalProperties: false },
+          ),
           response: { 201: TeamSchema, ...errorResponses },
         },
       },
       async (request, reply) => {
         const team = await teams.create(request.body.name);
-        await audit.record({ actor: actorOf(request.principal), action: 'team.create', targetType: 'team', targetId: team.id, ip: request.ip, detail: { name: team.name } });
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'team.create',
+          targetType: 'team',
+          targetId: team.id,
+          ip: request.ip,
+          detail: { name: team.name },
+        });
         reply.code(201);
         return team;
       },
     );
-    app.delete('/api/admin/teams/:id', { schema: { tags, summary: 'Delete a team (its keys stay, without a team)', security: bearerSecurity, params: IdParam, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-      await teams.delete(request.params.id);
-      await audit.record({ actor: actorOf(request.principal), action: 'team.delete', targetType: 'team', targetId: request.params.id, ip: request.ip });
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/api/admin/teams/:id',
+      {
+        schema: {
+          tags,
+          summary: 'Delete a team (its keys stay, without a team)',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 204: Type.Null(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        await teams.delete(request.params.id);
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'team.delete',
+          targetType: 'team',
+          targetId: request.params.id,
+          ip: request.ip,
+        });
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

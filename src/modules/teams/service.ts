@@ -24,12 +24,26 @@ export class TeamsService {
   async list(): Promise<TeamResponse[]> {
     const rows = await this.db
       .selectFrom('teams')
-      .leftJoin('api_keys', (join) => join.onRef('api_keys.team_id', '=', 'teams.id').on('api_keys.status', '!=', 'revoked'))
-      .select((eb) => ['teams.id', 'teams.org_id', 'teams.name', 'teams.created_at', eb.fn.count<number>('api_keys.id').as('keys')])
+      .leftJoin('api_keys', (join) =>
+        join.onRef('api_keys.team_id', '=', 'teams.id').on('api_keys.status', '!=', 'revoked'),
+      )
+      .select((eb) => [
+        'teams.id',
+        'teams.org_id',
+        'teams.name',
+        'teams.created_at',
+        eb.fn.count<number>('api_keys.id').as('keys'),
+      ])
       .groupBy(['teams.id', 'teams.org_id', 'teams.name', 'teams.created_at'])
       .orderBy('teams.name')
       .execute();
-    return rows.map((r) => ({ id: r.id, orgId: r.org_id, name: r.name, keys: Number(r.keys), createdAt: r.created_at }));
+    return rows.map((r) => ({
+      id: r.id,
+      orgId: r.org_id,
+      name: r.name,
+      keys: Number(r.keys),
+      createdAt: r.created_at,
+    }));
   }
 
   find(id: string): Promise<TeamsTable | undefined> {
@@ -45,9 +59,22 @@ export class TeamsService {
     const clash = await this.db.selectFrom('teams').select('id').where('name', '=', trimmed).executeTakeFirst();
     if (clash) throw new ApiError('conflict', `A team named ${trimmed} already exists`, { param: 'name' });
     const now = this.clock.now();
-    const row: TeamsTable = { id: this.newId('team'), org_id: DEFAULT_ORG_ID, name: trimmed, created_at: now, updated_at: now };
+    const row: TeamsTable = {
+      id: this.newId('team'),
+      org_id: DEFAULT_ORG_ID,
+      name: trimmed,
+      created_at: now,
+      updated_at: now,
+    };
     await this.db.insertInto('teams').values(row).execute();
     return { id: row.id, orgId: row.org_id, name: row.name, keys: 0, createdAt: now };
+  }
+
+  readonly #deleted: Array<(teamId: string) => void> = [];
+
+  /** Called after a team is deleted (drop cached keys and limits). */
+  onDeleted(listener: (teamId: string) => void): void {
+    this.#deleted.push(listener);
   }
 
   /** Delete a team; its keys stay, without a team. */
@@ -59,5 +86,6 @@ export class TeamsService {
       await trx.deleteFrom('limit_policies').where('scope_type', '=', 'team').where('scope_id', '=', id).execute();
       await trx.deleteFrom('teams').where('id', '=', id).execute();
     });
+    for (const listener of this.#deleted) listener(id);
   }
 }

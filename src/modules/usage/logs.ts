@@ -70,9 +70,28 @@ export function toLogEntry(row: RequestLogsTable): LogEntry {
 }
 
 export const CSV_COLUMNS: Array<keyof RequestLogsTable> = [
-  'id', 'at', 'user_id', 'key_id', 'org_id', 'team_id', 'channel_id', 'model', 'upstream_model', 'endpoint', 'stream', 'status',
-  'error_code', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'reasoning_tokens', 'estimated', 'cost_micros', 'latency_ms',
-  'ttft_ms', 'client_ip',
+  'id',
+  'at',
+  'user_id',
+  'key_id',
+  'org_id',
+  'team_id',
+  'channel_id',
+  'model',
+  'upstream_model',
+  'endpoint',
+  'stream',
+  'status',
+  'error_code',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_tokens',
+  'reasoning_tokens',
+  'estimated',
+  'cost_micros',
+  'latency_ms',
+  'ttft_ms',
+  'client_ip',
 ];
 
 function csvCell(value: unknown): string {
@@ -97,7 +116,11 @@ export class LogsService {
     yield `${CSV_COLUMNS.join(',')}\n`;
     let before = query.before;
     for (;;) {
-      const rows = await this.filtered({ ...query, before, limit: pageSize }).selectAll().orderBy('id', 'desc').limit(pageSize).execute();
+      const rows = await this.filtered({ ...query, before, limit: pageSize })
+        .selectAll()
+        .orderBy('id', 'desc')
+        .limit(pageSize)
+        .execute();
       if (rows.length === 0) return;
       yield rows.map((row) => CSV_COLUMNS.map((c) => csvCell(row[c])).join(',')).join('\n') + '\n';
       if (rows.length < pageSize) return;

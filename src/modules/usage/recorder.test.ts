@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
 import type { RequestLogsTable } from '../../infra/db/schema.js';
-import { type TestDatabase, createTestDatabase } from '../../../test/support/databases.js';
 import { UsageRecorder } from './recorder.js';
 
 function row(id: string, at: number, keyId: string | null = null): RequestLogsTable {

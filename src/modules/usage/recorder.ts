@@ -103,10 +103,13 @@ export class UsageRecorder {
         // Keep the rows and retry on the next tick; the request path is never affected.
         this.#onError(error, this.#buffer.length);
         if (!this.#timer) {
-          this.#timer = setTimeout(() => {
-            this.#timer = undefined;
-            void this.flush();
-          }, Math.max(this.#intervalMs, 1000));
+          this.#timer = setTimeout(
+            () => {
+              this.#timer = undefined;
+              void this.flush();
+            },
+            Math.max(this.#intervalMs, 1000),
+          );
           this.#timer.unref();
         }
         return;

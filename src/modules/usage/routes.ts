@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { EpochMs, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { bearerSecurity, EpochMs, errorResponses } from '../../http/schemas.js';
 import { type Guards, principalOf } from '../auth/guard.js';
 import type { LogsService } from './logs.js';
 
@@ -28,7 +28,9 @@ const LogEntrySchema = Type.Object({
   latencyMs: Type.Integer(),
   ttftMs: Type.Union([Type.Integer(), Type.Null()]),
   clientIp: Type.Union([Type.String(), Type.Null()]),
-  attempts: Type.Array(Type.Object({ channelId: Type.String(), status: Type.Integer(), error: Type.String(), ms: Type.Integer() })),
+  attempts: Type.Array(
+    Type.Object({ channelId: Type.String(), status: Type.Integer(), error: Type.String(), ms: Type.Integer() }),
+  ),
 });
 
 const Filters = {
@@ -36,10 +38,18 @@ const Filters = {
   to: Type.Optional(EpochMs),
   keyId: Type.Optional(Type.String({ maxLength: 64 })),
   model: Type.Optional(Type.String({ maxLength: 256 })),
-  status: Type.Optional(Type.String({ pattern: '^(success|error|\\d{3})$', description: 'success, error, or an HTTP status' })),
-  before: Type.Optional(Type.String({ maxLength: 64, description: 'Cursor: the id of the last row of the previous page' })),
+  status: Type.Optional(
+    Type.String({ pattern: '^(success|error|\\d{3})$', description: 'success, error, or an HTTP status' }),
+  ),
+  before: Type.Optional(
+    Type.String({ maxLength: 64, description: 'Cursor: the id of the last row of the previous page' }),
+  ),
 };
-const AdminFilters = { ...Filters, userId: Type.Optional(Type.String({ maxLength: 64 })), channelId: Type.Optional(Type.String({ maxLength: 64 })) };
+const AdminFilters = {
+  ...Filters,
+  userId: Type.Optional(Type.String({ maxLength: 64 })),
+  channelId: Type.Optional(Type.String({ maxLength: 64 })),
+};
 const Limit = { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })) };
 const LogPage = Type.Object({ data: Type.Array(LogEntrySchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
@@ -50,7 +60,13 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
       '/api/logs',
       {
         onRequest: guards.user,
-        schema: { tags: ['logs'], summary: 'Your requests, newest first', security: bearerSecurity, querystring: Type.Object({ ...Filters, ...Limit }), response: { 200: LogPage, ...errorResponses } },
+        schema: {
+          tags: ['logs'],
+          summary: 'Your requests, newest first',
+          security: bearerSecurity,
+          querystring: Type.Object({ ...Filters, ...Limit }),
+          response: { 200: LogPage, ...errorResponses },
+        },
       },
       async (request) => {
         const principal = principalOf(request);
@@ -65,7 +81,13 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
       '/api/admin/logs',
       {
         onRequest: guards.admin,
-        schema: { tags: ['admin: logs'], summary: 'All requests, newest first', security: bearerSecurity, querystring: Type.Object({ ...AdminFilters, ...Limit }), response: { 200: LogPage, ...errorResponses } },
+        schema: {
+          tags: ['admin: logs'],
+          summary: 'All requests, newest first',
+          security: bearerSecurity,
+          querystring: Type.Object({ ...AdminFilters, ...Limit }),
+          response: { 200: LogPage, ...errorResponses },
+        },
       },
       async (request) => {
         const limit = request.query.limit ?? 50;
@@ -76,20 +98,40 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
 
     app.get(
       '/api/logs/export.csv',
-      { onRequest: guards.user, schema: { tags: ['logs'], summary: 'Your requests as CSV (streamed)', security: bearerSecurity, querystring: Type.Object(Filters) } },
+      {
+        onRequest: guards.user,
+        schema: {
+          tags: ['logs'],
+          summary: 'Your requests as CSV (streamed)',
+          security: bearerSecurity,
+          querystring: Type.Object(Filters),
+        },
+      },
       async (request, reply) => {
         const principal = principalOf(request);
         const userId = principal.kind === 'user' ? principal.userId : '-';
-        reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="aihub-logs.csv"');
+        reply
+          .header('content-type', 'text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="aihub-logs.csv"');
         return reply.send(Readable.from(logs.csv({ ...request.query, userId })));
       },
     );
 
     app.get(
       '/api/admin/logs/export.csv',
-      { onRequest: guards.admin, schema: { tags: ['admin: logs'], summary: 'All requests as CSV (streamed)', security: bearerSecurity, querystring: Type.Object(AdminFilters) } },
+      {
+        onRequest: guards.admin,
+        schema: {
+          tags: ['admin: logs'],
+          summary: 'All requests as CSV (streamed)',
+          security: bearerSecurity,
+          querystring: Type.Object(AdminFilters),
+        },
+      },
       async (request, reply) => {
-        reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="aihub-logs.csv"');
+        reply
+          .header('content-type', 'text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="aihub-logs.csv"');
         return reply.send(Readable.from(logs.csv(request.query)));
       },
     );

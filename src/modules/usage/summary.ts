@@ -61,8 +61,19 @@ export class UsageSummary {
       .selectFrom('request_logs')
       .select((eb) => [
         eb.fn.countAll<number>().as('requests'),
-        eb.fn.sum<number>(eb.case().when('at', '>=', spendWindow.startsAt).then(eb.ref('cost_micros')).else(0).end()).as('spend'),
-        eb.fn.sum<number>(eb.case().when('at', '>=', tokenWindow.startsAt).then(eb('prompt_tokens', '+', eb.ref('completion_tokens'))).else(0).end()).as('tokens'),
+        eb.fn
+          .sum<number>(eb.case().when('at', '>=', spendWindow.startsAt).then(eb.ref('cost_micros')).else(0).end())
+          .as('spend'),
+        eb.fn
+          .sum<number>(
+            eb
+              .case()
+              .when('at', '>=', tokenWindow.startsAt)
+              .then(eb('prompt_tokens', '+', eb.ref('completion_tokens')))
+              .else(0)
+              .end(),
+          )
+          .as('tokens'),
       ])
       .where(column, '=', id)
       .where('at', '>=', since)

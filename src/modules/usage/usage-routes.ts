@@ -3,14 +3,14 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
-import { EpochMs, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { bearerSecurity, EpochMs, errorResponses } from '../../http/schemas.js';
 import type { Guards } from '../auth/guard.js';
 import { principalOf } from '../auth/guard.js';
 import type { KeysService } from '../keys/service.js';
 import type { KeyVerifier } from '../keys/verifier.js';
+import { policyFromColumns } from '../limits/policy.js';
 import { LimitPolicySchema, PeriodSchema } from '../limits/schema.js';
 import type { LimitsService } from '../limits/service.js';
-import { policyFromColumns } from '../limits/policy.js';
 import type { UsageSummary } from './summary.js';
 
 const Meter = Type.Object({
@@ -26,7 +26,13 @@ const ScopeUsageSchema = Type.Object({
   tokens: Meter,
   limits: LimitPolicySchema,
 });
-const KeyUsage = Type.Object({ id: Type.String(), name: Type.String(), hint: Type.String(), status: Type.String(), usage: ScopeUsageSchema });
+const KeyUsage = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  hint: Type.String(),
+  status: Type.String(),
+  usage: ScopeUsageSchema,
+});
 const CurrentUsage = Type.Object({
   user: Type.Union([Type.Object({ id: Type.String(), usage: ScopeUsageSchema }), Type.Null()]),
   keys: Type.Array(KeyUsage),
@@ -52,7 +58,14 @@ export interface UsageRoutesDeps {
 }
 
 /** GET /api/usage/current and /api/usage/history: what the dashboards show. An API key may call them too. */
-export function usageRoutes({ summary, keys, verifier, limits, guards, clock }: UsageRoutesDeps): FastifyPluginAsyncTypebox {
+export function usageRoutes({
+  summary,
+  keys,
+  verifier,
+  limits,
+  guards,
+  clock,
+}: UsageRoutesDeps): FastifyPluginAsyncTypebox {
   /** A request authenticated by an API key (sk-…) gets that key only. */
   const keyCaller = async (request: FastifyRequest): Promise<string | null> => {
     const auth = request.headers.authorization ?? '';
@@ -74,14 +87,17 @@ export function usageRoutes({ summary, keys, verifier, limits, guards, clock }: 
         onRequest: userOrKey,
         schema: {
           tags: ['usage'],
-          summary: 'Spend, tokens, limits, what is left and when it resets — for you and each of your keys (or for the calling API key)',
+          summary:
+            'Spend, tokens, limits, what is left and when it resets — for you and each of your keys (or for the calling API key)',
           security: bearerSecurity,
           response: { 200: CurrentUsage, ...errorResponses },
         },
       },
       async (request) => {
         const keyId = await keyCaller(request);
-        const keyUsage = async (row: Parameters<typeof policyFromColumns>[0] & { id: string; name: string; hint: string; status: string }) => ({
+        const keyUsage = async (
+          row: Parameters<typeof policyFromColumns>[0] & { id: string; name: string; hint: string; status: string },
+        ) => ({
           id: row.id,
           name: row.name,
           hint: row.hint,
@@ -93,10 +109,14 @@ export function usageRoutes({ summary, keys, verifier, limits, guards, clock }: 
           return { user: null, keys: [await keyUsage(row)] };
         }
         const principal = principalOf(request);
-        if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no usage of its own; see /api/admin/logs');
+        if (principal.kind !== 'user')
+          throw new ApiError('bad_request', 'The master key has no usage of its own; see /api/admin/logs');
         const { rows } = await keys.list({ userId: principal.userId, status: 'active', limit: 500, offset: 0 });
         return {
-          user: { id: principal.userId, usage: await summary.forScope('user', principal.userId, limits.get('user', principal.userId)) },
+          user: {
+            id: principal.userId,
+            usage: await summary.forScope('user', principal.userId, limits.get('user', principal.userId)),
+          },
           keys: await Promise.all(rows.map(keyUsage)),
         };
       },
@@ -108,7 +128,8 @@ export function usageRoutes({ summary, keys, verifier, limits, guards, clock }: 
         onRequest: userOrKey,
         schema: {
           tags: ['usage'],
-          summary: 'Daily requests, tokens and cost by model (UTC days) for you, one of your keys, or the calling API key',
+          summary:
+            'Daily requests, tokens and cost by model (UTC days) for you, one of your keys, or the calling API key',
           security: bearerSecurity,
           querystring: Type.Object({
             from: Type.Optional(EpochMs),
@@ -122,7 +143,8 @@ export function usageRoutes({ summary, keys, verifier, limits, guards, clock }: 
         const to = request.query.to ?? clock.now() + 1;
         const from = request.query.from ?? to - 30 * 86_400_000;
         if (from >= to) throw new ApiError('validation_failed', 'from must be before to', { param: 'from' });
-        if (to - from > 400 * 86_400_000) throw new ApiError('validation_failed', 'The range may span at most 400 days', { param: 'from' });
+        if (to - from > 400 * 86_400_000)
+          throw new ApiError('validation_failed', 'The range may span at most 400 days', { param: 'from' });
         const callingKey = await keyCaller(request);
         if (callingKey) return { data: await summary.daily('key', callingKey, from, to) };
         const principal = principalOf(request);
@@ -130,7 +152,8 @@ export function usageRoutes({ summary, keys, verifier, limits, guards, clock }: 
           await keys.getVisible(request.query.keyId, principal);
           return { data: await summary.daily('key', request.query.keyId, from, to) };
         }
-        if (principal.kind !== 'user') throw new ApiError('bad_request', 'Pass keyId, or use /api/admin/logs with the master key');
+        if (principal.kind !== 'user')
+          throw new ApiError('bad_request', 'Pass keyId, or use /api/admin/logs with the master key');
         return { data: await summary.daily('user', principal.userId, from, to) };
       },
     );

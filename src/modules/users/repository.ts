@@ -1,4 +1,4 @@
-import { type Kysely, type Transaction, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database, UserRole, UserStatus, UsersTable } from '../../infra/db/schema.js';
 
 export interface UserListQuery {
@@ -27,7 +27,14 @@ export class UsersRepository {
       await trx.insertInto('users').values(user).execute();
       await trx
         .insertInto('memberships')
-        .values({ id: membershipId, user_id: user.id, org_id: user.org_id, team_id: null, role: 'member', created_at: user.created_at })
+        .values({
+          id: membershipId,
+          user_id: user.id,
+          org_id: user.org_id,
+          team_id: null,
+          role: 'member',
+          created_at: user.created_at,
+        })
         .execute();
     });
   }
@@ -42,7 +49,13 @@ export class UsersRepository {
     if (query.role) q = q.where('role', '=', query.role);
     if (query.status) q = q.where('status', '=', query.status);
     const [rows, count] = await Promise.all([
-      q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).offset(query.offset).execute(),
+      q
+        .selectAll()
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute(),
       q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.n) };
@@ -53,7 +66,15 @@ export class UsersRepository {
   }
 
   async firstAdminId(): Promise<string | undefined> {
-    const row = await this.db.selectFrom('users').select('id').where('role', '=', 'admin').where('status', '=', 'active').orderBy('created_at').orderBy('id').limit(1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users')
+      .select('id')
+      .where('role', '=', 'admin')
+      .where('status', '=', 'active')
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
     return row?.id;
   }
 

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ApiError } from '../../core/errors.js';
-import { Email, IdParam, Page, Pagination, Password, bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { bearerSecurity, Email, errorResponses, IdParam, Page, Pagination, Password } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { principalOf } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import { Role, UserStatusSchema } from './schema.js';
-import { type UsersService, toUserResponse } from './service.js';
+import { toUserResponse, type UsersService } from './service.js';
 
 export interface UserRoutesDeps {
   users: UsersService;
@@ -27,12 +27,21 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
           tags: ['admin: users'],
           summary: 'List users',
           security: bearerSecurity,
-          querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 254 })), role: Type.Optional(Role), status: Type.Optional(UserStatusSchema), ...Pagination }),
+          querystring: Type.Object({
+            search: Type.Optional(Type.String({ maxLength: 254 })),
+            role: Type.Optional(Role),
+            status: Type.Optional(UserStatusSchema),
+            ...Pagination,
+          }),
           response: { 200: Page(Type.Ref('User')), ...errorResponses },
         },
       },
       async (request) => {
-        const { rows, total } = await users.list({ ...request.query, limit: request.query.limit ?? 50, offset: request.query.offset ?? 0 });
+        const { rows, total } = await users.list({
+          ...request.query,
+          limit: request.query.limit ?? 50,
+          offset: request.query.offset ?? 0,
+        });
         return { data: rows.map(toUserResponse), total };
       },
     );
@@ -44,13 +53,28 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
           tags: ['admin: users'],
           summary: 'Create a user',
           security: bearerSecurity,
-          body: Type.Object({ email: Email, password: Password, name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })), role: Type.Optional(Role) }, { additionalProperties: false }),
+          body: Type.Object(
+            {
+              email: Email,
+              password: Password,
+              name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
+              role: Type.Optional(Role),
+            },
+            { additionalProperties: false },
+          ),
           response: { 201: Type.Ref('User'), ...errorResponses },
         },
       },
       async (request, reply) => {
         const user = await users.create(request.body);
-        await audit.record({ actor: actorOf(request.principal), action: 'user.create', targetType: 'user', targetId: user.id, ip: request.ip, detail: { email: user.email, role: user.role } });
+        await audit.record({
+          actor: actorOf(request.principal),
+          action: 'user.create',
+          targetType: 'user',
+          targetId: user.id,
+          ip: request.ip,
+          detail: { email: user.email, role: user.role },
+        });
         reply.code(201);
         return toUserResponse(user);
       },
@@ -58,7 +82,15 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
 
     app.get(
       '/api/admin/users/:id',
-      { schema: { tags: ['admin: users'], summary: 'Get a user', security: bearerSecurity, params: IdParam, response: { 200: Type.Ref('User'), ...errorResponses } } },
+      {
+        schema: {
+          tags: ['admin: users'],
+          summary: 'Get a user',
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 200: Type.Ref('User'), ...errorResponses },
+        },
+      },
       async (request) => toUserResponse(await users.get(request.params.id)),
     );
 
@@ -71,7 +103,12 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
           security: bearerSecurity,
           params: IdParam,
           body: Type.Object(
-            { name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })), role: Type.Optional(Role), status: Type.Optional(UserStatusSchema), password: Type.Optional(Password) },
+            {
+              name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
+              role: Type.Optional(Role),
+              status: Type.Optional(UserStatusSchema),
+              password: Type.Optional(Password),
+            },
             { additionalProperties: false, minProperties: 1 },
           ),
           response: { 200: Type.Ref('User'), ...errorResponses },

@@ -48,9 +48,10 @@ export interface UpdateUserInput {
 }
 
 /** Hooks other modules register to react to user changes (e.g. drop cached keys, end sessions). */
-export interface UserChangeListener {
-  (userId: string, change: 'disabled' | 'enabled' | 'role' | 'password'): Promise<void> | void;
-}
+export type UserChangeListener = (
+  userId: string,
+  change: 'disabled' | 'enabled' | 'role' | 'password',
+) => Promise<void> | void;
 
 /** Rules about users: unique emails, at least one active admin, hashing passwords. */
 export class UsersService {
@@ -75,7 +76,8 @@ export class UsersService {
 
   async create(input: CreateUserInput): Promise<UsersTable> {
     const email = input.email.trim().toLowerCase();
-    if (await this.repo.findByEmail(email)) throw new ApiError('conflict', `A user with email ${email} already exists`, { param: 'email' });
+    if (await this.repo.findByEmail(email))
+      throw new ApiError('conflict', `A user with email ${email} already exists`, { param: 'email' });
     const now = this.clock.now();
     const row: UsersTable = {
       id: this.newId('usr'),
@@ -94,7 +96,8 @@ export class UsersService {
       await this.repo.insertWithMembership(row, this.newId('mem'));
     } catch (error) {
       // Two registrations racing for one email: the unique index decides.
-      if (await this.repo.findByEmail(email)) throw new ApiError('conflict', `A user with email ${email} already exists`, { param: 'email' });
+      if (await this.repo.findByEmail(email))
+        throw new ApiError('conflict', `A user with email ${email} already exists`, { param: 'email' });
       throw error;
     }
     for (const listener of this.#created) await listener(row);
@@ -133,7 +136,8 @@ export class UsersService {
     }
     await this.repo.update(id, patch);
     const updated = { ...current, ...patch };
-    if (input.status !== undefined && input.status !== current.status) await this.emit(id, input.status === 'disabled' ? 'disabled' : 'enabled');
+    if (input.status !== undefined && input.status !== current.status)
+      await this.emit(id, input.status === 'disabled' ? 'disabled' : 'enabled');
     if (input.role !== undefined && input.role !== current.role) await this.emit(id, 'role');
     if (input.password !== undefined) await this.emit(id, 'password');
     return updated;

@@ -5,7 +5,7 @@
 import type { UpstreamErrorInfo } from '../types.js';
 import { isRecord, parseJson, readString } from './read-json.js';
 
-export { UpstreamStreamError, isUpstreamStreamError } from '../shared/stream-error.js';
+export { isUpstreamStreamError, UpstreamStreamError } from '../shared/stream-error.js';
 
 interface AnthropicErrorDetails {
   type: string | undefined;

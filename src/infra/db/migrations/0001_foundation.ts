@@ -118,7 +118,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
 
   const now = Date.now();
-  await (db as Kysely<{ organizations: { id: string; name: string; slug: string; created_at: number; updated_at: number } }>)
+  await (
+    db as Kysely<{ organizations: { id: string; name: string; slug: string; created_at: number; updated_at: number } }>
+  )
     .insertInto('organizations')
     .values({ id: DEFAULT_ORG_ID, name: 'Default', slug: 'default', created_at: now, updated_at: now })
     .execute();
