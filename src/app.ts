@@ -9,6 +9,8 @@ import { ApiError } from './core/errors.js';
 import { newId } from './core/ids.js';
 import { registerAnthropicRoutes } from './gateway/anthropic-routes.js';
 import { registerOpenAiRoutes } from './gateway/openai-routes.js';
+import { playgroundRoutes } from './gateway/playground-routes.js';
+import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { ErrorBody } from './http/schemas.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
@@ -183,6 +185,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     );
     await scope.register(teamRoutes({ teams: services.teams, audit: services.audit, guards }));
     await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit, guards }));
+    await scope.register(playgroundRoutes(services.gateway, guards));
+    await registerConsole(scope, services.config.webDir ?? DEFAULT_WEB_DIR);
   });
 
   // Data plane: OpenAI- and Anthropic-compatible API (the hot path).

@@ -59,7 +59,7 @@ export async function startServer(config: Config): Promise<void> {
     app.log.info('added the demo channel (mock) with models mock-gpt, mock-reasoner and mock-embedding');
   }
   await app.listen({ port: config.port, host: config.host });
-  startBackground(runtime.services);
+  const stopBackground = startBackground(runtime.services, { log: app.log });
   app.log.info(
     { database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) },
     `AI Hub ready on http://localhost:${config.port}`,
@@ -76,6 +76,7 @@ export async function startServer(config: Config): Promise<void> {
     }, config.shutdownTimeoutMs);
     deadline.unref();
     try {
+      await stopBackground();
       await app.close();
       await runtime.close();
       app.log.info('stopped');

@@ -39,6 +39,7 @@ import { type Settings, SettingsService } from './modules/settings/service.js';
 import { TeamsService } from './modules/teams/service.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
+import { LogRetention } from './modules/usage/retention.js';
 import { UsageSummary } from './modules/usage/summary.js';
 import { UsersRepository } from './modules/users/repository.js';
 import { UsersService } from './modules/users/service.js';
@@ -72,6 +73,7 @@ export interface Services {
   limits: LimitsService;
   enforcer: LimitEnforcer;
   usageSummary: UsageSummary;
+  retention: LogRetention;
   teams: TeamsService;
   accessRules: AccessRulesService;
   /** Release timers and pools (the app's onClose calls it). */
@@ -244,6 +246,7 @@ export function createServices(options: ServiceOptions): Services {
     limits,
     enforcer,
     usageSummary,
+    retention: new LogRetention(db, clock, { retentionDays: () => settings.get().logRetentionDays }),
     teams,
     accessRules: new AccessRulesService(db, clock, ids),
     close: async () => {
@@ -264,9 +267,23 @@ export async function startServices(services: Services): Promise<void> {
 
 /** How often each instance re-reads what other instances may have changed (until Redis pub/sub lands). */
 const REFRESH_MS = 60_000;
+/** How often old request logs are purged (and once at start). */
+const PURGE_MS = 3_600_000;
 
-/** Start background work: health checks, and re-reading shared configuration. Tests call it when they want it. */
-export function startBackground(services: Services): () => void {
+/** Where background work reports (pino's `app.log` fits). */
+export interface BackgroundLog {
+  info(detail: Record<string, unknown>, message: string): void;
+  debug(detail: Record<string, unknown>, message: string): void;
+  error(detail: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Start background work: health checks, re-reading shared configuration, and the request-log purge.
+ * Tests call it when they want it. The returned function stops it all and waits for a purge in progress
+ * to finish its current batch.
+ */
+export function startBackground(services: Services, options: { log?: BackgroundLog } = {}): () => Promise<void> {
+  const { log } = options;
   services.healthChecker.start();
   const refresh = setInterval(() => {
     void Promise.all([
@@ -277,5 +294,33 @@ export function startBackground(services: Services): () => void {
     ]).catch(() => undefined);
   }, REFRESH_MS);
   refresh.unref();
-  return () => clearInterval(refresh);
+
+  const stopping = new AbortController();
+  let purging: Promise<void> | undefined;
+  const purge = () => {
+    // A purge still going after an hour (a first run over a huge table) is not started twice.
+    if (purging) return;
+    purging = services.retention
+      .purge(stopping.signal)
+      .then(({ deleted, cutoff }) => {
+        if (cutoff === null) return;
+        if (deleted > 0) log?.info({ deleted, before: cutoff }, `purged ${deleted} request log rows`);
+        else log?.debug({ before: cutoff }, 'no request log rows to purge');
+      })
+      .catch((error: unknown) => log?.error({ err: error }, 'request log purge failed'))
+      .finally(() => {
+        purging = undefined;
+      });
+  };
+  purge();
+  const purgeTimer = setInterval(purge, PURGE_MS);
+  purgeTimer.unref();
+
+  return async () => {
+    services.healthChecker.stop();
+    clearInterval(refresh);
+    clearInterval(purgeTimer);
+    stopping.abort();
+    await purging;
+  };
 }

@@ -28,6 +28,8 @@ export interface Config {
   configFile: string | undefined;
   /** Seed the mock demo channel and models on a brand-new instance. */
   demo: boolean;
+  /** Built web console to serve at `/`; undefined → dist/web of this install. */
+  webDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +130,11 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
     default: 'true',
     description:
       'On a brand-new instance, add the built-in mock channel and demo models (mock-gpt, mock-reasoner, mock-embedding)',
+  },
+  {
+    name: 'AIHUB_WEB_DIR',
+    default: '(dist/web of this install)',
+    description: 'Directory of the built web console served at /',
   },
 ];
 
@@ -235,6 +242,7 @@ export function loadConfig(env: Env): Config {
     shutdownTimeoutMs: int('AIHUB_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     configFile: str('AIHUB_CONFIG'),
     demo: bool('AIHUB_DEMO', true),
+    webDir: str('AIHUB_WEB_DIR') ? resolve(str('AIHUB_WEB_DIR') as string) : undefined,
   };
   if (config.configFile && !existsSync(config.configFile))
     problems.push(`AIHUB_CONFIG="${config.configFile}": no such file`);

@@ -78,7 +78,18 @@ export class Gateway {
     stream: boolean,
     usage: () => UsageEstimate,
   ): Promise<{ caller: Caller; ledger: RequestLedger }> {
-    const caller = await this.authenticate(request);
+    return this.beginAs(await this.authenticate(request), request, modelName, endpoint, stream, usage);
+  }
+
+  /** `begin` for a caller authenticated some other way (the console's playground signs in with a session). */
+  async beginAs(
+    caller: Caller,
+    request: FastifyRequest,
+    modelName: string,
+    endpoint: 'chat' | 'messages' | 'embeddings',
+    stream: boolean,
+    usage: () => UsageEstimate,
+  ): Promise<{ caller: Caller; ledger: RequestLedger }> {
     const model = this.deps.catalog.getModel(modelName);
     if (!model || !model.active) {
       throw new ApiError('model_not_found', `The model '${modelName}' does not exist or you do not have access to it`, {

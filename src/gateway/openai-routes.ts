@@ -3,13 +3,14 @@ import { ApiError } from '../core/errors.js';
 import { mockEmbedding } from '../providers/mock/index.js';
 import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest, UpstreamErrorInfo } from '../providers/types.js';
 import { approximatePromptTokens, countTokens, fromUsage, requestedMaxOutput } from './accounting.js';
+import type { Caller } from './caller.js';
 import type { StreamSink } from './chat.js';
 import { ClientStream } from './client-stream.js';
 import { UpstreamFailure } from './dispatch.js';
 import type { Gateway } from './gateway.js';
 import { readText } from './upstream.js';
 
-const ChatBody = {
+export const ChatBody = {
   type: 'object',
   required: ['model', 'messages'],
   properties: {
@@ -42,32 +43,47 @@ export const openAiSink: StreamSink = {
     `data: ${JSON.stringify({ error: { message: info.message, type: info.status === 429 ? 'rate_limit_error' : 'api_error', param: null, code: info.code } })}\n\n`,
 };
 
+/**
+ * Run one OpenAI chat completion (streamed or not) for `caller`, or for the request's API key when null.
+ * Shared by /v1/chat/completions and the console's playground.
+ */
+export async function chatCompletion(
+  gateway: Gateway,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  caller: Caller | null,
+): Promise<unknown> {
+  const body = request.body as ChatRequest;
+  const estimate = () => ({
+    promptTokens: approximatePromptTokens(body),
+    maxOutputTokens: requestedMaxOutput(body),
+    choices: typeof body.n === 'number' ? body.n : 1,
+  });
+  const stream = body.stream === true;
+  const { ledger } = caller
+    ? await gateway.beginAs(caller, request, body.model, 'chat', stream, estimate)
+    : await gateway.begin(request, body.model, 'chat', stream, estimate);
+  const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
+  try {
+    if (stream) {
+      await gateway.chat.stream(body, ledger, openAiSink, client);
+      return reply;
+    }
+    const completion = await gateway.chat.complete(body, ledger, client.signal);
+    ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(body, completion));
+    reply.headers(gateway.responseHeaders(ledger));
+    return completion;
+  } catch (error) {
+    throw gateway.fail(ledger, error);
+  }
+}
+
 /** POST /v1/chat/completions, GET /v1/models, GET /v1/models/{id}, POST /v1/embeddings. */
 export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): void {
   app.post(
     '/v1/chat/completions',
     { schema: { body: ChatBody, hide: true } },
-    async (request: FastifyRequest, reply: FastifyReply) => {
-      const body = request.body as ChatRequest;
-      const { ledger } = await gateway.begin(request, body.model, 'chat', body.stream === true, () => ({
-        promptTokens: approximatePromptTokens(body),
-        maxOutputTokens: requestedMaxOutput(body),
-        choices: typeof body.n === 'number' ? body.n : 1,
-      }));
-      const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
-      try {
-        if (body.stream === true) {
-          await gateway.chat.stream(body, ledger, openAiSink, client);
-          return reply;
-        }
-        const completion = await gateway.chat.complete(body, ledger, client.signal);
-        ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(body, completion));
-        reply.headers(gateway.responseHeaders(ledger));
-        return completion;
-      } catch (error) {
-        throw gateway.fail(ledger, error);
-      }
-    },
+    (request: FastifyRequest, reply: FastifyReply) => chatCompletion(gateway, request, reply, null),
   );
 
   app.get('/v1/models', { schema: { hide: true } }, async (request) => {

@@ -53,6 +53,11 @@ const SettingsSchema = Type.Object({
   }),
   defaultUserLimits: LimitPolicyPatch,
   defaultKeyLimits: LimitPolicyPatch,
+  logRetentionDays: Type.Integer({
+    minimum: 0,
+    maximum: 3650,
+    description: 'Delete request-log rows older than this many days (checked hourly); 0 = keep forever',
+  }),
 });
 const PublicSettingsSchema = Type.Object({ registrationEnabled: Type.Boolean() });
 

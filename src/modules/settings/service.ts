@@ -26,6 +26,8 @@ export interface Settings {
   defaultUserLimits: Partial<LimitPolicy>;
   /** Limits given to every new API key (copied at creation). */
   defaultKeyLimits: Partial<LimitPolicy>;
+  /** Request-log rows older than this many days are deleted by the background purge; 0 keeps them forever. */
+  logRetentionDays: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'registrationEnabled'> = {
@@ -39,6 +41,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'registrationEnabled'> = {
   limitsTimeZone: 'UTC',
   defaultUserLimits: {},
   defaultKeyLimits: {},
+  logRetentionDays: 0,
 };
 
 const SETTING_KEYS: Record<keyof Settings, string> = {
@@ -53,6 +56,7 @@ const SETTING_KEYS: Record<keyof Settings, string> = {
   limitsTimeZone: 'limits_time_zone',
   defaultUserLimits: 'default_user_limits',
   defaultKeyLimits: 'default_key_limits',
+  logRetentionDays: 'log_retention_days',
 };
 
 /**

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { Database } from '../../infra/db/schema.js';
 import type { Period, PeriodClock } from '../limits/periods.js';
@@ -35,8 +35,37 @@ export interface DailyUsage {
   costMicros: number;
 }
 
+/** Requests and what they used in one window of the admin overview. */
+export interface WindowTotals {
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: number;
+  /** Distinct users with at least one request in the window (master-key requests have no user). */
+  activeUsers: number;
+}
+
+/** The admin dashboard's headline numbers. */
+export interface UsageOverview {
+  /** Since the start of the current UTC day. */
+  today: WindowTotals;
+  /** The last 7 UTC days, today included. */
+  week: WindowTotals;
+  /** The last 30 UTC days, today included. */
+  month: WindowTotals;
+  /** Accounts: all of them, and those with status active. */
+  users: { total: number; active: number };
+  /** API keys: all of them (revoked included), and those that work now (active and not expired). */
+  keys: { total: number; active: number };
+}
+
 const COLUMN = { key: 'key_id', user: 'user_id', team: 'team_id', org: 'org_id' } as const;
 const DAY_MS = 86_400_000;
+/** Days in each overview window, today included. */
+const WINDOWS = { today: 1, week: 7, month: 30 } as const;
+type Window = keyof typeof WINDOWS;
+const WINDOW_NAMES = Object.keys(WINDOWS) as Window[];
 
 /**
  * What a scope has used in its current periods, read from the request log itself (after flushing the
@@ -94,10 +123,92 @@ export class UsageSummary {
   }
 
   /** Per UTC day and model, between `from` and `to` (epoch ms). */
-  async daily(type: ScopeType, id: string, from: number, to: number): Promise<DailyUsage[]> {
+  daily(type: ScopeType, id: string, from: number, to: number): Promise<DailyUsage[]> {
+    return this.dailyWhere(from, to, { column: COLUMN[type], id });
+  }
+
+  /** Per UTC day and model across every user (or only `userId`), for admins. */
+  dailyForAll(from: number, to: number, userId?: string): Promise<DailyUsage[]> {
+    return this.dailyWhere(from, to, userId === undefined ? undefined : { column: 'user_id', id: userId });
+  }
+
+  /** Today, the last 7 and the last 30 UTC days across the instance, plus how many users and keys exist. */
+  async overview(): Promise<UsageOverview> {
+    await this.recorder.flush();
+    const now = this.clock.now();
+    const todayStart = Math.floor(now / DAY_MS) * DAY_MS;
+    const since = (window: Window) => todayStart - (WINDOWS[window] - 1) * DAY_MS;
+    // One pass over the last 30 days (the `at` index); each window counts only its own rows.
+    const row = await this.db
+      .selectFrom('request_logs')
+      .select((eb) =>
+        WINDOW_NAMES.flatMap((window) => {
+          const inWindow = eb('at', '>=', since(window));
+          const sumIn = (value: Expression<number>, condition: Expression<SqlBool> = inWindow) =>
+            eb.fn.sum<number>(eb.case().when(condition).then(value).else(0).end());
+          return [
+            sumIn(eb.lit(1)).as(`${window}_requests`),
+            sumIn(eb.lit(1), eb.and([inWindow, eb('status', '>=', 400)])).as(`${window}_errors`),
+            sumIn(eb.ref('prompt_tokens')).as(`${window}_prompt`),
+            sumIn(eb.ref('completion_tokens')).as(`${window}_completion`),
+            sumIn(eb.ref('cost_micros')).as(`${window}_cost`),
+            // COUNT ignores the NULLs: rows outside the window, and master-key requests (no user).
+            eb.fn
+              .count<number>(eb.case().when(inWindow).then(eb.ref('user_id')).end())
+              .distinct()
+              .as(`${window}_users`),
+          ];
+        }),
+      )
+      .where('at', '>=', since('month'))
+      .executeTakeFirst();
+    const value = (name: string) => Number((row as Record<string, unknown> | undefined)?.[name] ?? 0);
+    const totals = (window: Window): WindowTotals => ({
+      requests: value(`${window}_requests`),
+      errors: value(`${window}_errors`),
+      promptTokens: value(`${window}_prompt`),
+      completionTokens: value(`${window}_completion`),
+      costMicros: value(`${window}_cost`),
+      activeUsers: value(`${window}_users`),
+    });
+
+    const users = await this.db
+      .selectFrom('users')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('total'),
+        eb.fn.sum<number>(eb.case().when('status', '=', 'active').then(1).else(0).end()).as('active'),
+      ])
+      .executeTakeFirst();
+    const keys = await this.db
+      .selectFrom('api_keys')
+      .select((eb) => {
+        const working = eb.and([
+          eb('status', '=', 'active'),
+          eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]),
+        ]);
+        return [
+          eb.fn.countAll<number>().as('total'),
+          eb.fn.sum<number>(eb.case().when(working).then(1).else(0).end()).as('active'),
+        ];
+      })
+      .executeTakeFirst();
+    return {
+      today: totals('today'),
+      week: totals('week'),
+      month: totals('month'),
+      users: { total: Number(users?.total ?? 0), active: Number(users?.active ?? 0) },
+      keys: { total: Number(keys?.total ?? 0), active: Number(keys?.active ?? 0) },
+    };
+  }
+
+  private async dailyWhere(
+    from: number,
+    to: number,
+    scope: { column: (typeof COLUMN)[ScopeType]; id: string } | undefined,
+  ): Promise<DailyUsage[]> {
     await this.recorder.flush();
     const day = sql<number>`(at / ${sql.lit(DAY_MS)})`;
-    const rows = await this.db
+    let query = this.db
       .selectFrom('request_logs')
       .select((eb) => [
         day.as('day'),
@@ -109,13 +220,10 @@ export class UsageSummary {
         eb.fn.sum<number>('cached_tokens').as('cached'),
         eb.fn.sum<number>('cost_micros').as('cost'),
       ])
-      .where(COLUMN[type], '=', id)
       .where('at', '>=', from)
-      .where('at', '<', to)
-      .groupBy([day, 'model'])
-      .orderBy(day)
-      .orderBy('model')
-      .execute();
+      .where('at', '<', to);
+    if (scope) query = query.where(scope.column, '=', scope.id);
+    const rows = await query.groupBy([day, 'model']).orderBy(day).orderBy('model').execute();
     return rows.map((r) => ({
       date: new Date(Number(r.day) * DAY_MS).toISOString().slice(0, 10),
       model: r.model,

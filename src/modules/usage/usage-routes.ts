@@ -47,6 +47,46 @@ const Daily = Type.Object({
   cachedTokens: Type.Integer(),
   costMicros: Type.Integer(),
 });
+const windowTotals = (description: string) =>
+  Type.Object(
+    {
+      requests: Type.Integer(),
+      errors: Type.Integer({ description: 'Requests answered with an HTTP status ≥ 400' }),
+      promptTokens: Type.Integer(),
+      completionTokens: Type.Integer(),
+      costMicros: Type.Integer({ description: 'micro-USD' }),
+      activeUsers: Type.Integer({ description: 'Distinct users with at least one request in the window' }),
+    },
+    { description },
+  );
+const Overview = Type.Object({
+  today: windowTotals('Since 00:00 UTC today'),
+  week: windowTotals('The last 7 UTC days, today included'),
+  month: windowTotals('The last 30 UTC days, today included'),
+  users: Type.Object({
+    total: Type.Integer({ description: 'Every account' }),
+    active: Type.Integer({ description: 'Accounts with status active' }),
+  }),
+  keys: Type.Object({
+    total: Type.Integer({ description: 'Every API key, revoked ones included' }),
+    active: Type.Integer({ description: 'Keys with status active that have not expired' }),
+  }),
+});
+const HistoryRange = {
+  from: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms, inclusive; default `to` − 30 days' })),
+  to: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms, exclusive; default now' })),
+};
+const DAY_MS = 86_400_000;
+
+/** The `[from, to)` of a history query: the last 30 days by default, at most 400 days. */
+function historyRange(query: { from?: number | undefined; to?: number | undefined }, now: number) {
+  const to = query.to ?? now + 1;
+  const from = query.from ?? to - 30 * DAY_MS;
+  if (from >= to) throw new ApiError('validation_failed', 'from must be before to', { param: 'from' });
+  if (to - from > 400 * DAY_MS)
+    throw new ApiError('validation_failed', 'The range may span at most 400 days', { param: 'from' });
+  return { from, to };
+}
 
 export interface UsageRoutesDeps {
   summary: UsageSummary;
@@ -57,7 +97,10 @@ export interface UsageRoutesDeps {
   clock: Clock;
 }
 
-/** GET /api/usage/current and /api/usage/history: what the dashboards show. An API key may call them too. */
+/**
+ * GET /api/usage/current and /api/usage/history: what the dashboards show (an API key may call them too);
+ * GET /api/admin/usage/history and /api/admin/usage/overview: the same across every user, for admins.
+ */
 export function usageRoutes({
   summary,
   keys,
@@ -131,20 +174,12 @@ export function usageRoutes({
           summary:
             'Daily requests, tokens and cost by model (UTC days) for you, one of your keys, or the calling API key',
           security: bearerSecurity,
-          querystring: Type.Object({
-            from: Type.Optional(EpochMs),
-            to: Type.Optional(EpochMs),
-            keyId: Type.Optional(Type.String({ maxLength: 64 })),
-          }),
+          querystring: Type.Object({ ...HistoryRange, keyId: Type.Optional(Type.String({ maxLength: 64 })) }),
           response: { 200: Type.Object({ data: Type.Array(Daily) }), ...errorResponses },
         },
       },
       async (request) => {
-        const to = request.query.to ?? clock.now() + 1;
-        const from = request.query.from ?? to - 30 * 86_400_000;
-        if (from >= to) throw new ApiError('validation_failed', 'from must be before to', { param: 'from' });
-        if (to - from > 400 * 86_400_000)
-          throw new ApiError('validation_failed', 'The range may span at most 400 days', { param: 'from' });
+        const { from, to } = historyRange(request.query, clock.now());
         const callingKey = await keyCaller(request);
         if (callingKey) return { data: await summary.daily('key', callingKey, from, to) };
         const principal = principalOf(request);
@@ -156,6 +191,39 @@ export function usageRoutes({
           throw new ApiError('bad_request', 'Pass keyId, or use /api/admin/logs with the master key');
         return { data: await summary.daily('user', principal.userId, from, to) };
       },
+    );
+
+    app.get(
+      '/api/admin/usage/history',
+      {
+        onRequest: guards.admin,
+        schema: {
+          tags: ['admin: usage'],
+          summary: 'Daily requests, tokens and cost by model (UTC days) across every user, or for one user',
+          security: bearerSecurity,
+          querystring: Type.Object({ ...HistoryRange, userId: Type.Optional(Type.String({ maxLength: 64 })) }),
+          response: { 200: Type.Object({ data: Type.Array(Daily) }), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { from, to } = historyRange(request.query, clock.now());
+        return { data: await summary.dailyForAll(from, to, request.query.userId) };
+      },
+    );
+
+    app.get(
+      '/api/admin/usage/overview',
+      {
+        onRequest: guards.admin,
+        schema: {
+          tags: ['admin: usage'],
+          summary:
+            'Requests, errors, tokens, cost and active users today, this week and this month; user and key counts',
+          security: bearerSecurity,
+          response: { 200: Overview, ...errorResponses },
+        },
+      },
+      async () => summary.overview(),
     );
   };
 }

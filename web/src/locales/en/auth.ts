@@ -1,0 +1,18 @@
+export default {
+  signIn: 'Sign in',
+  signOut: 'Sign out',
+  register: 'Create account',
+  email: 'Email',
+  password: 'Password',
+  name: 'Name (optional)',
+  confirmPassword: 'Repeat password',
+  passwordsDiffer: 'The passwords differ',
+  passwordTooShort: 'At least {n} characters',
+  invalidEmail: 'Enter a valid email address',
+  noAccount: 'No account yet?',
+  haveAccount: 'Already have an account?',
+  registrationClosed: 'Registration is closed on this instance; ask an administrator for an account.',
+  expired: 'Your session has ended; sign in again.',
+  tagline: 'One API for every model',
+  firstAdmin: 'The first account registered on a new instance becomes its administrator.',
+};

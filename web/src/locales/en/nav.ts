@@ -1,0 +1,22 @@
+export default {
+  main: 'Main navigation',
+  portal: 'Developer',
+  adminGroup: 'Administration',
+  toggleMenu: 'Toggle menu',
+  dashboard: 'Dashboard',
+  keys: 'API keys',
+  playground: 'Playground',
+  logs: 'My logs',
+  profile: 'Profile',
+  admin: {
+    overview: 'Overview',
+    channels: 'Channels',
+    models: 'Models & prices',
+    users: 'Users',
+    keys: 'All keys',
+    logs: 'Request logs',
+    'ip-rules': 'IP rules',
+    audit: 'Audit log',
+    settings: 'Settings',
+  },
+};

@@ -1,0 +1,18 @@
+export default {
+  signIn: '登录',
+  signOut: '退出登录',
+  register: '注册账号',
+  email: '邮箱',
+  password: '密码',
+  name: '名称（可选）',
+  confirmPassword: '重复密码',
+  passwordsDiffer: '两次输入的密码不一致',
+  passwordTooShort: '至少 {n} 个字符',
+  invalidEmail: '请输入有效的邮箱地址',
+  noAccount: '还没有账号？',
+  haveAccount: '已有账号？',
+  registrationClosed: '本实例已关闭注册，请联系管理员开通账号。',
+  expired: '登录已过期，请重新登录。',
+  tagline: '一个 API，接入所有模型',
+  firstAdmin: '新实例上注册的第一个账号将成为管理员。',
+};

@@ -1,0 +1,22 @@
+export default {
+  main: '主导航',
+  portal: '开发者',
+  adminGroup: '系统管理',
+  toggleMenu: '展开/收起菜单',
+  dashboard: '仪表盘',
+  keys: 'API 密钥',
+  playground: '对话测试',
+  logs: '我的日志',
+  profile: '个人资料',
+  admin: {
+    overview: '概览',
+    channels: '渠道',
+    models: '模型与价格',
+    users: '用户',
+    keys: '全部密钥',
+    logs: '请求日志',
+    'ip-rules': 'IP 规则',
+    audit: '审计日志',
+    settings: '系统设置',
+  },
+};

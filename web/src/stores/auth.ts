@@ -1,0 +1,111 @@
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import { api, call, connectSession, type Schemas } from '@/api/client';
+
+export type User = Schemas['User'];
+
+interface SessionBody {
+  user: User;
+  accessToken: string;
+  expiresIn: number;
+}
+
+/** The signed-in user and their short-lived access token (kept in memory; the refresh cookie keeps the session). */
+export const useAuth = defineStore('auth', () => {
+  const user = ref<User | null>(null);
+  const token = ref<string | null>(null);
+  const restored = ref(false);
+  let refreshing: Promise<string | null> | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onExpired: () => void = () => undefined;
+
+  const isAdmin = computed(() => user.value?.role === 'admin');
+
+  function accept(body: SessionBody): void {
+    user.value = body.user;
+    token.value = body.accessToken;
+    clearTimeout(timer);
+    // Refresh a minute before the token expires, so requests never wait on it.
+    timer = setTimeout(() => void refresh(), Math.max(10, body.expiresIn - 60) * 1000);
+  }
+
+  function clear(): void {
+    clearTimeout(timer);
+    user.value = null;
+    token.value = null;
+  }
+
+  /** Trade the refresh cookie for a new access token (one request, however many callers). */
+  function refresh(): Promise<string | null> {
+    refreshing ??= (async () => {
+      try {
+        const res = await fetch('/api/auth/refresh', { method: 'POST', credentials: 'same-origin' });
+        if (!res.ok) {
+          clear();
+          return null;
+        }
+        accept((await res.json()) as SessionBody);
+        return token.value;
+      } catch {
+        return null;
+      } finally {
+        refreshing = null;
+      }
+    })();
+    return refreshing;
+  }
+
+  /** On page load: pick the session back up from the refresh cookie, if there is one. */
+  async function restore(): Promise<void> {
+    if (restored.value) return;
+    await refresh();
+    restored.value = true;
+  }
+
+  async function login(email: string, password: string): Promise<void> {
+    accept((await call(api.POST('/api/auth/login', { body: { email, password } }))) as SessionBody);
+  }
+
+  async function register(email: string, password: string, name?: string): Promise<void> {
+    const body = name ? { email, password, name } : { email, password };
+    accept((await call(api.POST('/api/auth/register', { body }))) as SessionBody);
+  }
+
+  async function logout(): Promise<void> {
+    try {
+      await api.POST('/api/auth/logout');
+    } finally {
+      clear();
+    }
+  }
+
+  async function reloadMe(): Promise<void> {
+    const me = await call(api.GET('/api/me'));
+    if ('id' in me) user.value = me;
+  }
+
+  connectSession({
+    token: () => token.value,
+    refresh,
+    expired: () => {
+      clear();
+      onExpired();
+    },
+  });
+
+  return {
+    user,
+    token,
+    restored,
+    isAdmin,
+    login,
+    register,
+    logout,
+    refresh,
+    restore,
+    reloadMe,
+    onSessionExpired: (fn: () => void) => {
+      onExpired = fn;
+    },
+  };
+});
