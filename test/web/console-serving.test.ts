@@ -1,0 +1,92 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+const INDEX = '<!doctype html><div id="app"></div><script type="module" src="/assets/index-abc123.js"></script>';
+const SCRIPT = `console.log(${JSON.stringify('x'.repeat(4000))});`;
+
+describe('web console serving', () => {
+  let t: TestApp;
+  let webDir: string;
+
+  beforeAll(async () => {
+    webDir = mkdtempSync(join(tmpdir(), 'aihub-web-'));
+    mkdirSync(join(webDir, 'assets'));
+    writeFileSync(join(webDir, 'index.html'), INDEX);
+    writeFileSync(join(webDir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+    writeFileSync(join(webDir, 'assets', 'index-abc123.js'), SCRIPT);
+    writeFileSync(join(webDir, 'assets', 'index-abc123.js.gz'), gzipSync(SCRIPT));
+    t = await startTestApp({ env: { AIHUB_WEB_DIR: webDir } });
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(webDir, { recursive: true, force: true });
+  });
+
+  it('serves the console at / with security headers and no caching of index.html', async () => {
+    const res = await fetch(`${t.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await res.text()).toBe(INDEX);
+  });
+
+  it.each(['/dashboard', '/admin/channels', '/keys?x=1', '/some/deep/page'])(
+    'answers the console route %s with index.html (history mode)',
+    async (path) => {
+      const res = await fetch(`${t.url}${path}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(INDEX);
+    },
+  );
+
+  it('serves hashed assets cached for a year, pre-compressed when the browser accepts it', async () => {
+    const plain = await fetch(`${t.url}/assets/index-abc123.js`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(plain.headers.get('content-encoding')).toBeNull();
+    expect(await plain.text()).toBe(SCRIPT);
+
+    const gz = await fetch(`${t.url}/assets/index-abc123.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers.get('content-encoding')).toBe('gzip');
+    expect(await gz.text()).toBe(SCRIPT); // fetch decompresses
+  });
+
+  it('answers a missing asset, an unknown API route and an unknown /v1 route with a 404, not the console', async () => {
+    const asset = await fetch(`${t.url}/assets/missing.js`);
+    expect(asset.status).toBe(404);
+    const apiRes = await fetch(`${t.url}/api/nope`);
+    expect(apiRes.status).toBe(404);
+    expect(((await apiRes.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    const v1 = await fetch(`${t.url}/v1/nope`);
+    expect(v1.status).toBe(404);
+    expect(((await v1.json()) as { error: { code: string } }).error.code).toBe('not_found');
+  });
+
+  it('keeps the API and the OpenAPI document working beside the console', async () => {
+    const settings = await fetch(`${t.url}/api/settings/public`);
+    expect(settings.status).toBe(200);
+    expect(((await fetch(`${t.url}/openapi.json`)).headers.get('content-type') ?? '').startsWith('application/json')).toBe(
+      true,
+    );
+  });
+});
+
+describe('web console not built', () => {
+  it('says how to build it instead of failing', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'aihub-noweb-'));
+    const t = await startTestApp({ env: { AIHUB_WEB_DIR: empty } });
+    try {
+      const res = await fetch(`${t.url}/dashboard`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('npm run build');
+    } finally {
+      await t.close();
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
