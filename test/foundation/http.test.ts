@@ -69,7 +69,7 @@ describe.each(ENGINES)('http surface (%s)', (engine) => {
     it('puts an x-request-id on every answer: success, 404, 401, 400', async () => {
       const answers = [
         await call('GET', '/health'),
-        await call('GET', '/no/such/route'),
+        await call('GET', '/api/no/such/route'),
         await call('GET', '/api/me'),
         await call('POST', '/api/auth/login', { raw: '{' }),
       ];

@@ -1,5 +1,44 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database, RequestLogsTable } from '../../infra/db/schema.js';
+
+/** Every column of a request log row, in a fixed order (the type check below keeps it complete). */
+const LOG_COLUMNS = [
+  'id',
+  'at',
+  'user_id',
+  'key_id',
+  'org_id',
+  'team_id',
+  'channel_id',
+  'model',
+  'upstream_model',
+  'endpoint',
+  'stream',
+  'status',
+  'error_code',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_tokens',
+  'reasoning_tokens',
+  'estimated',
+  'cost_micros',
+  'latency_ms',
+  'ttft_ms',
+  'client_ip',
+  'attempts',
+  'request_body',
+  'response_body',
+] as const satisfies ReadonlyArray<keyof RequestLogsTable>;
+type MissingColumn = Exclude<keyof RequestLogsTable, (typeof LOG_COLUMNS)[number]>;
+const allColumnsListed: [MissingColumn] extends [never] ? true : MissingColumn = true;
+void allColumnsListed;
+
+/**
+ * Row counts an insert statement is built for; a batch is written as a few of them (500 = 256 + 3×64 + …).
+ * A handful of fixed statements are compiled once and (on SQLite) prepared once, instead of building,
+ * compiling and preparing a new multi-row statement for every batch.
+ */
+const CHUNK_SIZES = [256, 64, 16, 4, 1] as const;
 
 export interface UsageRecorderOptions {
   /** Flush at least this often. */
@@ -24,6 +63,9 @@ export class UsageRecorder {
   readonly #maxBuffered: number;
   readonly #intervalMs: number;
   readonly #onError: (error: unknown, pending: number) => void;
+  /** Compiled insert SQL by row count, and the column of each parameter of one row. */
+  readonly #insertSql = new Map<number, string>();
+  #columnOrder: ReadonlyArray<(typeof LOG_COLUMNS)[number]> | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -92,11 +134,66 @@ export class UsageRecorder {
     }
   }
 
+  /** Insert rows all or nothing: one statement per chunk, in one transaction when it takes several. */
+  private async insert(rows: RequestLogsTable[]): Promise<void> {
+    const chunks: number[] = [];
+    let left = rows.length;
+    for (const size of CHUNK_SIZES) {
+      while (left >= size) {
+        chunks.push(size);
+        left -= size;
+      }
+    }
+    if (chunks.length === 1) {
+      await this.db.executeQuery(this.insertQuery(rows, 0, rows.length));
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      let offset = 0;
+      for (const size of chunks) {
+        await trx.executeQuery(this.insertQuery(rows, offset, size));
+        offset += size;
+      }
+    });
+  }
+
+  /** `insert into request_logs … values (…), (…)` for rows[offset, offset + count), with its parameters. */
+  private insertQuery(rows: RequestLogsTable[], offset: number, count: number): CompiledQuery {
+    let sql = this.#insertSql.get(count);
+    const columns = this.#columnOrder ?? this.learnColumnOrder();
+    if (sql === undefined) {
+      // Compile once through Kysely (its dialect's quoting and placeholders), with each column's index as
+      // the value, so the parameter order is read from the compiled query rather than assumed.
+      const template = Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, i])) as unknown as RequestLogsTable;
+      const compiled = this.db.insertInto('request_logs').values(new Array(count).fill(template)).compile();
+      if (compiled.parameters.length !== count * columns.length) throw new Error('unexpected insert statement shape');
+      sql = compiled.sql;
+      this.#insertSql.set(count, sql);
+    }
+    const parameters: unknown[] = new Array(count * columns.length);
+    let p = 0;
+    for (let r = offset; r < offset + count; r++) {
+      const row = rows[r] as RequestLogsTable;
+      for (const column of columns) parameters[p++] = row[column] ?? null;
+    }
+    return CompiledQuery.raw(sql, parameters);
+  }
+
+  private learnColumnOrder(): ReadonlyArray<(typeof LOG_COLUMNS)[number]> {
+    const template = Object.fromEntries(LOG_COLUMNS.map((c, i) => [c, i])) as unknown as RequestLogsTable;
+    const { parameters } = this.db.insertInto('request_logs').values(template).compile();
+    const order = parameters.map((index) => LOG_COLUMNS[index as number]);
+    if (order.length !== LOG_COLUMNS.length || order.some((c) => c === undefined))
+      throw new Error('unexpected insert statement shape');
+    this.#columnOrder = order as ReadonlyArray<(typeof LOG_COLUMNS)[number]>;
+    return this.#columnOrder;
+  }
+
   private async writeAll(): Promise<void> {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.slice(0, this.#batchSize);
       try {
-        await this.db.insertInto('request_logs').values(batch).execute();
+        await this.insert(batch);
         this.#buffer.splice(0, batch.length);
         await this.touchKeys(batch);
       } catch (error) {

@@ -68,8 +68,8 @@ type Window = keyof typeof WINDOWS;
 const WINDOW_NAMES = Object.keys(WINDOWS) as Window[];
 
 /**
- * What a scope has used in its current periods, read from the request log itself (after flushing the
- * batch writer), so the numbers always match the records.
+ * What a scope has used in its current periods, its daily series, and the instance-wide overview for admins,
+ * read from the request log itself (after flushing the batch writer), so the numbers always match the records.
  */
 export class UsageSummary {
   constructor(
