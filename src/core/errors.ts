@@ -18,6 +18,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   model_not_found: 404,
   conflict: 409,
+  ip_rule_lockout: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limit_exceeded: 429,

@@ -93,6 +93,7 @@ describe.each(ENGINES)('global IP rules (%s)', (engine) => {
   it('applies api rules to /api and the docs, refuses rules that would lock the admin out unless forced', async () => {
     const lockout = await addRule({ scope: 'api', action: 'allow', cidr: '10.0.0.0/8' }, '127.0.0.1');
     expect(lockout.status).toBe(409);
+    expect((lockout.body as { error: { code: string } }).error.code).toBe('ip_rule_lockout');
     expect((await addRule({ scope: 'api', action: 'deny', cidr: '127.0.0.0/8' }, '127.0.0.1')).status).toBe(409);
     const deny = await addRule({ scope: 'api', action: 'deny', cidr: '203.0.113.0/24' }, '127.0.0.1');
     expect(deny.status).toBe(201);

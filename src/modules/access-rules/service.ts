@@ -189,7 +189,7 @@ export class AccessRulesService {
     const stillAllowed = matches || (address ? otherAllows.some((r) => inRange(address, r.range)) : false);
     if ((action === 'deny' && matches) || (action === 'allow' && !stillAllowed)) {
       throw new ApiError(
-        'conflict',
+        'ip_rule_lockout',
         `This rule would lock you (${ip}) out of the console and /api; add ?force=true if that is what you want`,
       );
     }

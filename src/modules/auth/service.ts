@@ -64,7 +64,9 @@ export class AuthService {
       ip: context.ip,
       detail: { role },
     });
-    return this.grant(user, context);
+    // Registering signs the new user in.
+    const lastLoginAt = await this.deps.users.recordLogin(user.id);
+    return this.grant({ ...user, last_login_at: lastLoginAt }, context);
   }
 
   async login(email: string, password: string, context: RefreshContext): Promise<SessionGrant> {

@@ -91,11 +91,16 @@ export class ChannelTester {
     }
   }
 
+  /** A model the channel serves, preferring chat models (the test sends a chat completion). */
   private firstModelOf(channelId: string): string | undefined {
+    let fallback: string | undefined;
     for (const model of this.catalog.allModels()) {
       const route = model.routes.find((r) => r.channel.id === channelId);
-      if (route) return route.upstreamModel;
+      if (!route) continue;
+      const embeddings = model.capabilities.includes('embeddings') || /embed/i.test(model.name);
+      if (!embeddings) return route.upstreamModel;
+      fallback ??= route.upstreamModel;
     }
-    return undefined;
+    return fallback;
   }
 }

@@ -111,7 +111,28 @@ export function modelRoutes({
 
     app.get(
       '/api/admin/models/default-prices',
-      { schema: { tags, summary: 'The built-in price list (micro-USD per 1M tokens)', security: bearerSecurity } },
+      {
+        schema: {
+          tags,
+          summary: 'The built-in price list (micro-USD per 1M tokens)',
+          security: bearerSecurity,
+          response: {
+            200: Type.Object({
+              data: Type.Array(
+                Type.Object({
+                  name: Type.String(),
+                  inputPrice: Type.Integer(),
+                  outputPrice: Type.Integer(),
+                  cachedInputPrice: Type.Union([Type.Integer(), Type.Null()]),
+                  contextWindow: Type.Union([Type.Integer(), Type.Null()]),
+                  capabilities: Type.Array(Type.String()),
+                }),
+              ),
+            }),
+            ...errorResponses,
+          },
+        },
+      },
       async () => ({
         data: Object.entries(DEFAULT_PRICES).map(([name, p]) => ({
           name,

@@ -30,7 +30,8 @@ export function connectSession(s: Session): void {
   session = s;
 }
 
-const NO_RETRY = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout'];
+// 401s from these mean wrong credentials, not an expired session.
+const NO_RETRY = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout', '/api/me/password'];
 
 /** fetch with the access token; on 401 refresh the session once and retry, keeping the page. */
 export async function authFetch(input: Request | string, init?: RequestInit): Promise<Response> {

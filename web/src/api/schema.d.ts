@@ -2867,7 +2867,72 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            data: {
+                                name: string;
+                                inputPrice: number;
+                                outputPrice: number;
+                                cachedInputPrice: number | null;
+                                contextWindow: number | null;
+                                capabilities: string[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
                 };
             };
         };
@@ -3682,9 +3747,9 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description Epoch milliseconds */
+                    /** @description Epoch ms, inclusive; default `to` − 30 days */
                     from?: number;
-                    /** @description Epoch milliseconds */
+                    /** @description Epoch ms, exclusive; default now */
                     to?: number;
                     keyId?: string;
                 };
@@ -3711,6 +3776,252 @@ export interface paths {
                                 cachedTokens: number;
                                 costMicros: number;
                             }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/usage/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Daily requests, tokens and cost by model (UTC days) across every user, or for one user */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Epoch ms, inclusive; default `to` − 30 days */
+                    from?: number;
+                    /** @description Epoch ms, exclusive; default now */
+                    to?: number;
+                    userId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                date: string;
+                                model: string;
+                                requests: number;
+                                errors: number;
+                                promptTokens: number;
+                                completionTokens: number;
+                                cachedTokens: number;
+                                costMicros: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/usage/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests, errors, tokens, cost and active users today, this week and this month; user and key counts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Since 00:00 UTC today */
+                            today: {
+                                requests: number;
+                                /** @description Requests answered with an HTTP status ≥ 400 */
+                                errors: number;
+                                promptTokens: number;
+                                completionTokens: number;
+                                /** @description micro-USD */
+                                costMicros: number;
+                                /** @description Distinct users with at least one request in the window */
+                                activeUsers: number;
+                            };
+                            /** @description The last 7 UTC days, today included */
+                            week: {
+                                requests: number;
+                                /** @description Requests answered with an HTTP status ≥ 400 */
+                                errors: number;
+                                promptTokens: number;
+                                completionTokens: number;
+                                /** @description micro-USD */
+                                costMicros: number;
+                                /** @description Distinct users with at least one request in the window */
+                                activeUsers: number;
+                            };
+                            /** @description The last 30 UTC days, today included */
+                            month: {
+                                requests: number;
+                                /** @description Requests answered with an HTTP status ≥ 400 */
+                                errors: number;
+                                promptTokens: number;
+                                completionTokens: number;
+                                /** @description micro-USD */
+                                costMicros: number;
+                                /** @description Distinct users with at least one request in the window */
+                                activeUsers: number;
+                            };
+                            users: {
+                                /** @description Every account */
+                                total: number;
+                                /** @description Accounts with status active */
+                                active: number;
+                            };
+                            keys: {
+                                /** @description Every API key, revoked ones included */
+                                total: number;
+                                /** @description Keys with status active that have not expired */
+                                active: number;
+                            };
                         };
                     };
                 };

@@ -4,6 +4,9 @@ import { api, call, connectSession, type Schemas } from '@/api/client';
 
 export type User = Schemas['User'];
 
+/** Set while this browser holds a session cookie (the cookie itself is HTTP-only and unreadable). */
+const SESSION_HINT = 'aihub.session';
+
 interface SessionBody {
   user: User;
   accessToken: string;
@@ -22,6 +25,7 @@ export const useAuth = defineStore('auth', () => {
   const isAdmin = computed(() => user.value?.role === 'admin');
 
   function accept(body: SessionBody): void {
+    localStorage.setItem(SESSION_HINT, '1');
     user.value = body.user;
     token.value = body.accessToken;
     clearTimeout(timer);
@@ -30,6 +34,7 @@ export const useAuth = defineStore('auth', () => {
   }
 
   function clear(): void {
+    localStorage.removeItem(SESSION_HINT);
     clearTimeout(timer);
     user.value = null;
     token.value = null;
@@ -58,7 +63,8 @@ export const useAuth = defineStore('auth', () => {
   /** On page load: pick the session back up from the refresh cookie, if there is one. */
   async function restore(): Promise<void> {
     if (restored.value) return;
-    await refresh();
+    // Only ask when this browser signed in before: a visitor without a session gets no failing request.
+    if (localStorage.getItem(SESSION_HINT)) await refresh();
     restored.value = true;
   }
 
