@@ -240,7 +240,7 @@ export function createServices(options: ServiceOptions): Services {
     models,
     catalog,
     recorder,
-    logs: new LogsService(db),
+    logs: new LogsService(db, () => recorder.flush()),
     upstream,
     gateway,
     limits,

@@ -70,9 +70,9 @@ describe('web console serving', () => {
   it('keeps the API and the OpenAPI document working beside the console', async () => {
     const settings = await fetch(`${t.url}/api/settings/public`);
     expect(settings.status).toBe(200);
-    expect(((await fetch(`${t.url}/openapi.json`)).headers.get('content-type') ?? '').startsWith('application/json')).toBe(
-      true,
-    );
+    expect(
+      ((await fetch(`${t.url}/openapi.json`)).headers.get('content-type') ?? '').startsWith('application/json'),
+    ).toBe(true);
   });
 });
 

@@ -104,9 +104,14 @@ function csvCell(value: unknown): string {
 
 /** Reads request logs: filtered pages for the API, and a streamed CSV export for large ranges. */
 export class LogsService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Write pending records first, so a request just answered is listed. */
+    private readonly flush: () => Promise<void> = async () => undefined,
+  ) {}
 
   async list(query: LogQuery): Promise<LogEntry[]> {
+    if (!query.before) await this.flush();
     const rows = await this.filtered(query).selectAll().orderBy('id', 'desc').limit(query.limit).execute();
     return rows.map(toLogEntry);
   }

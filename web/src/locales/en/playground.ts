@@ -67,7 +67,8 @@ export default {
     no_available_channel: 'No provider can serve this model right now.',
     service_unavailable: 'The service is unavailable right now.',
     upstream_error: 'The model provider returned an error.',
-    upstream_auth_failed: 'The model provider rejected the gateway’s credentials (an administrator must fix the channel).',
+    upstream_auth_failed:
+      'The model provider rejected the gateway’s credentials (an administrator must fix the channel).',
     upstream_timeout: 'The model provider took too long to answer.',
     unauthorized: 'Your session has ended. Sign in again.',
     forbidden: 'You are not allowed to do this.',

@@ -1,0 +1,212 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemo } from '../../src/demo.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { choose, ensureConsoleBuilt, HAVE_CHROMIUM, launch, openPage, screenshot } from './support.js';
+
+const PASSWORD = 'correct horse battery';
+
+/**
+ * A newcomer's path through the console in a real Chromium: register (first account = admin), create and
+ * copy a key, chat in the playground, add a channel and a model as admin, find the request in logs and on
+ * the dashboards, switch languages. Screenshots of each main page go to test-artifacts/screenshots.
+ */
+describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, () => {
+  let t: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let problems: string[];
+  let secret = '';
+
+  beforeAll(async () => {
+    await ensureConsoleBuilt();
+    t = await startTestApp();
+    await seedDemo(t.services);
+    browser = await launch();
+    ({ page, problems } = await openPage(browser, t.url));
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  const test = (name: string) => page.locator(`[data-test="${name}"]`);
+
+  it('sends a visitor to sign-in, and registers the first account as admin', async () => {
+    await page.goto('/');
+    await page.waitForURL(/\/login/);
+    await screenshot(page, '01-login');
+    await page.getByRole('link', { name: 'Create account' }).click();
+    await page.waitForURL('**/register');
+    await page.getByLabel('Email').fill('admin@example.com');
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Repeat password').fill(PASSWORD);
+    await test('submit').click();
+    await page.waitForURL('**/dashboard');
+    await expect.poll(() => page.locator('nav').textContent()).toContain('Channels'); // admin menu
+    await screenshot(page, '02-dashboard-empty');
+  });
+
+  it('shows form errors in words', async () => {
+    const other = await openPage(browser, t.url);
+    await other.page.goto('/login');
+    await other.page.getByLabel('Email').fill('admin@example.com');
+    await other.page.getByLabel('Password').fill('wrong password');
+    await other.page.locator('[data-test="submit"]').click();
+    await expect.poll(() => other.page.locator('[data-test="auth-error"]').textContent()).toMatch(/incorrect|invalid/i);
+    await other.context.close();
+  });
+
+  it('creates an API key, shows its secret once and copies it', async () => {
+    await page.goto('/keys');
+    await test('key-create').click();
+    await test('key-name').fill('laptop');
+    await test('key-submit').click();
+    await expect.poll(() => test('key-secret').textContent()).toMatch(/^\s*sk-/);
+    secret = ((await test('key-secret').textContent()) ?? '').trim();
+    await screenshot(page, '03-key-secret');
+    await test('key-copy').click();
+    await expect.poll(() => page.evaluate('navigator.clipboard.readText()')).toBe(secret);
+    await test('key-secret-done').click();
+    await expect.poll(() => test('keys-table').textContent()).toContain('laptop');
+    expect(await page.content()).not.toContain(secret); // the list shows a hint, never the secret
+    // The copied key works on the API.
+    const res = await fetch(`${t.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
+    expect(res.status).toBe(200);
+    await screenshot(page, '04-keys');
+  });
+
+  it('chats in the playground and streams the reasoning and the answer', async () => {
+    await page.goto('/playground');
+    await choose(page, 'pg-model', 'mock-reasoner');
+    await test('pg-input').fill('Why is the sky blue?');
+    await test('pg-send').click();
+    await expect.poll(() => test('pg-answer').last().textContent(), { timeout: 15_000 }).toMatch(/\w{3,}/);
+    await expect.poll(() => test('pg-usage').last().textContent(), { timeout: 15_000 }).toMatch(/\d/);
+    // The reasoning panel streamed the model's thinking (it folds away once the answer starts).
+    const reasoning = test('pg-reasoning').last();
+    await expect.poll(() => reasoning.textContent()).toMatch(/\w{3,}/);
+    if (!(await reasoning.isVisible())) await test('pg-reasoning-toggle').last().click();
+    await expect.poll(() => reasoning.isVisible()).toBe(true);
+    await screenshot(page, '05-playground');
+    // The conversation is kept in the browser across a reload.
+    await page.reload();
+    await expect.poll(() => test('pg-answer').count()).toBeGreaterThan(0);
+  });
+
+  it('lets the admin add a channel and a model that routes to it', async () => {
+    await page.goto('/admin/channels');
+    await test('channel-create').click();
+    await test('channel-name').fill('Second mock');
+    await choose(page, 'channel-type', 'mock');
+    await test('channel-submit').click();
+    await expect.poll(() => test('channels-table').textContent()).toContain('Second mock');
+    await screenshot(page, '06-channels');
+
+    await page.goto('/admin/models');
+    await test('model-create').click();
+    await test('model-name').fill('team-model');
+    await choose(page, 'model-channels', 'Second mock');
+    await test('model-submit').click();
+    await expect.poll(() => test('models-table').textContent()).toContain('team-model');
+    await screenshot(page, '07-models');
+
+    const res = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'team-model', messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+
+  it('shows the requests in the logs and on the dashboards', async () => {
+    await page.goto('/admin/logs');
+    await expect.poll(() => test('logs-table').textContent(), { timeout: 10_000 }).toContain('team-model');
+    await screenshot(page, '08-admin-logs');
+    await page.goto('/admin/overview');
+    await expect.poll(() => test('ov-requests-today').textContent(), { timeout: 10_000 }).toMatch(/[1-9]/);
+    await screenshot(page, '09-overview');
+    await page.goto('/dashboard');
+    await expect.poll(() => test('dash-requests-today').textContent(), { timeout: 10_000 }).toMatch(/[1-9]/);
+    await screenshot(page, '10-dashboard');
+    await page.goto('/logs');
+    await expect.poll(() => test('logs-table').textContent(), { timeout: 10_000 }).toContain('mock-reasoner');
+    await screenshot(page, '11-my-logs');
+  });
+
+  it('renders the remaining admin pages', async () => {
+    for (const [path, marker, shot] of [
+      ['/admin/users', 'users-table', '12-users'],
+      ['/admin/keys', 'keys-table', '13-admin-keys'],
+      ['/admin/ip-rules', 'iprules-table', '14-ip-rules'],
+      ['/admin/audit', 'audit-table', '15-audit'],
+      ['/admin/settings', 'settings-save', '16-settings'],
+    ] as const) {
+      await page.goto(path);
+      await page
+        .locator(`[data-test="${marker}"]`)
+        .first()
+        .waitFor({ state: 'attached', timeout: 10_000 })
+        .catch((error: Error) => {
+          throw new Error(`${path}: no ${marker} (${error.message.split('\n')[0]})`);
+        });
+      await page
+        .locator('.el-loading-mask:visible')
+        .first()
+        .waitFor({ state: 'detached', timeout: 10_000 })
+        .catch(() => {});
+      await screenshot(page, shot);
+    }
+    // The audit log has the channel the admin added.
+    await page.goto('/admin/audit');
+    await expect.poll(() => test('audit-table').textContent(), { timeout: 10_000 }).toContain('channel.create');
+  });
+
+  it('switches to Chinese and back to English, and remembers the choice', async () => {
+    await page.goto('/dashboard');
+    await choose(page, 'locale-select', '简体中文');
+    await expect.poll(() => page.locator('nav').textContent()).toContain('仪表盘');
+    await screenshot(page, '17-dashboard-zh');
+    await page.reload();
+    await expect.poll(() => page.locator('nav').textContent()).toContain('仪表盘');
+    await choose(page, 'locale-select', 'English');
+    await expect.poll(() => page.locator('nav').textContent()).toContain('Dashboard');
+  });
+
+  it('keeps a signed-in user across a reload, and keeps non-admins out of admin pages', async () => {
+    await page.reload();
+    await page.waitForURL('**/dashboard');
+    const other = await openPage(browser, t.url);
+    await other.page.goto('/register');
+    await other.page.getByLabel('Email').fill('dev@example.com');
+    await other.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await other.page.getByLabel('Repeat password').fill(PASSWORD);
+    await other.page.locator('[data-test="submit"]').click();
+    await other.page.waitForURL('**/dashboard');
+    expect(await other.page.locator('nav').textContent()).not.toContain('Channels');
+    await other.page.goto('/admin/users');
+    await other.page.waitForURL('**/dashboard');
+    await screenshot(other.page, '18-non-admin-dashboard');
+    expect(other.problems).toEqual([]);
+    await other.context.close();
+  });
+
+  it('works on a phone-sized screen', async () => {
+    const phone = await openPage(browser, t.url, { viewport: { width: 390, height: 844 } });
+    await phone.page.goto('/login');
+    await phone.page.getByLabel('Email').fill('admin@example.com');
+    await phone.page.getByLabel('Password').fill(PASSWORD);
+    await phone.page.locator('[data-test="submit"]').click();
+    await phone.page.waitForURL('**/dashboard');
+    await screenshot(phone.page, '19-phone-dashboard');
+    await phone.page.goto('/playground');
+    await screenshot(phone.page, '20-phone-playground');
+    expect(phone.problems).toEqual([]);
+    await phone.context.close();
+  });
+
+  it('had no console errors on the way', () => {
+    expect(problems).toEqual([]);
+  });
+});
