@@ -65,6 +65,7 @@ export async function openPage(
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
+  await page.waitForTimeout(700); // let charts finish their entry animation
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
