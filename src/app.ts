@@ -151,7 +151,14 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(userAdminRoutes({ users: services.users, audit: services.audit, guards }));
     await scope.register(keyRoutes({ keys: services.keys, guards }));
     await scope.register(auditRoutes({ audit: services.audit, guards }));
-    await scope.register(settingsRoutes({ settings: services.settings, audit: services.audit, guards }));
+    await scope.register(
+      settingsRoutes({
+        settings: services.settings,
+        audit: services.audit,
+        guards,
+        countAdmins: () => services.users.countActiveAdmins(),
+      }),
+    );
     await scope.register(
       channelRoutes({
         channels: services.channels,

@@ -59,17 +59,23 @@ const SettingsSchema = Type.Object({
     description: 'Delete request-log rows older than this many days (checked hourly); 0 = keep forever',
   }),
 });
-const PublicSettingsSchema = Type.Object({ registrationEnabled: Type.Boolean() });
+const PublicSettingsSchema = Type.Object({
+  registrationEnabled: Type.Boolean(),
+  firstAccountIsAdmin: Type.Boolean({ description: 'No admin yet: the next account registered becomes the admin' }),
+});
 
 /** /api/admin/settings and the public /api/settings/public the sign-in page reads. */
 export function settingsRoutes({
   settings,
   audit,
   guards,
+  countAdmins,
 }: {
   settings: SettingsService;
   audit: AuditService;
   guards: Guards;
+  /** Active admins (the sign-in page invites the first visitor to create the admin account). */
+  countAdmins: () => Promise<number>;
 }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
@@ -81,7 +87,10 @@ export function settingsRoutes({
           response: { 200: PublicSettingsSchema },
         },
       },
-      async () => ({ registrationEnabled: settings.get().registrationEnabled }),
+      async () => ({
+        registrationEnabled: settings.get().registrationEnabled,
+        firstAccountIsAdmin: (await countAdmins()) === 0,
+      }),
     );
 
     app.get(

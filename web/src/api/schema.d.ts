@@ -1770,6 +1770,8 @@ export interface paths {
                     content: {
                         "application/json": {
                             registrationEnabled: boolean;
+                            /** @description No admin yet: the next account registered becomes the admin */
+                            firstAccountIsAdmin: boolean;
                         };
                     };
                 };
