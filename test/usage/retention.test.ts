@@ -167,6 +167,33 @@ describe.each(ENGINES)('request-log retention (%s)', (engine) => {
       expect(await remainingIds()).toEqual(kept);
     });
 
+    it('keeps the rows that lifetime budgets and quotas are counted from', async () => {
+      const lifetimeUser = await register(call, `lifetime-${engine}@example.com`);
+      const plainUser = await register(call, `plain-${engine}@example.com`);
+      await t.services.limits.set('user', lifetimeUser.userId, { budgetMicros: 1_000, budgetPeriod: 'lifetime' });
+      const key = await call<{ key: { id: string } }>('POST', '/api/keys', {
+        token: plainUser.token,
+        body: { name: 'lifetime quota', tokenQuota: 1_000, tokenQuotaPeriod: 'lifetime' },
+      });
+      expect(key.status).toBe(201);
+      const old = NOW - 100 * DAY;
+      const owned = (at: number, userId: string | null, keyId: string | null) => ({
+        ...logRow(at),
+        user_id: userId,
+        key_id: keyId,
+      });
+      const values = [
+        owned(old, lifetimeUser.userId, null), // the user's lifetime budget counts it: kept
+        owned(old, plainUser.userId, key.body.key.id), // the key's lifetime quota counts it: kept
+        owned(old, plainUser.userId, null), // no lifetime limit: deleted
+        owned(old, null, null), // master key: deleted
+      ];
+      await t.database.handle.db.insertInto('request_logs').values(values).execute();
+      await setRetention(30);
+      expect((await t.services.retention.purge()).deleted).toBe(2);
+      expect(await remainingIds()).toEqual([values[0]?.id, values[1]?.id]);
+    });
+
     it('keeps everything when retention is 0', async () => {
       const all = await insert(NOW - 3000 * DAY, NOW - 365 * DAY, NOW);
       expect(await t.services.retention.purge()).toEqual({ deleted: 0, cutoff: null });

@@ -1,8 +1,24 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import type { Database } from '../../infra/db/schema.js';
 
 const DAY_MS = 86_400_000;
+
+const LIFETIME = (prefix: string) =>
+  sql.raw(
+    `((${prefix}.budget_period = 'lifetime' AND ${prefix}.budget_micros IS NOT NULL) OR ` +
+      `(${prefix}.token_quota_period = 'lifetime' AND ${prefix}.token_quota IS NOT NULL))`,
+  );
+
+/**
+ * Lifetime budgets and quotas are counted from the request log itself (counters are rebuilt from it), so the
+ * rows of a key, user, team or organization with a lifetime limit are kept whatever the retention.
+ */
+const KEEPS_NO_LIFETIME_LIMIT = sql<boolean>`NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = request_logs.key_id AND ${LIFETIME('k')})
+  AND NOT EXISTS (SELECT 1 FROM limit_policies p WHERE ${LIFETIME('p')} AND (
+    (p.scope_type = 'user' AND p.scope_id = request_logs.user_id) OR
+    (p.scope_type = 'team' AND p.scope_id = request_logs.team_id) OR
+    (p.scope_type = 'org' AND p.scope_id = request_logs.org_id)))`;
 
 export interface LogRetentionOptions {
   /** Days of request log to keep; 0 keeps everything (read at each run, so a settings change applies next time). */
@@ -58,7 +74,12 @@ export class LogRetention {
     const result = await this.db
       .deleteFrom('request_logs')
       .where('id', 'in', (qb) =>
-        qb.selectFrom('request_logs').select('id').where('at', '<', cutoff).limit(this.#batchSize),
+        qb
+          .selectFrom('request_logs')
+          .select('id')
+          .where('at', '<', cutoff)
+          .where(KEEPS_NO_LIFETIME_LIMIT)
+          .limit(this.#batchSize),
       )
       .executeTakeFirst();
     return Number(result.numDeletedRows);
