@@ -123,7 +123,10 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
         const off = await call('PATCH', '/api/admin/settings', { token, body: { registrationEnabled: false } });
         expect(off.status).toBe(200);
         expect(off.body).toMatchObject({ registrationEnabled: false });
-        expect((await call('GET', '/api/settings/public')).body).toEqual({ registrationEnabled: false, firstAccountIsAdmin: false });
+        expect((await call('GET', '/api/settings/public')).body).toEqual({
+          registrationEnabled: false,
+          firstAccountIsAdmin: false,
+        });
 
         const email = uniqueEmail('closed');
         const res = await call<ErrorBody>('POST', '/api/auth/register', { body: { email, password: PASSWORD } });
@@ -135,7 +138,10 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
       } finally {
         await call('PATCH', '/api/admin/settings', { token, body: { registrationEnabled: true } });
       }
-      expect((await call('GET', '/api/settings/public')).body).toEqual({ registrationEnabled: true, firstAccountIsAdmin: false });
+      expect((await call('GET', '/api/settings/public')).body).toEqual({
+        registrationEnabled: true,
+        firstAccountIsAdmin: false,
+      });
       await register(call, uniqueEmail('reopened'));
     });
   });
