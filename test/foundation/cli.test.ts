@@ -199,7 +199,7 @@ describe.concurrent.each(ENGINES)('aihub CLI on %s', (engine) => {
     child.stderr?.on('data', (chunk) => (output += chunk));
     try {
       const base = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 30_000; // tsx compiles the server on start: slow on a busy 2-core machine
       let healthy = false;
       while (!healthy && Date.now() < deadline && child.exitCode === null) {
         healthy = await fetch(`${base}/health`).then(

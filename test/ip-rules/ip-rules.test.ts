@@ -312,7 +312,7 @@ describe.each(ENGINES)('IP rules (%s)', (engine) => {
         { from: office },
       );
       expect(outside.status).toBe(409);
-      expect(outside.body.error.code).toBe('conflict');
+      expect(outside.body.error.code).toBe('ip_rule_lockout');
       expect(outside.body.error.message).toMatch(/lock you .*force=true/);
       expect(
         (
