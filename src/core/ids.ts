@@ -2,13 +2,20 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
 
+// The time part changes once a millisecond: requests within the same millisecond share its encoding.
+let lastMs = -1;
+let lastTime = '';
+
 function encodeTime(ms: number): string {
+  if (ms === lastMs) return lastTime;
   let out = '';
   let value = ms;
   for (let i = 0; i < 10; i++) {
     out = ALPHABET[value % 32] + out;
     value = Math.floor(value / 32);
   }
+  lastMs = ms;
+  lastTime = out;
   return out;
 }
 

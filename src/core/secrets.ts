@@ -1,8 +1,9 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** SHA-256 hex digest, used for API key and refresh token lookup. */
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+  // One-shot hash: no Hash object per call (this runs on every /v1 request).
+  return hash('sha256', value, 'hex');
 }
 
 /** Constant-time string comparison (for the master key). */

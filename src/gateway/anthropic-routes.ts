@@ -46,7 +46,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
         await gateway.chat.stream({ ...chat, stream_options: { include_usage: true } }, ledger, sink, client);
         return reply;
       }
-      const completion = await gateway.chat.complete(chat, ledger, client.signal);
+      const completion = await gateway.chat.complete(chat, ledger, client);
       ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(chat, completion));
       reply.headers(gateway.responseHeaders(ledger));
       return chatToAnthropicMessage(completion, body.model);

@@ -29,11 +29,14 @@ export class TargetHealth {
   lastErrorAt: number | null = null;
   lastSuccessAt: number | null = null;
   #failures: number[] = [];
-  #outcomes: boolean[] = [];
+  /** The last OUTCOME_WINDOW outcomes, as a ring (`#next` is the slot to write), and how many succeeded. */
+  readonly #outcomes: boolean[] = [];
+  #next = 0;
+  #successes = 0;
 
   get successRate(): number | null {
     if (this.#outcomes.length === 0) return null;
-    return this.#outcomes.filter(Boolean).length / this.#outcomes.length;
+    return this.#successes / this.#outcomes.length;
   }
 
   get samples(): number {
@@ -58,7 +61,7 @@ export class TargetHealth {
     this.state = 'closed';
     this.trialInFlight = false;
     this.consecutiveOpens = 0;
-    this.#failures = [];
+    if (this.#failures.length > 0) this.#failures = [];
     this.lastSuccessAt = now;
     if (latencyMs !== null)
       this.latencyMs =
@@ -92,8 +95,11 @@ export class TargetHealth {
   }
 
   private pushOutcome(ok: boolean): void {
-    this.#outcomes.push(ok);
-    if (this.#outcomes.length > OUTCOME_WINDOW) this.#outcomes.shift();
+    if (this.#outcomes.length < OUTCOME_WINDOW) this.#outcomes.push(ok);
+    else if (this.#outcomes[this.#next]) this.#successes--;
+    this.#outcomes[this.#next] = ok;
+    this.#next = (this.#next + 1) % OUTCOME_WINDOW;
+    if (ok) this.#successes++;
   }
 }
 
@@ -122,7 +128,8 @@ export interface ProbeResult {
  * that got 429 rests until its Retry-After passes while the pool's other keys carry on).
  */
 export class HealthRegistry {
-  readonly #targets = new Map<string, TargetHealth>();
+  /** Targets by channel id, then upstream model (no key string built per lookup). */
+  readonly #targets = new Map<string, Map<string, TargetHealth>>();
   readonly #keyCooldowns = new Map<string, { until: number; channelId: string }>();
   readonly #lastCheck = new Map<string, ProbeResult>();
   options: BreakerOptions;
@@ -135,11 +142,15 @@ export class HealthRegistry {
   }
 
   target(channelId: string, upstreamModel: string): TargetHealth {
-    const key = `${channelId}\u0000${upstreamModel}`;
-    let health = this.#targets.get(key);
+    let models = this.#targets.get(channelId);
+    if (!models) {
+      models = new Map();
+      this.#targets.set(channelId, models);
+    }
+    let health = models.get(upstreamModel);
     if (!health) {
       health = new TargetHealth();
-      this.#targets.set(key, health);
+      models.set(upstreamModel, health);
     }
     return health;
   }
@@ -170,14 +181,13 @@ export class HealthRegistry {
 
   /** Forget a channel's state (after an admin edits or re-enables it). */
   resetChannel(channelId: string): void {
-    for (const key of this.#targets.keys()) if (key.startsWith(`${channelId}\u0000`)) this.#targets.delete(key);
+    this.#targets.delete(channelId);
     for (const [keyId, cooldown] of this.#keyCooldowns)
       if (cooldown.channelId === channelId) this.#keyCooldowns.delete(keyId);
   }
 
   summary(channelId: string): ChannelHealthSummary {
-    const prefix = `${channelId}\u0000`;
-    const parts = [...this.#targets.entries()].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
+    const parts = [...(this.#targets.get(channelId)?.values() ?? [])];
     const latencies = parts.map((p) => p.latencyMs).filter((v): v is number => v !== null);
     const samples = parts.reduce((n, p) => n + p.samples, 0);
     const successes = parts.reduce((n, p) => n + (p.successRate ?? 0) * p.samples, 0);

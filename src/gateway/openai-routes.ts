@@ -69,7 +69,7 @@ export async function chatCompletion(
       await gateway.chat.stream(body, ledger, openAiSink, client);
       return reply;
     }
-    const completion = await gateway.chat.complete(body, ledger, client.signal);
+    const completion = await gateway.chat.complete(body, ledger, client);
     ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(body, completion));
     reply.headers(gateway.responseHeaders(ledger));
     return completion;
@@ -110,7 +110,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
     }));
     const client = new ClientStream(reply);
     try {
-      const result = await gateway.dispatcher.run(ledger, client.signal, async (attempt) => {
+      const result = await gateway.dispatcher.run(ledger, client, async (attempt) => {
         const { channel } = attempt.target;
         if (channel.type === 'mock') return mockEmbedding({ ...body, model: attempt.upstream.upstreamModel });
         const { adapter } = channel;

@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { ChannelTimeouts } from '../modules/channels/options.js';
 import type { UpstreamErrorInfo, UpstreamHttpRequest } from '../providers/types.js';
 
@@ -14,6 +14,8 @@ export interface UpstreamResponse {
  */
 export class UpstreamClient {
   readonly #agent: Agent;
+  /** Upstream URLs split into origin and path once (channels call the same few endpoints). */
+  readonly #targets = new Map<string, { origin: string; path: string }>();
 
   constructor(options: { connectTimeoutMs?: number; connections?: number } = {}) {
     this.#agent = new Agent({
@@ -24,28 +26,45 @@ export class UpstreamClient {
     });
   }
 
-  /** Send a request; `signal` aborts it (client gone, total deadline). */
+  /** Send a request; `signal` (an AbortSignal or an emitter of `abort`) aborts it (client gone, deadline). */
   async send(
     req: UpstreamHttpRequest,
     timeouts: Required<ChannelTimeouts>,
-    signal: AbortSignal,
+    signal: Dispatcher.RequestOptions['signal'],
   ): Promise<UpstreamResponse> {
-    const res = await request(req.url, {
+    const { origin, path } = this.target(req.url);
+    const res = await this.#agent.request({
+      origin,
+      path,
       method: req.method,
       headers: req.headers,
       body: req.body,
       signal,
-      dispatcher: this.#agent,
       headersTimeout: timeouts.firstByteMs,
       bodyTimeout: timeouts.idleMs,
     });
     return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
+  /** What undici's `request(url)` does with a URL (origin, path with query), remembered per URL. */
+  private target(url: string): { origin: string; path: string } {
+    let target = this.#targets.get(url);
+    if (!target) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: parsed.search ? `${parsed.pathname}${parsed.search}` : parsed.pathname };
+      if (this.#targets.size >= MAX_REMEMBERED_URLS) this.#targets.clear();
+      this.#targets.set(url, target);
+    }
+    return target;
+  }
+
   async close(): Promise<void> {
     await this.#agent.close();
   }
 }
+
+/** URLs whose parts are remembered; beyond this the memo starts over (URLs with per-request queries). */
+const MAX_REMEMBERED_URLS = 1000;
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 

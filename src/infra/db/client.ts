@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDialectConfig, sql } from 'kysely';
+import type pg from 'pg';
 import type { Database } from './schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -39,7 +39,7 @@ function openSqlite(file: string): DatabaseHandle {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     engine: 'sqlite',
@@ -51,21 +51,53 @@ function openSqlite(file: string): DatabaseHandle {
   };
 }
 
+/** Prepared statements kept for reuse; queries are built from a fixed set of shapes, so few are ever needed. */
+const STATEMENT_CACHE_SIZE = 100;
+
+/**
+ * Kysely prepares every query it runs; a better-sqlite3 statement can be run again with new parameters, so
+ * the most recently used ones are kept (least recently used dropped beyond a bound) and the SQL text of a
+ * repeated query (the usage writer's inserts, the limits' sums) is compiled by SQLite only once. Safe on the
+ * one SQLite connection: Kysely runs one query at a time on it, and a statement is never run twice at once.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (sql: string) => {
+      let statement = statements.get(sql);
+      if (statement) {
+        statements.delete(sql);
+      } else {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value as string);
+      }
+      statements.set(sql, statement);
+      return statement;
+    },
+  };
+}
+
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
 function openPostgres(url: string, poolSize: number): DatabaseHandle {
-  // Our bigints (epoch ms, micro-USD) fit in a double; read them as numbers, not strings.
-  const types = {
-    getTypeParser: (oid: number, format?: 'text' | 'binary') => {
-      if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
-      return pg.types.getTypeParser(oid, format);
-    },
+  // The driver is loaded when the first query needs the pool: an SQLite deployment never pays its memory.
+  const pool = async (): Promise<pg.Pool> => {
+    const { default: driver } = await import('pg');
+    // Our bigints (epoch ms, micro-USD) fit in a double; read them as numbers, not strings.
+    const types = {
+      getTypeParser: (oid: number, format?: 'text' | 'binary') => {
+        if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+        return driver.types.getTypeParser(oid, format);
+      },
+    };
+    const created = new driver.Pool({ connectionString: url, max: poolSize, types: types as pg.CustomTypesConfig });
+    created.on('error', () => {
+      // An idle client lost its connection; the pool replaces it. Queries report their own errors.
+    });
+    return created;
   };
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: types as pg.CustomTypesConfig });
-  pool.on('error', () => {
-    // An idle client lost its connection; the pool replaces it. Queries report their own errors.
-  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const parsed = new URL(url);
   return {

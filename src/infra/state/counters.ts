@@ -42,51 +42,58 @@ export class MemoryCounterStore implements CounterStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  private entry(key: string): Entry | undefined {
+  private entry(key: string, now: number): Entry | undefined {
     const e = this.#entries.get(key);
-    if (e && e.expiresAt !== null && e.expiresAt <= this.now()) {
+    if (e && e.expiresAt !== null && e.expiresAt <= now) {
       this.#entries.delete(key);
       return undefined;
     }
     return e;
   }
 
-  private bump(key: string, amount: number, ttlMs: number | null): void {
-    const e = this.entry(key);
+  private bump(key: string, amount: number, ttlMs: number | null, now: number): void {
+    const e = this.entry(key, now);
     if (e) e.value += amount;
-    else this.#entries.set(key, { value: amount, expiresAt: ttlMs === null ? null : this.now() + ttlMs });
-    this.sweep();
+    else this.#entries.set(key, { value: amount, expiresAt: ttlMs === null ? null : now + ttlMs });
   }
 
   async reserve(items: ReserveItem[]): Promise<number> {
+    const now = this.now();
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as ReserveItem;
-      if (item.limit !== null && (this.entry(item.key)?.value ?? 0) >= item.limit && item.amount > 0) return i;
+      if (item.limit !== null && (this.entry(item.key, now)?.value ?? 0) >= item.limit && item.amount > 0) return i;
     }
-    for (const item of items) this.bump(item.key, item.amount, item.ttlMs);
+    for (const item of items) this.bump(item.key, item.amount, item.ttlMs, now);
+    this.sweep(now);
     return -1;
   }
 
   async add(key: string, amount: number, ttlMs: number | null): Promise<void> {
-    this.bump(key, amount, ttlMs);
+    const now = this.now();
+    this.bump(key, amount, ttlMs, now);
+    this.sweep(now);
   }
 
   async addAll(items: Array<{ key: string; amount: number; ttlMs: number | null }>): Promise<void> {
-    for (const item of items) if (item.amount !== 0) this.bump(item.key, item.amount, item.ttlMs);
+    const now = this.now();
+    for (const item of items) if (item.amount !== 0) this.bump(item.key, item.amount, item.ttlMs, now);
+    this.sweep(now);
   }
 
   async get(keys: string[]): Promise<number[]> {
-    return keys.map((k) => this.entry(k)?.value ?? 0);
+    const now = this.now();
+    return keys.map((k) => this.entry(k, now)?.value ?? 0);
   }
 
   async init(key: string, value: number, ttlMs: number | null): Promise<boolean> {
-    if (this.entry(key)) return false;
-    this.#entries.set(key, { value, expiresAt: ttlMs === null ? null : this.now() + ttlMs });
+    const now = this.now();
+    if (this.entry(key, now)) return false;
+    this.#entries.set(key, { value, expiresAt: ttlMs === null ? null : now + ttlMs });
     return true;
   }
 
   async exists(key: string): Promise<boolean> {
-    return this.entry(key) !== undefined;
+    return this.entry(key, this.now()) !== undefined;
   }
 
   async close(): Promise<void> {
@@ -94,8 +101,7 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   /** Drop expired entries now and then (old periods), so memory does not grow forever. */
-  private sweep(): void {
-    const now = this.now();
+  private sweep(now: number): void {
     if (now < this.#sweepAt) return;
     this.#sweepAt = now + 60_000;
     for (const [key, e] of this.#entries) if (e.expiresAt !== null && e.expiresAt <= now) this.#entries.delete(key);

@@ -16,7 +16,7 @@ export interface RateResult {
  * limiter per (kind, limit) pair, since a limiter's size is fixed; keys carry the scope.
  */
 export class RateLimits {
-  readonly #limiters = new Map<string, RateLimiterAbstract>();
+  readonly #limiters: Record<RateKind, Map<number, RateLimiterAbstract>> = { rpm: new Map(), tpm: new Map() };
 
   constructor(
     private readonly redis?: Redis | undefined,
@@ -24,14 +24,13 @@ export class RateLimits {
   ) {}
 
   private limiter(kind: RateKind, limit: number): RateLimiterAbstract {
-    const name = `${kind}:${limit}`;
-    let limiter = this.#limiters.get(name);
+    let limiter = this.#limiters[kind].get(limit);
     if (!limiter) {
-      const keyPrefix = `${this.prefix}:rl:${name}`;
+      const keyPrefix = `${this.prefix}:rl:${kind}:${limit}`;
       limiter = this.redis
         ? new RateLimiterRedis({ storeClient: this.redis, points: limit, duration: 60, keyPrefix })
         : new RateLimiterMemory({ points: limit, duration: 60, keyPrefix });
-      this.#limiters.set(name, limiter);
+      this.#limiters[kind].set(limit, limiter);
     }
     return limiter;
   }

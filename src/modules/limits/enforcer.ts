@@ -4,7 +4,7 @@ import { ApiError } from '../../core/errors.js';
 import type { Database } from '../../infra/db/schema.js';
 import type { CounterStore, ReserveItem } from '../../infra/state/counters.js';
 import type { RateKind, RateLimits, RateResult } from '../../infra/state/rate-limits.js';
-import type { Period, PeriodClock } from './periods.js';
+import type { Period, PeriodClock, PeriodWindow } from './periods.js';
 import type { LimitPolicy, ScopeType } from './policy.js';
 
 /** One level a request belongs to, with its limits. */
@@ -36,6 +36,11 @@ interface Taken {
   points: number;
 }
 
+const RATE_KINDS = ['rpm', 'tpm'] as const;
+const RATE_HEADER_SUFFIXES = [
+  ['rpm', 'requests'],
+  ['tpm', 'tokens'],
+] as const;
 const NOTHING: Admission = { headers: {}, settle: () => undefined };
 const CONCURRENCY_TTL_MS = 15 * 60_000;
 const COUNTER_MARGIN_MS = 24 * 3_600_000;
@@ -66,6 +71,22 @@ export function tokensKey(scope: Pick<Scope, 'type' | 'id'>, periodKey: string):
   return `tok:${scope.type}:${scope.id}:${periodKey}`;
 }
 
+/** Counter keys of one level, built once (and once a period for the period counters), not per request. */
+interface ScopeKeys {
+  rate: string;
+  concurrency: string;
+  spendWindow: PeriodWindow | undefined;
+  spend: string;
+  tokensWindow: PeriodWindow | undefined;
+  tokens: string;
+}
+
+/** Levels whose keys are remembered; beyond this the memo starts over (it only saves string building). */
+const MAX_REMEMBERED_SCOPES = 50_000;
+
+/** What each reserved counter is, for settlement. */
+type CounterKind = 'concurrency' | 'spend' | 'tokens';
+
 /**
  * Enforces rate limits, concurrency, budgets and token quotas on every level of a request before it is
  * sent upstream, and settles the reservation to the actual cost afterwards. A request must fit every level.
@@ -73,6 +94,12 @@ export function tokensKey(scope: Pick<Scope, 'type' | 'id'>, periodKey: string):
 export class LimitEnforcer {
   /** Counters known to exist (loaded from the request log once per process). */
   readonly #initialised = new Set<string>();
+  readonly #keys: Record<ScopeType, Map<string, ScopeKeys>> = {
+    key: new Map(),
+    user: new Map(),
+    team: new Map(),
+    org: new Map(),
+  };
 
   constructor(private readonly deps: EnforcerDeps) {}
 
@@ -80,27 +107,23 @@ export class LimitEnforcer {
     if (scopes.length === 0) return NOTHING;
     const est = estimate();
     const now = this.deps.clock.now();
-    const limited = scopes.filter(
-      (s) => s.policy.rpm !== null || s.policy.tpm !== null || s.policy.maxConcurrency !== null,
-    );
 
     // 1. Requests and tokens per minute.
     const taken: Taken[] = [];
     const results: Array<{ kind: RateKind; result: RateResult }> = [];
-    const refundRates = async () => {
-      for (const t of taken) await this.deps.rates.refund(t.kind, t.key, t.limit, t.points).catch(() => undefined);
-    };
-    for (const scope of limited) {
-      for (const kind of ['rpm', 'tpm'] as const) {
-        const limit = scope.policy[kind];
+    for (const scope of scopes) {
+      const p = scope.policy;
+      if (p.rpm === null && p.tpm === null) continue;
+      const key = this.keysOf(scope).rate;
+      for (const kind of RATE_KINDS) {
+        const limit = p[kind];
         if (limit === null) continue;
         const points = kind === 'rpm' ? 1 : est.tokens;
-        const key = `${scope.type}:${scope.id}`;
         const result = await this.deps.rates.consume(kind, key, limit, points);
         if (!result.allowed) {
           // rate-limiter-flexible counts a refused consume too: give those points back as well.
           await this.deps.rates.refund(kind, key, limit, points).catch(() => undefined);
-          await refundRates();
+          await this.refundRates(taken);
           const what = kind === 'rpm' ? 'requests per minute' : 'tokens per minute';
           throw new ApiError(
             'rate_limit_exceeded',
@@ -118,55 +141,42 @@ export class LimitEnforcer {
     // 2. Concurrency, spend and tokens: one all-or-nothing reservation. Spend and tokens are counted on
     // every level (limited or not) so a limit added later starts from the true figure.
     const items: ReserveItem[] = [];
-    const describe: Array<{ scope: Scope; what: 'concurrency' | 'budget' | 'tokens'; resetsAt: number | null }> = [];
+    const kinds: CounterKind[] = [];
     for (const scope of scopes) {
       const p = scope.policy;
+      const keys = this.keysOf(scope);
       if (p.maxConcurrency !== null) {
-        items.push({
-          key: `conc:${scope.type}:${scope.id}`,
-          amount: 1,
-          limit: p.maxConcurrency,
-          ttlMs: CONCURRENCY_TTL_MS,
-        });
-        describe.push({ scope, what: 'concurrency', resetsAt: null });
+        items.push({ key: keys.concurrency, amount: 1, limit: p.maxConcurrency, ttlMs: CONCURRENCY_TTL_MS });
+        kinds.push('concurrency');
       }
       const spend = this.deps.periods.window(p.budgetPeriod, now);
-      const spendCounter = spendKey(scope, spend.key);
-      await this.ensure(spendCounter, scope, 'cost', spend.startsAt, spend.resetsAt, now);
+      if (keys.spendWindow !== spend) {
+        keys.spend = spendKey(scope, spend.key);
+        keys.spendWindow = spend;
+      }
+      if (!this.#initialised.has(keys.spend))
+        await this.ensure(keys.spend, scope, 'cost', spend.startsAt, spend.resetsAt, now);
       items.push({
-        key: spendCounter,
+        key: keys.spend,
         amount: est.costMicros,
         limit: p.budgetMicros,
         ttlMs: ttlFor(spend.resetsAt, now),
       });
-      describe.push({ scope, what: 'budget', resetsAt: spend.resetsAt });
+      kinds.push('spend');
       const tokens = this.deps.periods.window(p.tokenQuotaPeriod, now);
-      const tokenCounter = tokensKey(scope, tokens.key);
-      await this.ensure(tokenCounter, scope, 'tokens', tokens.startsAt, tokens.resetsAt, now);
-      items.push({ key: tokenCounter, amount: est.tokens, limit: p.tokenQuota, ttlMs: ttlFor(tokens.resetsAt, now) });
-      describe.push({ scope, what: 'tokens', resetsAt: tokens.resetsAt });
+      if (keys.tokensWindow !== tokens) {
+        keys.tokens = tokensKey(scope, tokens.key);
+        keys.tokensWindow = tokens;
+      }
+      if (!this.#initialised.has(keys.tokens))
+        await this.ensure(keys.tokens, scope, 'tokens', tokens.startsAt, tokens.resetsAt, now);
+      items.push({ key: keys.tokens, amount: est.tokens, limit: p.tokenQuota, ttlMs: ttlFor(tokens.resetsAt, now) });
+      kinds.push('tokens');
     }
     const failed = await this.deps.counters.reserve(items);
     if (failed >= 0) {
-      await refundRates();
-      const d = describe[failed] as (typeof describe)[number];
-      if (d.what === 'concurrency') {
-        throw new ApiError(
-          'rate_limit_exceeded',
-          `${SCOPE_WORDS[d.scope.type]} limit of ${d.scope.policy.maxConcurrency} concurrent requests is reached; retry when one finishes`,
-          { retryAfterSeconds: 1 },
-        );
-      }
-      const period = d.what === 'budget' ? d.scope.policy.budgetPeriod : d.scope.policy.tokenQuotaPeriod;
-      const retry = d.resetsAt === null ? undefined : Math.max(1, Math.ceil((d.resetsAt - now) / 1000));
-      const noun = d.what === 'budget' ? 'budget' : 'token quota';
-      throw new ApiError(
-        'insufficient_quota',
-        `${SCOPE_WORDS[d.scope.type]} ${PERIOD_WORDS[period]} ${noun} is used up${d.resetsAt === null ? '' : `; it resets at ${new Date(d.resetsAt).toISOString()}`}`,
-        {
-          retryAfterSeconds: retry,
-        },
-      );
+      await this.refundRates(taken);
+      throw this.refusal(scopes, kinds, failed, now);
     }
 
     const headers = rateHeaders(results);
@@ -176,29 +186,87 @@ export class LimitEnforcer {
       settle: (costMicros, tokens) => {
         if (settled) return;
         settled = true;
-        void this.settle(items, taken, est, costMicros, tokens).catch(() => undefined);
+        void this.settle(items, kinds, taken, est, costMicros, tokens).catch(() => undefined);
       },
     };
   }
 
+  /** The keys of a level's counters (remembered between requests). */
+  private keysOf(scope: Scope): ScopeKeys {
+    const memo = this.#keys[scope.type];
+    let keys = memo.get(scope.id);
+    if (!keys) {
+      if (memo.size >= MAX_REMEMBERED_SCOPES) memo.clear();
+      keys = {
+        rate: `${scope.type}:${scope.id}`,
+        concurrency: `conc:${scope.type}:${scope.id}`,
+        spendWindow: undefined,
+        spend: '',
+        tokensWindow: undefined,
+        tokens: '',
+      };
+      memo.set(scope.id, keys);
+    }
+    return keys;
+  }
+
+  /** Give back the rate points a refused request took. */
+  private async refundRates(taken: Taken[]): Promise<void> {
+    for (const t of taken) await this.deps.rates.refund(t.kind, t.key, t.limit, t.points).catch(() => undefined);
+  }
+
+  /** The error for the reservation item that did not fit (items are concurrency?, spend, tokens per level). */
+  private refusal(scopes: Scope[], kinds: CounterKind[], failed: number, now: number): ApiError {
+    let index = 0;
+    for (const scope of scopes) {
+      const p = scope.policy;
+      const count = p.maxConcurrency !== null ? 3 : 2;
+      if (failed >= index + count) {
+        index += count;
+        continue;
+      }
+      const what = kinds[failed] as CounterKind;
+      if (what === 'concurrency') {
+        return new ApiError(
+          'rate_limit_exceeded',
+          `${SCOPE_WORDS[scope.type]} limit of ${p.maxConcurrency} concurrent requests is reached; retry when one finishes`,
+          { retryAfterSeconds: 1 },
+        );
+      }
+      const period = what === 'spend' ? p.budgetPeriod : p.tokenQuotaPeriod;
+      const resetsAt = this.deps.periods.window(period, now).resetsAt;
+      const retry = resetsAt === null ? undefined : Math.max(1, Math.ceil((resetsAt - now) / 1000));
+      const noun = what === 'spend' ? 'budget' : 'token quota';
+      return new ApiError(
+        'insufficient_quota',
+        `${SCOPE_WORDS[scope.type]} ${PERIOD_WORDS[period]} ${noun} is used up${resetsAt === null ? '' : `; it resets at ${new Date(resetsAt).toISOString()}`}`,
+        {
+          retryAfterSeconds: retry,
+        },
+      );
+    }
+    return new ApiError('internal_error', 'limits reservation failed');
+  }
+
   private async settle(
     items: ReserveItem[],
+    kinds: CounterKind[],
     taken: Taken[],
     est: Estimate,
     cost: number,
     tokens: number,
   ): Promise<void> {
-    await this.deps.counters.addAll(
-      items.map((item) => ({
+    const changes = new Array<{ key: string; amount: number; ttlMs: number | null }>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as ReserveItem;
+      const kind = kinds[i];
+      changes[i] = {
         key: item.key,
         ttlMs: item.ttlMs,
-        amount: item.key.startsWith('conc:')
-          ? -1
-          : item.key.startsWith('spend:')
-            ? cost - est.costMicros
-            : tokens - est.tokens,
-      })),
-    );
+        amount: kind === 'concurrency' ? -1 : kind === 'spend' ? cost - est.costMicros : tokens - est.tokens,
+      };
+    }
+    await this.deps.counters.addAll(changes);
     for (const t of taken) {
       if (t.kind !== 'tpm') continue;
       if (tokens < t.points) await this.deps.rates.refund('tpm', t.key, t.limit, t.points - tokens);
@@ -255,15 +323,14 @@ function ttlFor(resetsAt: number | null, now: number): number | null {
 /** OpenAI-style headers from the tightest request and token windows. */
 function rateHeaders(results: Array<{ kind: RateKind; result: RateResult }>): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [kind, suffix] of [
-    ['rpm', 'requests'],
-    ['tpm', 'tokens'],
-  ] as const) {
-    const tightest = results.filter((r) => r.kind === kind).sort((a, b) => a.result.remaining - b.result.remaining)[0];
+  for (const [kind, suffix] of RATE_HEADER_SUFFIXES) {
+    let tightest: RateResult | undefined;
+    for (const r of results)
+      if (r.kind === kind && (tightest === undefined || r.result.remaining < tightest.remaining)) tightest = r.result;
     if (!tightest) continue;
-    headers[`x-ratelimit-limit-${suffix}`] = String(tightest.result.limit);
-    headers[`x-ratelimit-remaining-${suffix}`] = String(tightest.result.remaining);
-    headers[`x-ratelimit-reset-${suffix}`] = `${Math.max(0, Math.ceil(tightest.result.resetMs / 1000))}s`;
+    headers[`x-ratelimit-limit-${suffix}`] = String(tightest.limit);
+    headers[`x-ratelimit-remaining-${suffix}`] = String(tightest.remaining);
+    headers[`x-ratelimit-reset-${suffix}`] = `${Math.max(0, Math.ceil(tightest.resetMs / 1000))}s`;
   }
   return headers;
 }

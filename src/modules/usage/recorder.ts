@@ -34,11 +34,12 @@ const allColumnsListed: [MissingColumn] extends [never] ? true : MissingColumn =
 void allColumnsListed;
 
 /**
- * Row counts an insert statement is built for; a batch is written as a few of them (500 = 256 + 3×64 + …).
+ * Row counts an insert statement is built for; a batch is written as a few of them (500 = 7×64 + 3×16 + 4).
  * A handful of fixed statements are compiled once and (on SQLite) prepared once, instead of building,
- * compiling and preparing a new multi-row statement for every batch.
+ * compiling and preparing a new multi-row statement for every batch. 64 rows take about a millisecond on
+ * SQLite (which writes on the event loop's thread), and requests are served between chunks.
  */
-const CHUNK_SIZES = [256, 64, 16, 4, 1] as const;
+const CHUNK_SIZES = [64, 16, 4, 1] as const;
 
 export interface UsageRecorderOptions {
   /** Flush at least this often. */
@@ -134,7 +135,11 @@ export class UsageRecorder {
     }
   }
 
-  /** Insert rows all or nothing: one statement per chunk, in one transaction when it takes several. */
+  /**
+   * Insert rows all or nothing: one statement per chunk, in one transaction when it takes several, letting
+   * the event loop serve requests between chunks (a synchronous SQLite write of a whole batch would stall
+   * every request in flight for several milliseconds).
+   */
   private async insert(rows: RequestLogsTable[]): Promise<void> {
     const chunks: number[] = [];
     let left = rows.length;
@@ -151,6 +156,7 @@ export class UsageRecorder {
     await this.db.transaction().execute(async (trx) => {
       let offset = 0;
       for (const size of chunks) {
+        if (offset > 0) await new Promise((resolve) => setImmediate(resolve));
         await trx.executeQuery(this.insertQuery(rows, offset, size));
         offset += size;
       }
