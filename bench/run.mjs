@@ -27,6 +27,10 @@ const modes = option('only', 'nonstream,stream').split(',');
 const pg = flag('pg');
 const reference = option('reference', undefined);
 const heapSnapshot = flag('heap');
+// Extra node/V8 flags for AI Hub and for the reference (e.g. the same build with other GC settings).
+const splitArgs = (text) => (text ? text.split(/\s+/).filter(Boolean) : []);
+const nodeArgs = splitArgs(option('node-args', ''));
+const referenceNodeArgs = splitArgs(option('reference-node-args', ''));
 // Taken before pinning this process to one CPU (which would make it report 1).
 const cores = availableParallelism();
 const pin = cores >= 2 && !flag('no-pin') && hasTaskset();
@@ -99,7 +103,7 @@ async function api(base, method, path, body) {
 }
 
 /** Start one AI Hub (this checkout, or the built checkout at `dir`) on its own data directory or database. */
-async function startHub(name, dir) {
+async function startHub(name, dir, extraNodeArgs) {
   const dataDir = mkdtempSync(join(tmpdir(), 'aihub-bench-'));
   let databaseUrl;
   let dbName;
@@ -112,7 +116,7 @@ async function startHub(name, dir) {
   const profileArgs = flag('profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const heapArgs = heapSnapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${profileDir}`] : [];
   const child = start(
-    [...profileArgs, ...heapArgs, 'bin/aihub.js', 'start'],
+    [...profileArgs, ...heapArgs, ...extraNodeArgs, 'bin/aihub.js', 'start'],
     {
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -240,8 +244,8 @@ async function main() {
   const baseline = start(['bench/baseline-proxy.mjs'], { UPSTREAM: upstreamUrl }, 1);
   const baselineUrl = `http://127.0.0.1:${await waitForPort(baseline)}`;
 
-  const hubs = [await startHub('aihub', root)];
-  if (referenceDir) hubs.push(await startHub('reference', referenceDir));
+  const hubs = [await startHub('aihub', root, nodeArgs)];
+  if (referenceDir) hubs.push(await startHub('reference', referenceDir, referenceNodeArgs));
   const targets = [{ name: 'baseline', url: baselineUrl, pid: baseline.pid, auth: 'Bearer sk-fake' }];
   for (const hub of hubs) {
     const secret = await configureHub(hub.url, upstreamUrl);

@@ -12,6 +12,7 @@ import { registerOpenAiRoutes } from './gateway/openai-routes.js';
 import { playgroundRoutes } from './gateway/playground-routes.js';
 import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
+import { lazyChildLoggerFactory } from './http/lazy-logger.js';
 import { ErrorBody } from './http/schemas.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
@@ -76,7 +77,6 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   });
   registerErrorHandling(app);
 
-  await app.register(cookie);
   if (config.corsOrigins !== false) {
     await app.register(cors, {
       origin: config.corsOrigins,
@@ -118,6 +118,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   const guards = createGuards(services.auth);
   // Control plane and docs: security headers, a smaller body limit and an access log; the /v1 hot path has none of these.
   await app.register(async (scope) => {
+    // Cookies (the console's refresh token) only here: on the root their hooks ran on every /v1 request.
+    await scope.register(cookie);
     await scope.register(helmet, {
       // Plain-HTTP deployments (an IP and a port) must keep working: no forced upgrade, no HSTS here;
       // the TLS-terminating proxy sets HSTS.
@@ -200,6 +202,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
 
   // Data plane: OpenAI- and Anthropic-compatible API (the hot path).
   await app.register(async (v1) => {
+    v1.setChildLoggerFactory(lazyChildLoggerFactory);
     v1.addHook('onRequest', (request, _reply, done) => {
       if (services.accessRules.check('v1', request.ip)) return done();
       done(new ApiError('ip_not_allowed', `Requests from ${request.ip} are not allowed here`));

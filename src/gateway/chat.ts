@@ -71,7 +71,11 @@ export class ChatService {
         ledger.markFirstToken();
         return mockChatCompletion({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger));
       }
-      const http = channel.adapter.buildChatRequest({ ...request, stream: false }, attempt.upstream);
+      // Requests arrive here without `stream: true` (those take stream()): no copy needed to turn it off.
+      const http = channel.adapter.buildChatRequest(
+        request.stream === true ? { ...request, stream: false } : request,
+        attempt.upstream,
+      );
       const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
       if (res.status >= 400)
         throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));

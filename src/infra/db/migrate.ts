@@ -4,6 +4,7 @@ import * as m0002 from './migrations/0002_gateway.js';
 import * as m0003 from './migrations/0003_routing.js';
 import * as m0004 from './migrations/0004_limits.js';
 import * as m0005 from './migrations/0005_ip_rules.js';
+import * as m0006 from './migrations/0006_partial_team_index.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_routing': m0003,
   '0004_limits': m0004,
   '0005_ip_rules': m0005,
+  '0006_partial_team_index': m0006,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

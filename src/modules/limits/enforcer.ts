@@ -37,10 +37,16 @@ interface Taken {
 }
 
 const RATE_KINDS = ['rpm', 'tpm'] as const;
-const RATE_HEADER_SUFFIXES = [
-  ['rpm', 'requests'],
-  ['tpm', 'tokens'],
-] as const;
+/** OpenAI's x-ratelimit-* header names per rate kind (built once: a template literal per request shows in profiles). */
+const RATE_HEADERS = (['rpm', 'tpm'] as const).map((kind) => {
+  const suffix = kind === 'rpm' ? 'requests' : 'tokens';
+  return {
+    kind,
+    limit: `x-ratelimit-limit-${suffix}`,
+    remaining: `x-ratelimit-remaining-${suffix}`,
+    reset: `x-ratelimit-reset-${suffix}`,
+  };
+});
 const NOTHING: Admission = { headers: {}, settle: () => undefined };
 const CONCURRENCY_TTL_MS = 15 * 60_000;
 const COUNTER_MARGIN_MS = 24 * 3_600_000;
@@ -323,14 +329,15 @@ function ttlFor(resetsAt: number | null, now: number): number | null {
 /** OpenAI-style headers from the tightest request and token windows. */
 function rateHeaders(results: Array<{ kind: RateKind; result: RateResult }>): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [kind, suffix] of RATE_HEADER_SUFFIXES) {
+  for (const names of RATE_HEADERS) {
     let tightest: RateResult | undefined;
     for (const r of results)
-      if (r.kind === kind && (tightest === undefined || r.result.remaining < tightest.remaining)) tightest = r.result;
+      if (r.kind === names.kind && (tightest === undefined || r.result.remaining < tightest.remaining))
+        tightest = r.result;
     if (!tightest) continue;
-    headers[`x-ratelimit-limit-${suffix}`] = String(tightest.limit);
-    headers[`x-ratelimit-remaining-${suffix}`] = String(tightest.remaining);
-    headers[`x-ratelimit-reset-${suffix}`] = `${Math.max(0, Math.ceil(tightest.resetMs / 1000))}s`;
+    headers[names.limit] = String(tightest.limit);
+    headers[names.remaining] = String(tightest.remaining);
+    headers[names.reset] = `${Math.max(0, Math.ceil(tightest.resetMs / 1000))}s`;
   }
   return headers;
 }
