@@ -64,6 +64,15 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await page.goto('/keys');
     await test('key-create').click();
     await test('key-name').fill('laptop');
+    // The limit fields are the shared limits editor; a budget set here is sent with the key.
+    for (const [field, value] of [
+      ['key-budget', '25'],
+      ['key-rpm', '60'],
+    ] as const) {
+      await test(field).locator('input').fill(value);
+      await test(field).locator('input').blur();
+    }
+    await screenshot(page, '03-key-form');
     await test('key-submit').click();
     await expect.poll(() => test('key-secret').textContent()).toMatch(/^\s*sk-/);
     secret = ((await test('key-secret').textContent()) ?? '').trim();
@@ -72,6 +81,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await expect.poll(() => page.evaluate('navigator.clipboard.readText()')).toBe(secret);
     await test('key-secret-done').click();
     await expect.poll(() => test('keys-table').textContent()).toContain('laptop');
+    await expect.poll(() => test('keys-table').textContent()).toContain('60 rpm');
     expect(await page.content()).not.toContain(secret); // the list shows a hint, never the secret
     // The copied key works on the API.
     const res = await fetch(`${t.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
@@ -160,6 +170,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
         .catch(() => {});
       await screenshot(page, shot);
     }
+    // The settings page is drawn from a list of fields: the default limits are further down.
+    await page.goto('/admin/settings');
+    await test('settings-key-limits').waitFor();
+    await test('settings-group-limits').scrollIntoViewIfNeeded();
+    await screenshot(page, '16-settings-limits');
     // The audit log has the channel the admin added.
     await page.goto('/admin/audit');
     await expect.poll(() => test('audit-table').textContent(), { timeout: 10_000 }).toContain('channel.create');
