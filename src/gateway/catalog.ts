@@ -52,6 +52,23 @@ export interface CatalogModel {
   fallbacks: string[];
 }
 
+/** A stand-in for a model name the catalog does not know: no prices, no routes (for recording refusals). */
+export function unknownModel(name: string): CatalogModel {
+  return {
+    id: '',
+    name,
+    active: false,
+    prices: { input: 0, output: 0, cachedInput: null },
+    contextWindow: null,
+    maxOutputTokens: null,
+    capabilities: [],
+    createdAt: 0,
+    routes: [],
+    strategy: null,
+    fallbacks: [],
+  };
+}
+
 /**
  * The in-memory snapshot of channels (with decrypted keys), models, prices and routes that the data
  * plane reads on every request without touching the database (DESIGN.md §2 rule 1). Rebuilt on change.

@@ -9,7 +9,7 @@ import type { UsageRecorder } from '../modules/usage/recorder.js';
 import type { ChatCompletion, ChatRequest } from '../providers/types.js';
 import { costOf, OutputAccumulator, type TokenCounts } from './accounting.js';
 import { authenticateCaller, type Caller, mayUseModel } from './caller.js';
-import type { Catalog, CatalogModel } from './catalog.js';
+import { type Catalog, type CatalogModel, unknownModel } from './catalog.js';
 import type { ChatService } from './chat.js';
 import type { Dispatcher } from './dispatch.js';
 import { RequestLedger } from './ledger.js';
@@ -41,6 +41,8 @@ export interface UsageEstimate {
   maxOutputTokens: number | null;
 }
 
+const addressMessage = (ip: string) => `This API key may not be used from ${ip}`;
+
 /** Default answer size reserved when neither the client nor the model sets a maximum. */
 const DEFAULT_OUTPUT_RESERVATION = 4096;
 
@@ -61,10 +63,12 @@ export class Gateway {
   /** Who is calling, with the key's address restriction applied (every /v1 route goes through here). */
   async authenticate(request: FastifyRequest): Promise<Caller> {
     const caller = await authenticateCaller(request, this.deps.verifier, this.deps.masterKey);
-    if (caller.allowedIps && !this.deps.ipAllowed(request.ip, caller.allowedIps)) {
-      throw new ApiError('ip_not_allowed', `This API key may not be used from ${request.ip}`);
-    }
+    if (this.addressRefused(caller, request.ip)) throw new ApiError('ip_not_allowed', addressMessage(request.ip));
     return caller;
+  }
+
+  private addressRefused(caller: Caller, ip: string): boolean {
+    return caller.allowedIps !== null && !this.deps.ipAllowed(ip, caller.allowedIps);
   }
 
   /**
@@ -78,7 +82,10 @@ export class Gateway {
     stream: boolean,
     usage: () => UsageEstimate,
   ): Promise<{ caller: Caller; ledger: RequestLedger }> {
-    return this.beginAs(await this.authenticate(request), request, modelName, endpoint, stream, usage);
+    const caller = await authenticateCaller(request, this.deps.verifier, this.deps.masterKey);
+    if (this.addressRefused(caller, request.ip))
+      throw this.refuse(request, caller, modelName, endpoint, stream, 'ip_not_allowed', addressMessage(request.ip));
+    return this.beginAs(caller, request, modelName, endpoint, stream, usage);
   }
 
   /** `begin` for a caller authenticated some other way (the console's playground signs in with a session). */
@@ -92,32 +99,70 @@ export class Gateway {
   ): Promise<{ caller: Caller; ledger: RequestLedger }> {
     const model = this.deps.catalog.getModel(modelName);
     if (!model || !model.active) {
-      throw new ApiError('model_not_found', `The model '${modelName}' does not exist or you do not have access to it`, {
-        param: 'model',
-      });
+      const message = `The model '${modelName}' does not exist or you do not have access to it`;
+      throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_found', message);
     }
     if (!mayUseModel(caller, modelName)) {
-      throw new ApiError('model_not_allowed', `This API key may not use the model '${modelName}'`, { param: 'model' });
+      const message = `This API key may not use the model '${modelName}'`;
+      throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_allowed', message);
     }
     const ledger = new RequestLedger(
       { requestId: request.id, caller, model, endpoint, stream, clientIp: request.ip },
       this.deps.recorder,
       this.deps.clock,
     );
-    ledger.admission = await this.deps.enforcer.admit(this.scopesOf(caller), () => {
-      const u = usage();
-      const perChoice =
-        u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
-      const completion = perChoice * Math.max(1, u.choices ?? 1);
-      const tokens = { prompt: u.promptTokens, completion, cached: 0, reasoning: 0, estimated: true };
-      ledger.estimatedTokens = u.promptTokens + completion;
-      // A fallback model may serve (and bill) the request: reserve at the dearest price that could apply.
-      return {
-        tokens: u.promptTokens + completion,
-        costMicros: Math.max(costOf(tokens, model.prices), ...this.fallbackCosts(model, tokens)),
-      };
-    });
+    ledger.admission = await this.admit(ledger, caller, model, endpoint, usage);
     return { caller, ledger };
+  }
+
+  /** Admit the request against every limit of its levels; a refusal is recorded (no tokens, no cost) and thrown. */
+  private async admit(
+    ledger: RequestLedger,
+    caller: Caller,
+    model: CatalogModel,
+    endpoint: 'chat' | 'messages' | 'embeddings',
+    usage: () => UsageEstimate,
+  ): Promise<RequestLedger['admission']> {
+    try {
+      return await this.deps.enforcer.admit(this.scopesOf(caller), () => {
+        const u = usage();
+        const perChoice =
+          u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
+        const completion = perChoice * Math.max(1, u.choices ?? 1);
+        const tokens = { prompt: u.promptTokens, completion, cached: 0, reasoning: 0, estimated: true };
+        ledger.estimatedTokens = u.promptTokens + completion;
+        // A fallback model may serve (and bill) the request: reserve at the dearest price that could apply.
+        return {
+          tokens: u.promptTokens + completion,
+          costMicros: Math.max(costOf(tokens, model.prices), ...this.fallbackCosts(model, tokens)),
+        };
+      });
+    } catch (error) {
+      throw this.fail(ledger, error);
+    }
+  }
+
+  /**
+   * Record a request refused before it had a ledger (key not allowed from this address, unknown or
+   * forbidden model), so it shows in the caller's and the admin's logs and error counts; returns the error.
+   */
+  private refuse(
+    request: FastifyRequest,
+    caller: Caller,
+    modelName: string,
+    endpoint: 'chat' | 'messages' | 'embeddings',
+    stream: boolean,
+    code: 'ip_not_allowed' | 'model_not_found' | 'model_not_allowed',
+    message: string,
+  ): ApiError {
+    const error = new ApiError(code, message, code === 'ip_not_allowed' ? {} : { param: 'model' });
+    const model = this.deps.catalog.getModel(modelName) ?? unknownModel(modelName);
+    new RequestLedger(
+      { requestId: request.id, caller, model, endpoint, stream, clientIp: request.ip },
+      this.deps.recorder,
+      this.deps.clock,
+    ).settle(error.status, error.code);
+    return error;
   }
 
   private fallbackCosts(model: CatalogModel, tokens: TokenCounts): number[] {

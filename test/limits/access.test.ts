@@ -86,17 +86,29 @@ describe.each(BACKENDS)('key access rules (%s counters)', (backend) => {
       expect((await a.chat(secret)).status).toBe(200);
     });
 
-    it('refuses before anything is reserved or logged', async () => {
+    it('refuses before anything is reserved, and logs each refusal with nothing billed', async () => {
       const { secret, key } = await a.newKey({ allowedModels: ['mock-gpt'], budgetMicros: 1, rpm: 1 });
       for (let i = 0; i < 3; i++) expect((await a.chat(secret, { model: 'mock-reasoner' })).status).toBe(403);
+      expect((await a.chat(secret, { model: 'no-such-model' })).status).toBe(404);
+      // The refusals took no rate point and no budget: the one request a minute still gets through.
       expect((await a.chat(secret)).status).toBe(200);
-      expect(await a.logs('key_id', key.id)).toHaveLength(1);
+      const rows = await a.logs('key_id', key.id);
+      const refusals = rows.filter((r) => r.status !== 200).map((r) => [r.status, r.model, r.cost, r.tokens]);
+      expect(refusals.sort()).toEqual([
+        [403, 'mock-reasoner', 0, 0],
+        [403, 'mock-reasoner', 0, 0],
+        [403, 'mock-reasoner', 0, 0],
+        [404, 'no-such-model', 0, 0],
+      ]);
+      const served = rows.filter((r) => r.status === 200);
+      expect(served.map((r) => r.model)).toEqual(['mock-gpt']);
+      expect(served[0]?.cost).toBeGreaterThan(0);
     });
   });
 
   describe('allowed client addresses', () => {
     it('admits IPv4 and IPv6 addresses inside the ranges, IPv4-mapped included, and refuses the rest with 403', async () => {
-      const { secret } = await a.newKey({ allowedIps: ['203.0.113.0/24', '2001:db8::/32', '192.0.2.7'] });
+      const { secret, key } = await a.newKey({ allowedIps: ['203.0.113.0/24', '2001:db8::/32', '192.0.2.7'] });
       for (const ip of [
         '203.0.113.9',
         '203.0.113.255',
@@ -125,6 +137,9 @@ describe.each(BACKENDS)('key access rules (%s counters)', (backend) => {
           code: 'ip_not_allowed',
         });
       }
+      // The key's owner and the admin see the refusals in the log, nothing billed.
+      const refused = (await a.logs('key_id', key.id)).filter((r) => r.status !== 200);
+      expect(refused.map((r) => [r.status, r.cost, r.tokens])).toEqual(Array(7).fill([403, 0, 0]));
     });
 
     it('refuses on messages (Anthropic shape) and embeddings too', async () => {

@@ -15,12 +15,17 @@ describe.each(BACKENDS)('budget bound under bursts (%s counters)', (backend) => 
   });
   afterAll(async () => a?.close());
 
-  /** Fire `n` requests at once on a fresh key with `budget`; return what the log says was spent. */
+  /** Fire `n` requests at once on a fresh key with `budget`; return the served rows and what the log says was spent. */
   async function spendBurst(n: number, budget: number, send: (secret: string) => Promise<{ status: number }>) {
     const { secret, key } = await a.newKey({ budgetMicros: budget, budgetPeriod: 'day' });
     const results = await burst(n, () => send(secret));
-    const rows = await a.logs('key_id', key.id);
-    const spent = sum(rows, (r) => r.cost);
+    const logged = await a.logs('key_id', key.id);
+    const spent = sum(logged, (r) => r.cost);
+    // Refused requests are logged too (429, nothing billed); the rest are the served ones.
+    const refused = logged.filter((r) => r.status !== 200);
+    expect(refused.every((r) => r.status === 429 && r.cost === 0)).toBe(true);
+    expect(refused).toHaveLength(results.filter((r) => r.status === 429).length);
+    const rows = logged.filter((r) => r.status === 200);
     await eventually(
       () => a.counter({ type: 'key', id: key.id }, 'cost', 'day'),
       (v) => v === spent,

@@ -16,6 +16,7 @@ import {
   HELLO_COST,
   HELLO_TOKENS,
   type LimitsApp,
+  type LogRow,
   MASTER,
   START,
   secondsUntil,
@@ -72,6 +73,16 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
       return { rows, spent, tokens };
     }
 
+    /** The log's served rows, after checking it holds `served` of them and `refused` refusals with nothing billed. */
+    function servedRows(rows: LogRow[], served: number, refused: number): LogRow[] {
+      const ok = rows.filter((r) => r.status === 200);
+      const others = rows.filter((r) => r.status !== 200);
+      expect(ok).toHaveLength(served);
+      expect(others).toHaveLength(refused);
+      expect(others.every((r) => r.status === 429 && r.cost === 0 && r.tokens === 0)).toBe(true);
+      return ok;
+    }
+
     /** Fire `n` requests at once; check the budget bound and the refusals; return the settled log. */
     async function budgetBurst<T extends ApiError | AnthropicError>(
       n: number,
@@ -87,10 +98,10 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
       expect(refused.length).toBeGreaterThan(0);
       for (const r of refused) expect(r.headers.get('retry-after')).toBe(secondsUntil(TOMORROW, START));
 
-      const { rows, spent } = await expectUsageMatchesLog(secret, key.id, { limit: budgetMicros, what: 'spend' });
-      // Only admitted requests reach the log, each billed once.
-      expect(rows).toHaveLength(ok.length);
-      expect(rows.every((r) => r.status === 200)).toBe(true);
+      const logged = await expectUsageMatchesLog(secret, key.id, { limit: budgetMicros, what: 'spend' });
+      const { spent } = logged;
+      // Every request is in the log: the admitted ones billed once, the refused ones with their 429 and nothing billed.
+      const rows = servedRows(logged.rows, ok.length, refused.length);
       const oneRequest = Math.max(...rows.map((r) => r.cost));
       expect(spent).toBeLessThanOrEqual(budgetMicros + oneRequest);
       // The budget is usable: nothing is refused while a whole request still fits.
@@ -150,7 +161,9 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
       expect(refused[0]?.body.error).toMatchObject({ code: 'insufficient_quota' });
       expect(refused[0]?.body.error.message).toMatch(/^This API key's daily token quota is used up; it resets at /);
       expect(refused[0]?.headers.get('retry-after')).toBe(secondsUntil(TOMORROW, START));
-      const { tokens, rows } = await expectUsageMatchesLog(secret, key.id, { limit: quota, what: 'tokens' });
+      const logged = await expectUsageMatchesLog(secret, key.id, { limit: quota, what: 'tokens' });
+      const { tokens } = logged;
+      const rows = servedRows(logged.rows, 100 - refused.length, refused.length);
       expect(rows.every((r) => r.tokens === HELLO_TOKENS)).toBe(true);
       expect(tokens).toBeLessThanOrEqual(quota + HELLO_TOKENS);
       expect(tokens).toBeGreaterThan(quota - HELLO_TOKENS);

@@ -139,7 +139,13 @@ describe.each(BACKENDS)('hierarchical limits (%s counters)', (backend) => {
     const rows = await a.logs('team_id', team.id);
     expect(limits.body.limits).toMatchObject({ budgetMicros: HELLO_COST + 1, budgetPeriod: 'month' });
     expect(limits.body.usage).toMatchObject({ spend: sum(rows, (r) => r.cost), requests: rows.length });
-    expect(rows).toHaveLength(2);
+    // Two served, two refused (logged with their 429, nothing billed).
+    expect(rows.map((r) => [r.status, r.cost]).sort()).toEqual([
+      [200, HELLO_COST],
+      [200, HELLO_COST],
+      [429, 0],
+      [429, 0],
+    ]);
     expect(await a.counter({ type: 'team', id: team.id }, 'cost', 'month')).toBe(sum(rows, (r) => r.cost));
 
     // Out of the team, the key is free again.
