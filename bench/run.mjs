@@ -102,6 +102,13 @@ async function api(base, method, path, body) {
   return json;
 }
 
+/** The node flags `npm start` passes in checkout `dir` (the bench runs AI Hub as users do). */
+function startFlags(dir) {
+  const script = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts?.start ?? '';
+  const match = /^node\s+(.*?)\s*bin\/aihub\.js\b/.exec(script);
+  return match ? splitArgs(match[1]) : [];
+}
+
 /** Start one AI Hub (this checkout, or the built checkout at `dir`) on its own data directory or database. */
 async function startHub(name, dir, extraNodeArgs) {
   const dataDir = mkdtempSync(join(tmpdir(), 'aihub-bench-'));
@@ -116,7 +123,7 @@ async function startHub(name, dir, extraNodeArgs) {
   const profileArgs = flag('profile') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const heapArgs = heapSnapshot ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${profileDir}`] : [];
   const child = start(
-    [...profileArgs, ...heapArgs, ...extraNodeArgs, 'bin/aihub.js', 'start'],
+    [...startFlags(dir), ...profileArgs, ...heapArgs, ...extraNodeArgs, 'bin/aihub.js', 'start'],
     {
       PORT: String(port),
       HOST: '127.0.0.1',
