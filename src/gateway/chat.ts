@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { mockChatChunks, mockChatCompletion } from '../providers/mock/index.js';
 import { openAiStreamErrorInfo } from '../providers/openai/errors.js';
-import { observeUsageFromSse } from '../providers/shared/usage.js';
+import { isRecord } from '../providers/shared/json.js';
+import { normaliseUsage } from '../providers/shared/usage.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -168,11 +169,12 @@ export class ChatService {
             if (data === '[DONE]') continue;
             if (data.startsWith('{"error"')) throw new UpstreamFailure(openAiErrorPayload(data));
             if (mentionsUsage(data)) {
-              const usage = observeUsageFromSse(data);
+              const chunk = parseChunk(data);
+              const usage = chunk && normaliseUsage(chunk.usage);
               if (usage) {
                 state.usage = usage;
                 // The usage-only chunk we asked for on the client's behalf: not forwarded unasked.
-                if (!clientWantsUsage && isUsageOnlyChunk(data)) continue;
+                if (!clientWantsUsage && !(Array.isArray(chunk.choices) && chunk.choices.length > 0)) continue;
               }
             }
             state.rawPayloads.push(data);
@@ -181,7 +183,8 @@ export class ChatService {
           events.length = 0;
           if (out) {
             ledger.markFirstToken();
-            await client.write(out);
+            const backpressure = client.write(out);
+            if (backpressure) await backpressure;
           }
         }
         if (translator) {
@@ -232,12 +235,13 @@ function mentionsUsage(data: string): boolean {
   return at >= 0 && !data.startsWith(':null', at + 7) && !data.includes('"usage":null');
 }
 
-function isUsageOnlyChunk(payload: string): boolean {
+/** A pass-through payload as an object (once, for the chunk that carries usage), or undefined. */
+function parseChunk(payload: string): { usage?: unknown; choices?: unknown } | undefined {
   try {
-    const choices = (JSON.parse(payload) as { choices?: unknown }).choices;
-    return !Array.isArray(choices) || choices.length === 0;
+    const parsed = JSON.parse(payload) as unknown;
+    return isRecord(parsed) ? parsed : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

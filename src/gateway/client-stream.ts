@@ -74,11 +74,14 @@ export class ClientStream implements ClientPresence {
     });
   }
 
-  /** Write SSE text, waiting for the socket to drain when the client reads slowly. */
-  async write(text: string): Promise<void> {
-    if (!text || this.#gone || this.#ended) return;
+  /**
+   * Write SSE text. Returns a promise to await only when the client reads slowly (resolves once the socket
+   * drained or the client left); otherwise undefined, so a stream's pump costs no promise per chunk.
+   */
+  write(text: string): Promise<void> | undefined {
+    if (!text || this.#gone || this.#ended) return undefined;
     this.begin();
-    if (!this.reply.raw.write(text)) await this.drained();
+    return this.reply.raw.write(text) ? undefined : this.drained();
   }
 
   /** Resolves when the socket drained or the client left. */

@@ -98,7 +98,7 @@ export class Gateway {
     usage: () => UsageEstimate,
   ): Promise<{ caller: Caller; ledger: RequestLedger }> {
     const model = this.deps.catalog.getModel(modelName);
-    if (!model || !model.active) {
+    if (!model?.active) {
       const message = `The model '${modelName}' does not exist or you do not have access to it`;
       throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_found', message);
     }
