@@ -119,11 +119,15 @@ describe.skipIf(!REDIS_URL)('two instances sharing Redis counters', () => {
     await b.services.recorder.flush();
     const rows = await database.handle.db
       .selectFrom('request_logs')
-      .select('cost_micros')
+      .select(['status', 'cost_micros'])
       .where('key_id', '=', key.id)
       .execute();
     const spent = rows.reduce((n, r) => n + Number(r.cost_micros), 0);
-    expect(rows).toHaveLength(counts[200] ?? 0);
+    // Every request is logged once: the served ones billed, the refused ones with their 429 and nothing billed.
+    expect(rows.filter((r) => Number(r.status) === 200)).toHaveLength(counts[200] ?? 0);
+    const refused = rows.filter((r) => Number(r.status) !== 200);
+    expect(refused).toHaveLength(counts[429] ?? 0);
+    expect(refused.every((r) => Number(r.status) === 429 && Number(r.cost_micros) === 0)).toBe(true);
     expect(spent).toBeLessThanOrEqual(budget + HELLO_COST);
     expect(spent).toBeGreaterThan(budget - HELLO_COST);
     // Each instance's view of the counter is the log.
