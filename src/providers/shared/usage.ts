@@ -31,24 +31,3 @@ export function normaliseUsage(raw: unknown): ChatUsage | undefined {
   }
   return usage;
 }
-
-/**
- * The `usage` of one SSE `data:` payload from an OpenAI-format stream, or undefined. Lets the gateway
- * meter a stream it passes through byte for byte, without re-serialising chunks. Accepts the payload
- * with or without its `data:` prefix; `[DONE]`, comments and chunks with `usage: null` give undefined.
- * Payloads that do not mention "usage" are skipped without parsing, so calling it per line is cheap.
- * @example observeUsageFromSse('data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}')
- * // { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 }
- */
-export function observeUsageFromSse(payload: string): ChatUsage | undefined {
-  if (!payload.includes('"usage"')) return undefined;
-  const text = payload.trimStart().startsWith('data:') ? payload.trimStart().slice(5).trim() : payload.trim();
-  if (!text.startsWith('{')) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-  return isRecord(parsed) ? normaliseUsage(parsed.usage) : undefined;
-}
