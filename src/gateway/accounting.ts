@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { tokenCost } from '../core/money.js';
 import type { ChatCompletionChunk, ChatMessage, ChatRequest, ChatUsage } from '../providers/types.js';
 import type { ModelPrices } from './catalog.js';
+import { TokenCounter } from './tokenizer.js';
 
 /** Token counts of one request, as billed. */
 export interface TokenCounts {
@@ -38,21 +38,18 @@ export function costOf(tokens: TokenCounts, prices: ModelPrices): number {
   );
 }
 
-type Encode = typeof import('gpt-tokenizer')['encode'];
-let encode: Encode | undefined;
+/** The tokenizer, in a worker thread started on first use (see TokenCounter). */
+const tokenCounter = new TokenCounter();
 
-/**
- * The tokenizer, loaded on first use: its o200k vocabulary takes ~35 MiB of heap (~65 MiB of RSS), and it
- * is only needed when an upstream reports no usage (or a stream ends before it does). The first call pays
- * the load, a few hundred milliseconds, once per process.
- */
-function tokenizer(): Encode {
-  encode ??= (createRequire(import.meta.url)('gpt-tokenizer') as { encode: Encode }).encode;
-  return encode;
+/** Tokens of `text` as gpt-tokenizer (o200k) counts them. */
+export async function countTokens(text: string): Promise<number> {
+  const [count] = await tokenCounter.count([text]);
+  return count ?? 0;
 }
 
-export function countTokens(text: string): number {
-  return text ? tokenizer()(text).length : 0;
+/** Token counts of several texts in one round trip to the tokenizer. */
+export function countTokensOf(texts: string[]): Promise<number[]> {
+  return tokenCounter.count(texts);
 }
 
 function messageText(message: ChatMessage): string {
@@ -65,11 +62,17 @@ function messageText(message: ChatMessage): string {
   return text;
 }
 
-/** Prompt tokens as the tokenizer counts them (plus the ~4 tokens of framing each message costs). */
-export function estimatePromptTokens(request: ChatRequest): number {
+/** The texts whose tokens make up a prompt (messages, then tools), and the framing tokens around them. */
+function promptTexts(request: ChatRequest): { texts: string[]; framing: number } {
+  const texts = request.messages.map(messageText);
+  if (request.tools) texts.push(JSON.stringify(request.tools));
+  // ~4 tokens of framing per message.
+  return { texts, framing: 4 * request.messages.length };
+}
+
+function sum(values: number[]): number {
   let total = 0;
-  for (const message of request.messages) total += countTokens(messageText(message)) + 4;
-  if (request.tools) total += countTokens(JSON.stringify(request.tools));
+  for (const value of values) total += value;
   return total;
 }
 
@@ -96,11 +99,13 @@ export class OutputAccumulator {
     return this.#text === '' && this.#reasoning === '';
   }
 
-  estimate(request: ChatRequest): TokenCounts {
-    const reasoning = countTokens(this.#reasoning);
+  /** Prompt and output tokens, counted by the tokenizer (one round trip for all texts). */
+  async estimate(request: ChatRequest): Promise<TokenCounts> {
+    const { texts, framing } = promptTexts(request);
+    const [reasoning = 0, text = 0, ...prompt] = await countTokensOf([this.#reasoning, this.#text, ...texts]);
     return {
-      prompt: estimatePromptTokens(request),
-      completion: countTokens(this.#text) + reasoning,
+      prompt: sum(prompt) + framing,
+      completion: text + reasoning,
       cached: 0,
       reasoning,
       estimated: true,

@@ -39,7 +39,8 @@ class StreamState {
     return this.usage === null && this.rawPayloads.length === 0 && this.output.empty;
   }
 
-  tokens(request: ChatRequest): TokenCounts {
+  /** The upstream's usage, or (none reported) a tokenizer estimate, counted off the event loop. */
+  tokens(request: ChatRequest): TokenCounts | Promise<TokenCounts> {
     if (this.usage) return fromUsage(this.usage);
     for (const payload of this.rawPayloads) {
       try {

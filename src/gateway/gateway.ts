@@ -202,7 +202,7 @@ export class Gateway {
   }
 
   /** Tokens of a non-stream answer whose upstream reported no usage. */
-  estimate(request: ChatRequest, completion: ChatCompletion): TokenCounts {
+  estimate(request: ChatRequest, completion: ChatCompletion): Promise<TokenCounts> {
     const output = new OutputAccumulator();
     for (const choice of completion.choices) {
       output.addText(choice.message.content ?? '');

@@ -75,10 +75,21 @@ export class RequestLedger {
     return this.#settled;
   }
 
-  /** Record the request once, with its final status and the tokens to bill. */
-  settle(status: number, errorCode: string | null, tokens: TokenCounts = ZERO_TOKENS): number {
-    if (this.#settled) return 0;
+  /**
+   * Record the request once, with its final status and the tokens to bill. Tokens still being counted
+   * (an estimate from the tokenizer worker) are awaited off the request path; the recorder's flush and
+   * close wait for them, so the record is neither lost nor late for a reader.
+   */
+  settle(status: number, errorCode: string | null, tokens: TokenCounts | Promise<TokenCounts> = ZERO_TOKENS): void {
+    if (this.#settled) return;
     this.#settled = true;
+    const latencyMs = Math.round(this.elapsedMs());
+    if (tokens instanceof Promise)
+      this.recorder.track(tokens.then((counted) => this.write(status, errorCode, counted, latencyMs)));
+    else this.write(status, errorCode, tokens, latencyMs);
+  }
+
+  private write(status: number, errorCode: string | null, tokens: TokenCounts, latencyMs: number): void {
     const { ctx } = this;
     const cost = costOf(tokens, (this.servedModel ?? ctx.model).prices);
     this.admission?.settle(cost, tokens.prompt + tokens.completion);
@@ -102,13 +113,12 @@ export class RequestLedger {
       reasoning_tokens: tokens.reasoning,
       estimated: tokens.estimated ? 1 : 0,
       cost_micros: cost,
-      latency_ms: Math.round(this.elapsedMs()),
+      latency_ms: latencyMs,
       ttft_ms: this.#ttftMs,
       client_ip: ctx.clientIp,
       attempts: this.attempts.length > 0 ? JSON.stringify(this.attempts) : null,
       request_body: null,
       response_body: null,
     });
-    return cost;
   }
 }

@@ -2,7 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
 import { mockEmbedding } from '../providers/mock/index.js';
 import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest, UpstreamErrorInfo } from '../providers/types.js';
-import { approximatePromptTokens, countTokens, fromUsage, requestedMaxOutput } from './accounting.js';
+import {
+  approximatePromptTokens,
+  countTokens,
+  countTokensOf,
+  fromUsage,
+  requestedMaxOutput,
+  type TokenCounts,
+} from './accounting.js';
 import type { Caller } from './caller.js';
 import type { StreamSink } from './chat.js';
 import { ClientStream } from './client-stream.js';
@@ -132,13 +139,18 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
         return adapter.parseEmbeddingsResponse(JSON.parse(await res.body.text()), body);
       });
       const reported = result.usage?.prompt_tokens;
-      ledger.settle(200, null, {
-        prompt: reported ?? estimateInputTokens(body.input),
+      const tokens = (prompt: number): TokenCounts => ({
+        prompt,
         completion: 0,
         cached: 0,
         reasoning: 0,
         estimated: reported === undefined,
       });
+      ledger.settle(
+        200,
+        null,
+        reported === undefined ? estimateInputTokens(body.input).then(tokens) : tokens(reported),
+      );
       reply.headers(gateway.responseHeaders(ledger));
       return result;
     } catch (error) {
@@ -147,11 +159,16 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
   });
 }
 
-function estimateInputTokens(input: EmbeddingsRequest['input']): number {
+/** Tokens of an embeddings input: strings counted by the tokenizer, token arrays by their length. */
+async function estimateInputTokens(input: EmbeddingsRequest['input']): Promise<number> {
   if (typeof input === 'string') return countTokens(input);
+  const texts: string[] = [];
   let total = 0;
-  for (const item of input)
-    total += typeof item === 'string' ? countTokens(item) : Array.isArray(item) ? item.length : 1;
+  for (const item of input) {
+    if (typeof item === 'string') texts.push(item);
+    else total += Array.isArray(item) ? item.length : 1;
+  }
+  for (const count of await countTokensOf(texts)) total += count;
   return total;
 }
 

@@ -55,6 +55,31 @@ describe('UsageRecorder', () => {
     expect(recorder.pending).toBe(0);
   });
 
+  it('flush and close wait for records whose tokens are still being counted', async () => {
+    const database = await createTestDatabase('sqlite');
+    db = database;
+    const recorder = new UsageRecorder(database.handle.db, { intervalMs: 60_000 });
+    const count = async () =>
+      Number(
+        (
+          await database.handle.db
+            .selectFrom('request_logs')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const later = (id: string, ms: number) =>
+      new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => recorder.record(row(id, 1000)));
+    recorder.track(later('req_flush', 30));
+    await recorder.flush();
+    expect(await count()).toBe(1);
+    recorder.track(later('req_close', 30));
+    // A record whose counting failed is reported, not waited for forever.
+    recorder.track(Promise.reject(new Error('count failed')));
+    await recorder.close();
+    expect(await count()).toBe(2);
+  });
+
   it('keeps rows while the database fails and writes them once it is back', async () => {
     db = await createTestDatabase('sqlite');
     const errors: unknown[] = [];

@@ -60,6 +60,8 @@ export class UsageRecorder {
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;
+  /** Records still waiting for their token counts (see `track`). */
+  readonly #awaiting = new Set<Promise<void>>();
   readonly #batchSize: number;
   readonly #maxBuffered: number;
   readonly #intervalMs: number;
@@ -95,6 +97,17 @@ export class UsageRecorder {
     }
   }
 
+  /**
+   * A record that `pending` queues once it settles (its tokens are still being counted). `flush` and
+   * `close` wait for it, so it is written before anyone reads the log or the process exits.
+   */
+  track(pending: Promise<void>): void {
+    const tracked: Promise<void> = pending
+      .catch((error: unknown) => this.#onError(error, this.#buffer.length))
+      .finally(() => this.#awaiting.delete(tracked));
+    this.#awaiting.add(tracked);
+  }
+
   get pending(): number {
     return this.#buffer.length;
   }
@@ -106,6 +119,7 @@ export class UsageRecorder {
 
   /** Write everything queued so far. Concurrent calls share the write in progress. */
   async flush(): Promise<void> {
+    while (this.#awaiting.size > 0) await Promise.all(this.#awaiting);
     while (this.#flushing) await this.#flushing;
     if (this.#buffer.length === 0) return;
     this.#flushing = this.writeAll().finally(() => {
