@@ -39,6 +39,10 @@ function openSqlite(file: string): DatabaseHandle {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // Statement journals (a multi-row insert inside the usage writer's transaction opens one) and temporary
+  // tables in memory rather than in files created and unlinked per statement: a third of the usage
+  // writer's write syscalls and ~10 % of its CPU per row (measured).
+  sqlite.pragma('temp_store = MEMORY');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
