@@ -66,12 +66,35 @@ export class ChatService {
   ) {}
 
   /** Non-streaming chat: the canonical completion, or an ApiError for the client. */
-  complete(request: ChatRequest, ledger: RequestLedger, client: ClientPresence): Promise<ChatCompletion> {
+  async complete(request: ChatRequest, ledger: RequestLedger, client: ClientPresence): Promise<ChatCompletion> {
+    return (await this.run(request, ledger, client, false)).completion;
+  }
+
+  /**
+   * Non-streaming chat for an OpenAI client: as `complete`, plus the upstream's body as it came when it can
+   * be forwarded untouched (an OpenAI channel's well-formed answer, as streams pass through), which spares
+   * normalising and re-serialising it.
+   */
+  completeForOpenAi(
+    request: ChatRequest,
+    ledger: RequestLedger,
+    client: ClientPresence,
+  ): Promise<{ completion: ChatCompletion; raw: string | undefined }> {
+    return this.run(request, ledger, client, true);
+  }
+
+  private run(
+    request: ChatRequest,
+    ledger: RequestLedger,
+    client: ClientPresence,
+    acceptsRaw: boolean,
+  ): Promise<{ completion: ChatCompletion; raw: string | undefined }> {
     return this.dispatcher.run(ledger, client, async (attempt) => {
       const { channel } = attempt.target;
       if (channel.type === 'mock') {
         ledger.markFirstToken();
-        return mockChatCompletion({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger));
+        const completion = mockChatCompletion({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger));
+        return { completion, raw: undefined };
       }
       // Requests arrive here without `stream: true` (those take stream()): no copy needed to turn it off.
       const http = channel.adapter.buildChatRequest(
@@ -83,7 +106,15 @@ export class ChatService {
         throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
       const text = await res.body.text();
       ledger.markFirstToken();
-      return channel.adapter.parseChatResponse(JSON.parse(text), request);
+      const body = JSON.parse(text) as unknown;
+      if (acceptsRaw && channel.adapter.id === 'openai' && isForwardable(body)) {
+        const usage = normaliseUsage(body.usage);
+        const completion = body as unknown as ChatCompletion;
+        if (usage) completion.usage = usage;
+        else delete completion.usage;
+        return { completion, raw: text };
+      }
+      return { completion: channel.adapter.parseChatResponse(body, request), raw: undefined };
     });
   }
 
@@ -234,6 +265,16 @@ export class ChatService {
 function mentionsUsage(data: string): boolean {
   const at = data.lastIndexOf('"usage"');
   return at >= 0 && !data.startsWith(':null', at + 7) && !data.includes('"usage":null');
+}
+
+/**
+ * An OpenAI chat completion that can go to the client as it came: an object with a choices array of
+ * messages, and no error. Anything else goes through the adapter (which normalises or rejects it).
+ */
+function isForwardable(body: unknown): body is { usage?: unknown; choices: unknown[] } {
+  if (!isRecord(body) || !Array.isArray(body.choices) || body.error != null) return false;
+  for (const choice of body.choices) if (!isRecord(choice) || !isRecord(choice.message)) return false;
+  return true;
 }
 
 /** A pass-through payload as an object (once, for the chunk that carries usage), or undefined. */

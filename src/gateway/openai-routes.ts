@@ -76,10 +76,13 @@ export async function chatCompletion(
       await gateway.chat.stream(body, ledger, openAiSink, client);
       return reply;
     }
-    const completion = await gateway.chat.complete(body, ledger, client);
+    const { completion, raw } = await gateway.chat.completeForOpenAi(body, ledger, client);
     ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(body, completion));
     reply.headers(gateway.responseHeaders(ledger));
-    return completion;
+    if (raw === undefined) return completion;
+    // The upstream's own bytes: an OpenAI answer needs no translation, and re-serialising it costs CPU.
+    reply.type('application/json; charset=utf-8');
+    return raw;
   } catch (error) {
     throw gateway.fail(ledger, error);
   }
