@@ -129,7 +129,11 @@ export function createServices(options: ServiceOptions): Services {
   const catalog = new Catalog(channels, modelsRepo);
   channels.onChange(() => catalog.reload());
   models.onChange(() => catalog.reload());
-  const recorder = new UsageRecorder(db, { ...options.recorder });
+  // SQLite writes synchronously: request logs are written from a worker thread, off the event loop.
+  const recorder = new UsageRecorder(db, {
+    ...options.recorder,
+    sqliteFile: database.engine === 'sqlite' ? database.location : undefined,
+  });
   const upstream = new UpstreamClient();
   const health = new HealthRegistry(clock);
   const breakerOptions = (st: Settings) => ({
@@ -284,6 +288,14 @@ export interface BackgroundLog {
  */
 export function startBackground(services: Services, options: { log?: BackgroundLog } = {}): () => Promise<void> {
   const { log } = options;
+  if (log) {
+    services.recorder.reportErrorsTo((error, pending) =>
+      log.error(
+        { err: error, pending, dropped: services.recorder.dropped },
+        'writing the request log failed; the rows are kept and retried',
+      ),
+    );
+  }
   services.healthChecker.start();
   const refresh = setInterval(() => {
     void Promise.all([

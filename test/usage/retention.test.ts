@@ -278,6 +278,28 @@ describe.each(ENGINES)('request-log retention (%s)', (engine) => {
       expect(await remainingIds()).toHaveLength(2);
     });
 
+    it('logs a failing request-log write as an error, keeps the rows and writes them once it can', async () => {
+      const { log, lines } = recordingLog();
+      const stop = startBackground(t.services, { log });
+      try {
+        // A row already in the table with the same id: the writer's insert fails.
+        const [id] = await insert(NOW);
+        t.services.recorder.record({ ...logRow(NOW), id: id as string });
+        await t.services.recorder.flush();
+        expect(lines.find((l) => l.level === 'error')).toMatchObject({
+          message: 'writing the request log failed; the rows are kept and retried',
+          detail: { pending: 1, dropped: 0 },
+        });
+        expect(t.services.recorder.pending).toBe(1);
+        await t.database.handle.db.deleteFrom('request_logs').execute();
+        await t.services.recorder.flush();
+        expect(t.services.recorder.pending).toBe(0);
+        expect(await remainingIds()).toEqual([id]);
+      } finally {
+        await stop();
+      }
+    });
+
     it('logs a failing purge as an error and keeps the app running', async () => {
       await setRetention(7);
       const { log, lines } = recordingLog();

@@ -1,7 +1,8 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
 import type { RequestLogsTable } from '../../infra/db/schema.js';
-import { UsageRecorder } from './recorder.js';
+import { UsageRecorder, type UsageRecorderOptions } from './recorder.js';
 
 function row(id: string, at: number, keyId: string | null = null): RequestLogsTable {
   return {
@@ -33,16 +34,29 @@ function row(id: string, at: number, keyId: string | null = null): RequestLogsTa
   };
 }
 
-describe('UsageRecorder', () => {
+describe.each([
+  ['on the event loop', false],
+  ['from a worker thread (SQLite)', true],
+])('UsageRecorder, writing %s', (_mode, threaded) => {
   let db: TestDatabase | undefined;
+  const recorders: UsageRecorder[] = [];
   afterEach(async () => {
+    for (const r of recorders.splice(0)) await r.close().catch(() => undefined);
     await db?.drop();
     db = undefined;
   });
+  function recorderOn(database: TestDatabase, options: UsageRecorderOptions = {}): UsageRecorder {
+    const recorder = new UsageRecorder(database.handle.db, {
+      ...options,
+      sqliteFile: threaded ? database.handle.location : undefined,
+    });
+    recorders.push(recorder);
+    return recorder;
+  }
 
   it('writes nothing on the request path and everything on flush, in batches', async () => {
     db = await createTestDatabase('sqlite');
-    const recorder = new UsageRecorder(db.handle.db, { intervalMs: 60_000, batchSize: 7 });
+    const recorder = recorderOn(db, { intervalMs: 60_000, batchSize: 7 });
     for (let i = 0; i < 20; i++) recorder.record(row(`req_${String(i).padStart(3, '0')}`, 1000 + i));
     await new Promise((r) => setTimeout(r, 20));
     // Two full batches of 7 went out by themselves; the rest waits for the timer or a flush.
@@ -58,7 +72,7 @@ describe('UsageRecorder', () => {
   it('flush and close wait for records whose tokens are still being counted', async () => {
     const database = await createTestDatabase('sqlite');
     db = database;
-    const recorder = new UsageRecorder(database.handle.db, { intervalMs: 60_000 });
+    const recorder = recorderOn(database, { intervalMs: 60_000 });
     const count = async () =>
       Number(
         (
@@ -83,13 +97,33 @@ describe('UsageRecorder', () => {
   it('keeps rows while the database fails and writes them once it is back', async () => {
     db = await createTestDatabase('sqlite');
     const errors: unknown[] = [];
-    const recorder = new UsageRecorder(db.handle.db, { intervalMs: 60_000, onError: (e) => errors.push(e) });
+    const recorder = recorderOn(db, { intervalMs: 60_000, onError: (e) => errors.push(e) });
     recorder.record(row('req_a', 1));
     recorder.record(row('req_a', 2)); // duplicate id: the batch insert fails
     await recorder.flush();
     expect(errors).toHaveLength(1);
     expect(recorder.pending).toBe(2);
   });
+
+  it.runIf(threaded)(
+    'keeps rows when the writer thread cannot open the database, and the process goes on',
+    async () => {
+      db = await createTestDatabase('sqlite');
+      const errors: unknown[] = [];
+      const recorder = new UsageRecorder(db.handle.db, {
+        intervalMs: 60_000,
+        onError: (e) => errors.push(e),
+        sqliteFile: join(db.dataDir, 'missing-dir', 'aihub.db'),
+      });
+      recorders.push(recorder);
+      recorder.record(row('req_a', 1));
+      recorder.record(row('req_b', 2));
+      await recorder.flush();
+      expect(errors).toHaveLength(1);
+      expect(String(errors[0])).toMatch(/directory does not exist|unable to open/i);
+      expect(recorder.pending).toBe(2);
+    },
+  );
 
   it("updates each key's last_used_at to its latest request", async () => {
     db = await createTestDatabase('sqlite');
@@ -138,7 +172,7 @@ describe('UsageRecorder', () => {
         metadata: null,
       })
       .execute();
-    const recorder = new UsageRecorder(d, { intervalMs: 60_000 });
+    const recorder = recorderOn(db, { intervalMs: 60_000 });
     recorder.record(row('req_1', 500, 'key_1'));
     recorder.record(row('req_2', 900, 'key_1'));
     recorder.record(row('req_3', 700, 'key_1'));

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database, RequestLogsTable } from '../../infra/db/schema.js';
+import { type LogBatch, type LogWriter, SqliteLogWriter } from './sqlite-log-writer.js';
 
 /** Every column of a request log row, in a fixed order (the type check below keeps it complete). */
 const LOG_COLUMNS = [
@@ -49,11 +50,17 @@ export interface UsageRecorderOptions {
   /** Records kept in memory while the database is unreachable; beyond it the oldest are dropped and logged. */
   maxBuffered?: number;
   onError?: (error: unknown, pending: number) => void;
+  /**
+   * The SQLite database file: write from a worker thread with its own connection, off the event loop's
+   * thread. Without it, rows are written through `db` (PostgreSQL's writes are asynchronous already).
+   */
+  sqliteFile?: string | undefined;
 }
 
 /**
  * Batched, asynchronous writer of request logs: the request path only pushes to an array (never awaits
- * the database); a timer writes multi-row inserts. `close()` flushes everything (graceful shutdown).
+ * the database); a timer writes multi-row inserts — on SQLite from a worker thread (`sqliteFile`). `close()`
+ * flushes everything (graceful shutdown).
  */
 export class UsageRecorder {
   #buffer: RequestLogsTable[] = [];
@@ -65,10 +72,12 @@ export class UsageRecorder {
   readonly #batchSize: number;
   readonly #maxBuffered: number;
   readonly #intervalMs: number;
-  readonly #onError: (error: unknown, pending: number) => void;
+  #onError: (error: unknown, pending: number) => void;
   /** Compiled insert SQL by row count, and the column of each parameter of one row. */
   readonly #insertSql = new Map<number, string>();
   #columnOrder: ReadonlyArray<(typeof LOG_COLUMNS)[number]> | undefined;
+  readonly #sqliteFile: string | undefined;
+  #writer: LogWriter | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -78,6 +87,7 @@ export class UsageRecorder {
     this.#maxBuffered = options.maxBuffered ?? 200_000;
     this.#intervalMs = options.intervalMs ?? 500;
     this.#onError = options.onError ?? (() => undefined);
+    this.#sqliteFile = options.sqliteFile;
   }
 
   /** Queue one record. Never throws, never waits. */
@@ -108,6 +118,11 @@ export class UsageRecorder {
     this.#awaiting.add(tracked);
   }
 
+  /** Where write failures are reported (the server log); replaces the constructor's `onError`. */
+  reportErrorsTo(handler: (error: unknown, pending: number) => void): void {
+    this.#onError = handler;
+  }
+
   get pending(): number {
     return this.#buffer.length;
   }
@@ -132,13 +147,13 @@ export class UsageRecorder {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.flush();
+    await this.#writer?.close();
+    this.#writer = undefined;
   }
 
   /** Keep api_keys.last_used_at current: one update per key per batch, off the request path. */
   private async touchKeys(batch: RequestLogsTable[]): Promise<void> {
-    const lastUse = new Map<string, number>();
-    for (const row of batch) if (row.key_id && (lastUse.get(row.key_id) ?? 0) < row.at) lastUse.set(row.key_id, row.at);
-    for (const [keyId, at] of lastUse) {
+    for (const [keyId, at] of latestUse(batch)) {
       await this.db
         .updateTable('api_keys')
         .set({ last_used_at: at })
@@ -155,14 +170,7 @@ export class UsageRecorder {
    * every request in flight for several milliseconds).
    */
   private async insert(rows: RequestLogsTable[]): Promise<void> {
-    const chunks: number[] = [];
-    let left = rows.length;
-    for (const size of CHUNK_SIZES) {
-      while (left >= size) {
-        chunks.push(size);
-        left -= size;
-      }
-    }
+    const chunks = chunkSizes(rows.length);
     if (chunks.length === 1) {
       await this.db.executeQuery(this.insertQuery(rows, 0, rows.length));
       return;
@@ -177,8 +185,49 @@ export class UsageRecorder {
     });
   }
 
+  /** The writer thread (started with the first batch). */
+  private writer(): LogWriter {
+    if (this.#writer) return this.#writer;
+    const insertSql: Record<number, string> = {};
+    for (const size of CHUNK_SIZES) insertSql[size] = this.insertSqlFor(size);
+    // Compiled with marker values, so the parameter order is read rather than assumed.
+    const touch = this.db
+      .updateTable('api_keys')
+      .set({ last_used_at: 1 })
+      .where('id', '=', 'key')
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', 2)]))
+      .compile();
+    if (touch.parameters.join() !== '1,key,2') throw new Error('unexpected update statement shape');
+    this.#writer = new SqliteLogWriter(this.#sqliteFile as string, insertSql, touch.sql);
+    return this.#writer;
+  }
+
+  /** A batch for the writer thread: the parameters of each insert chunk, and each key's latest use. */
+  private logBatch(rows: RequestLogsTable[]): LogBatch {
+    const chunks: LogBatch['chunks'] = [];
+    let offset = 0;
+    for (const size of chunkSizes(rows.length)) {
+      chunks.push({ rows: size, parameters: this.insertQuery(rows, offset, size).parameters as unknown[] });
+      offset += size;
+    }
+    return { chunks, touches: [...latestUse(rows)] };
+  }
+
   /** `insert into request_logs … values (…), (…)` for rows[offset, offset + count), with its parameters. */
   private insertQuery(rows: RequestLogsTable[], offset: number, count: number): CompiledQuery {
+    const sql = this.insertSqlFor(count);
+    const columns = this.#columnOrder ?? this.learnColumnOrder();
+    const parameters: unknown[] = new Array(count * columns.length);
+    let p = 0;
+    for (let r = offset; r < offset + count; r++) {
+      const row = rows[r] as RequestLogsTable;
+      for (const column of columns) parameters[p++] = row[column] ?? null;
+    }
+    return CompiledQuery.raw(sql, parameters);
+  }
+
+  /** The insert statement for `count` rows, compiled once. */
+  private insertSqlFor(count: number): string {
     let sql = this.#insertSql.get(count);
     const columns = this.#columnOrder ?? this.learnColumnOrder();
     if (sql === undefined) {
@@ -190,13 +239,7 @@ export class UsageRecorder {
       sql = compiled.sql;
       this.#insertSql.set(count, sql);
     }
-    const parameters: unknown[] = new Array(count * columns.length);
-    let p = 0;
-    for (let r = offset; r < offset + count; r++) {
-      const row = rows[r] as RequestLogsTable;
-      for (const column of columns) parameters[p++] = row[column] ?? null;
-    }
-    return CompiledQuery.raw(sql, parameters);
+    return sql;
   }
 
   private learnColumnOrder(): ReadonlyArray<(typeof LOG_COLUMNS)[number]> {
@@ -213,9 +256,14 @@ export class UsageRecorder {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.slice(0, this.#batchSize);
       try {
-        await this.insert(batch);
-        this.#buffer.splice(0, batch.length);
-        await this.touchKeys(batch);
+        if (this.#sqliteFile !== undefined) {
+          await this.writer().write(this.logBatch(batch));
+          this.#buffer.splice(0, batch.length);
+        } else {
+          await this.insert(batch);
+          this.#buffer.splice(0, batch.length);
+          await this.touchKeys(batch);
+        }
       } catch (error) {
         // Keep the rows and retry on the next tick; the request path is never affected.
         this.#onError(error, this.#buffer.length);
@@ -233,4 +281,24 @@ export class UsageRecorder {
       }
     }
   }
+}
+
+/** Row counts of the fixed insert statements that make up `rows` rows (largest first). */
+function chunkSizes(rows: number): number[] {
+  const chunks: number[] = [];
+  let left = rows;
+  for (const size of CHUNK_SIZES) {
+    while (left >= size) {
+      chunks.push(size);
+      left -= size;
+    }
+  }
+  return chunks;
+}
+
+/** Each key's latest request time in `rows`. */
+function latestUse(rows: RequestLogsTable[]): Map<string, number> {
+  const lastUse = new Map<string, number>();
+  for (const row of rows) if (row.key_id && (lastUse.get(row.key_id) ?? 0) < row.at) lastUse.set(row.key_id, row.at);
+  return lastUse;
 }
