@@ -78,9 +78,12 @@ async function waitForHttp(url, ms = 30_000) {
   throw new Error(`${url} did not come up`);
 }
 
-/** The pid of the node process (under taskset the child is node itself after exec). */
-const cpuMicros = (pid) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU time (user + system, µs) of a process, all threads; with `mainThreadOnly`, of its main thread (the
+ * event loop) alone. The pid is the node process's (under taskset the child is node itself after exec).
+ */
+const cpuMicros = (pid, mainThreadOnly = false) => {
+  const stat = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100);
 };
@@ -283,8 +286,10 @@ async function main() {
           const warm = await load(1);
           if (target.hub) served.set(target.name, served.get(target.name) + warm['2xx']);
           const cpuBefore = cpuMicros(target.pid);
+          const loopBefore = cpuMicros(target.pid, true);
           const res = await load(duration);
           const cpu = cpuMicros(target.pid) - cpuBefore;
+          const loopCpu = cpuMicros(target.pid, true) - loopBefore;
           const ok = res['2xx'];
           if (target.hub) served.set(target.name, served.get(target.name) + ok);
           results.push({
@@ -298,12 +303,13 @@ async function main() {
             // connections / throughput, at microsecond resolution (autocannon's percentiles are whole ms).
             meanMs: res.requests.average > 0 ? (connections * 1000) / res.requests.average : 0,
             cpuPerReq: ok > 0 ? cpu / ok : 0,
+            loopCpuPerReq: ok > 0 ? loopCpu / ok : 0,
             errors: res.non2xx + res.errors,
             rss: rssMiB(target.pid),
           });
           if (target.hub) rssSeries.get(target.name).push(rssMiB(target.pid));
           console.error(
-            `[bench] ${mode} c=${connections} #${r + 1} ${target.name}: ${res.requests.average.toFixed(0)} req/s p50 ${res.latency.p50} ms p99 ${res.latency.p99} ms CPU ${(ok > 0 ? cpu / ok : 0).toFixed(0)} µs/req errors ${res.non2xx + res.errors}`,
+            `[bench] ${mode} c=${connections} #${r + 1} ${target.name}: ${res.requests.average.toFixed(0)} req/s p50 ${res.latency.p50} ms p99 ${res.latency.p99} ms CPU ${(ok > 0 ? cpu / ok : 0).toFixed(0)} µs/req (loop ${(ok > 0 ? loopCpu / ok : 0).toFixed(0)}) errors ${res.non2xx + res.errors}`,
           );
         }
       }
@@ -359,21 +365,21 @@ function renderReport(results, extra) {
         `### ${mode === 'stream' ? 'Stream' : 'Non-stream'}, ${connections} connection${connections === 1 ? '' : 's'}`,
       );
       lines.push('');
-      lines.push('| target | req/s | p50 ms | p99 ms | mean ms | CPU µs/req | RSS MiB | errors |');
-      lines.push('|---|---|---|---|---|---|---|---|');
+      lines.push('| target | req/s | p50 ms | p99 ms | mean ms | CPU µs/req | loop µs/req | RSS MiB | errors |');
+      lines.push('|---|---|---|---|---|---|---|---|---|');
       for (const target of targets) {
         lines.push(
-          `| ${target} | ${cell(target, 'rps').toFixed(0)} | ${cell(target, 'p50').toFixed(2)} | ${cell(target, 'p99').toFixed(2)} | ${cell(target, 'meanMs').toFixed(3)} | ${cell(target, 'cpuPerReq').toFixed(0)} | ${cell(target, 'rss').toFixed(0)} | ${cell(target, 'errors')} |`,
+          `| ${target} | ${cell(target, 'rps').toFixed(0)} | ${cell(target, 'p50').toFixed(2)} | ${cell(target, 'p99').toFixed(2)} | ${cell(target, 'meanMs').toFixed(3)} | ${cell(target, 'cpuPerReq').toFixed(0)} | ${cell(target, 'loopCpuPerReq').toFixed(0)} | ${cell(target, 'rss').toFixed(0)} | ${cell(target, 'errors')} |`,
         );
       }
       for (const hub of extra.hubs) {
         const ratio = (key) =>
           cell('baseline', key) > 0 ? (cell(hub, key) / cell('baseline', key)).toFixed(2) : 'n/a';
         lines.push(
-          `| **${hub} ÷ baseline** | ${ratio('rps')} | ${ratio('p50')} | ${ratio('p99')} | ${ratio('meanMs')} | ${ratio('cpuPerReq')} | ${ratio('rss')} | |`,
+          `| **${hub} ÷ baseline** | ${ratio('rps')} | ${ratio('p50')} | ${ratio('p99')} | ${ratio('meanMs')} | ${ratio('cpuPerReq')} | ${ratio('loopCpuPerReq')} | ${ratio('rss')} | |`,
         );
         lines.push(
-          `| ${hub}: added latency (ms) | | ${(cell(hub, 'p50') - cell('baseline', 'p50')).toFixed(2)} | | ${(cell(hub, 'meanMs') - cell('baseline', 'meanMs')).toFixed(3)} | | | |`,
+          `| ${hub}: added latency (ms) | | ${(cell(hub, 'p50') - cell('baseline', 'p50')).toFixed(2)} | | ${(cell(hub, 'meanMs') - cell('baseline', 'meanMs')).toFixed(3)} | | | | |`,
         );
       }
       lines.push('');
