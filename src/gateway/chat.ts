@@ -144,6 +144,8 @@ export class ChatService {
     const state = new StreamState();
     const clientWantsUsage = request.stream_options?.include_usage === true;
     const ids = idsFor(ledger);
+    /** Set once the client has the whole answer, its end included (the upstream body may still be draining). */
+    let answered = false;
     try {
       if (channel.type === 'mock') {
         const delayMs = Number(channel.options.provider?.chunkDelayMs ?? 0);
@@ -192,13 +194,17 @@ export class ChatService {
           }
           parser.feed(text);
           let out = '';
+          let done = false;
           for (const event of events) {
             if (translator) {
               out += emit(translator.push({ event: event.event, data: event.data }));
               continue;
             }
             const data = event.data;
-            if (data === '[DONE]') continue;
+            if (data === '[DONE]') {
+              done = true;
+              continue;
+            }
             if (data.startsWith('{"error"')) throw new UpstreamFailure(openAiErrorPayload(data));
             if (mentionsUsage(data)) {
               const chunk = parseChunk(data);
@@ -213,7 +219,13 @@ export class ChatService {
             out += sink.raw(data);
           }
           events.length = 0;
-          if (out) {
+          if (done && (out !== '' || client.started)) {
+            // The upstream's end is in this read: the last chunks and the end go out in one write (one
+            // syscall less per stream); the loop then only drains the upstream body (nothing more to send).
+            if (out) ledger.markFirstToken();
+            client.end(out + sink.end(state.usage));
+            answered = true;
+          } else if (out) {
             ledger.markFirstToken();
             const backpressure = client.write(out);
             if (backpressure) await backpressure;
@@ -233,6 +245,11 @@ export class ChatService {
         }
       }
     } catch (error) {
+      // The whole answer (and its end) was sent before the upstream's connection failed: a success.
+      if (answered && !client.gone) {
+        ledger.settle(200, null, state.tokens(request));
+        return;
+      }
       if (client.gone) {
         ledger.settle(CLIENT_CLOSED, 'client_closed', state.tokens(request));
         throw new CommittedFailure({

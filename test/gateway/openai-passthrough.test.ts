@@ -2,6 +2,7 @@
  * Non-stream answers of an OpenAI channel reach the client as the upstream wrote them (as streams do): no
  * normalising, no re-serialising. Anything that is not a well-formed completion still goes through the
  * adapter, which rejects it; other OpenAI-compatible servers are still normalised (passthrough.suite.ts).
+ * Streams: the end of the upstream's stream is forwarded with the last chunks, in one write.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,11 +21,24 @@ describe('OpenAI channel, non-stream: the upstream body is forwarded as it came'
   let gw: GatewayUnderTest;
   let upstream: Server;
   let answer = ANSWER;
+  /** For stream requests: the SSE text sent in one write, and whether the connection is then reset. */
+  let streamText = '';
+  let resetAfterStream = false;
 
   beforeAll(async () => {
     upstream = createServer((req, res) => {
-      req.resume();
+      let body = '';
+      req.on('data', (chunk: Buffer) => {
+        body += chunk;
+      });
       req.on('end', () => {
+        if ((JSON.parse(body) as { stream?: boolean }).stream) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(streamText);
+          if (resetAfterStream) setTimeout(() => res.socket?.destroy(), 20);
+          else res.end();
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(answer);
       });
@@ -81,5 +95,55 @@ describe('OpenAI channel, non-stream: the upstream body is forwarded as it came'
     answer = '{"id": "x", "object": "chat.completion"}';
     const res = await ask();
     expect(res.status).toBe(502);
+  });
+
+  const chunk = (delta: object, extra: object = {}) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-s1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`;
+  const STREAM =
+    chunk({ role: 'assistant', content: 'Par' }) +
+    chunk({ content: 'is.' }) +
+    `data: ${JSON.stringify({ id: 'chatcmpl-s1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 } })}\n\n` +
+    'data: [DONE]\n\n';
+
+  const askStream = () =>
+    fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'gpt-4o',
+        stream: true,
+        messages: [{ role: 'user', content: 'Capital of France?' }],
+      }),
+    });
+
+  it('stream: the whole answer and its [DONE] arrive; the usage-only chunk asked for on the client’s behalf does not', async () => {
+    streamText = STREAM;
+    resetAfterStream = false;
+    const res = await askStream();
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toBe(chunk({ role: 'assistant', content: 'Par' }) + chunk({ content: 'is.' }) + 'data: [DONE]\n\n');
+    const row = await logOf(gw.t, res.headers.get('x-request-id'));
+    expect(row).toMatchObject({ status: 200, promptTokens: 9, completionTokens: 2, estimated: false });
+  });
+
+  it('stream: an upstream connection lost after [DONE] does not turn a complete answer into a failure', async () => {
+    streamText = STREAM;
+    resetAfterStream = true;
+    const res = await askStream();
+    const text = await res.text();
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(text).not.toContain('"error"');
+    const row = await logOf(gw.t, res.headers.get('x-request-id'));
+    expect(row).toMatchObject({ status: 200, errorCode: null, promptTokens: 9, completionTokens: 2 });
+  });
+
+  it('stream: an upstream that sends only [DONE] is a 502 (nothing reaches the client as a success)', async () => {
+    streamText = 'data: [DONE]\n\n';
+    resetAfterStream = false;
+    const res = await askStream();
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.message).toMatch(/ended the stream without any data/);
   });
 });
