@@ -217,11 +217,13 @@ export class UsageRecorder {
   private insertQuery(rows: RequestLogsTable[], offset: number, count: number): CompiledQuery {
     const sql = this.insertSqlFor(count);
     const columns = this.#columnOrder ?? this.learnColumnOrder();
-    const parameters: unknown[] = new Array(count * columns.length);
-    let p = 0;
+    // Built by push, not into a pre-sized array: a pre-sized array is "holey" to V8, and the structured
+    // clone that hands a batch to the writer thread copies holey arrays element by element as sparse
+    // ones (~2.5 × slower, measured).
+    const parameters: unknown[] = [];
     for (let r = offset; r < offset + count; r++) {
       const row = rows[r] as RequestLogsTable;
-      for (const column of columns) parameters[p++] = row[column] ?? null;
+      for (const column of columns) parameters.push(row[column] ?? null);
     }
     return CompiledQuery.raw(sql, parameters);
   }
