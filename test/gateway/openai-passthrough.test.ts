@@ -24,6 +24,8 @@ describe('OpenAI channel, non-stream: the upstream body is forwarded as it came'
   /** For stream requests: the SSE text sent in one write, and whether the connection is then reset. */
   let streamText = '';
   let resetAfterStream = false;
+  /** When set, the stream is written in these pieces, a few milliseconds apart (instead of `streamText`). */
+  let streamPieces: Buffer[] | undefined;
 
   beforeAll(async () => {
     upstream = createServer((req, res) => {
@@ -34,6 +36,16 @@ describe('OpenAI channel, non-stream: the upstream body is forwarded as it came'
       req.on('end', () => {
         if ((JSON.parse(body) as { stream?: boolean }).stream) {
           res.writeHead(200, { 'content-type': 'text/event-stream' });
+          if (streamPieces) {
+            const pieces = [...streamPieces];
+            const next = () => {
+              const piece = pieces.shift();
+              if (!piece) return res.end();
+              res.write(piece);
+              setTimeout(next, 3);
+            };
+            return next();
+          }
           res.write(streamText);
           if (resetAfterStream) setTimeout(() => res.socket?.destroy(), 20);
           else res.end();
@@ -145,5 +157,73 @@ describe('OpenAI channel, non-stream: the upstream body is forwarded as it came'
     expect(res.status).toBe(502);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.message).toMatch(/ended the stream without any data/);
+  });
+
+  /** `text` as bytes cut at `cuts` (byte offsets), so events and multi-byte characters are split across reads. */
+  const cutAt = (text: string, cuts: number[]): Buffer[] => {
+    const bytes = Buffer.from(text);
+    const out: Buffer[] = [];
+    let from = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      out.push(bytes.subarray(from, cut));
+      from = cut;
+    }
+    return out;
+  };
+
+  it('stream: events split anywhere across reads (mid-event, mid-character, between the two newlines) arrive intact', async () => {
+    const text =
+      chunk({ role: 'assistant', content: '巴黎' }) +
+      chunk({ content: 'は首都。' }) +
+      chunk({ content: ' Paris.' }) +
+      STREAM.slice(
+        STREAM.indexOf(
+          'data: {"id":"chatcmpl-s1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[]',
+        ),
+      );
+    const bytes = Buffer.from(text);
+    const firstBlank = bytes.indexOf('\n\n');
+    const multiByte = bytes.indexOf(Buffer.from('黎')) + 1;
+    streamPieces = cutAt(text, [5, multiByte, firstBlank + 1, firstBlank + 40, bytes.length - 10]);
+    try {
+      const res = await askStream();
+      const body = await res.text();
+      const expected = text.slice(
+        0,
+        text.indexOf(
+          'data: {"id":"chatcmpl-s1","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[]',
+        ),
+      );
+      expect(body).toBe(`${expected}data: [DONE]\n\n`);
+      const row = await logOf(gw.t, res.headers.get('x-request-id'));
+      expect(row).toMatchObject({ status: 200, promptTokens: 9, completionTokens: 2, estimated: false });
+    } finally {
+      streamPieces = undefined;
+    }
+  });
+
+  it('stream: CRLF framing, comments and event fields are parsed, and forwarded as plain data events', async () => {
+    streamPieces = [
+      Buffer.from(`: keep-alive\r\n\r\n${chunk({ role: 'assistant', content: 'Hi' }).replace('\n\n', '\r\n\r\n')}`),
+      Buffer.from(`event: message\r\n${chunk({ content: '!' }).replace('\n\n', '\r\n\r\n')}data: [DONE]\r\n\r\n`),
+    ];
+    try {
+      const res = await askStream();
+      expect(await res.text()).toBe(
+        `${chunk({ role: 'assistant', content: 'Hi' })}${chunk({ content: '!' })}data: [DONE]\n\n`,
+      );
+    } finally {
+      streamPieces = undefined;
+    }
+  });
+
+  it('stream: with no usage from the upstream, what was forwarded is counted with the tokenizer (estimated)', async () => {
+    streamText = `${chunk({ role: 'assistant', content: 'Paris is the capital of France.' })}data: [DONE]\n\n`;
+    resetAfterStream = false;
+    const res = await askStream();
+    expect(await res.text()).toContain('Paris is the capital of France.');
+    const row = await logOf(gw.t, res.headers.get('x-request-id'));
+    expect(row).toMatchObject({ status: 200, estimated: true });
+    expect(row.completionTokens).toBeGreaterThanOrEqual(6);
   });
 });
