@@ -7,6 +7,7 @@ import { loadOrCreateSecretKey } from './config/secret-key.js';
 import { seedDemo } from './demo.js';
 import { type DatabaseHandle, openDatabase } from './infra/db/client.js';
 import { migrateToLatest } from './infra/db/migrate.js';
+import { REDIS_CLIENT_OPTIONS } from './infra/state/redis-options.js';
 import { createServices, type Services, startBackground, startServices } from './services.js';
 
 export interface Runtime {
@@ -27,11 +28,7 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   }
   // Loaded only when configured: the Redis client adds ~14 MiB of memory to a process that does not use it.
   const redis = config.redisUrl
-    ? new (await import('ioredis')).Redis(config.redisUrl, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 2,
-        keyPrefix: '',
-      })
+    ? new (await import('ioredis')).Redis(config.redisUrl, { lazyConnect: true, ...REDIS_CLIENT_OPTIONS })
     : undefined;
   if (redis) await redis.connect();
   const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);

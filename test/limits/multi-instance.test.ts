@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
 import { seedDemo } from '../../src/demo.js';
+import { REDIS_CLIENT_OPTIONS } from '../../src/infra/state/redis-options.js';
 import { createArgon2Hasher } from '../../src/modules/auth/passwords.js';
 import { createServices, type Services, startServices } from '../../src/services.js';
 import { type Call, client, ManualClock } from '../support/app.js';
@@ -83,7 +84,7 @@ describe.skipIf(!REDIS_URL)('two instances sharing Redis counters', () => {
     Promise.all(Array.from({ length: n }, (_, i) => send(i % 2 === 0 ? a : b)));
 
   beforeAll(async () => {
-    redis = new Redis(REDIS_URL as string, { maxRetriesPerRequest: 2 });
+    redis = new Redis(REDIS_URL as string, REDIS_CLIENT_OPTIONS);
     database = await createTestDatabase('sqlite');
     a = await startInstance(database, redis, prefix, clock);
     b = await startInstance(database, redis, prefix, clock);

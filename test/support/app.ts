@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/clock.js';
+import { REDIS_CLIENT_OPTIONS } from '../../src/infra/state/redis-options.js';
 import { createArgon2Hasher } from '../../src/modules/auth/passwords.js';
 import { createServices, type Services, startServices } from '../../src/services.js';
 import { createTestDatabase, type EngineName, type TestDatabase } from './databases.js';
@@ -47,9 +48,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const database = await createTestDatabase(options.engine ?? 'sqlite');
   const redisPrefix = `aihub-test:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
   const redis =
-    options.backend === 'redis'
-      ? new Redis(process.env.TEST_REDIS_URL as string, { maxRetriesPerRequest: 2 })
-      : undefined;
+    options.backend === 'redis' ? new Redis(process.env.TEST_REDIS_URL as string, REDIS_CLIENT_OPTIONS) : undefined;
   const config: Config = loadConfig({ AIHUB_DATA_DIR: database.dataDir, AIHUB_LOG_LEVEL: 'silent', ...options.env });
   const services = createServices({
     config,

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CounterStore, MemoryCounterStore } from './counters.js';
 import { RedisCounterStore } from './redis-counters.js';
+import { REDIS_CLIENT_OPTIONS } from './redis-options.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 if (!REDIS_URL) console.warn('[skip] Redis counter tests skipped: set TEST_REDIS_URL=redis://… to run them');
@@ -85,5 +86,32 @@ describe.each(backends)('CounterStore (%s)', (_name, make) => {
     await store.add('short', 3, 50);
     await new Promise((r) => setTimeout(r, 120));
     expect(await store.get(['short'])).toEqual([0]);
+  });
+});
+
+describe.runIf(redis)('RedisCounterStore scripts', () => {
+  it('are sent by SHA, and reloaded when Redis has forgotten them (SCRIPT FLUSH, a restart)', async () => {
+    const client = redis as Redis;
+    // The same options as the server's client (auto-pipelining on).
+    const pipelined = new Redis(REDIS_URL as string, REDIS_CLIENT_OPTIONS);
+    try {
+      const store = new RedisCounterStore(pipelined, `${prefix}sha:`);
+      // A second store on the same client reuses the commands.
+      const again = new RedisCounterStore(pipelined, `${prefix}sha:`);
+      expect(await store.reserve([{ key: 'x', amount: 2, limit: 10, ttlMs: 60_000 }])).toBe(-1);
+      await client.script('FLUSH');
+      expect(await again.reserve([{ key: 'x', amount: 3, limit: 10, ttlMs: 60_000 }])).toBe(-1);
+      await client.script('FLUSH');
+      await store.add('x', 4, 60_000);
+      // Several operations in one tick go out in one pipeline and each gets its own answer.
+      const results = await Promise.all([
+        store.reserve([{ key: 'y', amount: 1, limit: 1, ttlMs: 60_000 }]),
+        store.reserve([{ key: 'y', amount: 1, limit: 1, ttlMs: 60_000 }]),
+        store.get(['x']),
+      ]);
+      expect(results).toEqual([-1, 0, [9]]);
+    } finally {
+      pipelined.disconnect();
+    }
   });
 });

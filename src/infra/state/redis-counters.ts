@@ -29,24 +29,46 @@ if ttl > 0 and redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1
 return 1
 `;
 
-/** Counters in Redis, shared by every instance; each operation is one atomic script. */
+/** The scripts as client commands (ioredis `defineCommand`): sent by SHA (EVALSHA), loaded on first use. */
+interface ScriptedRedis {
+  aihubCounterReserve(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
+  aihubCounterAdd(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
+}
+
+/**
+ * Counters in Redis, shared by every instance; each operation is one atomic script. The scripts are sent by
+ * their SHA, not as text: EVAL with the script's text on every request made its write the largest item of
+ * the hot path's profile on PostgreSQL + Redis.
+ */
 export class RedisCounterStore implements CounterStore {
+  private readonly scripts: ScriptedRedis;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'aihub:',
-  ) {}
+  ) {
+    const client = redis as Redis & Partial<ScriptedRedis>;
+    // Defined once per client (several stores may share one).
+    if (typeof client.aihubCounterReserve !== 'function') client.defineCommand('aihubCounterReserve', { lua: RESERVE });
+    if (typeof client.aihubCounterAdd !== 'function') client.defineCommand('aihubCounterAdd', { lua: ADD });
+    this.scripts = client as Redis & ScriptedRedis;
+  }
 
   async reserve(items: ReserveItem[]): Promise<number> {
     if (items.length === 0) return -1;
     const args: Array<string | number> = [items.length];
     for (const item of items) args.push(Math.round(item.amount), item.limit ?? -1, item.ttlMs ?? -1);
-    const result = await this.redis.eval(RESERVE, items.length, ...items.map((i) => this.prefix + i.key), ...args);
+    const result = await this.scripts.aihubCounterReserve(
+      items.length,
+      ...items.map((i) => this.prefix + i.key),
+      ...args,
+    );
     return Number(result);
   }
 
   async add(key: string, amount: number, ttlMs: number | null): Promise<void> {
     if (amount === 0) return;
-    await this.redis.eval(ADD, 1, this.prefix + key, Math.round(amount), ttlMs ?? -1);
+    await this.scripts.aihubCounterAdd(1, this.prefix + key, Math.round(amount), ttlMs ?? -1);
   }
 
   async addAll(items: Array<{ key: string; amount: number; ttlMs: number | null }>): Promise<void> {
@@ -55,7 +77,7 @@ export class RedisCounterStore implements CounterStore {
     const args: Array<string | number> = [changes.length];
     for (const item of changes) args.push(Math.round(item.amount), -1, item.ttlMs ?? -1);
     // RESERVE with no limits is a plain multi-key add.
-    await this.redis.eval(RESERVE, changes.length, ...changes.map((i) => this.prefix + i.key), ...args);
+    await this.scripts.aihubCounterReserve(changes.length, ...changes.map((i) => this.prefix + i.key), ...args);
   }
 
   async get(keys: string[]): Promise<number[]> {
