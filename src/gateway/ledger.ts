@@ -84,9 +84,17 @@ export class RequestLedger {
     if (this.#settled) return;
     this.#settled = true;
     const latencyMs = Math.round(this.elapsedMs());
-    if (tokens instanceof Promise)
-      this.recorder.track(tokens.then((counted) => this.write(status, errorCode, counted, latencyMs)));
-    else this.write(status, errorCode, tokens, latencyMs);
+    if (tokens instanceof Promise) {
+      // A count that fails still leaves the row (unbilled, marked estimated) rather than none.
+      const written = tokens.then(
+        (counted) => this.write(status, errorCode, counted, latencyMs),
+        (error: unknown) => {
+          this.write(status, errorCode, { ...ZERO_TOKENS, estimated: true }, latencyMs);
+          throw error;
+        },
+      );
+      this.recorder.track(written);
+    } else this.write(status, errorCode, tokens, latencyMs);
   }
 
   private write(status: number, errorCode: string | null, tokens: TokenCounts, latencyMs: number): void {

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { RequestLogsTable } from '../infra/db/schema.js';
+import type { UsageRecorder } from '../modules/usage/recorder.js';
+import { unknownModel } from './catalog.js';
+import { RequestLedger } from './ledger.js';
+
+/** A recorder that keeps rows and tracked promises in memory. */
+function fakeRecorder() {
+  const rows: RequestLogsTable[] = [];
+  const tracked: Array<Promise<void>> = [];
+  const errors: unknown[] = [];
+  const recorder = {
+    record: (row: RequestLogsTable) => rows.push(row),
+    track: (pending: Promise<void>) => tracked.push(pending.catch((error: unknown) => void errors.push(error))),
+  } as unknown as UsageRecorder;
+  return { recorder, rows, errors, settled: () => Promise.all(tracked) };
+}
+
+const caller = {
+  keyId: 'key_1',
+  userId: 'usr_1',
+  orgId: null,
+  teamId: null,
+  allowedModels: null,
+  allowedIps: null,
+  keyLimits: null,
+};
+const model = {
+  ...unknownModel('gpt-4o'),
+  active: true,
+  prices: { input: 2_000_000, output: 8_000_000, cachedInput: null },
+};
+
+function ledger(recorder: UsageRecorder): RequestLedger {
+  return new RequestLedger(
+    { requestId: 'req_1', caller, model, endpoint: 'chat', stream: true, clientIp: '127.0.0.1' },
+    recorder,
+    { now: () => 1_000 },
+  );
+}
+
+describe('RequestLedger.settle', () => {
+  it('records once, pricing the tokens; a second settle is ignored', () => {
+    const { recorder, rows } = fakeRecorder();
+    const l = ledger(recorder);
+    l.settle(200, null, { prompt: 1_000_000, completion: 1_000_000, cached: 0, reasoning: 0, estimated: false });
+    l.settle(500, 'internal_error');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: 'req_1', status: 200, prompt_tokens: 1_000_000, cost_micros: 10_000_000 });
+  });
+
+  it('takes tokens still being counted: the row follows when the count arrives, with the latency at settle', async () => {
+    const { recorder, rows, settled } = fakeRecorder();
+    const l = ledger(recorder);
+    let deliver: (n: {
+      prompt: number;
+      completion: number;
+      cached: number;
+      reasoning: number;
+      estimated: boolean;
+    }) => void = () => undefined;
+    l.settle(499, 'client_closed', new Promise((resolve) => (deliver = resolve)));
+    expect(l.settled).toBe(true);
+    expect(rows).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    deliver({ prompt: 10, completion: 5, cached: 0, reasoning: 0, estimated: true });
+    await settled();
+    expect(rows[0]).toMatchObject({ status: 499, error_code: 'client_closed', prompt_tokens: 10, estimated: 1 });
+    expect(rows[0]?.latency_ms).toBeLessThan(30);
+  });
+
+  it('a count that fails still leaves the row (no tokens, marked estimated) and reports the error', async () => {
+    const { recorder, rows, errors, settled } = fakeRecorder();
+    ledger(recorder).settle(200, null, Promise.reject(new Error('tokenizer gone')));
+    await settled();
+    expect(rows[0]).toMatchObject({
+      status: 200,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      cost_micros: 0,
+      estimated: 1,
+    });
+    expect(String(errors[0])).toMatch(/tokenizer gone/);
+  });
+});
