@@ -241,6 +241,16 @@ describe('LimitEnforcer', () => {
       });
     });
 
+    it('when several levels are over their windows, names the first (key before organization) and takes nothing', async () => {
+      const scopes = [key({ rpm: 1, tpm: 1_000 }), org({ rpm: 1 })];
+      await enforcer.admit(scopes, estimate(0, 10));
+      const error = await refusal(enforcer.admit(scopes, estimate(0, 10)));
+      expect(error.message).toMatch(/^This API key's limit of 1 requests per minute/);
+      // The refused request's tokens went back to the key's tpm window: 1000 - 10 left.
+      const tpmOnly = await enforcer.admit([key({ tpm: 1_000 })], estimate(0, 10));
+      expect(tpmOnly.headers['x-ratelimit-remaining-tokens']).toBe('980');
+    });
+
     it('gives back the rpm of the key when the organization is over its rpm', async () => {
       const scopes = [key({ rpm: 5 }), org({ rpm: 1 })];
       await enforcer.admit(scopes, estimate(0, 0));

@@ -114,9 +114,11 @@ export class LimitEnforcer {
     const est = estimate();
     const now = this.deps.clock.now();
 
-    // 1. Requests and tokens per minute.
+    // 1. Requests and tokens per minute. Every window is taken at once (with Redis the commands go out in one
+    // pipeline, one round trip); if any refuses, all are given back and the first refusal, in level order, is
+    // the answer.
     const taken: Taken[] = [];
-    const results: Array<{ kind: RateKind; result: RateResult }> = [];
+    const scopeOf: Scope[] = [];
     for (const scope of scopes) {
       const p = scope.policy;
       if (p.rpm === null && p.tpm === null) continue;
@@ -124,24 +126,29 @@ export class LimitEnforcer {
       for (const kind of RATE_KINDS) {
         const limit = p[kind];
         if (limit === null) continue;
-        const points = kind === 'rpm' ? 1 : est.tokens;
-        const result = await this.deps.rates.consume(kind, key, limit, points);
-        if (!result.allowed) {
-          // rate-limiter-flexible counts a refused consume too: give those points back as well.
-          await this.deps.rates.refund(kind, key, limit, points).catch(() => undefined);
-          await this.refundRates(taken);
-          const what = kind === 'rpm' ? 'requests per minute' : 'tokens per minute';
-          throw new ApiError(
-            'rate_limit_exceeded',
-            `${SCOPE_WORDS[scope.type]} limit of ${limit} ${what} is reached; retry after ${Math.ceil(result.resetMs / 1000)}s`,
-            {
-              retryAfterSeconds: Math.max(1, Math.ceil(result.resetMs / 1000)),
-            },
-          );
-        }
-        taken.push({ kind, key, limit, points });
-        results.push({ kind, result });
+        taken.push({ kind, key, limit, points: kind === 'rpm' ? 1 : est.tokens });
+        scopeOf.push(scope);
       }
+    }
+    const results: Array<{ kind: RateKind; result: RateResult }> = [];
+    if (taken.length > 0) {
+      const answers = await Promise.all(taken.map((t) => this.deps.rates.consume(t.kind, t.key, t.limit, t.points)));
+      const refused = answers.findIndex((a) => !a.allowed);
+      if (refused >= 0) {
+        // rate-limiter-flexible counts a refused consume too: every window gets its points back.
+        await this.refundRates(taken);
+        const t = taken[refused] as Taken;
+        const scope = scopeOf[refused] as Scope;
+        const resetMs = (answers[refused] as RateResult).resetMs;
+        const what = t.kind === 'rpm' ? 'requests per minute' : 'tokens per minute';
+        throw new ApiError(
+          'rate_limit_exceeded',
+          `${SCOPE_WORDS[scope.type]} limit of ${t.limit} ${what} is reached; retry after ${Math.ceil(resetMs / 1000)}s`,
+          { retryAfterSeconds: Math.max(1, Math.ceil(resetMs / 1000)) },
+        );
+      }
+      for (let i = 0; i < taken.length; i++)
+        results.push({ kind: (taken[i] as Taken).kind, result: answers[i] as RateResult });
     }
 
     // 2. Concurrency, spend and tokens: one all-or-nothing reservation. Spend and tokens are counted on
@@ -218,7 +225,9 @@ export class LimitEnforcer {
 
   /** Give back the rate points a refused request took. */
   private async refundRates(taken: Taken[]): Promise<void> {
-    for (const t of taken) await this.deps.rates.refund(t.kind, t.key, t.limit, t.points).catch(() => undefined);
+    await Promise.all(
+      taken.map((t) => this.deps.rates.refund(t.kind, t.key, t.limit, t.points).catch(() => undefined)),
+    );
   }
 
   /** The error for the reservation item that did not fit (items are concurrency?, spend, tokens per level). */
@@ -272,12 +281,14 @@ export class LimitEnforcer {
         amount: kind === 'concurrency' ? -1 : kind === 'spend' ? cost - est.costMicros : tokens - est.tokens,
       };
     }
-    await this.deps.counters.addAll(changes);
+    // All at once: with Redis, one pipeline.
+    const done: Array<Promise<void>> = [this.deps.counters.addAll(changes)];
     for (const t of taken) {
       if (t.kind !== 'tpm') continue;
-      if (tokens < t.points) await this.deps.rates.refund('tpm', t.key, t.limit, t.points - tokens);
-      else await this.deps.rates.charge('tpm', t.key, t.limit, tokens - t.points);
+      if (tokens < t.points) done.push(this.deps.rates.refund('tpm', t.key, t.limit, t.points - tokens));
+      else done.push(this.deps.rates.charge('tpm', t.key, t.limit, tokens - t.points));
     }
+    await Promise.all(done);
   }
 
   /** Current value of a period counter (loading it from the request log if this process never saw it). */
