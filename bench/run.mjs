@@ -2,7 +2,7 @@
 // AI Hub benchmark: AI Hub (real pipeline) against a minimal Node reverse proxy, both in front of the same
 // fast fake upstream, loaded by autocannon on loopback. See bench/README.md for options.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,8 @@ const cores = availableParallelism();
 const pin = cores >= 2 && !flag('no-pin') && hasTaskset();
 const MASTER = 'bench-master-key-0123456789abcdef';
 const profileDir = join(root, 'bench/profiles');
+// --diagnostic-dir (heap snapshots) does not create the folder; --cpu-prof-dir does.
+if (heapSnapshot || flag('profile')) mkdirSync(profileDir, { recursive: true });
 
 function hasTaskset() {
   try {

@@ -14,7 +14,6 @@ import { AUTO_DISABLE_PREFIX, HealthChecker } from './gateway/health-check.js';
 import { UpstreamClient } from './gateway/upstream.js';
 import type { DatabaseHandle } from './infra/db/client.js';
 import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
-import { RateLimits } from './infra/state/rate-limits.js';
 import { RedisCounterStore } from './infra/state/redis-counters.js';
 import { AccessRulesService } from './modules/access-rules/service.js';
 import { AuditRepository } from './modules/audit/repository.js';
@@ -156,9 +155,11 @@ export function createServices(options: ServiceOptions): Services {
       )
       .catch(() => undefined);
   };
-  const rates = new RateLimits(options.redis, `${options.redisPrefix ?? 'aihub'}`);
+  const counters: CounterStore = options.redis
+    ? new RedisCounterStore(options.redis, `${options.redisPrefix ?? 'aihub'}:c:`)
+    : new MemoryCounterStore(() => clock.now());
   const dispatcher = new Dispatcher({
-    rates,
+    counters,
     catalog,
     health,
     clock,
@@ -180,12 +181,9 @@ export function createServices(options: ServiceOptions): Services {
     const defaults = settings.get().defaultUserLimits;
     if (Object.keys(defaults).length > 0) await limits.set('user', user.id, defaults);
   });
-  const counters: CounterStore = options.redis
-    ? new RedisCounterStore(options.redis, `${options.redisPrefix ?? 'aihub'}:c:`)
-    : new MemoryCounterStore(() => clock.now());
   const periods = new PeriodClock(settings.get().limitsTimeZone);
   settings.onChange((st) => periods.setTimeZone(st.limitsTimeZone));
-  const enforcer = new LimitEnforcer({ counters, rates, periods, clock, db, flushLog: () => recorder.flush() });
+  const enforcer = new LimitEnforcer({ counters, periods, clock, db, flushLog: () => recorder.flush() });
   const usageSummary = new UsageSummary(db, recorder, periods, clock);
   const teams = new TeamsService(db, clock, ids);
   teams.onDeleted((teamId) => {

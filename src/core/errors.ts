@@ -42,6 +42,8 @@ export interface ApiErrorOptions {
   retryAfterSeconds?: number;
   /** Override the status derived from the code (e.g. to pass an upstream 400 through). */
   status?: number;
+  /** More response headers (e.g. a refusal's `x-ratelimit-*`). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -50,6 +52,7 @@ export class ApiError extends Error {
   readonly status: number;
   readonly param: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(code: ErrorCode, message: string, options: ApiErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -58,6 +61,7 @@ export class ApiError extends Error {
     this.status = options.status ?? ERROR_STATUS[code];
     this.param = options.param;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers;
   }
 }
 

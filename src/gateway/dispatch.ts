@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../core/clock.js';
 import { ApiError, type ErrorCode } from '../core/errors.js';
-import type { RateLimits } from '../infra/state/rate-limits.js';
+import type { CounterStore, WindowItem } from '../infra/state/counters.js';
 import { isUpstreamStreamError } from '../providers/shared/stream-error.js';
 import type { UpstreamErrorInfo, UpstreamTarget } from '../providers/types.js';
 import type { Catalog, CatalogChannel } from './catalog.js';
@@ -13,6 +13,8 @@ import { transportErrorInfo } from './upstream.js';
 
 /** What status a client-side disconnect is recorded with (nginx's convention). */
 export const CLIENT_CLOSED = 499;
+/** Channels' provider limits are per-minute windows, as the providers count them. */
+const CHANNEL_WINDOW_MS = 60_000;
 
 export interface RoutingSettings {
   defaultStrategy: Strategy;
@@ -42,8 +44,8 @@ export interface DispatcherDeps {
   clock: Clock;
   random?: RandomSource | undefined;
   routing: () => RoutingSettings;
-  /** Per-minute windows for channels' provider limits (options.limits). */
-  rates?: RateLimits | undefined;
+  /** Counters for the per-minute windows of channels' provider limits (options.limits). */
+  counters?: CounterStore | undefined;
   /** Called when an upstream rejects a channel's provider key (401/403). */
   onAuthFailure?: (channel: CatalogChannel, message: string) => void;
   /** Called when a target's breaker opens (for auto-disable of persistently failing channels). */
@@ -167,7 +169,7 @@ export class Dispatcher {
       }
       const { channel, route } = target;
       const waitMs =
-        channel.options.limits && this.deps.rates ? await this.saturated(channel, ledger.estimatedTokens) : null;
+        channel.options.limits && this.deps.counters ? await this.saturated(channel, ledger.estimatedTokens) : null;
       if (waitMs !== null) {
         // The provider would answer 429: do not send, try the next target.
         saturatedFor = saturatedFor === null ? waitMs : Math.min(saturatedFor, waitMs);
@@ -253,21 +255,21 @@ export class Dispatcher {
   /** Null when the channel has room under its provider limits (taking the room), else ms until it has. */
   private async saturated(channel: CatalogChannel, tokens: number): Promise<number | null> {
     const limits = channel.options.limits;
-    const rates = this.deps.rates;
-    if (!limits || !rates) return null;
-    const key = `chn:${channel.id}`;
-    if (limits.rpm) {
-      const r = await rates.consume('rpm', key, limits.rpm, 1);
-      if (!r.allowed) return r.resetMs;
-    }
-    if (limits.tpm && tokens > 0) {
-      const r = await rates.consume('tpm', key, limits.tpm, Math.min(tokens, limits.tpm));
-      if (!r.allowed) {
-        if (limits.rpm) await rates.refund('rpm', key, limits.rpm, 1);
-        return r.resetMs;
-      }
-    }
-    return null;
+    const counters = this.deps.counters;
+    if (!limits || !counters) return null;
+    const windows: WindowItem[] = [];
+    if (limits.rpm)
+      windows.push({ key: `rl:rpm:chn:${channel.id}`, points: 1, limit: limits.rpm, windowMs: CHANNEL_WINDOW_MS });
+    if (limits.tpm && tokens > 0)
+      windows.push({
+        key: `rl:tpm:chn:${channel.id}`,
+        points: Math.min(tokens, limits.tpm),
+        limit: limits.tpm,
+        windowMs: CHANNEL_WINDOW_MS,
+      });
+    if (windows.length === 0) return null;
+    const { failed, windows: states } = await counters.take(windows, []);
+    return failed < 0 ? null : (states[failed]?.resetMs ?? CHANNEL_WINDOW_MS);
   }
 
   /** Nothing to try: 429 with Retry-After while the only keys rest after a 429, else 503. */

@@ -61,6 +61,7 @@ export function toApiError(error: unknown): ApiError {
 /** Render an error in the protocol of the route that failed. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error.headers) reply.headers(error.headers);
   reply.code(error.status);
   const url = request.url;
   if (url.startsWith('/v1/messages')) {

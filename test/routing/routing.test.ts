@@ -314,6 +314,27 @@ describe('routing, failover and resilience', () => {
     expect(a.chatCount - before).toBe(2);
   });
 
+  it('skips a channel whose provider token limit a request would exceed, without using up its request limit', async () => {
+    const capped = await call<{ id: string }>('POST', '/api/admin/channels', {
+      token: admin,
+      body: {
+        name: `tpm-capped${n}`,
+        type: 'openai',
+        baseUrl: a.url,
+        keys: ['sk-a-3'],
+        options: { limits: { rpm: 2, tpm: 150 } },
+      },
+    });
+    const both = await model({ routes: [{ channelId: capped.body.id, priority: 10 }, { channelId: chB }] });
+    // Each request takes its prompt estimate plus max_tokens (100) from the channel's token window: the first
+    // fits, the second would take it past 150 and goes to B.
+    const answers = [];
+    for (let i = 0; i < 2; i++) answers.push((await chat(both, { max_tokens: 100 })).body.choices[0]?.message.content);
+    expect(answers).toEqual(['from A', 'from B']);
+    // The refused request took no request from the channel's rpm of 2: a small one still goes to A.
+    expect((await chat(both, { max_tokens: 1 })).body.choices[0]?.message.content).toBe('from A');
+  });
+
   it('answers 503 no_available_channel when every channel of a model is disabled', async () => {
     const name = await model({ routes: [{ channelId: chA }] });
     await call('PATCH', `/api/admin/channels/${chA}`, { token: admin, body: { enabled: false } });

@@ -81,6 +81,59 @@ describe.each(backends)('CounterStore (%s)', (_name, make) => {
     expect(await store.get(['conc'])).toEqual([10]);
   });
 
+  it('takes from rate windows and reserves items all or nothing, reporting each window', async () => {
+    const store = make();
+    const rpm = (points = 1) => ({ key: 'w:rpm', points, limit: 2, windowMs: 60_000 });
+    const tpm = (points: number) => ({ key: 'w:tpm', points, limit: 100, windowMs: 60_000 });
+    const budget = (amount: number) => ({ key: 'budget', amount, limit: 10, ttlMs: 60_000 });
+
+    const first = await store.take([rpm(), tpm(60)], [budget(4)]);
+    expect(first.failed).toBe(-1);
+    expect(first.windows.map((w) => w.used)).toEqual([1, 60]);
+    for (const w of first.windows) {
+      expect(w.resetMs).toBeGreaterThan(59_000);
+      expect(w.resetMs).toBeLessThanOrEqual(60_000);
+    }
+    // 60 + 50 tokens would exceed the tpm window: refused, and nothing taken anywhere.
+    const over = await store.take([rpm(), tpm(50)], [budget(4)]);
+    expect(over.failed).toBe(1);
+    expect(over.windows.map((w) => w.used)).toEqual([1, 60]);
+    expect(await store.get(['w:rpm', 'w:tpm', 'budget'])).toEqual([1, 60, 4]);
+    // A refusing reservation item is reported after the windows, and takes nothing from them.
+    await store.add('budget', 6, 60_000);
+    const broke = await store.take([rpm(), tpm(10)], [budget(1)]);
+    expect(broke.failed).toBe(2);
+    expect(await store.get(['w:rpm', 'w:tpm', 'budget'])).toEqual([1, 60, 10]);
+    // Exactly up to the limit is allowed; one more is not.
+    expect((await store.take([rpm(), tpm(40)], [])).failed).toBe(-1);
+    const full = await store.take([rpm()], []);
+    expect(full.failed).toBe(0);
+    expect(full.windows[0]?.used).toBe(2);
+    // A window nobody took from yet reports its whole length.
+    const fresh = await store.take([{ key: 'w:other', points: 0, limit: 1, windowMs: 5_000 }], []);
+    expect(fresh.windows[0]).toEqual({ used: 0, resetMs: 5_000 });
+  });
+
+  it('starts a new window when the last one ends', async () => {
+    const store = make();
+    const w = { key: 'short-window', points: 1, limit: 1, windowMs: 60 };
+    expect((await store.take([w], [])).failed).toBe(-1);
+    expect((await store.take([w], [])).failed).toBe(0);
+    await new Promise((r) => setTimeout(r, 120));
+    expect((await store.take([w], [])).failed).toBe(-1);
+  });
+
+  it('changes a counter marked ifExists only while it exists', async () => {
+    const store = make();
+    await store.take([{ key: 'win', points: 30, limit: 100, windowMs: 60_000 }], []);
+    await store.addAll([
+      { key: 'win', amount: -10, ttlMs: null, ifExists: true },
+      { key: 'gone', amount: -10, ttlMs: null, ifExists: true },
+    ]);
+    expect(await store.get(['win', 'gone'])).toEqual([20, 0]);
+    expect(await store.exists('gone')).toBe(false);
+  });
+
   it('forgets counters after their lifetime', async () => {
     const store = make();
     await store.add('short', 3, 50);

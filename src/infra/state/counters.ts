@@ -1,6 +1,7 @@
 /**
- * Shared counters for budgets, token quotas and concurrency. One interface, two implementations:
- * memory (one process) and Redis (many instances; atomic Lua scripts). The same test suite runs on both.
+ * Shared counters for rate windows, budgets, token quotas and concurrency. One interface, two
+ * implementations: memory (one process) and Redis (many instances; atomic Lua scripts). The same test suite
+ * runs on both.
  */
 export interface ReserveItem {
   key: string;
@@ -11,7 +12,46 @@ export interface ReserveItem {
   ttlMs: number | null;
 }
 
+/** A fixed window (requests or tokens per minute): it starts with the first take and lasts `windowMs`. */
+export interface WindowItem {
+  key: string;
+  /** What this request takes (1 request, or its estimated tokens). */
+  points: number;
+  /** The window refuses a take that would bring it over this. */
+  limit: number;
+  windowMs: number;
+}
+
+/** A window after a take (or, when the take was refused, as it stands). */
+export interface WindowState {
+  used: number;
+  /** Milliseconds until the window ends (a window not yet started: its whole length). */
+  resetMs: number;
+}
+
+export interface TakeResult {
+  /**
+   * -1 when everything was taken; else what refused: a window's index, or `windows.length` + the index of a
+   * reservation item. Nothing is taken on a refusal.
+   */
+  failed: number;
+  windows: WindowState[];
+}
+
+/** A change to a counter; `ifExists` changes only a counter that exists (a window's settlement). */
+export interface CounterChange {
+  key: string;
+  amount: number;
+  ttlMs: number | null;
+  ifExists?: boolean;
+}
+
 export interface CounterStore {
+  /**
+   * Take from every rate window and reserve every item, all or nothing, atomically (with Redis: one round
+   * trip). A window refuses when `used + points > limit`; an item as in `reserve`.
+   */
+  take(windows: WindowItem[], items: ReserveItem[]): Promise<TakeResult>;
   /**
    * Add each item's amount to its counter only if every limited counter stays within its limit: all or
    * nothing, atomically. Returns -1 on success, else the index of the first item that would exceed.
@@ -22,7 +62,7 @@ export interface CounterStore {
   /** Add (or, negative, subtract) without a limit. */
   add(key: string, amount: number, ttlMs: number | null): Promise<void>;
   /** Several adds in one round trip (settlement). */
-  addAll(items: Array<{ key: string; amount: number; ttlMs: number | null }>): Promise<void>;
+  addAll(items: CounterChange[]): Promise<void>;
   get(keys: string[]): Promise<number[]>;
   /** Set a counter's starting value unless it already exists; returns whether it was set. */
   init(key: string, value: number, ttlMs: number | null): Promise<boolean>;
@@ -57,14 +97,47 @@ export class MemoryCounterStore implements CounterStore {
     else this.#entries.set(key, { value: amount, expiresAt: ttlMs === null ? null : now + ttlMs });
   }
 
-  async reserve(items: ReserveItem[]): Promise<number> {
+  async take(windows: WindowItem[], items: ReserveItem[]): Promise<TakeResult> {
     const now = this.now();
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as ReserveItem;
-      if (item.limit !== null && (this.entry(item.key, now)?.value ?? 0) >= item.limit && item.amount > 0) return i;
+    const states = new Array<WindowState>(windows.length);
+    let failed = -1;
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i] as WindowItem;
+      const e = this.entry(w.key, now);
+      const used = e?.value ?? 0;
+      if (failed < 0 && used + w.points > w.limit) failed = i;
+      states[i] = { used, resetMs: e?.expiresAt != null ? e.expiresAt - now : w.windowMs };
+    }
+    if (failed < 0) {
+      const item = this.refusingItem(items, now);
+      if (item >= 0) failed = windows.length + item;
+    }
+    if (failed >= 0) return { failed, windows: states };
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i] as WindowItem;
+      this.bump(w.key, w.points, w.windowMs, now);
+      (states[i] as WindowState).used += w.points;
     }
     for (const item of items) this.bump(item.key, item.amount, item.ttlMs, now);
     this.sweep(now);
+    return { failed, windows: states };
+  }
+
+  async reserve(items: ReserveItem[]): Promise<number> {
+    const now = this.now();
+    const failed = this.refusingItem(items, now);
+    if (failed >= 0) return failed;
+    for (const item of items) this.bump(item.key, item.amount, item.ttlMs, now);
+    this.sweep(now);
+    return -1;
+  }
+
+  /** The first item whose counter is at or over its limit (and that adds to it), or -1. */
+  private refusingItem(items: ReserveItem[], now: number): number {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as ReserveItem;
+      if (item.limit !== null && item.amount > 0 && (this.entry(item.key, now)?.value ?? 0) >= item.limit) return i;
+    }
     return -1;
   }
 
@@ -74,9 +147,12 @@ export class MemoryCounterStore implements CounterStore {
     this.sweep(now);
   }
 
-  async addAll(items: Array<{ key: string; amount: number; ttlMs: number | null }>): Promise<void> {
+  async addAll(items: CounterChange[]): Promise<void> {
     const now = this.now();
-    for (const item of items) if (item.amount !== 0) this.bump(item.key, item.amount, item.ttlMs, now);
+    for (const item of items) {
+      if (item.amount === 0 || (item.ifExists === true && this.entry(item.key, now) === undefined)) continue;
+      this.bump(item.key, item.amount, item.ttlMs, now);
+    }
     this.sweep(now);
   }
 

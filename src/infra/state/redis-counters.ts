@@ -1,42 +1,74 @@
 import type { Redis } from 'ioredis';
-import type { CounterStore, ReserveItem } from './counters.js';
+import type { CounterChange, CounterStore, ReserveItem, TakeResult, WindowItem, WindowState } from './counters.js';
 
-// KEYS: counters; ARGV: n, then per item amount, limit (-1 = none), ttl ms (-1 = none).
-// All-or-nothing: check every limited counter first, then add to all.
-const RESERVE = `
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  local amount = tonumber(ARGV[1 + (i - 1) * 3 + 1])
-  local limit = tonumber(ARGV[1 + (i - 1) * 3 + 2])
-  if limit >= 0 and amount > 0 then
-    local current = tonumber(redis.call('GET', KEYS[i]) or '0')
-    if current >= limit then return i - 1 end
+// KEYS: the windows' keys, then the items' keys. ARGV: w, n, then per window points, limit, window ms, then
+// per item amount, limit (-1 = none), ttl ms (-1 = none). All or nothing: every window and every limited
+// item is checked first, then all are added. Returns { failed (-1 = none), then per window used, ms left }.
+const TAKE = `
+local w = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local failed = -1
+local out = {}
+for i = 1, w do
+  local b = 2 + (i - 1) * 3
+  local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local left = redis.call('PTTL', KEYS[i])
+  if left < 0 then left = tonumber(ARGV[b + 3]) end
+  if failed < 0 and used + tonumber(ARGV[b + 1]) > tonumber(ARGV[b + 2]) then failed = i - 1 end
+  out[2 * i] = used
+  out[2 * i + 1] = left
+end
+local base = 2 + w * 3
+if failed < 0 then
+  for i = 1, n do
+    local b = base + (i - 1) * 3
+    local limit = tonumber(ARGV[b + 2])
+    if limit >= 0 and tonumber(ARGV[b + 1]) > 0 then
+      if tonumber(redis.call('GET', KEYS[w + i]) or '0') >= limit then
+        failed = w + i - 1
+        break
+      end
+    end
   end
 end
-for i = 1, n do
-  local amount = tonumber(ARGV[1 + (i - 1) * 3 + 1])
-  local ttl = tonumber(ARGV[1 + (i - 1) * 3 + 3])
-  redis.call('INCRBY', KEYS[i], amount)
-  if ttl > 0 and redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ttl) end
+out[1] = failed
+if failed >= 0 then return out end
+for i = 1, w do
+  local b = 2 + (i - 1) * 3
+  out[2 * i] = redis.call('INCRBY', KEYS[i], tonumber(ARGV[b + 1]))
+  if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[b + 3])) end
 end
-return -1
+for i = 1, n do
+  local b = base + (i - 1) * 3
+  local ttl = tonumber(ARGV[b + 3])
+  redis.call('INCRBY', KEYS[w + i], tonumber(ARGV[b + 1]))
+  if ttl > 0 and redis.call('PTTL', KEYS[w + i]) < 0 then redis.call('PEXPIRE', KEYS[w + i], ttl) end
+end
+return out
 `;
 
+// KEYS: counters; ARGV per key: amount, ttl ms (-1 = none), 1 = only if the counter exists (else 0).
 const ADD = `
-redis.call('INCRBY', KEYS[1], tonumber(ARGV[1]))
-local ttl = tonumber(ARGV[2])
-if ttl > 0 and redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+for i = 1, #KEYS do
+  local b = (i - 1) * 3
+  if ARGV[b + 3] == '0' or redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('INCRBY', KEYS[i], tonumber(ARGV[b + 1]))
+    local ttl = tonumber(ARGV[b + 2])
+    if ttl > 0 and redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ttl) end
+  end
+end
 return 1
 `;
 
 /** The scripts as client commands (ioredis `defineCommand`): sent by SHA (EVALSHA), loaded on first use. */
 interface ScriptedRedis {
-  aihubCounterReserve(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
+  aihubCounterTake(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
   aihubCounterAdd(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
 /**
- * Counters in Redis, shared by every instance; each operation is one atomic script. The scripts are sent by
+ * Counters in Redis, shared by every instance; each operation is one atomic script, so admitting a request
+ * (its rate windows and its reservation) is one round trip, and settling it another. The scripts are sent by
  * their SHA, not as text: EVAL with the script's text on every request made its write the largest item of
  * the hot path's profile on PostgreSQL + Redis.
  */
@@ -49,35 +81,45 @@ export class RedisCounterStore implements CounterStore {
   ) {
     const client = redis as Redis & Partial<ScriptedRedis>;
     // Defined once per client (several stores may share one).
-    if (typeof client.aihubCounterReserve !== 'function') client.defineCommand('aihubCounterReserve', { lua: RESERVE });
+    if (typeof client.aihubCounterTake !== 'function') client.defineCommand('aihubCounterTake', { lua: TAKE });
     if (typeof client.aihubCounterAdd !== 'function') client.defineCommand('aihubCounterAdd', { lua: ADD });
     this.scripts = client as Redis & ScriptedRedis;
   }
 
+  async take(windows: WindowItem[], items: ReserveItem[]): Promise<TakeResult> {
+    const args: Array<string | number> = [];
+    for (const w of windows) args.push(this.prefix + w.key);
+    for (const item of items) args.push(this.prefix + item.key);
+    args.push(windows.length, items.length);
+    for (const w of windows) args.push(Math.max(0, Math.round(w.points)), w.limit, w.windowMs);
+    for (const item of items) args.push(Math.round(item.amount), item.limit ?? -1, item.ttlMs ?? -1);
+    const out = await this.scripts.aihubCounterTake(windows.length + items.length, ...args);
+    const states = new Array<WindowState>(windows.length);
+    for (let i = 0; i < windows.length; i++)
+      states[i] = { used: Number(out[2 * i + 1]), resetMs: Number(out[2 * i + 2]) };
+    return { failed: Number(out[0]), windows: states };
+  }
+
   async reserve(items: ReserveItem[]): Promise<number> {
     if (items.length === 0) return -1;
-    const args: Array<string | number> = [items.length];
-    for (const item of items) args.push(Math.round(item.amount), item.limit ?? -1, item.ttlMs ?? -1);
-    const result = await this.scripts.aihubCounterReserve(
-      items.length,
-      ...items.map((i) => this.prefix + i.key),
-      ...args,
-    );
-    return Number(result);
+    return (await this.take([], items)).failed;
   }
 
   async add(key: string, amount: number, ttlMs: number | null): Promise<void> {
-    if (amount === 0) return;
-    await this.scripts.aihubCounterAdd(1, this.prefix + key, Math.round(amount), ttlMs ?? -1);
+    await this.addAll([{ key, amount, ttlMs }]);
   }
 
-  async addAll(items: Array<{ key: string; amount: number; ttlMs: number | null }>): Promise<void> {
-    const changes = items.filter((i) => Math.round(i.amount) !== 0);
-    if (changes.length === 0) return;
-    const args: Array<string | number> = [changes.length];
-    for (const item of changes) args.push(Math.round(item.amount), -1, item.ttlMs ?? -1);
-    // RESERVE with no limits is a plain multi-key add.
-    await this.scripts.aihubCounterReserve(changes.length, ...changes.map((i) => this.prefix + i.key), ...args);
+  async addAll(items: CounterChange[]): Promise<void> {
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const item of items) {
+      const amount = Math.round(item.amount);
+      if (amount === 0) continue;
+      keys.push(this.prefix + item.key);
+      args.push(amount, item.ttlMs ?? -1, item.ifExists === true ? 1 : 0);
+    }
+    if (keys.length === 0) return;
+    await this.scripts.aihubCounterAdd(keys.length, ...keys, ...args);
   }
 
   async get(keys: string[]): Promise<number[]> {

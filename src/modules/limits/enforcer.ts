@@ -2,8 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import type { Database } from '../../infra/db/schema.js';
-import type { CounterStore, ReserveItem } from '../../infra/state/counters.js';
-import type { RateKind, RateLimits, RateResult } from '../../infra/state/rate-limits.js';
+import type { CounterChange, CounterStore, ReserveItem, WindowItem, WindowState } from '../../infra/state/counters.js';
 import type { Period, PeriodClock, PeriodWindow } from './periods.js';
 import type { LimitPolicy, ScopeType } from './policy.js';
 
@@ -29,14 +28,16 @@ export interface Admission {
   settle(costMicros: number, tokens: number): void;
 }
 
-interface Taken {
+type RateKind = 'rpm' | 'tpm';
+
+/** A rate window a request takes from: which kind, at which level. */
+interface RateWindow extends WindowItem {
   kind: RateKind;
-  key: string;
-  limit: number;
-  points: number;
+  scope: Scope;
 }
 
-const RATE_KINDS = ['rpm', 'tpm'] as const;
+/** Requests and tokens per minute are fixed windows that start with their first request. */
+const RATE_WINDOW_MS = 60_000;
 /** OpenAI's x-ratelimit-* header names per rate kind (built once: a template literal per request shows in profiles). */
 const RATE_HEADERS = (['rpm', 'tpm'] as const).map((kind) => {
   const suffix = kind === 'rpm' ? 'requests' : 'tokens';
@@ -64,7 +65,6 @@ export interface EnforcerDeps {
   /** Write pending request logs before a counter is rebuilt from them. */
   flushLog?: () => Promise<void>;
   counters: CounterStore;
-  rates: RateLimits;
   periods: PeriodClock;
   clock: Clock;
   db: Kysely<Database>;
@@ -79,7 +79,8 @@ export function tokensKey(scope: Pick<Scope, 'type' | 'id'>, periodKey: string):
 
 /** Counter keys of one level, built once (and once a period for the period counters), not per request. */
 interface ScopeKeys {
-  rate: string;
+  rpm: string;
+  tpm: string;
   concurrency: string;
   spendWindow: PeriodWindow | undefined;
   spend: string;
@@ -114,50 +115,27 @@ export class LimitEnforcer {
     const est = estimate();
     const now = this.deps.clock.now();
 
-    // 1. Requests and tokens per minute. Every window is taken at once (with Redis the commands go out in one
-    // pipeline, one round trip); if any refuses, all are given back and the first refusal, in level order, is
-    // the answer.
-    const taken: Taken[] = [];
-    const scopeOf: Scope[] = [];
-    for (const scope of scopes) {
-      const p = scope.policy;
-      if (p.rpm === null && p.tpm === null) continue;
-      const key = this.keysOf(scope).rate;
-      for (const kind of RATE_KINDS) {
-        const limit = p[kind];
-        if (limit === null) continue;
-        taken.push({ kind, key, limit, points: kind === 'rpm' ? 1 : est.tokens });
-        scopeOf.push(scope);
-      }
-    }
-    const results: Array<{ kind: RateKind; result: RateResult }> = [];
-    if (taken.length > 0) {
-      const answers = await Promise.all(taken.map((t) => this.deps.rates.consume(t.kind, t.key, t.limit, t.points)));
-      const refused = answers.findIndex((a) => !a.allowed);
-      if (refused >= 0) {
-        // rate-limiter-flexible counts a refused consume too: every window gets its points back.
-        await this.refundRates(taken);
-        const t = taken[refused] as Taken;
-        const scope = scopeOf[refused] as Scope;
-        const resetMs = (answers[refused] as RateResult).resetMs;
-        const what = t.kind === 'rpm' ? 'requests per minute' : 'tokens per minute';
-        throw new ApiError(
-          'rate_limit_exceeded',
-          `${SCOPE_WORDS[scope.type]} limit of ${t.limit} ${what} is reached; retry after ${Math.ceil(resetMs / 1000)}s`,
-          { retryAfterSeconds: Math.max(1, Math.ceil(resetMs / 1000)) },
-        );
-      }
-      for (let i = 0; i < taken.length; i++)
-        results.push({ kind: (taken[i] as Taken).kind, result: answers[i] as RateResult });
-    }
-
-    // 2. Concurrency, spend and tokens: one all-or-nothing reservation. Spend and tokens are counted on
-    // every level (limited or not) so a limit added later starts from the true figure.
+    // Requests and tokens per minute, concurrency, spend and tokens per period: taken all or nothing in one
+    // operation (with Redis one script, one round trip). Spend and tokens are counted on every level (limited
+    // or not) so a limit added later starts from the true figure.
+    const windows: RateWindow[] = [];
     const items: ReserveItem[] = [];
     const kinds: CounterKind[] = [];
+    const tokenPoints = Math.max(0, Math.round(est.tokens));
     for (const scope of scopes) {
       const p = scope.policy;
       const keys = this.keysOf(scope);
+      if (p.rpm !== null)
+        windows.push({ kind: 'rpm', scope, key: keys.rpm, points: 1, limit: p.rpm, windowMs: RATE_WINDOW_MS });
+      if (p.tpm !== null)
+        windows.push({
+          kind: 'tpm',
+          scope,
+          key: keys.tpm,
+          points: tokenPoints,
+          limit: p.tpm,
+          windowMs: RATE_WINDOW_MS,
+        });
       if (p.maxConcurrency !== null) {
         items.push({ key: keys.concurrency, amount: 1, limit: p.maxConcurrency, ttlMs: CONCURRENCY_TTL_MS });
         kinds.push('concurrency');
@@ -186,20 +164,31 @@ export class LimitEnforcer {
       items.push({ key: keys.tokens, amount: est.tokens, limit: p.tokenQuota, ttlMs: ttlFor(tokens.resetsAt, now) });
       kinds.push('tokens');
     }
-    const failed = await this.deps.counters.reserve(items);
+    const { failed, windows: states } = await this.deps.counters.take(windows, items);
     if (failed >= 0) {
-      await this.refundRates(taken);
-      throw this.refusal(scopes, kinds, failed, now);
+      if (failed >= windows.length) {
+        throw this.refusal(scopes, kinds, failed - windows.length, now, rateHeaders(windows, states));
+      }
+      // A refused window is reported as used up, whatever a smaller request could still get.
+      const w = windows[failed] as RateWindow;
+      const resetMs = (states[failed] as WindowState).resetMs;
+      states[failed] = { used: w.limit, resetMs };
+      const what = w.kind === 'rpm' ? 'requests per minute' : 'tokens per minute';
+      throw new ApiError(
+        'rate_limit_exceeded',
+        `${SCOPE_WORDS[w.scope.type]} limit of ${w.limit} ${what} is reached; retry after ${Math.ceil(resetMs / 1000)}s`,
+        { retryAfterSeconds: Math.max(1, Math.ceil(resetMs / 1000)), headers: rateHeaders(windows, states) },
+      );
     }
 
-    const headers = rateHeaders(results);
+    const headers = rateHeaders(windows, states);
     let settled = false;
     return {
       headers,
       settle: (costMicros, tokens) => {
         if (settled) return;
         settled = true;
-        void this.settle(items, kinds, taken, est, costMicros, tokens).catch(() => undefined);
+        void this.settle(items, kinds, windows, states, now, est, costMicros, tokens).catch(() => undefined);
       },
     };
   }
@@ -211,7 +200,8 @@ export class LimitEnforcer {
     if (!keys) {
       if (memo.size >= MAX_REMEMBERED_SCOPES) memo.clear();
       keys = {
-        rate: `${scope.type}:${scope.id}`,
+        rpm: `rl:rpm:${scope.type}:${scope.id}`,
+        tpm: `rl:tpm:${scope.type}:${scope.id}`,
         concurrency: `conc:${scope.type}:${scope.id}`,
         spendWindow: undefined,
         spend: '',
@@ -223,15 +213,14 @@ export class LimitEnforcer {
     return keys;
   }
 
-  /** Give back the rate points a refused request took. */
-  private async refundRates(taken: Taken[]): Promise<void> {
-    await Promise.all(
-      taken.map((t) => this.deps.rates.refund(t.kind, t.key, t.limit, t.points).catch(() => undefined)),
-    );
-  }
-
   /** The error for the reservation item that did not fit (items are concurrency?, spend, tokens per level). */
-  private refusal(scopes: Scope[], kinds: CounterKind[], failed: number, now: number): ApiError {
+  private refusal(
+    scopes: Scope[],
+    kinds: CounterKind[],
+    failed: number,
+    now: number,
+    headers: Record<string, string>,
+  ): ApiError {
     let index = 0;
     for (const scope of scopes) {
       const p = scope.policy;
@@ -245,7 +234,7 @@ export class LimitEnforcer {
         return new ApiError(
           'rate_limit_exceeded',
           `${SCOPE_WORDS[scope.type]} limit of ${p.maxConcurrency} concurrent requests is reached; retry when one finishes`,
-          { retryAfterSeconds: 1 },
+          { retryAfterSeconds: 1, headers },
         );
       }
       const period = what === 'spend' ? p.budgetPeriod : p.tokenQuotaPeriod;
@@ -255,9 +244,7 @@ export class LimitEnforcer {
       return new ApiError(
         'insufficient_quota',
         `${SCOPE_WORDS[scope.type]} ${PERIOD_WORDS[period]} ${noun} is used up${resetsAt === null ? '' : `; it resets at ${new Date(resetsAt).toISOString()}`}`,
-        {
-          retryAfterSeconds: retry,
-        },
+        { retryAfterSeconds: retry, headers },
       );
     }
     return new ApiError('internal_error', 'limits reservation failed');
@@ -266,29 +253,34 @@ export class LimitEnforcer {
   private async settle(
     items: ReserveItem[],
     kinds: CounterKind[],
-    taken: Taken[],
+    windows: RateWindow[],
+    states: WindowState[],
+    admittedAt: number,
     est: Estimate,
     cost: number,
     tokens: number,
   ): Promise<void> {
-    const changes = new Array<{ key: string; amount: number; ttlMs: number | null }>(items.length);
+    const changes: CounterChange[] = [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as ReserveItem;
       const kind = kinds[i];
-      changes[i] = {
+      changes.push({
         key: item.key,
         ttlMs: item.ttlMs,
         amount: kind === 'concurrency' ? -1 : kind === 'spend' ? cost - est.costMicros : tokens - est.tokens,
-      };
+      });
     }
-    // All at once: with Redis, one pipeline.
-    const done: Array<Promise<void>> = [this.deps.counters.addAll(changes)];
-    for (const t of taken) {
-      if (t.kind !== 'tpm') continue;
-      if (tokens < t.points) done.push(this.deps.rates.refund('tpm', t.key, t.limit, t.points - tokens));
-      else done.push(this.deps.rates.charge('tpm', t.key, t.limit, tokens - t.points));
+    // The tokens-per-minute windows take the actual count in place of the estimate, but only the window the
+    // request was admitted in: once it has ended, the difference belongs to no window (given back to the
+    // next one, it would let that minute admit more than its limit).
+    const now = this.deps.clock.now();
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i] as RateWindow;
+      if (w.kind !== 'tpm' || now >= admittedAt + (states[i] as WindowState).resetMs) continue;
+      changes.push({ key: w.key, amount: Math.round(tokens) - w.points, ttlMs: null, ifExists: true });
     }
-    await Promise.all(done);
+    // All at once: with Redis, one script.
+    await this.deps.counters.addAll(changes);
   }
 
   /** Current value of a period counter (loading it from the request log if this process never saw it). */
@@ -338,17 +330,25 @@ function ttlFor(resetsAt: number | null, now: number): number | null {
 }
 
 /** OpenAI-style headers from the tightest request and token windows. */
-function rateHeaders(results: Array<{ kind: RateKind; result: RateResult }>): Record<string, string> {
+function rateHeaders(windows: RateWindow[], states: WindowState[]): Record<string, string> {
   const headers: Record<string, string> = {};
+  if (windows.length === 0) return headers;
   for (const names of RATE_HEADERS) {
-    let tightest: RateResult | undefined;
-    for (const r of results)
-      if (r.kind === names.kind && (tightest === undefined || r.result.remaining < tightest.remaining))
-        tightest = r.result;
-    if (!tightest) continue;
-    headers[names.limit] = String(tightest.limit);
-    headers[names.remaining] = String(tightest.remaining);
-    headers[names.reset] = `${Math.max(0, Math.ceil(tightest.resetMs / 1000))}s`;
+    let tightest = -1;
+    let tightestRemaining = 0;
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i] as RateWindow;
+      if (w.kind !== names.kind) continue;
+      const remaining = Math.max(0, w.limit - (states[i] as WindowState).used);
+      if (tightest < 0 || remaining < tightestRemaining) {
+        tightest = i;
+        tightestRemaining = remaining;
+      }
+    }
+    if (tightest < 0) continue;
+    headers[names.limit] = String((windows[tightest] as RateWindow).limit);
+    headers[names.remaining] = String(tightestRemaining);
+    headers[names.reset] = `${Math.max(0, Math.ceil((states[tightest] as WindowState).resetMs / 1000))}s`;
   }
   return headers;
 }
