@@ -13,6 +13,7 @@ import { HealthRegistry } from './gateway/health.js';
 import { AUTO_DISABLE_PREFIX, HealthChecker } from './gateway/health-check.js';
 import { UpstreamClient } from './gateway/upstream.js';
 import type { DatabaseHandle } from './infra/db/client.js';
+import { type Change, RedisChangeBus } from './infra/state/change-bus.js';
 import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
 import { RedisCounterStore } from './infra/state/redis-counters.js';
 import { AccessRulesService } from './modules/access-rules/service.js';
@@ -75,6 +76,8 @@ export interface Services {
   retention: LogRetention;
   teams: TeamsService;
   accessRules: AccessRulesService;
+  /** Tells other instances what this one changed (with Redis; none on a single instance). */
+  changes: RedisChangeBus | undefined;
   /** Release timers and pools (the app's onClose calls it). */
   close(): Promise<void>;
 }
@@ -204,6 +207,42 @@ export function createServices(options: ServiceOptions): Services {
     enforcer,
     ipAllowed: ipInCidrs,
   });
+  const accessRules = new AccessRulesService(db, clock, ids);
+  // With several instances (Redis), what one changes the others reload at once.
+  const changes = options.redis ? new RedisChangeBus(options.redis, options.redisPrefix ?? 'aihub') : undefined;
+  if (changes) {
+    const publish = (change: Change) => changes.publish(change);
+    settings.onUpdate(() => publish({ kind: 'settings' }));
+    channels.onChange(() => publish({ kind: 'catalog' }));
+    models.onChange(() => publish({ kind: 'catalog' }));
+    limits.onChange(() => publish({ kind: 'limits' }));
+    accessRules.onChange(() => publish({ kind: 'access-rules' }));
+    keyVerifier.onInvalidate((what) => publish(what));
+    changes.onRemote((change) => applyChange(change));
+  }
+  /** Apply another instance's change here (without telling the others again). */
+  const applyChange = (change: Change): Promise<unknown> | undefined => {
+    switch (change.kind) {
+      case 'settings':
+        return settings.load();
+      case 'catalog':
+        return catalog.reload();
+      case 'limits':
+        return limits.load();
+      case 'access-rules':
+        return accessRules.load();
+      case 'key':
+        keyVerifier.invalidateKey(change.id, false);
+        return undefined;
+      case 'user':
+        keyVerifier.invalidateUser(change.id, false);
+        return undefined;
+      case 'team':
+        keyVerifier.invalidateTeam(change.id, false);
+        limits.forget('team', change.id);
+        return undefined;
+    }
+  };
   const channelTester = new ChannelTester(catalog, upstream);
   const healthChecker = new HealthChecker({
     catalog,
@@ -250,9 +289,11 @@ export function createServices(options: ServiceOptions): Services {
     usageSummary,
     retention: new LogRetention(db, clock, { retentionDays: () => settings.get().logRetentionDays }),
     teams,
-    accessRules: new AccessRulesService(db, clock, ids),
+    accessRules,
+    changes,
     close: async () => {
       healthChecker.stop();
+      await changes?.close();
       await recorder.close();
       await upstream.close();
     },
@@ -265,9 +306,13 @@ export async function startServices(services: Services): Promise<void> {
   await services.catalog.reload();
   await services.limits.load();
   await services.accessRules.load();
+  await services.changes?.start();
 }
 
-/** How often each instance re-reads what other instances may have changed (until Redis pub/sub lands). */
+/**
+ * How often each instance re-reads what other instances may have changed. With Redis the change bus tells
+ * them at once; this is the safety net for a message lost while an instance was disconnected.
+ */
 const REFRESH_MS = 60_000;
 /** How often old request logs are purged (and once at start). */
 const PURGE_MS = 3_600_000;
@@ -294,6 +339,9 @@ export function startBackground(services: Services, options: { log?: BackgroundL
       ),
     );
   }
+  services.changes?.reportErrorsTo((error) =>
+    log?.error({ err: error }, 'telling other instances of a change, or applying theirs, failed'),
+  );
   services.healthChecker.start();
   const refresh = setInterval(() => {
     void Promise.all([

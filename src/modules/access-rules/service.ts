@@ -44,12 +44,23 @@ export class AccessRulesService {
   #rules: Record<RuleScope, ScopeRules> = { v1: { deny: [], allow: [] }, api: { deny: [], allow: [] } };
   readonly #blocked = new Map<string, number>();
   readonly #blockedByScope: Record<RuleScope, number> = { v1: 0, api: 0 };
+  readonly #listeners: Array<() => void> = [];
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly newId: IdGenerator,
   ) {}
+
+  /** Called after each change made through this service (not after a reload). */
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
+  private async reloadChanged(): Promise<void> {
+    await this.load();
+    for (const listener of this.#listeners) listener();
+  }
 
   async load(): Promise<void> {
     const rows = await this.db.selectFrom('ip_rules').selectAll().execute();
@@ -114,7 +125,7 @@ export class AccessRulesService {
       created_by: actor.id,
     };
     await this.db.insertInto('ip_rules').values(row).execute();
-    await this.load();
+    await this.reloadChanged();
     return this.toResponse(row);
   }
 
@@ -140,14 +151,14 @@ export class AccessRulesService {
       .set({ action: next.action, cidr: next.cidr, note: next.note })
       .where('id', '=', id)
       .execute();
-    await this.load();
+    await this.reloadChanged();
     return this.toResponse(next);
   }
 
   async delete(id: string): Promise<void> {
     const result = await this.db.deleteFrom('ip_rules').where('id', '=', id).executeTakeFirst();
     if (Number(result.numDeletedRows) === 0) throw notFound('IP rule');
-    await this.load();
+    await this.reloadChanged();
   }
 
   /** 409 when the scope already has this action for this range (the unique index would answer a 500). */

@@ -38,11 +38,13 @@ export interface KeyVerifierOptions {
 
 /**
  * Verifies virtual API keys from an in-memory cache: no database query in steady state. Changes made
- * through KeysService/UsersService invalidate entries at once in this process.
+ * through KeysService/UsersService invalidate entries at once in this process, and (with Redis, through the
+ * change bus) in the other instances.
  */
 export class KeyVerifier {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #hashById = new Map<string, string>();
+  readonly #invalidateListeners: Array<(what: { kind: 'key' | 'user' | 'team'; id: string }) => void> = [];
   #negativeCount = 0;
   /** Bumped by every invalidation: a load that raced one is not cached (it may have read the old row). */
   #generation = 0;
@@ -77,8 +79,18 @@ export class KeyVerifier {
     return { ok: true, key };
   }
 
+  /** Called when an entry is dropped here (not when another instance's change is applied with `notify` off). */
+  onInvalidate(listener: (what: { kind: 'key' | 'user' | 'team'; id: string }) => void): void {
+    this.#invalidateListeners.push(listener);
+  }
+
+  private notify(kind: 'key' | 'user' | 'team', id: string): void {
+    for (const listener of this.#invalidateListeners) listener({ kind, id });
+  }
+
   /** Forget one key (after update, revoke, rotate). */
-  invalidateKey(keyId: string): void {
+  invalidateKey(keyId: string, notify = true): void {
+    if (notify) this.notify('key', keyId);
     this.#generation++;
     const hash = this.#hashById.get(keyId);
     if (hash) this.#cache.delete(hash);
@@ -86,7 +98,8 @@ export class KeyVerifier {
   }
 
   /** Forget every key of a team (after the team is deleted). */
-  invalidateTeam(teamId: string): void {
+  invalidateTeam(teamId: string, notify = true): void {
+    if (notify) this.notify('team', teamId);
     this.#generation++;
     for (const [hash, entry] of this.#cache) {
       if (entry.record?.teamId === teamId) {
@@ -97,7 +110,8 @@ export class KeyVerifier {
   }
 
   /** Forget every key of a user (after the user is disabled or changed). */
-  invalidateUser(userId: string): void {
+  invalidateUser(userId: string, notify = true): void {
+    if (notify) this.notify('user', userId);
     this.#generation++;
     for (const [hash, entry] of this.#cache) {
       if (entry.record?.userId === userId) {

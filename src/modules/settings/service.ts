@@ -66,6 +66,7 @@ const SETTING_KEYS: Record<keyof Settings, string> = {
 export class SettingsService {
   #current: Settings;
   readonly #listeners: Array<(settings: Settings) => void> = [];
+  readonly #updateListeners: Array<(settings: Settings) => void> = [];
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -107,11 +108,17 @@ export class SettingsService {
     });
     this.#current = { ...this.#current, ...patch };
     for (const listener of this.#listeners) listener(this.#current);
+    for (const listener of this.#updateListeners) listener(this.#current);
     return this.#current;
   }
 
-  /** Called after every change. */
+  /** Called after every change (an update here, or a load). */
   onChange(listener: (settings: Settings) => void): void {
     this.#listeners.push(listener);
+  }
+
+  /** Called after an update made through this service (not after a load). */
+  onUpdate(listener: (settings: Settings) => void): void {
+    this.#updateListeners.push(listener);
   }
 }
