@@ -134,6 +134,20 @@ describe.each(backends)('CounterStore (%s)', (_name, make) => {
     expect(await store.exists('gone')).toBe(false);
   });
 
+  it('raises a counter to a value, never lowering it, keeping its lifetime', async () => {
+    const store = make();
+    await store.add('r', 10, 50);
+    await store.raise('r', 4, 60_000);
+    expect(await store.get(['r'])).toEqual([10]);
+    await store.raise('r', 25, 60_000);
+    expect(await store.get(['r'])).toEqual([25]);
+    await store.raise('fresh', 7, 60_000);
+    expect(await store.get(['fresh'])).toEqual([7]);
+    // 'r' keeps the 50 ms it was created with.
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await store.get(['r', 'fresh'])).toEqual([0, 7]);
+  });
+
   it('forgets counters after their lifetime', async () => {
     const store = make();
     await store.add('short', 3, 50);

@@ -66,6 +66,12 @@ export interface CounterStore {
   get(keys: string[]): Promise<number[]>;
   /** Set a counter's starting value unless it already exists; returns whether it was set. */
   init(key: string, value: number, ttlMs: number | null): Promise<boolean>;
+  /**
+   * Raise a counter to at least `value`, creating it if need be (a counter checked against the request log:
+   * what the log has that the counter missed is added; what the counter has that the log does not have yet,
+   * such as another instance's unwritten rows, is kept).
+   */
+  raise(key: string, value: number, ttlMs: number | null): Promise<void>;
   exists(key: string): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -166,6 +172,13 @@ export class MemoryCounterStore implements CounterStore {
     if (this.entry(key, now)) return false;
     this.#entries.set(key, { value, expiresAt: ttlMs === null ? null : now + ttlMs });
     return true;
+  }
+
+  async raise(key: string, value: number, ttlMs: number | null): Promise<void> {
+    const now = this.now();
+    const e = this.entry(key, now);
+    if (e) e.value = Math.max(e.value, value);
+    else this.#entries.set(key, { value, expiresAt: ttlMs === null ? null : now + ttlMs });
   }
 
   async exists(key: string): Promise<boolean> {

@@ -60,10 +60,21 @@ end
 return 1
 `;
 
+// KEYS: one counter; ARGV: value, ttl ms (-1 = none). The counter becomes max(counter, value).
+const RAISE = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local value = tonumber(ARGV[1])
+if current >= value then return 0 end
+local ttl = tonumber(ARGV[2])
+if ttl > 0 and current < 0 then redis.call('SET', KEYS[1], value, 'PX', ttl) else redis.call('SET', KEYS[1], value, 'KEEPTTL') end
+return 1
+`;
+
 /** The scripts as client commands (ioredis `defineCommand`): sent by SHA (EVALSHA), loaded on first use. */
 interface ScriptedRedis {
   aihubCounterTake(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
   aihubCounterAdd(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
+  aihubCounterRaise(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
 /**
@@ -83,6 +94,7 @@ export class RedisCounterStore implements CounterStore {
     // Defined once per client (several stores may share one).
     if (typeof client.aihubCounterTake !== 'function') client.defineCommand('aihubCounterTake', { lua: TAKE });
     if (typeof client.aihubCounterAdd !== 'function') client.defineCommand('aihubCounterAdd', { lua: ADD });
+    if (typeof client.aihubCounterRaise !== 'function') client.defineCommand('aihubCounterRaise', { lua: RAISE });
     this.scripts = client as Redis & ScriptedRedis;
   }
 
@@ -135,6 +147,10 @@ export class RedisCounterStore implements CounterStore {
         ? await this.redis.set(k, Math.round(value), 'NX')
         : await this.redis.set(k, Math.round(value), 'PX', ttlMs, 'NX');
     return result === 'OK';
+  }
+
+  async raise(key: string, value: number, ttlMs: number | null): Promise<void> {
+    await this.scripts.aihubCounterRaise(1, this.prefix + key, Math.round(value), ttlMs ?? -1);
   }
 
   async exists(key: string): Promise<boolean> {

@@ -382,6 +382,29 @@ describe('LimitEnforcer', () => {
       expect((await refusal(enforcer.admit(scopes, estimate(1, 1)))).code).toBe('insufficient_quota');
     });
 
+    it("checks a level's counter against the log when its period changes (day → month → day), never lowering it", async () => {
+      const daily = [key({ tokenQuota: 100, tokenQuotaPeriod: 'day' })];
+      const monthly = [key({ tokenQuota: 1_000, tokenQuotaPeriod: 'month' })];
+      const served = async (scopes: Scope[], id: string, tokens: number) => {
+        const admission = await enforcer.admit(scopes, estimate(0, tokens));
+        admission.settle(0, tokens);
+        await settled();
+        await db()
+          .insertInto('request_logs')
+          .values(logRow({ id, at: clock.time, key_id: 'key_1', prompt_tokens: tokens }))
+          .execute();
+      };
+      await served(daily, 'r1', 60);
+      await served(monthly, 'r2', 60); // not in the day counter: 60 there, 120 in the log
+      await served(daily, 'r3', 0); // back to daily: the day counter is raised to the log's 120
+      expect(await value(tokensKey({ type: 'key', id: 'key_1' }, DAY_KEY))).toBe(120);
+      expect((await refusal(enforcer.admit(daily, estimate(0, 1)))).code).toBe('insufficient_quota');
+      // Another instance's request, counted but not in the log yet, is not lost by the check.
+      await counters.add(tokensKey({ type: 'key', id: 'key_1' }, MONTH_KEY), 500, null);
+      await enforcer.admit(monthly, estimate(0, 0));
+      expect(await value(tokensKey({ type: 'key', id: 'key_1' }, MONTH_KEY))).toBe(620);
+    });
+
     it('loads team, user and organization counters from their own columns', async () => {
       await db()
         .insertInto('request_logs')

@@ -83,8 +83,11 @@ interface ScopeKeys {
   tpm: string;
   concurrency: string;
   spendWindow: PeriodWindow | undefined;
+  /** The budget period the level was last charged in (a change makes the new period's counter suspect). */
+  spendPeriod: Period | undefined;
   spend: string;
   tokensWindow: PeriodWindow | undefined;
+  tokensPeriod: Period | undefined;
   tokens: string;
 }
 
@@ -145,7 +148,21 @@ export class LimitEnforcer {
         keys.spend = spendKey(scope, spend.key);
         keys.spendWindow = spend;
       }
-      if (!this.#initialised.has(keys.spend))
+      if (keys.spendPeriod !== p.budgetPeriod) {
+        // Back to a period whose counter missed what was spent meanwhile (day → month → day): checked
+        // against the log (raised to what the log has, never lowered).
+        if (keys.spendPeriod !== undefined) this.#initialised.delete(keys.spend);
+        await this.ensure(
+          keys.spend,
+          scope,
+          'cost',
+          spend.startsAt,
+          spend.resetsAt,
+          now,
+          keys.spendPeriod !== undefined,
+        );
+        keys.spendPeriod = p.budgetPeriod;
+      } else if (!this.#initialised.has(keys.spend))
         await this.ensure(keys.spend, scope, 'cost', spend.startsAt, spend.resetsAt, now);
       items.push({
         key: keys.spend,
@@ -159,7 +176,12 @@ export class LimitEnforcer {
         keys.tokens = tokensKey(scope, tokens.key);
         keys.tokensWindow = tokens;
       }
-      if (!this.#initialised.has(keys.tokens))
+      if (keys.tokensPeriod !== p.tokenQuotaPeriod) {
+        if (keys.tokensPeriod !== undefined) this.#initialised.delete(keys.tokens);
+        const rebuild = keys.tokensPeriod !== undefined;
+        await this.ensure(keys.tokens, scope, 'tokens', tokens.startsAt, tokens.resetsAt, now, rebuild);
+        keys.tokensPeriod = p.tokenQuotaPeriod;
+      } else if (!this.#initialised.has(keys.tokens))
         await this.ensure(keys.tokens, scope, 'tokens', tokens.startsAt, tokens.resetsAt, now);
       items.push({ key: keys.tokens, amount: est.tokens, limit: p.tokenQuota, ttlMs: ttlFor(tokens.resetsAt, now) });
       kinds.push('tokens');
@@ -204,8 +226,10 @@ export class LimitEnforcer {
         tpm: `rl:tpm:${scope.type}:${scope.id}`,
         concurrency: `conc:${scope.type}:${scope.id}`,
         spendWindow: undefined,
+        spendPeriod: undefined,
         spend: '',
         tokensWindow: undefined,
+        tokensPeriod: undefined,
         tokens: '',
       };
       memo.set(scope.id, keys);
@@ -304,9 +328,10 @@ export class LimitEnforcer {
     startsAt: number,
     resetsAt: number | null,
     now: number,
+    rebuild = false,
   ): Promise<void> {
     if (this.#initialised.has(key)) return;
-    if (!(await this.deps.counters.exists(key))) {
+    if (rebuild || !(await this.deps.counters.exists(key))) {
       await this.deps.flushLog?.();
       const column = LOG_COLUMN[scope.type];
       const row = await this.deps.db
@@ -319,7 +344,9 @@ export class LimitEnforcer {
         .where(column, '=', scope.id)
         .where('at', '>=', startsAt)
         .executeTakeFirst();
-      await this.deps.counters.init(key, Number(row?.n ?? 0), ttlFor(resetsAt, now));
+      const value = Number(row?.n ?? 0);
+      if (rebuild) await this.deps.counters.raise(key, value, ttlFor(resetsAt, now));
+      else await this.deps.counters.init(key, value, ttlFor(resetsAt, now));
     }
     this.#initialised.add(key);
   }
