@@ -424,6 +424,32 @@ describe.each(ENGINES)('admin: users (%s)', (engine) => {
       expect(back.status).toBe(409);
     });
 
+    it('keeps one admin when the last two demote each other at the same moment', async () => {
+      const fresh = await startTestApp({ engine, env: { AIHUB_MASTER_KEY: MASTER_KEY } });
+      try {
+        const f = client(fresh.url);
+        const first = await register(f, uniqueEmail('race-a'));
+        const second = await register(f, uniqueEmail('race-b'));
+        for (let round = 0; round < 5; round++) {
+          const promoted = await f('PATCH', `/api/admin/users/${second.userId}`, {
+            token: MASTER_KEY,
+            body: { role: 'admin' },
+          });
+          expect(promoted.status).toBe(200);
+          await f('PATCH', `/api/admin/users/${first.userId}`, { token: MASTER_KEY, body: { role: 'admin' } });
+          const both = await Promise.all(
+            [first, second].map((u) =>
+              f('PATCH', `/api/admin/users/${u.userId}`, { token: MASTER_KEY, body: { role: 'user' } }),
+            ),
+          );
+          expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+          expect(await fresh.services.users.countActiveAdmins()).toBe(1);
+        }
+      } finally {
+        await fresh.close();
+      }
+    });
+
     it('counts disabled admins as gone: a disabled admin does not make demotion possible', async () => {
       const fresh = await startTestApp({ engine, env: { AIHUB_MASTER_KEY: MASTER_KEY } });
       try {

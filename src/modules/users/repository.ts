@@ -65,6 +65,32 @@ export class UsersRepository {
     await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
   }
 
+  /**
+   * Apply `patch` (which takes away an active admin) unless no other active admin would be left; false when
+   * it would. Every active admin row is locked first (PostgreSQL row locks; SQLite runs one write transaction
+   * at a time), so two admins demoting each other at once cannot both see the other one still active.
+   */
+  async updateKeepingAnAdmin(id: string, patch: Partial<Omit<UsersTable, 'id' | 'created_at'>>): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('users')
+        .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+        .where('role', '=', 'admin')
+        .where('status', '=', 'active')
+        .execute();
+      const others = await trx
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('role', '=', 'admin')
+        .where('status', '=', 'active')
+        .where('id', '<>', id)
+        .executeTakeFirstOrThrow();
+      if (Number(others.n) === 0) return false;
+      await trx.updateTable('users').set(patch).where('id', '=', id).execute();
+      return true;
+    });
+  }
+
   async firstAdminId(): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('users')

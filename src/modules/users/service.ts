@@ -122,9 +122,9 @@ export class UsersService {
     const current = await this.get(id);
     const losesAdmin =
       current.role === 'admin' && current.status === 'active' && (input.role === 'user' || input.status === 'disabled');
-    if (losesAdmin && (await this.repo.countActiveAdmins()) <= 1) {
-      throw new ApiError('conflict', 'This is the last active admin; make another admin first');
-    }
+    const lastAdmin = () => new ApiError('conflict', 'This is the last active admin; make another admin first');
+    // Checked before hashing a new password (cheap refusal), and again atomically with the update.
+    if (losesAdmin && (await this.repo.countActiveAdmins()) <= 1) throw lastAdmin();
     const now = this.clock.now();
     const patch: Partial<UsersTable> = { updated_at: now };
     if (input.name !== undefined) patch.name = input.name.trim();
@@ -134,7 +134,8 @@ export class UsersService {
       patch.password_hash = await this.hasher.hash(input.password);
       patch.password_changed_at = now;
     }
-    await this.repo.update(id, patch);
+    if (!losesAdmin) await this.repo.update(id, patch);
+    else if (!(await this.repo.updateKeepingAnAdmin(id, patch))) throw lastAdmin();
     const updated = { ...current, ...patch };
     if (input.status !== undefined && input.status !== current.status)
       await this.emit(id, input.status === 'disabled' ? 'disabled' : 'enabled');
