@@ -170,6 +170,12 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
         .catch(() => {});
       await screenshot(page, shot);
     }
+    // The admin keys page searches on the server, by name, hint, id or owner.
+    await page.goto('/admin/keys');
+    await test('keys-search').fill('no-such-key');
+    await expect.poll(() => test('keys-table').textContent(), { timeout: 10_000 }).not.toContain('laptop');
+    await test('keys-search').fill('admin@EXAMPLE');
+    await expect.poll(() => test('keys-table').textContent(), { timeout: 10_000 }).toContain('laptop');
     // The settings page is drawn from a list of fields: the default limits are further down.
     await page.goto('/admin/settings');
     await test('settings-key-limits').waitFor();

@@ -358,6 +358,36 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
       expect((await call('GET', '/api/admin/keys', { token: carol.token })).status).toBe(403);
     });
 
+    it('searches every key by name, hint, id or owner for admins (GET /api/admin/keys?search=)', async () => {
+      const erin = await register(call, uniqueEmail('erin-search'));
+      const mine = await createKey(erin.token, { name: 'Billing 100%_Job' });
+      const other = await createKey(erin.token, { name: 'nightly' });
+      const ids = async (search: string) => {
+        const res = await call<KeyPage>('GET', `/api/admin/keys?limit=500&search=${encodeURIComponent(search)}`, {
+          token: admin.token,
+        });
+        expect(res.status).toBe(200);
+        expect(res.body.total).toBe(res.body.data.length);
+        return res.body.data.map((k) => k.id);
+      };
+      expect(await ids('billing 100%_j')).toEqual([mine.key.id]); // case-insensitive; % and _ literal
+      expect(await ids('100%x')).toEqual([]);
+      expect(await ids(mine.key.hint.slice(-4))).toContain(mine.key.id);
+      expect(await ids(other.key.id)).toEqual([other.key.id]);
+      // The owner's email finds every key of theirs.
+      expect(new Set(await ids('erin-search'))).toEqual(new Set([mine.key.id, other.key.id]));
+      // Combined with the other filters; and only for admins.
+      expect(await ids('nightly')).toContain(other.key.id);
+      const filtered = await call<KeyPage>(
+        'GET',
+        `/api/admin/keys?search=erin-search&status=revoked&userId=${erin.userId}`,
+        { token: admin.token },
+      );
+      expect(filtered.body.total).toBe(0);
+      expect((await call('GET', '/api/admin/keys?search=erin', { token: erin.token })).status).toBe(403);
+      expect((await call('GET', `/api/admin/keys?search=${'x'.repeat(255)}`, { token: admin.token })).status).toBe(400);
+    });
+
     it('needs a userId when the master key creates a key (400), and accepts one', async () => {
       const dave = await register(call, uniqueEmail('dave'));
       const res = await call<ErrorBody>('POST', '/api/keys', { token: MASTER_KEY, body: { name: 'automation' } });

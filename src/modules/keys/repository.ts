@@ -1,9 +1,12 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { containsAny } from '../../infra/db/contains.js';
 import type { ApiKeysTable, Database, KeyStatus, UserStatus } from '../../infra/db/schema.js';
 
 export interface KeyListQuery {
   userId?: string | undefined;
   status?: KeyStatus | undefined;
+  /** Part of the key's name, hint or id, or of its owner's email or name (case-insensitive). */
+  search?: string | undefined;
   limit: number;
   offset: number;
 }
@@ -37,6 +40,15 @@ export class KeysRepository {
     let q = this.db.selectFrom('api_keys');
     if (query.userId) q = q.where('user_id', '=', query.userId);
     if (query.status) q = q.where('status', '=', query.status);
+    const search = query.search?.trim();
+    if (search) {
+      const owners = this.db
+        .selectFrom('users')
+        .select('users.id')
+        .where(containsAny(search, ['users.email', 'users.name']));
+      const own = containsAny(search, ['api_keys.name', 'api_keys.hint', 'api_keys.id']);
+      q = q.where(sql<boolean>`(${own} or ${sql.ref('api_keys.user_id')} in (${owners}))`);
+    }
     const [rows, count] = await Promise.all([
       q
         .selectAll()

@@ -152,6 +152,12 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
           querystring: Type.Object({
             userId: Type.Optional(Type.String({ maxLength: 64 })),
             status: Type.Optional(KeyStatusSchema),
+            search: Type.Optional(
+              Type.String({
+                maxLength: 254,
+                description: "Part of a key's name, hint or id, or of its owner's email or name (case-insensitive)",
+              }),
+            ),
             ...Pagination,
           }),
           response: { 200: Page(Type.Ref('ApiKey')), ...errorResponses },

@@ -1,4 +1,5 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { containsAny } from '../../infra/db/contains.js';
 import type { Database, UserRole, UserStatus, UsersTable } from '../../infra/db/schema.js';
 
 export interface UserListQuery {
@@ -41,11 +42,7 @@ export class UsersRepository {
 
   async list(query: UserListQuery): Promise<{ rows: UsersTable[]; total: number }> {
     let q = this.db.selectFrom('users');
-    if (query.search) {
-      // Case-insensitive on both engines; % _ and \ in the search are literal characters.
-      const pattern = `%${query.search.toLowerCase().replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-      q = q.where(sql<boolean>`(lower(email) like ${pattern} escape '\\' or lower(name) like ${pattern} escape '\\')`);
-    }
+    if (query.search) q = q.where(containsAny(query.search, ['email', 'name']));
     if (query.role) q = q.where('role', '=', query.role);
     if (query.status) q = q.where('status', '=', query.status);
     const [rows, count] = await Promise.all([

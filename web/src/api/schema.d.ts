@@ -1542,6 +1542,8 @@ export interface paths {
                 query?: {
                     userId?: string;
                     status?: "active" | "disabled" | "revoked";
+                    /** @description Part of a key's name, hint or id, or of its owner's email or name (case-insensitive) */
+                    search?: string;
                     limit?: number;
                     offset?: number;
                 };

@@ -16,7 +16,7 @@ export default {
   team: 'Team',
   statusFilter: 'Filter by status',
   allStatuses: 'All statuses',
-  searchPage: 'Filter by name, hint or owner',
+  searchPage: 'Search by name, hint, id or owner',
   status: { active: 'Active', disabled: 'Disabled', revoked: 'Revoked', expired: 'Expired' },
   expiresAt: 'Expires',
   noExpiry: 'Never expires',

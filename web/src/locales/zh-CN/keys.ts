@@ -16,7 +16,7 @@ export default {
   team: '团队',
   statusFilter: '按状态筛选',
   allStatuses: '全部状态',
-  searchPage: '按名称、提示或所有者筛选',
+  searchPage: '按名称、提示、ID 或所有者搜索',
   status: { active: '正常', disabled: '已禁用', revoked: '已吊销', expired: '已过期' },
   expiresAt: '过期时间',
   noExpiry: '永不过期',
