@@ -1,201 +1,11 @@
-import type { EventEmitter } from 'node:events';
-import { Agent, type Dispatcher, errors, util } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { ChannelTimeouts } from '../modules/channels/options.js';
 import type { UpstreamErrorInfo, UpstreamHttpRequest } from '../providers/types.js';
 
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: UpstreamBody;
-}
-
-/** What aborts a request: an AbortSignal, or an emitter of `abort` with an optional `reason`. */
-type Signal = AbortSignal | (EventEmitter & { aborted?: boolean; reason?: unknown }) | null | undefined;
-
-/** Bytes a body may hold unread before the upstream connection is paused (a client slower than its upstream). */
-const HIGH_WATER = 64 * 1024;
-
-/**
- * An upstream response body, fed by undici's dispatcher callbacks: iterate it (`for await`) or read it whole
- * (`text()`). It replaces undici's `request()` body, a Node Readable, whose stream machinery (async iterator,
- * nextTick scheduling, AsyncResource) cost ~10 µs of CPU per non-stream request and ~4 per stream on the
- * bench's host (bench/RESULTS.md). An upstream failure is thrown after the data that came before it; an abort
- * (client gone, deadline) is thrown at once. Leaving a `for await` early aborts the upstream request.
- */
-export class UpstreamBody implements AsyncIterable<Buffer> {
-  #chunks: Buffer[] = [];
-  #queued = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
-  /** Set while the upstream is paused (onData returned false). */
-  #paused = false;
-  #whole = false;
-
-  constructor(
-    private readonly resumeUpstream: () => void,
-    private readonly abortUpstream: (reason: Error) => void,
-  ) {}
-
-  /** undici's onData: false pauses the upstream until the reader catches up. */
-  push(chunk: Buffer): boolean {
-    this.#chunks.push(chunk);
-    this.#queued += chunk.length;
-    this.wakeReader();
-    if (this.#whole || this.#queued < HIGH_WATER) return true;
-    this.#paused = true;
-    return false;
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.wakeReader();
-  }
-
-  /** An upstream failure (the data before it is still read first) or, `now`, an abort (nothing more is read). */
-  fail(error: Error, now: boolean): void {
-    if (this.#ended || this.#error) return;
-    this.#error = error;
-    if (now) {
-      this.#chunks = [];
-      this.#queued = 0;
-    }
-    this.wakeReader();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    return {
-      next: () => this.next(),
-      return: () => {
-        // The reader stopped early: the rest of the answer is not wanted.
-        if (!this.#ended && !this.#error) {
-          const reason = new errors.RequestAbortedError();
-          this.fail(reason, true);
-          this.abortUpstream(reason);
-        }
-        return Promise.resolve({ done: true, value: undefined });
-      },
-    };
-  }
-
-  /** The whole body as UTF-8 text. */
-  async text(): Promise<string> {
-    this.#whole = true;
-    this.resumeIfPaused();
-    while (!this.#ended && this.#error === undefined) await new Promise<void>((resolve) => (this.#wake = resolve));
-    if (this.#error !== undefined) throw this.#error;
-    const chunks = this.#chunks;
-    this.#chunks = [];
-    this.#queued = 0;
-    return chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-  }
-
-  private next(): Promise<IteratorResult<Buffer>> {
-    const chunk = this.#chunks.shift();
-    if (chunk !== undefined) {
-      this.#queued -= chunk.length;
-      if (this.#queued < HIGH_WATER) this.resumeIfPaused();
-      return Promise.resolve({ done: false, value: chunk });
-    }
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
-    return new Promise<void>((resolve) => (this.#wake = resolve)).then(() => this.next());
-  }
-
-  private resumeIfPaused(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.resumeUpstream();
-  }
-
-  private wakeReader(): void {
-    const wake = this.#wake;
-    if (!wake) return;
-    this.#wake = undefined;
-    wake();
-  }
-}
-
-function isAbortSignal(signal: NonNullable<Signal>): signal is AbortSignal {
-  return typeof (signal as AbortSignal).addEventListener === 'function';
-}
-
-/**
- * One request's undici dispatch handler (undici's callback interface, as its own `request()` uses): resolves
- * with status and headers, then feeds the body; follows `signal` as `request()` does.
- */
-class Exchange implements Dispatcher.DispatchHandler {
-  #abort: ((reason: Error) => void) | undefined;
-  #resume: (() => void) | undefined;
-  #reason: Error | undefined;
-  #body: UpstreamBody | undefined;
-  #done = false;
-  readonly #onSignal: (() => void) | undefined;
-
-  constructor(
-    private readonly resolve: (res: UpstreamResponse) => void,
-    private readonly reject: (error: unknown) => void,
-    private readonly signal: Signal,
-  ) {
-    if (!signal) return;
-    const reasonOf = () => (signal.reason as Error | undefined) ?? new errors.RequestAbortedError();
-    if (signal.aborted) {
-      this.#reason = reasonOf();
-      return;
-    }
-    this.#onSignal = () => {
-      const reason = reasonOf();
-      this.#reason = reason;
-      this.#body?.fail(reason, true);
-      this.#abort?.(reason);
-    };
-    if (isAbortSignal(signal)) signal.addEventListener('abort', this.#onSignal, { once: true });
-    else signal.once('abort', this.#onSignal);
-  }
-
-  onConnect(abort: (reason: Error) => void): void {
-    if (this.#reason) abort(this.#reason);
-    else this.#abort = abort;
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true;
-    this.#resume = resume;
-    this.#body = new UpstreamBody(
-      () => this.#resume?.(),
-      (reason) => this.#abort?.(reason),
-    );
-    this.resolve({
-      status: statusCode,
-      headers: util.parseHeaders(rawHeaders) as UpstreamResponse['headers'],
-      body: this.#body,
-    });
-    return true;
-  }
-
-  onData(chunk: Buffer): boolean {
-    return this.#body ? this.#body.push(chunk) : true;
-  }
-
-  onComplete(): void {
-    this.finish();
-    this.#body?.end();
-  }
-
-  onError(error: Error): void {
-    this.finish();
-    if (this.#body) this.#body.fail(error, error === this.#reason);
-    else this.reject(error);
-  }
-
-  private finish(): void {
-    if (this.#done) return;
-    this.#done = true;
-    const signal = this.signal;
-    if (!signal || !this.#onSignal) return;
-    if (isAbortSignal(signal)) signal.removeEventListener('abort', this.#onSignal);
-    else signal.removeListener('abort', this.#onSignal);
-  }
+  body: Dispatcher.ResponseData['body'];
 }
 
 /**
@@ -217,27 +27,23 @@ export class UpstreamClient {
   }
 
   /** Send a request; `signal` (an AbortSignal or an emitter of `abort`) aborts it (client gone, deadline). */
-  send(req: UpstreamHttpRequest, timeouts: Required<ChannelTimeouts>, signal: Signal): Promise<UpstreamResponse> {
+  async send(
+    req: UpstreamHttpRequest,
+    timeouts: Required<ChannelTimeouts>,
+    signal: Dispatcher.RequestOptions['signal'],
+  ): Promise<UpstreamResponse> {
     const { origin, path } = this.target(req.url);
-    return new Promise((resolve, reject) => {
-      const exchange = new Exchange(resolve, reject, signal);
-      try {
-        this.#agent.dispatch(
-          {
-            origin,
-            path,
-            method: req.method as Dispatcher.HttpMethod,
-            headers: req.headers,
-            body: req.body,
-            headersTimeout: timeouts.firstByteMs,
-            bodyTimeout: timeouts.idleMs,
-          },
-          exchange,
-        );
-      } catch (error) {
-        reject(error);
-      }
+    const res = await this.#agent.request({
+      origin,
+      path,
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal,
+      headersTimeout: timeouts.firstByteMs,
+      bodyTimeout: timeouts.idleMs,
     });
+    return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
   /** What undici's `request(url)` does with a URL (origin, path with query), remembered per URL. */
@@ -283,7 +89,7 @@ export function transportErrorInfo(error: unknown, channelName: string, totalDea
 }
 
 /** Read a whole (small) upstream body as text, e.g. an error body. */
-export async function readText(body: AsyncIterable<Buffer>, limit = 64 * 1024): Promise<string> {
+export async function readText(body: UpstreamResponse['body'], limit = 64 * 1024): Promise<string> {
   let text = '';
   for await (const chunk of body) {
     if (text.length < limit) text += (chunk as Buffer).toString('utf8');
