@@ -151,16 +151,9 @@ export class LimitEnforcer {
       if (keys.spendPeriod !== p.budgetPeriod) {
         // Back to a period whose counter missed what was spent meanwhile (day → month → day): checked
         // against the log (raised to what the log has, never lowered).
-        if (keys.spendPeriod !== undefined) this.#initialised.delete(keys.spend);
-        await this.ensure(
-          keys.spend,
-          scope,
-          'cost',
-          spend.startsAt,
-          spend.resetsAt,
-          now,
-          keys.spendPeriod !== undefined,
-        );
+        const rebuild = keys.spendPeriod !== undefined;
+        if (rebuild) this.#initialised.delete(keys.spend);
+        await this.ensure(keys.spend, scope, 'cost', spend.startsAt, spend.resetsAt, now, rebuild);
         keys.spendPeriod = p.budgetPeriod;
       } else if (!this.#initialised.has(keys.spend))
         await this.ensure(keys.spend, scope, 'cost', spend.startsAt, spend.resetsAt, now);
@@ -177,8 +170,8 @@ export class LimitEnforcer {
         keys.tokensWindow = tokens;
       }
       if (keys.tokensPeriod !== p.tokenQuotaPeriod) {
-        if (keys.tokensPeriod !== undefined) this.#initialised.delete(keys.tokens);
         const rebuild = keys.tokensPeriod !== undefined;
+        if (rebuild) this.#initialised.delete(keys.tokens);
         await this.ensure(keys.tokens, scope, 'tokens', tokens.startsAt, tokens.resetsAt, now, rebuild);
         keys.tokensPeriod = p.tokenQuotaPeriod;
       } else if (!this.#initialised.has(keys.tokens))
