@@ -208,18 +208,6 @@ export function createServices(options: ServiceOptions): Services {
     ipAllowed: ipInCidrs,
   });
   const accessRules = new AccessRulesService(db, clock, ids);
-  // With several instances (Redis), what one changes the others reload at once.
-  const changes = options.redis ? new RedisChangeBus(options.redis, options.redisPrefix ?? 'aihub') : undefined;
-  if (changes) {
-    const publish = (change: Change) => changes.publish(change);
-    settings.onUpdate(() => publish({ kind: 'settings' }));
-    channels.onChange(() => publish({ kind: 'catalog' }));
-    models.onChange(() => publish({ kind: 'catalog' }));
-    limits.onChange(() => publish({ kind: 'limits' }));
-    accessRules.onChange(() => publish({ kind: 'access-rules' }));
-    keyVerifier.onInvalidate((what) => publish(what));
-    changes.onRemote((change) => applyChange(change));
-  }
   /** Apply another instance's change here (without telling the others again). */
   const applyChange = (change: Change): Promise<unknown> | undefined => {
     switch (change.kind) {
@@ -243,6 +231,18 @@ export function createServices(options: ServiceOptions): Services {
         return undefined;
     }
   };
+  // With several instances (Redis), what one changes the others reload at once.
+  const changes = options.redis ? new RedisChangeBus(options.redis, options.redisPrefix ?? 'aihub') : undefined;
+  if (changes) {
+    const publish = (change: Change) => changes.publish(change);
+    settings.onUpdate(() => publish({ kind: 'settings' }));
+    channels.onChange(() => publish({ kind: 'catalog' }));
+    models.onChange(() => publish({ kind: 'catalog' }));
+    limits.onChange(() => publish({ kind: 'limits' }));
+    accessRules.onChange(() => publish({ kind: 'access-rules' }));
+    keyVerifier.onInvalidate((what) => publish(what));
+    changes.onRemote((change) => applyChange(change));
+  }
   const channelTester = new ChannelTester(catalog, upstream);
   const healthChecker = new HealthChecker({
     catalog,

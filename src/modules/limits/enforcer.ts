@@ -82,13 +82,17 @@ interface ScopeKeys {
   rpm: string;
   tpm: string;
   concurrency: string;
-  spendWindow: PeriodWindow | undefined;
-  /** The budget period the level was last charged in (a change makes the new period's counter suspect). */
-  spendPeriod: Period | undefined;
-  spend: string;
-  tokensWindow: PeriodWindow | undefined;
-  tokensPeriod: Period | undefined;
-  tokens: string;
+  cost: PeriodCounter;
+  tokens: PeriodCounter;
+}
+
+/** A level's spend or token counter: the current period's key, and the period it was last charged in. */
+interface PeriodCounter {
+  what: 'cost' | 'tokens';
+  window: PeriodWindow | undefined;
+  key: string;
+  /** A change of period makes the new period's counter suspect (it missed what was charged meanwhile). */
+  period: Period | undefined;
 }
 
 /** Levels whose keys are remembered; beyond this the memo starts over (it only saves string building). */
@@ -143,40 +147,11 @@ export class LimitEnforcer {
         items.push({ key: keys.concurrency, amount: 1, limit: p.maxConcurrency, ttlMs: CONCURRENCY_TTL_MS });
         kinds.push('concurrency');
       }
-      const spend = this.deps.periods.window(p.budgetPeriod, now);
-      if (keys.spendWindow !== spend) {
-        keys.spend = spendKey(scope, spend.key);
-        keys.spendWindow = spend;
-      }
-      if (keys.spendPeriod !== p.budgetPeriod) {
-        // Back to a period whose counter missed what was spent meanwhile (day → month → day): checked
-        // against the log (raised to what the log has, never lowered).
-        const rebuild = keys.spendPeriod !== undefined;
-        if (rebuild) this.#initialised.delete(keys.spend);
-        await this.ensure(keys.spend, scope, 'cost', spend.startsAt, spend.resetsAt, now, rebuild);
-        keys.spendPeriod = p.budgetPeriod;
-      } else if (!this.#initialised.has(keys.spend))
-        await this.ensure(keys.spend, scope, 'cost', spend.startsAt, spend.resetsAt, now);
-      items.push({
-        key: keys.spend,
-        amount: est.costMicros,
-        limit: p.budgetMicros,
-        ttlMs: ttlFor(spend.resetsAt, now),
-      });
+      const spendCheck = this.periodItem(scope, keys.cost, p.budgetPeriod, est.costMicros, p.budgetMicros, now, items);
+      if (spendCheck) await spendCheck;
       kinds.push('spend');
-      const tokens = this.deps.periods.window(p.tokenQuotaPeriod, now);
-      if (keys.tokensWindow !== tokens) {
-        keys.tokens = tokensKey(scope, tokens.key);
-        keys.tokensWindow = tokens;
-      }
-      if (keys.tokensPeriod !== p.tokenQuotaPeriod) {
-        const rebuild = keys.tokensPeriod !== undefined;
-        if (rebuild) this.#initialised.delete(keys.tokens);
-        await this.ensure(keys.tokens, scope, 'tokens', tokens.startsAt, tokens.resetsAt, now, rebuild);
-        keys.tokensPeriod = p.tokenQuotaPeriod;
-      } else if (!this.#initialised.has(keys.tokens))
-        await this.ensure(keys.tokens, scope, 'tokens', tokens.startsAt, tokens.resetsAt, now);
-      items.push({ key: keys.tokens, amount: est.tokens, limit: p.tokenQuota, ttlMs: ttlFor(tokens.resetsAt, now) });
+      const tokensCheck = this.periodItem(scope, keys.tokens, p.tokenQuotaPeriod, est.tokens, p.tokenQuota, now, items);
+      if (tokensCheck) await tokensCheck;
       kinds.push('tokens');
     }
     const { failed, windows: states } = await this.deps.counters.take(windows, items);
@@ -218,16 +193,53 @@ export class LimitEnforcer {
         rpm: `rl:rpm:${scope.type}:${scope.id}`,
         tpm: `rl:tpm:${scope.type}:${scope.id}`,
         concurrency: `conc:${scope.type}:${scope.id}`,
-        spendWindow: undefined,
-        spendPeriod: undefined,
-        spend: '',
-        tokensWindow: undefined,
-        tokensPeriod: undefined,
-        tokens: '',
+        cost: { what: 'cost', window: undefined, key: '', period: undefined },
+        tokens: { what: 'tokens', window: undefined, key: '', period: undefined },
       };
       memo.set(scope.id, keys);
     }
     return keys;
+  }
+
+  /**
+   * Add the reservation of a level's spend or token counter for its current period to `items` (the key is
+   * rebuilt once a period, not per request); a promise when the counter must first be checked against the log.
+   */
+  private periodItem(
+    scope: Scope,
+    counter: PeriodCounter,
+    period: Period,
+    amount: number,
+    limit: number | null,
+    now: number,
+    items: ReserveItem[],
+  ): Promise<void> | undefined {
+    const window = this.deps.periods.window(period, now);
+    if (counter.window !== window) {
+      counter.key = counter.what === 'cost' ? spendKey(scope, window.key) : tokensKey(scope, window.key);
+      counter.window = window;
+    }
+    items.push({ key: counter.key, amount, limit, ttlMs: ttlFor(window.resetsAt, now) });
+    if (counter.period === period && this.#initialised.has(counter.key)) return undefined;
+    return this.checkCounter(scope, counter, period, window, now);
+  }
+
+  /**
+   * Make sure a counter holds what the log has: loaded once per process, and checked again when the level's
+   * period changed (day → month → day: the day counter missed what was spent meanwhile; it is raised to what
+   * the log has, never lowered).
+   */
+  private async checkCounter(
+    scope: Scope,
+    counter: PeriodCounter,
+    period: Period,
+    window: PeriodWindow,
+    now: number,
+  ): Promise<void> {
+    const rebuild = counter.period !== undefined && counter.period !== period;
+    if (rebuild) this.#initialised.delete(counter.key);
+    await this.ensure(counter.key, scope, counter.what, window.startsAt, window.resetsAt, now, rebuild);
+    counter.period = period;
   }
 
   /** The error for the reservation item that did not fit (items are concurrency?, spend, tokens per level). */
