@@ -65,6 +65,8 @@ export interface UsageRecorderOptions {
 export class UsageRecorder {
   #buffer: RequestLogsTable[] = [];
   #flushing: Promise<void> | undefined;
+  /** The flush a full buffer started (see `record`). */
+  #draining: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;
   /** Records still waiting for their token counts (see `track`). */
@@ -97,8 +99,14 @@ export class UsageRecorder {
       this.#buffer.shift();
       this.#dropped++;
     }
-    if (this.#buffer.length >= this.#batchSize) void this.flush();
-    else if (!this.#timer) {
+    if (this.#buffer.length >= this.#batchSize) {
+      // One drain at a time: it writes until the buffer is empty, rows queued meanwhile included. (A flush
+      // per record while a write is in flight left thousands of waiters to wake when it ended.)
+      if (!this.#draining)
+        this.#draining = this.flush().finally(() => {
+          this.#draining = undefined;
+        });
+    } else if (!this.#timer) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         void this.flush();
