@@ -203,6 +203,10 @@ export function createServices(options: ServiceOptions): Services {
     clock,
     masterKey: config.masterKey,
     exposeChannelHeader: () => settings.get().exposeChannelHeader,
+    bodyCapture: () => {
+      const { logBodies, logBodyMaxChars } = settings.get();
+      return logBodies === 'off' ? undefined : { mode: logBodies, maxChars: logBodyMaxChars };
+    },
     limits,
     enforcer,
     ipAllowed: ipInCidrs,

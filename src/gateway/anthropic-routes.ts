@@ -43,13 +43,16 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
           end: (usage) => encoder.end(usage),
           error: (info: UpstreamErrorInfo) => encoder.error(info),
         };
+        ledger.recordStream(client);
         await gateway.chat.stream({ ...chat, stream_options: { include_usage: true } }, ledger, sink, client);
         return reply;
       }
       const completion = await gateway.chat.complete(chat, ledger, client);
+      const message = chatToAnthropicMessage(completion, body.model);
+      ledger.respondedWith(message);
       ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(chat, completion));
       reply.headers(gateway.responseHeaders(ledger));
-      return chatToAnthropicMessage(completion, body.model);
+      return message;
     } catch (error) {
       throw gateway.fail(ledger, error);
     }

@@ -19,6 +19,9 @@ export class ClientStream implements ClientPresence {
   #listeners: Set<() => void> | undefined;
   #started = false;
   #ended = false;
+  /** What was written, kept when the request log keeps bodies (`record`), up to #recordMax characters. */
+  #transcript: string | undefined;
+  #recordMax = 0;
 
   constructor(
     private readonly reply: FastifyReply,
@@ -32,6 +35,22 @@ export class ClientStream implements ClientPresence {
 
   get gone(): boolean {
     return this.#gone;
+  }
+
+  /** Keep what is written to the client, up to `maxChars` characters and one more (so a cut shows). */
+  record(maxChars: number): void {
+    this.#transcript ??= '';
+    this.#recordMax = maxChars + 1;
+  }
+
+  /** What was written so far (empty unless `record` was called). */
+  get transcript(): string {
+    return this.#transcript ?? '';
+  }
+
+  private keep(text: string): void {
+    const room = this.#recordMax - (this.#transcript as string).length;
+    if (room > 0) this.#transcript += room >= text.length ? text : text.slice(0, room);
   }
 
   onGone(listener: () => void): () => void {
@@ -81,6 +100,7 @@ export class ClientStream implements ClientPresence {
   write(text: string): Promise<void> | undefined {
     if (!text || this.#gone || this.#ended) return undefined;
     this.begin();
+    if (this.#transcript !== undefined) this.keep(text);
     return this.reply.raw.write(text) ? undefined : this.drained();
   }
 
@@ -104,6 +124,7 @@ export class ClientStream implements ClientPresence {
     this.#ended = true;
     this.begin();
     if (this.#gone) return;
+    if (this.#transcript !== undefined && text) this.keep(text);
     this.reply.raw.end(text);
   }
 }

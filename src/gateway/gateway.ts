@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import { ApiError } from '../core/errors.js';
-import { toApiError } from '../http/errors.js';
+import { errorPayload, toApiError } from '../http/errors.js';
 import type { KeyVerifier } from '../modules/keys/verifier.js';
 import type { LimitEnforcer, Scope } from '../modules/limits/enforcer.js';
 import type { LimitsService } from '../modules/limits/service.js';
@@ -12,7 +12,7 @@ import { authenticateCaller, type Caller, mayUseModel } from './caller.js';
 import { type Catalog, type CatalogModel, unknownModel } from './catalog.js';
 import type { ChatService } from './chat.js';
 import type { Dispatcher } from './dispatch.js';
-import { RequestLedger } from './ledger.js';
+import { type BodyCapture, type LedgerContext, RequestLedger } from './ledger.js';
 import type { UpstreamClient } from './upstream.js';
 
 export interface GatewayDeps {
@@ -26,6 +26,8 @@ export interface GatewayDeps {
   masterKey: string | undefined;
   /** Whether to tell clients which channel served them (admin setting). */
   exposeChannelHeader: () => boolean;
+  /** Whether (and how much of) request and response bodies the request log keeps (admin setting). */
+  bodyCapture?: () => BodyCapture | undefined;
   limits: LimitsService;
   enforcer: LimitEnforcer;
   /** Key-level allowed-IP check (CIDR lists). */
@@ -107,7 +109,7 @@ export class Gateway {
       throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_allowed', message);
     }
     const ledger = new RequestLedger(
-      { requestId: request.id, caller, model, endpoint, stream, clientIp: request.ip },
+      this.context(request, caller, model, endpoint, stream),
       this.deps.recorder,
       this.deps.clock,
     );
@@ -157,12 +159,30 @@ export class Gateway {
   ): ApiError {
     const error = new ApiError(code, message, code === 'ip_not_allowed' ? {} : { param: 'model' });
     const model = this.deps.catalog.getModel(modelName) ?? unknownModel(modelName);
-    new RequestLedger(
-      { requestId: request.id, caller, model, endpoint, stream, clientIp: request.ip },
+    const ledger = new RequestLedger(
+      this.context(request, caller, model, endpoint, stream),
       this.deps.recorder,
       this.deps.clock,
-    ).settle(error.status, error.code);
+    );
+    ledger.respondedWith(errorPayload(endpoint === 'messages' ? 'anthropic' : 'openai', error, request.id));
+    ledger.settle(error.status, error.code);
     return error;
+  }
+
+  private context(
+    request: FastifyRequest,
+    caller: Caller,
+    model: CatalogModel,
+    endpoint: 'chat' | 'messages' | 'embeddings',
+    stream: boolean,
+  ): LedgerContext {
+    const ctx: LedgerContext = { requestId: request.id, caller, model, endpoint, stream, clientIp: request.ip };
+    const capture = this.deps.bodyCapture?.();
+    if (capture) {
+      ctx.capture = capture;
+      ctx.requestBody = request.body;
+    }
+    return ctx;
   }
 
   private fallbackCosts(model: CatalogModel, tokens: TokenCounts): number[] {
@@ -197,7 +217,11 @@ export class Gateway {
   /** Settle a failed request (once) and return the error to send. */
   fail(ledger: RequestLedger, error: unknown): ApiError {
     const apiError = toApiError(error);
-    if (!ledger.settled) ledger.settle(apiError.status, apiError.code);
+    if (!ledger.settled) {
+      const protocol = ledger.ctx.endpoint === 'messages' ? 'anthropic' : 'openai';
+      ledger.respondedWith(errorPayload(protocol, apiError, ledger.ctx.requestId));
+      ledger.settle(apiError.status, apiError.code);
+    }
     return apiError;
   }
 

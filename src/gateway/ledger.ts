@@ -4,12 +4,19 @@ import type { UsageRecorder } from '../modules/usage/recorder.js';
 import { costOf, type TokenCounts, ZERO_TOKENS } from './accounting.js';
 import type { Caller } from './caller.js';
 import type { CatalogChannel, CatalogModel } from './catalog.js';
+import type { ClientStream } from './client-stream.js';
 
 export interface Attempt {
   channelId: string;
   status: number;
   error: string;
   ms: number;
+}
+
+/** Which bodies the request log keeps (the `logBodies` setting, when not off), and how much of each. */
+export interface BodyCapture {
+  mode: 'errors' | 'all';
+  maxChars: number;
 }
 
 export interface LedgerContext {
@@ -19,6 +26,10 @@ export interface LedgerContext {
   endpoint: 'chat' | 'messages' | 'embeddings';
   stream: boolean;
   clientIp: string;
+  /** Set when bodies are logged: the request's body is kept, and the answer given to `respondedWith`. */
+  capture?: BodyCapture | undefined;
+  /** The client's (parsed) request body, for the log when `capture` is set. */
+  requestBody?: unknown;
 }
 
 /**
@@ -37,6 +48,8 @@ export class RequestLedger {
   admission: Admission | undefined;
   #ttftMs: number | null = null;
   #settled = false;
+  /** What the client was answered (kept only when bodies are logged): a body, or a reader of a stream's text. */
+  #response: unknown;
   readonly #startedAt = performance.now();
   readonly #at: number;
 
@@ -75,6 +88,19 @@ export class RequestLedger {
     return this.#settled;
   }
 
+  /** The answer's body, for the log (when bodies are logged; serialised only when the row is written). */
+  respondedWith(body: unknown): void {
+    if (this.ctx.capture) this.#response = body;
+  }
+
+  /** Log what a stream sends its client (when bodies are logged): the SSE text as written. */
+  recordStream(client: ClientStream): void {
+    const capture = this.ctx.capture;
+    if (!capture) return;
+    client.record(capture.maxChars);
+    this.#response = () => client.transcript;
+  }
+
   /**
    * Record the request once, with its final status and the tokens to bill. Tokens still being counted
    * (an estimate from the tokenizer worker) are awaited off the request path; the recorder's flush and
@@ -100,6 +126,8 @@ export class RequestLedger {
   private write(status: number, errorCode: string | null, tokens: TokenCounts, latencyMs: number): void {
     const { ctx } = this;
     const cost = costOf(tokens, (this.servedModel ?? ctx.model).prices);
+    const capture = ctx.capture;
+    const keep = capture !== undefined && (capture.mode === 'all' || status >= 400);
     this.admission?.settle(cost, tokens.prompt + tokens.completion);
     this.recorder.record({
       id: ctx.requestId,
@@ -125,8 +153,28 @@ export class RequestLedger {
       ttft_ms: this.#ttftMs,
       client_ip: ctx.clientIp,
       attempts: this.attempts.length > 0 ? JSON.stringify(this.attempts) : null,
-      request_body: null,
-      response_body: null,
+      request_body: keep ? bodyText(ctx.requestBody, capture.maxChars) : null,
+      response_body: keep ? bodyText(this.#response, capture.maxChars) : null,
     });
   }
+}
+
+/** A body as logged: text as it is, anything else as JSON (a function is asked for its text), cut to `max`. */
+function bodyText(body: unknown, max: number): string | null {
+  let text: string | undefined;
+  try {
+    const value = typeof body === 'function' ? (body as () => unknown)() : body;
+    text = typeof value === 'string' ? value : value === undefined ? undefined : JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined || text === '') return null;
+  if (text.length <= max) return text;
+  // Never split a surrogate pair: the stored text stays valid UTF-16.
+  const end = isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}…[cut at ${max} characters]`;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }

@@ -73,10 +73,12 @@ export async function chatCompletion(
   const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
   try {
     if (stream) {
+      ledger.recordStream(client);
       await gateway.chat.stream(body, ledger, openAiSink, client);
       return reply;
     }
     const { completion, raw } = await gateway.chat.completeForOpenAi(body, ledger, client);
+    ledger.respondedWith(raw ?? completion);
     ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(body, completion));
     reply.headers(gateway.responseHeaders(ledger));
     if (raw === undefined) return completion;
@@ -149,6 +151,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
         reasoning: 0,
         estimated: reported === undefined,
       });
+      ledger.respondedWith(result);
       ledger.settle(
         200,
         null,

@@ -64,20 +64,28 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   if (error.headers) reply.headers(error.headers);
   reply.code(error.status);
   const url = request.url;
-  if (url.startsWith('/v1/messages')) {
-    return reply.send({ type: 'error', error: { type: anthropicType(error.status), message: error.message } });
-  }
-  if (url.startsWith('/v1/') || url === '/v1') {
-    return reply.send({
+  const protocol = url.startsWith('/v1/messages')
+    ? 'anthropic'
+    : url.startsWith('/v1/') || url === '/v1'
+      ? 'openai'
+      : 'api';
+  return reply.send(errorPayload(protocol, error, request.id));
+}
+
+/** The body of an error answer in a protocol: Anthropic's, OpenAI's, or the control plane's own. */
+export function errorPayload(protocol: 'anthropic' | 'openai' | 'api', error: ApiError, requestId: string): object {
+  if (protocol === 'anthropic')
+    return { type: 'error', error: { type: anthropicType(error.status), message: error.message } };
+  if (protocol === 'openai')
+    return {
       error: {
         message: error.message,
         type: openAiType(error.code, error.status),
         param: error.param ?? null,
         code: error.code,
       },
-    });
-  }
-  return reply.send({ error: { code: error.code, message: error.message, requestId: request.id } });
+    };
+  return { error: { code: error.code, message: error.message, requestId } };
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

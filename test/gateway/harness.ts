@@ -139,7 +139,7 @@ export async function logOf(t: TestApp, requestId: string | null | undefined, ti
       .selectAll()
       .where('id', '=', requestId)
       .executeTakeFirst();
-    if (row) return toLogEntry(row);
+    if (row) return toLogEntry({ ...row, has_bodies: row.request_body !== null || row.response_body !== null });
     if (Date.now() > deadline) throw new Error(`no request log row for ${requestId}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

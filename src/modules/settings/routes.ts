@@ -58,6 +58,14 @@ const SettingsSchema = Type.Object({
     maximum: 3650,
     description: 'Delete request-log rows older than this many days (checked hourly); 0 = keep forever',
   }),
+  logBodies: Type.Union([Type.Literal('off'), Type.Literal('errors'), Type.Literal('all')], {
+    description: 'Keep /v1 request and response bodies in the request log: off, errors (failed requests only) or all',
+  }),
+  logBodyMaxChars: Type.Integer({
+    minimum: 256,
+    maximum: 1_000_000,
+    description: 'Longest request or response body kept in the log, in characters (the rest is cut off)',
+  }),
 });
 const PublicSettingsSchema = Type.Object({
   registrationEnabled: Type.Boolean(),

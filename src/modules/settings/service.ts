@@ -28,6 +28,10 @@ export interface Settings {
   defaultKeyLimits: Partial<LimitPolicy>;
   /** Request-log rows older than this many days are deleted by the background purge; 0 keeps them forever. */
   logRetentionDays: number;
+  /** Keep /v1 request and response bodies in the request log: never, for failed requests only, or always. */
+  logBodies: 'off' | 'errors' | 'all';
+  /** Longest body kept, in characters (the rest is cut off and marked). */
+  logBodyMaxChars: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<Settings, 'registrationEnabled'> = {
@@ -42,6 +46,8 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'registrationEnabled'> = {
   defaultUserLimits: {},
   defaultKeyLimits: {},
   logRetentionDays: 0,
+  logBodies: 'off',
+  logBodyMaxChars: 16_384,
 };
 
 const SETTING_KEYS: Record<keyof Settings, string> = {
@@ -57,6 +63,8 @@ const SETTING_KEYS: Record<keyof Settings, string> = {
   defaultUserLimits: 'default_user_limits',
   defaultKeyLimits: 'default_key_limits',
   logRetentionDays: 'log_retention_days',
+  logBodies: 'log_bodies',
+  logBodyMaxChars: 'log_body_max_chars',
 };
 
 /**

@@ -39,9 +39,47 @@ export interface LogEntry {
   ttftMs: number | null;
   clientIp: string | null;
   attempts: Array<{ channelId: string; status: number; error: string; ms: number }>;
+  /** Whether the log kept this request's bodies (see `LogsService.get`). */
+  hasBodies: boolean;
 }
 
-export function toLogEntry(row: RequestLogsTable): LogEntry {
+/** One request with its bodies, when the `logBodies` setting kept them. */
+export interface LogDetail extends LogEntry {
+  requestBody: string | null;
+  responseBody: string | null;
+}
+
+/** A listed row: every column but the bodies, and whether there are any. */
+type ListedRow = Omit<RequestLogsTable, 'request_body' | 'response_body'> & { has_bodies: unknown };
+
+/** The columns a list reads (the bodies stay in the table until one request is asked for). */
+const LIST_COLUMNS = [
+  'id',
+  'at',
+  'user_id',
+  'key_id',
+  'org_id',
+  'team_id',
+  'channel_id',
+  'model',
+  'upstream_model',
+  'endpoint',
+  'stream',
+  'status',
+  'error_code',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_tokens',
+  'reasoning_tokens',
+  'estimated',
+  'cost_micros',
+  'latency_ms',
+  'ttft_ms',
+  'client_ip',
+  'attempts',
+] as const satisfies ReadonlyArray<keyof RequestLogsTable>;
+
+export function toLogEntry(row: ListedRow): LogEntry {
   return {
     id: row.id,
     at: row.at,
@@ -66,6 +104,8 @@ export function toLogEntry(row: RequestLogsTable): LogEntry {
     ttftMs: row.ttft_ms,
     clientIp: row.client_ip,
     attempts: row.attempts ? (JSON.parse(row.attempts) as LogEntry['attempts']) : [],
+    // SQLite answers 0/1, PostgreSQL true/false.
+    hasBodies: row.has_bodies === true || Number(row.has_bodies) === 1,
   };
 }
 
@@ -112,8 +152,24 @@ export class LogsService {
 
   async list(query: LogQuery): Promise<LogEntry[]> {
     if (!query.before) await this.flush();
-    const rows = await this.filtered(query).selectAll().orderBy('id', 'desc').limit(query.limit).execute();
+    const rows = await this.filtered(query)
+      .select(LIST_COLUMNS)
+      .select((eb) => eb.or([eb('request_body', 'is not', null), eb('response_body', 'is not', null)]).as('has_bodies'))
+      .orderBy('id', 'desc')
+      .limit(query.limit)
+      .execute();
     return rows.map(toLogEntry);
+  }
+
+  /** One request with its bodies; only `userId`'s when given (another's is as missing as an unknown id). */
+  async get(id: string, userId?: string): Promise<LogDetail | undefined> {
+    await this.flush();
+    let q = this.db.selectFrom('request_logs').selectAll().where('id', '=', id);
+    if (userId !== undefined) q = q.where('user_id', '=', userId);
+    const row = await q.executeTakeFirst();
+    if (!row) return undefined;
+    const has_bodies = row.request_body !== null || row.response_body !== null;
+    return { ...toLogEntry({ ...row, has_bodies }), requestBody: row.request_body, responseBody: row.response_body };
   }
 
   /** CSV text in pages of `pageSize` rows (header first), newest first, never holding the whole range. */
@@ -122,7 +178,7 @@ export class LogsService {
     let before = query.before;
     for (;;) {
       const rows = await this.filtered({ ...query, before, limit: pageSize })
-        .selectAll()
+        .select(CSV_COLUMNS)
         .orderBy('id', 'desc')
         .limit(pageSize)
         .execute();

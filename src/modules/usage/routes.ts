@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, EpochMs, errorResponses } from '../../http/schemas.js';
 import { type Guards, principalOf } from '../auth/guard.js';
 import type { LogsService } from './logs.js';
@@ -31,7 +32,20 @@ const LogEntrySchema = Type.Object({
   attempts: Type.Array(
     Type.Object({ channelId: Type.String(), status: Type.Integer(), error: Type.String(), ms: Type.Integer() }),
   ),
+  hasBodies: Type.Boolean({ description: 'Whether the log kept the request and response bodies (setting logBodies)' }),
 });
+const LogDetailSchema = Type.Composite([
+  LogEntrySchema,
+  Type.Object({
+    requestBody: Type.Union([Type.String(), Type.Null()], {
+      description: "The client's request body as logged (JSON text, cut at logBodyMaxChars), or null",
+    }),
+    responseBody: Type.Union([Type.String(), Type.Null()], {
+      description: 'The answer as sent (JSON, or the SSE text of a stream; cut at logBodyMaxChars), or null',
+    }),
+  }),
+]);
+const LogId = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 const Filters = {
   from: Type.Optional(EpochMs),
@@ -93,6 +107,46 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
         const limit = request.query.limit ?? 50;
         const data = await logs.list({ ...request.query, limit });
         return { data, nextCursor: data.length === limit ? (data[data.length - 1]?.id ?? null) : null };
+      },
+    );
+
+    app.get(
+      '/api/logs/:id',
+      {
+        onRequest: guards.user,
+        schema: {
+          tags: ['logs'],
+          summary: 'One of your requests, with its bodies if the log kept them',
+          security: bearerSecurity,
+          params: LogId,
+          response: { 200: LogDetailSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const userId = principal.kind === 'user' ? principal.userId : '-';
+        const entry = await logs.get(request.params.id, userId);
+        if (!entry) throw new ApiError('not_found', 'No such request in your log');
+        return entry;
+      },
+    );
+
+    app.get(
+      '/api/admin/logs/:id',
+      {
+        onRequest: guards.admin,
+        schema: {
+          tags: ['admin: logs'],
+          summary: 'One request, with its bodies if the log kept them',
+          security: bearerSecurity,
+          params: LogId,
+          response: { 200: LogDetailSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const entry = await logs.get(request.params.id);
+        if (!entry) throw new ApiError('not_found', 'No such request in the log');
+        return entry;
       },
     );
 

@@ -1849,6 +1849,10 @@ export interface paths {
                             };
                             /** @description Delete request-log rows older than this many days (checked hourly); 0 = keep forever */
                             logRetentionDays: number;
+                            /** @description Keep /v1 request and response bodies in the request log: off, errors (failed requests only) or all */
+                            logBodies: "off" | "errors" | "all";
+                            /** @description Longest request or response body kept in the log, in characters (the rest is cut off) */
+                            logBodyMaxChars: number;
                         };
                     };
                 };
@@ -1962,6 +1966,10 @@ export interface paths {
                         };
                         /** @description Delete request-log rows older than this many days (checked hourly); 0 = keep forever */
                         logRetentionDays?: number;
+                        /** @description Keep /v1 request and response bodies in the request log: off, errors (failed requests only) or all */
+                        logBodies?: "off" | "errors" | "all";
+                        /** @description Longest request or response body kept in the log, in characters (the rest is cut off) */
+                        logBodyMaxChars?: number;
                     };
                 };
             };
@@ -2011,6 +2019,10 @@ export interface paths {
                             };
                             /** @description Delete request-log rows older than this many days (checked hourly); 0 = keep forever */
                             logRetentionDays: number;
+                            /** @description Keep /v1 request and response bodies in the request log: off, errors (failed requests only) or all */
+                            logBodies: "off" | "errors" | "all";
+                            /** @description Longest request or response body kept in the log, in characters (the rest is cut off) */
+                            logBodyMaxChars: number;
                         };
                     };
                 };
@@ -3283,6 +3295,8 @@ export interface paths {
                                     error: string;
                                     ms: number;
                                 }[];
+                                /** @description Whether the log kept the request and response bodies (setting logBodies) */
+                                hasBodies: boolean;
                             }[];
                             nextCursor: string | null;
                         };
@@ -3421,8 +3435,268 @@ export interface paths {
                                     error: string;
                                     ms: number;
                                 }[];
+                                /** @description Whether the log kept the request and response bodies (setting logBodies) */
+                                hasBodies: boolean;
                             }[];
                             nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/logs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of your requests, with its bodies if the log kept them */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description Epoch milliseconds */
+                            at: number;
+                            userId: string | null;
+                            keyId: string | null;
+                            orgId: string | null;
+                            teamId: string | null;
+                            channelId: string | null;
+                            model: string;
+                            upstreamModel: string | null;
+                            endpoint: string;
+                            stream: boolean;
+                            status: number;
+                            errorCode: string | null;
+                            promptTokens: number;
+                            completionTokens: number;
+                            cachedTokens: number;
+                            reasoningTokens: number;
+                            estimated: boolean;
+                            /** @description Cost in micro-USD (1 USD = 1,000,000) */
+                            costMicros: number;
+                            latencyMs: number;
+                            ttftMs: number | null;
+                            clientIp: string | null;
+                            attempts: {
+                                channelId: string;
+                                status: number;
+                                error: string;
+                                ms: number;
+                            }[];
+                            /** @description Whether the log kept the request and response bodies (setting logBodies) */
+                            hasBodies: boolean;
+                            /** @description The client's request body as logged (JSON text, cut at logBodyMaxChars), or null */
+                            requestBody: string | null;
+                            /** @description The answer as sent (JSON, or the SSE text of a stream; cut at logBodyMaxChars), or null */
+                            responseBody: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/logs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One request, with its bodies if the log kept them */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description Epoch milliseconds */
+                            at: number;
+                            userId: string | null;
+                            keyId: string | null;
+                            orgId: string | null;
+                            teamId: string | null;
+                            channelId: string | null;
+                            model: string;
+                            upstreamModel: string | null;
+                            endpoint: string;
+                            stream: boolean;
+                            status: number;
+                            errorCode: string | null;
+                            promptTokens: number;
+                            completionTokens: number;
+                            cachedTokens: number;
+                            reasoningTokens: number;
+                            estimated: boolean;
+                            /** @description Cost in micro-USD (1 USD = 1,000,000) */
+                            costMicros: number;
+                            latencyMs: number;
+                            ttftMs: number | null;
+                            clientIp: string | null;
+                            attempts: {
+                                channelId: string;
+                                status: number;
+                                error: string;
+                                ms: number;
+                            }[];
+                            /** @description Whether the log kept the request and response bodies (setting logBodies) */
+                            hasBodies: boolean;
+                            /** @description The client's request body as logged (JSON text, cut at logBodyMaxChars), or null */
+                            requestBody: string | null;
+                            /** @description The answer as sent (JSON, or the SSE text of a stream; cut at logBodyMaxChars), or null */
+                            responseBody: string | null;
                         };
                     };
                 };
