@@ -147,6 +147,78 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await screenshot(page, '11-my-logs');
   });
 
+  it('keeps request and response bodies when the settings say so, and shows them in the logs', async () => {
+    const login = await fetch(`${t.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@example.com', password: PASSWORD }),
+    });
+    expect(login.status).toBe(200);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const admin = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' };
+
+    // The setting is a choice in the "Logs" group; bodies are off until an admin turns them on.
+    await page.goto('/admin/settings');
+    await test('settings-log-bodies').waitFor();
+    await test('settings-group-logs').scrollIntoViewIfNeeded();
+    await test('settings-log-bodies-all').click();
+    await expect.poll(() => test('settings-unsaved').textContent()).toContain('(1)');
+    await screenshot(page, '16-settings-logs');
+    await test('settings-save').click();
+    await test('settings-saved').waitFor();
+    const settings = await fetch(`${t.url}/api/admin/settings`, { headers: admin });
+    expect(((await settings.json()) as { logBodies: string }).logBodies).toBe('all');
+
+    const question = 'Which lighthouse is the tallest?';
+    const res = await fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'team-model', messages: [{ role: 'user', content: question }] }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const requestId = res.headers.get('x-request-id') ?? '';
+    expect(requestId).not.toBe('');
+    // The log is written after the answer: wait until it is there, with its bodies.
+    await expect
+      .poll(
+        async () => {
+          const detail = await fetch(`${t.url}/api/admin/logs/${requestId}`, { headers: admin });
+          return detail.ok ? ((await detail.json()) as { hasBodies: boolean }).hasBodies : false;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(true);
+
+    // Newest first: the request just sent is the first row; expanding it loads its bodies.
+    for (const path of ['/admin/logs', '/logs']) {
+      await page.goto(path);
+      const first = test('logs-table').locator('.el-table__body-wrapper tr.el-table__row').first();
+      await expect.poll(() => first.textContent(), { timeout: 10_000 }).toContain('team-model');
+      await first.locator('.el-table__expand-icon').click();
+      await expect.poll(() => test('logs-table').textContent()).toContain(requestId);
+      await test('log-bodies').waitFor();
+      await expect.poll(() => test('log-request-body').textContent(), { timeout: 10_000 }).toContain(question);
+      await expect
+        .poll(() => test('log-response-body').textContent())
+        .toContain(`This is a mock response to: ${question}`);
+      // JSON is pretty-printed.
+      expect(await test('log-request-body').textContent()).toContain('\n  "messages": [');
+    }
+    await test('log-request-body-copy').click();
+    await expect.poll(() => page.evaluate('navigator.clipboard.readText()')).toContain(question);
+    await test('log-bodies').scrollIntoViewIfNeeded();
+    await screenshot(page, '11-my-logs-bodies');
+
+    // Back to the default, so later requests keep no bodies.
+    const off = await fetch(`${t.url}/api/admin/settings`, {
+      method: 'PATCH',
+      headers: admin,
+      body: JSON.stringify({ logBodies: 'off' }),
+    });
+    expect(off.status).toBe(200);
+    expect(((await off.json()) as { logBodies: string }).logBodies).toBe('off');
+  });
+
   it('renders the remaining admin pages', async () => {
     for (const [path, marker, shot] of [
       ['/admin/users', 'users-table', '12-users'],

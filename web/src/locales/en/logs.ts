@@ -39,6 +39,13 @@ export default {
   attempts: 'Failed upstream attempts: {n}',
   attemptError: 'Error',
   noRetries: 'No upstream attempt failed.',
+  bodies: 'Request and response',
+  requestBody: 'Request body',
+  responseBody: 'Response body',
+  bodyNotKept: 'Not kept',
+  bodiesLoadFailed: 'Could not load the bodies',
+  bodiesOff: 'The log did not keep the bodies of this request.',
+  bodiesOffLink: 'Body logging is in the system settings.',
   shown: '{n} shown',
   end: 'No more requests',
 };

@@ -13,6 +13,7 @@ export default {
   changed: 'Changed',
   seconds: 's',
   days: 'days',
+  characters: 'characters',
   off: 'off',
   forever: 'keep forever',
   groups: {
@@ -71,6 +72,19 @@ export default {
     logRetentionDays: {
       label: 'Request log retention',
       help: 'Delete request-log rows older than this many days (checked hourly); 0 = keep forever.',
+    },
+    logBodies: {
+      label: 'Keep request and response bodies',
+      help: 'Store the body of each /v1 request and of its answer in the request log: never, for failed requests only, or for every request. Bodies can contain personal or confidential data (prompts, documents, answers); they are kept until the log retention deletes them.',
+      options: {
+        off: 'Off',
+        errors: 'Failed requests',
+        all: 'All requests',
+      },
+    },
+    logBodyMaxChars: {
+      label: 'Longest body kept',
+      help: 'Characters kept of each request or response body (256–1000000); the rest is cut off and marked.',
     },
   },
   strategies: {

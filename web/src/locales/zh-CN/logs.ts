@@ -39,6 +39,13 @@ export default {
   attempts: '失败的上游尝试：{n} 次',
   attemptError: '错误',
   noRetries: '没有失败的上游尝试。',
+  bodies: '请求与响应',
+  requestBody: '请求正文',
+  responseBody: '响应正文',
+  bodyNotKept: '未保存',
+  bodiesLoadFailed: '无法加载正文',
+  bodiesOff: '日志没有保存此请求的正文。',
+  bodiesOffLink: '可在系统设置中开启正文记录。',
   shown: '已显示 {n} 条',
   end: '没有更多请求了',
 };

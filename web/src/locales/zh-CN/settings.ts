@@ -13,6 +13,7 @@ export default {
   changed: '已修改',
   seconds: '秒',
   days: '天',
+  characters: '个字符',
   off: '关闭',
   forever: '永久保留',
   groups: {
@@ -71,6 +72,19 @@ export default {
     logRetentionDays: {
       label: '请求日志保留天数',
       help: '删除早于此天数的请求日志（每小时检查一次）；0 = 永久保留。',
+    },
+    logBodies: {
+      label: '保存请求和响应正文',
+      help: '在请求日志中保存每个 /v1 请求及其响应的正文：从不、仅失败的请求，或所有请求。正文可能包含个人或机密数据（提示词、文档、回答）；它们会一直保留，直到被日志保留策略删除。',
+      options: {
+        off: '关闭',
+        errors: '仅失败的请求',
+        all: '所有请求',
+      },
+    },
+    logBodyMaxChars: {
+      label: '正文最大长度',
+      help: '每个请求或响应正文最多保留的字符数（256–1000000）；超出部分会被截断并加以标注。',
     },
   },
   strategies: {
