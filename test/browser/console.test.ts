@@ -287,6 +287,27 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await other.context.close();
   });
 
+  it('sorts the admin users table on the server, by a column header', async () => {
+    await page.goto('/admin/users');
+    const emails = () => page.locator('[data-test="users-table"] .email').allTextContents();
+    await expect.poll(async () => (await emails()).length, { timeout: 10_000 }).toBeGreaterThan(1);
+    const header = page.locator('[data-test="users-table"] th').filter({ hasText: 'Email' });
+    await header.click();
+    await expect
+      .poll(
+        async () => {
+          const e = await emails();
+          return e.join() === [...e].sort().join() && e.length > 1;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(true);
+    const ascending = await emails();
+    await header.click();
+    await expect.poll(emails, { timeout: 10_000 }).toEqual([...ascending].reverse());
+    await screenshot(page, '12-users-sorted');
+  });
+
   it('works on a phone-sized screen', async () => {
     const phone = await openPage(browser, t.url, { viewport: { width: 390, height: 844 } });
     await phone.page.goto('/login');

@@ -197,6 +197,41 @@ describe.each(ENGINES)('admin: users (%s)', (engine) => {
       expect((await call<ErrorBody>('GET', '/api/admin/users?role=root', { token: admin.token })).status).toBe(400);
     });
 
+    it('sorts by email, name or last sign-in, either way; who never signed in counts as the oldest', async () => {
+      const tag = `srt${Math.random().toString(36).slice(2, 8)}`;
+      const specs = [
+        { email: `${tag}-c@foundation.io`, name: 'Bea' },
+        { email: `${tag}-a@foundation.io`, name: 'Cid' },
+        { email: `${tag}-b@foundation.io`, name: 'Ann' },
+      ];
+      const made: User[] = [];
+      for (const spec of specs) {
+        clock.advance(1);
+        made.push(await createUser(spec));
+      }
+      // b signs in first, then c; a never does.
+      clock.advance(1000);
+      expect((await login(specs[2]?.email as string, PASSWORD)).status).toBe(200);
+      clock.advance(1000);
+      expect((await login(specs[0]?.email as string, PASSWORD)).status).toBe(200);
+      const order = async (query: string) => {
+        const res = await call<UserPage>('GET', `/api/admin/users?search=${tag}${query}`, { token: admin.token });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res.body.data.map((u) => u.email.slice(tag.length + 1, tag.length + 2));
+      };
+      expect(await order('')).toEqual(['b', 'a', 'c']);
+      expect(await order('&sort=createdAt&order=asc')).toEqual(['c', 'a', 'b']);
+      expect(await order('&sort=email')).toEqual(['a', 'b', 'c']);
+      expect(await order('&sort=email&order=desc')).toEqual(['c', 'b', 'a']);
+      expect(await order('&sort=name')).toEqual(['b', 'c', 'a']);
+      expect(await order('&sort=lastLoginAt&order=desc')).toEqual(['c', 'b', 'a']);
+      expect(await order('&sort=lastLoginAt&order=asc')).toEqual(['a', 'b', 'c']);
+      // Pages follow the order.
+      expect(await order('&sort=email&limit=2&offset=2')).toEqual(['c']);
+      for (const bad of ['&sort=role', '&order=sideways'])
+        expect((await call('GET', `/api/admin/users?search=${tag}${bad}`, { token: admin.token })).status).toBe(400);
+    });
+
     it('finds users by part of the email, case-insensitively', async () => {
       const tag = `Mixed${Math.random().toString(36).slice(2, 8)}`;
       const user = await createUser({ email: `${tag}@foundation.io` });

@@ -6,9 +6,21 @@ export interface UserListQuery {
   search?: string | undefined;
   role?: UserRole | undefined;
   status?: UserStatus | undefined;
+  /** Order by this field (default: newest accounts first); ties by id, in the same direction. */
+  sort?: UserSort | undefined;
+  order?: 'asc' | 'desc' | undefined;
   limit: number;
   offset: number;
 }
+
+export type UserSort = 'createdAt' | 'email' | 'name' | 'lastLoginAt';
+
+const SORT_COLUMNS = {
+  createdAt: 'created_at',
+  email: 'email',
+  name: 'name',
+  lastLoginAt: 'last_login_at',
+} as const satisfies Record<UserSort, keyof UsersTable>;
 
 /** Data access for users and their memberships. */
 export class UsersRepository {
@@ -45,11 +57,14 @@ export class UsersRepository {
     if (query.search) q = q.where(containsAny(query.search, ['email', 'name']));
     if (query.role) q = q.where('role', '=', query.role);
     if (query.status) q = q.where('status', '=', query.status);
+    const column = SORT_COLUMNS[query.sort ?? 'createdAt'];
+    const order = query.order ?? (query.sort === undefined || query.sort === 'createdAt' ? 'desc' : 'asc');
     const [rows, count] = await Promise.all([
       q
         .selectAll()
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
+        // Users who never signed in (no last login) count as the oldest, on SQLite and PostgreSQL alike.
+        .orderBy(column, (ob) => (order === 'desc' ? ob.desc().nullsLast() : ob.asc().nullsFirst()))
+        .orderBy('id', order)
         .limit(query.limit)
         .offset(query.offset)
         .execute(),

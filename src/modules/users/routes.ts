@@ -31,6 +31,17 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
             search: Type.Optional(Type.String({ maxLength: 254 })),
             role: Type.Optional(Role),
             status: Type.Optional(UserStatusSchema),
+            sort: Type.Optional(
+              Type.Union(
+                [Type.Literal('createdAt'), Type.Literal('email'), Type.Literal('name'), Type.Literal('lastLoginAt')],
+                { description: 'Order by this field (default createdAt)' },
+              ),
+            ),
+            order: Type.Optional(
+              Type.Union([Type.Literal('asc'), Type.Literal('desc')], {
+                description: 'Default: desc for createdAt, asc for the others',
+              }),
+            ),
             ...Pagination,
           }),
           response: { 200: Page(Type.Ref('User')), ...errorResponses },

@@ -631,6 +631,10 @@ export interface paths {
                     search?: string;
                     role?: "admin" | "user";
                     status?: "active" | "disabled";
+                    /** @description Order by this field (default createdAt) */
+                    sort?: "createdAt" | "email" | "name" | "lastLoginAt";
+                    /** @description Default: desc for createdAt, asc for the others */
+                    order?: "asc" | "desc";
                     limit?: number;
                     offset?: number;
                 };
