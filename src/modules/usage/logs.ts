@@ -52,33 +52,6 @@ export interface LogDetail extends LogEntry {
 /** A listed row: every column but the bodies, and whether there are any. */
 type ListedRow = Omit<RequestLogsTable, 'request_body' | 'response_body'> & { has_bodies: unknown };
 
-/** The columns a list reads (the bodies stay in the table until one request is asked for). */
-const LIST_COLUMNS = [
-  'id',
-  'at',
-  'user_id',
-  'key_id',
-  'org_id',
-  'team_id',
-  'channel_id',
-  'model',
-  'upstream_model',
-  'endpoint',
-  'stream',
-  'status',
-  'error_code',
-  'prompt_tokens',
-  'completion_tokens',
-  'cached_tokens',
-  'reasoning_tokens',
-  'estimated',
-  'cost_micros',
-  'latency_ms',
-  'ttft_ms',
-  'client_ip',
-  'attempts',
-] as const satisfies ReadonlyArray<keyof RequestLogsTable>;
-
 export function toLogEntry(row: ListedRow): LogEntry {
   return {
     id: row.id,
@@ -109,7 +82,7 @@ export function toLogEntry(row: ListedRow): LogEntry {
   };
 }
 
-export const CSV_COLUMNS: Array<keyof RequestLogsTable> = [
+export const CSV_COLUMNS = [
   'id',
   'at',
   'user_id',
@@ -132,7 +105,10 @@ export const CSV_COLUMNS: Array<keyof RequestLogsTable> = [
   'latency_ms',
   'ttft_ms',
   'client_ip',
-];
+] as const satisfies ReadonlyArray<keyof RequestLogsTable>;
+
+/** The columns a list reads (the bodies stay in the table until one request is asked for). */
+const LIST_COLUMNS = [...CSV_COLUMNS, 'attempts'] as const;
 
 function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';

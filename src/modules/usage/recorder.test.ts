@@ -34,6 +34,15 @@ function row(id: string, at: number, keyId: string | null = null): RequestLogsTa
   };
 }
 
+/** Rows in the request log. */
+async function logRows(database: TestDatabase): Promise<number> {
+  const { n } = await database.handle.db
+    .selectFrom('request_logs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
 describe.each([
   ['on the event loop', false],
   ['from a worker thread (SQLite)', true],
@@ -59,15 +68,7 @@ describe.each([
     const recorder = recorderOn(db, { intervalMs: 60_000, batchSize: 7 });
     for (let i = 0; i < 20; i++) recorder.record(row(`req_${String(i).padStart(3, '0')}`, 1000 + i));
     const database = db;
-    const count = async () =>
-      Number(
-        (
-          await database.handle.db
-            .selectFrom('request_logs')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+    const count = () => logRows(database);
     // A full batch starts one drain, which also takes the rows queued while it writes: all 20 go out
     // without waiting for the (60 s) timer.
     await expect.poll(count, { timeout: 2000 }).toBe(20);
@@ -83,15 +84,7 @@ describe.each([
     const database = await createTestDatabase('sqlite');
     db = database;
     const recorder = recorderOn(database, { intervalMs: 60_000 });
-    const count = async () =>
-      Number(
-        (
-          await database.handle.db
-            .selectFrom('request_logs')
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
+    const count = () => logRows(database);
     const later = (id: string, ms: number) =>
       new Promise<void>((resolve) => setTimeout(resolve, ms)).then(() => recorder.record(row(id, 1000)));
     recorder.track(later('req_flush', 30));
