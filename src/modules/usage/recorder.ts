@@ -100,8 +100,8 @@ export class UsageRecorder {
       this.#dropped++;
     }
     if (this.#buffer.length >= this.#batchSize) {
-      // One drain at a time: it writes until the buffer is empty, rows queued meanwhile included. (A flush
-      // per record while a write is in flight left thousands of waiters to wake when it ended.)
+      // One drain at a time: it writes until the buffer is empty, rows queued meanwhile included (a flush
+      // per record would leave one waiter per record queued behind the write in flight).
       if (!this.#draining)
         this.#draining = this.flush().finally(() => {
           this.#draining = undefined;
