@@ -1,0 +1,14 @@
+-- wrk script for the AI Hub bench: POSTs the body and headers given in the environment and prints one JSON
+-- line of results at the end (wrk's own summary has no machine-readable form).
+wrk.method = "POST"
+wrk.body = os.getenv("BENCH_BODY")
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = os.getenv("BENCH_AUTH")
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"durationUs":%d,"connectErrors":%d,"readErrors":%d,"writeErrors":%d,"statusErrors":%d,"timeouts":%d,"meanUs":%f,"p50Us":%d,"p99Us":%d}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency:percentile(50), latency:percentile(99)))
+end
