@@ -321,13 +321,13 @@ async function main() {
             loadGenerator === 'wrk'
               ? wrkLoad({ url: `${target.url}/v1/chat/completions`, auth: target.auth, body, connections, seconds })
               : autocannon({
-              url: `${target.url}/v1/chat/completions`,
-              method: 'POST',
-              headers: { authorization: target.auth, 'content-type': 'application/json' },
-              body,
-              connections,
-              duration: seconds,
-            });
+                  url: `${target.url}/v1/chat/completions`,
+                  method: 'POST',
+                  headers: { authorization: target.auth, 'content-type': 'application/json' },
+                  body,
+                  connections,
+                  duration: seconds,
+                });
           const warm = await load(1);
           if (target.hub) served.set(target.name, served.get(target.name) + warm['2xx']);
           const cpuBefore = cpuMicros(target.pid);
