@@ -13,6 +13,7 @@ import { playgroundRoutes } from './gateway/playground-routes.js';
 import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { lazyChildLoggerFactory } from './http/lazy-logger.js';
+import type { TlsMaterial } from './http/tls.js';
 import { ErrorBody } from './http/schemas.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
@@ -36,12 +37,16 @@ const API_BODY_LIMIT = 1024 * 1024;
 export interface BuildAppOptions {
   /** Pino logger options, or false for none (tests). */
   logger?: boolean | { level: string };
+  /** Serve HTTPS with HTTP/2 (and HTTP/1.1 for clients that do not speak it) with this certificate. */
+  tls?: TlsMaterial;
 }
 
 /** Build the HTTP app from its services. No side effects: the caller listens and closes. */
 export async function buildApp(services: Services, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
   const app = Fastify({
+    // One port for both: HTTP/2 where the client offers it (ALPN), HTTP/1.1 otherwise.
+    ...((options.tls ? { http2: true, https: { allowHTTP1: true, ...options.tls } } : {}) as object),
     logger:
       options.logger === false
         ? false
@@ -67,7 +72,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   // While closing, keep closing connections that turn idle (a stream that just finished), so shutdown
   // does not wait for clients' keep-alive timeouts.
   app.addHook('preClose', async () => {
-    const timer = setInterval(() => app.server.closeIdleConnections(), 100);
+    // (An HTTP/2 server has no such method: Fastify closes its sessions itself.)
+    const timer = setInterval(() => app.server.closeIdleConnections?.(), 100);
     app.server.once('close', () => clearInterval(timer));
   });
   // Synchronous (done callback): an async hook costs a promise per request on the hot path.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { CONFIG_VARIABLES, type Config, ConfigError, isEmail, loadConfig, readEnvironment } from './config/index.js';
+import { openDatabase } from './infra/db/client.js';
 import { SYSTEM_ACTOR } from './modules/audit/service.js';
 import { openRuntime, startServer } from './server.js';
 
@@ -14,6 +15,17 @@ async function withRuntime<T>(fn: (runtime: Awaited<ReturnType<typeof openRuntim
     return await fn(runtime);
   } finally {
     await runtime.close();
+  }
+}
+
+/** The configured database, opened without migrating it (backup, restore, dry runs). */
+async function withDatabase<T>(fn: (database: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
+  const c = config();
+  const database = openDatabase({ url: c.databaseUrl, dataDir: c.dataDir, poolSize: 2 });
+  try {
+    return await fn(database);
+  } finally {
+    await database.close();
   }
 }
 
@@ -34,10 +46,71 @@ export function buildCli(): Command {
   program
     .command('migrate')
     .description('Bring the database schema up to date, then exit')
-    .action(async () => {
+    .option('--dry-run', 'list the migrations that would run, change nothing', false)
+    .action(async (opts: { dryRun: boolean }) => {
+      if (opts.dryRun) {
+        await withDatabase(async (database) => {
+          const { pendingMigrations } = await import('./infra/db/migrate.js');
+          const pending = await pendingMigrations(database.db);
+          console.log(
+            pending.length === 0
+              ? `Nothing to do: ${database.engine} ${database.location} is up to date.`
+              : `Would apply ${pending.length} migration(s) to ${database.engine} ${database.location}:\n${pending.map((m) => `  ${m}`).join('\n')}`,
+          );
+        });
+        return;
+      }
       await withRuntime(async (rt) => {
         console.log(`Database is up to date (${rt.database.engine} ${rt.database.location}).`);
       });
+    });
+
+  program
+    .command('backup')
+    .description('Write a consistent backup of the whole database to a file (works while the server runs)')
+    .requiredOption('--to <file>', 'backup file to write (gzipped JSON lines; restores into SQLite or PostgreSQL)')
+    .action(async (opts: { to: string }) => {
+      const { backupDatabase } = await import('./infra/db/backup.js');
+      await withDatabase(async (database) => {
+        const { tables } = await backupDatabase(database, opts.to);
+        const rows = tables.reduce((sum, t) => sum + t.rows, 0);
+        console.log(
+          `Backed up ${rows} rows of ${tables.length} tables from ${database.engine} ${database.location} to ${opts.to}.`,
+        );
+        console.log('Keep the secret key (AIHUB_SECRET_KEY or secret.key) with it: stored provider keys need it.');
+      });
+    });
+
+  program
+    .command('restore')
+    .description('Restore a backup into the configured database (empty, or replaced with --force)')
+    .requiredOption('--from <file>', 'backup file written by `aihub backup`')
+    .option('--force', 'replace everything in a database that is not empty', false)
+    .action(async (opts: { from: string; force: boolean }) => {
+      const { RestoreError, restoreDatabase } = await import('./infra/db/backup.js');
+      await withDatabase(async (database) => {
+        try {
+          const { header, tables, migratedAfter } = await restoreDatabase(database, opts.from, { replace: opts.force });
+          const rows = tables.reduce((sum, t) => sum + t.rows, 0);
+          console.log(
+            `Restored ${rows} rows of ${tables.length} tables (backup of ${header.createdAt}, ${header.engine}) into ${database.engine} ${database.location}.`,
+          );
+          if (migratedAfter.length > 0) console.log(`Then applied ${migratedAfter.length} newer migration(s).`);
+        } catch (error) {
+          if (error instanceof RestoreError) throw new CliError(error.message);
+          throw error;
+        }
+      });
+    });
+
+  program
+    .command('doctor')
+    .description('Check configuration, database, Redis and the providers, and say what to fix')
+    .option('--timeout <ms>', 'time each network check may take', '5000')
+    .action(async (opts: { timeout: string }) => {
+      const { printFindings, runDoctor } = await import('./cli/doctor.js');
+      const findings = await runDoctor({ env: readEnvironment(), timeoutMs: Number(opts.timeout) || 5000 });
+      if (printFindings(findings)) process.exitCode = 1;
     });
 
   const user = program.command('user').description('Manage users');

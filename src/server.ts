@@ -7,6 +7,7 @@ import { loadOrCreateSecretKey } from './config/secret-key.js';
 import { seedDemo } from './demo.js';
 import { type DatabaseHandle, openDatabase } from './infra/db/client.js';
 import { migrateToLatest } from './infra/db/migrate.js';
+import { readTlsFiles, type SecureServer, watchTlsFiles } from './http/tls.js';
 import { REDIS_CLIENT_OPTIONS } from './infra/state/redis-options.js';
 import { createServices, type Services, startBackground, startServices } from './services.js';
 
@@ -48,8 +49,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
 
 /** `aihub start`: serve until SIGTERM/SIGINT, then drain in-flight requests and close storage. */
 export async function startServer(config: Config): Promise<void> {
+  const tls = config.tls ? readTlsFiles(config.tls) : undefined;
   const runtime = await openRuntime(config);
-  const app = await buildApp(runtime.services);
+  const app = await buildApp(runtime.services, { tls });
   await ensureFirstAdmin(runtime.services, app.log);
   if (config.configFile) {
     const report = await applyDeclarativeConfig(
@@ -61,10 +63,13 @@ export async function startServer(config: Config): Promise<void> {
     app.log.info('added the demo channel (mock) with models mock-gpt, mock-reasoner and mock-embedding');
   }
   await app.listen({ port: config.port, host: config.host });
+  const stopWatchingTls = config.tls
+    ? watchTlsFiles(app.server as unknown as SecureServer, config.tls, app.log)
+    : () => undefined;
   const stopBackground = startBackground(runtime.services, { log: app.log });
   app.log.info(
     { database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) },
-    `AI Hub ready on http://localhost:${config.port}`,
+    `AI Hub ready on ${tls ? 'https' : 'http'}://localhost:${config.port}`,
   );
 
   let stopping = false;
@@ -78,6 +83,7 @@ export async function startServer(config: Config): Promise<void> {
     }, config.shutdownTimeoutMs);
     deadline.unref();
     try {
+      stopWatchingTls();
       await stopBackground();
       await app.close();
       await runtime.close();

@@ -30,6 +30,8 @@ export interface Config {
   demo: boolean;
   /** Built web console to serve at `/`; undefined → dist/web of this install. */
   webDir: string | undefined;
+  /** PEM certificate chain and private key files: HTTPS (and HTTP/2) on PORT when both are set. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +138,13 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
     default: '(dist/web of this install)',
     description: 'Directory of the built web console served at /',
   },
+  {
+    name: 'AIHUB_TLS_CERT',
+    default: '(empty: plain HTTP)',
+    description:
+      'PEM certificate (chain) file: with AIHUB_TLS_KEY, serve HTTPS and HTTP/2 on PORT; reloaded when the files change',
+  },
+  { name: 'AIHUB_TLS_KEY', default: '(empty)', description: 'PEM private key file of AIHUB_TLS_CERT' },
 ];
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -243,9 +252,20 @@ export function loadConfig(env: Env): Config {
     configFile: str('AIHUB_CONFIG'),
     demo: bool('AIHUB_DEMO', true),
     webDir: str('AIHUB_WEB_DIR') ? resolve(str('AIHUB_WEB_DIR') as string) : undefined,
+    tls: undefined,
   };
   if (config.configFile && !existsSync(config.configFile))
     problems.push(`AIHUB_CONFIG="${config.configFile}": no such file`);
+  const certFile = str('AIHUB_TLS_CERT');
+  const keyFile = str('AIHUB_TLS_KEY');
+  if (Boolean(certFile) !== Boolean(keyFile))
+    problems.push('AIHUB_TLS_CERT and AIHUB_TLS_KEY: set both (HTTPS) or neither (plain HTTP)');
+  for (const [name, file] of [
+    ['AIHUB_TLS_CERT', certFile],
+    ['AIHUB_TLS_KEY', keyFile],
+  ] as const)
+    if (file && !existsSync(file)) problems.push(`${name}="${file}": no such file`);
+  if (certFile && keyFile) config.tls = { certFile: resolve(certFile), keyFile: resolve(keyFile) };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

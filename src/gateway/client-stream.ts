@@ -86,7 +86,8 @@ export class ClientStream implements ClientPresence {
     this.reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
-      connection: 'keep-alive',
+      // HTTP/2 forbids connection-specific headers (Node throws on them).
+      ...(this.reply.request.raw.httpVersionMajor === 2 ? {} : { connection: 'keep-alive' }),
       'x-accel-buffering': 'no',
       'x-request-id': this.reply.request.id,
       ...this.headers(),

@@ -39,13 +39,15 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   clock?: Clock;
   throttle?: { perIp?: number; perAccount?: number; windowSeconds?: number };
+  /** Serve this database (e.g. a restored one) instead of a new one; dropped on close all the same. */
+  database?: TestDatabase;
 }
 
 const TEST_SECRET = Buffer.alloc(32, 7);
 
 /** The real app on a real loopback port over a private database. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await createTestDatabase(options.engine ?? 'sqlite');
+  const database = options.database ?? (await createTestDatabase(options.engine ?? 'sqlite'));
   const redisPrefix = `aihub-test:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
   const redis =
     options.backend === 'redis' ? new Redis(process.env.TEST_REDIS_URL as string, REDIS_CLIENT_OPTIONS) : undefined;

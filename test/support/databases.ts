@@ -23,12 +23,18 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated, private database: a temp SQLite file, or a new PostgreSQL database dropped afterwards. */
-export async function createTestDatabase(engine: EngineName): Promise<TestDatabase> {
+/**
+ * A fresh, migrated (unless `migrate: false`), private database: a temp SQLite file, or a new PostgreSQL
+ * database dropped afterwards.
+ */
+export async function createTestDatabase(
+  engine: EngineName,
+  { migrate = true }: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'aihub-test-'));
   if (engine === 'sqlite') {
     const handle = openDatabase({ url: undefined, dataDir });
-    await migrateToLatest(handle.db);
+    if (migrate) await migrateToLatest(handle.db);
     return {
       handle,
       dataDir,
@@ -48,7 +54,7 @@ export async function createTestDatabase(engine: EngineName): Promise<TestDataba
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const handle = openDatabase({ url: url.toString(), dataDir, poolSize: 4 });
-  await migrateToLatest(handle.db);
+  if (migrate) await migrateToLatest(handle.db);
   return {
     handle,
     dataDir,

@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDialectConfig, sql } from 'kysely';
+import {
+  type DialectAdapter,
+  Kysely,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  sql,
+} from 'kysely';
 import type pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -43,7 +51,9 @@ function openSqlite(file: string): DatabaseHandle {
   // tables in memory rather than in files created and unlinked per statement: a third of the usage
   // writer's write syscalls and ~10 % of its CPU per row (measured).
   sqlite.pragma('temp_store = MEMORY');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({
+    dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   return {
     db,
     engine: 'sqlite',
@@ -53,6 +63,23 @@ function openSqlite(file: string): DatabaseHandle {
     },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * SQLite runs schema changes inside transactions, but Kysely's adapter says it does not, so its migrator would
+ * apply each migration's statements one by one: a migration that failed half-way left a schema neither version
+ * can use. Saying so lets the migrator run all pending migrations in one transaction, as on PostgreSQL.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
 }
 
 /** Prepared statements kept for reuse; queries are built from a fixed set of shapes, so few are ever needed. */

@@ -8,7 +8,7 @@ import * as m0006 from './migrations/0006_partial_team_index.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
-const MIGRATIONS: Record<string, Migration> = {
+export const MIGRATIONS: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_gateway': m0002,
   '0003_routing': m0003,
@@ -23,15 +23,51 @@ export interface MigrationReport {
   applied: string[];
 }
 
-/** Bring the schema up to date. Safe to call on every start and from several instances (locked). */
-export async function migrateToLatest(db: Kysely<Database>): Promise<MigrationReport> {
-  const migrator = new Migrator({
+function migrator(
+  db: Kysely<Database> | Kysely<unknown>,
+  migrations: Record<string, Migration> = MIGRATIONS,
+): Migrator {
+  return new Migrator({
     db: db as Kysely<unknown>,
-    provider,
+    provider: migrations === MIGRATIONS ? provider : { getMigrations: async () => migrations },
     migrationTableName: 'aihub_migrations',
     migrationLockTableName: 'aihub_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+}
+
+/** Names of every migration this version knows, in order. */
+export function knownMigrations(): string[] {
+  return Object.keys(MIGRATIONS).sort();
+}
+
+/** Names of the migrations the database has applied, in order (none for a new database). */
+export async function appliedMigrations(db: Kysely<Database> | Kysely<unknown>): Promise<string[]> {
+  return (await migrator(db).getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name);
+}
+
+/** Migrations `migrateToLatest` would apply, without applying them (`aihub migrate --dry-run`). */
+export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+  return (await migrator(db).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+/** Apply migrations up to and including `name` (restoring a backup made at that schema). */
+export async function migrateTo(db: Kysely<Database>, name: string): Promise<MigrationReport> {
+  return report(await migrator(db).migrateTo(name));
+}
+
+/**
+ * Bring the schema up to date. Safe to call on every start and from several instances (locked). The pending
+ * migrations run in one transaction on both engines: one that fails leaves the schema as it was, usable by the
+ * previous version. `migrations` replaces the list in tests.
+ */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  migrations: Record<string, Migration> = MIGRATIONS,
+): Promise<MigrationReport> {
+  return report(await migrator(db, migrations).migrateToLatest());
+}
+
+function report({ error, results }: Awaited<ReturnType<Migrator['migrateToLatest']>>): MigrationReport {
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     const reason = error instanceof Error ? error.message : String(error ?? 'unknown error');
