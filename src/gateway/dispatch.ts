@@ -96,6 +96,34 @@ export class UpstreamFailure extends Error {
   }
 }
 
+/**
+ * Runs `build`: the translation of the client's request into the upstream's (and its serialisation).
+ * Nothing has been sent yet, so whatever it throws is the request's fault: a 400 for the client, never a
+ * failure of the channel (that counted against its health and breaker, and failed over to channels that
+ * would fail the same way). Adapters' deliberate refusals keep their own meaning: an ApiError as thrown,
+ * an UnsupportedRequestError ("this provider cannot do X") through its `info`.
+ */
+export function clientFault<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof ApiError || hasErrorInfo(error)) throw error;
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ApiError(
+      'bad_request',
+      `The request is invalid and could not be translated for the upstream (${detail})`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function hasErrorInfo(error: unknown): boolean {
+  const info = (error as { info?: UpstreamErrorInfo } | null)?.info;
+  return typeof info?.status === 'number' && typeof info.code === 'string';
+}
+
 /** Wait `ms`, or less if the client leaves; true when the wait ran its course. */
 function waitUnlessGone(client: ClientPresence, ms: number): Promise<boolean> {
   if (client.gone) return Promise.resolve(false);
