@@ -113,6 +113,7 @@ export class ChatService {
         ),
       );
       const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
+      attempt.upstreamStatus = res.status;
       if (res.status >= 400)
         throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
       const text = await res.body.text();
@@ -185,6 +186,7 @@ export class ChatService {
           translator: passthrough ? undefined : channel.adapter.createStreamTranslator(request, ids),
         }));
         const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
+        attempt.upstreamStatus = res.status;
         if (res.status >= 400)
           throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
         const events: EventSourceMessage[] = [];

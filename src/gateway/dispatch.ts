@@ -77,6 +77,8 @@ export interface Attempt {
   signal: AttemptAbort;
   /** True when the channel's total timeout (not the client) ended the attempt. */
   timedOut(): boolean;
+  /** The upstream's HTTP status, set by the attempt once it has a response (for the request log). */
+  upstreamStatus: number | null;
 }
 
 /**
@@ -217,19 +219,21 @@ export class Dispatcher {
         controller.abort(new Error('total timeout'));
       }, channel.timeouts.totalMs);
       const stopListening = client.onGone(() => controller.abort(new Error('client closed the connection')));
+      const current: Attempt = {
+        target,
+        signal: controller,
+        timedOut: () => deadlineHit,
+        upstream: {
+          baseUrl: channel.baseUrl,
+          apiKey: key.secret,
+          upstreamModel: route.upstreamModel,
+          headers: channel.options.headers ?? {},
+          options: channel.options.provider ?? {},
+        },
+        upstreamStatus: null,
+      };
       try {
-        const value = await attempt({
-          target,
-          signal: controller,
-          timedOut: () => deadlineHit,
-          upstream: {
-            baseUrl: channel.baseUrl,
-            apiKey: key.secret,
-            upstreamModel: route.upstreamModel,
-            headers: channel.options.headers ?? {},
-            options: channel.options.provider ?? {},
-          },
-        });
+        const value = await attempt(current);
         const ttft = ledger.ttftMs;
         health.succeed(
           this.deps.clock.now(),
@@ -260,7 +264,7 @@ export class Dispatcher {
           this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000, channel.id);
         if (info.code === 'upstream_auth_failed') this.deps.onAuthFailure?.(channel, info.message);
         if (error instanceof CommittedFailure) throw error;
-        ledger.addAttempt(channel, info.status, info.message, attemptStart);
+        ledger.addAttempt(channel, info.status, current.upstreamStatus, info.message, attemptStart);
         lastError = apiErrorOf(info);
         if (!info.retryable) break;
       } finally {

@@ -133,6 +133,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
         }
         const http = clientFault(() => buildEmbeddings.call(adapter, body, attempt.upstream));
         const res = await gateway.upstream.send(http, channel.timeouts, attempt.signal);
+        attempt.upstreamStatus = res.status;
         if (res.status >= 400)
           throw new UpstreamFailure(adapter.parseError(res.status, await readText(res.body), res.headers));
         return adapter.parseEmbeddingsResponse(JSON.parse(await res.body.text()), body);

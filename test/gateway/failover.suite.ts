@@ -30,16 +30,24 @@ interface Failure {
   scenario: ScenarioInput;
   /** The status the failed attempt is logged with (the gateway's mapping of the upstream failure). */
   attemptStatus: number;
+  /** The upstream's own HTTP status, logged next to it (null: no HTTP answer). */
+  upstreamStatus: number | null;
 }
 
 const FAILURES: Failure[] = [
-  { label: 'HTTP 500', scenario: 'server_error', attemptStatus: 502 },
-  { label: 'HTTP 429', scenario: 'rate_limit', attemptStatus: 429 },
-  { label: 'a connection reset before the headers', scenario: 'reset_before_headers', attemptStatus: 502 },
+  { label: 'HTTP 500', scenario: 'server_error', attemptStatus: 502, upstreamStatus: 500 },
+  { label: 'HTTP 429', scenario: 'rate_limit', attemptStatus: 429, upstreamStatus: 429 },
+  {
+    label: 'a connection reset before the headers',
+    scenario: 'reset_before_headers',
+    attemptStatus: 502,
+    upstreamStatus: null,
+  },
   {
     label: 'no first byte within firstByteMs',
     scenario: { name: 'text', firstByteDelayMs: 1_500 },
     attemptStatus: 504,
+    upstreamStatus: null,
   },
 ];
 
@@ -155,6 +163,7 @@ export function failoverSuite(): void {
               {
                 channelId: primary.channelId,
                 status: failure.attemptStatus,
+                upstreamStatus: failure.upstreamStatus,
                 error: expect.any(String),
                 ms: expect.any(Number),
               },
@@ -184,7 +193,9 @@ export function failoverSuite(): void {
           await gw.t.services.recorder.flush();
           const [row] = await gw.t.services.logs.list({ limit: 1, model: `fo-${type}` });
           expect(row).toMatchObject({ status: 400, channelId: primary.channelId });
-          expect(row?.attempts).toEqual([expect.objectContaining({ channelId: primary.channelId, status: 400 })]);
+          expect(row?.attempts).toEqual([
+            expect.objectContaining({ channelId: primary.channelId, status: 400, upstreamStatus: 400 }),
+          ]);
           primary.fake.setScenario('text');
         },
       );
