@@ -3,224 +3,229 @@
  * would): a known field of the wrong type is the client's mistake, answered 400 naming the field as the
  * provider itself would, instead of being forwarded (or crashing a translator, which used to be blamed on
  * the channel). Only types and the shapes translators rely on are checked; ranges and values are the
- * upstream's to judge, and unknown fields pass through untouched. Plain code rather than a JSON schema:
- * the app's Ajv coerces types (`"10"` → 10, `null` → 0), which is right for query strings and wrong here.
+ * upstream's to judge, unknown fields pass through untouched, and `null` is accepted for optional fields.
+ * Plain code rather than a JSON schema: the app's Ajv coerces types (`"10"` → 10, `null` → 0), which is
+ * right for query strings and wrong here. Hot path: kinds are bit masks, the body's own keys are walked
+ * (not the list of known fields), and nothing is allocated unless a problem is found.
  */
 import { ApiError } from '../core/errors.js';
 
-type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object';
+const STRING = 1;
+const INTEGER = 2;
+/** A finite number that is not an integer; `NUMBER` below accepts both. */
+const DECIMAL = 4;
+const BOOLEAN = 8;
+const ARRAY = 16;
+const OBJECT = 32;
+const NULL = 64;
+const OTHER = 128;
+const NUMBER = INTEGER | DECIMAL;
 
-/** What a field may hold: one kind or several; `null` is always accepted for optional fields. */
-type Expected = Kind | readonly Kind[];
+function kindOf(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return STRING;
+    case 'number':
+      return Number.isInteger(value) ? INTEGER : Number.isFinite(value) ? DECIMAL : OTHER;
+    case 'boolean':
+      return BOOLEAN;
+    case 'object':
+      return value === null ? NULL : Array.isArray(value) ? ARRAY : OBJECT;
+    default:
+      return OTHER;
+  }
+}
 
 interface Problem {
   param: string;
-  /** The kinds expected, or a free-form complaint (missing, empty, too small). */
-  expected?: readonly Kind[];
+  /** Kinds expected (a mask), with the value found. */
+  expected?: number;
   got?: unknown;
-  missing?: boolean;
-  empty?: boolean;
+  missing?: true;
+  empty?: true;
   minimum?: number;
 }
 
-function isKind(value: unknown, kind: Kind): boolean {
-  switch (kind) {
-    case 'string':
-      return typeof value === 'string';
-    case 'integer':
-      return Number.isInteger(value);
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'array':
-      return Array.isArray(value);
-    case 'object':
-      return typeof value === 'object' && value !== null && !Array.isArray(value);
-  }
+/** Known fields and the kinds each accepts (null is accepted for all of them: it means "not set"). */
+type Fields = Readonly<Record<string, number>>;
+
+/** `problem` with its param under `prefix` (names are built only for a problem, never on the happy path). */
+function under(prefix: string, problem: Problem | null): Problem | null {
+  if (problem) problem.param = prefix + problem.param;
+  return problem;
 }
 
-function asList(expected: Expected): readonly Kind[] {
-  return typeof expected === 'string' ? [expected] : expected;
-}
-
-/** The first field of `fields` present in `body` with a value of none of its kinds (null passes). */
-function checkFields(body: Record<string, unknown>, fields: Record<string, Expected>): Problem | null {
-  for (const param in fields) {
-    const value = body[param];
-    if (value === undefined || value === null) continue;
-    const expected = asList(fields[param] as Expected);
-    if (!expected.some((kind) => isKind(value, kind))) return { param, expected, got: value };
+function checkFields(body: Record<string, unknown>, fields: Fields): Problem | null {
+  for (const key in body) {
+    const expected = fields[key];
+    if (expected === undefined) continue;
+    const value = body[key];
+    if ((kindOf(value) & (expected | NULL)) === 0) return { param: key, expected, got: value };
   }
   return null;
 }
 
-function typeProblem(param: string, value: unknown, expected: Expected): Problem | null {
-  const kinds = asList(expected);
-  return kinds.some((kind) => isKind(value, kind)) ? null : { param, expected: kinds, got: value };
+function required(body: Record<string, unknown>, key: string, expected: number): Problem | null {
+  const value = body[key];
+  const kind = kindOf(value);
+  if (value === undefined || kind === NULL) return { param: key, missing: true };
+  return (kind & expected) === 0 ? { param: key, expected, got: value } : null;
 }
 
-/** `value` is an array whose every item is of `kind` (items named `param[i]`). */
-function arrayOf(param: string, value: unknown, kind: Kind): Problem | null {
-  if (!Array.isArray(value)) return { param, expected: ['array'], got: value };
-  for (let i = 0; i < value.length; i++) {
-    const problem = typeProblem(`${param}[${i}]`, value[i], kind);
-    if (problem) return problem;
+/** Every item of `items` has a kind of `expected`; items are named `param[i]` (or `param.i` for Anthropic). */
+function eachOf(items: unknown[], expected: number, param: string, dotted = false): Problem | null {
+  for (let i = 0; i < items.length; i++) {
+    const item: unknown = items[i];
+    if ((kindOf(item) & expected) === 0)
+      return { param: dotted ? `${param}.${i}` : `${param}[${i}]`, expected, got: item };
   }
   return null;
-}
-
-function required(body: Record<string, unknown>, param: string, kind: Kind): Problem | null {
-  const value = body[param];
-  if (value === undefined || value === null) return { param, missing: true };
-  return typeProblem(param, value, kind);
 }
 
 // ---- OpenAI ----------------------------------------------------------------------------------------
 
-const OPENAI_CHAT_FIELDS: Record<string, Expected> = {
-  stream: 'boolean',
-  max_tokens: 'integer',
-  max_completion_tokens: 'integer',
-  n: 'integer',
-  seed: 'integer',
-  top_logprobs: 'integer',
-  temperature: 'number',
-  top_p: 'number',
-  presence_penalty: 'number',
-  frequency_penalty: 'number',
-  logprobs: 'boolean',
-  parallel_tool_calls: 'boolean',
-  store: 'boolean',
-  stop: ['string', 'array'],
-  tools: 'array',
-  tool_choice: ['string', 'object'],
-  response_format: 'object',
-  stream_options: 'object',
-  logit_bias: 'object',
-  metadata: 'object',
-  user: 'string',
-  reasoning_effort: 'string',
-  service_tier: 'string',
+const OPENAI_CHAT_FIELDS: Fields = {
+  stream: BOOLEAN,
+  max_tokens: INTEGER,
+  max_completion_tokens: INTEGER,
+  n: INTEGER,
+  seed: INTEGER,
+  top_logprobs: INTEGER,
+  temperature: NUMBER,
+  top_p: NUMBER,
+  presence_penalty: NUMBER,
+  frequency_penalty: NUMBER,
+  logprobs: BOOLEAN,
+  parallel_tool_calls: BOOLEAN,
+  store: BOOLEAN,
+  stop: STRING | ARRAY,
+  tools: ARRAY,
+  tool_choice: STRING | OBJECT,
+  response_format: OBJECT,
+  stream_options: OBJECT,
+  logit_bias: OBJECT,
+  metadata: OBJECT,
+  user: STRING,
+  reasoning_effort: STRING,
+  service_tier: STRING,
 };
 
-const OPENAI_MESSAGE_FIELDS: Record<string, Expected> = {
-  content: ['string', 'array'],
-  name: 'string',
-  tool_call_id: 'string',
-  tool_calls: 'array',
+const OPENAI_MESSAGE_FIELDS: Fields = {
+  content: STRING | ARRAY,
+  name: STRING,
+  tool_call_id: STRING,
+  tool_calls: ARRAY,
 };
 
-function openAiMessage(message: unknown, at: string): Problem | null {
-  if (!isKind(message, 'object')) return { param: at, expected: ['object'], got: message };
+/** Problems of one message, named relative to it (`role`, `content[0].type`). */
+function openAiMessage(message: unknown): Problem | null {
+  if (kindOf(message) !== OBJECT) return { param: '', expected: OBJECT, got: message };
   const record = message as Record<string, unknown>;
-  const problem = required(record, 'role', 'string') ?? checkFields(record, OPENAI_MESSAGE_FIELDS);
-  if (problem) return { ...problem, param: `${at}.${problem.param}` };
-  if (Array.isArray(record.content)) {
-    for (let i = 0; i < record.content.length; i++) {
-      const part: unknown = record.content[i];
-      const where = `${at}.content[${i}]`;
-      if (!isKind(part, 'object')) return { param: where, expected: ['object'], got: part };
-      const type = required(part as Record<string, unknown>, 'type', 'string');
-      if (type) return { ...type, param: `${where}.${type.param}` };
+  const problem = required(record, 'role', STRING) ?? checkFields(record, OPENAI_MESSAGE_FIELDS);
+  if (problem) return problem;
+  const content = record.content;
+  if (Array.isArray(content)) {
+    for (let i = 0; i < content.length; i++) {
+      const part: unknown = content[i];
+      if (kindOf(part) !== OBJECT) return { param: `content[${i}]`, expected: OBJECT, got: part };
+      const type = required(part as Record<string, unknown>, 'type', STRING);
+      if (type) return under(`content[${i}].`, type);
     }
   }
   const calls = record.tool_calls;
   if (Array.isArray(calls)) {
     for (let i = 0; i < calls.length; i++) {
-      const where = `${at}.tool_calls[${i}]`;
       const call: unknown = calls[i];
-      if (!isKind(call, 'object')) return { param: where, expected: ['object'], got: call };
-      const fn = required(call as Record<string, unknown>, 'function', 'object');
-      if (fn) return { ...fn, param: `${where}.function` };
+      if (kindOf(call) !== OBJECT) return { param: `tool_calls[${i}]`, expected: OBJECT, got: call };
+      const fn = required(call as Record<string, unknown>, 'function', OBJECT);
+      if (fn) return under(`tool_calls[${i}].`, fn);
       const f = (call as { function: Record<string, unknown> }).function;
-      const inner = required(f, 'name', 'string') ?? required(f, 'arguments', 'string');
-      if (inner) return { ...inner, param: `${where}.function.${inner.param}` };
+      const inner = required(f, 'name', STRING) ?? required(f, 'arguments', STRING);
+      if (inner) return under(`tool_calls[${i}].function.`, inner);
     }
   }
   return null;
 }
 
-function openAiTools(tools: unknown): Problem | null {
-  if (!Array.isArray(tools)) return null;
+function openAiTools(tools: unknown[]): Problem | null {
   for (let i = 0; i < tools.length; i++) {
     const tool: unknown = tools[i];
-    if (!isKind(tool, 'object')) return { param: `tools[${i}]`, expected: ['object'], got: tool };
-    const type = required(tool as Record<string, unknown>, 'type', 'string');
-    if (type) return { ...type, param: `tools[${i}].type` };
-    const fn = (tool as Record<string, unknown>).function;
-    if ((tool as Record<string, unknown>).type === 'function') {
-      if (!isKind(fn, 'object')) return { param: `tools[${i}].function`, expected: ['object'], got: fn };
-      const name = required(fn as Record<string, unknown>, 'name', 'string');
-      if (name) return { ...name, param: `tools[${i}].function.name` };
-    }
+    if (kindOf(tool) !== OBJECT) return { param: `tools[${i}]`, expected: OBJECT, got: tool };
+    const record = tool as Record<string, unknown>;
+    const type = required(record, 'type', STRING);
+    if (type) return under(`tools[${i}].`, type);
+    if (record.type !== 'function') continue;
+    const fn = required(record, 'function', OBJECT);
+    if (fn) return under(`tools[${i}].`, fn);
+    const name = required(record.function as Record<string, unknown>, 'name', STRING);
+    if (name) return under(`tools[${i}].function.`, name);
   }
   return null;
 }
 
 function chatProblem(body: Record<string, unknown>): Problem | null {
-  const model = required(body, 'model', 'string');
-  if (model) return model;
-  const messages = body.messages;
-  if (messages === undefined || messages === null) return { param: 'messages', missing: true };
-  if (!Array.isArray(messages)) return { param: 'messages', expected: ['array'], got: messages };
+  const problem = required(body, 'model', STRING) ?? required(body, 'messages', ARRAY);
+  if (problem) return problem;
+  const messages = body.messages as unknown[];
   if (messages.length === 0) return { param: 'messages', empty: true };
   for (let i = 0; i < messages.length; i++) {
-    const problem = openAiMessage(messages[i], `messages[${i}]`);
-    if (problem) return problem;
+    const message = openAiMessage(messages[i]);
+    if (message) return under(message.param === '' ? `messages[${i}]` : `messages[${i}].`, message);
   }
   const field = checkFields(body, OPENAI_CHAT_FIELDS);
   if (field) return field;
   if (Array.isArray(body.stop)) {
-    const stop = arrayOf('stop', body.stop, 'string');
+    const stop = eachOf(body.stop, STRING, 'stop');
     if (stop) return stop;
   }
-  return openAiTools(body.tools);
+  return Array.isArray(body.tools) ? openAiTools(body.tools) : null;
 }
 
-const OPENAI_EMBEDDINGS_FIELDS: Record<string, Expected> = {
-  dimensions: 'integer',
-  encoding_format: 'string',
-  user: 'string',
-};
+const OPENAI_EMBEDDINGS_FIELDS: Fields = { dimensions: INTEGER, encoding_format: STRING, user: STRING };
 
 function embeddingsProblem(body: Record<string, unknown>): Problem | null {
-  const model = required(body, 'model', 'string');
-  if (model) return model;
+  const problem = required(body, 'model', STRING) ?? required(body, 'input', STRING | ARRAY);
+  if (problem) return problem;
   const input = body.input;
-  if (input === undefined || input === null) return { param: 'input', missing: true };
   if (Array.isArray(input)) {
     if (input.length === 0) return { param: 'input', empty: true };
-    // Strings, token ids, or arrays of token ids (one kind for the whole input, as OpenAI requires).
-    const first: unknown = input[0];
-    const kind: Kind = typeof first === 'string' ? 'string' : Array.isArray(first) ? 'array' : 'integer';
-    for (let i = 0; i < input.length; i++) {
-      const item: unknown = input[i];
-      const problem =
-        kind === 'array' ? arrayOf(`input[${i}]`, item, 'integer') : typeProblem(`input[${i}]`, item, kind);
-      if (problem) return problem;
+    // Strings, token ids, or arrays of token ids: one kind for the whole input, as OpenAI requires.
+    const first = kindOf(input[0]);
+    const kind = first === STRING || first === ARRAY ? first : INTEGER;
+    const items = eachOf(input, kind, 'input');
+    if (items) return items;
+    if (kind === ARRAY) {
+      for (let i = 0; i < input.length; i++) {
+        const tokens = eachOf(input[i] as unknown[], INTEGER, `input[${i}]`);
+        if (tokens) return tokens;
+      }
     }
-  } else if (typeof input !== 'string') {
-    return { param: 'input', expected: ['string', 'array'], got: input };
   }
   return checkFields(body, OPENAI_EMBEDDINGS_FIELDS);
 }
 
-/** OpenAI's words for a JSON value's type ("an integer", "a decimal"). */
-function openAiTypeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a decimal';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
+const OPENAI_NAMES: ReadonlyArray<[number, string]> = [
+  [STRING, 'a string'],
+  [INTEGER, 'an integer'],
+  [DECIMAL, 'a decimal'],
+  [BOOLEAN, 'a boolean'],
+  [ARRAY, 'an array'],
+  [OBJECT, 'an object'],
+  [NULL, 'null'],
+];
+
+/** OpenAI's words for kinds: "an integer", "a decimal" (a number, integers included). */
+function openAiExpected(mask: number): string {
+  // A decimal field takes integers too: named once, as OpenAI does.
+  const kinds = (mask & NUMBER) === NUMBER ? mask & ~INTEGER : mask;
+  return OPENAI_NAMES.filter(([bit]) => kinds & bit)
+    .map(([, name]) => name)
+    .join(' or ');
 }
 
-function openAiKindName(kind: Kind): string {
-  return kind === 'number'
-    ? 'a decimal'
-    : kind === 'integer' || kind === 'array' || kind === 'object'
-      ? `an ${kind}`
-      : `a ${kind}`;
+function openAiGot(value: unknown): string {
+  const kind = kindOf(value);
+  return OPENAI_NAMES.find(([bit]) => bit === kind)?.[1] ?? `a ${typeof value}`;
 }
 
 function openAiError(problem: Problem): ApiError {
@@ -230,12 +235,12 @@ function openAiError(problem: Problem): ApiError {
   else if (problem.empty)
     message = `Invalid '${param}': empty array. Expected an array with minimum length 1, but got an empty array instead.`;
   else
-    message = `Invalid type for '${param}': expected ${(problem.expected ?? []).map(openAiKindName).join(' or ')}, but got ${openAiTypeName(problem.got)} instead.`;
+    message = `Invalid type for '${param}': expected ${openAiExpected(problem.expected ?? 0)}, but got ${openAiGot(problem.got)} instead.`;
   return new ApiError('validation_failed', message, { param });
 }
 
 function bodyObject(body: unknown): Record<string, unknown> {
-  if (isKind(body, 'object')) return body as Record<string, unknown>;
+  if (kindOf(body) === OBJECT) return body as Record<string, unknown>;
   throw new ApiError('validation_failed', 'The request body must be a JSON object.');
 }
 
@@ -253,59 +258,54 @@ export function checkOpenAiEmbeddings(body: unknown): void {
 
 // ---- Anthropic -------------------------------------------------------------------------------------
 
-const ANTHROPIC_FIELDS: Record<string, Expected> = {
-  stream: 'boolean',
-  system: ['string', 'array'],
-  temperature: 'number',
-  top_p: 'number',
-  top_k: 'integer',
-  stop_sequences: 'array',
-  tools: 'array',
-  tool_choice: 'object',
-  metadata: 'object',
-  thinking: 'object',
-  service_tier: 'string',
+const ANTHROPIC_FIELDS: Fields = {
+  stream: BOOLEAN,
+  system: STRING | ARRAY,
+  temperature: NUMBER,
+  top_p: NUMBER,
+  top_k: INTEGER,
+  stop_sequences: ARRAY,
+  tools: ARRAY,
+  tool_choice: OBJECT,
+  metadata: OBJECT,
+  thinking: OBJECT,
+  service_tier: STRING,
 };
 
 function messagesProblem(body: Record<string, unknown>): Problem | null {
-  const problem = required(body, 'model', 'string') ?? required(body, 'max_tokens', 'integer');
+  const problem =
+    required(body, 'model', STRING) ?? required(body, 'max_tokens', INTEGER) ?? required(body, 'messages', ARRAY);
   if (problem) return problem;
   if ((body.max_tokens as number) < 1) return { param: 'max_tokens', minimum: 1 };
-  const messages = body.messages;
-  if (messages === undefined || messages === null) return { param: 'messages', missing: true };
-  if (!Array.isArray(messages)) return { param: 'messages', expected: ['array'], got: messages };
+  const messages = body.messages as unknown[];
   if (messages.length === 0) return { param: 'messages', empty: true };
   for (let i = 0; i < messages.length; i++) {
     const message: unknown = messages[i];
-    const at = `messages.${i}`;
-    if (!isKind(message, 'object')) return { param: at, expected: ['object'], got: message };
+    if (kindOf(message) !== OBJECT) return { param: `messages.${i}`, expected: OBJECT, got: message };
     const record = message as Record<string, unknown>;
-    const role = required(record, 'role', 'string');
-    if (role) return { ...role, param: `${at}.role` };
-    if (record.content === undefined || record.content === null) return { param: `${at}.content`, missing: true };
-    const content = typeProblem(`${at}.content`, record.content, ['string', 'array']);
-    if (content) return content;
-    if (Array.isArray(record.content)) {
-      const blocks = arrayOf(`${at}.content`, record.content, 'object');
-      if (blocks) return { ...blocks, param: blocks.param.replace(/\[(\d+)\]$/, '.$1') };
-    }
+    const field =
+      required(record, 'role', STRING) ??
+      required(record, 'content', STRING | ARRAY) ??
+      (Array.isArray(record.content) ? eachOf(record.content, OBJECT, 'content', true) : null);
+    if (field) return under(`messages.${i}.`, field);
   }
   const field = checkFields(body, ANTHROPIC_FIELDS);
   if (field) return field;
-  for (const param of ['stop_sequences', 'tools'] as const) {
-    if (!Array.isArray(body[param])) continue;
-    const items = arrayOf(param, body[param], param === 'tools' ? 'object' : 'string');
-    if (items) return { ...items, param: items.param.replace(/\[(\d+)\]$/, '.$1') };
+  if (Array.isArray(body.stop_sequences)) {
+    const stop = eachOf(body.stop_sequences, STRING, 'stop_sequences', true);
+    if (stop) return stop;
   }
-  return null;
+  return Array.isArray(body.tools) ? eachOf(body.tools, OBJECT, 'tools', true) : null;
 }
 
-/** Anthropic's (pydantic's) words for a kind: "a valid integer". */
-function anthropicKindName(kind: Kind): string {
-  if (kind === 'object') return 'a valid dictionary';
-  if (kind === 'array') return 'a valid list';
-  return `a valid ${kind}`;
-}
+const ANTHROPIC_NAMES: ReadonlyArray<[number, string]> = [
+  [STRING, 'a valid string'],
+  [INTEGER, 'a valid integer'],
+  [DECIMAL, 'a valid number'],
+  [BOOLEAN, 'a valid boolean'],
+  [ARRAY, 'a valid list'],
+  [OBJECT, 'a valid dictionary'],
+];
 
 /** Throws a 400 in Anthropic's wording (`max_tokens: Input should be a valid integer`) for a mistyped known field. */
 export function checkAnthropicMessages(body: unknown): void {
@@ -316,6 +316,12 @@ export function checkAnthropicMessages(body: unknown): void {
   if (problem.missing) detail = 'Field required';
   else if (problem.empty) detail = 'List should have at least 1 item after validation, not 0';
   else if (problem.minimum !== undefined) detail = `Input should be greater than or equal to ${problem.minimum}`;
-  else detail = `Input should be ${(problem.expected ?? []).map(anthropicKindName).join(' or ')}`;
+  else {
+    const mask = problem.expected ?? 0;
+    const kinds = (mask & NUMBER) === NUMBER ? mask & ~INTEGER : mask;
+    detail = `Input should be ${ANTHROPIC_NAMES.filter(([bit]) => kinds & bit)
+      .map(([, name]) => name)
+      .join(' or ')}`;
+  }
   throw new ApiError('validation_failed', `${param}: ${detail}`, { param });
 }
