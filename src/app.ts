@@ -12,6 +12,7 @@ import { registerOpenAiRoutes } from './gateway/openai-routes.js';
 import { playgroundRoutes } from './gateway/playground-routes.js';
 import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
+import { registerJsonParser } from './http/json-body.js';
 import { lazyChildLoggerFactory } from './http/lazy-logger.js';
 import type { TlsMaterial } from './http/tls.js';
 import { ErrorBody } from './http/schemas.js';
@@ -82,6 +83,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     done();
   });
   registerErrorHandling(app);
+  registerJsonParser(app);
 
   if (config.corsOrigins !== false) {
     await app.register(cors, {

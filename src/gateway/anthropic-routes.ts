@@ -9,25 +9,18 @@ import type { ChatCompletionChunk, UpstreamErrorInfo } from '../providers/types.
 import { approximatePromptTokens, fromUsage, requestedMaxOutput } from './accounting.js';
 import type { StreamSink } from './chat.js';
 import { ClientStream } from './client-stream.js';
+import { clientFault } from './dispatch.js';
 import type { Gateway } from './gateway.js';
-
-const MessagesBody = {
-  type: 'object',
-  required: ['model', 'messages', 'max_tokens'],
-  properties: {
-    model: { type: 'string', minLength: 1, maxLength: 256 },
-    max_tokens: { type: 'integer', minimum: 1 },
-    messages: { type: 'array', minItems: 1, items: { type: 'object', required: ['role', 'content'] } },
-    stream: { type: 'boolean' },
-  },
-} as const;
+import { checkAnthropicMessages } from './request-checks.js';
 
 /** POST /v1/messages: the Anthropic Messages API over any upstream. */
 export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway): void {
-  app.post('/v1/messages', { schema: { body: MessagesBody, hide: true } }, async (request, reply) => {
+  // No body schema: checkAnthropicMessages checks types without coercion (and without Ajv's cost).
+  app.post('/v1/messages', { schema: { hide: true } }, async (request, reply) => {
+    checkAnthropicMessages(request.body);
     const body = request.body as AnthropicMessagesRequest;
     const stream = body.stream === true;
-    const chat = anthropicRequestToChat(body);
+    const chat = clientFault(() => anthropicRequestToChat(body));
     const { ledger } = await gateway.begin(request, body.model, 'messages', stream, () => ({
       promptTokens: approximatePromptTokens(chat),
       maxOutputTokens: requestedMaxOutput(chat),

@@ -14,7 +14,14 @@ import type {
 } from '../providers/types.js';
 import { fromUsage, OutputAccumulator, type TokenCounts } from './accounting.js';
 import type { ClientPresence, ClientStream } from './client-stream.js';
-import { type Attempt, CLIENT_CLOSED, CommittedFailure, type Dispatcher, UpstreamFailure } from './dispatch.js';
+import {
+  type Attempt,
+  CLIENT_CLOSED,
+  CommittedFailure,
+  clientFault,
+  type Dispatcher,
+  UpstreamFailure,
+} from './dispatch.js';
 import type { RequestLedger } from './ledger.js';
 import { readText, type UpstreamClient } from './upstream.js';
 
@@ -93,15 +100,20 @@ export class ChatService {
       const { channel } = attempt.target;
       if (channel.type === 'mock') {
         ledger.markFirstToken();
-        const completion = mockChatCompletion({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger));
+        const completion = clientFault(() =>
+          mockChatCompletion({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger)),
+        );
         return { completion, raw: undefined };
       }
       // Requests arrive here without `stream: true` (those take stream()): no copy needed to turn it off.
-      const http = channel.adapter.buildChatRequest(
-        request.stream === true ? { ...request, stream: false } : request,
-        attempt.upstream,
+      const http = clientFault(() =>
+        channel.adapter.buildChatRequest(
+          request.stream === true ? { ...request, stream: false } : request,
+          attempt.upstream,
+        ),
       );
       const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
+      attempt.upstreamStatus = res.status;
       if (res.status >= 400)
         throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
       const text = await res.body.text();
@@ -149,7 +161,10 @@ export class ChatService {
     try {
       if (channel.type === 'mock') {
         const delayMs = Number(channel.options.provider?.chunkDelayMs ?? 0);
-        for (const chunk of mockChatChunks({ ...request, model: attempt.upstream.upstreamModel }, ids)) {
+        const chunks = clientFault(() => [
+          ...mockChatChunks({ ...request, model: attempt.upstream.upstreamModel }, ids),
+        ]);
+        for (const chunk of chunks) {
           if (client.gone) break;
           if (chunk.usage) state.usage = chunk.usage;
           state.output.add(chunk);
@@ -162,14 +177,18 @@ export class ChatService {
         const upstreamRequest: ChatRequest = channel.adapter.openaiCompatible
           ? { ...request, stream: true, stream_options: { ...request.stream_options, include_usage: true } }
           : { ...request, stream: true };
-        const http = channel.adapter.buildChatRequest(upstreamRequest, attempt.upstream);
-        const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
-        if (res.status >= 400)
-          throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
         // Byte pass-through only for OpenAI itself: other OpenAI-compatible servers vary (reasoning field names,
         // usage shapes, `choices: null`, filter annotations, other JSON spacing) and go through the translator.
         const passthrough = channel.adapter.id === 'openai' && sink.acceptsRaw;
-        const translator = passthrough ? undefined : channel.adapter.createStreamTranslator(request, ids);
+        // The translator reads the request too: made before sending, so a request it refuses is the client's fault.
+        const { http, translator } = clientFault(() => ({
+          http: channel.adapter.buildChatRequest(upstreamRequest, attempt.upstream),
+          translator: passthrough ? undefined : channel.adapter.createStreamTranslator(request, ids),
+        }));
+        const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
+        attempt.upstreamStatus = res.status;
+        if (res.status >= 400)
+          throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
         const events: EventSourceMessage[] = [];
         const parser = createParser({ onEvent: (event) => events.push(event) });
         // StringDecoder, not TextDecoder: a streaming TextDecoder costs ~10 µs to create on Node 20.

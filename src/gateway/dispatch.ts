@@ -77,6 +77,8 @@ export interface Attempt {
   signal: AttemptAbort;
   /** True when the channel's total timeout (not the client) ended the attempt. */
   timedOut(): boolean;
+  /** The upstream's HTTP status, set by the attempt once it has a response (for the request log). */
+  upstreamStatus: number | null;
 }
 
 /**
@@ -94,6 +96,34 @@ export class UpstreamFailure extends Error {
   constructor(readonly info: UpstreamErrorInfo) {
     super(info.message);
   }
+}
+
+/**
+ * Runs `build`: the translation of the client's request into the upstream's (and its serialisation).
+ * Nothing has been sent yet, so whatever it throws is the request's fault: a 400 for the client, never a
+ * failure of the channel (that counted against its health and breaker, and failed over to channels that
+ * would fail the same way). Adapters' deliberate refusals keep their own meaning: an ApiError as thrown,
+ * an UnsupportedRequestError ("this provider cannot do X") through its `info`.
+ */
+export function clientFault<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof ApiError || hasErrorInfo(error)) throw error;
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ApiError(
+      'bad_request',
+      `The request is invalid and could not be translated for the upstream (${detail})`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function hasErrorInfo(error: unknown): boolean {
+  const info = (error as { info?: UpstreamErrorInfo } | null)?.info;
+  return typeof info?.status === 'number' && typeof info.code === 'string';
 }
 
 /** Wait `ms`, or less if the client leaves; true when the wait ran its course. */
@@ -189,19 +219,21 @@ export class Dispatcher {
         controller.abort(new Error('total timeout'));
       }, channel.timeouts.totalMs);
       const stopListening = client.onGone(() => controller.abort(new Error('client closed the connection')));
+      const current: Attempt = {
+        target,
+        signal: controller,
+        timedOut: () => deadlineHit,
+        upstream: {
+          baseUrl: channel.baseUrl,
+          apiKey: key.secret,
+          upstreamModel: route.upstreamModel,
+          headers: channel.options.headers ?? {},
+          options: channel.options.provider ?? {},
+        },
+        upstreamStatus: null,
+      };
       try {
-        const value = await attempt({
-          target,
-          signal: controller,
-          timedOut: () => deadlineHit,
-          upstream: {
-            baseUrl: channel.baseUrl,
-            apiKey: key.secret,
-            upstreamModel: route.upstreamModel,
-            headers: channel.options.headers ?? {},
-            options: channel.options.provider ?? {},
-          },
-        });
+        const value = await attempt(current);
         const ttft = ledger.ttftMs;
         health.succeed(
           this.deps.clock.now(),
@@ -232,7 +264,7 @@ export class Dispatcher {
           this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000, channel.id);
         if (info.code === 'upstream_auth_failed') this.deps.onAuthFailure?.(channel, info.message);
         if (error instanceof CommittedFailure) throw error;
-        ledger.addAttempt(channel, info.status, info.message, attemptStart);
+        ledger.addAttempt(channel, info.status, current.upstreamStatus, info.message, attemptStart);
         lastError = apiErrorOf(info);
         if (!info.retryable) break;
       } finally {

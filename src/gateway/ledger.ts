@@ -8,7 +8,10 @@ import type { ClientStream } from './client-stream.js';
 
 export interface Attempt {
   channelId: string;
+  /** What the gateway made of the failure (the status the client would have got): 502 for an upstream 500. */
   status: number;
+  /** The HTTP status the upstream answered with; null when it sent none (connection failed, timed out, refused before sending). */
+  upstreamStatus: number | null;
   error: string;
   ms: number;
 }
@@ -80,8 +83,20 @@ export class RequestLedger {
     if (this.#ttftMs === null) this.#ttftMs = Math.round(this.elapsedMs());
   }
 
-  addAttempt(channel: CatalogChannel, status: number, error: string, startedMs: number): void {
-    this.attempts.push({ channelId: channel.id, status, error, ms: Math.round(this.elapsedMs() - startedMs) });
+  addAttempt(
+    channel: CatalogChannel,
+    status: number,
+    upstreamStatus: number | null,
+    error: string,
+    startedMs: number,
+  ): void {
+    this.attempts.push({
+      channelId: channel.id,
+      status,
+      upstreamStatus,
+      error,
+      ms: Math.round(this.elapsedMs() - startedMs),
+    });
   }
 
   get settled(): boolean {

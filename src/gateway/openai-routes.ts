@@ -13,8 +13,9 @@ import {
 import type { Caller } from './caller.js';
 import type { StreamSink } from './chat.js';
 import { ClientStream } from './client-stream.js';
-import { UpstreamFailure } from './dispatch.js';
+import { clientFault, UpstreamFailure } from './dispatch.js';
 import type { Gateway } from './gateway.js';
+import { checkOpenAiChat, checkOpenAiEmbeddings } from './request-checks.js';
 import { readText } from './upstream.js';
 
 export const ChatBody = {
@@ -28,15 +29,6 @@ export const ChatBody = {
       items: { type: 'object', required: ['role'], properties: { role: { type: 'string' } } },
     },
     stream: { type: 'boolean' },
-  },
-} as const;
-
-const EmbeddingsBody = {
-  type: 'object',
-  required: ['model', 'input'],
-  properties: {
-    model: { type: 'string', minLength: 1, maxLength: 256 },
-    input: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 1 }] },
   },
 } as const;
 
@@ -60,6 +52,7 @@ export async function chatCompletion(
   reply: FastifyReply,
   caller: Caller | null,
 ): Promise<unknown> {
+  checkOpenAiChat(request.body);
   const body = request.body as ChatRequest;
   const estimate = () => ({
     promptTokens: approximatePromptTokens(body),
@@ -94,7 +87,8 @@ export async function chatCompletion(
 export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): void {
   app.post(
     '/v1/chat/completions',
-    { schema: { body: ChatBody, hide: true } },
+    // No body schema: checkOpenAiChat checks types without coercion (and without Ajv's cost).
+    { schema: { hide: true } },
     (request: FastifyRequest, reply: FastifyReply) => chatCompletion(gateway, request, reply, null),
   );
 
@@ -114,7 +108,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
     return toModelObject(model);
   });
 
-  app.post('/v1/embeddings', { schema: { body: EmbeddingsBody, hide: true } }, async (request, reply) => {
+  app.post('/v1/embeddings', { schema: { hide: true } }, async (request, reply) => {
+    checkOpenAiEmbeddings(request.body);
     const body = request.body as EmbeddingsRequest;
     const { ledger } = await gateway.begin(request, body.model, 'embeddings', false, () => ({
       promptTokens: Math.ceil(JSON.stringify(body.input).length / 3),
@@ -124,9 +119,11 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
     try {
       const result = await gateway.dispatcher.run(ledger, client, async (attempt) => {
         const { channel } = attempt.target;
-        if (channel.type === 'mock') return mockEmbedding({ ...body, model: attempt.upstream.upstreamModel });
+        if (channel.type === 'mock')
+          return clientFault(() => mockEmbedding({ ...body, model: attempt.upstream.upstreamModel }));
         const { adapter } = channel;
-        if (!adapter.buildEmbeddingsRequest || !adapter.parseEmbeddingsResponse) {
+        const buildEmbeddings = adapter.buildEmbeddingsRequest;
+        if (!buildEmbeddings || !adapter.parseEmbeddingsResponse) {
           throw new UpstreamFailure({
             status: 400,
             code: 'bad_request',
@@ -134,11 +131,9 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
             retryable: true,
           });
         }
-        const res = await gateway.upstream.send(
-          adapter.buildEmbeddingsRequest(body, attempt.upstream),
-          channel.timeouts,
-          attempt.signal,
-        );
+        const http = clientFault(() => buildEmbeddings.call(adapter, body, attempt.upstream));
+        const res = await gateway.upstream.send(http, channel.timeouts, attempt.signal);
+        attempt.upstreamStatus = res.status;
         if (res.status >= 400)
           throw new UpstreamFailure(adapter.parseError(res.status, await readText(res.body), res.headers));
         return adapter.parseEmbeddingsResponse(JSON.parse(await res.body.text()), body);

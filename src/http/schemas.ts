@@ -1,4 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import type { preValidationHookHandler } from 'fastify';
+import { ApiError } from '../core/errors.js';
 
 /** `/api` error body (DESIGN.md §6). */
 export const ErrorBody = Type.Object(
@@ -44,4 +46,23 @@ export const bearerSecurity = [{ bearerAuth: [] }];
  */
 export function OrNull<T extends TSchema>(schema: T) {
   return Type.Unsafe<Static<T> | null>({ anyOf: [{ const: null }, schema] });
+}
+
+/**
+ * A `preValidation` hook that refuses body fields present with a non-string value. The app's Ajv coerces
+ * types (for query strings), so a schema alone turns `"email": 5` into "5" and the request goes on as if
+ * the client had sent a string (a sign-in answered 401 instead of 400).
+ */
+export function requireStrings(...fields: string[]): preValidationHookHandler {
+  return (request, _reply, done) => {
+    const body = request.body as Record<string, unknown> | null | undefined;
+    for (const field of fields) {
+      const value = body?.[field];
+      if (value !== undefined && typeof value !== 'string') {
+        done(new ApiError('validation_failed', `body.${field} must be string`, { param: field }));
+        return;
+      }
+    }
+    done();
+  };
 }

@@ -178,6 +178,21 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
       });
     });
 
+    // Regression: the app's Ajv coerces types, so `"email": 5` became "5" and the sign-in answered 401
+    // invalid_credentials (and counted a failed attempt) instead of telling the client its body is wrong.
+    it('answers a non-string email or password with 400 validation_failed naming the field', async () => {
+      for (const [body, field] of [
+        [{ email: 5, password: PASSWORD }, 'email'],
+        [{ email: true, password: PASSWORD }, 'email'],
+        [{ email: admin.email, password: 12345678 }, 'password'],
+      ] as const) {
+        const res = await call<ErrorBody>('POST', '/api/auth/login', { body });
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe('validation_failed');
+        expect(res.body.error.message).toContain(field);
+      }
+    });
+
     it('answers an unknown email exactly like a wrong password (no account enumeration)', async () => {
       const email = uniqueEmail('nobody');
       const res = await login(email, 'whatever123');

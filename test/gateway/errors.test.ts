@@ -166,6 +166,187 @@ describe.each(ENGINES)('errors through the SDKs (%s)', (engine) => {
     });
   });
 
+  describe('bodies the client got wrong', () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const postText = async (path: string, body: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${gw.key}`, ...headers },
+        body,
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const channelHealth = async (type: string) => {
+      const res = await gw.call<{ health: { status: string; lastError: string | null } }>(
+        'GET',
+        `/api/admin/channels/${channelIds.get(type)}`,
+        { token: MASTER_KEY },
+      );
+      return res.body.health;
+    };
+
+    // Regression: a 10 KB body nested 5,000 levels deep passed the parser, overflowed the stack while the
+    // upstream request was serialised, and was answered 502 upstream_error ("Maximum call stack size
+    // exceeded") as the channel's failure: six of them marked the channel down for everyone.
+    it('a body nested 5,000 levels deep → 400 in each protocol, nothing sent upstream, the channel stays healthy', async () => {
+      const openaiFake = fakes.get('openai') as FakeUpstream;
+      const anthropicFake = fakes.get('anthropic') as FakeUpstream;
+      const before = { openai: openaiFake.requests.length, anthropic: anthropicFake.requests.length };
+      for (let i = 0; i < 8; i++) {
+        const res = await postText(
+          '/v1/chat/completions',
+          `{"model":"err-openai","messages":[{"role":"user","content":"Hi"}],"extra":${deep}}`,
+        );
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({
+          error: {
+            message: expect.stringMatching(/deep/),
+            type: 'invalid_request_error',
+            param: null,
+            code: 'invalid_json',
+          },
+        });
+      }
+      const messages = await postText(
+        '/v1/messages',
+        `{"model":"err-anthropic","max_tokens":16,"messages":[{"role":"user","content":${deep}}]}`,
+      );
+      expect(messages.status).toBe(400);
+      expect(messages.body).toEqual({
+        type: 'error',
+        error: { type: 'invalid_request_error', message: expect.stringMatching(/deep/) },
+      });
+      const api = await postText('/api/auth/login', `{"email":"a@b.c","password":${deep}}`);
+      expect(api.status).toBe(400);
+      expect(api.body).toEqual({
+        error: { code: 'invalid_json', message: expect.stringMatching(/deep/), requestId: expect.any(String) },
+      });
+
+      expect(openaiFake.requests.length).toBe(before.openai);
+      expect(anthropicFake.requests.length).toBe(before.anthropic);
+      for (const type of ['openai', 'anthropic']) {
+        expect(await channelHealth(type)).toMatchObject({ lastError: null });
+        expect((await channelHealth(type)).status).not.toBe('down');
+      }
+      // 100 levels (the bound) are fine.
+      const ok = await postText(
+        '/v1/chat/completions',
+        `{"model":"err-openai","messages":[{"role":"user","content":"Hi"}],"extra":${'['.repeat(99)}${']'.repeat(99)}}`,
+      );
+      expect(ok.status).toBe(200);
+    });
+
+    it('unparseable JSON → 400 invalid_json in each protocol; an /api body over 1 MiB → 413 in the /api shape', async () => {
+      const chat = await postText('/v1/chat/completions', '{"model":');
+      expect(chat).toMatchObject({
+        status: 400,
+        body: { error: { type: 'invalid_request_error', code: 'invalid_json' } },
+      });
+      const messages = await postText('/v1/messages', '{"model":');
+      expect(messages).toMatchObject({
+        status: 400,
+        body: { type: 'error', error: { type: 'invalid_request_error' } },
+      });
+      const api = await postText('/api/auth/login', '{"email":');
+      expect(api).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
+      const large = await postText('/api/auth/login', JSON.stringify({ email: 'x'.repeat(1_100_000) }));
+      expect(large).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    });
+
+    // Regression: known fields of the wrong type were forwarded to the upstream (OpenAI answers 400, other
+    // providers guessed or crashed the translator, which counted against the channel).
+    it("mistyped known fields → 400 naming the field in OpenAI's words, nothing sent upstream", async () => {
+      const fake = fakes.get('openai') as FakeUpstream;
+      const before = fake.requests.length;
+      const cases: Array<[Record<string, unknown>, string, string]> = [
+        [
+          { max_tokens: 'ten' },
+          'max_tokens',
+          "Invalid type for 'max_tokens': expected an integer, but got a string instead.",
+        ],
+        [
+          { max_tokens: 1.5 },
+          'max_tokens',
+          "Invalid type for 'max_tokens': expected an integer, but got a decimal instead.",
+        ],
+        [
+          { temperature: 'hot' },
+          'temperature',
+          "Invalid type for 'temperature': expected a decimal, but got a string instead.",
+        ],
+        [{ stream: 'yes' }, 'stream', "Invalid type for 'stream': expected a boolean, but got a string instead."],
+        [{ stop: [1] }, 'stop[0]', "Invalid type for 'stop[0]': expected a string, but got an integer instead."],
+        [{ tools: [null] }, 'tools[0]', "Invalid type for 'tools[0]': expected an object, but got null instead."],
+        [
+          { messages: [{ role: 'user', content: 5 }] },
+          'messages[0].content',
+          "Invalid type for 'messages[0].content': expected a string or an array, but got an integer instead.",
+        ],
+        [
+          { messages: [] },
+          'messages',
+          "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        ],
+      ];
+      for (const [fields, param, message] of cases) {
+        const error = await catchError(
+          openai.chat.completions.create({
+            ...chat(providerCase('openai')),
+            ...fields,
+          } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming),
+        );
+        expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+        expect(error).toMatchObject({ status: 400, param, type: 'invalid_request_error', code: 'validation_failed' });
+        expect((error as Error).message).toContain(message);
+      }
+      const embeddings = await catchError(
+        openai.embeddings.create({ model: 'err-embed-openai', input: 'Hi', dimensions: 'ten' as unknown as number }),
+      );
+      expect(embeddings).toMatchObject({ status: 400, param: 'dimensions' });
+      expect(fake.requests.length).toBe(before);
+    });
+
+    it("mistyped known fields on /v1/messages → 400 in Anthropic's words, nothing sent upstream", async () => {
+      const fake = fakes.get('anthropic') as FakeUpstream;
+      const before = fake.requests.length;
+      const base = { model: 'err-anthropic', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] };
+      for (const [fields, message] of [
+        [{ max_tokens: 'ten' }, 'max_tokens: Input should be a valid integer'],
+        [{ temperature: 'hot' }, 'temperature: Input should be a valid number'],
+        [{ stop_sequences: 'END' }, 'stop_sequences: Input should be a valid list'],
+        [
+          { messages: [{ role: 'user', content: 5 }] },
+          'messages.0.content: Input should be a valid string or a valid list',
+        ],
+      ] as const) {
+        const error = await catchError(
+          anthropic.messages.create({ ...base, ...fields } as unknown as Anthropic.MessageCreateParamsNonStreaming),
+        );
+        expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+        expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({
+          type: 'error',
+          error: { type: 'invalid_request_error', message },
+        });
+      }
+      expect(fake.requests.length).toBe(before);
+    });
+
+    it('unknown fields and null values of known fields still pass through untouched', async () => {
+      const fake = fakes.get('openai') as FakeUpstream;
+      const res = await postRaw(
+        `${gw.url}/v1/chat/completions`,
+        { ...chat(providerCase('openai')), max_tokens: null, temperature: null, vendor_extension: { depth: [1, [2]] } },
+        { authorization: `Bearer ${gw.key}` },
+      );
+      expect(res.status).toBe(200);
+      expect(fake.requests.at(-1)?.body).toMatchObject({
+        max_tokens: null,
+        temperature: null,
+        vendor_extension: { depth: [1, [2]] },
+      });
+    });
+  });
+
   describe('requests a provider cannot take', () => {
     // Regression: the adapter's UnsupportedRequestError (a 400 decided before sending) used to be mapped
     // as a transport failure: 502 "Could not reach upstream …", retryable, counted against the channel.

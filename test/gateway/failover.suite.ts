@@ -30,16 +30,24 @@ interface Failure {
   scenario: ScenarioInput;
   /** The status the failed attempt is logged with (the gateway's mapping of the upstream failure). */
   attemptStatus: number;
+  /** The upstream's own HTTP status, logged next to it (null: no HTTP answer). */
+  upstreamStatus: number | null;
 }
 
 const FAILURES: Failure[] = [
-  { label: 'HTTP 500', scenario: 'server_error', attemptStatus: 502 },
-  { label: 'HTTP 429', scenario: 'rate_limit', attemptStatus: 429 },
-  { label: 'a connection reset before the headers', scenario: 'reset_before_headers', attemptStatus: 502 },
+  { label: 'HTTP 500', scenario: 'server_error', attemptStatus: 502, upstreamStatus: 500 },
+  { label: 'HTTP 429', scenario: 'rate_limit', attemptStatus: 429, upstreamStatus: 429 },
+  {
+    label: 'a connection reset before the headers',
+    scenario: 'reset_before_headers',
+    attemptStatus: 502,
+    upstreamStatus: null,
+  },
   {
     label: 'no first byte within firstByteMs',
     scenario: { name: 'text', firstByteDelayMs: 1_500 },
     attemptStatus: 504,
+    upstreamStatus: null,
   },
 ];
 
@@ -155,6 +163,7 @@ export function failoverSuite(): void {
               {
                 channelId: primary.channelId,
                 status: failure.attemptStatus,
+                upstreamStatus: failure.upstreamStatus,
                 error: expect.any(String),
                 ms: expect.any(Number),
               },
@@ -184,10 +193,51 @@ export function failoverSuite(): void {
           await gw.t.services.recorder.flush();
           const [row] = await gw.t.services.logs.list({ limit: 1, model: `fo-${type}` });
           expect(row).toMatchObject({ status: 400, channelId: primary.channelId });
-          expect(row?.attempts).toEqual([expect.objectContaining({ channelId: primary.channelId, status: 400 })]);
+          expect(row?.attempts).toEqual([
+            expect.objectContaining({ channelId: primary.channelId, status: 400, upstreamStatus: 400 }),
+          ]);
           primary.fake.setScenario('text');
         },
       );
+    });
+
+    // Regression: an exception of a translator while building the upstream request (here Gemini's,
+    // decoding a data URL with broken percent-encoding) was mapped as a transport failure: 502 "Could not
+    // reach upstream …", counted against the channel's breaker, and retried on the backup.
+    it('a request the translator throws on → 400 for the client, nothing sent, not retried, the channel not blamed', async () => {
+      const primary = primaries.get('gemini') as { fake: FakeUpstream; channelId: string };
+      const before = { primary: primary.fake.requests.length, backup: backup.requests.length };
+      const body = {
+        model: 'fo-gemini',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:text/plain,%E0%A4%A' } }] }],
+      };
+      for (let i = 0; i < 6; i++) {
+        for (const stream of [false, true]) {
+          const res = await postRaw(
+            `${gw.url}/v1/chat/completions`,
+            { ...body, stream },
+            { authorization: `Bearer ${gw.key}` },
+          );
+          expect(res.status).toBe(400);
+          expect(JSON.parse(res.text)).toMatchObject({
+            error: { type: 'invalid_request_error', code: 'bad_request', message: expect.stringContaining('URI') },
+          });
+        }
+      }
+      expect(primary.fake.requests.length).toBe(before.primary);
+      expect(backup.requests.length).toBe(before.backup);
+      const channel = await gw.call<{ health: { status: string; lastError: string | null } }>(
+        'GET',
+        `/api/admin/channels/${primary.channelId}`,
+        { token: MASTER_KEY },
+      );
+      expect(channel.body.health.lastError).toBeNull();
+      expect(channel.body.health.status).not.toBe('down');
+      const [row] = await (async () => {
+        await gw.t.services.recorder.flush();
+        return gw.t.services.logs.list({ limit: 1, model: 'fo-gemini' });
+      })();
+      expect(row).toMatchObject({ status: 400, errorCode: 'bad_request' });
     });
 
     // Regression: every failure used to count against the channel's circuit breaker, also a 400 that is

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
-import { bearerSecurity, Email, errorResponses, Password } from '../../http/schemas.js';
+import { bearerSecurity, Email, errorResponses, Password, requireStrings } from '../../http/schemas.js';
 import type { UsersService } from '../users/service.js';
 import { toUserResponse, type UserResponse } from '../users/service.js';
 import { type Guards, principalOf } from './guard.js';
@@ -83,6 +83,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
           }),
           response: { 200: SessionSchema, ...errorResponses },
         },
+        preValidation: requireStrings('email', 'password'),
       },
       async (request, reply) =>
         sendSession(reply, await auth.login(request.body.email, request.body.password, context(request))),

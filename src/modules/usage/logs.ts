@@ -38,7 +38,8 @@ export interface LogEntry {
   latencyMs: number;
   ttftMs: number | null;
   clientIp: string | null;
-  attempts: Array<{ channelId: string; status: number; error: string; ms: number }>;
+  /** Failed upstream attempts: `status` is the gateway's mapping, `upstreamStatus` the upstream's own HTTP status. */
+  attempts: Array<{ channelId: string; status: number; upstreamStatus: number | null; error: string; ms: number }>;
   /** Whether the log kept this request's bodies (see `LogsService.get`). */
   hasBodies: boolean;
 }
@@ -76,7 +77,13 @@ export function toLogEntry(row: ListedRow): LogEntry {
     latencyMs: row.latency_ms,
     ttftMs: row.ttft_ms,
     clientIp: row.client_ip,
-    attempts: row.attempts ? (JSON.parse(row.attempts) as LogEntry['attempts']) : [],
+    // Rows written before upstreamStatus was recorded have none: null (unknown).
+    attempts: row.attempts
+      ? (JSON.parse(row.attempts) as LogEntry['attempts']).map((a) => ({
+          ...a,
+          upstreamStatus: a.upstreamStatus ?? null,
+        }))
+      : [],
     // SQLite answers 0/1, PostgreSQL true/false.
     hasBodies: row.has_bodies === true || Number(row.has_bodies) === 1,
   };

@@ -30,7 +30,15 @@ const LogEntrySchema = Type.Object({
   ttftMs: Type.Union([Type.Integer(), Type.Null()]),
   clientIp: Type.Union([Type.String(), Type.Null()]),
   attempts: Type.Array(
-    Type.Object({ channelId: Type.String(), status: Type.Integer(), error: Type.String(), ms: Type.Integer() }),
+    Type.Object({
+      channelId: Type.String(),
+      status: Type.Integer({ description: "The gateway's status for this failure (e.g. 502 for an upstream 500)" }),
+      upstreamStatus: Type.Union([Type.Integer(), Type.Null()], {
+        description: "The upstream's HTTP status; null when it answered none (unreachable, timed out)",
+      }),
+      error: Type.String(),
+      ms: Type.Integer(),
+    }),
   ),
   hasBodies: Type.Boolean({ description: 'Whether the log kept the request and response bodies (setting logBodies)' }),
 });
