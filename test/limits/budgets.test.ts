@@ -172,7 +172,7 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
     });
 
     it('settles a generous reservation down to the actual cost, so the rest of the budget stays usable', async () => {
-      // No max_tokens: 8 + 4096 tokens are reserved (8,200 micro-USD), the answer costs 8 + 2×70 = 148.
+      // No max_tokens: 10 + 4096 tokens are reserved (8,202 micro-USD), the answer costs 8 + 2×70 = 148.
       const { secret, key } = await a.newKey({ budgetMicros: 9_000, budgetPeriod: 'day' });
       const first = await a.chat(secret, { max_tokens: undefined });
       expect(first.status).toBe(200);
@@ -181,8 +181,8 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
         (v) => v === 148,
       );
       expect(spent).toBe(148);
-      // Had the first reservation been kept (8,200), the counter would be at 8,200 and only one of these two
-      // would be admitted (8,200 < 9,000, then 16,400 ≥ 9,000).
+      // Had the first reservation been kept (8,202), the counter would be at 8,202 and only one of these two
+      // would be admitted (8,202 < 9,000, then 16,404 ≥ 9,000).
       const more = await Promise.all([
         a.chat(secret, { max_tokens: undefined }),
         a.chat(secret, { max_tokens: undefined }),
