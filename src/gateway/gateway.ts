@@ -131,7 +131,7 @@ export class Gateway {
     try {
       return await this.deps.enforcer.admit(this.scopesOf(caller), () => {
         const u = usage();
-        const prompt = u.promptTokens + (u.shape ? this.templateTokens(model, u.shape) : 0);
+        const prompt = u.promptTokens + (u.shape ? this.templateTokensFor(model, u.shape) : 0);
         const perChoice =
           u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
         const completion = perChoice * Math.max(1, u.choices ?? 1);
@@ -193,7 +193,7 @@ export class Gateway {
    * The template tokens the request may be billed: the largest over the model's providers (the catalog
    * precomputes each model's) and those of its fallbacks, since routing happens after admission.
    */
-  private templateTokens(model: CatalogModel, shape: PromptShape): number {
+  private templateTokensFor(model: CatalogModel, shape: PromptShape): number {
     let most = templateTokens(model.promptOverhead, shape);
     for (const name of model.fallbacks) {
       const fallback = this.deps.catalog.getModel(name);
