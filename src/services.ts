@@ -266,6 +266,7 @@ export function createServices(options: ServiceOptions): Services {
       });
     },
   });
+  settings.onChange(() => healthChecker.settingsChanged());
   return {
     config,
     database,

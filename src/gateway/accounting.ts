@@ -1,5 +1,5 @@
 import { tokenCost } from '../core/money.js';
-import type { ChatCompletionChunk, ChatMessage, ChatRequest, ChatUsage } from '../providers/types.js';
+import type { ChatCompletionChunk, ChatMessage, ChatRequest, ChatUsage, PromptOverhead } from '../providers/types.js';
 import type { ModelPrices } from './catalog.js';
 import { TokenCounter } from './tokenizer.js';
 
@@ -114,8 +114,9 @@ export class OutputAccumulator {
 }
 
 /**
- * A fast, deliberately generous prompt-size guess for reserving budget before a request runs (no
- * tokenizer on the hot path): UTF-8 bytes / 2, 1000 tokens an image. Settlement uses real counts.
+ * A fast, deliberately generous guess of a prompt's own text for reserving budget before a request runs (no
+ * tokenizer on the hot path): UTF-8 bytes / 2, 1000 tokens an image. The chat template's framing is added
+ * from the provider's figures (`templateTokens`). Settlement uses real counts.
  */
 export function approximatePromptTokens(request: ChatRequest): number {
   let bytes = 0;
@@ -130,12 +131,29 @@ export function approximatePromptTokens(request: ChatRequest): number {
     }
     for (const call of message.tool_calls ?? [])
       bytes += Buffer.byteLength(call.function.arguments) + call.function.name.length;
-    bytes += 4; // per-message framing
   }
   if (request.tools) bytes += Buffer.byteLength(JSON.stringify(request.tools));
   // Tokenizers average no fewer than ~2 UTF-8 bytes a token (CJK: 3 bytes a character, at most ~1.5 tokens),
   // so bytes / 2 is a safe upper bound for a reservation.
   return Math.ceil(bytes / 2) + images * 1000;
+}
+
+/** What a chat template wraps: how many messages, and whether tools are declared. */
+export interface PromptShape {
+  messages: number;
+  tools: boolean;
+}
+
+export function promptShape(request: ChatRequest): PromptShape {
+  return { messages: request.messages.length, tools: (request.tools?.length ?? 0) > 0 };
+}
+
+/**
+ * Tokens a provider's chat template adds around a prompt of this shape. Without them a burst of tiny
+ * prompts reserves far less than it is billed ("Say hello": 5 tokens guessed, 10–30 billed).
+ */
+export function templateTokens(overhead: PromptOverhead, shape: PromptShape): number {
+  return overhead.perRequest + overhead.perMessage * shape.messages + (shape.tools ? overhead.withTools : 0);
 }
 
 /** The client's own cap on the answer, if it set one. */

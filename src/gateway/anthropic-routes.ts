@@ -6,7 +6,7 @@ import {
 } from '../providers/anthropic/inbound.js';
 import type { AnthropicMessagesRequest } from '../providers/anthropic/types.js';
 import type { ChatCompletionChunk, UpstreamErrorInfo } from '../providers/types.js';
-import { approximatePromptTokens, fromUsage, requestedMaxOutput } from './accounting.js';
+import { approximatePromptTokens, fromUsage, promptShape, requestedMaxOutput } from './accounting.js';
 import type { StreamSink } from './chat.js';
 import { ClientStream } from './client-stream.js';
 import { clientFault } from './dispatch.js';
@@ -23,6 +23,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
     const chat = clientFault(() => anthropicRequestToChat(body));
     const { ledger } = await gateway.begin(request, body.model, 'messages', stream, () => ({
       promptTokens: approximatePromptTokens(chat),
+      shape: promptShape(chat),
       maxOutputTokens: requestedMaxOutput(chat),
     }));
     const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));

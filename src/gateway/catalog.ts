@@ -3,7 +3,7 @@ import type { ChannelsService } from '../modules/channels/service.js';
 import type { ModelsRepository } from '../modules/models/repository.js';
 import { parseCapabilities } from '../modules/models/service.js';
 import { getProvider } from '../providers/registry.js';
-import type { ProviderAdapter } from '../providers/types.js';
+import type { PromptOverhead, ProviderAdapter } from '../providers/types.js';
 import { STRATEGIES, type Strategy } from './router.js';
 
 export interface CatalogChannel {
@@ -50,6 +50,25 @@ export interface CatalogModel {
   strategy: Strategy | null;
   /** Models to try, in order, when every target of this one failed. */
   fallbacks: string[];
+  /** The largest chat-template overhead among the model's routes: reservations are made before routing. */
+  promptOverhead: PromptOverhead;
+}
+
+const NO_OVERHEAD: PromptOverhead = { perRequest: 0, perMessage: 0, withTools: 0 };
+
+/** The field-wise maximum of the routes' providers' template overheads (none without routes). */
+function largestOverhead(routes: CatalogRoute[]): PromptOverhead {
+  if (routes.length === 0) return NO_OVERHEAD;
+  let perRequest = 0;
+  let perMessage = 0;
+  let withTools = 0;
+  for (const { channel } of routes) {
+    const o = channel.adapter.promptOverhead;
+    perRequest = Math.max(perRequest, o.perRequest);
+    perMessage = Math.max(perMessage, o.perMessage);
+    withTools = Math.max(withTools, o.withTools);
+  }
+  return { perRequest, perMessage, withTools };
 }
 
 /** A stand-in for a model name the catalog does not know: no prices, no routes (for recording refusals). */
@@ -66,6 +85,7 @@ export function unknownModel(name: string): CatalogModel {
     routes: [],
     strategy: null,
     fallbacks: [],
+    promptOverhead: NO_OVERHEAD,
   };
 }
 
@@ -169,6 +189,7 @@ export class Catalog {
         routes,
         strategy: STRATEGIES.includes(m.strategy as Strategy) ? (m.strategy as Strategy) : null,
         fallbacks: m.fallback_models ? (JSON.parse(m.fallback_models) as string[]) : [],
+        promptOverhead: largestOverhead(routes),
       });
     }
     this.#channels = channels;

@@ -7,7 +7,7 @@ import type { LimitEnforcer, Scope } from '../modules/limits/enforcer.js';
 import type { LimitsService } from '../modules/limits/service.js';
 import type { UsageRecorder } from '../modules/usage/recorder.js';
 import type { ChatCompletion, ChatRequest } from '../providers/types.js';
-import { costOf, OutputAccumulator, type TokenCounts } from './accounting.js';
+import { costOf, OutputAccumulator, type PromptShape, type TokenCounts, templateTokens } from './accounting.js';
 import { authenticateCaller, type Caller, mayUseModel } from './caller.js';
 import { type Catalog, type CatalogModel, unknownModel } from './catalog.js';
 import type { ChatService } from './chat.js';
@@ -38,7 +38,10 @@ export interface GatewayDeps {
 export interface UsageEstimate {
   /** Answers asked for (OpenAI `n`); each may use the full output budget. */
   choices?: number | undefined;
+  /** The prompt's own text (chat: `approximatePromptTokens`), without any template framing. */
   promptTokens: number;
+  /** The chat prompt's shape, for the providers' template overhead (absent for embeddings: no template). */
+  shape?: PromptShape;
   /** The client's max output tokens, if it set one. */
   maxOutputTokens: number | null;
 }
@@ -128,14 +131,15 @@ export class Gateway {
     try {
       return await this.deps.enforcer.admit(this.scopesOf(caller), () => {
         const u = usage();
+        const prompt = u.promptTokens + (u.shape ? this.templateTokensFor(model, u.shape) : 0);
         const perChoice =
           u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
         const completion = perChoice * Math.max(1, u.choices ?? 1);
-        const tokens = { prompt: u.promptTokens, completion, cached: 0, reasoning: 0, estimated: true };
-        ledger.estimatedTokens = u.promptTokens + completion;
+        const tokens = { prompt, completion, cached: 0, reasoning: 0, estimated: true };
+        ledger.estimatedTokens = prompt + completion;
         // A fallback model may serve (and bill) the request: reserve at the dearest price that could apply.
         return {
-          tokens: u.promptTokens + completion,
+          tokens: prompt + completion,
           costMicros: Math.max(costOf(tokens, model.prices), ...this.fallbackCosts(model, tokens)),
         };
       });
@@ -183,6 +187,19 @@ export class Gateway {
       ctx.requestBody = request.body;
     }
     return ctx;
+  }
+
+  /**
+   * The template tokens the request may be billed: the largest over the model's providers (the catalog
+   * precomputes each model's) and those of its fallbacks, since routing happens after admission.
+   */
+  private templateTokensFor(model: CatalogModel, shape: PromptShape): number {
+    let most = templateTokens(model.promptOverhead, shape);
+    for (const name of model.fallbacks) {
+      const fallback = this.deps.catalog.getModel(name);
+      if (fallback?.active) most = Math.max(most, templateTokens(fallback.promptOverhead, shape));
+    }
+    return most;
   }
 
   private fallbackCosts(model: CatalogModel, tokens: TokenCounts): number[] {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Clock } from '../core/clock.js';
 import type { ChannelTester } from '../modules/channels/tester.js';
 import type { Catalog, CatalogChannel } from './catalog.js';
@@ -26,19 +27,38 @@ export interface HealthCheckerDeps {
 export class HealthChecker {
   #timer: NodeJS.Timeout | undefined;
   #running = false;
-  #stopped = false;
+  #started = false;
+  /** The interval the schedule follows, in seconds (0: off, no timer). */
+  #interval = 0;
+  /** When the last round of probes started (performance.now()); undefined: the next round is due now. */
+  #lastRound: number | undefined;
 
   constructor(private readonly deps: HealthCheckerDeps) {}
 
+  /** The first round comes one interval after start. */
   start(): void {
-    this.#stopped = false;
+    this.#started = true;
+    this.#lastRound = performance.now();
     this.schedule();
   }
 
   stop(): void {
-    this.#stopped = true;
+    this.#started = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /**
+   * Apply a change of the interval setting now (made here or, through the change bus or the periodic reload,
+   * on another instance) rather than when the pending timer fires: off → on probes at once, on → off stops,
+   * a new interval counts from the last round.
+   */
+  settingsChanged(): void {
+    if (!this.#started) return;
+    const seconds = this.deps.intervalSeconds();
+    if (seconds === this.#interval) return;
+    if (this.#interval <= 0) this.#lastRound = undefined;
+    this.schedule();
   }
 
   /** Probe every channel once now (also used by tests). */
@@ -71,18 +91,23 @@ export class HealthChecker {
     }
   }
 
+  /** (Re)arm the timer for the next round by the current setting; none while checks are off. */
   private schedule(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
     const seconds = this.deps.intervalSeconds();
-    // Off (0) still re-reads the setting every minute, so turning checks on needs no restart.
-    const delay = (seconds > 0 ? seconds : 60) * 1000;
-    this.#timer = setTimeout(() => {
-      const run = seconds > 0 ? this.runOnce() : Promise.resolve();
-      void run
-        .catch(() => undefined)
-        .finally(() => {
-          if (!this.#stopped) this.schedule();
-        });
-    }, delay);
+    this.#interval = seconds;
+    if (seconds <= 0) return;
+    const due = this.#lastRound === undefined ? 0 : this.#lastRound + seconds * 1000;
+    this.#timer = setTimeout(() => void this.round(), Math.max(0, due - performance.now()));
     this.#timer.unref();
+  }
+
+  private async round(): Promise<void> {
+    this.#timer = undefined;
+    this.#lastRound = performance.now();
+    await this.runOnce().catch(() => undefined);
+    // A change during the round has already set the next timer.
+    if (this.#started && this.#timer === undefined) this.schedule();
   }
 }

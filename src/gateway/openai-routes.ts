@@ -7,6 +7,7 @@ import {
   countTokens,
   countTokensOf,
   fromUsage,
+  promptShape,
   requestedMaxOutput,
   type TokenCounts,
 } from './accounting.js';
@@ -56,6 +57,7 @@ export async function chatCompletion(
   const body = request.body as ChatRequest;
   const estimate = () => ({
     promptTokens: approximatePromptTokens(body),
+    shape: promptShape(body),
     maxOutputTokens: requestedMaxOutput(body),
     choices: typeof body.n === 'number' ? body.n : 1,
   });

@@ -195,6 +195,20 @@ export interface StreamTranslator {
   end(): ChatCompletionChunk[];
 }
 
+/**
+ * Prompt tokens a provider bills beyond the text of the messages: its chat template's framing. Budget
+ * reservations add these to the quick size guess, so a burst of tiny prompts cannot outrun a budget
+ * (docs/limits.md lists each provider's figures and where they come from).
+ */
+export interface PromptOverhead {
+  /** Once per request: reply priming, a default system header. */
+  readonly perRequest: number;
+  /** Per message: role markers and separators. */
+  readonly perMessage: number;
+  /** Once per request that declares tools: a hidden tool-use system prompt. */
+  readonly withTools: number;
+}
+
 /** A provider adapter: pure transforms between the canonical format and one upstream wire format. */
 export interface ProviderAdapter {
   /** Registry id, e.g. 'openai', 'anthropic', 'gemini', 'azure-openai', 'openai-compatible', 'mock'. */
@@ -203,6 +217,8 @@ export interface ProviderAdapter {
   readonly defaultBaseUrl: string;
   /** Whether the upstream speaks OpenAI Chat Completions natively (stream bytes may pass through). */
   readonly openaiCompatible: boolean;
+  /** Template tokens the upstream bills around a chat prompt (for reservations; settlement uses real usage). */
+  readonly promptOverhead: PromptOverhead;
   buildChatRequest(request: ChatRequest, target: UpstreamTarget): UpstreamHttpRequest;
   parseChatResponse(body: unknown, request: ChatRequest): ChatCompletion;
   createStreamTranslator(request: ChatRequest, ids: { id: string; created: number }): StreamTranslator;

@@ -4,6 +4,7 @@
  * one request's actual cost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { start as startOpenAiFake } from '../fakes/openai.js';
 import { BACKENDS } from '../support/app.js';
 import { burst, eventually, type LimitsApp, MASTER, startLimitsApp, statuses, sum } from './harness.js';
 
@@ -100,5 +101,46 @@ describe.each(BACKENDS)('budget bound under bursts (%s counters)', (backend) => 
     );
     expect(oneRequest).toBe(306);
     expect(spent).toBeLessThanOrEqual(3_000 + oneRequest);
+  });
+
+  it('holds the budget for tiny prompts that the upstream pads with its chat template', async () => {
+    // The fake Ollama bills 10 prompt tokens and 5 completion tokens: what qwen3's template makes of "Say hello"
+    // (<|im_start|>user … <|im_end|> <|im_start|>assistant). Bytes / 2 alone guesses 5 + 2 of framing, so
+    // before template overhead was counted a burst reserved 12 micro-USD a request and 13 ran on 10's budget.
+    const fake = await startOpenAiFake({ flavor: 'ollama' });
+    try {
+      const channel = await a.call<{ id: string }>('POST', '/api/admin/channels', {
+        token: MASTER,
+        body: { name: `ollama-${backend}`, type: 'openai-compatible', baseUrl: fake.baseUrl, keys: ['unused'] },
+      });
+      expect(channel.status, JSON.stringify(channel.body)).toBe(201);
+      const model = `qwen3-${backend}`;
+      const created = await a.call('POST', '/api/admin/models', {
+        token: MASTER,
+        body: { name: model, inputPrice: 1_000_000, outputPrice: 1_000_000, routes: [{ channelId: channel.body.id }] },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const oneRequest = 15; // 10 prompt + 5 completion tokens at 1 micro-USD each
+      const budget = 10 * oneRequest;
+      const { secret, key } = await a.newKey({ budgetMicros: budget, budgetPeriod: 'day' });
+      const sayHello = () =>
+        a.chat(secret, { model, max_tokens: 5, messages: [{ role: 'user', content: 'Say hello' }] });
+
+      // A slow first byte keeps the whole burst in flight, so only reservations stand between it and the budget.
+      fake.setScenario({ name: 'text', firstByteDelayMs: 400 });
+      const results = await burst(50, sayHello);
+      expect(statuses(results)[200]).toBeGreaterThan(0);
+      // Then one at a time: the budget left after settlement stays usable.
+      fake.setScenario('text');
+      for (let i = 0; i < 20; i++) if ((await sayHello()).status !== 200) break;
+
+      const rows = (await a.logs('key_id', key.id)).filter((r) => r.status === 200);
+      expect(rows.every((r) => r.cost === oneRequest)).toBe(true);
+      // Ten requests' budget serves ten, at most one more.
+      expect(rows.length).toBeGreaterThanOrEqual(10);
+      expect(rows.length).toBeLessThanOrEqual(11);
+    } finally {
+      await fake.close();
+    }
   });
 });

@@ -112,7 +112,9 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
     }
 
     it('holds a small budget under 200 parallel chat completions', async () => {
-      const budget = 10 * HELLO_COST + 20; // room for ~10 requests
+      // Room for ~10 requests. Not a multiple of the 50 a request reserves: ten reservations stop short of it,
+      // so the burst admits an eleventh and the budget is used up (ten would leave 20 unspent, and usable).
+      const budget = 10 * HELLO_COST + 25;
       const { secret, refused, rows } = await budgetBurst(200, budget, (s) => a.chat(s));
       expect(rows.every((r) => r.cost === HELLO_COST)).toBe(true);
       expect(refused[0]?.body).toEqual({
@@ -129,7 +131,7 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
     });
 
     it('holds it on /v1/messages too, refusing in the Anthropic shape', async () => {
-      const budget = 10 * HELLO_COST + 20;
+      const budget = 10 * HELLO_COST + 25;
       const { secret, refused, rows } = await budgetBurst(100, budget, (s) => a.messages(s));
       expect(rows.every((r) => r.endpoint === 'messages')).toBe(true);
       expect(refused[0]?.body).toEqual({
@@ -153,7 +155,8 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
     });
 
     it('holds a token quota under a burst, counting prompt and completion tokens', async () => {
-      const quota = 10 * HELLO_TOKENS + 5;
+      // Ten 30-token reservations stop short of it, so the burst admits an eleventh and uses it up (see above).
+      const quota = 10 * HELLO_TOKENS + 21;
       const { secret, key } = await a.newKey({ tokenQuota: quota, tokenQuotaPeriod: 'day' });
       const results = await burst(100, () => a.chat(secret));
       const refused = results.filter((r) => r.status === 429);
@@ -172,7 +175,7 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
     });
 
     it('settles a generous reservation down to the actual cost, so the rest of the budget stays usable', async () => {
-      // No max_tokens: 8 + 4096 tokens are reserved (8,200 micro-USD), the answer costs 8 + 2×70 = 148.
+      // No max_tokens: 10 + 4096 tokens are reserved (8,202 micro-USD), the answer costs 8 + 2×70 = 148.
       const { secret, key } = await a.newKey({ budgetMicros: 9_000, budgetPeriod: 'day' });
       const first = await a.chat(secret, { max_tokens: undefined });
       expect(first.status).toBe(200);
@@ -181,8 +184,8 @@ describe.each(ENGINES)('budgets and token quotas (%s)', (engine) => {
         (v) => v === 148,
       );
       expect(spent).toBe(148);
-      // Had the first reservation been kept (8,200), the counter would be at 8,200 and only one of these two
-      // would be admitted (8,200 < 9,000, then 16,400 ≥ 9,000).
+      // Had the first reservation been kept (8,202), the counter would be at 8,202 and only one of these two
+      // would be admitted (8,202 < 9,000, then 16,404 ≥ 9,000).
       const more = await Promise.all([
         a.chat(secret, { max_tokens: undefined }),
         a.chat(secret, { max_tokens: undefined }),

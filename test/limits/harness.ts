@@ -5,9 +5,9 @@
  * counters and the usage API against.
  *
  * Mock arithmetic the tests rely on (see src/providers/mock/ and accounting.ts): the prompt "Hello there"
- * is 8 tokens and its reservation estimate is 8 too; with max_tokens 20 the answer is exactly 20 tokens.
- * mock-gpt costs 1 micro-USD per prompt token and 2 per completion token, so such a request reserves and
- * costs 48 micro-USD and 28 tokens.
+ * is 8 tokens; its reservation estimate is 10 (11 bytes / 2, plus the mock's 4 tokens a message); with
+ * max_tokens 20 the answer is exactly 20 tokens. mock-gpt costs 1 micro-USD per prompt token and 2 per
+ * completion token, so such a request reserves 50 micro-USD and 30 tokens, and costs 48 and 28.
  */
 import { expect } from 'vitest';
 import { seedDemo } from '../../src/demo.js';

@@ -217,6 +217,28 @@ describe.skipIf(!REDIS_URL)('two instances sharing Redis counters', () => {
     await eventually(async () => (await header()) === null, 'the setting turned off');
   });
 
+  it('starts health probes at once when the other instance turns them on', async () => {
+    const probed = async () => {
+      const res = await b.call<{ data: Array<{ health: { lastCheck: unknown } }> }>('GET', '/api/admin/channels', {
+        token: MASTER,
+      });
+      return res.body.data.some((c) => c.health.lastCheck !== null);
+    };
+    const set = (seconds: number) =>
+      a.call('PATCH', '/api/admin/settings', { token: MASTER, body: { healthCheckIntervalSeconds: seconds } });
+    expect((await set(0)).status).toBe(200);
+    await eventually(async () => b.services.settings.get().healthCheckIntervalSeconds === 0, 'probes off');
+    b.services.healthChecker.start();
+    try {
+      expect(await probed()).toBe(false);
+      expect((await set(60)).status).toBe(200);
+      // Not a minute later, when a timer armed while probes were off would fire.
+      await eventually(probed, 'a probe on the other instance');
+    } finally {
+      b.services.healthChecker.stop();
+    }
+  });
+
   it('applies an IP rule added through the other instance', async () => {
     const { secret } = await newKey({});
     const rule = await a.call<{ id: string }>('POST', '/api/admin/ip-rules', {

@@ -7,6 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/app.js';
 import { burst, eventually, type LimitsApp, startLimitsApp, statuses } from './harness.js';
 
+/**
+ * A prompt the reservation estimate counts exactly (7 bytes / 2 → 4, plus the mock's 4 a message: the 8 tokens
+ * the mock bills), so with max_tokens 20 a request reserves and uses 28 tokens and settling changes nothing.
+ */
+const EXACT = { messages: [{ role: 'user', content: 'a b c d' }] };
+
 describe.each(BACKENDS)('rate limits (%s counters)', (backend) => {
   let a: LimitsApp;
 
@@ -73,7 +79,7 @@ describe.each(BACKENDS)('rate limits (%s counters)', (backend) => {
   it('admits tokens per minute exactly, on the reservation (prompt + max_tokens)', async () => {
     // Each request reserves 28 tokens: three fit in 100, a fourth does not.
     const { secret } = await a.newKey({ tpm: 100 });
-    const results = await burst(6, () => a.chat(secret));
+    const results = await burst(6, () => a.chat(secret, EXACT));
     expect(statuses(results)).toEqual({ 200: 3, 429: 3 });
     const ok = results.filter((r) => r.status === 200);
     expect(ok.map((r) => Number(r.headers.get('x-ratelimit-remaining-tokens'))).sort((x, y) => x - y)).toEqual([
@@ -89,22 +95,23 @@ describe.each(BACKENDS)('rate limits (%s counters)', (backend) => {
 
   it('gives back the tokens a request reserved but did not use', async () => {
     const { secret } = await a.newKey({ tpm: 100 });
-    // max_tokens 80 reserves 8 + 80 = 88; the mock answer is 70 tokens, so 78 are used.
+    // max_tokens 80 reserves 10 + 80 = 90 ("Hello there": 6 by its bytes, 4 of the mock's framing); the mock
+    // bills 8 + 70, so 78 are used.
     const first = await a.chat(secret, { max_tokens: 80 });
     expect(first.status).toBe(200);
     await new Promise((r) => setTimeout(r, 150)); // settlement runs after the answer is sent
-    // 78 + 22 ≤ 100 only if the 10 unused tokens came back (88 + 22 > 100).
-    const second = await a.chat(secret, { max_tokens: 14 });
+    // 78 + 22 ≤ 100 only if the 12 unused tokens came back (90 + 22 > 100).
+    const second = await a.chat(secret, { max_tokens: 12 });
     expect(second.status, JSON.stringify(second.body)).toBe(200);
     expect(second.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
   });
 
   it('does not charge the tokens of a refused request to the per-minute window', async () => {
     const { secret } = await a.newKey({ tpm: 100 });
-    expect((await a.chat(secret)).status).toBe(200); // 28 of 100
-    const big = await a.chat(secret, { max_tokens: 500 }); // 508: refused
+    expect((await a.chat(secret, EXACT)).status).toBe(200); // 28 of 100
+    const big = await a.chat(secret, { ...EXACT, max_tokens: 500 }); // 508: refused
     expect(big.status).toBe(429);
-    const fits = await a.chat(secret); // 28 + 28 ≤ 100
+    const fits = await a.chat(secret, EXACT); // 28 + 28 ≤ 100
     expect(fits.status, JSON.stringify(fits.body)).toBe(200);
     expect(fits.headers.get('x-ratelimit-remaining-tokens')).toBe('44');
   });

@@ -20,6 +20,15 @@ export const anthropicAdapter: ProviderAdapter = {
   id: 'anthropic',
   defaultBaseUrl: ANTHROPIC_DEFAULT_BASE_URL,
   openaiCompatible: false,
+  /*
+   * Anthropic publishes no per-message figure; measured: "Say hello there!" bills 11 input tokens on
+   * claude-3-opus (anthropic-sdk-python's recorded basic_response.txt, our stream-text.sse), "Hi" 8 and
+   * "Hello, Claude" 10 through count_tokens on claude-sonnet-4-6: ~7 tokens of framing for one message, split
+   * here as 4 + 4 (one spare) so each further turn's role marker counts too. With tools, Anthropic's tool-use
+   * docs list the hidden system prompt it adds: 346 tokens (tool_choice auto/none) on current models (the
+   * recorded tool_use_response.txt bills 377 for a short prompt and one small tool).
+   */
+  promptOverhead: { perRequest: 4, perMessage: 4, withTools: 346 },
   buildChatRequest,
   parseChatResponse: (body, request) => parseChatResponse(body, request),
   createStreamTranslator,

@@ -2,6 +2,7 @@
  * Azure OpenAI adapter: OpenAI's wire format at a resource endpoint, dated (classic) or v1 API form.
  * Reference: PROTOCOLS.md §2.
  */
+import { OPENAI_PROMPT_OVERHEAD } from '../openai/api.js';
 import type { ProviderAdapter } from '../types.js';
 import { AZURE_DEFAULT_BASE_URL } from './api.js';
 import { buildAzureChatRequest, parseAzureChatResponse } from './chat.js';
@@ -19,6 +20,8 @@ export const azureOpenaiAdapter: ProviderAdapter = {
   id: 'azure-openai',
   defaultBaseUrl: AZURE_DEFAULT_BASE_URL,
   openaiCompatible: true,
+  // Azure serves OpenAI's models with OpenAI's chat template.
+  promptOverhead: OPENAI_PROMPT_OVERHEAD,
   buildChatRequest: buildAzureChatRequest,
   parseChatResponse: parseAzureChatResponse,
   createStreamTranslator: createAzureStreamTranslator,

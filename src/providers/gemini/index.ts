@@ -18,6 +18,12 @@ export const geminiAdapter: ProviderAdapter = {
   id: 'gemini',
   defaultBaseUrl: GEMINI_DEFAULT_BASE_URL,
   openaiCompatible: false,
+  /*
+   * Gemini bills almost no template: its token guide's example counts "The quick brown fox jumps over the
+   * lazy dog." as 10 tokens with countTokens and 11 as generateContent's promptTokenCount. That 1 is taken
+   * both per request and per message (one spare for a single-turn prompt).
+   */
+  promptOverhead: { perRequest: 1, perMessage: 1, withTools: 0 },
   buildChatRequest: buildGeminiChatRequest,
   parseChatResponse: (body, request) => parseGeminiResponse(body, request),
   createStreamTranslator: createGeminiStreamTranslator,

@@ -13,6 +13,7 @@ import type { UpstreamHttpRequest } from '../types.js';
 import { mockChatCompletion } from './chat.js';
 import { mockEmbedding } from './embeddings.js';
 import { mockChatChunks } from './stream.js';
+import { MESSAGE_OVERHEAD_TOKENS } from './tokens.js';
 
 export const MOCK_PROVIDER_NAME = 'Mock';
 
@@ -36,6 +37,8 @@ export const mockAdapter: InProcessAdapter = {
   id: 'mock',
   defaultBaseUrl: '',
   openaiCompatible: true,
+  // The mock bills MESSAGE_OVERHEAD_TOKENS a message and nothing else (tokens.ts).
+  promptOverhead: { perRequest: 0, perMessage: MESSAGE_OVERHEAD_TOKENS, withTools: 0 },
   buildChatRequest: servedInProcess,
   parseChatResponse: (body, request) => parseOpenAiChatResponse(body, request, MOCK_PROVIDER_NAME),
   createStreamTranslator: (request, ids) =>

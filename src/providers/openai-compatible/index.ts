@@ -18,6 +18,15 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
   id: 'openai-compatible',
   defaultBaseUrl: COMPATIBLE_DEFAULT_BASE_URL,
   openaiCompatible: true,
+  /*
+   * The server applies the model's own chat template, unknown here; the figures cover the common open-model
+   * templates (their tokenizer_config.json): Llama 3.1 opens every prompt with a system header ("Cutting
+   * Knowledge Date: …", ~21 tokens with <|begin_of_text|>) and primes the reply with 4; Qwen2.5 adds a default
+   * system prompt of ~20 and primes with 3. Each message is wrapped in 5 (<|start_header_id|>role
+   * <|end_header_id|>\n\n … <|eot_id|>, <|im_start|>role\n … <|im_end|>\n). With tools, Qwen2.5's
+   * template adds ~90 tokens of instructions, Llama 3.1's fewer.
+   */
+  promptOverhead: { perRequest: 26, perMessage: 5, withTools: 100 },
   buildChatRequest: buildCompatibleChatRequest,
   parseChatResponse: parseCompatibleChatResponse,
   createStreamTranslator: createCompatibleStreamTranslator,

@@ -3,7 +3,7 @@
  * through with the upstream model and normalises what comes back. Reference: PROTOCOLS.md §1.
  */
 import type { ProviderAdapter } from '../types.js';
-import { OPENAI_DEFAULT_BASE_URL } from './api.js';
+import { OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';
 import { buildOpenAiChatRequest, parseOpenAiChatResponse } from './chat.js';
 import { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 import { parseOpenAiError } from './errors.js';
@@ -18,6 +18,7 @@ export const openaiAdapter: ProviderAdapter = {
   id: 'openai',
   defaultBaseUrl: OPENAI_DEFAULT_BASE_URL,
   openaiCompatible: true,
+  promptOverhead: OPENAI_PROMPT_OVERHEAD,
   buildChatRequest: buildOpenAiChatRequest,
   parseChatResponse: (body, request) => parseOpenAiChatResponse(body, request),
   createStreamTranslator: (request, ids) => createOpenAiStreamTranslator(request, ids),
@@ -26,7 +27,7 @@ export const openaiAdapter: ProviderAdapter = {
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers),
 };
 
-export { bearerAuth, OPENAI_DEFAULT_BASE_URL } from './api.js';
+export { bearerAuth, OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';
 export { buildOpenAiChatRequest, parseOpenAiChatResponse, readFinishReason, toOpenAiRequestBody } from './chat.js';
 export { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 export { openAiStreamErrorInfo, parseOpenAiError } from './errors.js';
