@@ -298,7 +298,9 @@ export function createServices(options: ServiceOptions): Services {
     close: async () => {
       healthChecker.stop();
       await changes?.close();
-      await recorder.close();
+      // Requests still settling (a stream's row follows its upstream's end) are waited for, within the
+      // shutdown timeout, so their rows are written before the database closes.
+      await recorder.close({ waitMs: config.shutdownTimeoutMs });
       await upstream.close();
     },
   };
