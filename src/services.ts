@@ -341,7 +341,9 @@ export function startBackground(services: Services, options: { log?: BackgroundL
     services.recorder.reportErrorsTo((error, pending) =>
       log.error(
         { err: error, pending, dropped: services.recorder.dropped },
-        'writing the request log failed; the rows are kept and retried',
+        services.recorder.closed
+          ? 'a request log row came after the log was closed; it is lost'
+          : 'writing the request log failed; the rows are kept and retried',
       ),
     );
   }

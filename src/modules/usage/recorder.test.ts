@@ -127,6 +127,7 @@ describe.each([
     await recorder.close({ waitMs: 20 });
     recorder.record(row('req_after_close', 1000));
     recorder.fulfil();
+    expect(recorder.closed).toBe(true);
     expect(recorder.dropped).toBe(1);
     expect(String(errors[0])).toContain('req_after_close');
     expect(await logRows(database)).toBe(0);

@@ -190,7 +190,12 @@ export class UsageRecorder {
     return this.#buffer.length;
   }
 
-  /** Records dropped because the buffer overflowed while the database was down. */
+  /** True once `close` ran: nothing is written any more. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Records dropped because the buffer overflowed while the database was down (or came after `close`). */
   get dropped(): number {
     return this.#dropped;
   }
