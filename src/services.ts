@@ -342,7 +342,7 @@ export function startBackground(services: Services, options: { log?: BackgroundL
       log.error(
         { err: error, pending, dropped: services.recorder.dropped },
         services.recorder.closed
-          ? 'a request log row came after the log was closed; it is lost'
+          ? 'request log rows lost at shutdown (see err)'
           : 'writing the request log failed; the rows are kept and retried',
       ),
     );

@@ -222,6 +222,12 @@ export class UsageRecorder {
     this.#timer = undefined;
     await this.flush();
     this.#closed = true;
+    // Rows the last write could not take (the database failing, or a row queued after it) are lost now: say so.
+    if (this.#buffer.length > 0) {
+      this.#dropped += this.#buffer.length;
+      this.#onError(new Error(`${this.#buffer.length} request log rows could not be written before closing`), 0);
+      this.#buffer = [];
+    }
     await this.#writer?.close();
     this.#writer = undefined;
   }
