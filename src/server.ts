@@ -47,6 +47,9 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   };
 }
 
+/** After the shutdown timeout: how long cut-off requests get to reach the request log before the process exits. */
+const CUT_OFF_GRACE_MS = 5_000;
+
 /** `aihub start`: serve until SIGTERM/SIGINT, then drain in-flight requests and close storage. */
 export async function startServer(config: Config): Promise<void> {
   const tls = config.tls ? readTlsFiles(config.tls) : undefined;
@@ -77,15 +80,41 @@ export async function startServer(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-    const deadline = setTimeout(() => {
-      app.log.error('shutdown deadline passed; exiting with requests still open');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
-    try {
+    const { recorder } = runtime.services;
+    const startedAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
+    });
+    const drained = (async () => {
       stopWatchingTls();
       await stopBackground();
+      // Resolves once every response has ended. A stream's row is settled when its upstream body ends,
+      // which can be after its client got the whole answer: wait for every admitted request's row too.
       await app.close();
+      await recorder.settled(Math.max(0, config.shutdownTimeoutMs - (Date.now() - startedAt)));
+      return 'drained' as const;
+    })();
+    try {
+      const outcome = await Promise.race([drained, deadline]);
+      clearTimeout(timer);
+      if (outcome === 'timeout' || recorder.outstanding > 0) {
+        // Past the deadline: cut the connections still open (their requests settle as 499 with the
+        // tokens so far), give them a moment to reach the log, write it and exit 1.
+        app.log.error(
+          { unsettled: recorder.outstanding },
+          'shutdown deadline passed; closing the connections still open',
+        );
+        setTimeout(() => {
+          app.log.error({ unsettled: recorder.outstanding }, 'could not write the request log in time; exiting');
+          process.exit(1);
+        }, CUT_OFF_GRACE_MS).unref();
+        app.server.closeAllConnections?.(); // (an HTTP/2 server closes its sessions in app.close)
+        await recorder.settled(CUT_OFF_GRACE_MS / 2);
+        await recorder.close();
+        await runtime.close();
+        process.exit(1);
+      }
       await runtime.close();
       app.log.info('stopped');
       process.exit(0);

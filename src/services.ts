@@ -299,7 +299,9 @@ export function createServices(options: ServiceOptions): Services {
     close: async () => {
       healthChecker.stop();
       await changes?.close();
-      await recorder.close();
+      // Requests still settling (a stream's row follows its upstream's end) are waited for, within the
+      // shutdown timeout, so their rows are written before the database closes.
+      await recorder.close({ waitMs: config.shutdownTimeoutMs });
       await upstream.close();
     },
   };
@@ -340,7 +342,9 @@ export function startBackground(services: Services, options: { log?: BackgroundL
     services.recorder.reportErrorsTo((error, pending) =>
       log.error(
         { err: error, pending, dropped: services.recorder.dropped },
-        'writing the request log failed; the rows are kept and retried',
+        services.recorder.closed
+          ? 'request log rows lost at shutdown (see err)'
+          : 'writing the request log failed; the rows are kept and retried',
       ),
     );
   }

@@ -9,11 +9,15 @@ function fakeRecorder() {
   const rows: RequestLogsTable[] = [];
   const tracked: Array<Promise<void>> = [];
   const errors: unknown[] = [];
+  /** Rows announced (ledger opened) and handed over (settled): a shutdown waits for the difference. */
+  const counts = { expected: 0, fulfilled: 0 };
   const recorder = {
     record: (row: RequestLogsTable) => rows.push(row),
     track: (pending: Promise<void>) => tracked.push(pending.catch((error: unknown) => void errors.push(error))),
+    expect: () => void counts.expected++,
+    fulfil: () => void counts.fulfilled++,
   } as unknown as UsageRecorder;
-  return { recorder, rows, errors, settled: () => Promise.all(tracked) };
+  return { recorder, rows, errors, counts, settled: () => Promise.all(tracked) };
 }
 
 const caller = {
@@ -47,6 +51,16 @@ describe('RequestLedger.settle', () => {
     l.settle(500, 'internal_error');
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ id: 'req_1', status: 200, prompt_tokens: 1_000_000, cost_micros: 10_000_000 });
+  });
+
+  it('announces its row when opened and hands it over once on settle (what a shutdown waits for)', () => {
+    const { recorder, counts } = fakeRecorder();
+    const l = ledger(recorder);
+    expect(counts).toEqual({ expected: 1, fulfilled: 0 });
+    l.settle(200, null, new Promise(() => undefined));
+    l.settle(500, 'internal_error');
+    // A count still running is tracked by the recorder (its flush waits for it): handed over already.
+    expect(counts).toEqual({ expected: 1, fulfilled: 1 });
   });
 
   it('takes tokens still being counted: the row follows when the count arrives, with the latency at settle', async () => {

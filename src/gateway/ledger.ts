@@ -62,6 +62,7 @@ export class RequestLedger {
     clock: Clock,
   ) {
     this.#at = clock.now();
+    recorder.expect();
   }
 
   elapsedMs(): number {
@@ -119,23 +120,28 @@ export class RequestLedger {
   /**
    * Record the request once, with its final status and the tokens to bill. Tokens still being counted
    * (an estimate from the tokenizer worker) are awaited off the request path; the recorder's flush and
-   * close wait for them, so the record is neither lost nor late for a reader.
+   * close wait for them, so the record is neither lost nor late for a reader. Until this runs, a shutdown
+   * waits for the request (it was announced to the recorder when the ledger opened).
    */
   settle(status: number, errorCode: string | null, tokens: TokenCounts | Promise<TokenCounts> = ZERO_TOKENS): void {
     if (this.#settled) return;
     this.#settled = true;
     const latencyMs = Math.round(this.elapsedMs());
-    if (tokens instanceof Promise) {
-      // A count that fails still leaves the row (unbilled, marked estimated) rather than none.
-      const written = tokens.then(
-        (counted) => this.write(status, errorCode, counted, latencyMs),
-        (error: unknown) => {
-          this.write(status, errorCode, { ...ZERO_TOKENS, estimated: true }, latencyMs);
-          throw error;
-        },
-      );
-      this.recorder.track(written);
-    } else this.write(status, errorCode, tokens, latencyMs);
+    try {
+      if (tokens instanceof Promise) {
+        // A count that fails still leaves the row (unbilled, marked estimated) rather than none.
+        const written = tokens.then(
+          (counted) => this.write(status, errorCode, counted, latencyMs),
+          (error: unknown) => {
+            this.write(status, errorCode, { ...ZERO_TOKENS, estimated: true }, latencyMs);
+            throw error;
+          },
+        );
+        this.recorder.track(written);
+      } else this.write(status, errorCode, tokens, latencyMs);
+    } finally {
+      this.recorder.fulfil();
+    }
   }
 
   private write(status: number, errorCode: string | null, tokens: TokenCounts, latencyMs: number): void {

@@ -49,6 +49,11 @@ export interface Scenario {
   firstByteDelayMs?: number;
   /** Pause between stream events (default 1 ms, so each event is its own write). */
   chunkDelayMs?: number;
+  /**
+   * For streams: wait this long after the last event before ending the response (a server that keeps the
+   * body open a moment after `[DONE]`).
+   */
+  endDelayMs?: number;
   /** Never report token usage (not in the body, not in any stream event). */
   omitUsage?: boolean;
   /** Seconds sent in `Retry-After` on a 429 (default 7). */
@@ -248,6 +253,7 @@ export async function startFakeServer(options: {
           // A pause between events makes each one its own TCP read, as a real token stream is.
           if (delay > 0) await sleep(delay);
         }
+        if (current.endDelayMs) await sleep(current.endDelayMs);
         if (!res.destroyed) res.end();
       },
       reset() {

@@ -97,6 +97,42 @@ describe.each([
     expect(await count()).toBe(2);
   });
 
+  it('close waits (up to waitMs) for rows announced but not handed over yet', async () => {
+    const database = await createTestDatabase('sqlite');
+    db = database;
+    const recorder = recorderOn(database, { intervalMs: 60_000 });
+    // Two requests admitted; one settles 50 ms into the shutdown (a stream whose upstream ends late).
+    recorder.expect();
+    recorder.expect();
+    recorder.record(row('req_early', 1000));
+    recorder.fulfil();
+    setTimeout(() => {
+      recorder.record(row('req_late', 1001));
+      recorder.fulfil();
+    }, 50);
+    expect(recorder.outstanding).toBe(1);
+    await recorder.close({ waitMs: 5_000 });
+    expect(recorder.outstanding).toBe(0);
+    expect(await logRows(database)).toBe(2);
+  });
+
+  it('settled gives up after its timeout; a row after close is reported, not dropped in silence', async () => {
+    const database = await createTestDatabase('sqlite');
+    db = database;
+    const errors: unknown[] = [];
+    const recorder = recorderOn(database, { intervalMs: 60_000, onError: (error) => errors.push(error) });
+    expect(await recorder.settled(10)).toBe(true);
+    recorder.expect();
+    expect(await recorder.settled(20)).toBe(false);
+    await recorder.close({ waitMs: 20 });
+    recorder.record(row('req_after_close', 1000));
+    recorder.fulfil();
+    expect(recorder.closed).toBe(true);
+    expect(recorder.dropped).toBe(1);
+    expect(String(errors[0])).toContain('req_after_close');
+    expect(await logRows(database)).toBe(0);
+  });
+
   it('keeps rows while the database fails and writes them once it is back', async () => {
     db = await createTestDatabase('sqlite');
     const errors: unknown[] = [];

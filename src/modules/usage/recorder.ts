@@ -69,6 +69,12 @@ export class UsageRecorder {
   #draining: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;
+  /** Requests whose row was announced (`expect`) and not handed over yet (`fulfil`). */
+  #expected = 0;
+  /** Who waits in `settled` for #expected to reach zero (created only while someone waits). */
+  #settledWaiters: Set<() => void> | undefined;
+  /** Set by `close`: a row recorded after it could no longer be written. */
+  #closed = false;
   /** Records still waiting for their token counts (see `track`). */
   readonly #awaiting = new Set<Promise<void>>();
   readonly #batchSize: number;
@@ -92,8 +98,57 @@ export class UsageRecorder {
     this.#sqliteFile = options.sqliteFile;
   }
 
+  /**
+   * A request was admitted and its row will follow (`fulfil` once it is recorded or tracked). A shutdown
+   * waits for these (`settled`): a stream's row can come after its client already has the whole answer.
+   */
+  expect(): void {
+    this.#expected++;
+  }
+
+  /** The row announced by `expect` was handed over (`record` or `track`). */
+  fulfil(): void {
+    this.#expected--;
+    if (this.#expected > 0 || !this.#settledWaiters) return;
+    const waiters = this.#settledWaiters;
+    this.#settledWaiters = undefined;
+    for (const done of waiters) done();
+  }
+
+  /** Requests admitted whose row has not been handed over yet. */
+  get outstanding(): number {
+    return this.#expected;
+  }
+
+  /**
+   * Resolves once every announced row was handed over (true), or after `timeoutMs` with some still
+   * outstanding (false). The process's shutdown waits here before it closes the recorder.
+   */
+  settled(timeoutMs: number): Promise<boolean> {
+    if (this.#expected <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      this.#settledWaiters ??= new Set();
+      const waiters = this.#settledWaiters;
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      waiters.add(done);
+    });
+  }
+
   /** Queue one record. Never throws, never waits. */
   record(row: RequestLogsTable): void {
+    if (this.#closed) {
+      // Nothing writes any more: say so loudly rather than lose the row in silence.
+      this.#dropped++;
+      this.#onError(new Error(`request log row ${row.id} arrived after the log was closed; it is lost`), 1);
+      return;
+    }
     this.#buffer.push(row);
     if (this.#buffer.length > this.#maxBuffered) {
       this.#buffer.shift();
@@ -135,7 +190,12 @@ export class UsageRecorder {
     return this.#buffer.length;
   }
 
-  /** Records dropped because the buffer overflowed while the database was down. */
+  /** True once `close` ran: nothing is written any more. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Records dropped because the buffer overflowed while the database was down (or came after `close`). */
   get dropped(): number {
     return this.#dropped;
   }
@@ -151,10 +211,23 @@ export class UsageRecorder {
     await this.#flushing;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Write everything and stop (a second call does nothing). Waits first (up to `waitMs`) for rows announced
+   * by `expect` and not handed over yet; a row recorded after this is reported through `onError` and lost.
+   */
+  async close(options: { waitMs?: number } = {}): Promise<void> {
+    if (this.#closed) return;
+    if (options.waitMs) await this.settled(options.waitMs);
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.flush();
+    this.#closed = true;
+    // Rows the last write could not take (the database failing, or a row queued after it) are lost now: say so.
+    if (this.#buffer.length > 0) {
+      this.#dropped += this.#buffer.length;
+      this.#onError(new Error(`${this.#buffer.length} request log rows could not be written before closing`), 0);
+      this.#buffer = [];
+    }
     await this.#writer?.close();
     this.#writer = undefined;
   }
