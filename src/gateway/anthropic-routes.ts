@@ -10,6 +10,7 @@ import { approximatePromptTokens, fromUsage, requestedMaxOutput } from './accoun
 import type { StreamSink } from './chat.js';
 import { ClientStream } from './client-stream.js';
 import type { Gateway } from './gateway.js';
+import { type MessagesCall, MessagesService } from './messages.js';
 
 const MessagesBody = {
   type: 'object',
@@ -24,6 +25,7 @@ const MessagesBody = {
 
 /** POST /v1/messages: the Anthropic Messages API over any upstream. */
 export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway): void {
+  const messages = new MessagesService(gateway.dispatcher, gateway.upstream, gateway.chat);
   app.post('/v1/messages', { schema: { body: MessagesBody, hide: true } }, async (request, reply) => {
     const body = request.body as AnthropicMessagesRequest;
     const stream = body.stream === true;
@@ -33,6 +35,12 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
       maxOutputTokens: requestedMaxOutput(chat),
     }));
     const client = new ClientStream(reply, () => gateway.responseHeaders(ledger));
+    const betas = request.headers['anthropic-beta'];
+    const call: MessagesCall = {
+      body,
+      chat,
+      betas: Array.isArray(betas) ? betas.join(',') : betas,
+    };
     try {
       if (stream) {
         const encoder = createAnthropicStreamEncoder(body.model, { id: ledger.ctx.requestId });
@@ -44,10 +52,23 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
           error: (info: UpstreamErrorInfo) => encoder.error(info),
         };
         ledger.recordStream(client);
-        await gateway.chat.stream({ ...chat, stream_options: { include_usage: true } }, ledger, sink, client);
+        await messages.stream(
+          { ...call, chat: { ...chat, stream_options: { include_usage: true } } },
+          ledger,
+          sink,
+          client,
+        );
         return reply;
       }
-      const completion = await gateway.chat.complete(chat, ledger, client);
+      const answer = await messages.complete(call, ledger, client);
+      if ('message' in answer) {
+        // Same protocol upstream: its message as it came (only `model` is the requested name).
+        ledger.respondedWith(answer.message);
+        ledger.settle(200, null, fromUsage(answer.usage));
+        reply.headers(gateway.responseHeaders(ledger));
+        return answer.message;
+      }
+      const { completion } = answer;
       const message = chatToAnthropicMessage(completion, body.model);
       ledger.respondedWith(message);
       ledger.settle(200, null, completion.usage ? fromUsage(completion.usage) : gateway.estimate(chat, completion));

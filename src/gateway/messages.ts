@@ -1,0 +1,138 @@
+import { StringDecoder } from 'node:string_decoder';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type {
+  ChatCompletion,
+  ChatRequest,
+  ChatUsage,
+  JsonObject,
+  MessagesBody,
+  MessagesPassthrough,
+} from '../providers/types.js';
+import { fromUsage, OutputAccumulator, type TokenCounts } from './accounting.js';
+import { type ChatService, type StreamSink, settleBrokenStream } from './chat.js';
+import type { ClientPresence, ClientStream } from './client-stream.js';
+import { type Attempt, CLIENT_CLOSED, CommittedFailure, type Dispatcher, UpstreamFailure } from './dispatch.js';
+import type { RequestLedger } from './ledger.js';
+import { readText, type UpstreamClient } from './upstream.js';
+
+/** What the client of /v1/messages sent: its body as it came, the same request in canonical form, its betas. */
+export interface MessagesCall {
+  body: MessagesBody;
+  chat: ChatRequest;
+  /** The client's `anthropic-beta` header. */
+  betas: string | undefined;
+}
+
+/** A non-stream answer: the upstream's own message (same protocol) or a canonical completion to translate. */
+export type MessagesAnswer = { message: JsonObject; usage: ChatUsage } | { completion: ChatCompletion };
+
+/**
+ * The Anthropic-compatible /v1/messages over the dispatcher. Per attempt: a channel whose adapter speaks
+ * the Messages API natively gets the client's body as it came and its answer goes back as it came (the
+ * same-protocol path, as OpenAI streams pass through, DESIGN.md §2 rule 4), so thinking signatures,
+ * redacted_thinking and usage placement survive exactly; any other channel gets the canonical translation.
+ * Failover may mix both: each attempt decides by its own channel.
+ */
+export class MessagesService {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly upstream: UpstreamClient,
+    private readonly chat: ChatService,
+  ) {}
+
+  complete(call: MessagesCall, ledger: RequestLedger, client: ClientPresence): Promise<MessagesAnswer> {
+    return this.dispatcher.run(ledger, client, async (attempt) => {
+      const passthrough = attempt.target.channel.adapter.messages;
+      if (!passthrough)
+        return { completion: (await this.chat.completeAttempt(call.chat, ledger, attempt, false)).completion };
+      const { channel } = attempt.target;
+      const http = passthrough.buildRequest(call.body, attempt.upstream, call.betas);
+      const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
+      if (res.status >= 400)
+        throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
+      const text = await res.body.text();
+      ledger.markFirstToken();
+      return passthrough.relayMessage(JSON.parse(text) as unknown, call.body.model);
+    });
+  }
+
+  /** Streams to `client` and settles the ledger; throws an ApiError only before the first byte. */
+  async stream(call: MessagesCall, ledger: RequestLedger, sink: StreamSink, client: ClientStream): Promise<void> {
+    try {
+      await this.dispatcher.run(ledger, client, (attempt) => {
+        const passthrough = attempt.target.channel.adapter.messages;
+        return passthrough
+          ? this.relayAttempt(call, passthrough, ledger, sink, client, attempt)
+          : this.chat.streamAttempt(call.chat, ledger, sink, client, attempt);
+      });
+    } catch (error) {
+      if (error instanceof CommittedFailure) return;
+      throw error;
+    }
+  }
+
+  private async relayAttempt(
+    call: MessagesCall,
+    passthrough: MessagesPassthrough,
+    ledger: RequestLedger,
+    sink: StreamSink,
+    client: ClientStream,
+    attempt: Attempt,
+  ): Promise<void> {
+    const { channel } = attempt.target;
+    const relay = passthrough.createRelay(call.body.model);
+    /** The upstream's usage; if it broke off first, what it reported plus an estimate of the rest. */
+    const tokens = (): TokenCounts | Promise<TokenCounts> => {
+      const usage = relay.usage();
+      if (usage) return fromUsage(usage);
+      const output = new OutputAccumulator();
+      const { text, reasoning } = relay.output();
+      output.addText(text);
+      output.addReasoning(reasoning);
+      return output.estimate(call.chat, relay.reported());
+    };
+    let answered = false;
+    try {
+      const http = passthrough.buildRequest(call.body, attempt.upstream, call.betas);
+      const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
+      if (res.status >= 400)
+        throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
+      const events: EventSourceMessage[] = [];
+      const parser = createParser({ onEvent: (event) => events.push(event) });
+      const decoder = new StringDecoder('utf8');
+      for await (const buf of res.body) {
+        parser.feed(decoder.write(buf as Buffer));
+        let out = '';
+        for (const event of events) out += relay.push({ event: event.event, data: event.data });
+        events.length = 0;
+        if (answered || out === '') continue;
+        ledger.markFirstToken();
+        if (relay.finished) {
+          // message_stop is in this read: the client's stream ends here; the loop only drains the upstream.
+          client.end(out);
+          answered = true;
+        } else {
+          const backpressure = client.write(out);
+          if (backpressure) await backpressure;
+        }
+      }
+      if (!relay.finished) {
+        // Ending without message_stop is a cut: the client's SDK would otherwise take a partial message as whole.
+        throw new UpstreamFailure({
+          status: 502,
+          code: 'upstream_error',
+          message: `Upstream ${channel.name} ended the stream before message_stop`,
+          retryable: true,
+        });
+      }
+    } catch (error) {
+      settleBrokenStream(error, { answered, ledger, sink, client, attempt, tokens });
+      return;
+    }
+    if (client.gone && !answered) {
+      ledger.settle(CLIENT_CLOSED, 'client_closed', tokens());
+      return;
+    }
+    ledger.settle(200, null, tokens());
+  }
+}
