@@ -28,8 +28,11 @@ import {
   postRaw,
   startGateway,
 } from './harness.js';
+import { providerCase } from './providers.js';
 
 const MODEL = 'claude-thinking';
+/** Routed to the Anthropic channel first, then to an OpenAI channel. */
+const MIXED_MODEL = 'claude-or-gpt';
 const UPSTREAM_MODEL = 'claude-sonnet-4-5';
 const THINKING = { type: 'enabled' as const, budget_tokens: 1024 };
 const QUESTION = 'What is the weather in Paris? Use get_weather.';
@@ -63,6 +66,8 @@ describe.each(ENGINES)('extended thinking through an Anthropic channel (%s)', (e
   let gw: GatewayUnderTest;
   let fake: FakeUpstream;
   let anthropic: Anthropic;
+  const openaiCase = providerCase('openai');
+  let openaiFake: FakeUpstream | undefined;
 
   beforeAll(async () => {
     gw = await startGateway(engine);
@@ -75,9 +80,20 @@ describe.each(ENGINES)('extended thinking through an Anthropic channel (%s)', (e
       keys: [fake.key],
     });
     await addModel(gw, { name: MODEL, ...PRICES, routes: [{ channelId: channel.id, upstreamModel: UPSTREAM_MODEL }] });
+    openaiFake = await openaiCase.start();
+    const openai = await addChannel(gw, openaiCase.channel(openaiFake, 'ch-thinking-openai'));
+    await addModel(gw, {
+      name: MIXED_MODEL,
+      ...PRICES,
+      routes: [
+        { channelId: channel.id, upstreamModel: UPSTREAM_MODEL, priority: 2 },
+        { channelId: openai.id, upstreamModel: openaiCase.chatModel, priority: 1 },
+      ],
+    });
   });
   afterAll(async () => {
     await fake?.close();
+    await openaiFake?.close();
     await gw?.t.close();
   });
   beforeEach(() => {
@@ -210,6 +226,21 @@ describe.each(ENGINES)('extended thinking through an Anthropic channel (%s)', (e
       expect(row).toMatchObject({ status: 502, errorCode: 'upstream_error', promptTokens: 12, estimated: true });
       expect(row.completionTokens).toBeGreaterThan(0);
     });
+  });
+
+  it('failover from the Anthropic channel to an OpenAI channel: the next attempt is translated', async () => {
+    fake.setScenario('server_error');
+    openaiFake?.setScenario('text');
+    const before = fake.requests.length;
+    const message = await anthropic.messages.create({
+      model: MIXED_MODEL,
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'Say hello.' }],
+    });
+    expect(fake.requests.length).toBe(before + 1);
+    expect(openaiFake?.last().path).toBe('/v1/chat/completions');
+    expect(message).toMatchObject({ model: MIXED_MODEL, stop_reason: 'end_turn' });
+    expect(message.content).toEqual([{ type: 'text', text: openaiCase.answers?.text.content }]);
   });
 
   describe('LangChain ChatAnthropic', () => {
