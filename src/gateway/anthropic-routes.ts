@@ -1,16 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import {
-  anthropicRequestToChat,
-  chatToAnthropicMessage,
-  createAnthropicStreamEncoder,
-} from '../providers/anthropic/inbound.js';
+import { chatToAnthropicMessage, createAnthropicStreamEncoder } from '../providers/anthropic/inbound.js';
 import type { AnthropicMessagesRequest } from '../providers/anthropic/types.js';
 import type { ChatCompletionChunk, UpstreamErrorInfo } from '../providers/types.js';
 import { approximatePromptTokens, fromUsage, requestedMaxOutput } from './accounting.js';
 import type { StreamSink } from './chat.js';
 import { ClientStream } from './client-stream.js';
 import type { Gateway } from './gateway.js';
-import { type MessagesCall, MessagesService } from './messages.js';
+import { canonicalOf, type MessagesCall, MessagesService } from './messages.js';
 
 const MessagesBody = {
   type: 'object',
@@ -29,7 +25,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
   app.post('/v1/messages', { schema: { body: MessagesBody, hide: true } }, async (request, reply) => {
     const body = request.body as AnthropicMessagesRequest;
     const stream = body.stream === true;
-    const chat = anthropicRequestToChat(body);
+    const { chat, untranslatable } = canonicalOf(body);
     const { ledger } = await gateway.begin(request, body.model, 'messages', stream, () => ({
       promptTokens: approximatePromptTokens(chat),
       maxOutputTokens: requestedMaxOutput(chat),
@@ -39,6 +35,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, gateway: Gateway):
     const call: MessagesCall = {
       body,
       chat,
+      untranslatable,
       betas: Array.isArray(betas) ? betas.join(',') : betas,
     };
     try {

@@ -1,5 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { ApiError } from '../core/errors.js';
+import { anthropicRequestToChat } from '../providers/anthropic/inbound.js';
+import type { AnthropicMessagesRequest } from '../providers/anthropic/types.js';
 import type {
   ChatCompletion,
   ChatRequest,
@@ -18,13 +21,43 @@ import { readText, type UpstreamClient } from './upstream.js';
 /** What the client of /v1/messages sent: its body as it came, the same request in canonical form, its betas. */
 export interface MessagesCall {
   body: MessagesBody;
+  /** The canonical request (for translated channels, and for estimates). */
   chat: ChatRequest;
+  /** Why the body has no canonical form (e.g. a server tool): only a pass-through channel can serve it. */
+  untranslatable?: ApiError | undefined;
   /** The client's `anthropic-beta` header. */
   betas: string | undefined;
 }
 
+/**
+ * The canonical form of a /v1/messages body. A body that uses what only Anthropic has (server tools, file
+ * sources) cannot be translated, yet an Anthropic channel can serve it as it is: the refusal is kept for
+ * the attempts that would need the translation, and a stand-in holding the body's text serves the
+ * estimates (its size over-counts, which is what a budget reservation wants).
+ */
+export function canonicalOf(body: AnthropicMessagesRequest): Pick<MessagesCall, 'chat' | 'untranslatable'> {
+  try {
+    return { chat: anthropicRequestToChat(body) };
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const text = JSON.stringify([body.system ?? '', body.messages, body.tools ?? []]);
+    const chat: ChatRequest = {
+      model: body.model,
+      max_tokens: body.max_tokens,
+      messages: [{ role: 'user', content: text }],
+    };
+    if (body.stream === true) chat.stream = true;
+    return { chat, untranslatable: error };
+  }
+}
+
 /** A non-stream answer: the upstream's own message (same protocol) or a canonical completion to translate. */
 export type MessagesAnswer = { message: JsonObject; usage: ChatUsage } | { completion: ChatCompletion };
+
+/** A translated channel cannot serve an untranslatable body; another target (an Anthropic channel) may. */
+function notHere(refusal: ApiError): UpstreamFailure {
+  return new UpstreamFailure({ status: 400, code: 'bad_request', message: refusal.message, retryable: true });
+}
 
 /**
  * The Anthropic-compatible /v1/messages over the dispatcher. Per attempt: a channel whose adapter speaks
@@ -43,8 +76,10 @@ export class MessagesService {
   complete(call: MessagesCall, ledger: RequestLedger, client: ClientPresence): Promise<MessagesAnswer> {
     return this.dispatcher.run(ledger, client, async (attempt) => {
       const passthrough = attempt.target.channel.adapter.messages;
-      if (!passthrough)
+      if (!passthrough) {
+        if (call.untranslatable) throw notHere(call.untranslatable);
         return { completion: (await this.chat.completeAttempt(call.chat, ledger, attempt, false)).completion };
+      }
       const { channel } = attempt.target;
       const http = passthrough.buildRequest(call.body, attempt.upstream, call.betas);
       const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
@@ -61,9 +96,9 @@ export class MessagesService {
     try {
       await this.dispatcher.run(ledger, client, (attempt) => {
         const passthrough = attempt.target.channel.adapter.messages;
-        return passthrough
-          ? this.relayAttempt(call, passthrough, ledger, sink, client, attempt)
-          : this.chat.streamAttempt(call.chat, ledger, sink, client, attempt);
+        if (passthrough) return this.relayAttempt(call, passthrough, ledger, sink, client, attempt);
+        if (call.untranslatable) throw notHere(call.untranslatable);
+        return this.chat.streamAttempt(call.chat, ledger, sink, client, attempt);
       });
     } catch (error) {
       if (error instanceof CommittedFailure) return;

@@ -33,6 +33,8 @@ import { providerCase } from './providers.js';
 const MODEL = 'claude-thinking';
 /** Routed to the Anthropic channel first, then to an OpenAI channel. */
 const MIXED_MODEL = 'claude-or-gpt';
+/** Routed to the OpenAI channel only. */
+const GPT_MODEL = 'gpt-behind-messages';
 const UPSTREAM_MODEL = 'claude-sonnet-4-5';
 const THINKING = { type: 'enabled' as const, budget_tokens: 1024 };
 const QUESTION = 'What is the weather in Paris? Use get_weather.';
@@ -82,6 +84,11 @@ describe.each(ENGINES)('extended thinking through an Anthropic channel (%s)', (e
     await addModel(gw, { name: MODEL, ...PRICES, routes: [{ channelId: channel.id, upstreamModel: UPSTREAM_MODEL }] });
     openaiFake = await openaiCase.start();
     const openai = await addChannel(gw, openaiCase.channel(openaiFake, 'ch-thinking-openai'));
+    await addModel(gw, {
+      name: GPT_MODEL,
+      ...PRICES,
+      routes: [{ channelId: openai.id, upstreamModel: openaiCase.chatModel }],
+    });
     await addModel(gw, {
       name: MIXED_MODEL,
       ...PRICES,
@@ -241,6 +248,28 @@ describe.each(ENGINES)('extended thinking through an Anthropic channel (%s)', (e
     expect(openaiFake?.last().path).toBe('/v1/chat/completions');
     expect(message).toMatchObject({ model: MIXED_MODEL, stop_reason: 'end_turn' });
     expect(message.content).toEqual([{ type: 'text', text: openaiCase.answers?.text.content }]);
+  });
+
+  it('a server tool (web search) passes through to an Anthropic channel; a translated channel refuses it with 400', async () => {
+    const body = {
+      max_tokens: 256,
+      messages: [{ role: 'user' as const, content: 'Search the news.' }],
+      tools: [{ type: 'web_search_20250305' as const, name: 'web_search' as const, max_uses: 1 }],
+    };
+    const message = await anthropic.messages.create({ model: MODEL, ...body });
+    expect(message.content).toMatchObject([{ type: 'text', text: SECOND_TEXT }]);
+    expect((fake.last().body as Record<string, unknown>).tools).toEqual(body.tools);
+
+    const refused = await postRaw(
+      `${gw.url}/v1/messages`,
+      { model: GPT_MODEL, ...body },
+      { 'x-api-key': gw.key, 'anthropic-version': '2023-06-01' },
+    );
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.text)).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringContaining('web_search') },
+    });
   });
 
   describe('LangChain ChatAnthropic', () => {
