@@ -81,7 +81,7 @@ describe('createMessagesRelay', () => {
       event: 'message_start',
       data: { ...start, message: { ...start.message, model: 'my-claude' } },
     });
-    expect((sent[0]?.data.message as { usage: unknown }).usage).toEqual({
+    expect((sent[0]?.data.message as { usage?: unknown } | undefined)?.usage).toEqual({
       input_tokens: 20,
       cache_creation_input_tokens: 0,
       cache_read_input_tokens: 8,
