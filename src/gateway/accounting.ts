@@ -1,5 +1,12 @@
 import { tokenCost } from '../core/money.js';
-import type { ChatCompletionChunk, ChatMessage, ChatRequest, ChatUsage, PromptOverhead } from '../providers/types.js';
+import type {
+  ChatCompletionChunk,
+  ChatMessage,
+  ChatRequest,
+  ChatUsage,
+  PromptOverhead,
+  ReportedUsage,
+} from '../providers/types.js';
 import type { ModelPrices } from './catalog.js';
 import { TokenCounter } from './tokenizer.js';
 
@@ -95,22 +102,43 @@ export class OutputAccumulator {
     this.#text += text;
   }
 
+  addReasoning(text: string): void {
+    this.#reasoning += text;
+  }
+
   get empty(): boolean {
     return this.#text === '' && this.#reasoning === '';
   }
 
-  /** Prompt and output tokens, counted by the tokenizer (one round trip for all texts). */
-  async estimate(request: ChatRequest): Promise<TokenCounts> {
-    const { texts, framing } = promptTexts(request);
+  /**
+   * Prompt and output tokens, counted by the tokenizer (one round trip for all texts). Figures the upstream
+   * did report (`reported`) are used as they are; only the others are counted.
+   */
+  async estimate(request: ChatRequest, reported: ReportedUsage = {}): Promise<TokenCounts> {
+    const { texts, framing } = reported.prompt === undefined ? promptTexts(request) : { texts: [], framing: 0 };
     const [reasoning = 0, text = 0, ...prompt] = await countTokensOf([this.#reasoning, this.#text, ...texts]);
-    return {
-      prompt: sum(prompt) + framing,
-      completion: text + reasoning,
-      cached: 0,
-      reasoning,
-      estimated: true,
-    };
+    return withReported(
+      { prompt: sum(prompt) + framing, completion: text + reasoning, cached: 0, reasoning, estimated: true },
+      reported,
+    );
   }
+}
+
+/**
+ * An estimate with every figure the upstream reported put in its place (e.g. the input and cache counts of
+ * Anthropic's message_start in a stream cut off before its end); it stays `estimated` unless both the
+ * prompt and the completion were reported.
+ */
+export function withReported(estimate: TokenCounts, reported: ReportedUsage): TokenCounts {
+  const completion = reported.completion ?? estimate.completion;
+  return {
+    prompt: reported.prompt ?? estimate.prompt,
+    completion,
+    // A reported prompt without a cache figure had no cache hit to report; the estimate never has one.
+    cached: reported.cached ?? 0,
+    reasoning: reported.reasoning ?? Math.min(estimate.reasoning, completion),
+    estimated: reported.prompt === undefined || reported.completion === undefined,
+  };
 }
 
 /**

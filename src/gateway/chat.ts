@@ -10,6 +10,7 @@ import type {
   ChatCompletionChunk,
   ChatRequest,
   ChatUsage,
+  ReportedUsage,
   UpstreamErrorInfo,
 } from '../providers/types.js';
 import { fromUsage, OutputAccumulator, type TokenCounts } from './accounting.js';
@@ -41,12 +42,14 @@ class StreamState {
   readonly output = new OutputAccumulator();
   /** Raw payloads of a pass-through stream, parsed only if the upstream never reports usage. */
   readonly rawPayloads: string[] = [];
+  /** Usage figures the upstream reported before its final usage (a stream cut off keeps them). */
+  reported: (() => ReportedUsage) | undefined;
 
   get empty(): boolean {
     return this.usage === null && this.rawPayloads.length === 0 && this.output.empty;
   }
 
-  /** The upstream's usage, or (none reported) a tokenizer estimate, counted off the event loop. */
+  /** The upstream's usage, or a tokenizer estimate of what it did not report, counted off the event loop. */
   tokens(request: ChatRequest): TokenCounts | Promise<TokenCounts> {
     if (this.usage) return fromUsage(this.usage);
     for (const payload of this.rawPayloads) {
@@ -57,7 +60,7 @@ class StreamState {
       }
     }
     this.rawPayloads.length = 0;
-    return this.output.estimate(request);
+    return this.output.estimate(request, this.reported?.());
   }
 }
 
@@ -96,38 +99,46 @@ export class ChatService {
     client: ClientPresence,
     acceptsRaw: boolean,
   ): Promise<{ completion: ChatCompletion; raw: string | undefined }> {
-    return this.dispatcher.run(ledger, client, async (attempt) => {
-      const { channel } = attempt.target;
-      if (channel.type === 'mock') {
-        ledger.markFirstToken();
-        const completion = clientFault(() =>
-          mockChatCompletion({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger)),
-        );
-        return { completion, raw: undefined };
-      }
-      // Requests arrive here without `stream: true` (those take stream()): no copy needed to turn it off.
-      const http = clientFault(() =>
-        channel.adapter.buildChatRequest(
-          request.stream === true ? { ...request, stream: false } : request,
-          attempt.upstream,
-        ),
-      );
-      const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
-      attempt.upstreamStatus = res.status;
-      if (res.status >= 400)
-        throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
-      const text = await res.body.text();
+    return this.dispatcher.run(ledger, client, (attempt) => this.completeAttempt(request, ledger, attempt, acceptsRaw));
+  }
+
+  /** One non-stream attempt against one target (the dispatcher's callback; also used by /v1/messages). */
+  async completeAttempt(
+    request: ChatRequest,
+    ledger: RequestLedger,
+    attempt: Attempt,
+    acceptsRaw: boolean,
+  ): Promise<{ completion: ChatCompletion; raw: string | undefined }> {
+    const { channel } = attempt.target;
+    if (channel.type === 'mock') {
       ledger.markFirstToken();
-      const body = JSON.parse(text) as unknown;
-      if (acceptsRaw && channel.adapter.id === 'openai' && isForwardable(body)) {
-        const usage = normaliseUsage(body.usage);
-        const completion = body as unknown as ChatCompletion;
-        if (usage) completion.usage = usage;
-        else delete completion.usage;
-        return { completion, raw: text };
-      }
-      return { completion: channel.adapter.parseChatResponse(body, request), raw: undefined };
-    });
+      const completion = clientFault(() =>
+        mockChatCompletion({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger)),
+      );
+      return { completion, raw: undefined };
+    }
+    // Requests arrive here without `stream: true` (those take stream()): no copy needed to turn it off.
+    const http = clientFault(() =>
+      channel.adapter.buildChatRequest(
+        request.stream === true ? { ...request, stream: false } : request,
+        attempt.upstream,
+      ),
+    );
+    const res = await this.upstream.send(http, channel.timeouts, attempt.signal);
+    attempt.upstreamStatus = res.status;
+    if (res.status >= 400)
+      throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
+    const text = await res.body.text();
+    ledger.markFirstToken();
+    const body = JSON.parse(text) as unknown;
+    if (acceptsRaw && channel.adapter.id === 'openai' && isForwardable(body)) {
+      const usage = normaliseUsage(body.usage);
+      const completion = body as unknown as ChatCompletion;
+      if (usage) completion.usage = usage;
+      else delete completion.usage;
+      return { completion, raw: text };
+    }
+    return { completion: channel.adapter.parseChatResponse(body, request), raw: undefined };
   }
 
   /**
@@ -145,7 +156,8 @@ export class ChatService {
     }
   }
 
-  private async streamAttempt(
+  /** One stream attempt against one target (the dispatcher's callback; also used by /v1/messages). */
+  async streamAttempt(
     request: ChatRequest,
     ledger: RequestLedger,
     sink: StreamSink,
@@ -189,6 +201,7 @@ export class ChatService {
         attempt.upstreamStatus = res.status;
         if (res.status >= 400)
           throw new UpstreamFailure(channel.adapter.parseError(res.status, await readText(res.body), res.headers));
+        if (translator?.reported) state.reported = () => translator.reported?.() ?? {};
         const events: EventSourceMessage[] = [];
         const parser = createParser({ onEvent: (event) => events.push(event) });
         // StringDecoder, not TextDecoder: a streaming TextDecoder costs ~10 µs to create on Node 20.
@@ -264,26 +277,8 @@ export class ChatService {
         }
       }
     } catch (error) {
-      // The whole answer (and its end) was sent before the upstream's connection failed: a success.
-      if (answered && !client.gone) {
-        ledger.settle(200, null, state.tokens(request));
-        return;
-      }
-      if (client.gone) {
-        ledger.settle(CLIENT_CLOSED, 'client_closed', state.tokens(request));
-        throw new CommittedFailure({
-          status: CLIENT_CLOSED,
-          code: 'upstream_error',
-          message: 'client closed the connection',
-          retryable: false,
-        });
-      }
-      if (!client.started) throw error;
-      // The client already has part of the answer: report the failure in the stream, bill what was produced.
-      const info = failureOf(error, channel.name, attempt.timedOut());
-      client.end(sink.error(info));
-      ledger.settle(info.status, info.code, state.tokens(request));
-      throw new CommittedFailure(info);
+      settleBrokenStream(error, { answered, ledger, sink, client, attempt, tokens: () => state.tokens(request) });
+      return;
     }
     if (client.gone) {
       ledger.settle(CLIENT_CLOSED, 'client_closed', state.tokens(request));
@@ -331,6 +326,45 @@ function openAiErrorPayload(payload: string): UpstreamErrorInfo {
     error = payload;
   }
   return openAiStreamErrorInfo(error);
+}
+
+/**
+ * A stream attempt threw: settle the request with what the client got, or rethrow for the dispatcher when
+ * the client has nothing yet (failover is still possible). Returns only when the answer was complete.
+ */
+export function settleBrokenStream(
+  error: unknown,
+  s: {
+    /** The client has the whole answer, its end included. */
+    answered: boolean;
+    ledger: RequestLedger;
+    sink: StreamSink;
+    client: ClientStream;
+    attempt: Attempt;
+    tokens: () => TokenCounts | Promise<TokenCounts>;
+  },
+): void {
+  const { ledger, client } = s;
+  // The whole answer (and its end) was sent before the upstream's connection failed: a success.
+  if (s.answered && !client.gone) {
+    ledger.settle(200, null, s.tokens());
+    return;
+  }
+  if (client.gone) {
+    ledger.settle(CLIENT_CLOSED, 'client_closed', s.tokens());
+    throw new CommittedFailure({
+      status: CLIENT_CLOSED,
+      code: 'upstream_error',
+      message: 'client closed the connection',
+      retryable: false,
+    });
+  }
+  if (!client.started) throw error;
+  // The client already has part of the answer: report the failure in the stream, bill what was produced.
+  const info = failureOf(error, s.attempt.target.channel.name, s.attempt.timedOut());
+  client.end(s.sink.error(info));
+  ledger.settle(info.status, info.code, s.tokens());
+  throw new CommittedFailure(info);
 }
 
 function failureOf(error: unknown, channelName: string, timedOut: boolean): UpstreamErrorInfo {

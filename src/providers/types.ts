@@ -187,12 +187,60 @@ export interface UpstreamErrorInfo {
   retryAfterSeconds?: number;
 }
 
+/**
+ * Token figures an upstream has reported so far in a stream that has not ended (Anthropic sends its input
+ * counts in message_start, Gemini its prompt count on every chunk). A field is absent when not reported;
+ * for a stream cut off early the gateway estimates only the absent ones.
+ */
+export interface ReportedUsage {
+  /** Prompt tokens, cached ones included (OpenAI's meaning). */
+  prompt?: number;
+  cached?: number;
+  completion?: number;
+  reasoning?: number;
+}
+
 /** Stateful translator of one upstream stream into canonical chunks (one instance per request). */
 export interface StreamTranslator {
   /** Translate one upstream SSE event into zero or more canonical chunks. */
   push(event: SseEvent): ChatCompletionChunk[];
   /** Called at end of stream; returns any chunks still owed (e.g. a final finish chunk). */
   end(): ChatCompletionChunk[];
+  /** Usage figures seen so far, for a stream that breaks off before its usage chunk. */
+  reported?(): ReportedUsage;
+}
+
+/** A /v1/messages request body as the client sent it (Anthropic Messages; only `model` is read). */
+export interface MessagesBody {
+  model: string;
+  [key: string]: unknown;
+}
+
+/** One Anthropic Messages stream relayed to an Anthropic client as the upstream sent it. */
+export interface MessagesRelay {
+  /** SSE text for the client for one upstream event; throws UpstreamStreamError on an `error` event. */
+  push(event: SseEvent): string;
+  /** Whether the upstream's `message_stop` arrived. */
+  readonly finished: boolean;
+  /** The final usage (once `message_delta` reported the output count), else null. */
+  usage(): ChatUsage | null;
+  /** Usage figures seen so far (input and cache counts from `message_start`). */
+  reported(): ReportedUsage;
+  /** Text and thinking streamed so far, for estimating output tokens the upstream never reported. */
+  output(): { text: string; reasoning: string };
+}
+
+/**
+ * Same-protocol path of the gateway's Anthropic-compatible endpoint: an upstream that speaks the Messages
+ * API natively gets the client's body as it came (model renamed), and the answer goes back as it came, so
+ * thinking blocks, signatures, redacted_thinking and usage placement survive exactly.
+ */
+export interface MessagesPassthrough {
+  /** The upstream request for a client's body; `betas` is the client's `anthropic-beta` header. */
+  buildRequest(body: MessagesBody, target: UpstreamTarget, betas: string | undefined): UpstreamHttpRequest;
+  /** A non-stream answer for the client (its `model` set to the name the client asked for), with its usage. */
+  relayMessage(body: unknown, requestedModel: string): { message: JsonObject; usage: ChatUsage };
+  createRelay(requestedModel: string): MessagesRelay;
 }
 
 /**
@@ -225,4 +273,6 @@ export interface ProviderAdapter {
   buildEmbeddingsRequest?(request: EmbeddingsRequest, target: UpstreamTarget): UpstreamHttpRequest;
   parseEmbeddingsResponse?(body: unknown, request: EmbeddingsRequest): EmbeddingsResponse;
   parseError(status: number, body: string, headers: Record<string, string | string[] | undefined>): UpstreamErrorInfo;
+  /** Present when the upstream speaks Anthropic Messages natively: /v1/messages then passes through. */
+  readonly messages?: MessagesPassthrough;
 }

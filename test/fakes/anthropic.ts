@@ -129,7 +129,9 @@ function usageBody(u: AnthropicUsageCounts): Record<string, unknown> {
 function messageBody(s: Script): Record<string, unknown> {
   const content: unknown[] = [];
   if (s.thinking) content.push({ type: 'thinking', thinking: s.thinking.text, signature: s.thinking.signature });
-  if (s.text !== undefined) content.push({ type: 'text', text: s.text, citations: null });
+  // No `citations: null`: a text block without citations omits the field (the Vercel AI SDK's response schema
+  // rejects null there, and it works against the real API).
+  if (s.text !== undefined) content.push({ type: 'text', text: s.text });
   for (const tool of s.tools)
     content.push({ type: 'tool_use', id: tool.id, name: tool.name, input: tool.input, caller: { type: 'direct' } });
   return {
@@ -322,6 +324,10 @@ export async function start(options: { key?: string } = {}): Promise<FakeUpstrea
       }
       if ((req.body as Record<string, unknown>).stream === true && scenario.replay) {
         await exchange.sse(scenario.replay);
+        return;
+      }
+      if ((req.body as Record<string, unknown>).stream !== true && scenario.body !== undefined) {
+        exchange.json(200, scenario.body, requestId);
         return;
       }
       const scriptName: AnswerScenario =

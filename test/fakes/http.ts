@@ -63,6 +63,8 @@ export interface Scenario {
    * fixture of a server variant, e.g. vLLM's `choices: null` usage chunk).
    */
   replay?: string[];
+  /** For non-stream requests: answer 200 with this body verbatim (a recorded or constructed fixture). */
+  body?: unknown;
 }
 
 export type ScenarioInput = Scenario | ScenarioName;

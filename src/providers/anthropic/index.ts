@@ -7,6 +7,7 @@ import { ANTHROPIC_DEFAULT_BASE_URL } from './api.js';
 import { buildChatRequest } from './chat-request.js';
 import { parseChatResponse } from './chat-response.js';
 import { parseError } from './errors.js';
+import { anthropicMessagesPassthrough } from './passthrough.js';
 import { createStreamTranslator } from './stream.js';
 
 /**
@@ -33,6 +34,7 @@ export const anthropicAdapter: ProviderAdapter = {
   parseChatResponse: (body, request) => parseChatResponse(body, request),
   createStreamTranslator,
   parseError,
+  messages: anthropicMessagesPassthrough,
 };
 
 export { buildChatRequest, DEFAULT_MAX_TOKENS, toAnthropicRequestBody } from './chat-request.js';

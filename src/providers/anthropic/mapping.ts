@@ -2,7 +2,7 @@
  * Field mappings shared by both directions (OpenAI ⇄ Anthropic): stop reasons, usage, reasoning effort.
  * Reference: PROTOCOLS.md §6 (mapping table, §6.1 stop reasons, §6.3 item 9 usage normalization).
  */
-import type { ChatUsage, FinishReason } from '../types.js';
+import type { ChatUsage, FinishReason, ReportedUsage } from '../types.js';
 import { isRecord, readNumber, readRecord, type UnknownRecord } from './read-json.js';
 import type { AnthropicStopReason, AnthropicUsage } from './types.js';
 
@@ -84,6 +84,23 @@ export function readTokenCounts(
     cacheCreation: readNumber(usage, 'cache_creation_input_tokens') ?? previous.cacheCreation,
     thinking: (details && readNumber(details, 'thinking_tokens')) ?? previous.thinking,
   };
+}
+
+/**
+ * What the upstream has reported: input and cache counts once `message_start` came (its `output_tokens` is
+ * a placeholder, typically 1), the output count only from `message_delta`.
+ */
+export function reportedOf(counts: AnthropicTokenCounts, sawInput: boolean, sawOutput: boolean): ReportedUsage {
+  const reported: ReportedUsage = {};
+  if (sawInput) {
+    reported.prompt = counts.input + counts.cacheRead + counts.cacheCreation;
+    reported.cached = counts.cacheRead;
+  }
+  if (sawOutput) {
+    reported.completion = counts.output;
+    if (counts.thinking !== undefined) reported.reasoning = counts.thinking;
+  }
+  return reported;
 }
 
 /** Anthropic counts → OpenAI usage. Anthropic `input_tokens` excludes cached tokens; OpenAI's prompt_tokens includes them. */

@@ -147,13 +147,26 @@ describe('createStreamTranslator', () => {
     expect(translator.end()).toEqual([]);
   });
 
-  it('owes a finish and usage chunk when the stream is cut before message_stop', () => {
+  it('owes a finish chunk when the stream is cut before message_stop, but no usage chunk: the output count never came', () => {
     const events = readSseFixture('stream-text.sse').filter(
       (event) => event.event !== 'message_stop' && event.event !== 'message_delta',
     );
-    const chunks = translate(events);
-    expect(chunks.at(-2)?.choices[0]).toEqual({ index: 0, delta: {}, finish_reason: 'stop' });
-    expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 1 });
+    const translator = createStreamTranslator(request, ids);
+    const chunks = [...events.flatMap((event) => translator.push(event)), ...translator.end()];
+    expect(chunks.at(-1)?.choices[0]).toEqual({ index: 0, delta: {}, finish_reason: 'stop' });
+    expect(chunks.some((chunk) => chunk.usage)).toBe(false);
+    // message_start's input count is final; its output_tokens (1) is a placeholder and is not reported.
+    expect(translator.reported?.()).toEqual({ prompt: 11, cached: 0 });
+  });
+
+  it('reports message_start usage (input, cache read and cache creation) for a stream cut right after it', () => {
+    const translator = createStreamTranslator(request, ids);
+    const [start, ...rest] = readSseFixture('stream-thinking-redacted-tool-use.sse');
+    expect(translator.reported?.()).toEqual({});
+    if (start) translator.push(start);
+    expect(translator.reported?.()).toEqual({ prompt: 20 + 8 + 0, cached: 8 });
+    for (const event of rest) translator.push(event);
+    expect(translator.reported?.()).toEqual({ prompt: 28, cached: 8, completion: 96, reasoning: 30 });
   });
 
   it('emits a tool input sent whole in content_block_start', () => {

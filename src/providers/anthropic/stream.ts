@@ -16,6 +16,7 @@ import {
   type AnthropicTokenCounts,
   EMPTY_TOKEN_COUNTS,
   readTokenCounts,
+  reportedOf,
   toChatUsage,
   toFinishReason,
 } from './mapping.js';
@@ -39,6 +40,10 @@ interface TranslatorState {
   nextToolIndex: number;
   stopReason: string | undefined;
   usage: AnthropicTokenCounts;
+  /** message_start came (its input and cache counts are final). */
+  sawInput: boolean;
+  /** message_delta reported the output count (message_start's is a placeholder). */
+  sawOutput: boolean;
 }
 
 /**
@@ -60,6 +65,8 @@ export function createStreamTranslator(request: ChatRequest, ids: { id: string; 
     nextToolIndex: 0,
     stopReason: undefined,
     usage: EMPTY_TOKEN_COUNTS,
+    sawInput: false,
+    sawOutput: false,
   };
 
   const chunk = (delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk => ({
@@ -82,8 +89,10 @@ export function createStreamTranslator(request: ChatRequest, ids: { id: string; 
   const finish = (): ChatCompletionChunk[] => {
     if (state.finished || !state.started) return [];
     state.finished = true;
-    const usageChunk: ChatCompletionChunk = { ...chunk({}), choices: [], usage: toChatUsage(state.usage) };
-    return [chunk({}, toFinishReason(state.stopReason)), usageChunk];
+    const finishChunk = chunk({}, toFinishReason(state.stopReason));
+    // Without an output count the usage is not final: the gateway estimates the output and keeps the input.
+    if (!state.sawOutput) return [finishChunk];
+    return [finishChunk, { ...chunk({}), choices: [], usage: toChatUsage(state.usage) }];
   };
 
   const onBlockStart = (data: UnknownRecord, out: ChatCompletionChunk[]): void => {
@@ -173,6 +182,7 @@ export function createStreamTranslator(request: ChatRequest, ids: { id: string; 
         const message = readRecord(data, 'message') ?? {};
         state.model = readString(message, 'model') ?? state.model;
         state.usage = readTokenCounts(message.usage, state.usage);
+        state.sawInput = isRecord(message.usage);
         ensureStarted(out);
         break;
       }
@@ -190,6 +200,7 @@ export function createStreamTranslator(request: ChatRequest, ids: { id: string; 
         const stopReason = delta ? readString(delta, 'stop_reason') : undefined;
         if (stopReason !== undefined) state.stopReason = stopReason;
         state.usage = readTokenCounts(data.usage, state.usage);
+        if (isRecord(data.usage) && readNumber(data.usage, 'output_tokens') !== undefined) state.sawOutput = true;
         break;
       }
       case 'message_stop':
@@ -210,5 +221,6 @@ export function createStreamTranslator(request: ChatRequest, ids: { id: string; 
     push,
     /** Stream closed: emit the finish and usage chunks if message_stop never arrived (e.g. a cut connection). */
     end: () => finish(),
+    reported: () => reportedOf(state.usage, state.sawInput, state.sawOutput),
   };
 }

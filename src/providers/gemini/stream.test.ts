@@ -17,6 +17,14 @@ function translate(sse: string): ChatCompletionChunk[] {
 }
 
 describe('gemini stream translator', () => {
+  it('reports the prompt count of the first chunk for a stream cut before its end (the output is not final yet)', () => {
+    const translator = geminiAdapter.createStreamTranslator(request, ids);
+    expect(translator.reported?.()).toEqual({});
+    const [first] = parseSseText(read('stream-text.sse'));
+    if (first) translator.push(first);
+    expect(translator.reported?.()).toEqual({ prompt: 9 });
+  });
+
   it('emits role first, text deltas, a finish chunk, then one usage chunk', () => {
     const chunks = translate(read('stream-text.sse'));
     expect(chunks.map((chunk) => chunk.choices[0]?.delta ?? 'usage')).toEqual([

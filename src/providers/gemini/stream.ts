@@ -16,6 +16,7 @@ import type {
   ChatRequest,
   ChatToolCallDelta,
   ChatUsage,
+  ReportedUsage,
   SseEvent,
   StreamTranslator,
 } from '../types.js';
@@ -131,6 +132,12 @@ export function createGeminiStreamTranslator(
         translateCandidate(candidate, position, out);
       });
       return out;
+    },
+    /** The prompt count Gemini repeats on every chunk; the output count is not final until the last one. */
+    reported(): ReportedUsage {
+      if (!usage) return {};
+      const cached = usage.prompt_tokens_details?.cached_tokens;
+      return cached === undefined ? { prompt: usage.prompt_tokens } : { prompt: usage.prompt_tokens, cached };
     },
     end(): ChatCompletionChunk[] {
       if (!usage) return [];
