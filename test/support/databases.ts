@@ -23,12 +23,19 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated, private database: a temp SQLite file, or a new PostgreSQL database dropped afterwards. */
-export async function createTestDatabase(engine: EngineName): Promise<TestDatabase> {
+/**
+ * A fresh, migrated, private database: a temp SQLite file, or a new PostgreSQL database dropped afterwards.
+ * `migrate: false` leaves it empty, as a first start finds it.
+ */
+export async function createTestDatabase(
+  engine: EngineName,
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
+  const migrate = options.migrate ?? true;
   const dataDir = mkdtempSync(join(tmpdir(), 'aihub-test-'));
   if (engine === 'sqlite') {
     const handle = openDatabase({ url: undefined, dataDir });
-    await migrateToLatest(handle.db);
+    if (migrate) await migrateToLatest(handle.db);
     return {
       handle,
       dataDir,
@@ -48,7 +55,7 @@ export async function createTestDatabase(engine: EngineName): Promise<TestDataba
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const handle = openDatabase({ url: url.toString(), dataDir, poolSize: 4 });
-  await migrateToLatest(handle.db);
+  if (migrate) await migrateToLatest(handle.db);
   return {
     handle,
     dataDir,

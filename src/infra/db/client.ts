@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDialectConfig, sql } from 'kysely';
 import type pg from 'pg';
 import type { Database } from './schema.js';
+import { lockPostgres, lockSqlite, type ReleaseLock } from './startup-lock.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -13,6 +14,11 @@ export interface DatabaseHandle {
   /** Where the data lives, for logs (no credentials). */
   location: string;
   ping(): Promise<void>;
+  /**
+   * Wait for, then take, the lock that makes one instance at a time migrate and seed a database: several
+   * instances (or processes on one SQLite file) may start together.
+   */
+  lockStartup(): Promise<ReleaseLock>;
   close(): Promise<void>;
 }
 
@@ -51,6 +57,7 @@ function openSqlite(file: string): DatabaseHandle {
     ping: async () => {
       sqlite.prepare('select 1').get();
     },
+    lockStartup: () => lockSqlite(file),
     close: () => db.destroy(),
   };
 }
@@ -111,6 +118,7 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     ping: async () => {
       await sql`select 1`.execute(db);
     },
+    lockStartup: () => lockPostgres(url),
     close: () => db.destroy(),
   };
 }
