@@ -12,7 +12,7 @@ const ADMIN = { AIHUB_ADMIN_EMAIL: 'first@start.io', AIHUB_ADMIN_PASSWORD: 'firs
 const REDIS_URL = process.env.TEST_REDIS_URL;
 const POSTGRES = ENGINES.includes('postgres');
 /** Two servers compiled by tsx on a busy 2-core machine. */
-const START_MS = 60_000;
+const START_MS = 90_000;
 
 /** What a first start writes, written once: the admin (when configured), the demo channel and its models. */
 async function expectSeededOnce(db: TestDatabase, withAdmin: boolean): Promise<void> {
@@ -46,7 +46,8 @@ describe.skipIf(!POSTGRES)('two processes starting at the same moment on a fresh
     '$name: both serve, seeds exist once',
     async (variant) => {
       const db = await createTestDatabase('postgres', { migrate: false });
-      const env = { ...databaseEnv(db), ...variant.env, AIHUB_SECRET_KEY: SECRET_KEY };
+      // Logs at info: when an instance does not come up, the failure message shows how far it got.
+      const env = { ...databaseEnv(db), ...variant.env, AIHUB_SECRET_KEY: SECRET_KEY, AIHUB_LOG_LEVEL: 'info' };
       const [portA, portB] = [await freePort(), await freePort()];
       const servers = [spawnServer(portA, env), spawnServer(portB, env)];
       try {
