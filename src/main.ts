@@ -202,6 +202,9 @@ export function buildCli(): Command {
 
 class CliError extends Error {}
 
+/** Longest a failed command lets open handles delay its exit. */
+const FAILED_EXIT_MS = 3_000;
+
 export async function runCli(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
@@ -214,6 +217,10 @@ export async function runCli(argv: string[]): Promise<void> {
       console.error(error instanceof Error ? error.message : String(error));
     }
     process.exitCode = 1;
+    // What the failed command opened is closed, so the process ends by itself. Should anything still hold
+    // the event loop, a failed start must not linger as a process that never serves (no supervisor restarts
+    // it): leave anyway, without waiting for it.
+    setTimeout(() => process.exit(1), FAILED_EXIT_MS).unref();
   }
 }
 

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { buildApp } from './app.js';
 import { ensureFirstAdmin } from './bootstrap.js';
@@ -15,36 +16,92 @@ export interface Runtime {
   services: Services;
   database: DatabaseHandle;
   redis: Redis | undefined;
+  /** Let other instances start (see `holdStartupLock`); a no-op once released. */
+  releaseStartupLock(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Open storage, run migrations and wire services (shared by `start` and the CLI's admin commands). */
-export async function openRuntime(config: Config): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** Return still holding the first-start lock, for the caller's seeds; `releaseStartupLock` ends it. */
+  holdStartupLock?: boolean;
+}
+
+/**
+ * Open storage, run migrations and wire services (shared by `start` and the CLI's admin commands). Instances
+ * take turns (the database's startup lock), so migrations and seeds never run twice at once. When a step
+ * fails, what the earlier ones opened is closed: an open Redis client or pool would keep the process alive.
+ */
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const database = openDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const opened: Array<() => Promise<void> | void> = [() => database.close()];
+  const close = async () => {
+    let failure: unknown;
+    for (const closeOne of opened.splice(0).reverse()) {
+      try {
+        await closeOne();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  };
   try {
+    const releaseStartupLock = await database.lockStartup();
+    opened.push(releaseStartupLock);
     await migrateToLatest(database.db);
+    // Inside the lock too: two instances sharing a data directory must not both create the key file.
+    const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
+    // Loaded only when configured: the Redis client adds ~14 MiB of memory to a process that does not use it.
+    const redis = config.redisUrl
+      ? new (await import('ioredis')).Redis(config.redisUrl, { lazyConnect: true, ...REDIS_CLIENT_OPTIONS })
+      : undefined;
+    if (redis) {
+      opened.push(() => redis.disconnect());
+      await redis.connect();
+    }
+    const services = createServices({ config, database, secretKey: key, redis });
+    opened.push(() => services.close());
+    await startServices(services);
+    if (!options.holdStartupLock) await releaseStartupLock();
+    return { services, database, redis, releaseStartupLock, close };
   } catch (error) {
-    await database.close();
+    await close().catch(() => undefined);
     throw error;
   }
-  // Loaded only when configured: the Redis client adds ~14 MiB of memory to a process that does not use it.
-  const redis = config.redisUrl
-    ? new (await import('ioredis')).Redis(config.redisUrl, { lazyConnect: true, ...REDIS_CLIENT_OPTIONS })
-    : undefined;
-  if (redis) await redis.connect();
-  const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
-  const services = createServices({ config, database, secretKey: key, redis });
-  await startServices(services);
-  return {
-    services,
-    database,
-    redis,
-    close: async () => {
-      await services.close();
-      await database.close();
-      redis?.disconnect();
-    },
-  };
+}
+
+/** What a start adds to the database: the first admin, then the AIHUB_CONFIG file or the demo channel. */
+async function seed(services: Services, log: FastifyBaseLogger): Promise<void> {
+  const { config } = services;
+  await ensureFirstAdmin(services, log);
+  if (config.configFile) {
+    const report = await applyDeclarativeConfig(readDeclarativeConfig(config.configFile, readEnvironment()), services);
+    log.info({ file: config.configFile, ...report }, 'applied configuration file');
+  } else if (config.demo && (await seedDemo(services))) {
+    log.info('added the demo channel (mock) with models mock-gpt, mock-reasoner and mock-embedding');
+  }
+}
+
+/**
+ * Open the runtime, seed and listen: what `aihub start` does before serving. Fails closing what it opened.
+ * Under the startup lock until the seeds are written: an instance starting at the same moment sees them.
+ */
+export async function openServer(config: Config): Promise<{ app: FastifyInstance; runtime: Runtime }> {
+  // Read (and checked) first: a certificate that cannot be used stops the start before anything opens.
+  const tls = config.tls ? readTlsFiles(config.tls) : undefined;
+  const runtime = await openRuntime(config, { holdStartupLock: true });
+  let app: FastifyInstance | undefined;
+  try {
+    app = await buildApp(runtime.services, { tls });
+    await seed(runtime.services, app.log);
+    await runtime.releaseStartupLock();
+    await app.listen({ port: config.port, host: config.host });
+    return { app, runtime };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await runtime.close().catch(() => undefined);
+    throw error;
+  }
 }
 
 /** After the shutdown timeout: how long cut-off requests get to reach the request log before the process exits. */
@@ -52,27 +109,14 @@ const CUT_OFF_GRACE_MS = 5_000;
 
 /** `aihub start`: serve until SIGTERM/SIGINT, then drain in-flight requests and close storage. */
 export async function startServer(config: Config): Promise<void> {
-  const tls = config.tls ? readTlsFiles(config.tls) : undefined;
-  const runtime = await openRuntime(config);
-  const app = await buildApp(runtime.services, { tls });
-  await ensureFirstAdmin(runtime.services, app.log);
-  if (config.configFile) {
-    const report = await applyDeclarativeConfig(
-      readDeclarativeConfig(config.configFile, readEnvironment()),
-      runtime.services,
-    );
-    app.log.info({ file: config.configFile, ...report }, 'applied configuration file');
-  } else if (config.demo && (await seedDemo(runtime.services))) {
-    app.log.info('added the demo channel (mock) with models mock-gpt, mock-reasoner and mock-embedding');
-  }
-  await app.listen({ port: config.port, host: config.host });
+  const { app, runtime } = await openServer(config);
   const stopWatchingTls = config.tls
     ? watchTlsFiles(app.server as unknown as SecureServer, config.tls, app.log)
     : () => undefined;
   const stopBackground = startBackground(runtime.services, { log: app.log });
   app.log.info(
     { database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) },
-    `AI Hub ready on ${tls ? 'https' : 'http'}://localhost:${config.port}`,
+    `AI Hub ready on ${config.tls ? 'https' : 'http'}://localhost:${config.port}`,
   );
 
   let stopping = false;

@@ -1,9 +1,7 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { createArgon2Hasher } from '../../src/modules/auth/passwords.js';
@@ -11,29 +9,13 @@ import { KeysRepository } from '../../src/modules/keys/repository.js';
 import { KeyVerifier } from '../../src/modules/keys/verifier.js';
 import { UsersRepository } from '../../src/modules/users/repository.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
+import { childEnv, databaseEnv, exitOf, freePort, ROOT } from '../support/processes.js';
 import { MASTER_KEY } from './support.js';
-
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 
 interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-/** The environment of a CLI child: ours without test, database and AI Hub variables, plus `extra`. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (
-      name.startsWith('TEST_') ||
-      name.startsWith('AIHUB_') ||
-      ['DATABASE_URL', 'REDIS_URL', 'PORT', 'HOST'].includes(name)
-    )
-      continue;
-    env[name] = value;
-  }
-  return { ...env, AIHUB_LOG_LEVEL: 'silent', ...extra };
 }
 
 /** Run `node --import tsx src/main.ts …args` from the repository root. */
@@ -48,34 +30,6 @@ function runCli(args: string[], env: Record<string, string>): Promise<CliResult>
         done({ code, stdout, stderr });
       },
     );
-  });
-}
-
-/** Environment that points a child at a test database. */
-function databaseEnv(db: TestDatabase): Record<string, string> {
-  return { AIHUB_DATA_DIR: db.dataDir, ...(db.url ? { DATABASE_URL: db.url } : {}) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
-
-function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | null | 'timeout'> {
-  return new Promise((done) => {
-    if (child.exitCode !== null) return done(child.exitCode);
-    const timer = setTimeout(() => done('timeout'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      done(code);
-    });
   });
 }
 

@@ -12,6 +12,7 @@ import {
 } from 'kysely';
 import type pg from 'pg';
 import type { Database } from './schema.js';
+import { lockPostgres, lockSqlite, type ReleaseLock } from './startup-lock.js';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -21,6 +22,11 @@ export interface DatabaseHandle {
   /** Where the data lives, for logs (no credentials). */
   location: string;
   ping(): Promise<void>;
+  /**
+   * Wait for, then take, the lock that makes one instance at a time migrate and seed a database: several
+   * instances (or processes on one SQLite file) may start together.
+   */
+  lockStartup(): Promise<ReleaseLock>;
   close(): Promise<void>;
 }
 
@@ -61,6 +67,7 @@ function openSqlite(file: string): DatabaseHandle {
     ping: async () => {
       sqlite.prepare('select 1').get();
     },
+    lockStartup: () => lockSqlite(file),
     close: () => db.destroy(),
   };
 }
@@ -138,6 +145,7 @@ function openPostgres(url: string, poolSize: number): DatabaseHandle {
     ping: async () => {
       await sql`select 1`.execute(db);
     },
+    lockStartup: () => lockPostgres(url),
     close: () => db.destroy(),
   };
 }
