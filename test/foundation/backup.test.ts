@@ -1,19 +1,18 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type Kysely, type Migration, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupDatabase, readBackupHeader, RestoreError, restoreDatabase } from '../../src/infra/db/backup.js';
+import { backupDatabase, RestoreError, readBackupHeader, restoreDatabase } from '../../src/infra/db/backup.js';
 import type { DatabaseHandle } from '../../src/infra/db/client.js';
 import { appliedMigrations, knownMigrations, migrateToLatest, pendingMigrations } from '../../src/infra/db/migrate.js';
 import { type Call, client, startTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, ENGINES, type EngineName, type TestDatabase } from '../support/databases.js';
+import { childEnv, ROOT } from '../support/processes.js';
 import { MASTER_KEY } from './support.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const scratch = mkdtempSync(join(tmpdir(), 'aihub-backup-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -238,14 +237,11 @@ function aihub(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!k.startsWith('TEST_') && !k.startsWith('AIHUB_') && !['DATABASE_URL', 'REDIS_URL'].includes(k)) clean[k] = v;
   return new Promise((done) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/main.ts', ...args],
-      { cwd: ROOT, env: { ...clean, AIHUB_LOG_LEVEL: 'silent', ...env }, timeout: 60_000 },
+      { cwd: ROOT, env: childEnv(env), timeout: 60_000 },
       (error, stdout, stderr) =>
         done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
     );

@@ -2,16 +2,14 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { readTlsFiles } from '../../src/http/tls.js';
+import { freePort, ROOT } from '../support/processes.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const MASTER = 'tls-test-master-key-0123456789';
 const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 if (!hasOpenssl) console.warn('[skipped] TLS tests: the openssl command is not installed');
@@ -44,16 +42,6 @@ function makeCertificate(dir: string, name: string): { cert: string; key: string
     { stdio: 'ignore' },
   );
   return { cert, key };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
 }
 
 /** The certificate a new TLS connection is served (its subject CN). */
