@@ -63,6 +63,31 @@ export async function openPage(
   return { context, page, problems };
 }
 
+/** The two sizes the console is checked at: a laptop and a phone. */
+export const SIZES = [
+  { name: 'desktop', width: 1440, height: 900 },
+  { name: 'phone', width: 390, height: 844 },
+] as const;
+
+/** Sign in through the form (the session is the refresh cookie the page keeps). */
+export async function signIn(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.locator('[data-test="submit"]').click();
+  await page.waitForURL('**/dashboard');
+}
+
+/** Wait until a page has drawn its data (no loading mask left). */
+export async function settled(page: Page): Promise<void> {
+  await page.waitForLoadState('networkidle');
+  await page
+    .locator('.el-loading-mask:visible')
+    .first()
+    .waitFor({ state: 'detached', timeout: 10_000 })
+    .catch(() => {});
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.waitForTimeout(700); // let charts finish their entry animation

@@ -24,8 +24,11 @@ interface AuditPage {
     actorId: string | null;
     actorType: string;
     targetId: string | null;
+    targetType: string | null;
     ip: string | null;
     detail: Record<string, unknown> | null;
+    actorName: string | null;
+    targetName: string | null;
   }>;
   nextCursor: string | null;
 }
@@ -564,6 +567,17 @@ describe.each(ENGINES)('admin: users (%s)', (engine) => {
         ip: '127.0.0.1',
         detail: { name: 'Member' },
       });
+    });
+
+    it('names the actor and the target (a key by its name, a user by email)', async () => {
+      const rows = (await list('')).body.data;
+      const update = rows.find((r) => r.action === 'user.update');
+      expect(update).toMatchObject({ actorName: boss.email, targetName: member.email });
+      // The key was revoked, not deleted: it keeps its name.
+      for (const action of ['key.create', 'key.rotate', 'key.revoke']) {
+        expect(rows.find((r) => r.action === action)).toMatchObject({ targetType: 'api_key', targetName: 'k' });
+      }
+      expect(rows.find((r) => r.action === 'auth.login')?.actorName).toBe(member.email);
     });
 
     it('filters by exact action and by an action prefix ending in *', async () => {

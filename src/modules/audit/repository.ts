@@ -33,4 +33,45 @@ export class AuditRepository {
     if (query.before) q = q.where('id', '<', query.before);
     return q.orderBy('id', 'desc').limit(query.limit).execute();
   }
+
+  /**
+   * Display names of the users, keys, channels, models, teams and IP rules a page of records names, one query
+   * per kind with ids on the page (deleted ones are simply missing).
+   */
+  async names(ids: Record<NamedKind, string[]>): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const put = (rows: Array<{ id: string; name: string }>) => {
+      for (const row of rows) out.set(row.id, row.name);
+    };
+    const of = (kind: NamedKind) => [...new Set(ids[kind])];
+    const tasks: Array<Promise<void>> = [];
+    if (ids.user.length)
+      tasks.push(
+        this.db.selectFrom('users').select(['id', 'email as name']).where('id', 'in', of('user')).execute().then(put),
+      );
+    for (const [kind, table] of [
+      ['api_key', 'api_keys'],
+      ['channel', 'channels'],
+      ['model', 'models'],
+      ['team', 'teams'],
+    ] as const) {
+      if (ids[kind].length)
+        tasks.push(this.db.selectFrom(table).select(['id', 'name']).where('id', 'in', of(kind)).execute().then(put));
+    }
+    if (ids.ip_rule.length)
+      tasks.push(
+        this.db
+          .selectFrom('ip_rules')
+          .select(['id', 'cidr as name'])
+          .where('id', 'in', of('ip_rule'))
+          .execute()
+          .then(put),
+      );
+    await Promise.all(tasks);
+    return out;
+  }
 }
+
+/** Kinds of audit targets (and actors) that have a name to show instead of an id. */
+export const NAMED_KINDS = ['user', 'api_key', 'channel', 'model', 'team', 'ip_rule'] as const;
+export type NamedKind = (typeof NAMED_KINDS)[number];

@@ -14,6 +14,10 @@ const AuditRecordSchema = Type.Object({
   targetId: Type.Union([Type.String(), Type.Null()]),
   ip: Type.Union([Type.String(), Type.Null()]),
   detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  actorName: Type.Union([Type.String(), Type.Null()], { description: "The acting user's email, when known" }),
+  targetName: Type.Union([Type.String(), Type.Null()], {
+    description: 'Name of the target (email for users, CIDR for IP rules), when it still exists',
+  }),
 });
 
 /** GET /api/admin/audit: who did what, newest first, with filters and cursor pagination. */

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { IdGenerator } from '../../core/ids.js';
 import type { ActorType, AuditLogsTable } from '../../infra/db/schema.js';
-import type { AuditQuery, AuditRepository } from './repository.js';
+import { type AuditQuery, type AuditRepository, NAMED_KINDS, type NamedKind } from './repository.js';
 
 export interface Actor {
   type: ActorType;
@@ -31,6 +31,10 @@ export interface AuditRecord {
   targetId: string | null;
   ip: string | null;
   detail: Record<string, unknown> | null;
+  /** The actor's email (user actors), when the user still exists. */
+  actorName: string | null;
+  /** The target's name (email for users, CIDR for IP rules), when it still exists. */
+  targetName: string | null;
 }
 
 /** Records admin and security actions (who did what to what, from where, when). */
@@ -56,8 +60,21 @@ export class AuditService {
   }
 
   async list(query: AuditQuery): Promise<AuditRecord[]> {
-    const rows = await this.repo.list(query);
-    return rows.map(toAuditRecord);
+    const records = (await this.repo.list(query)).map(toAuditRecord);
+    // The console shows names, not ids: resolve the ids on this page (an admin page, not the hot path).
+    const ids = Object.fromEntries(NAMED_KINDS.map((k) => [k, [] as string[]])) as Record<NamedKind, string[]>;
+    const named = (type: string | null): type is NamedKind => (NAMED_KINDS as readonly string[]).includes(type ?? '');
+    for (const r of records) {
+      if (r.actorType === 'user' && r.actorId) ids.user.push(r.actorId);
+      if (named(r.targetType) && r.targetId) ids[r.targetType].push(r.targetId);
+    }
+    if (records.length === 0) return records;
+    const names = await this.repo.names(ids);
+    return records.map((r) => ({
+      ...r,
+      actorName: r.actorType === 'user' && r.actorId ? (names.get(r.actorId) ?? null) : null,
+      targetName: named(r.targetType) && r.targetId ? (names.get(r.targetId) ?? null) : null,
+    }));
   }
 }
 
@@ -72,5 +89,7 @@ function toAuditRecord(row: AuditLogsTable): AuditRecord {
     targetId: row.target_id,
     ip: row.ip,
     detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null,
+    actorName: null,
+    targetName: null,
   };
 }

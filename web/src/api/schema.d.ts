@@ -1682,6 +1682,10 @@ export interface paths {
                                 detail: {
                                     [key: string]: unknown;
                                 } | null;
+                                /** @description The acting user's email, when known */
+                                actorName: string | null;
+                                /** @description Name of the target (email for users, CIDR for IP rules), when it still exists */
+                                targetName: string | null;
                             }[];
                             nextCursor: string | null;
                         };

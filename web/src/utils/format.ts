@@ -15,15 +15,31 @@ export function toMicros(usd: number): number {
   return Math.round(usd * 1_000_000);
 }
 
+const numberFormats = new Map<string, Intl.NumberFormat>();
+
+/**
+ * The one way the console writes a count (requests, tokens, limits, axis labels): grouped digits up to
+ * 9,999, then compact ("12.3K", "1.2万"), in the current locale. Every page uses it, so the same number
+ * reads the same everywhere and still fits narrow cells.
+ */
 export function num(n: number | null | undefined): string {
   if (n === null || n === undefined) return '—';
-  return n.toLocaleString(locale());
+  const compact = Math.abs(n) >= 10_000;
+  const key = `${locale()}|${compact}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(
+      locale(),
+      compact ? { notation: 'compact', maximumFractionDigits: 1 } : { maximumFractionDigits: 2 },
+    );
+    numberFormats.set(key, format);
+  }
+  return format.format(n);
 }
 
-/** 1234567 → "1.2M". */
-export function compact(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '—';
-  return new Intl.NumberFormat(locale(), { notation: 'compact', maximumFractionDigits: 1 }).format(n);
+/** A message with a count in it, in the locale's plural form ("1 error", "2 errors"); `{n}` is num(n). */
+export function counted(key: string, n: number, named: Record<string, unknown> = {}): string {
+  return i18n.global.t(key, { ...named, n: num(n) }, n);
 }
 
 export function dateTime(ms: number | null | undefined): string {

@@ -21,7 +21,7 @@ export default {
   allOf: 'All {area} actions',
   pageSize: 'Rows per page',
   perPage: '{n} per page',
-  loaded: '{n} records shown',
+  loaded: '{n} records shown | {n} record shown | {n} records shown',
   end: 'No more records',
   empty: 'No audit records match',
   filterBy: 'Filter by this',

@@ -33,6 +33,8 @@ export default {
   never: 'Never',
   none: 'None',
   unlimited: 'Unlimited',
+  /** Between the two dates of every date-range picker. */
+  rangeTo: 'to',
   createdAt: 'Created',
   updatedAt: 'Updated',
   required: 'This field is required',

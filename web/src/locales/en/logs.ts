@@ -6,7 +6,6 @@ export default {
   timeRange: 'Time range',
   from: 'From',
   to: 'To',
-  rangeTo: 'to',
   lastHour: 'Last hour',
   last24h: 'Last 24 hours',
   key: 'Key',
@@ -46,6 +45,6 @@ export default {
   bodiesLoadFailed: 'Could not load the bodies',
   bodiesOff: 'The log did not keep the bodies of this request.',
   bodiesOffLink: 'Body logging is in the system settings.',
-  shown: '{n} shown',
+  shown: '{n} shown | {n} shown | {n} shown',
   end: 'No more requests',
 };

@@ -6,7 +6,7 @@ export default {
   noTotals: 'No totals to show',
   cards: {
     requestsToday: 'Requests today',
-    errorsToday: '{n} errors ({rate})',
+    errorsToday: '{n} errors ({rate}) | {n} error ({rate}) | {n} errors ({rate})',
     tokensToday: 'Tokens today',
     tokenSplit: '{input} in · {output} out',
     costToday: 'Cost today',

@@ -48,7 +48,7 @@ export default {
   disabledDone: 'User disabled',
   enabledDone: 'User enabled',
   empty: 'No users match',
-  total: '{n} users',
+  total: '{n} users | {n} user | {n} users',
   teams: {
     intro: 'Keys can bill to a team; a team has its own limits on top of the user and key limits.',
     create: 'New team',

@@ -33,6 +33,7 @@ export default {
   never: '从不',
   none: '无',
   unlimited: '不限',
+  rangeTo: '至',
   createdAt: '创建时间',
   updatedAt: '更新时间',
   required: '此项必填',

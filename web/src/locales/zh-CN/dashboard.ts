@@ -26,4 +26,16 @@ export default {
   manageKeys: '管理密钥',
   noKeys: '你还没有启用中的 API 密钥',
   createKey: '创建密钥',
+  start: {
+    title: '快速开始',
+    subtitle: '还没有请求。三步发出第一个请求：',
+    key: '创建 API 密钥',
+    keyHint: '代码通过密钥调用模型；密钥只显示一次。',
+    keyDone: '你已有密钥。请妥善保存（或轮换以获取新的密钥）。',
+    call: '调用接口',
+    callHint: '任意 OpenAI 或 Anthropic SDK 使用下面的 base URL 即可，或直接粘贴以下代码（替换 YOUR_KEY）：',
+    playground: '或者先试试模型',
+    playgroundHint: '在浏览器里与模型对话，无需密钥。',
+    openPlayground: '打开对话测试',
+  },
 };

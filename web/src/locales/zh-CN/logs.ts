@@ -6,7 +6,6 @@ export default {
   timeRange: '时间范围',
   from: '开始时间',
   to: '结束时间',
-  rangeTo: '至',
   lastHour: '最近 1 小时',
   last24h: '最近 24 小时',
   key: '密钥',
