@@ -3299,7 +3299,10 @@ export interface paths {
                                 clientIp: string | null;
                                 attempts: {
                                     channelId: string;
+                                    /** @description The gateway's status for this failure (e.g. 502 for an upstream 500) */
                                     status: number;
+                                    /** @description The upstream's HTTP status; null when it answered none (unreachable, timed out) */
+                                    upstreamStatus: number | null;
                                     error: string;
                                     ms: number;
                                 }[];
@@ -3439,7 +3442,10 @@ export interface paths {
                                 clientIp: string | null;
                                 attempts: {
                                     channelId: string;
+                                    /** @description The gateway's status for this failure (e.g. 502 for an upstream 500) */
                                     status: number;
+                                    /** @description The upstream's HTTP status; null when it answered none (unreachable, timed out) */
+                                    upstreamStatus: number | null;
                                     error: string;
                                     ms: number;
                                 }[];
@@ -3566,7 +3572,10 @@ export interface paths {
                             clientIp: string | null;
                             attempts: {
                                 channelId: string;
+                                /** @description The gateway's status for this failure (e.g. 502 for an upstream 500) */
                                 status: number;
+                                /** @description The upstream's HTTP status; null when it answered none (unreachable, timed out) */
+                                upstreamStatus: number | null;
                                 error: string;
                                 ms: number;
                             }[];
@@ -3695,7 +3704,10 @@ export interface paths {
                             clientIp: string | null;
                             attempts: {
                                 channelId: string;
+                                /** @description The gateway's status for this failure (e.g. 502 for an upstream 500) */
                                 status: number;
+                                /** @description The upstream's HTTP status; null when it answered none (unreachable, timed out) */
+                                upstreamStatus: number | null;
                                 error: string;
                                 ms: number;
                             }[];
