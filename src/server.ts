@@ -46,6 +46,12 @@ export async function openRuntime(config: Config): Promise<Runtime> {
   };
 }
 
+/** The URL to open for a server listening on host:port (a wildcard host: this machine, on every interface). */
+export function listenUrl(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return `http://localhost:${port} (all interfaces)`;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** `aihub start`: serve until SIGTERM/SIGINT, then drain in-flight requests and close storage. */
 export async function startServer(config: Config): Promise<void> {
   const runtime = await openRuntime(config);
@@ -62,9 +68,11 @@ export async function startServer(config: Config): Promise<void> {
   }
   await app.listen({ port: config.port, host: config.host });
   const stopBackground = startBackground(runtime.services, { log: app.log });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
   app.log.info(
     { database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) },
-    `AI Hub ready on http://localhost:${config.port}`,
+    `AI Hub listening on ${listenUrl(config.host, port)}`,
   );
 
   let stopping = false;
