@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { LogLevel } from './config/index.js';
 import { ApiError } from './core/errors.js';
 import { newId } from './core/ids.js';
 import { registerAnthropicRoutes } from './gateway/anthropic-routes.js';
@@ -15,7 +16,9 @@ import { registerErrorHandling } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
 import { lazyChildLoggerFactory } from './http/lazy-logger.js';
 import type { TlsMaterial } from './http/tls.js';
+import { loggerOptions } from './http/log-options.js';
 import { ErrorBody } from './http/schemas.js';
+import { logV1Request } from './http/v1-log.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createGuards } from './modules/auth/guard.js';
@@ -37,7 +40,7 @@ const API_BODY_LIMIT = 1024 * 1024;
 
 export interface BuildAppOptions {
   /** Pino logger options, or false for none (tests). */
-  logger?: boolean | { level: string };
+  logger?: boolean | { level: LogLevel };
   /** Serve HTTPS with HTTP/2 (and HTTP/1.1 for clients that do not speak it) with this certificate. */
   tls?: TlsMaterial;
 }
@@ -51,16 +54,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     logger:
       options.logger === false
         ? false
-        : {
-            level: typeof options.logger === 'object' ? options.logger.level : config.logLevel,
-            redact: [
-              'req.headers.authorization',
-              'req.headers.cookie',
-              'req.headers["x-api-key"]',
-              'res.headers["set-cookie"]',
-            ],
-          },
-    // The /api scope writes its own access log line; the /v1 hot path logs through usage records.
+        : loggerOptions(typeof options.logger === 'object' ? options.logger.level : config.logLevel, config.logFormat),
+    // Our own access lines instead: one per /api and /v1 request at info, the console's files at debug.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => newId('req'),
     requestIdHeader: false,
@@ -148,14 +143,13 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       if (route.url.startsWith('/api') && route.bodyLimit === undefined) route.bodyLimit = API_BODY_LIMIT;
     });
     scope.addHook('onResponse', async (request, reply) => {
-      request.log.info(
-        {
-          method: request.method,
-          url: request.url.split('?')[0],
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime),
-        },
-        'api',
+      const url = request.url.split('?')[0] ?? '';
+      // The console's files and the docs page at debug: a page load fetches dozens of them.
+      const level = url.startsWith('/api/') ? 'info' : 'debug';
+      const ms = Math.round(reply.elapsedTime);
+      request.log[level](
+        { method: request.method, url, status: reply.statusCode, ms },
+        `${request.method} ${url} ${reply.statusCode} ${ms} ms`,
       );
     });
     await scope.register(swaggerUi, { routePrefix: '/docs' });
@@ -211,6 +205,11 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   // Data plane: OpenAI- and Anthropic-compatible API (the hot path).
   await app.register(async (v1) => {
     v1.setChildLoggerFactory(lazyChildLoggerFactory);
+    // One line per request: model calls log theirs when their usage is settled (gateway/ledger.ts).
+    v1.addHook('onResponse', (request, reply, done) => {
+      logV1Request(request, reply);
+      done();
+    });
     v1.addHook('onRequest', (request, _reply, done) => {
       if (services.accessRules.check('v1', request.ip)) return done();
       done(new ApiError('ip_not_allowed', `Requests from ${request.ip} are not allowed here`));

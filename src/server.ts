@@ -107,6 +107,12 @@ export async function openServer(config: Config): Promise<{ app: FastifyInstance
 /** After the shutdown timeout: how long cut-off requests get to reach the request log before the process exits. */
 const CUT_OFF_GRACE_MS = 5_000;
 
+/** The URL to open for a server listening on host:port (a wildcard host: this machine, on every interface). */
+export function listenUrl(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return `${scheme}://localhost:${port} (all interfaces)`;
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** `aihub start`: serve until SIGTERM/SIGINT, then drain in-flight requests and close storage. */
 export async function startServer(config: Config): Promise<void> {
   const { app, runtime } = await openServer(config);
@@ -114,9 +120,11 @@ export async function startServer(config: Config): Promise<void> {
     ? watchTlsFiles(app.server as unknown as SecureServer, config.tls, app.log)
     : () => undefined;
   const stopBackground = startBackground(runtime.services, { log: app.log });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
   app.log.info(
     { database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) },
-    `AI Hub ready on ${config.tls ? 'https' : 'http'}://localhost:${config.port}`,
+    `AI Hub listening on ${listenUrl(config.host, port, config.tls ? 'https' : 'http')}`,
   );
 
   let stopping = false;

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import vue from '@vitejs/plugin-vue';
@@ -14,11 +14,16 @@ function precompress(): Plugin {
       const path = join(dir, name);
       return statSync(path).isDirectory() ? walk(path) : [path];
     });
+  // The resolved outDir: scripts/build-if-stale.mjs builds into a temporary directory (--outDir).
+  let target = outDir;
   return {
     name: 'aihub-precompress',
     apply: 'build',
+    configResolved(config) {
+      target = resolve(config.root, config.build.outDir);
+    },
     closeBundle() {
-      for (const file of walk(outDir)) {
+      for (const file of walk(target)) {
         if (!/\.(js|css|html|svg|json)$/.test(file) || statSync(file).size < 1024) continue;
         const data = readFileSync(file);
         writeFileSync(`${file}.gz`, gzipSync(data, { level: 9 }));
@@ -28,7 +33,7 @@ function precompress(): Plugin {
   };
 }
 
-// The console is built into dist/web and served by the AI Hub server on its own port.
+// The console is built into dist/web (atomically by scripts/build-if-stale.mjs) and served by the AI Hub server on its own port.
 // `npm run web:dev` serves it with hot reload and proxies the API to a server on :3000.
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type LogFormat = 'auto' | 'pretty' | 'json';
 
 /** Validated configuration. Built once from the environment; never mutated. */
 export interface Config {
@@ -19,6 +20,8 @@ export interface Config {
   adminPassword: string | undefined;
   allowRegistration: boolean;
   logLevel: LogLevel;
+  /** Log lines for people (pino-pretty) or JSON; auto: pretty when stdout is a terminal. */
+  logFormat: LogFormat;
   corsOrigins: string[] | true | false;
   bodyLimitBytes: number;
   accessTokenTtlSeconds: number;
@@ -97,6 +100,11 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
   },
   { name: 'AIHUB_LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent' },
   {
+    name: 'AIHUB_LOG_FORMAT',
+    default: 'auto',
+    description: 'pretty (colored lines for people), json (one JSON object a line), or auto: pretty on a terminal',
+  },
+  {
     name: 'AIHUB_CORS_ORIGINS',
     default: '(empty: no cross-origin access)',
     description: 'Comma-separated allowed origins, or * for any',
@@ -148,6 +156,7 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
 ];
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS: LogFormat[] = ['auto', 'pretty', 'json'];
 
 function blank(value: string | undefined): value is undefined {
   return value === undefined || value.trim() === '';
@@ -217,6 +226,10 @@ export function loadConfig(env: Env): Config {
   if (!LOG_LEVELS.includes(rawLevel as LogLevel))
     problems.push(`AIHUB_LOG_LEVEL="${rawLevel}" must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const logFormat = str('AIHUB_LOG_FORMAT') ?? 'auto';
+  if (!LOG_FORMATS.includes(logFormat as LogFormat))
+    problems.push(`AIHUB_LOG_FORMAT="${logFormat}" must be one of ${LOG_FORMATS.join(', ')}`);
+
   const rawCors = str('AIHUB_CORS_ORIGINS');
   let corsOrigins: Config['corsOrigins'] = false;
   if (rawCors === '*') corsOrigins = true;
@@ -243,6 +256,7 @@ export function loadConfig(env: Env): Config {
     adminPassword,
     allowRegistration: bool('AIHUB_ALLOW_REGISTRATION', true),
     logLevel: rawLevel as LogLevel,
+    logFormat: logFormat as LogFormat,
     corsOrigins,
     bodyLimitBytes: int('AIHUB_BODY_LIMIT_MB', 20, 1, 1024) * 1024 * 1024,
     accessTokenTtlSeconds: int('AIHUB_ACCESS_TOKEN_TTL', 900, 30, 86_400),

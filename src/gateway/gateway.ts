@@ -180,7 +180,15 @@ export class Gateway {
     endpoint: 'chat' | 'messages' | 'embeddings',
     stream: boolean,
   ): LedgerContext {
-    const ctx: LedgerContext = { requestId: request.id, caller, model, endpoint, stream, clientIp: request.ip };
+    const ctx: LedgerContext = {
+      requestId: request.id,
+      caller,
+      model,
+      endpoint,
+      stream,
+      clientIp: request.ip,
+      request,
+    };
     const capture = this.deps.bodyCapture?.();
     if (capture) {
       ctx.capture = capture;

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import type { Admission } from '../modules/limits/enforcer.js';
 import type { UsageRecorder } from '../modules/usage/recorder.js';
@@ -33,6 +34,15 @@ export interface LedgerContext {
   capture?: BodyCapture | undefined;
   /** The client's (parsed) request body, for the log when `capture` is set. */
   requestBody?: unknown;
+  /** The HTTP request: its one access log line is written with the usage record (see `hasLedger`). */
+  request?: FastifyRequest | undefined;
+}
+
+/** Requests whose ledger writes their access log line (the /v1 access hook skips them). */
+const ledgered = new WeakSet<FastifyRequest>();
+
+export function hasLedger(request: FastifyRequest): boolean {
+  return ledgered.has(request);
 }
 
 /**
@@ -63,6 +73,7 @@ export class RequestLedger {
   ) {
     this.#at = clock.now();
     recorder.expect();
+    if (ctx.request) ledgered.add(ctx.request);
   }
 
   elapsedMs(): number {
@@ -177,6 +188,25 @@ export class RequestLedger {
       request_body: keep ? bodyText(ctx.requestBody, capture.maxChars) : null,
       response_body: keep ? bodyText(this.#response, capture.maxChars) : null,
     });
+    const request = ctx.request;
+    if (request) {
+      // The root logger, not the request's child: a child costs an object and its bindings per request.
+      const { method } = request;
+      const path = request.url.split('?')[0];
+      request.server.log.info(
+        {
+          reqId: ctx.requestId,
+          method,
+          path,
+          model: ctx.model.name,
+          status,
+          promptTokens: tokens.prompt,
+          completionTokens: tokens.completion,
+          ms: latencyMs,
+        },
+        `${method} ${path} ${status} ${ctx.model.name} ${tokens.prompt}+${tokens.completion} tokens ${latencyMs} ms`,
+      );
+    }
   }
 }
 

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -13,26 +12,15 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const WEB_DIR = join(ROOT, 'dist/web');
 export const ARTIFACTS = join(ROOT, 'test-artifacts/screenshots');
 
-async function newestMtime(dir: string): Promise<number> {
-  let newest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Build the console when dist/web is missing or older than web/ (CI's `npm ci` has built it already). */
+/**
+ * Build the console when dist/web is missing or older than web/ (CI's `npm ci` has built it already). The
+ * build script builds one at a time (test files run in parallel) and swaps the result in atomically.
+ */
 export async function ensureConsoleBuilt(): Promise<void> {
-  const index = join(WEB_DIR, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= (await newestMtime(join(ROOT, 'web')))) return;
-  execFileSync(
-    process.execPath,
-    [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'error'],
-    {
-      cwd: ROOT,
-      stdio: 'inherit',
-    },
-  );
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build-if-stale.mjs'), '--console', '--quiet'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
 }
 
 export async function launch(): Promise<Browser> {

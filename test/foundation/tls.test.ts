@@ -174,8 +174,8 @@ describe.skipIf(!hasOpenssl)(
       server.stderr?.on('data', (c) => {
         logs += c;
       });
-      for (let i = 0; i < 300 && !/ready on https:/.test(logs); i++) await new Promise((r) => setTimeout(r, 200));
-      expect(logs).toMatch(/ready on https:\/\/localhost/);
+      for (let i = 0; i < 300 && !/listening on https:/.test(logs); i++) await new Promise((r) => setTimeout(r, 200));
+      expect(logs).toMatch(/listening on https:\/\/127\.0\.0\.1:/);
     }, 90_000);
 
     afterAll(() => {

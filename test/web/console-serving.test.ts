@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -89,6 +89,60 @@ describe('web console not built', () => {
     } finally {
       await t.close();
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+/** A console build in `dir`: index.html asking for /assets/<script>, and the script. */
+function writeBuild(dir: string, script: string, extraAssets: string[] = []): string {
+  const html = `<!doctype html><script type="module" src="/assets/${script}"></script>`;
+  mkdirSync(join(dir, 'assets'), { recursive: true });
+  writeFileSync(join(dir, 'index.html'), html);
+  writeFileSync(join(dir, 'assets', script), `console.log(${JSON.stringify(script)});`);
+  for (const name of extraAssets) writeFileSync(join(dir, 'assets', name), `console.log(${JSON.stringify(name)});`);
+  return html;
+}
+
+describe('web console rebuilt while the server runs', () => {
+  it("serves the new build without a restart, and the previous build's assets to pages loaded before", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'aihub-swap-'));
+    const webDir = join(root, 'web');
+    const first = writeBuild(webDir, 'index-aaa.js');
+    const t = await startTestApp({ env: { AIHUB_WEB_DIR: webDir } });
+    try {
+      expect(await (await fetch(`${t.url}/`)).text()).toBe(first);
+      // What scripts/build-if-stale.mjs does: build aside (keeping the previous assets), then rename into place.
+      const next = join(root, 'web.tmp');
+      const second = writeBuild(next, 'index-bbb.js');
+      cpSync(join(webDir, 'assets', 'index-aaa.js'), join(next, 'assets', 'index-aaa.js'));
+      renameSync(webDir, join(root, 'web.old'));
+      renameSync(next, webDir);
+      rmSync(join(root, 'web.old'), { recursive: true });
+
+      expect(await (await fetch(`${t.url}/dashboard`)).text()).toBe(second);
+      expect((await fetch(`${t.url}/assets/index-bbb.js`)).status).toBe(200);
+      // A browser still on the first build's page asks for its chunks: they are there.
+      const old = await fetch(`${t.url}/assets/index-aaa.js`);
+      expect(old.status).toBe(200);
+      expect(await old.text()).toContain('index-aaa.js');
+    } finally {
+      await t.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('picks up a console built after the server started', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'aihub-late-'));
+    const webDir = join(root, 'web');
+    const t = await startTestApp({ env: { AIHUB_WEB_DIR: webDir } });
+    try {
+      expect(await (await fetch(`${t.url}/`)).text()).toContain('npm run build');
+      const html = writeBuild(webDir, 'index-ccc.js');
+      expect(await (await fetch(`${t.url}/`)).text()).toBe(html);
+      expect((await fetch(`${t.url}/assets/index-ccc.js`)).status).toBe(200);
+    } finally {
+      await t.close();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });
