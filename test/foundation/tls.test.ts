@@ -216,6 +216,9 @@ describe.skipIf(!hasOpenssl)(
         name = await servedName(port, [first, second]);
       }
       expect(name).toBe('second');
+      // Log lines reach stdout in batches, at least every second.
+      for (let i = 0; i < 40 && !logs.includes('reloaded the TLS certificate'); i++)
+        await new Promise((r) => setTimeout(r, 250));
       expect(logs).toContain('reloaded the TLS certificate');
 
       writeFileSync(files.cert, 'not a certificate');

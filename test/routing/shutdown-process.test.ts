@@ -5,58 +5,20 @@
  * request whose client got a complete answer has its row.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../fakes/http.js';
 import * as openaiFake from '../fakes/openai.js';
 import { client } from '../support/app.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
+import { childEnv, exitOf, freePort, ROOT } from '../support/processes.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const STREAM_CLIENTS = 16;
 const PLAIN_CLIENTS = 4;
 const ADMIN = { email: 'stop@shutdown.test', password: 'stop password 1' };
 
-/** Our environment without test, database and AI Hub variables, plus `extra`. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (
-      name.startsWith('TEST_') ||
-      name.startsWith('AIHUB_') ||
-      ['DATABASE_URL', 'REDIS_URL', 'PORT', 'HOST'].includes(name)
-    )
-      continue;
-    env[name] = value;
-  }
-  return { ...env, AIHUB_LOG_LEVEL: 'warn', ...extra };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
-
-function exitOf(child: ChildProcess, timeoutMs: number): Promise<number | null | 'timeout'> {
-  return new Promise((done) => {
-    if (child.exitCode !== null) return done(child.exitCode);
-    const timer = setTimeout(() => done('timeout'), timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      done(code);
-    });
-  });
-}
+/** The server's environment: ours without test, database and AI Hub variables, warnings logged, plus `extra`. */
+const serverEnv = (extra: Record<string, string>) => childEnv({ AIHUB_LOG_LEVEL: 'warn', ...extra });
 
 interface RunningServer {
   base: string;
@@ -77,7 +39,7 @@ async function startServer(
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
     cwd: ROOT,
-    env: childEnv({
+    env: serverEnv({
       AIHUB_DATA_DIR: database.dataDir,
       ...(database.url ? { DATABASE_URL: database.url } : {}),
       PORT: String(port),
