@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
 import { safeEqual } from '../core/secrets.js';
+import { bearerToken } from '../http/bearer.js';
 import type { KeyVerifier } from '../modules/keys/verifier.js';
 import type { LimitPolicy } from '../modules/limits/policy.js';
 
@@ -38,8 +39,8 @@ const FAILURE_MESSAGES = {
 
 /** Read the key from `Authorization: Bearer …` (or `x-api-key`, as Anthropic clients send it). */
 export function presentedKey(request: FastifyRequest): string | undefined {
-  const auth = request.headers.authorization;
-  if (auth && auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim();
+  const token = bearerToken(request.headers.authorization);
+  if (token !== undefined) return token;
   const xKey = request.headers['x-api-key'];
   return typeof xKey === 'string' && xKey !== '' ? xKey.trim() : undefined;
 }

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ApiError } from '../../core/errors.js';
+import { bearerToken } from '../../http/bearer.js';
 import type { Principal } from './principal.js';
 import { isAdmin } from './principal.js';
 import type { AuthService } from './service.js';
@@ -17,17 +18,10 @@ export interface Guards {
   admin: onRequestAsyncHookHandler;
 }
 
-function bearerOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (!header) return undefined;
-  const match = /^Bearer\s+(.+)$/i.exec(header);
-  return match?.[1]?.trim();
-}
-
 /** Route guards: every /api route except sign-in uses one; every admin route uses `admin`. */
 export function createGuards(auth: AuthService): Guards {
   const user = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    request.principal = await auth.authenticate(bearerOf(request));
+    request.principal = await auth.authenticate(bearerToken(request.headers.authorization));
   };
   const admin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     await user(request, reply);
