@@ -1,6 +1,14 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  auditRows,
+  countUsers,
+  type ErrorBody,
+  MASTER_KEY,
+  recordingClient,
+  uniqueEmail,
+} from '../support/accounts.js';
+import {
   type Call,
   client,
   ManualClock,
@@ -11,7 +19,6 @@ import {
   type TestApp,
 } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
-import { auditRows, countUsers, type ErrorBody, MASTER_KEY, recordingClient, uniqueEmail } from './support.js';
 
 const PASSWORD = 'correct horse 1';
 const ACCESS_TTL_SECONDS = 900;

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/demo.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { choose, ensureConsoleBuilt, HAVE_CHROMIUM, launch, openPage, screenshot } from './support.js';
+import { choose, ensureConsoleBuilt, HAVE_CHROMIUM, launch, openPage, screenshot } from '../support/browser.js';
 
 const PASSWORD = 'correct horse battery';
 

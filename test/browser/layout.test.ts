@@ -2,7 +2,16 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/demo.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { ensureConsoleBuilt, HAVE_CHROMIUM, launch, openPage, SIZES, screenshot, settled, signIn } from './support.js';
+import {
+  ensureConsoleBuilt,
+  HAVE_CHROMIUM,
+  launch,
+  openPage,
+  SIZES,
+  screenshot,
+  settled,
+  signIn,
+} from '../support/browser.js';
 
 const PASSWORD = 'correct horse battery';
 const DESKTOP = SIZES[0];

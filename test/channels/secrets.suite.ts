@@ -4,12 +4,12 @@
  * checked for them. Also the channel test endpoint (`POST /api/admin/channels/{id}/test`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { start as startAnthropic } from '../fakes/anthropic.js';
-import { start as startGemini } from '../fakes/gemini.js';
-import { type FakeUpstream, header } from '../fakes/http.js';
-import { start as startOpenAi } from '../fakes/openai.js';
 import { type CallResult, register } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
+import { start as startAnthropic } from '../support/fakes/anthropic.js';
+import { start as startGemini } from '../support/fakes/gemini.js';
+import { type FakeUpstream, header } from '../support/fakes/http.js';
+import { start as startOpenAi } from '../support/fakes/openai.js';
 import {
   addChannel,
   addModel,
@@ -19,7 +19,7 @@ import {
   rawLogRow,
   startGateway,
   uniqueEmail,
-} from './harness.js';
+} from '../support/gateway.js';
 
 interface TestResult {
   ok: boolean;

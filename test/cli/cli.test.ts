@@ -8,9 +8,9 @@ import { createArgon2Hasher } from '../../src/modules/auth/passwords.js';
 import { KeysRepository } from '../../src/modules/keys/repository.js';
 import { KeyVerifier } from '../../src/modules/keys/verifier.js';
 import { UsersRepository } from '../../src/modules/users/repository.js';
+import { MASTER_KEY } from '../support/accounts.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
 import { childEnv, databaseEnv, exitOf, freePort, ROOT } from '../support/processes.js';
-import { MASTER_KEY } from './support.js';
 
 interface CliResult {
   code: number | null;

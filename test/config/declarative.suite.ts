@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyDeclarativeConfig, readDeclarativeConfig } from '../../src/config/declarative.js';
-import type { FakeUpstream } from '../fakes/http.js';
-import { openAiAnswers, start as startOpenAi } from '../fakes/openai.js';
 import { ENGINES } from '../support/databases.js';
-import { type GatewayUnderTest, openaiClient, startGateway } from './harness.js';
+import type { FakeUpstream } from '../support/fakes/http.js';
+import { openAiAnswers, start as startOpenAi } from '../support/fakes/openai.js';
+import { type GatewayUnderTest, openaiClient, startGateway } from '../support/gateway.js';
 
 const CONFIG = `# AI Hub channels and models
 channels:

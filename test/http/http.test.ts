@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ErrorBody, uniqueEmail } from '../support/accounts.js';
 import { type Call, client, register, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
-import { type ErrorBody, uniqueEmail } from './support.js';
 
 const REQUEST_ID = /^req_[0-9a-z]{26}$/;
 const CONSOLE_ORIGIN = 'https://console.example.com';

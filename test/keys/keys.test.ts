@@ -4,9 +4,9 @@ import { AuditService } from '../../src/modules/audit/service.js';
 import { KeysRepository } from '../../src/modules/keys/repository.js';
 import { KeysService } from '../../src/modules/keys/service.js';
 import { KeyVerifier } from '../../src/modules/keys/verifier.js';
+import { auditRows, type ErrorBody, MASTER_KEY, recordingClient, uniqueEmail } from '../support/accounts.js';
 import { type Call, ManualClock, register, type SignedIn, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
-import { auditRows, type ErrorBody, MASTER_KEY, recordingClient, uniqueEmail } from './support.js';
 
 const SECRET = /^sk-[A-Za-z0-9_-]{43}$/;
 

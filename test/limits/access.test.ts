@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, ManualClock } from '../support/app.js';
-import { type ApiError, type LimitsApp, MASTER, START, startLimitsApp } from './harness.js';
+import { type ApiError, type LimitsApp, MASTER, START, startLimitsApp } from '../support/limits.js';
 
 describe.each(BACKENDS)('key access rules (%s counters)', (backend) => {
   let a: LimitsApp;

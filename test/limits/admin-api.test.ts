@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, register, type SignedIn } from '../support/app.js';
-import { type KeyBody, type LimitsApp, MASTER, type Policy, startLimitsApp, uniqueEmail } from './harness.js';
+import { type KeyBody, type LimitsApp, MASTER, type Policy, startLimitsApp, uniqueEmail } from '../support/limits.js';
 
 interface ErrorBody {
   error: { code: string; message: string };

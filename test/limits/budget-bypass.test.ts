@@ -4,9 +4,9 @@
  * one request's actual cost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { start as startOpenAiFake } from '../fakes/openai.js';
 import { BACKENDS } from '../support/app.js';
-import { burst, eventually, type LimitsApp, MASTER, startLimitsApp, statuses, sum } from './harness.js';
+import { start as startOpenAiFake } from '../support/fakes/openai.js';
+import { burst, eventually, type LimitsApp, MASTER, startLimitsApp, statuses, sum } from '../support/limits.js';
 
 describe.each(BACKENDS)('budget bound under bursts (%s counters)', (backend) => {
   let a: LimitsApp;

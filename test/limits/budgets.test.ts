@@ -23,7 +23,7 @@ import {
   startLimitsApp,
   statuses,
   sum,
-} from './harness.js';
+} from '../support/limits.js';
 
 const TOMORROW = Date.UTC(2026, 10, 23);
 

@@ -15,7 +15,7 @@ import {
   statuses,
   sum,
   uniqueEmail,
-} from './harness.js';
+} from '../support/limits.js';
 
 describe.each(BACKENDS)('hierarchical limits (%s counters)', (backend) => {
   let a: LimitsApp;

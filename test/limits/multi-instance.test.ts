@@ -14,7 +14,7 @@ import { createArgon2Hasher } from '../../src/modules/auth/passwords.js';
 import { createServices, type Services, startServices } from '../../src/services.js';
 import { type Call, client, ManualClock } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
-import { HELLO, HELLO_COST, MASTER, START, statuses, uniqueEmail } from './harness.js';
+import { HELLO, HELLO_COST, MASTER, START, statuses, uniqueEmail } from '../support/limits.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 

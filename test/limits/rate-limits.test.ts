@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/app.js';
-import { burst, eventually, type LimitsApp, startLimitsApp, statuses } from './harness.js';
+import { burst, eventually, type LimitsApp, startLimitsApp, statuses } from '../support/limits.js';
 
 /**
  * A prompt the reservation estimate counts exactly (7 bytes / 2 → 4, plus the mock's 4 a message: the 8 tokens

@@ -14,7 +14,7 @@ import {
   secondsUntil,
   startLimitsApp,
   uniqueEmail,
-} from './harness.js';
+} from '../support/limits.js';
 
 describe.each(BACKENDS)('period rollover (%s counters)', (backend) => {
   let a: LimitsApp;

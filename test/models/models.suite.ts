@@ -5,7 +5,14 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES } from '../support/databases.js';
-import { addChannel, addModel, type GatewayUnderTest, openaiClient, postRaw, startGateway } from './harness.js';
+import {
+  addChannel,
+  addModel,
+  type GatewayUnderTest,
+  openaiClient,
+  postRaw,
+  startGateway,
+} from '../support/gateway.js';
 
 /** Registers this suite in the calling test file (one test process hosts several suites). */
 export function modelsSuite(): void {

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupDatabase, RestoreError, readBackupHeader, restoreDatabase } from '../../src/infra/db/backup.js';
 import type { DatabaseHandle } from '../../src/infra/db/client.js';
 import { appliedMigrations, knownMigrations, migrateToLatest, pendingMigrations } from '../../src/infra/db/migrate.js';
+import { MASTER_KEY } from '../support/accounts.js';
 import { type Call, client, startTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, ENGINES, type EngineName, type TestDatabase } from '../support/databases.js';
 import { childEnv, ROOT } from '../support/processes.js';
-import { MASTER_KEY } from './support.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'aihub-backup-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

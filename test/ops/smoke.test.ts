@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Call, client, register, startTestApp, type TestApp } from './support/app.js';
-import { ENGINES } from './support/databases.js';
+import { type Call, client, register, startTestApp, type TestApp } from '../support/app.js';
+import { ENGINES } from '../support/databases.js';
 
 describe.each(ENGINES)('smoke (%s)', (engine) => {
   let t: TestApp;

@@ -7,10 +7,10 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeUpstream, ScenarioInput } from '../fakes/http.js';
-import { openAiAnswers, start as startOpenAi } from '../fakes/openai.js';
 import { ManualClock } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
+import type { FakeUpstream, ScenarioInput } from '../support/fakes/http.js';
+import { openAiAnswers, start as startOpenAi } from '../support/fakes/openai.js';
 import {
   addChannel,
   addModel,
@@ -20,8 +20,8 @@ import {
   openaiClient,
   postRaw,
   startGateway,
-} from './harness.js';
-import { type ProviderType, providerCase } from './providers.js';
+} from '../support/gateway.js';
+import { type ProviderType, providerCase } from '../support/providers.js';
 
 const BACKUP_ANSWER = openAiAnswers('openai').text;
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startBackground } from '../../src/services.js';
 import { type Call, client, register, startTestApp, type TestApp } from '../support/app.js';
-import { ProgrammableUpstream } from './programmable-upstream.js';
+import { ProgrammableUpstream } from '../support/fakes/programmable-upstream.js';
 
 const up = new ProgrammableUpstream();
 let t: TestApp;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Call, client, register, startTestApp, type TestApp } from '../support/app.js';
-import { ProgrammableUpstream } from './programmable-upstream.js';
+import { ProgrammableUpstream } from '../support/fakes/programmable-upstream.js';
 
 interface Channel {
   id: string;

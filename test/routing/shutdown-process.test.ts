@@ -7,10 +7,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { FakeUpstream } from '../fakes/http.js';
-import * as openaiFake from '../fakes/openai.js';
 import { client } from '../support/app.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
+import type { FakeUpstream } from '../support/fakes/http.js';
+import * as openaiFake from '../support/fakes/openai.js';
 import { childEnv, exitOf, freePort, ROOT } from '../support/processes.js';
 
 const STREAM_CLIENTS = 16;

@@ -1,5 +1,5 @@
 import type { AuditRecord } from '../../src/modules/audit/service.js';
-import { type Call, type CallOptions, type CallResult, client, type TestApp } from '../support/app.js';
+import { type Call, type CallOptions, type CallResult, client, type TestApp } from './app.js';
 
 /** A master key long enough for loadConfig (≥ 16 characters). */
 export const MASTER_KEY = 'mk-test-master-key-0123456789';

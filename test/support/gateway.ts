@@ -10,16 +10,8 @@ import OpenAI from 'openai';
 import type { ChannelResponse } from '../../src/modules/channels/service.js';
 import type { ModelResponse } from '../../src/modules/models/service.js';
 import { type LogEntry, toLogEntry } from '../../src/modules/usage/logs.js';
-import {
-  type Call,
-  client,
-  register,
-  type SignedIn,
-  startTestApp,
-  type TestApp,
-  type TestAppOptions,
-} from '../support/app.js';
-import type { EngineName } from '../support/databases.js';
+import { type Call, client, register, type SignedIn, startTestApp, type TestApp, type TestAppOptions } from './app.js';
+import type { EngineName } from './databases.js';
 
 /** A master key long enough for loadConfig (≥ 16 characters). */
 export const MASTER_KEY = 'mk-gateway-tests-master-key-0123456789';

@@ -13,8 +13,8 @@ import { expect } from 'vitest';
 import { seedDemo } from '../../src/demo.js';
 import type { Scope } from '../../src/modules/limits/enforcer.js';
 import type { Period } from '../../src/modules/limits/periods.js';
-import { type Call, client, ManualClock, register, startTestApp, type TestApp } from '../support/app.js';
-import type { EngineName } from '../support/databases.js';
+import { type Call, client, ManualClock, register, startTestApp, type TestApp } from './app.js';
+import type { EngineName } from './databases.js';
 
 /** Long enough for loadConfig (≥ 16 characters). */
 export const MASTER = 'limits-tests-master-key-0123456789';

@@ -6,11 +6,11 @@
 import { expect } from 'vitest';
 import { mockChatCompletion } from '../../src/providers/mock/index.js';
 import type { ChatRequest } from '../../src/providers/types.js';
-import { ANTHROPIC_STREAM_ERROR_PARTIAL, anthropicAnswers, start as startAnthropic } from '../fakes/anthropic.js';
-import { GEMINI_STREAM_ERROR_PARTIAL, geminiAnswers, start as startGemini } from '../fakes/gemini.js';
-import { type CanonicalAnswer, type FakeUpstream, header, isRecord, type RecordedRequest } from '../fakes/http.js';
-import { OPENAI_STREAM_ERROR_PARTIAL, openAiAnswers, start as startOpenAi } from '../fakes/openai.js';
-import { type ChannelBody, PNG_BASE64, PNG_DATA_URL } from './harness.js';
+import { ANTHROPIC_STREAM_ERROR_PARTIAL, anthropicAnswers, start as startAnthropic } from './fakes/anthropic.js';
+import { GEMINI_STREAM_ERROR_PARTIAL, geminiAnswers, start as startGemini } from './fakes/gemini.js';
+import { type CanonicalAnswer, type FakeUpstream, header, isRecord, type RecordedRequest } from './fakes/http.js';
+import { OPENAI_STREAM_ERROR_PARTIAL, openAiAnswers, start as startOpenAi } from './fakes/openai.js';
+import { type ChannelBody, PNG_BASE64, PNG_DATA_URL } from './gateway.js';
 
 export type ProviderType = 'openai' | 'azure-openai' | 'anthropic' | 'gemini' | 'openai-compatible' | 'mock';
 export type AnswerScenario = 'text' | 'tool_call' | 'reasoning' | 'cached_usage' | 'long_text';

@@ -7,9 +7,9 @@
  * chat with max_tokens 20 is 8 prompt + 20 completion tokens and costs 48 micro-USD).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HELLO_COST, type LimitsApp, MASTER, START, startLimitsApp, uniqueEmail } from '../limits/harness.js';
 import { ManualClock, register, type SignedIn } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
+import { HELLO_COST, type LimitsApp, MASTER, START, startLimitsApp, uniqueEmail } from '../support/limits.js';
 
 interface Daily {
   date: string;

@@ -10,9 +10,8 @@ import { request as httpRequest } from 'node:http';
 import { encode } from 'gpt-tokenizer';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeUpstream } from '../fakes/http.js';
 import { ENGINES } from '../support/databases.js';
-import { durabilitySuite } from './durability.suite.js';
+import type { FakeUpstream } from '../support/fakes/http.js';
 import {
   addChannel,
   addModel,
@@ -25,9 +24,10 @@ import {
   postAndAbortAfterFirstChunk,
   postRaw,
   startGateway,
-} from './harness.js';
+} from '../support/gateway.js';
+import { PROVIDER_CASES, type ProviderCase, providerCase } from '../support/providers.js';
+import { durabilitySuite } from './durability.suite.js';
 import { logsSuite } from './logs.suite.js';
-import { PROVIDER_CASES, type ProviderCase, providerCase } from './providers.js';
 
 const STREAMING_CASES = PROVIDER_CASES.filter((c) => c.type !== 'azure-openai');
 const model = (c: ProviderCase) => `usage-${c.type}`;

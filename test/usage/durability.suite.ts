@@ -7,7 +7,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { client, register, startTestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
-import { createKey, MASTER_KEY, uniqueEmail } from './harness.js';
+import { createKey, MASTER_KEY, uniqueEmail } from '../support/gateway.js';
 
 const REQUESTS = 200;
 

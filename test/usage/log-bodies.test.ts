@@ -6,8 +6,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LogDetail, LogEntry } from '../../src/modules/usage/logs.js';
-import type { FakeUpstream } from '../fakes/http.js';
-import { start as startOpenAi } from '../fakes/openai.js';
+import { register, type SignedIn } from '../support/app.js';
+import { ENGINES } from '../support/databases.js';
+import type { FakeUpstream } from '../support/fakes/http.js';
+import { start as startOpenAi } from '../support/fakes/openai.js';
 import {
   addChannel,
   addModel,
@@ -18,9 +20,7 @@ import {
   type SseResult,
   startGateway,
   uniqueEmail,
-} from '../gateway/harness.js';
-import { register, type SignedIn } from '../support/app.js';
-import { ENGINES } from '../support/databases.js';
+} from '../support/gateway.js';
 
 describe.each(ENGINES)('request and response bodies in the log (%s)', (engine) => {
   let gw: GatewayUnderTest;

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS, type LogEntry } from '../../src/modules/usage/logs.js';
-import type { FakeUpstream } from '../fakes/http.js';
-import { start as startOpenAi } from '../fakes/openai.js';
 import { ManualClock, register, type SignedIn } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
+import type { FakeUpstream } from '../support/fakes/http.js';
+import { start as startOpenAi } from '../support/fakes/openai.js';
 import {
   addChannel,
   addModel,
@@ -17,7 +17,7 @@ import {
   postRaw,
   startGateway,
   uniqueEmail,
-} from './harness.js';
+} from '../support/gateway.js';
 
 interface LogPage {
   data: LogEntry[];

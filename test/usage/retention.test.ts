@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { RequestLogsTable } from '../../src/infra/db/schema.js';
 import { LogRetention } from '../../src/modules/usage/retention.js';
 import { type BackgroundLog, startBackground } from '../../src/services.js';
-import { auditRows, MASTER_KEY } from '../foundation/support.js';
+import { auditRows, MASTER_KEY } from '../support/accounts.js';
 import { type Call, client, ManualClock, register, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
 

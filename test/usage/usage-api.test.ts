@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, type Call, ManualClock, register, type SignedIn } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
-import { type LimitsApp, type LogRow, MASTER, START, startLimitsApp, sum, uniqueEmail } from './harness.js';
+import { type LimitsApp, type LogRow, MASTER, START, startLimitsApp, sum, uniqueEmail } from '../support/limits.js';
 
 interface Daily {
   date: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditRows, type ErrorBody, MASTER_KEY, recordingClient, uniqueEmail } from '../support/accounts.js';
 import { type Call, client, ManualClock, register, type SignedIn, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
-import { auditRows, type ErrorBody, MASTER_KEY, recordingClient, uniqueEmail } from './support.js';
 
 const PASSWORD = 'correct horse 1';
 

@@ -6,10 +6,10 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anthropicRequestToChat } from '../../src/providers/anthropic/index.js';
-import type { AnthropicMessagesRequest } from '../../src/providers/anthropic/types.js';
-import type { FakeUpstream } from '../fakes/http.js';
-import { ENGINES } from '../support/databases.js';
+import { anthropicRequestToChat } from '../../../src/providers/anthropic/index.js';
+import type { AnthropicMessagesRequest } from '../../../src/providers/anthropic/types.js';
+import { ENGINES } from '../../support/databases.js';
+import type { FakeUpstream } from '../../support/fakes/http.js';
 import {
   addChannel,
   addModel,
@@ -21,8 +21,8 @@ import {
   postRaw,
   type SseEvent,
   startGateway,
-} from './harness.js';
-import { type AnswerScenario, expectedAnswer, PROVIDER_CASES, type ProviderCase } from './providers.js';
+} from '../../support/gateway.js';
+import { type AnswerScenario, expectedAnswer, PROVIDER_CASES, type ProviderCase } from '../../support/providers.js';
 
 const chatModel = (c: ProviderCase) => `claude-via-${c.type}`;
 

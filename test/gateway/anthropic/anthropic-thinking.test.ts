@@ -13,9 +13,9 @@ import { ChatAnthropic } from '@langchain/anthropic';
 import { AIMessageChunk, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { start as startAnthropic } from '../fakes/anthropic.js';
-import { type FakeUpstream, fixtureEvents, fixtureJson } from '../fakes/http.js';
-import { ENGINES } from '../support/databases.js';
+import { ENGINES } from '../../support/databases.js';
+import { start as startAnthropic } from '../../support/fakes/anthropic.js';
+import { type FakeUpstream, fixtureEvents, fixtureJson } from '../../support/fakes/http.js';
 import {
   addChannel,
   addModel,
@@ -27,8 +27,8 @@ import {
   postAndAbortAfterFirstChunk,
   postRaw,
   startGateway,
-} from './harness.js';
-import { providerCase } from './providers.js';
+} from '../../support/gateway.js';
+import { providerCase } from '../../support/providers.js';
 
 const MODEL = 'claude-thinking';
 /** Routed to the Anthropic channel first, then to an OpenAI channel. */

@@ -2,16 +2,13 @@
  * Errors as the official SDKs see them: AI Hub's own (bad key, unknown model, bad input) and upstream
  * failures mapped per provider (429 with Retry-After, 5xx, a rejected provider key that disables the
  * channel).
- *
- * Also hosts failover.suite.ts (failover between two channels).
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeUpstream } from '../fakes/http.js';
-import { ManualClock } from '../support/app.js';
-import { ENGINES } from '../support/databases.js';
-import { failoverSuite } from './failover.suite.js';
+import { ManualClock } from '../../support/app.js';
+import { ENGINES } from '../../support/databases.js';
+import type { FakeUpstream } from '../../support/fakes/http.js';
 import {
   addChannel,
   addModel,
@@ -23,8 +20,8 @@ import {
   openaiClient,
   postRaw,
   startGateway,
-} from './harness.js';
-import { PROVIDER_CASES, type ProviderCase, providerCase } from './providers.js';
+} from '../../support/gateway.js';
+import { PROVIDER_CASES, type ProviderCase, providerCase } from '../../support/providers.js';
 
 const UPSTREAM_CASES = PROVIDER_CASES.filter((c) => c.type !== 'mock');
 
@@ -499,5 +496,3 @@ describe.each(ENGINES)('errors through the SDKs (%s)', (engine) => {
     });
   });
 });
-
-failoverSuite();

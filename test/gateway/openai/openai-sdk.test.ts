@@ -2,18 +2,16 @@
  * The official `openai` SDK as a client of AI Hub's /v1, over every channel type: each channel points at
  * a fake upstream that speaks its provider's wire format (or is the in-process mock). Checks what the
  * client gets back, what the upstream received, and what was recorded.
- *
- * Also hosts passthrough.suite.ts (variations of OpenAI-compatible servers, as an OpenAI client sees them).
  */
 import type OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mockEmbedding } from '../../src/providers/mock/index.js';
-import type { ChatRequest } from '../../src/providers/types.js';
-import { fakeGeminiEmbedding } from '../fakes/gemini.js';
-import type { FakeUpstream } from '../fakes/http.js';
-import { fakeEmbeddingVector } from '../fakes/openai.js';
-import { ENGINES } from '../support/databases.js';
+import { mockEmbedding } from '../../../src/providers/mock/index.js';
+import type { ChatRequest } from '../../../src/providers/types.js';
+import { ENGINES } from '../../support/databases.js';
+import { fakeGeminiEmbedding } from '../../support/fakes/gemini.js';
+import type { FakeUpstream } from '../../support/fakes/http.js';
+import { fakeEmbeddingVector } from '../../support/fakes/openai.js';
 import {
   addChannel,
   addModel,
@@ -25,8 +23,7 @@ import {
   PRICES,
   startGateway,
   WEATHER_TOOL,
-} from './harness.js';
-import { passthroughSuite } from './passthrough.suite.js';
+} from '../../support/gateway.js';
 import {
   type AnswerScenario,
   expectedAnswer,
@@ -34,7 +31,7 @@ import {
   type ProviderCase,
   TOOL_RESULT_TEXT,
   TOOL_TURN_MESSAGES,
-} from './providers.js';
+} from '../../support/providers.js';
 
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string | null };
 type Message = OpenAI.Chat.Completions.ChatCompletionMessage & { reasoning_content?: string | null };
@@ -398,5 +395,3 @@ describe.each(ENGINES)('OpenAI SDK through AI Hub (%s)', (engine) => {
     });
   });
 });
-
-passthroughSuite();

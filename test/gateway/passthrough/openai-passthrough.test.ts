@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addChannel, addModel, type GatewayUnderTest, logOf, startGateway } from './harness.js';
+import { addChannel, addModel, type GatewayUnderTest, logOf, startGateway } from '../../support/gateway.js';
 
 /** An answer as a Python server writes it (", " and ": "), with fields the gateway does not know. */
 const ANSWER =

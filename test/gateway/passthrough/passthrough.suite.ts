@@ -11,9 +11,9 @@
 import type OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeUpstream, fixtureEvents, header } from '../fakes/http.js';
-import { start as startOpenAi } from '../fakes/openai.js';
-import { ENGINES } from '../support/databases.js';
+import { ENGINES } from '../../support/databases.js';
+import { type FakeUpstream, fixtureEvents, header } from '../../support/fakes/http.js';
+import { start as startOpenAi } from '../../support/fakes/openai.js';
 import {
   addChannel,
   addModel,
@@ -23,7 +23,7 @@ import {
   postRaw,
   startGateway,
   WEATHER_TOOL,
-} from './harness.js';
+} from '../../support/gateway.js';
 
 type Delta = ChatCompletionChunk.Choice.Delta & { reasoning_content?: string; reasoning?: string };
 

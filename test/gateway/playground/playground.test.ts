@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemo } from '../../src/demo.js';
-import { type Call, client, register, type SignedIn, startTestApp, type TestApp } from '../support/app.js';
+import { seedDemo } from '../../../src/demo.js';
+import { type Call, client, register, type SignedIn, startTestApp, type TestApp } from '../../support/app.js';
 
 const MASTER = 'playground-master-key-0123456789';
 

@@ -127,7 +127,7 @@ export function asScenario(input: ScenarioInput): Scenario {
 
 /** Read a fixture file from test/fixtures/<provider>/<name>. */
 export function fixtureText(provider: string, name: string): string {
-  return readFileSync(new URL(`../fixtures/${provider}/${name}`, import.meta.url), 'utf8');
+  return readFileSync(new URL(`../../fixtures/${provider}/${name}`, import.meta.url), 'utf8');
 }
 
 export function fixtureJson<T = Record<string, unknown>>(provider: string, name: string): T {

@@ -1,0 +1,6 @@
+/**
+ * The declarative config file (declarative.suite.ts), on every database engine.
+ */
+import { declarativeSuite } from './declarative.suite.js';
+
+declarativeSuite();
