@@ -1,14 +1,14 @@
 import type { AuditRecord } from '../../src/modules/audit/service.js';
 import { type Call, type CallOptions, type CallResult, client, type TestApp } from './app.js';
 
-/** A master key long enough for loadConfig (≥ 16 characters). */
+/** The master key every harness starts the app with: long enough for loadConfig (≥ 16 characters). */
 export const MASTER_KEY = 'mk-test-master-key-0123456789';
 
-/** Unique emails per test: `uniqueEmail('login')` → `login-3-k2x9@foundation.io`. */
+/** Unique emails per test: `uniqueEmail('login')` → `login-3-k2x9@aihub.test`. */
 let counter = 0;
 export function uniqueEmail(tag: string): string {
   counter += 1;
-  return `${tag}-${counter}-${Math.random().toString(36).slice(2, 6)}@foundation.io`;
+  return `${tag}-${counter}-${Math.random().toString(36).slice(2, 6)}@aihub.test`;
 }
 
 /**

@@ -10,17 +10,12 @@ import OpenAI from 'openai';
 import type { ChannelResponse } from '../../src/modules/channels/service.js';
 import type { ModelResponse } from '../../src/modules/models/service.js';
 import { type LogEntry, toLogEntry } from '../../src/modules/usage/logs.js';
+import { MASTER_KEY, uniqueEmail } from './accounts.js';
 import { type Call, client, register, type SignedIn, startTestApp, type TestApp, type TestAppOptions } from './app.js';
 import type { EngineName } from './databases.js';
 
-/** A master key long enough for loadConfig (≥ 16 characters). */
-export const MASTER_KEY = 'mk-gateway-tests-master-key-0123456789';
-
-let counter = 0;
-export function uniqueEmail(tag: string): string {
-  counter += 1;
-  return `${tag}-${counter}-${Math.random().toString(36).slice(2, 6)}@gateway.test`;
-}
+/** One definition of each, in accounts.ts; re-exported so the gateway tests import their harness only. */
+export { MASTER_KEY, uniqueEmail } from './accounts.js';
 
 export interface GatewayUnderTest {
   t: TestApp;

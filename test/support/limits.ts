@@ -13,11 +13,15 @@ import { expect } from 'vitest';
 import { seedDemo } from '../../src/demo.js';
 import type { Scope } from '../../src/modules/limits/enforcer.js';
 import type { Period } from '../../src/modules/limits/periods.js';
+import { MASTER_KEY, uniqueEmail } from './accounts.js';
 import { type Call, client, ManualClock, register, startTestApp, type TestApp } from './app.js';
 import type { EngineName } from './databases.js';
 
-/** Long enough for loadConfig (≥ 16 characters). */
-export const MASTER = 'limits-tests-master-key-0123456789';
+/** One definition of each, in accounts.ts; re-exported so the limits tests import their harness only. */
+export { uniqueEmail } from './accounts.js';
+
+/** The master key (accounts.ts), under the name the limits tests use. */
+export const MASTER = MASTER_KEY;
 export const HELLO = 'Hello there';
 /** Cost and tokens of `chat(secret)` with the defaults below. */
 export const HELLO_COST = 48;
@@ -115,12 +119,6 @@ export interface LimitsAppOptions {
   engine?: EngineName;
   clock?: ManualClock;
   env?: Record<string, string>;
-}
-
-let emails = 0;
-export function uniqueEmail(tag: string): string {
-  emails += 1;
-  return `${tag}-${emails}-${Math.random().toString(36).slice(2, 6)}@limits.test`;
 }
 
 export async function startLimitsApp(options: LimitsAppOptions): Promise<LimitsApp> {
