@@ -1,7 +1,7 @@
 /**
- * Global IP rules, end to end. test/quotas/ip-rules.test.ts covers the basics behind a trusted proxy; this
- * file covers the direct-connection case (request.ip is the socket address), IPv6 loopback, rule edits,
- * the audit trail and the lock-out guard on /api.
+ * Global IP rules, end to end. global-ip-rules.test.ts covers the basics behind a trusted proxy; this file
+ * covers the direct-connection case (request.ip is the socket address), IPv6 loopback, rule edits, the
+ * audit trail and the lock-out guard on /api.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/demo.js';

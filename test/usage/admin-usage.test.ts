@@ -3,7 +3,7 @@
  * GET /api/admin/usage/history — on both databases: numbers across every user that match the request log,
  * the windows (today, 7 and 30 UTC days), the userId filter, range validation, and the admin guard.
  *
- * Traffic goes through /v1 with the mock model (see test/limits/harness.ts for its arithmetic: a "Hello there"
+ * Traffic goes through /v1 with the mock model (see test/support/limits.ts for its arithmetic: a "Hello there"
  * chat with max_tokens 20 is 8 prompt + 20 completion tokens and costs 48 micro-USD).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
