@@ -15,9 +15,9 @@ import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
 import { lazyChildLoggerFactory } from './http/lazy-logger.js';
-import type { TlsMaterial } from './http/tls.js';
 import { loggerOptions } from './http/log-options.js';
 import { ErrorBody } from './http/schemas.js';
+import type { TlsMaterial } from './http/tls.js';
 import { logV1Request } from './http/v1-log.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
@@ -30,6 +30,9 @@ import { limitRoutes } from './modules/limits/routes.js';
 import { ModelSchema, modelRoutes } from './modules/models/routes.js';
 import { settingsRoutes } from './modules/settings/routes.js';
 import { teamRoutes } from './modules/teams/routes.js';
+import { fileCertificateStatus } from './modules/tls/acme.js';
+import { tlsRoutes } from './modules/tls/routes.js';
+import type { CertificateStatus } from './modules/tls/schema.js';
 import { logRoutes } from './modules/usage/routes.js';
 import { usageRoutes } from './modules/usage/usage-routes.js';
 import { userAdminRoutes } from './modules/users/routes.js';
@@ -43,6 +46,10 @@ export interface BuildAppOptions {
   logger?: boolean | { level: LogLevel };
   /** Serve HTTPS with HTTP/2 (and HTTP/1.1 for clients that do not speak it) with this certificate. */
   tls?: TlsMaterial;
+  /** Serve HTTPS even before `tls` exists: the ACME certificate arrives later (setSecureContext). */
+  acme?: boolean;
+  /** What GET /api/admin/tls answers (plain HTTP when absent). */
+  certificateStatus?: () => CertificateStatus;
 }
 
 /** Build the HTTP app from its services. No side effects: the caller listens and closes. */
@@ -50,7 +57,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   const { config } = services;
   const app = Fastify({
     // One port for both: HTTP/2 where the client offers it (ALPN), HTTP/1.1 otherwise.
-    ...((options.tls ? { http2: true, https: { allowHTTP1: true, ...options.tls } } : {}) as object),
+    ...((options.tls || options.acme ? { http2: true, https: { allowHTTP1: true, ...options.tls } } : {}) as object),
     logger:
       options.logger === false
         ? false
@@ -198,6 +205,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     );
     await scope.register(teamRoutes({ teams: services.teams, audit: services.audit, guards }));
     await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit, guards }));
+    await scope.register(
+      tlsRoutes({ status: options.certificateStatus ?? (() => fileCertificateStatus(undefined)), guards }),
+    );
     await scope.register(playgroundRoutes(services.gateway, guards));
     await registerConsole(scope, services.config.webDir ?? DEFAULT_WEB_DIR);
   });

@@ -6,10 +6,13 @@ import { applyDeclarativeConfig, readDeclarativeConfig } from './config/declarat
 import { type Config, readEnvironment } from './config/index.js';
 import { loadOrCreateSecretKey } from './config/secret-key.js';
 import { seedDemo } from './demo.js';
+import { readTlsFiles, type SecureServer, type TlsMaterial, watchTlsFiles } from './http/tls.js';
 import { type DatabaseHandle, openDatabase } from './infra/db/client.js';
 import { migrateToLatest } from './infra/db/migrate.js';
-import { readTlsFiles, type SecureServer, watchTlsFiles } from './http/tls.js';
 import { REDIS_CLIENT_OPTIONS } from './infra/state/redis-options.js';
+import { type AcmeLog, AcmeManager, fileCertificateStatus } from './modules/tls/acme.js';
+import { createChallengeServer } from './modules/tls/challenge-server.js';
+import { AcmeRepository } from './modules/tls/repository.js';
 import { createServices, type Services, startBackground, startServices } from './services.js';
 
 export interface Runtime {
@@ -86,21 +89,104 @@ async function seed(services: Services, log: FastifyBaseLogger): Promise<void> {
  * Open the runtime, seed and listen: what `aihub start` does before serving. Fails closing what it opened.
  * Under the startup lock until the seeds are written: an instance starting at the same moment sees them.
  */
-export async function openServer(config: Config): Promise<{ app: FastifyInstance; runtime: Runtime }> {
+export async function openServer(
+  config: Config,
+): Promise<{ app: FastifyInstance; runtime: Runtime; acme: AcmeService | undefined }> {
   // Read (and checked) first: a certificate that cannot be used stops the start before anything opens.
   const tls = config.tls ? readTlsFiles(config.tls) : undefined;
   const runtime = await openRuntime(config, { holdStartupLock: true });
   let app: FastifyInstance | undefined;
+  let acme: AcmeService | undefined;
   try {
-    app = await buildApp(runtime.services, { tls });
+    // The manager logs through the app's logger, which exists only once the app (needing the certificate) does.
+    const log: AcmeLog = {
+      info: (obj, msg) => app?.log.info(obj, msg),
+      warn: (obj, msg) => app?.log.warn(obj, msg),
+      error: (obj, msg) => app?.log.error(obj, msg),
+    };
+    const manager = config.acme ? await openAcme(config, runtime.services, log) : undefined;
+    const certificateStatus = manager
+      ? () => manager.status()
+      : () => fileCertificateStatus(config.tls ? readTlsFilesQuietly(config.tls, tls) : undefined);
+    app = await buildApp(runtime.services, {
+      tls: tls ?? manager?.material,
+      acme: Boolean(manager),
+      certificateStatus,
+    });
     await seed(runtime.services, app.log);
     await runtime.releaseStartupLock();
     await app.listen({ port: config.port, host: config.host });
-    return { app, runtime };
+    if (manager && config.acme) acme = await listenForChallenges(app, manager, config);
+    return { app, runtime, acme };
   } catch (error) {
+    await acme?.stop().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await runtime.close().catch(() => undefined);
     throw error;
+  }
+}
+
+/** The ACME side of a running server: renewals and the HTTP-01 listener. */
+export interface AcmeService {
+  manager: AcmeManager;
+  stop(): Promise<void>;
+}
+
+async function openAcme(config: Config, services: Services, log: AcmeLog): Promise<AcmeManager> {
+  if (!config.acme) throw new Error('ACME is not configured');
+  const manager = new AcmeManager({
+    config: config.acme,
+    repo: new AcmeRepository(services.database.db),
+    secretBox: services.secretBox,
+    clock: services.clock,
+    log,
+    instanceId: services.newId('ins'),
+  });
+  await manager.load();
+  return manager;
+}
+
+/**
+ * Serve HTTP-01 challenges (and redirects to HTTPS) on AIHUB_ACME_HTTP_PORT, hand every new certificate to the
+ * HTTPS server, and start renewing.
+ */
+async function listenForChallenges(app: FastifyInstance, manager: AcmeManager, config: Config): Promise<AcmeService> {
+  const acmeConfig = config.acme;
+  if (!acmeConfig) throw new Error('ACME is not configured');
+  const address = app.server.address();
+  const httpsPort = typeof address === 'object' && address ? address.port : config.port;
+  manager.onCertificate((material: TlsMaterial) => {
+    (app.server as unknown as SecureServer).setSecureContext(material);
+    app.log.info({ domains: acmeConfig.domains }, 'ACME: serving the new certificate');
+  });
+  const challenges = createChallengeServer({
+    challenge: (token) => manager.challenge(token),
+    domains: acmeConfig.domains,
+    httpsPort,
+  });
+  await new Promise<void>((resolve, reject) => {
+    challenges.once('error', reject);
+    challenges.listen(acmeConfig.httpPort, config.host, () => {
+      challenges.off('error', reject);
+      resolve();
+    });
+  });
+  manager.start();
+  return {
+    manager,
+    stop: async () => {
+      await manager.stop();
+      await new Promise<void>((resolve) => challenges.close(() => resolve()));
+    },
+  };
+}
+
+/** The certificate files as they are now (they may have been renewed), or the pair read at start. */
+function readTlsFilesQuietly(files: { certFile: string; keyFile: string }, atStart: TlsMaterial | undefined) {
+  try {
+    return readTlsFiles(files);
+  } catch {
+    return atStart;
   }
 }
 
@@ -115,7 +201,7 @@ export function listenUrl(host: string, port: number, scheme: 'http' | 'https' =
 
 /** `aihub start`: serve until SIGTERM/SIGINT, then drain in-flight requests and close storage. */
 export async function startServer(config: Config): Promise<void> {
-  const { app, runtime } = await openServer(config);
+  const { app, runtime, acme } = await openServer(config);
   const stopWatchingTls = config.tls
     ? watchTlsFiles(app.server as unknown as SecureServer, config.tls, app.log)
     : () => undefined;
@@ -124,7 +210,7 @@ export async function startServer(config: Config): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   app.log.info(
     { database: `${runtime.database.engine} ${runtime.database.location}`, redis: Boolean(runtime.redis) },
-    `AI Hub listening on ${listenUrl(config.host, port, config.tls ? 'https' : 'http')}`,
+    `AI Hub listening on ${listenUrl(config.host, port, config.tls || config.acme ? 'https' : 'http')}`,
   );
 
   let stopping = false;
@@ -140,6 +226,7 @@ export async function startServer(config: Config): Promise<void> {
     });
     const drained = (async () => {
       stopWatchingTls();
+      await acme?.stop();
       await stopBackground();
       // Resolves once every response has ended. A stream's row is settled when its upstream body ends,
       // which can be after its client got the whole answer: wait for every admitted request's row too.

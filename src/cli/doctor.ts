@@ -1,6 +1,8 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
-import { type Config, ConfigError, loadConfig } from '../config/index.js';
+import { rootCertificates } from 'node:tls';
+import { type AcmeConfig, type Config, ConfigError, loadConfig } from '../config/index.js';
 import { deriveKey, SecretBox } from '../core/secrets.js';
 import { openDatabase } from '../infra/db/client.js';
 import { pendingMigrations } from '../infra/db/migrate.js';
@@ -173,7 +175,38 @@ export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
     }
   } else add({ check: 'Redis', status: 'skip', detail: 'REDIS_URL not set: counters in memory (one instance)' });
 
+  if (config.acme) await checkAcmeDirectory(config.acme, timeoutMs, add);
   return findings;
+}
+
+/** The ACME directory answers with RFC 8555's resource URLs (AIHUB_ACME_CA_FILE trusted for its HTTPS). */
+async function checkAcmeDirectory(acme: AcmeConfig, timeoutMs: number, add: (f: Finding) => void): Promise<void> {
+  try {
+    const ca = acme.caFile ? [...rootCertificates, readFileSync(acme.caFile, 'utf8')] : undefined;
+    const body = await withTimeout(
+      new Promise<string>((done, fail) => {
+        const request = httpsGet(acme.directoryUrl, { ...(ca ? { ca } : {}), timeout: timeoutMs }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => (text += c));
+          res.on('end', () => (res.statusCode === 200 ? done(text) : fail(new Error(`HTTP ${res.statusCode}`))));
+        });
+        request.once('error', fail);
+      }),
+      timeoutMs,
+      'the ACME directory',
+    );
+    const directory = JSON.parse(body) as { newOrder?: unknown };
+    if (typeof directory.newOrder !== 'string') throw new Error('not an ACME directory (no newOrder)');
+    add({ check: 'ACME', status: 'ok', detail: `${acme.directoryUrl} answers; domains ${acme.domains.join(', ')}` });
+  } catch (error) {
+    add({
+      check: 'ACME',
+      status: 'fail',
+      detail: `${acme.directoryUrl}: ${message(error)}`,
+      fix: 'Check AIHUB_ACME_DIRECTORY and outbound HTTPS (a private CA: AIHUB_ACME_CA_FILE)',
+    });
+  }
 }
 
 type Db = ReturnType<typeof openDatabase>['db'];

@@ -35,7 +35,30 @@ export interface Config {
   webDir: string | undefined;
   /** PEM certificate chain and private key files: HTTPS (and HTTP/2) on PORT when both are set. */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** Certificates obtained and renewed over ACME (RFC 8555) for these domains; HTTPS on PORT. */
+  acme: AcmeConfig | undefined;
 }
+
+export interface AcmeConfig {
+  /** Names the certificate covers (the first is its common name). */
+  domains: string[];
+  email: string | undefined;
+  directoryUrl: string;
+  /** Port of the plain-HTTP listener that answers HTTP-01 challenges (and redirects everything else to HTTPS). */
+  httpPort: number;
+  /** PEM file of a CA to trust for the ACME server's own HTTPS (a private ACME server). */
+  caFile: string | undefined;
+  /** Renew this many days before the certificate expires. */
+  renewDays: number;
+  /** How often each instance looks at its certificate (renewal due? renewed by another instance?). */
+  checkIntervalMs: number;
+}
+
+/** Well-known ACME directories by short name (AIHUB_ACME_DIRECTORY). */
+export const ACME_DIRECTORIES: Record<string, string> = {
+  letsencrypt: 'https://acme-v02.api.letsencrypt.org/directory',
+  'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -153,6 +176,43 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
       'PEM certificate (chain) file: with AIHUB_TLS_KEY, serve HTTPS and HTTP/2 on PORT; reloaded when the files change',
   },
   { name: 'AIHUB_TLS_KEY', default: '(empty)', description: 'PEM private key file of AIHUB_TLS_CERT' },
+  {
+    name: 'AIHUB_ACME_DOMAINS',
+    default: '(empty: no ACME)',
+    description:
+      'Comma-separated domain names: obtain and renew their certificate over ACME (HTTP-01) and serve HTTPS and HTTP/2 on PORT',
+  },
+  {
+    name: 'AIHUB_ACME_EMAIL',
+    default: '(empty)',
+    description: 'Contact address for the ACME account (expiry notices)',
+  },
+  {
+    name: 'AIHUB_ACME_DIRECTORY',
+    default: 'letsencrypt',
+    description: 'ACME directory: letsencrypt, letsencrypt-staging, or the https:// URL of any RFC 8555 server',
+  },
+  {
+    name: 'AIHUB_ACME_HTTP_PORT',
+    default: '80',
+    description:
+      'Plain-HTTP port answering HTTP-01 challenges (the CA connects to port 80); other requests redirect to HTTPS',
+  },
+  {
+    name: 'AIHUB_ACME_CA_FILE',
+    default: '(empty)',
+    description: "PEM of a CA to trust for the ACME server's own HTTPS (private ACME servers such as step-ca)",
+  },
+  {
+    name: 'AIHUB_ACME_RENEW_DAYS',
+    default: '30',
+    description: 'Renew the certificate this many days before it expires',
+  },
+  {
+    name: 'AIHUB_ACME_CHECK_INTERVAL_MS',
+    default: '3600000',
+    description: 'How often each instance checks whether its certificate is due for renewal or was renewed by another',
+  },
 ];
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -267,6 +327,7 @@ export function loadConfig(env: Env): Config {
     demo: bool('AIHUB_DEMO', true),
     webDir: str('AIHUB_WEB_DIR') ? resolve(str('AIHUB_WEB_DIR') as string) : undefined,
     tls: undefined,
+    acme: undefined,
   };
   if (config.configFile && !existsSync(config.configFile))
     problems.push(`AIHUB_CONFIG="${config.configFile}": no such file`);
@@ -280,8 +341,54 @@ export function loadConfig(env: Env): Config {
   ] as const)
     if (file && !existsSync(file)) problems.push(`${name}="${file}": no such file`);
   if (certFile && keyFile) config.tls = { certFile: resolve(certFile), keyFile: resolve(keyFile) };
+  config.acme = acmeConfig(env, problems, int);
+  if (config.acme && config.tls)
+    problems.push('AIHUB_ACME_DOMAINS and AIHUB_TLS_CERT: choose one source of certificates');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The ACME settings, or undefined when AIHUB_ACME_DOMAINS is not set. */
+function acmeConfig(
+  env: Env,
+  problems: string[],
+  int: (name: string, fallback: number, min: number, max: number) => number,
+): AcmeConfig | undefined {
+  const str = (name: string) => (blank(env[name]) ? undefined : (env[name] as string).trim());
+  const rawDomains = str('AIHUB_ACME_DOMAINS');
+  if (!rawDomains) return undefined;
+  const domains = [
+    ...new Set(
+      rawDomains
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
+  for (const domain of domains)
+    if (!/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(domain) || domain.startsWith('*.'))
+      problems.push(
+        `AIHUB_ACME_DOMAINS entry "${domain}" must be a DNS name such as api.example.com (HTTP-01 cannot issue wildcards)`,
+      );
+  const email = str('AIHUB_ACME_EMAIL');
+  if (email && !isEmail(email)) problems.push(`AIHUB_ACME_EMAIL="${email}" is not an email address`);
+  const rawDirectory = str('AIHUB_ACME_DIRECTORY') ?? 'letsencrypt';
+  const directoryUrl = ACME_DIRECTORIES[rawDirectory] ?? rawDirectory;
+  if (!/^https:\/\/\S+$/.test(directoryUrl))
+    problems.push(
+      `AIHUB_ACME_DIRECTORY="${rawDirectory}" must be ${Object.keys(ACME_DIRECTORIES).join(', ')} or an https:// URL`,
+    );
+  const caFile = str('AIHUB_ACME_CA_FILE');
+  if (caFile && !existsSync(caFile)) problems.push(`AIHUB_ACME_CA_FILE="${caFile}": no such file`);
+  return {
+    domains,
+    email,
+    directoryUrl,
+    httpPort: int('AIHUB_ACME_HTTP_PORT', 80, 0, 65535),
+    caFile: caFile ? resolve(caFile) : undefined,
+    renewDays: int('AIHUB_ACME_RENEW_DAYS', 30, 1, 365),
+    checkIntervalMs: int('AIHUB_ACME_CHECK_INTERVAL_MS', 3_600_000, 100, 86_400_000),
+  };
 }
 
 export function parseSecretKey(raw: string): Buffer | undefined {

@@ -5,6 +5,7 @@ import * as m0003 from './migrations/0003_routing.js';
 import * as m0004 from './migrations/0004_limits.js';
 import * as m0005 from './migrations/0005_ip_rules.js';
 import * as m0006 from './migrations/0006_partial_team_index.js';
+import * as m0007 from './migrations/0007_acme.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -15,6 +16,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_limits': m0004,
   '0005_ip_rules': m0005,
   '0006_partial_team_index': m0006,
+  '0007_acme': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

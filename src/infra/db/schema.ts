@@ -136,6 +136,38 @@ export interface IpRulesTable {
   created_by: string | null;
 }
 
+/** The hub's ACME certificate (one row, id 'default'); private keys encrypted with the master key. */
+export interface AcmeCertificatesTable {
+  id: string;
+  /** JSON array of the names the certificate covers. */
+  domains: string;
+  directory_url: string;
+  /** Encrypted PEM of the ACME account key. */
+  account_key: string | null;
+  cert_pem: string | null;
+  /** Encrypted PEM of the certificate's private key. */
+  key_pem: string | null;
+  issuer: string | null;
+  not_before: number | null;
+  not_after: number | null;
+  renewed_at: number | null;
+  last_attempt_at: number | null;
+  last_error: string | null;
+  /** Failed attempts since the last success. */
+  failures: number;
+  /** The instance renewing now, and until when its lease holds. */
+  lease_holder: string | null;
+  lease_until: number | null;
+  updated_at: number;
+}
+
+/** HTTP-01 challenges being answered: token → key authorization. */
+export interface AcmeChallengesTable {
+  token: string;
+  key_authorization: string;
+  expires_at: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   teams: TeamsTable;
@@ -152,6 +184,8 @@ export interface Database {
   request_logs: RequestLogsTable;
   limit_policies: LimitPoliciesTable;
   ip_rules: IpRulesTable;
+  acme_certificates: AcmeCertificatesTable;
+  acme_challenges: AcmeChallengesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
