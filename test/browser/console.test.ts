@@ -108,7 +108,13 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
   });
 
   it('lets the admin add a channel and a model that routes to it', async () => {
+    // The channel form is generated from the server's provider declarations.
+    const declared = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/admin/providers');
     await page.goto('/admin/channels');
+    const declarations = await declared;
+    expect(declarations.status(), 'GET /api/admin/providers').toBe(200);
+    const { data } = (await declarations.json()) as { data: Array<{ id: string }> };
+    expect(data.map((p) => p.id)).toContain('mock');
     await test('channel-create').click();
     await test('channel-name').fill('Second mock');
     await choose(page, 'channel-type', 'mock');

@@ -69,8 +69,7 @@ export default {
   },
   help: {
     baseUrlDefault: '留空则使用 {url}',
-    baseUrlAzure: '你的 Azure OpenAI 资源地址，例如 https://NAME.openai.azure.com',
-    baseUrlCompatible: '以 /v1 结尾的接口地址（DeepSeek、OpenRouter、Ollama、vLLM、LM Studio 等）',
+    baseUrlExample: '接口地址，例如 {url}',
     keys: '每行一个密钥，多个密钥轮流使用。密钥加密保存，之后无法再读取。',
     keysOptional: '可选（本地服务无需密钥）。每行一个，密钥加密保存，之后不再显示。',
     keysEdit: '只写字段：输入新密钥（每行一个）将替换整个密钥池；留空则保留现有密钥。',
@@ -78,6 +77,11 @@ export default {
     weight: '同一优先级组内的流量占比。',
     modelMapping: '发往上游时改写模型名，例如 gpt-4o → my-deployment。',
     limits: '渠道达到这些限额时路由会跳过它，而不是等服务商返回 429。',
+  },
+  /** Base URL help of the provider types that have no default URL (else help.baseUrlExample). */
+  baseUrlHelp: {
+    'azure-openai': '你的 Azure OpenAI 资源地址，例如 https://NAME.openai.azure.com',
+    'openai-compatible': '以 /v1 结尾的接口地址（DeepSeek、OpenRouter、Ollama、vLLM、LM Studio 等）',
   },
   types: {
     openai: 'OpenAI',
