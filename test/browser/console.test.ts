@@ -328,6 +328,50 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await phone.context.close();
   });
 
+  it('runs the user, limits and IP rule dialogs: validation, saving, editing', async () => {
+    const input = (name: string) => page.locator(`[data-test="${name}"] input, input[data-test="${name}"]`).first();
+    await page.goto('/admin/users');
+    await test('users-table').waitFor();
+    await test('user-create').click();
+    await test('user-create-submit').click();
+    await expect.poll(() => test('user-create-dialog').textContent()).toContain('This field is required');
+    await input('user-create-email').fill('dialog@example.com');
+    await input('user-create-password').fill(PASSWORD);
+    await test('user-create-submit').click();
+    await expect.poll(() => test('user-create-dialog').isVisible()).toBe(false);
+    const row = page.locator('[data-test="users-table"] .el-table__body tr', { hasText: 'dialog@example.com' }).first();
+    await row.waitFor({ timeout: 10_000 });
+
+    await row.locator('[data-test="user-more"]').click();
+    await page.locator('[data-test="user-edit"]:visible').click();
+    await input('user-edit-name').fill('Dialog User');
+    await test('user-edit-submit').click();
+    await expect.poll(() => test('users-table').textContent(), { timeout: 10_000 }).toContain('Dialog User');
+
+    await row.locator('[data-test="user-limits"]').click();
+    await input('user-limits-rpm').fill('60');
+    await test('limits-save').click();
+    await expect.poll(() => test('user-limits-dialog').isVisible()).toBe(false);
+    await row.locator('[data-test="user-limits"]').click();
+    await expect.poll(() => input('user-limits-rpm').inputValue(), { timeout: 10_000 }).toBe('60');
+    await page.keyboard.press('Escape');
+
+    await page.goto('/admin/ip-rules');
+    await test('iprules-table').waitFor();
+    await test('iprule-create').click();
+    await input('iprule-cidr').fill('not-an-ip');
+    await test('iprule-submit').click();
+    await expect.poll(() => test('iprule-dialog').textContent()).toContain('Not an IP address or CIDR range');
+    await input('iprule-cidr').fill('203.0.113.0/24');
+    await test('iprule-submit').click();
+    await expect.poll(() => test('iprules-table').textContent(), { timeout: 10_000 }).toContain('203.0.113.0/24');
+    const rule = page.locator('[data-test="iprules-table"] .el-table__body tr', { hasText: '203.0.113.0/24' }).first();
+    await rule.locator('[data-test="iprule-edit"]').click();
+    await input('iprule-note').fill('documentation range');
+    await test('iprule-submit').click();
+    await expect.poll(() => test('iprules-table').textContent(), { timeout: 10_000 }).toContain('documentation range');
+  });
+
   it('had no console errors on the way', () => {
     expect(problems).toEqual([]);
   });

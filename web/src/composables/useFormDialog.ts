@@ -1,5 +1,5 @@
 import type { FormInstance } from 'element-plus';
-import { type Ref, ref, watch } from 'vue';
+import { type Ref, ref, useTemplateRef, watch } from 'vue';
 import { errorText } from '@/api/errors';
 
 export interface FormDialogOptions<T> {
@@ -17,7 +17,8 @@ export interface FormDialogOptions<T> {
 
 /**
  * The life of a create-or-edit dialog: reset and clear the validation when it opens, validate, send while
- * `busy`, show a failure in `error` (the dialog stays open), close and report `saved` on success.
+ * `busy`, show a failure in `error` (the dialog stays open), close and report `saved` on success. The dialog's
+ * el-form is found by `ref="dialogForm"` (a dialog without one is not validated).
  *
  * @example
  * const { formRef, busy, error, submit } = useFormDialog({
@@ -28,7 +29,7 @@ export interface FormDialogOptions<T> {
  * });
  */
 export function useFormDialog<T>(options: FormDialogOptions<T>) {
-  const formRef = ref<FormInstance>();
+  const formRef = useTemplateRef<FormInstance>('dialogForm');
   const busy = ref(false);
   const error = ref('');
 
@@ -43,7 +44,7 @@ export function useFormDialog<T>(options: FormDialogOptions<T>) {
     { immediate: true },
   );
 
-  /** Validate (when the dialog has an el-form bound to `formRef`), then send. */
+  /** Validate (when the dialog has an el-form), then send. */
   async function submit(): Promise<void> {
     if (formRef.value && !(await formRef.value.validate().catch(() => false))) return;
     error.value = '';

@@ -145,7 +145,8 @@ export default {
     pairNameMissing: '{section}: every row needs a name',
   },
   test: {
-    needModel: 'No model routes to this channel yet. Type the upstream model name to test with, then run the test again.',
+    needModel:
+      'No model routes to this channel yet. Type the upstream model name to test with, then run the test again.',
     button: 'Test',
     title: 'Test channel {name}',
     model: 'Upstream model',

@@ -16,7 +16,8 @@ export default {
   savedMessage: '渠道 {name} 已保存',
   disableConfirm: '禁用渠道 {name}？在重新启用之前，请求不会再发往该渠道。',
   deleteConfirm: '删除渠道 {name} 及其加密密钥？此操作无法撤销。',
-  deleteConfirmRoutes: '删除渠道 {name}、其加密密钥以及指向它的 {n} 条模型路由？只路由到此渠道的模型将无法使用。此操作无法撤销。',
+  deleteConfirmRoutes:
+    '删除渠道 {name}、其加密密钥以及指向它的 {n} 条模型路由？只路由到此渠道的模型将无法使用。此操作无法撤销。',
   currentKeys: '当前密钥：',
   clearKeys: '移除此渠道的全部密钥',
   addHeader: '添加请求头',
