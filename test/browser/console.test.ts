@@ -117,7 +117,17 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     expect(data.map((p) => p.id)).toContain('mock');
     await test('channel-create').click();
     await test('channel-name').fill('Second mock');
+    // The form follows the chosen type's declaration: a default base URL, or a required one with options.
+    const baseUrl = page.locator('[data-test="channel-base-url"] input, input[data-test="channel-base-url"]').first();
+    expect(await baseUrl.getAttribute('placeholder')).toBe('https://api.openai.com/v1');
+    await choose(page, 'channel-type', 'Azure OpenAI');
+    await expect.poll(() => test('channel-dialog').textContent()).toContain('API version');
+    await test('channel-submit').click();
+    await expect.poll(() => test('channel-dialog').textContent()).toContain('This provider type needs a base URL');
+    expect(await test('channel-dialog').textContent()).toContain('This provider type needs at least one key');
     await choose(page, 'channel-type', 'mock');
+    expect(await test('channel-base-url').count()).toBe(0);
+    expect(await test('channel-keys').count()).toBe(0);
     await test('channel-submit').click();
     await expect.poll(() => test('channels-table').textContent()).toContain('Second mock');
     await screenshot(page, '06-channels');
@@ -349,7 +359,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await expect.poll(() => test('users-table').textContent(), { timeout: 10_000 }).toContain('Dialog User');
 
     await row.locator('[data-test="user-limits"]').click();
-    await input('user-limits-rpm').fill('60');
+    // Element Plus marks number inputs aria-disabled while they are editable: force past Playwright's check.
+    await input('user-limits-rpm').fill('60', { force: true });
     await test('limits-save').click();
     await expect.poll(() => test('user-limits-dialog').isVisible()).toBe(false);
     await row.locator('[data-test="user-limits"]').click();

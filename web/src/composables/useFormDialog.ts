@@ -1,6 +1,6 @@
 import type { FormInstance } from 'element-plus';
 import { type Ref, ref, useTemplateRef, watch } from 'vue';
-import { errorText } from '@/api/errors';
+import { errorText } from '../api/errors';
 
 export interface FormDialogOptions<T> {
   /** The dialog's v-model. */
