@@ -1,5 +1,6 @@
 import type { FormInstance } from 'element-plus';
 import { type Ref, ref, useTemplateRef, watch } from 'vue';
+// Relative (not '@/'): the unit test beside this file runs under the root vitest config, which has no alias.
 import { errorText } from '../api/errors';
 
 export interface FormDialogOptions<T> {
