@@ -108,10 +108,26 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
   });
 
   it('lets the admin add a channel and a model that routes to it', async () => {
+    // The channel form is generated from the server's provider declarations.
+    const declared = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/admin/providers');
     await page.goto('/admin/channels');
+    const declarations = await declared;
+    expect(declarations.status(), 'GET /api/admin/providers').toBe(200);
+    const { data } = (await declarations.json()) as { data: Array<{ id: string }> };
+    expect(data.map((p) => p.id)).toContain('mock');
     await test('channel-create').click();
     await test('channel-name').fill('Second mock');
+    // The form follows the chosen type's declaration: a default base URL, or a required one with options.
+    const baseUrl = page.locator('[data-test="channel-base-url"] input, input[data-test="channel-base-url"]').first();
+    expect(await baseUrl.getAttribute('placeholder')).toBe('https://api.openai.com/v1');
+    await choose(page, 'channel-type', 'Azure OpenAI');
+    await expect.poll(() => test('channel-dialog').textContent()).toContain('API version');
+    await test('channel-submit').click();
+    await expect.poll(() => test('channel-dialog').textContent()).toContain('This provider type needs a base URL');
+    expect(await test('channel-dialog').textContent()).toContain('This provider type needs at least one key');
     await choose(page, 'channel-type', 'mock');
+    expect(await test('channel-base-url').count()).toBe(0);
+    expect(await test('channel-keys').count()).toBe(0);
     await test('channel-submit').click();
     await expect.poll(() => test('channels-table').textContent()).toContain('Second mock');
     await screenshot(page, '06-channels');
@@ -320,6 +336,51 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await screenshot(phone.page, '20-phone-playground');
     expect(phone.problems).toEqual([]);
     await phone.context.close();
+  });
+
+  it('runs the user, limits and IP rule dialogs: validation, saving, editing', async () => {
+    const input = (name: string) => page.locator(`[data-test="${name}"] input, input[data-test="${name}"]`).first();
+    await page.goto('/admin/users');
+    await test('users-table').waitFor();
+    await test('user-create').click();
+    await test('user-create-submit').click();
+    await expect.poll(() => test('user-create-dialog').textContent()).toContain('This field is required');
+    await input('user-create-email').fill('dialog@example.com');
+    await input('user-create-password').fill(PASSWORD);
+    await test('user-create-submit').click();
+    await expect.poll(() => test('user-create-dialog').isVisible()).toBe(false);
+    const row = page.locator('[data-test="users-table"] .el-table__body tr', { hasText: 'dialog@example.com' }).first();
+    await row.waitFor({ timeout: 10_000 });
+
+    await row.locator('[data-test="user-more"]').click();
+    await page.locator('[data-test="user-edit"]:visible').click();
+    await input('user-edit-name').fill('Dialog User');
+    await test('user-edit-submit').click();
+    await expect.poll(() => test('users-table').textContent(), { timeout: 10_000 }).toContain('Dialog User');
+
+    await row.locator('[data-test="user-limits"]').click();
+    // Element Plus marks number inputs aria-disabled while they are editable: force past Playwright's check.
+    await input('user-limits-rpm').fill('60', { force: true });
+    await test('limits-save').click();
+    await expect.poll(() => test('user-limits-dialog').isVisible()).toBe(false);
+    await row.locator('[data-test="user-limits"]').click();
+    await expect.poll(() => input('user-limits-rpm').inputValue(), { timeout: 10_000 }).toBe('60');
+    await page.keyboard.press('Escape');
+
+    await page.goto('/admin/ip-rules');
+    await test('iprules-table').waitFor();
+    await test('iprule-create').click();
+    await input('iprule-cidr').fill('not-an-ip');
+    await test('iprule-submit').click();
+    await expect.poll(() => test('iprule-dialog').textContent()).toContain('Not an IP address or CIDR range');
+    await input('iprule-cidr').fill('203.0.113.0/24');
+    await test('iprule-submit').click();
+    await expect.poll(() => test('iprules-table').textContent(), { timeout: 10_000 }).toContain('203.0.113.0/24');
+    const rule = page.locator('[data-test="iprules-table"] .el-table__body tr', { hasText: '203.0.113.0/24' }).first();
+    await rule.locator('[data-test="iprule-edit"]').click();
+    await input('iprule-note').fill('documentation range');
+    await test('iprule-submit').click();
+    await expect.poll(() => test('iprules-table').textContent(), { timeout: 10_000 }).toContain('documentation range');
   });
 
   it('had no console errors on the way', () => {

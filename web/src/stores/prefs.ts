@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { ref, watch } from 'vue';
-import { i18n, type Locale, setLocale, SUPPORTED } from '@/i18n';
+import { i18n, type Locale, SUPPORTED, setLocale } from '@/i18n';
 
 const THEME_KEY = 'aihub.theme';
 

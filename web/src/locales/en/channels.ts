@@ -70,8 +70,7 @@ export default {
   },
   help: {
     baseUrlDefault: 'Leave empty to use {url}',
-    baseUrlAzure: 'Your Azure OpenAI resource, e.g. https://NAME.openai.azure.com',
-    baseUrlCompatible: 'The API address ending in /v1 (DeepSeek, OpenRouter, Ollama, vLLM, LM Studio…)',
+    baseUrlExample: 'The API address, e.g. {url}',
     keys: 'One key per line; several keys are used in turn. Keys are encrypted and can never be read back.',
     keysOptional: 'Optional (local servers need none). One key per line; keys are encrypted and never shown again.',
     keysEdit: 'Write-only: type new keys (one per line) to replace the whole pool, or leave empty to keep it.',
@@ -79,6 +78,11 @@ export default {
     weight: 'Share of traffic inside a priority group.',
     modelMapping: 'Rename models on the way upstream, e.g. gpt-4o → my-deployment.',
     limits: 'Routing skips the channel while it is at these limits instead of getting 429 from the provider.',
+  },
+  /** Base URL help of the provider types that have no default URL (else help.baseUrlExample). */
+  baseUrlHelp: {
+    'azure-openai': 'Your Azure OpenAI resource, e.g. https://NAME.openai.azure.com',
+    'openai-compatible': 'The API address ending in /v1 (DeepSeek, OpenRouter, Ollama, vLLM, LM Studio…)',
   },
   types: {
     openai: 'OpenAI',
@@ -141,7 +145,8 @@ export default {
     pairNameMissing: '{section}: every row needs a name',
   },
   test: {
-    needModel: 'No model routes to this channel yet. Type the upstream model name to test with, then run the test again.',
+    needModel:
+      'No model routes to this channel yet. Type the upstream model name to test with, then run the test again.',
     button: 'Test',
     title: 'Test channel {name}',
     model: 'Upstream model',

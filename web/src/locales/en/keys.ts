@@ -26,7 +26,8 @@ export default {
   revokedAt: 'Revoked',
   allowedModels: 'Allowed models',
   allModels: 'All models',
-  modelsHint: 'Pick models or type a name and press Enter; a trailing * matches a prefix, e.g. gpt-4o*. Empty = all models.',
+  modelsHint:
+    'Pick models or type a name and press Enter; a trailing * matches a prefix, e.g. gpt-4o*. Empty = all models.',
   allowedIps: 'Allowed IPs',
   anyIp: 'Any address',
   ipsHint: 'IP addresses or CIDR ranges (IPv4 or IPv6), Enter or comma after each, e.g. 10.0.0.0/8. Empty = anywhere.',

@@ -70,9 +70,11 @@ export default {
     prices: 'Requests are billed at these prices.',
     pricesKnown: 'Left empty, the built-in prices of this model are used.',
     pricesEmpty: 'Left empty, the price is 0.',
-    routes: 'Upstream model: the name sent to that channel (empty = the public name). Higher priority is tried first; weight shares traffic within a priority.',
+    routes:
+      'Upstream model: the name sent to that channel (empty = the public name). Higher priority is tried first; weight shares traffic within a priority.',
     noRoutes: 'Without a channel, requests for this model cannot be served.',
-    strategy: 'How a channel is picked among routes of the same priority; fallbacks are tried in order when every route failed.',
+    strategy:
+      'How a channel is picked among routes of the same priority; fallbacks are tried in order when every route failed.',
   },
   strategies: {
     default: 'Instance default',

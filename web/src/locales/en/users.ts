@@ -43,7 +43,8 @@ export default {
   confirmEnableTitle: 'Enable user',
   confirmEnable: 'Enable {email} again? Their API keys work again.',
   actionFailed: 'The server refused',
-  confirmMakeSelfUser: 'Remove your own administrator rights? You will lose access to the administration pages at once.',
+  confirmMakeSelfUser:
+    'Remove your own administrator rights? You will lose access to the administration pages at once.',
   roleChanged: 'Role changed',
   disabledDone: 'User disabled',
   enabledDone: 'User enabled',

@@ -16,7 +16,8 @@ export default {
   savedMessage: '渠道 {name} 已保存',
   disableConfirm: '禁用渠道 {name}？在重新启用之前，请求不会再发往该渠道。',
   deleteConfirm: '删除渠道 {name} 及其加密密钥？此操作无法撤销。',
-  deleteConfirmRoutes: '删除渠道 {name}、其加密密钥以及指向它的 {n} 条模型路由？只路由到此渠道的模型将无法使用。此操作无法撤销。',
+  deleteConfirmRoutes:
+    '删除渠道 {name}、其加密密钥以及指向它的 {n} 条模型路由？只路由到此渠道的模型将无法使用。此操作无法撤销。',
   currentKeys: '当前密钥：',
   clearKeys: '移除此渠道的全部密钥',
   addHeader: '添加请求头',
@@ -69,8 +70,7 @@ export default {
   },
   help: {
     baseUrlDefault: '留空则使用 {url}',
-    baseUrlAzure: '你的 Azure OpenAI 资源地址，例如 https://NAME.openai.azure.com',
-    baseUrlCompatible: '以 /v1 结尾的接口地址（DeepSeek、OpenRouter、Ollama、vLLM、LM Studio 等）',
+    baseUrlExample: '接口地址，例如 {url}',
     keys: '每行一个密钥，多个密钥轮流使用。密钥加密保存，之后无法再读取。',
     keysOptional: '可选（本地服务无需密钥）。每行一个，密钥加密保存，之后不再显示。',
     keysEdit: '只写字段：输入新密钥（每行一个）将替换整个密钥池；留空则保留现有密钥。',
@@ -78,6 +78,11 @@ export default {
     weight: '同一优先级组内的流量占比。',
     modelMapping: '发往上游时改写模型名，例如 gpt-4o → my-deployment。',
     limits: '渠道达到这些限额时路由会跳过它，而不是等服务商返回 429。',
+  },
+  /** Base URL help of the provider types that have no default URL (else help.baseUrlExample). */
+  baseUrlHelp: {
+    'azure-openai': '你的 Azure OpenAI 资源地址，例如 https://NAME.openai.azure.com',
+    'openai-compatible': '以 /v1 结尾的接口地址（DeepSeek、OpenRouter、Ollama、vLLM、LM Studio 等）',
   },
   types: {
     openai: 'OpenAI',

@@ -35,8 +35,7 @@ export default {
   confirmDelete: '删除 {cidr} 的{action}规则（{scope}）？',
   confirmDeleteTitle: '删除 IP 规则',
   lockoutTitle: '此规则会把你锁在外面',
-  lockoutText:
-    '仍要保存吗？保存后你可能无法从当前地址访问控制台，直到有人从仍被允许的地址移除该规则。',
+  lockoutText: '仍要保存吗？保存后你可能无法从当前地址访问控制台，直到有人从仍被允许的地址移除该规则。',
   lockoutConfirm: '仍然保存',
   duplicate: '已存在相同的规则。',
   empty: '没有 IP 规则：所有地址都可以连接。',

@@ -55,7 +55,8 @@ export default {
   secretRotatedTitle: '新的密钥',
   secretFor: '密钥名称：{name}',
   secretWarning: '请立即复制并妥善保存此密钥，它不会再次显示。',
-  secretUsage: '在请求头 “Authorization: Bearer 你的密钥”（Anthropic 客户端用 “x-api-key”）中携带它，并把 SDK 的 base URL 设为：',
+  secretUsage:
+    '在请求头 “Authorization: Bearer 你的密钥”（Anthropic 客户端用 “x-api-key”）中携带它，并把 SDK 的 base URL 设为：',
   baseUrlOpenai: 'OpenAI SDK',
   baseUrlAnthropic: 'Anthropic SDK',
   secretDone: '我已复制',

@@ -1,0 +1,183 @@
+import {
+  ChatDotRound,
+  Coin,
+  Connection,
+  DataAnalysis,
+  Document,
+  Key,
+  Lock,
+  Memo,
+  Odometer,
+  Setting,
+  UserFilled,
+} from '@element-plus/icons-vue';
+import type { Component } from 'vue';
+import type { RouteComponent, RouteRecordRaw } from 'vue-router';
+
+/** Where a page lives: the sign-in pages (no layout, guests only), the developer portal, the admin console. */
+export type Area = 'auth' | 'portal' | 'admin';
+
+/**
+ * One console page. This table is the only list of pages: the router, the side menu and the header title
+ * are all derived from it, so an admin page is its folder under views/admin/, one entry here and its locale
+ * keys (nav.admin.<page> for the title).
+ */
+export interface ConsolePage {
+  area: Area;
+  /** The URL path. */
+  path: string;
+  /** i18n key of the title: the header, the document title and the menu label. */
+  title: string;
+  /** A literal `import()` so that bundlers and editors can follow it. */
+  component: () => Promise<RouteComponent>;
+  /** Listed in its area's menu group, with this icon; a page without an icon is reached by links only. */
+  icon?: Component;
+}
+
+export const PAGES: readonly ConsolePage[] = [
+  { area: 'auth', path: '/login', title: 'auth.signIn', component: () => import('@/views/auth/login/LoginPage.vue') },
+  {
+    area: 'auth',
+    path: '/register',
+    title: 'auth.register',
+    component: () => import('@/views/auth/register/RegisterPage.vue'),
+  },
+  {
+    area: 'portal',
+    path: '/dashboard',
+    title: 'nav.dashboard',
+    icon: Odometer,
+    component: () => import('@/views/portal/dashboard/DashboardPage.vue'),
+  },
+  {
+    area: 'portal',
+    path: '/keys',
+    title: 'nav.keys',
+    icon: Key,
+    component: () => import('@/views/portal/keys/KeysPage.vue'),
+  },
+  {
+    area: 'portal',
+    path: '/playground',
+    title: 'nav.playground',
+    icon: ChatDotRound,
+    component: () => import('@/views/portal/playground/PlaygroundPage.vue'),
+  },
+  {
+    area: 'portal',
+    path: '/logs',
+    title: 'nav.logs',
+    icon: Document,
+    component: () => import('@/views/portal/logs/LogsPage.vue'),
+  },
+  {
+    area: 'portal',
+    path: '/profile',
+    title: 'nav.profile',
+    component: () => import('@/views/portal/profile/ProfilePage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/overview',
+    title: 'nav.admin.overview',
+    icon: DataAnalysis,
+    component: () => import('@/views/admin/overview/OverviewPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/channels',
+    title: 'nav.admin.channels',
+    icon: Connection,
+    component: () => import('@/views/admin/channels/ChannelsPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/models',
+    title: 'nav.admin.models',
+    icon: Coin,
+    component: () => import('@/views/admin/models/ModelsPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/users',
+    title: 'nav.admin.users',
+    icon: UserFilled,
+    component: () => import('@/views/admin/users/UsersPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/keys',
+    title: 'nav.admin.keys',
+    icon: Key,
+    component: () => import('@/views/admin/keys/AdminKeysPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/logs',
+    title: 'nav.admin.logs',
+    icon: Document,
+    component: () => import('@/views/admin/logs/AdminLogsPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/ip-rules',
+    title: 'nav.admin.ip-rules',
+    icon: Lock,
+    component: () => import('@/views/admin/ip-rules/IpRulesPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/audit',
+    title: 'nav.admin.audit',
+    icon: Memo,
+    component: () => import('@/views/admin/audit/AuditPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/settings',
+    title: 'nav.admin.settings',
+    icon: Setting,
+    component: () => import('@/views/admin/settings/SettingsPage.vue'),
+  },
+];
+
+/** A side-menu entry. */
+export interface MenuItem {
+  path: string;
+  icon: Component;
+  label: string;
+}
+
+/** The menu group of an area: its pages that have an icon, in table order. */
+export function menuOf(area: Area): MenuItem[] {
+  return PAGES.flatMap((page) =>
+    page.area === area && page.icon ? [{ path: page.path, icon: page.icon, label: page.title }] : [],
+  );
+}
+
+function toRoute(page: ConsolePage, path: string): RouteRecordRaw {
+  return {
+    path,
+    component: page.component,
+    meta: { title: page.title, guest: page.area === 'auth' || undefined, admin: page.area === 'admin' || undefined },
+  };
+}
+
+/** The router's records: sign-in pages at the top level, every other page inside the console layout. */
+export const routes: RouteRecordRaw[] = [
+  ...PAGES.filter((page) => page.area === 'auth').map((page) => toRoute(page, page.path)),
+  {
+    path: '/',
+    component: () => import('@/layouts/ConsoleLayout.vue'),
+    children: [
+      { path: '', redirect: '/dashboard' },
+      { path: 'admin', redirect: '/admin/overview' },
+      ...PAGES.filter((page) => page.area !== 'auth').map((page) => toRoute(page, page.path.slice(1))),
+      {
+        path: ':pathMatch(.*)*',
+        component: () => import('@/views/not-found/NotFoundPage.vue'),
+        meta: { title: 'common.notFound' },
+      },
+    ],
+  },
+];
