@@ -35,6 +35,7 @@ import { PeriodClock } from './modules/limits/periods.js';
 import { LimitsService } from './modules/limits/service.js';
 import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
+import { SettingsRepository } from './modules/settings/repository.js';
 import { type Settings, SettingsService } from './modules/settings/service.js';
 import { TeamsService } from './modules/teams/service.js';
 import { LogsService } from './modules/usage/logs.js';
@@ -108,7 +109,9 @@ export function createServices(options: ServiceOptions): Services {
   const ids = options.newId ?? ((prefix: string) => newId(prefix, clock.now()));
   const hasher = options.hasher ?? createArgon2Hasher();
   const audit = new AuditService(new AuditRepository(db), clock, ids);
-  const settings = new SettingsService(db, clock, { registrationEnabled: config.allowRegistration });
+  const settings = new SettingsService(new SettingsRepository(db), clock, {
+    registrationEnabled: config.allowRegistration,
+  });
   const users = new UsersService(new UsersRepository(db), hasher, clock, ids);
   const keysRepo = new KeysRepository(db);
   const keyVerifier = new KeyVerifier(keysRepo, clock);
