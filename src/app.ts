@@ -15,9 +15,9 @@ import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
 import { lazyChildLoggerFactory } from './http/lazy-logger.js';
-import type { TlsMaterial } from './http/tls.js';
 import { loggerOptions } from './http/log-options.js';
 import { ErrorBody } from './http/schemas.js';
+import type { TlsMaterial } from './http/tls.js';
 import { logV1Request } from './http/v1-log.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
@@ -30,8 +30,7 @@ import { limitRoutes } from './modules/limits/routes.js';
 import { ModelSchema, modelRoutes } from './modules/models/routes.js';
 import { settingsRoutes } from './modules/settings/routes.js';
 import { teamRoutes } from './modules/teams/routes.js';
-import { logRoutes } from './modules/usage/routes.js';
-import { usageRoutes } from './modules/usage/usage-routes.js';
+import { usageRoutes } from './modules/usage/routes.js';
 import { userAdminRoutes } from './modules/users/routes.js';
 import { UserSchema } from './modules/users/schema.js';
 import type { Services } from './services.js';
@@ -175,9 +174,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       }),
     );
     await scope.register(modelRoutes({ models: services.models, audit: services.audit, guards }));
-    await scope.register(logRoutes({ logs: services.logs, guards }));
     await scope.register(
       usageRoutes({
+        logs: services.logs,
         summary: services.usageSummary,
         keys: services.keys,
         verifier: services.keyVerifier,

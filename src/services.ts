@@ -44,6 +44,7 @@ import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
+import { UsageRepository } from './modules/usage/repository.js';
 import { LogRetention } from './modules/usage/retention.js';
 import { UsageSummary } from './modules/usage/summary.js';
 import { UsersRepository } from './modules/users/repository.js';
@@ -194,7 +195,8 @@ export function createServices(options: ServiceOptions): Services {
   const periods = new PeriodClock(settings.get().limitsTimeZone);
   settings.onChange((st) => periods.setTimeZone(st.limitsTimeZone));
   const enforcer = new LimitEnforcer({ counters, periods, clock, db, flushLog: () => recorder.flush() });
-  const usageSummary = new UsageSummary(db, recorder, periods, clock);
+  const usageRepo = new UsageRepository(db);
+  const usageSummary = new UsageSummary(usageRepo, recorder, periods, clock);
   const teams = new TeamsService(new TeamsRepository(db), clock, ids);
   teams.onDeleted((teamId) => {
     keyVerifier.invalidateTeam(teamId);
@@ -293,13 +295,13 @@ export function createServices(options: ServiceOptions): Services {
     models,
     catalog,
     recorder,
-    logs: new LogsService(db, () => recorder.flush()),
+    logs: new LogsService(usageRepo, () => recorder.flush()),
     upstream,
     gateway,
     limits,
     enforcer,
     usageSummary,
-    retention: new LogRetention(db, clock, { retentionDays: () => settings.get().logRetentionDays }),
+    retention: new LogRetention(usageRepo, clock, { retentionDays: () => settings.get().logRetentionDays }),
     teams,
     accessRules,
     changes,
