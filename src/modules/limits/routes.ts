@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import { notFound } from '../../core/errors.js';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
@@ -8,13 +7,8 @@ import { actorOf } from '../auth/principal.js';
 import type { TeamsService } from '../teams/service.js';
 import type { UsageSummary } from '../usage/summary.js';
 import type { UsersService } from '../users/service.js';
-import { LimitPolicyPatch, LimitPolicySchema } from './schema.js';
+import { LimitPolicyPatchBody, LimitPolicySchema, ScopeLimitsSchema, ScopeParams } from './schema.js';
 import type { LimitsService } from './service.js';
-
-const ScopeParams = Type.Object({
-  scope: Type.Union([Type.Literal('user'), Type.Literal('team'), Type.Literal('org')]),
-  id: Type.String({ minLength: 1, maxLength: 64 }),
-});
 
 export interface LimitRoutesDeps {
   limits: LimitsService;
@@ -56,10 +50,7 @@ export function limitRoutes({
           security: bearerSecurity,
           params: ScopeParams,
           response: {
-            200: Type.Object({
-              limits: LimitPolicySchema,
-              usage: Type.Object({ spend: Type.Integer(), tokens: Type.Integer(), requests: Type.Integer() }),
-            }),
+            200: ScopeLimitsSchema,
             ...errorResponses,
           },
         },
@@ -84,7 +75,7 @@ export function limitRoutes({
           summary: 'Change the limits of a user, team or organization (null removes a limit)',
           security: bearerSecurity,
           params: ScopeParams,
-          body: Type.Object(LimitPolicyPatch.properties, { additionalProperties: false, minProperties: 1 }),
+          body: LimitPolicyPatchBody,
           response: { 200: LimitPolicySchema, ...errorResponses },
         },
       },

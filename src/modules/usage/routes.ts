@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
@@ -13,16 +12,18 @@ import { policyFromColumns } from '../limits/policy.js';
 import type { LimitsService } from '../limits/service.js';
 import type { LogsService } from './logs.js';
 import {
-  AdminLogFilters,
+  AdminHistoryQuery,
+  AdminLogExportQuery,
+  AdminLogListQuery,
   CurrentUsageSchema,
-  DailySchema,
-  HistoryRangeQuery,
+  DailyListSchema,
+  HistoryQuery,
   LogDetailSchema,
-  LogFilters,
+  LogExportQuery,
   LogIdParam,
+  LogListQuery,
   LogPage,
   OverviewSchema,
-  PageLimit,
 } from './schema.js';
 import { historyRange, type UsageSummary } from './summary.js';
 
@@ -76,7 +77,7 @@ export function usageRoutes({
           tags: ['logs'],
           summary: 'Your requests, newest first',
           security: bearerSecurity,
-          querystring: Type.Object({ ...LogFilters, ...PageLimit }),
+          querystring: LogListQuery,
           response: { 200: LogPage, ...errorResponses },
         },
       },
@@ -97,7 +98,7 @@ export function usageRoutes({
           tags: ['admin: logs'],
           summary: 'All requests, newest first',
           security: bearerSecurity,
-          querystring: Type.Object({ ...AdminLogFilters, ...PageLimit }),
+          querystring: AdminLogListQuery,
           response: { 200: LogPage, ...errorResponses },
         },
       },
@@ -156,7 +157,7 @@ export function usageRoutes({
           tags: ['logs'],
           summary: 'Your requests as CSV (streamed)',
           security: bearerSecurity,
-          querystring: Type.Object(LogFilters),
+          querystring: LogExportQuery,
         },
       },
       async (request, reply) => {
@@ -177,7 +178,7 @@ export function usageRoutes({
           tags: ['admin: logs'],
           summary: 'All requests as CSV (streamed)',
           security: bearerSecurity,
-          querystring: Type.Object(AdminLogFilters),
+          querystring: AdminLogExportQuery,
         },
       },
       async (request, reply) => {
@@ -238,8 +239,8 @@ export function usageRoutes({
           summary:
             'Daily requests, tokens and cost by model (UTC days) for you, one of your keys, or the calling API key',
           security: bearerSecurity,
-          querystring: Type.Object({ ...HistoryRangeQuery, keyId: Type.Optional(Type.String({ maxLength: 64 })) }),
-          response: { 200: Type.Object({ data: Type.Array(DailySchema) }), ...errorResponses },
+          querystring: HistoryQuery,
+          response: { 200: DailyListSchema, ...errorResponses },
         },
       },
       async (request) => {
@@ -265,8 +266,8 @@ export function usageRoutes({
           tags: ['admin: usage'],
           summary: 'Daily requests, tokens and cost by model (UTC days) across every user, or for one user',
           security: bearerSecurity,
-          querystring: Type.Object({ ...HistoryRangeQuery, userId: Type.Optional(Type.String({ maxLength: 64 })) }),
-          response: { 200: Type.Object({ data: Type.Array(DailySchema) }), ...errorResponses },
+          querystring: AdminHistoryQuery,
+          response: { 200: DailyListSchema, ...errorResponses },
         },
       },
       async (request) => {

@@ -139,3 +139,14 @@ export const HistoryRangeQuery = {
   from: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms, inclusive; default `to` − 30 days' })),
   to: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms, exclusive; default now' })),
 };
+
+export const LogListQuery = Type.Object({ ...LogFilters, ...PageLimit });
+export const AdminLogListQuery = Type.Object({ ...AdminLogFilters, ...PageLimit });
+export const LogExportQuery = Type.Object(LogFilters);
+export const AdminLogExportQuery = Type.Object(AdminLogFilters);
+export const HistoryQuery = Type.Object({ ...HistoryRangeQuery, keyId: Type.Optional(Type.String({ maxLength: 64 })) });
+export const AdminHistoryQuery = Type.Object({
+  ...HistoryRangeQuery,
+  userId: Type.Optional(Type.String({ maxLength: 64 })),
+});
+export const DailyListSchema = Type.Object({ data: Type.Array(DailySchema) });
