@@ -139,9 +139,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
         },
       },
       async (request) => {
-        const principal = principalOf(request);
-        if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no profile');
-        return toUserResponse(await users.update(principal.userId, { name: request.body.name }));
+        return toUserResponse(await auth.updateProfile(principalOf(request), request.body.name));
       },
     );
 
@@ -158,10 +156,8 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
         },
       },
       async (request, reply) => {
-        const principal = principalOf(request);
-        if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no password');
         const grant = await auth.changePassword(
-          principal.userId,
+          principalOf(request),
           request.body.currentPassword,
           request.body.newPassword,
           context(request),

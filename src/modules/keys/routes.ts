@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, errorResponses, IdParam, Page } from '../../http/schemas.js';
 import { type Guards, principalOf } from '../auth/guard.js';
 import { AdminKeysQuery, CreatedKeySchema, KeyCreateBody, KeyPatchBody, OwnKeysQuery } from './schema.js';
@@ -27,11 +26,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
         },
       },
       async (request) => {
-        const principal = principalOf(request);
-        if (principal.kind !== 'user')
-          throw new ApiError('bad_request', 'The master key owns no keys; use GET /api/admin/keys');
-        const { rows, total } = await keys.list({
-          userId: principal.userId,
+        const { rows, total } = await keys.listOwn(principalOf(request), {
           status: request.query.status,
           limit: request.query.limit ?? 50,
           offset: request.query.offset ?? 0,

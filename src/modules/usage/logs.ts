@@ -1,3 +1,4 @@
+import { ApiError } from '../../core/errors.js';
 import { CSV_COLUMNS, type ListedRow, type LogFilter, type UsageRepository } from './repository.js';
 
 export { CSV_COLUMNS } from './repository.js';
@@ -100,10 +101,14 @@ export class LogsService {
   }
 
   /** One request with its bodies; only `userId`'s when given (another's is as missing as an unknown id). */
-  async get(id: string, userId?: string): Promise<LogDetail | undefined> {
+  async get(id: string, userId?: string): Promise<LogDetail> {
     await this.flush();
     const row = await this.repo.findById(id, userId);
-    if (!row) return undefined;
+    if (!row)
+      throw new ApiError(
+        'not_found',
+        userId === undefined ? 'No such request in the log' : 'No such request in your log',
+      );
     const has_bodies = row.request_body !== null || row.response_body !== null;
     return { ...toLogEntry({ ...row, has_bodies }), requestBody: row.request_body, responseBody: row.response_body };
   }

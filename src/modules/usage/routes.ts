@@ -8,7 +8,6 @@ import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import { type Guards, principalOf } from '../auth/guard.js';
 import type { KeysService } from '../keys/service.js';
 import type { KeyVerifier } from '../keys/verifier.js';
-import { policyFromColumns } from '../limits/policy.js';
 import type { LimitsService } from '../limits/service.js';
 import type { LogsService } from './logs.js';
 import {
@@ -25,7 +24,8 @@ import {
   LogPage,
   OverviewSchema,
 } from './schema.js';
-import { historyRange, type UsageSummary } from './summary.js';
+import { type UsageCaller, UsageService } from './service.js';
+import type { UsageSummary } from './summary.js';
 
 /** An API key secret (what /v1 callers send), as opposed to a console access token. */
 const API_KEY = /^sk-\S+$/;
@@ -62,6 +62,12 @@ export function usageRoutes({
     const result = await verifier.verify(secret);
     if (!result.ok) throw new ApiError('unauthorized', 'Invalid API key');
     return result.key.id;
+  };
+  const usage = new UsageService({ summary, keys, limits, clock });
+  /** The calling API key, or the signed-in principal. */
+  const callerOf = async (request: FastifyRequest): Promise<UsageCaller> => {
+    const keyId = await keyCaller(request);
+    return keyId ? { kind: 'key', keyId } : { kind: 'principal', principal: principalOf(request) };
   };
   const userOrKey = async (request: FastifyRequest, reply: Parameters<Guards['user']>[1]) => {
     if (await keyCaller(request)) return;
@@ -124,9 +130,7 @@ export function usageRoutes({
       async (request) => {
         const principal = principalOf(request);
         const userId = principal.kind === 'user' ? principal.userId : '-';
-        const entry = await logs.get(request.params.id, userId);
-        if (!entry) throw new ApiError('not_found', 'No such request in your log');
-        return entry;
+        return logs.get(request.params.id, userId);
       },
     );
 
@@ -143,9 +147,7 @@ export function usageRoutes({
         },
       },
       async (request) => {
-        const entry = await logs.get(request.params.id);
-        if (!entry) throw new ApiError('not_found', 'No such request in the log');
-        return entry;
+        return logs.get(request.params.id);
       },
     );
 
@@ -201,33 +203,7 @@ export function usageRoutes({
           response: { 200: CurrentUsageSchema, ...errorResponses },
         },
       },
-      async (request) => {
-        const keyId = await keyCaller(request);
-        const keyUsage = async (
-          row: Parameters<typeof policyFromColumns>[0] & { id: string; name: string; hint: string; status: string },
-        ) => ({
-          id: row.id,
-          name: row.name,
-          hint: row.hint,
-          status: row.status,
-          usage: await summary.forScope('key', row.id, policyFromColumns(row)),
-        });
-        if (keyId) {
-          const row = await keys.getById(keyId);
-          return { user: null, keys: [await keyUsage(row)] };
-        }
-        const principal = principalOf(request);
-        if (principal.kind !== 'user')
-          throw new ApiError('bad_request', 'The master key has no usage of its own; see /api/admin/logs');
-        const { rows } = await keys.list({ userId: principal.userId, status: 'active', limit: 500, offset: 0 });
-        return {
-          user: {
-            id: principal.userId,
-            usage: await summary.forScope('user', principal.userId, limits.get('user', principal.userId)),
-          },
-          keys: await Promise.all(rows.map(keyUsage)),
-        };
-      },
+      async (request) => usage.current(await callerOf(request)),
     );
 
     app.get(
@@ -243,19 +219,7 @@ export function usageRoutes({
           response: { 200: DailyListSchema, ...errorResponses },
         },
       },
-      async (request) => {
-        const { from, to } = historyRange(request.query, clock.now());
-        const callingKey = await keyCaller(request);
-        if (callingKey) return { data: await summary.daily('key', callingKey, from, to) };
-        const principal = principalOf(request);
-        if (request.query.keyId) {
-          await keys.getVisible(request.query.keyId, principal);
-          return { data: await summary.daily('key', request.query.keyId, from, to) };
-        }
-        if (principal.kind !== 'user')
-          throw new ApiError('bad_request', 'Pass keyId, or use /api/admin/logs with the master key');
-        return { data: await summary.daily('user', principal.userId, from, to) };
-      },
+      async (request) => ({ data: await usage.history(await callerOf(request), request.query) }),
     );
 
     app.get(
@@ -270,10 +234,7 @@ export function usageRoutes({
           response: { 200: DailyListSchema, ...errorResponses },
         },
       },
-      async (request) => {
-        const { from, to } = historyRange(request.query, clock.now());
-        return { data: await summary.dailyForAll(from, to, request.query.userId) };
-      },
+      async (request) => ({ data: await usage.historyForAll(request.query) }),
     );
 
     app.get(

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, errorResponses, IdParam, Page } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
@@ -95,10 +94,8 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
       },
       async (request) => {
         const principal = principalOf(request);
-        if (principal.kind === 'user' && principal.userId === request.params.id && request.body.status === 'disabled') {
-          throw new ApiError('conflict', 'You cannot disable your own account');
-        }
-        const updated = await users.update(request.params.id, request.body);
+        const actingUserId = principal.kind === 'user' ? principal.userId : undefined;
+        const updated = await users.update(request.params.id, request.body, actingUserId);
         const { password, ...visible } = request.body;
         await audit.record({
           actor: actorOf(principal),
