@@ -24,7 +24,7 @@ export interface ModelInput {
   maxOutputTokens?: number | null | undefined;
   capabilities?: string[] | undefined;
   routes?: RouteInput[] | undefined;
-  /** weighted | round_robin | lowest_latency | least_inflight; null = the instance default. */
+  /** One of the router's STRATEGIES (checked by the route schema); null = the instance default. */
   strategy?: string | null | undefined;
   /** Model names to try, in order, when every route of this model failed. */
   fallbacks?: string[] | undefined;
