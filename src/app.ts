@@ -23,18 +23,19 @@ import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createGuards } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
-import { ChannelSchema, channelRoutes } from './modules/channels/routes.js';
+import { channelRoutes } from './modules/channels/routes.js';
+import { ChannelSchema } from './modules/channels/schema.js';
 import { keyRoutes } from './modules/keys/routes.js';
 import { KeySchema } from './modules/keys/schema.js';
 import { limitRoutes } from './modules/limits/routes.js';
-import { ModelSchema, modelRoutes } from './modules/models/routes.js';
+import { modelRoutes } from './modules/models/routes.js';
+import { ModelSchema } from './modules/models/schema.js';
 import { settingsRoutes } from './modules/settings/routes.js';
 import { teamRoutes } from './modules/teams/routes.js';
 import { fileCertificateStatus } from './modules/tls/acme.js';
 import { tlsRoutes } from './modules/tls/routes.js';
 import type { CertificateStatus } from './modules/tls/schema.js';
-import { logRoutes } from './modules/usage/routes.js';
-import { usageRoutes } from './modules/usage/usage-routes.js';
+import { usageRoutes } from './modules/usage/routes.js';
 import { userAdminRoutes } from './modules/users/routes.js';
 import { UserSchema } from './modules/users/schema.js';
 import type { Services } from './services.js';
@@ -182,9 +183,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       }),
     );
     await scope.register(modelRoutes({ models: services.models, audit: services.audit, guards }));
-    await scope.register(logRoutes({ logs: services.logs, guards }));
     await scope.register(
       usageRoutes({
+        logs: services.logs,
         summary: services.usageSummary,
         keys: services.keys,
         verifier: services.keyVerifier,

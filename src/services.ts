@@ -16,10 +16,12 @@ import type { DatabaseHandle } from './infra/db/client.js';
 import { type Change, RedisChangeBus } from './infra/state/change-bus.js';
 import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
 import { RedisCounterStore } from './infra/state/redis-counters.js';
+import { AccessRulesRepository } from './modules/access-rules/repository.js';
 import { AccessRulesService } from './modules/access-rules/service.js';
 import { AuditRepository } from './modules/audit/repository.js';
 import { AuditService, SYSTEM_ACTOR } from './modules/audit/service.js';
 import { createArgon2Hasher, type PasswordHasher } from './modules/auth/passwords.js';
+import { RefreshTokensRepository } from './modules/auth/repository.js';
 import { AuthService } from './modules/auth/service.js';
 import { RefreshSessions } from './modules/auth/sessions.js';
 import { LoginThrottle } from './modules/auth/throttle.js';
@@ -32,13 +34,17 @@ import { KeysService } from './modules/keys/service.js';
 import { KeyVerifier } from './modules/keys/verifier.js';
 import { LimitEnforcer } from './modules/limits/enforcer.js';
 import { PeriodClock } from './modules/limits/periods.js';
+import { LimitsRepository } from './modules/limits/repository.js';
 import { LimitsService } from './modules/limits/service.js';
 import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
+import { SettingsRepository } from './modules/settings/repository.js';
 import { type Settings, SettingsService } from './modules/settings/service.js';
+import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
+import { UsageRepository } from './modules/usage/repository.js';
 import { LogRetention } from './modules/usage/retention.js';
 import { UsageSummary } from './modules/usage/summary.js';
 import { UsersRepository } from './modules/users/repository.js';
@@ -108,14 +114,16 @@ export function createServices(options: ServiceOptions): Services {
   const ids = options.newId ?? ((prefix: string) => newId(prefix, clock.now()));
   const hasher = options.hasher ?? createArgon2Hasher();
   const audit = new AuditService(new AuditRepository(db), clock, ids);
-  const settings = new SettingsService(db, clock, { registrationEnabled: config.allowRegistration });
+  const settings = new SettingsService(new SettingsRepository(db), clock, {
+    registrationEnabled: config.allowRegistration,
+  });
   const users = new UsersService(new UsersRepository(db), hasher, clock, ids);
   const keysRepo = new KeysRepository(db);
   const keyVerifier = new KeyVerifier(keysRepo, clock);
   const keys = new KeysService(keysRepo, users, keyVerifier, audit, clock, ids, () => settings.get().defaultKeyLimits);
   const auth = new AuthService({
     users,
-    sessions: new RefreshSessions(db, clock, ids, config.refreshTokenTtlSeconds),
+    sessions: new RefreshSessions(new RefreshTokensRepository(db), clock, ids, config.refreshTokenTtlSeconds),
     tokens: new AccessTokens(deriveKey(options.secretKey, 'jwt'), config.accessTokenTtlSeconds),
     throttle: new LoginThrottle({ ...options.throttle, redis: options.redis, keyPrefix: options.redisPrefix }),
     audit,
@@ -127,7 +135,7 @@ export function createServices(options: ServiceOptions): Services {
   const secretBox = new SecretBox(deriveKey(options.secretKey, 'secrets-at-rest'));
   const channels = new ChannelsService(new ChannelsRepository(db), secretBox, clock, ids);
   const modelsRepo = new ModelsRepository(db);
-  const models = new ModelsService(modelsRepo, db, clock, ids);
+  const models = new ModelsService(modelsRepo, clock, ids);
   const catalog = new Catalog(channels, modelsRepo);
   channels.onChange(() => catalog.reload());
   models.onChange(() => catalog.reload());
@@ -179,7 +187,7 @@ export function createServices(options: ServiceOptions): Services {
     },
   });
   const chat = new ChatService(dispatcher, upstream);
-  const limits = new LimitsService(db, clock);
+  const limits = new LimitsService(new LimitsRepository(db), clock);
   users.onCreated(async (user) => {
     const defaults = settings.get().defaultUserLimits;
     if (Object.keys(defaults).length > 0) await limits.set('user', user.id, defaults);
@@ -187,8 +195,9 @@ export function createServices(options: ServiceOptions): Services {
   const periods = new PeriodClock(settings.get().limitsTimeZone);
   settings.onChange((st) => periods.setTimeZone(st.limitsTimeZone));
   const enforcer = new LimitEnforcer({ counters, periods, clock, db, flushLog: () => recorder.flush() });
-  const usageSummary = new UsageSummary(db, recorder, periods, clock);
-  const teams = new TeamsService(db, clock, ids);
+  const usageRepo = new UsageRepository(db);
+  const usageSummary = new UsageSummary(usageRepo, recorder, periods, clock);
+  const teams = new TeamsService(new TeamsRepository(db), clock, ids);
   teams.onDeleted((teamId) => {
     keyVerifier.invalidateTeam(teamId);
     limits.forget('team', teamId);
@@ -211,7 +220,7 @@ export function createServices(options: ServiceOptions): Services {
     enforcer,
     ipAllowed: ipInCidrs,
   });
-  const accessRules = new AccessRulesService(db, clock, ids);
+  const accessRules = new AccessRulesService(new AccessRulesRepository(db), clock, ids);
   /** Apply another instance's change here (without telling the others again). */
   const applyChange = (change: Change): Promise<unknown> | undefined => {
     switch (change.kind) {
@@ -286,13 +295,13 @@ export function createServices(options: ServiceOptions): Services {
     models,
     catalog,
     recorder,
-    logs: new LogsService(db, () => recorder.flush()),
+    logs: new LogsService(usageRepo, () => recorder.flush()),
     upstream,
     gateway,
     limits,
     enforcer,
     usageSummary,
-    retention: new LogRetention(db, clock, { retentionDays: () => settings.get().logRetentionDays }),
+    retention: new LogRetention(usageRepo, clock, { retentionDays: () => settings.get().logRetentionDays }),
     teams,
     accessRules,
     changes,

@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RequestLogsTable } from '../../src/infra/db/schema.js';
+import { UsageRepository } from '../../src/modules/usage/repository.js';
 import { LogRetention } from '../../src/modules/usage/retention.js';
 import { type BackgroundLog, startBackground } from '../../src/services.js';
 import { auditRows, MASTER_KEY } from '../support/accounts.js';
@@ -201,7 +202,10 @@ describe.each(ENGINES)('request-log retention (%s)', (engine) => {
     });
 
     it('deletes in batches until no old row is left', async () => {
-      const small = new LogRetention(t.database.handle.db, clock, { retentionDays: () => 7, batchSize: 3 });
+      const small = new LogRetention(new UsageRepository(t.database.handle.db), clock, {
+        retentionDays: () => 7,
+        batchSize: 3,
+      });
       await insert(...Array.from({ length: 10 }, (_, i) => NOW - 8 * DAY - i));
       const kept = await insert(NOW - 6 * DAY, NOW);
       expect((await small.purge()).deleted).toBe(10);
@@ -214,7 +218,10 @@ describe.each(ENGINES)('request-log retention (%s)', (engine) => {
     });
 
     it('stops between batches when aborted', async () => {
-      const small = new LogRetention(t.database.handle.db, clock, { retentionDays: () => 7, batchSize: 2 });
+      const small = new LogRetention(new UsageRepository(t.database.handle.db), clock, {
+        retentionDays: () => 7,
+        batchSize: 2,
+      });
       await insert(NOW - 8 * DAY, NOW - 9 * DAY, NOW - 10 * DAY);
       const stopped = new AbortController();
       stopped.abort();

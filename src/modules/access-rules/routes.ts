@@ -1,28 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { bearerSecurity, errorResponses, IdParam, OrNull } from '../../http/schemas.js';
+import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
+import { Force, RuleCreateBody, RuleListSchema, RulePatchBody, RuleSchema } from './schema.js';
 import type { AccessRulesService } from './service.js';
-
-const Scope = Type.Union([Type.Literal('v1'), Type.Literal('api')], {
-  description: 'v1: the data plane; api: /api, /docs and the console',
-});
-const Action = Type.Union([Type.Literal('allow'), Type.Literal('deny')]);
-const RuleSchema = Type.Object({
-  id: Type.String(),
-  scope: Scope,
-  action: Action,
-  cidr: Type.String(),
-  note: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.Integer(),
-  blocked: Type.Integer({ description: 'Requests this rule refused on this instance since it started' }),
-});
-const Force = Type.Object({
-  force: Type.Optional(Type.Boolean({ description: 'Allow a rule that locks the caller out of /api' })),
-});
-const ScopeCounts = Type.Object({ v1: Type.Integer(), api: Type.Integer() });
 
 /** /api/admin/ip-rules: global allow/deny lists for /v1 and for /api + console. */
 export function accessRuleRoutes({
@@ -46,7 +29,7 @@ export function accessRuleRoutes({
           summary: 'IP rules, with how many requests each refused',
           security: bearerSecurity,
           response: {
-            200: Type.Object({ data: Type.Array(RuleSchema), blocked: ScopeCounts, refusedByAllowList: ScopeCounts }),
+            200: RuleListSchema,
             ...errorResponses,
           },
         },
@@ -62,15 +45,7 @@ export function accessRuleRoutes({
           summary: 'Add an allow or deny rule (an IP or CIDR range, v4 or v6)',
           security: bearerSecurity,
           querystring: Force,
-          body: Type.Object(
-            {
-              scope: Scope,
-              action: Action,
-              cidr: Type.String({ minLength: 2, maxLength: 64 }),
-              note: Type.Optional(OrNull(Type.String({ maxLength: 200 }))),
-            },
-            { additionalProperties: false },
-          ),
+          body: RuleCreateBody,
           response: { 201: RuleSchema, ...errorResponses },
         },
       },
@@ -99,14 +74,7 @@ export function accessRuleRoutes({
           security: bearerSecurity,
           params: IdParam,
           querystring: Force,
-          body: Type.Object(
-            {
-              action: Type.Optional(Action),
-              cidr: Type.Optional(Type.String({ minLength: 2, maxLength: 64 })),
-              note: Type.Optional(OrNull(Type.String({ maxLength: 200 }))),
-            },
-            { additionalProperties: false, minProperties: 1 },
-          ),
+          body: RulePatchBody,
           response: { 200: RuleSchema, ...errorResponses },
         },
       },

@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
 import { type CidrRange, formatCidr, inRange, parseCidr, parseIp } from '../../core/ip.js';
-import type { Database, IpRulesTable } from '../../infra/db/schema.js';
+import type { IpRulesTable } from '../../infra/db/schema.js';
+import type { AccessRulesRepository } from './repository.js';
 
 export type RuleScope = 'v1' | 'api';
 export type RuleAction = 'allow' | 'deny';
@@ -47,7 +47,7 @@ export class AccessRulesService {
   readonly #listeners: Array<() => void> = [];
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly repo: AccessRulesRepository,
     private readonly clock: Clock,
     private readonly newId: IdGenerator,
   ) {}
@@ -63,7 +63,7 @@ export class AccessRulesService {
   }
 
   async load(): Promise<void> {
-    const rows = await this.db.selectFrom('ip_rules').selectAll().execute();
+    const rows = await this.repo.listAll();
     const next: Record<RuleScope, ScopeRules> = { v1: { deny: [], allow: [] }, api: { deny: [], allow: [] } };
     for (const row of rows) next[row.scope][row.action].push({ id: row.id, range: parseCidr(row.cidr) });
     this.#rules = next;
@@ -96,7 +96,7 @@ export class AccessRulesService {
     blocked: Record<RuleScope, number>;
     refusedByAllowList: Record<RuleScope, number>;
   }> {
-    const rows = await this.db.selectFrom('ip_rules').selectAll().orderBy('scope').orderBy('created_at').execute();
+    const rows = await this.repo.listOrdered();
     return {
       data: rows.map((r) => this.toResponse(r)),
       blocked: { ...this.#blockedByScope },
@@ -124,7 +124,7 @@ export class AccessRulesService {
       created_at: this.clock.now(),
       created_by: actor.id,
     };
-    await this.db.insertInto('ip_rules').values(row).execute();
+    await this.repo.insert(row);
     await this.reloadChanged();
     return this.toResponse(row);
   }
@@ -135,7 +135,7 @@ export class AccessRulesService {
     actor: { ip: string },
     force = false,
   ): Promise<IpRuleResponse> {
-    const row = await this.db.selectFrom('ip_rules').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.repo.findById(id);
     if (!row) throw notFound('IP rule');
     const next = {
       ...row,
@@ -146,31 +146,19 @@ export class AccessRulesService {
     this.guardLockout(row.scope, next.action, next.cidr, actor.ip, force, id);
     if (next.action !== row.action || next.cidr !== row.cidr)
       await this.assertUnique(row.scope, next.action, next.cidr, id);
-    await this.db
-      .updateTable('ip_rules')
-      .set({ action: next.action, cidr: next.cidr, note: next.note })
-      .where('id', '=', id)
-      .execute();
+    await this.repo.update(id, { action: next.action, cidr: next.cidr, note: next.note });
     await this.reloadChanged();
     return this.toResponse(next);
   }
 
   async delete(id: string): Promise<void> {
-    const result = await this.db.deleteFrom('ip_rules').where('id', '=', id).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw notFound('IP rule');
+    if (!(await this.repo.delete(id))) throw notFound('IP rule');
     await this.reloadChanged();
   }
 
   /** 409 when the scope already has this action for this range (the unique index would answer a 500). */
   private async assertUnique(scope: RuleScope, action: RuleAction, cidr: string, except?: string): Promise<void> {
-    let query = this.db
-      .selectFrom('ip_rules')
-      .select('id')
-      .where('scope', '=', scope)
-      .where('action', '=', action)
-      .where('cidr', '=', cidr);
-    if (except) query = query.where('id', '!=', except);
-    if (await query.executeTakeFirst()) {
+    if (await this.repo.exists(scope, action, cidr, except)) {
       throw new ApiError('conflict', `This ${action} rule for ${cidr} already exists`, { param: 'cidr' });
     }
   }

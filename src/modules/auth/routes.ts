@@ -2,20 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
-import { bearerSecurity, Email, errorResponses, Password, requireStrings } from '../../http/schemas.js';
+import { bearerSecurity, errorResponses, requireStrings } from '../../http/schemas.js';
 import type { UsersService } from '../users/service.js';
 import { toUserResponse, type UserResponse } from '../users/service.js';
 import { type Guards, principalOf } from './guard.js';
+import { LoginBody, MeSchema, PasswordChangeBody, ProfilePatchBody, RegisterBody, SessionSchema } from './schema.js';
 import type { AuthService, SessionGrant } from './service.js';
 
 export const REFRESH_COOKIE = 'aihub_refresh';
 const COOKIE_PATH = '/api/auth';
-
-const SessionSchema = Type.Object({
-  user: Type.Ref('User'),
-  accessToken: Type.String({ description: 'Bearer token for /api; short-lived' }),
-  expiresIn: Type.Integer({ description: 'Seconds until the access token expires' }),
-});
 
 interface SessionBody {
   user: UserResponse;
@@ -53,14 +48,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
         schema: {
           tags: ['auth'],
           summary: 'Create an account (when registration is open) and sign in',
-          body: Type.Object(
-            {
-              email: Email,
-              password: Password,
-              name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
-            },
-            { additionalProperties: false },
-          ),
+          body: RegisterBody,
           response: { 201: SessionSchema, ...errorResponses },
         },
       },
@@ -77,10 +65,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
         schema: {
           tags: ['auth'],
           summary: 'Sign in with email and password',
-          body: Type.Object({
-            email: Type.String({ minLength: 1, maxLength: 254 }),
-            password: Type.String({ minLength: 1, maxLength: 256 }),
-          }),
+          body: LoginBody,
           response: { 200: SessionSchema, ...errorResponses },
         },
         preValidation: requireStrings('email', 'password'),
@@ -129,10 +114,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
           summary: 'The signed-in user',
           security: bearerSecurity,
           response: {
-            200: Type.Union([
-              Type.Ref('User'),
-              Type.Object({ kind: Type.Literal('master_key'), role: Type.Literal('admin') }),
-            ]),
+            200: MeSchema,
             ...errorResponses,
           },
         },
@@ -152,17 +134,12 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
           tags: ['me'],
           summary: 'Change your display name',
           security: bearerSecurity,
-          body: Type.Object(
-            { name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) },
-            { additionalProperties: false },
-          ),
+          body: ProfilePatchBody,
           response: { 200: Type.Ref('User'), ...errorResponses },
         },
       },
       async (request) => {
-        const principal = principalOf(request);
-        if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no profile');
-        return toUserResponse(await users.update(principal.userId, { name: request.body.name }));
+        return toUserResponse(await auth.updateProfile(principalOf(request), request.body.name));
       },
     );
 
@@ -174,18 +151,13 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
           tags: ['me'],
           summary: 'Change your password; other sessions are signed out',
           security: bearerSecurity,
-          body: Type.Object(
-            { currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: Password },
-            { additionalProperties: false },
-          ),
+          body: PasswordChangeBody,
           response: { 200: SessionSchema, ...errorResponses },
         },
       },
       async (request, reply) => {
-        const principal = principalOf(request);
-        if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no password');
         const grant = await auth.changePassword(
-          principal.userId,
+          principalOf(request),
           request.body.currentPassword,
           request.body.newPassword,
           context(request),

@@ -130,13 +130,21 @@ export class AuthService {
     if (refreshToken) await this.deps.sessions.revokeByToken(refreshToken);
   }
 
+  /** Change the caller's display name. */
+  async updateProfile(principal: Principal, name: string): Promise<UsersTable> {
+    if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no profile');
+    return this.deps.users.update(principal.userId, { name });
+  }
+
   /** Change the caller's password; ends every other session and returns a fresh one for this device. */
   async changePassword(
-    userId: string,
+    principal: Principal,
     currentPassword: string,
     newPassword: string,
     context: RefreshContext,
   ): Promise<SessionGrant> {
+    if (principal.kind !== 'user') throw new ApiError('bad_request', 'The master key has no password');
+    const userId = principal.userId;
     const user = await this.deps.users.get(userId);
     if (!(await this.deps.users.verifyPassword(user, currentPassword))) {
       throw new ApiError('invalid_credentials', 'Current password is incorrect', { param: 'currentPassword' });

@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
 import { randomSecret, sha256Hex } from '../../core/secrets.js';
-import type { Database, RefreshTokensTable } from '../../infra/db/schema.js';
+import type { RefreshTokensTable } from '../../infra/db/schema.js';
+import type { RefreshTokensRepository } from './repository.js';
 
 export interface IssuedRefreshToken {
   token: string;
@@ -21,7 +21,7 @@ export interface RefreshContext {
  */
 export class RefreshSessions {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly repo: RefreshTokensRepository,
     private readonly clock: Clock,
     private readonly newId: IdGenerator,
     private readonly ttlSeconds: number,
@@ -31,21 +31,18 @@ export class RefreshSessions {
     const token = `rt_${randomSecret(32)}`;
     const now = this.clock.now();
     const expiresAt = now + this.ttlSeconds * 1000;
-    await this.db
-      .insertInto('refresh_tokens')
-      .values({
-        id: this.newId('rtk'),
-        family_id: familyId ?? this.newId('fam'),
-        user_id: userId,
-        token_hash: sha256Hex(token),
-        created_at: now,
-        expires_at: expiresAt,
-        rotated_at: null,
-        revoked_at: null,
-        ip: context.ip,
-        user_agent: context.userAgent?.slice(0, 300) ?? null,
-      })
-      .execute();
+    await this.repo.insert({
+      id: this.newId('rtk'),
+      family_id: familyId ?? this.newId('fam'),
+      user_id: userId,
+      token_hash: sha256Hex(token),
+      created_at: now,
+      expires_at: expiresAt,
+      rotated_at: null,
+      revoked_at: null,
+      ip: context.ip,
+      user_agent: context.userAgent?.slice(0, 300) ?? null,
+    });
     return { token, expiresAt };
   }
 
@@ -61,13 +58,7 @@ export class RefreshSessions {
       throw new ApiError('unauthorized', 'Refresh token reuse detected; all sessions of this sign-in were ended');
     }
     // Conditional update: of two concurrent uses only one wins; the other counts as reuse.
-    const result = await this.db
-      .updateTable('refresh_tokens')
-      .set({ rotated_at: now })
-      .where('id', '=', row.id)
-      .where('rotated_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) {
+    if (!(await this.repo.markRotated(row.id, now))) {
       await this.revokeFamily(row.family_id);
       throw new ApiError('unauthorized', 'Refresh token reuse detected; all sessions of this sign-in were ended');
     }
@@ -81,29 +72,15 @@ export class RefreshSessions {
   }
 
   async revokeFamily(familyId: string): Promise<void> {
-    await this.db
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: this.clock.now() })
-      .where('family_id', '=', familyId)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await this.repo.revokeFamily(familyId, this.clock.now());
   }
 
   /** End every session of a user (disabled, password changed). */
   async revokeAllForUser(userId: string): Promise<void> {
-    await this.db
-      .updateTable('refresh_tokens')
-      .set({ revoked_at: this.clock.now() })
-      .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .execute();
+    await this.repo.revokeAllForUser(userId, this.clock.now());
   }
 
   private find(token: string): Promise<RefreshTokensTable | undefined> {
-    return this.db
-      .selectFrom('refresh_tokens')
-      .selectAll()
-      .where('token_hash', '=', sha256Hex(token))
-      .executeTakeFirst();
+    return this.repo.findByHash(sha256Hex(token));
   }
 }

@@ -1,110 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ChannelHealthSummary, HealthRegistry } from '../../gateway/health.js';
-import { bearerSecurity, errorResponses, IdParam, OrNull } from '../../http/schemas.js';
+import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
+import {
+  ChannelBody,
+  ChannelListSchema,
+  ChannelPatchBody,
+  ChannelTestBody,
+  ChannelTestResultSchema,
+} from './schema.js';
 import type { ChannelInput, ChannelResponse, ChannelsService } from './service.js';
 import type { ChannelTester } from './tester.js';
-
-const Timeouts = Type.Object(
-  {
-    connectMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
-    firstByteMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
-    idleMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
-    totalMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7_200_000 })),
-  },
-  { additionalProperties: false },
-);
-
-const Options = Type.Object(
-  {
-    headers: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }))),
-    timeouts: Type.Optional(Timeouts),
-    modelMapping: Type.Optional(Type.Record(Type.String({ maxLength: 256 }), Type.String({ maxLength: 256 }))),
-    provider: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 500 }))),
-    limits: Type.Optional(
-      Type.Object(
-        { rpm: Type.Optional(Type.Integer({ minimum: 1 })), tpm: Type.Optional(Type.Integer({ minimum: 1 })) },
-        {
-          additionalProperties: false,
-          description: 'Requests/tokens per minute the provider allows this channel; routing skips it while saturated',
-        },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const ChannelBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    type: Type.String({
-      minLength: 1,
-      maxLength: 40,
-      description: 'openai, azure-openai, anthropic, gemini, openai-compatible or mock',
-    }),
-    baseUrl: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
-    keys: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 4000 }), {
-        maxItems: 100,
-        description: 'Provider keys (write-only, encrypted at rest)',
-      }),
-    ),
-    options: Type.Optional(Options),
-    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
-    weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
-    enabled: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-
-export const ChannelSchema = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    type: Type.String(),
-    baseUrl: Type.Union([Type.String(), Type.Null()]),
-    status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
-    disabledReason: Type.Union([Type.String(), Type.Null()]),
-    options: Options,
-    priority: Type.Integer(),
-    weight: Type.Integer(),
-    keys: Type.Array(Type.Object({ id: Type.String(), hint: Type.String(), status: Type.String() })),
-    createdAt: Type.Integer(),
-    updatedAt: Type.Integer(),
-    health: Type.Object(
-      {
-        status: Type.Union([
-          Type.Literal('healthy'),
-          Type.Literal('degraded'),
-          Type.Literal('down'),
-          Type.Literal('unknown'),
-        ]),
-        latencyMs: Type.Union([Type.Integer(), Type.Null()], { description: 'Moving average of time to first token' }),
-        successRate: Type.Union([Type.Number(), Type.Null()], {
-          description: 'Share of the last 100 requests per model that succeeded',
-        }),
-        inflight: Type.Integer(),
-        lastError: Type.Union([Type.String(), Type.Null()]),
-        lastErrorAt: Type.Union([Type.Integer(), Type.Null()]),
-        lastSuccessAt: Type.Union([Type.Integer(), Type.Null()]),
-        lastCheck: Type.Union([
-          Type.Object({
-            at: Type.Integer(),
-            ok: Type.Boolean(),
-            latencyMs: Type.Integer(),
-            error: Type.Union([Type.String(), Type.Null()]),
-          }),
-          Type.Null(),
-        ]),
-      },
-      { description: 'Live health on this instance' },
-    ),
-  },
-  { $id: 'Channel' },
-);
 
 export interface ChannelRoutesDeps {
   channels: ChannelsService;
@@ -137,7 +46,7 @@ export function channelRoutes({
           tags,
           summary: 'List channels',
           security: bearerSecurity,
-          response: { 200: Type.Object({ data: Type.Array(Type.Ref('Channel')) }), ...errorResponses },
+          response: { 200: ChannelListSchema, ...errorResponses },
         },
       },
       async () => ({
@@ -193,7 +102,7 @@ export function channelRoutes({
           summary: 'Change a channel (keys, when given, replace the pool; enabled toggles it)',
           security: bearerSecurity,
           params: IdParam,
-          body: Type.Partial(ChannelBody, { additionalProperties: false, minProperties: 1 }),
+          body: ChannelPatchBody,
           response: { 200: Type.Ref('Channel'), ...errorResponses },
         },
       },
@@ -246,18 +155,9 @@ export function channelRoutes({
           summary: 'Send a tiny request through the channel and report latency or the upstream error',
           security: bearerSecurity,
           params: IdParam,
-          body: Type.Optional(
-            Type.Object({ model: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false }),
-          ),
+          body: ChannelTestBody,
           response: {
-            200: Type.Object({
-              ok: Type.Boolean(),
-              latencyMs: Type.Integer(),
-              model: Type.String(),
-              status: Type.Union([Type.Integer(), Type.Null()]),
-              error: Type.Union([Type.String(), Type.Null()]),
-              reply: Type.Union([Type.String(), Type.Null()]),
-            }),
+            200: ChannelTestResultSchema,
             ...errorResponses,
           },
         },

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../../core/errors.js';
-import { bearerSecurity, EpochMs, errorResponses, IdParam, OrNull, Page, Pagination } from '../../http/schemas.js';
+import { bearerSecurity, errorResponses, IdParam, Page } from '../../http/schemas.js';
 import { type Guards, principalOf } from '../auth/guard.js';
-import { CreatedKeySchema, KeyName, KeyStatusSchema, keyRestrictionFields } from './schema.js';
+import { AdminKeysQuery, CreatedKeySchema, KeyCreateBody, KeyPatchBody, OwnKeysQuery } from './schema.js';
 import { type KeysService, toKeyResponse } from './service.js';
 
 function ctx(request: FastifyRequest) {
@@ -22,16 +21,12 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
           tags: ['keys'],
           summary: 'Your API keys (hint only, never the secret)',
           security: bearerSecurity,
-          querystring: Type.Object({ status: Type.Optional(KeyStatusSchema), ...Pagination }),
+          querystring: OwnKeysQuery,
           response: { 200: Page(Type.Ref('ApiKey')), ...errorResponses },
         },
       },
       async (request) => {
-        const principal = principalOf(request);
-        if (principal.kind !== 'user')
-          throw new ApiError('bad_request', 'The master key owns no keys; use GET /api/admin/keys');
-        const { rows, total } = await keys.list({
-          userId: principal.userId,
+        const { rows, total } = await keys.listOwn(principalOf(request), {
           status: request.query.status,
           limit: request.query.limit ?? 50,
           offset: request.query.offset ?? 0,
@@ -48,17 +43,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
           tags: ['keys'],
           summary: 'Create an API key; the secret is in this answer only',
           security: bearerSecurity,
-          body: Type.Object(
-            {
-              name: KeyName,
-              expiresAt: Type.Optional(OrNull(EpochMs)),
-              userId: Type.Optional(
-                Type.String({ maxLength: 64, description: 'Admins only: create the key for this user' }),
-              ),
-              ...keyRestrictionFields,
-            },
-            { additionalProperties: false },
-          ),
+          body: KeyCreateBody,
           response: { 201: CreatedKeySchema, ...errorResponses },
         },
       },
@@ -93,15 +78,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
           summary: 'Change a key: name, enabled, expiry, allowed models and IPs, budgets and rate limits',
           security: bearerSecurity,
           params: IdParam,
-          body: Type.Object(
-            {
-              name: Type.Optional(KeyName),
-              enabled: Type.Optional(Type.Boolean()),
-              expiresAt: Type.Optional(OrNull(EpochMs)),
-              ...keyRestrictionFields,
-            },
-            { additionalProperties: false, minProperties: 1 },
-          ),
+          body: KeyPatchBody,
           response: { 200: Type.Ref('ApiKey'), ...errorResponses },
         },
       },
@@ -149,17 +126,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
           tags: ['admin: keys'],
           summary: "Every user's keys",
           security: bearerSecurity,
-          querystring: Type.Object({
-            userId: Type.Optional(Type.String({ maxLength: 64 })),
-            status: Type.Optional(KeyStatusSchema),
-            search: Type.Optional(
-              Type.String({
-                maxLength: 254,
-                description: "Part of a key's name, hint or id, or of its owner's email or name (case-insensitive)",
-              }),
-            ),
-            ...Pagination,
-          }),
+          querystring: AdminKeysQuery,
           response: { 200: Page(Type.Ref('ApiKey')), ...errorResponses },
         },
       },

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { EpochMs, OrNull } from '../../http/schemas.js';
+import { EpochMs, OrNull, Pagination } from '../../http/schemas.js';
 import { LimitPolicySchema, limitFields } from '../limits/schema.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String> | typeof EpochMs>(t: T) => Type.Union([t, Type.Null()]);
@@ -59,3 +59,37 @@ export const KeyName = Type.String({
   description: 'A name to recognise the key by',
 });
 export const KeyStatusSchema = Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('revoked')]);
+
+export const OwnKeysQuery = Type.Object({ status: Type.Optional(KeyStatusSchema), ...Pagination });
+
+export const KeyCreateBody = Type.Object(
+  {
+    name: KeyName,
+    expiresAt: Type.Optional(OrNull(EpochMs)),
+    userId: Type.Optional(Type.String({ maxLength: 64, description: 'Admins only: create the key for this user' })),
+    ...keyRestrictionFields,
+  },
+  { additionalProperties: false },
+);
+
+export const KeyPatchBody = Type.Object(
+  {
+    name: Type.Optional(KeyName),
+    enabled: Type.Optional(Type.Boolean()),
+    expiresAt: Type.Optional(OrNull(EpochMs)),
+    ...keyRestrictionFields,
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const AdminKeysQuery = Type.Object({
+  userId: Type.Optional(Type.String({ maxLength: 64 })),
+  status: Type.Optional(KeyStatusSchema),
+  search: Type.Optional(
+    Type.String({
+      maxLength: 254,
+      description: "Part of a key's name, hint or id, or of its owner's email or name (case-insensitive)",
+    }),
+  ),
+  ...Pagination,
+});

@@ -190,6 +190,13 @@ export class KeysService {
     return this.repo.list(query);
   }
 
+  /** The caller's own keys (the master key owns none). */
+  listOwn(principal: Principal, query: Omit<KeyListQuery, 'userId'>): Promise<{ rows: ApiKeysTable[]; total: number }> {
+    if (principal.kind !== 'user')
+      throw new ApiError('bad_request', 'The master key owns no keys; use GET /api/admin/keys');
+    return this.repo.list({ ...query, userId: principal.userId });
+  }
+
   async getById(id: string): Promise<ApiKeysTable> {
     const row = await this.repo.findById(id);
     if (!row) throw notFound('API key');

@@ -1,6 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
-import { notFound } from '../../core/errors.js';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
@@ -8,13 +6,9 @@ import { actorOf } from '../auth/principal.js';
 import type { TeamsService } from '../teams/service.js';
 import type { UsageSummary } from '../usage/summary.js';
 import type { UsersService } from '../users/service.js';
-import { LimitPolicyPatch, LimitPolicySchema } from './schema.js';
+import { LimitPolicyPatchBody, LimitPolicySchema, ScopeLimitsSchema, ScopeParams } from './schema.js';
+import { ScopeLimits } from './scope-limits.js';
 import type { LimitsService } from './service.js';
-
-const ScopeParams = Type.Object({
-  scope: Type.Union([Type.Literal('user'), Type.Literal('team'), Type.Literal('org')]),
-  id: Type.String({ minLength: 1, maxLength: 64 }),
-});
 
 export interface LimitRoutesDeps {
   limits: LimitsService;
@@ -34,15 +28,7 @@ export function limitRoutes({
   audit,
   guards,
 }: LimitRoutesDeps): FastifyPluginAsyncTypebox {
-  const exists = async (scope: 'user' | 'team' | 'org', id: string) => {
-    const found =
-      scope === 'user'
-        ? await users.get(id).catch(() => undefined)
-        : scope === 'team'
-          ? await teams.find(id)
-          : await teams.findOrg(id);
-    if (!found) throw notFound(scope === 'org' ? 'Organization' : scope === 'team' ? 'Team' : 'User');
-  };
+  const scoped = new ScopeLimits({ limits, users, teams, summary });
   return async (app) => {
     app.addHook('onRequest', guards.admin);
     const tags = ['admin: limits'];
@@ -56,23 +42,13 @@ export function limitRoutes({
           security: bearerSecurity,
           params: ScopeParams,
           response: {
-            200: Type.Object({
-              limits: LimitPolicySchema,
-              usage: Type.Object({ spend: Type.Integer(), tokens: Type.Integer(), requests: Type.Integer() }),
-            }),
+            200: ScopeLimitsSchema,
             ...errorResponses,
           },
         },
       },
       async (request) => {
-        const { scope, id } = request.params;
-        await exists(scope, id);
-        const policy = limits.get(scope, id);
-        const usage = await summary.forScope(scope, id, policy);
-        return {
-          limits: policy,
-          usage: { spend: usage.spend.used, tokens: usage.tokens.used, requests: usage.requests },
-        };
+        return scoped.get(request.params.scope, request.params.id);
       },
     );
 
@@ -84,14 +60,13 @@ export function limitRoutes({
           summary: 'Change the limits of a user, team or organization (null removes a limit)',
           security: bearerSecurity,
           params: ScopeParams,
-          body: Type.Object(LimitPolicyPatch.properties, { additionalProperties: false, minProperties: 1 }),
+          body: LimitPolicyPatchBody,
           response: { 200: LimitPolicySchema, ...errorResponses },
         },
       },
       async (request) => {
         const { scope, id } = request.params;
-        await exists(scope, id);
-        const updated = await limits.set(scope, id, request.body);
+        const updated = await scoped.set(scope, id, request.body);
         await audit.record({
           actor: actorOf(request.principal),
           action: 'limits.update',

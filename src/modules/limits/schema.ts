@@ -36,3 +36,20 @@ export const LimitPolicySchema = Type.Object({
   tpm: Type.Union([Type.Integer(), Type.Null()]),
   maxConcurrency: Type.Union([Type.Integer(), Type.Null()]),
 });
+
+export const ScopeParams = Type.Object({
+  scope: Type.Union([Type.Literal('user'), Type.Literal('team'), Type.Literal('org')]),
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+/** The limits of a user, team or organization, with what it used in their current periods. */
+export const ScopeLimitsSchema = Type.Object({
+  limits: LimitPolicySchema,
+  usage: Type.Object({ spend: Type.Integer(), tokens: Type.Integer(), requests: Type.Integer() }),
+});
+
+/** Body of a limits PATCH: any limit fields, at least one. */
+export const LimitPolicyPatchBody = Type.Object(LimitPolicyPatch.properties, {
+  additionalProperties: false,
+  minProperties: 1,
+});

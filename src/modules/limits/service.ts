@@ -1,15 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
-import type { Database } from '../../infra/db/schema.js';
-import {
-  columnsFromPolicy,
-  isEmptyPolicy,
-  type LimitPolicy,
-  mergePolicy,
-  NO_LIMITS,
-  policyFromColumns,
-  type ScopeType,
-} from './policy.js';
+import { isEmptyPolicy, type LimitPolicy, mergePolicy, NO_LIMITS, type ScopeType } from './policy.js';
+import type { LimitsRepository } from './repository.js';
 
 /**
  * Limit policies of users, teams and organizations, held in memory (read on every /v1 request without a
@@ -20,14 +11,13 @@ export class LimitsService {
   readonly #listeners: Array<() => void> = [];
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly repo: LimitsRepository,
     private readonly clock: Clock,
   ) {}
 
   async load(): Promise<void> {
-    const rows = await this.db.selectFrom('limit_policies').selectAll().execute();
     const next = new Map<string, LimitPolicy>();
-    for (const row of rows) next.set(`${row.scope_type}:${row.scope_id}`, policyFromColumns(row));
+    for (const { scope, id, policy } of await this.repo.listAll()) next.set(`${scope}:${id}`, policy);
     this.#policies = next;
   }
 
@@ -50,17 +40,10 @@ export class LimitsService {
     const next = mergePolicy(this.get(scope, id), patch);
     const now = this.clock.now();
     if (isEmptyPolicy(next)) {
-      await this.db.deleteFrom('limit_policies').where('scope_type', '=', scope).where('scope_id', '=', id).execute();
+      await this.repo.delete(scope, id);
       this.#policies.delete(`${scope}:${id}`);
     } else {
-      const values = { scope_type: scope, scope_id: id, ...columnsFromPolicy(next), updated_at: now };
-      await this.db
-        .insertInto('limit_policies')
-        .values(values)
-        .onConflict((oc) =>
-          oc.columns(['scope_type', 'scope_id']).doUpdateSet({ ...columnsFromPolicy(next), updated_at: now }),
-        )
-        .execute();
+      await this.repo.save(scope, id, next, now);
       this.#policies.set(`${scope}:${id}`, next);
     }
     for (const listener of this.#listeners) listener();

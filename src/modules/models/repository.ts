@@ -23,6 +23,12 @@ export class ModelsRepository {
     return this.db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
+  /** Which of these channel ids exist (routes may only point at channels). */
+  async existingChannelIds(ids: string[]): Promise<string[]> {
+    const rows = await this.db.selectFrom('channels').select('id').where('id', 'in', ids).execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Insert or update a model; when `routes` is given they replace the model's routes, in one transaction. */
   async save(model: ModelsTable, routes: ModelRoutesTable[] | undefined, isNew: boolean): Promise<void> {
     await this.db.transaction().execute(async (trx) => {

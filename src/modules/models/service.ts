@@ -1,8 +1,7 @@
-import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
-import type { Database, ModelRoutesTable, ModelsTable } from '../../infra/db/schema.js';
+import type { ModelRoutesTable, ModelsTable } from '../../infra/db/schema.js';
 import { DEFAULT_PRICES } from './default-prices.js';
 import type { ModelsRepository } from './repository.js';
 
@@ -25,7 +24,7 @@ export interface ModelInput {
   maxOutputTokens?: number | null | undefined;
   capabilities?: string[] | undefined;
   routes?: RouteInput[] | undefined;
-  /** weighted | round_robin | lowest_latency | least_inflight; null = the instance default. */
+  /** One of the router's STRATEGIES (checked by the route schema); null = the instance default. */
   strategy?: string | null | undefined;
   /** Model names to try, in order, when every route of this model failed. */
   fallbacks?: string[] | undefined;
@@ -57,7 +56,6 @@ export class ModelsService {
 
   constructor(
     private readonly repo: ModelsRepository,
-    private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly newId: IdGenerator,
   ) {}
@@ -171,8 +169,8 @@ export class ModelsService {
   private async buildRoutes(modelId: string, routes: RouteInput[], now: number): Promise<ModelRoutesTable[]> {
     if (routes.length === 0) return [];
     const ids = [...new Set(routes.map((r) => r.channelId))];
-    const found = await this.db.selectFrom('channels').select('id').where('id', 'in', ids).execute();
-    const missing = ids.filter((id) => !found.some((f) => f.id === id));
+    const found = await this.repo.existingChannelIds(ids);
+    const missing = ids.filter((id) => !found.includes(id));
     if (missing.length > 0)
       throw new ApiError('validation_failed', `routes: unknown channel ${missing.join(', ')}`, { param: 'routes' });
     return routes.map((r) => ({

@@ -1,71 +1,10 @@
-import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
-import type { Database } from '../../infra/db/schema.js';
-import type { LimitPolicy } from '../limits/policy.js';
+import { ApiError } from '../../core/errors.js';
+import { isValidTimeZone } from '../limits/periods.js';
+import type { SettingsRepository } from './repository.js';
+import { defaultSettings, SETTING_NAMES, type Settings, storedKey } from './schema.js';
 
-/** The instance settings admins can change at run time, with their defaults. */
-export interface Settings {
-  registrationEnabled: boolean;
-  /** Default routing strategy for models that set none. */
-  routingStrategy: 'weighted' | 'round_robin' | 'lowest_latency' | 'least_inflight';
-  /** Most upstream attempts per request, failover included. */
-  maxAttempts: number;
-  /** Failures within a minute that open a channel×model circuit breaker. */
-  breakerFailureThreshold: number;
-  /** Seconds an open breaker waits before letting a trial request through. */
-  breakerCooldownSeconds: number;
-  /** Seconds between health probes of each channel; 0 turns health checks off. */
-  healthCheckIntervalSeconds: number;
-  /** Re-enable a channel that was disabled automatically once its health check passes again. */
-  autoReenableChannels: boolean;
-  /** Tell admins which channel served a request in an `x-aihub-channel` response header. */
-  exposeChannelHeader: boolean;
-  /** IANA time zone where daily/weekly/monthly budget periods start. */
-  limitsTimeZone: string;
-  /** Limits given to every new user (copied at creation). */
-  defaultUserLimits: Partial<LimitPolicy>;
-  /** Limits given to every new API key (copied at creation). */
-  defaultKeyLimits: Partial<LimitPolicy>;
-  /** Request-log rows older than this many days are deleted by the background purge; 0 keeps them forever. */
-  logRetentionDays: number;
-  /** Keep /v1 request and response bodies in the request log: never, for failed requests only, or always. */
-  logBodies: 'off' | 'errors' | 'all';
-  /** Longest body kept, in characters (the rest is cut off and marked). */
-  logBodyMaxChars: number;
-}
-
-export const DEFAULT_SETTINGS: Omit<Settings, 'registrationEnabled'> = {
-  routingStrategy: 'weighted',
-  maxAttempts: 3,
-  breakerFailureThreshold: 5,
-  breakerCooldownSeconds: 30,
-  healthCheckIntervalSeconds: 60,
-  autoReenableChannels: true,
-  exposeChannelHeader: false,
-  limitsTimeZone: 'UTC',
-  defaultUserLimits: {},
-  defaultKeyLimits: {},
-  logRetentionDays: 0,
-  logBodies: 'off',
-  logBodyMaxChars: 16_384,
-};
-
-const SETTING_KEYS: Record<keyof Settings, string> = {
-  registrationEnabled: 'registration_enabled',
-  routingStrategy: 'routing_strategy',
-  maxAttempts: 'max_attempts',
-  breakerFailureThreshold: 'breaker_failure_threshold',
-  breakerCooldownSeconds: 'breaker_cooldown_seconds',
-  healthCheckIntervalSeconds: 'health_check_interval_seconds',
-  autoReenableChannels: 'auto_reenable_channels',
-  exposeChannelHeader: 'expose_channel_header',
-  limitsTimeZone: 'limits_time_zone',
-  defaultUserLimits: 'default_user_limits',
-  defaultKeyLimits: 'default_key_limits',
-  logRetentionDays: 'log_retention_days',
-  logBodies: 'log_bodies',
-  logBodyMaxChars: 'log_body_max_chars',
-};
+export type { Settings } from './schema.js';
 
 /**
  * Instance settings, stored as JSON rows in `settings` and held in memory (read on every request
@@ -77,20 +16,20 @@ export class SettingsService {
   readonly #updateListeners: Array<(settings: Settings) => void> = [];
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly repo: SettingsRepository,
     private readonly clock: Clock,
-    defaults: Partial<Settings> & Pick<Settings, 'registrationEnabled'>,
+    /** Start-up values over the schema's defaults (e.g. registrationEnabled from the config). */
+    defaults: Partial<Settings> = {},
   ) {
-    this.#current = { ...DEFAULT_SETTINGS, ...defaults };
+    this.#current = { ...defaultSettings(), ...defaults };
   }
 
   /** Load stored values over the defaults. */
   async load(): Promise<void> {
-    const rows = await this.db.selectFrom('settings').selectAll().execute();
-    const byKey = new Map(rows.map((r) => [r.key, r.value]));
+    const stored = await this.repo.readAll();
     const next = { ...this.#current } as Record<keyof Settings, unknown>;
-    for (const [name, key] of Object.entries(SETTING_KEYS) as Array<[keyof Settings, string]>) {
-      const raw = byKey.get(key);
+    for (const name of SETTING_NAMES) {
+      const raw = stored.get(storedKey(name));
       if (raw !== undefined) next[name] = JSON.parse(raw);
     }
     this.#current = next as Settings;
@@ -101,19 +40,17 @@ export class SettingsService {
     return this.#current;
   }
 
+  /** Change some settings (the schema has checked each value's shape; this checks what it cannot). */
   async update(patch: Partial<Settings>): Promise<Settings> {
-    const now = this.clock.now();
-    await this.db.transaction().execute(async (trx) => {
-      for (const [name, value] of Object.entries(patch) as Array<[keyof Settings, unknown]>) {
-        if (value === undefined) continue;
-        const key = SETTING_KEYS[name];
-        await trx
-          .insertInto('settings')
-          .values({ key, value: JSON.stringify(value), updated_at: now })
-          .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value), updated_at: now }))
-          .execute();
-      }
-    });
+    if (patch.limitsTimeZone !== undefined && !isValidTimeZone(patch.limitsTimeZone)) {
+      throw new ApiError('validation_failed', `limitsTimeZone "${patch.limitsTimeZone}" is not an IANA time zone`, {
+        param: 'limitsTimeZone',
+      });
+    }
+    const values = (Object.entries(patch) as Array<[keyof Settings, unknown]>)
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]): [string, string] => [storedKey(name), JSON.stringify(value)]);
+    await this.repo.write(values, this.clock.now());
     this.#current = { ...this.#current, ...patch };
     for (const listener of this.#listeners) listener(this.#current);
     for (const listener of this.#updateListeners) listener(this.#current);

@@ -4,15 +4,8 @@ import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
+import { TeamCreateBody, TeamListSchema, TeamSchema } from './schema.js';
 import type { TeamsService } from './service.js';
-
-const TeamSchema = Type.Object({
-  id: Type.String(),
-  orgId: Type.String(),
-  name: Type.String(),
-  keys: Type.Integer(),
-  createdAt: Type.Integer(),
-});
 
 /** /api/admin/teams: teams keys can bill to (limits: /api/admin/limits/team/{id}). */
 export function teamRoutes({
@@ -34,7 +27,7 @@ export function teamRoutes({
           tags,
           summary: 'List teams',
           security: bearerSecurity,
-          response: { 200: Type.Object({ data: Type.Array(TeamSchema) }), ...errorResponses },
+          response: { 200: TeamListSchema, ...errorResponses },
         },
       },
       async () => ({
@@ -48,10 +41,7 @@ export function teamRoutes({
           tags,
           summary: 'Create a team',
           security: bearerSecurity,
-          body: Type.Object(
-            { name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) },
-            { additionalProperties: false },
-          ),
+          body: TeamCreateBody,
           response: { 201: TeamSchema, ...errorResponses },
         },
       },

@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
 import { DEFAULT_ORG_ID } from '../../infra/db/migrations/0001_foundation.js';
-import type { Database, OrganizationsTable, TeamsTable } from '../../infra/db/schema.js';
+import type { OrganizationsTable, TeamsTable } from '../../infra/db/schema.js';
+import type { TeamsRepository } from './repository.js';
 
 export interface TeamResponse {
   id: string;
@@ -16,48 +16,28 @@ export interface TeamResponse {
 /** Teams inside the organization: keys can bill to a team, and a team can carry budgets and rate limits. */
 export class TeamsService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly repo: TeamsRepository,
     private readonly clock: Clock,
     private readonly newId: IdGenerator,
   ) {}
 
   async list(): Promise<TeamResponse[]> {
-    const rows = await this.db
-      .selectFrom('teams')
-      .leftJoin('api_keys', (join) =>
-        join.onRef('api_keys.team_id', '=', 'teams.id').on('api_keys.status', '!=', 'revoked'),
-      )
-      .select((eb) => [
-        'teams.id',
-        'teams.org_id',
-        'teams.name',
-        'teams.created_at',
-        eb.fn.count<number>('api_keys.id').as('keys'),
-      ])
-      .groupBy(['teams.id', 'teams.org_id', 'teams.name', 'teams.created_at'])
-      .orderBy('teams.name')
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      orgId: r.org_id,
-      name: r.name,
-      keys: Number(r.keys),
-      createdAt: r.created_at,
-    }));
+    const rows = await this.repo.listWithKeyCounts();
+    return rows.map((r) => ({ id: r.id, orgId: r.org_id, name: r.name, keys: r.keys, createdAt: r.created_at }));
   }
 
   find(id: string): Promise<TeamsTable | undefined> {
-    return this.db.selectFrom('teams').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.repo.findById(id);
   }
 
   findOrg(id: string): Promise<OrganizationsTable | undefined> {
-    return this.db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.repo.findOrg(id);
   }
 
   async create(name: string): Promise<TeamResponse> {
     const trimmed = name.trim();
-    const clash = await this.db.selectFrom('teams').select('id').where('name', '=', trimmed).executeTakeFirst();
-    if (clash) throw new ApiError('conflict', `A team named ${trimmed} already exists`, { param: 'name' });
+    if (await this.repo.nameTaken(trimmed))
+      throw new ApiError('conflict', `A team named ${trimmed} already exists`, { param: 'name' });
     const now = this.clock.now();
     const row: TeamsTable = {
       id: this.newId('team'),
@@ -66,7 +46,7 @@ export class TeamsService {
       created_at: now,
       updated_at: now,
     };
-    await this.db.insertInto('teams').values(row).execute();
+    await this.repo.insert(row);
     return { id: row.id, orgId: row.org_id, name: row.name, keys: 0, createdAt: now };
   }
 
@@ -80,12 +60,7 @@ export class TeamsService {
   /** Delete a team; its keys stay, without a team. */
   async delete(id: string): Promise<void> {
     if (!(await this.find(id))) throw notFound('Team');
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('api_keys').set({ team_id: null }).where('team_id', '=', id).execute();
-      await trx.updateTable('memberships').set({ team_id: null }).where('team_id', '=', id).execute();
-      await trx.deleteFrom('limit_policies').where('scope_type', '=', 'team').where('scope_id', '=', id).execute();
-      await trx.deleteFrom('teams').where('id', '=', id).execute();
-    });
+    await this.repo.delete(id);
     for (const listener of this.#deleted) listener(id);
   }
 }

@@ -1,18 +1,10 @@
-import type { Kysely, SelectQueryBuilder } from 'kysely';
-import type { Database, RequestLogsTable } from '../../infra/db/schema.js';
+import { ApiError } from '../../core/errors.js';
+import { CSV_COLUMNS, type ListedRow, type LogFilter, type UsageRepository } from './repository.js';
 
-export interface LogQuery {
-  from?: number | undefined;
-  to?: number | undefined;
-  userId?: string | undefined;
-  keyId?: string | undefined;
-  model?: string | undefined;
-  channelId?: string | undefined;
-  /** 'success' (2xx), 'error' (everything else) or an exact HTTP status. */
-  status?: string | undefined;
+export { CSV_COLUMNS } from './repository.js';
+
+export interface LogQuery extends LogFilter {
   limit: number;
-  /** Cursor: rows older than this id. */
-  before?: string | undefined;
 }
 
 export interface LogEntry {
@@ -50,9 +42,6 @@ export interface LogDetail extends LogEntry {
   responseBody: string | null;
 }
 
-/** A listed row: every column but the bodies, and whether there are any. */
-type ListedRow = Omit<RequestLogsTable, 'request_body' | 'response_body'> & { has_bodies: unknown };
-
 export function toLogEntry(row: ListedRow): LogEntry {
   return {
     id: row.id,
@@ -89,34 +78,6 @@ export function toLogEntry(row: ListedRow): LogEntry {
   };
 }
 
-export const CSV_COLUMNS = [
-  'id',
-  'at',
-  'user_id',
-  'key_id',
-  'org_id',
-  'team_id',
-  'channel_id',
-  'model',
-  'upstream_model',
-  'endpoint',
-  'stream',
-  'status',
-  'error_code',
-  'prompt_tokens',
-  'completion_tokens',
-  'cached_tokens',
-  'reasoning_tokens',
-  'estimated',
-  'cost_micros',
-  'latency_ms',
-  'ttft_ms',
-  'client_ip',
-] as const satisfies ReadonlyArray<keyof RequestLogsTable>;
-
-/** The columns a list reads (the bodies stay in the table until one request is asked for). */
-const LIST_COLUMNS = [...CSV_COLUMNS, 'attempts'] as const;
-
 function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = String(value);
@@ -128,29 +89,26 @@ function csvCell(value: unknown): string {
 /** Reads request logs: filtered pages for the API, and a streamed CSV export for large ranges. */
 export class LogsService {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly repo: UsageRepository,
     /** Write pending records first, so a request just answered is listed. */
     private readonly flush: () => Promise<void> = async () => undefined,
   ) {}
 
   async list(query: LogQuery): Promise<LogEntry[]> {
     if (!query.before) await this.flush();
-    const rows = await this.filtered(query)
-      .select(LIST_COLUMNS)
-      .select((eb) => eb.or([eb('request_body', 'is not', null), eb('response_body', 'is not', null)]).as('has_bodies'))
-      .orderBy('id', 'desc')
-      .limit(query.limit)
-      .execute();
+    const rows = await this.repo.listPage(query, query.limit);
     return rows.map(toLogEntry);
   }
 
   /** One request with its bodies; only `userId`'s when given (another's is as missing as an unknown id). */
-  async get(id: string, userId?: string): Promise<LogDetail | undefined> {
+  async get(id: string, userId?: string): Promise<LogDetail> {
     await this.flush();
-    let q = this.db.selectFrom('request_logs').selectAll().where('id', '=', id);
-    if (userId !== undefined) q = q.where('user_id', '=', userId);
-    const row = await q.executeTakeFirst();
-    if (!row) return undefined;
+    const row = await this.repo.findById(id, userId);
+    if (!row)
+      throw new ApiError(
+        'not_found',
+        userId === undefined ? 'No such request in the log' : 'No such request in your log',
+      );
     const has_bodies = row.request_body !== null || row.response_body !== null;
     return { ...toLogEntry({ ...row, has_bodies }), requestBody: row.request_body, responseBody: row.response_body };
   }
@@ -160,30 +118,11 @@ export class LogsService {
     yield `${CSV_COLUMNS.join(',')}\n`;
     let before = query.before;
     for (;;) {
-      const rows = await this.filtered({ ...query, before, limit: pageSize })
-        .select(CSV_COLUMNS)
-        .orderBy('id', 'desc')
-        .limit(pageSize)
-        .execute();
+      const rows = await this.repo.csvPage({ ...query, before }, pageSize);
       if (rows.length === 0) return;
-      yield rows.map((row) => CSV_COLUMNS.map((c) => csvCell(row[c])).join(',')).join('\n') + '\n';
+      yield `${rows.map((row) => CSV_COLUMNS.map((c) => csvCell(row[c])).join(',')).join('\n')}\n`;
       if (rows.length < pageSize) return;
       before = rows[rows.length - 1]?.id;
     }
-  }
-
-  private filtered(query: LogQuery): SelectQueryBuilder<Database, 'request_logs', object> {
-    let q = this.db.selectFrom('request_logs');
-    if (query.from !== undefined) q = q.where('at', '>=', query.from);
-    if (query.to !== undefined) q = q.where('at', '<', query.to);
-    if (query.userId) q = q.where('user_id', '=', query.userId);
-    if (query.keyId) q = q.where('key_id', '=', query.keyId);
-    if (query.model) q = q.where('model', '=', query.model);
-    if (query.channelId) q = q.where('channel_id', '=', query.channelId);
-    if (query.status === 'success') q = q.where('status', '>=', 200).where('status', '<', 300);
-    else if (query.status === 'error') q = q.where((eb) => eb.or([eb('status', '<', 200), eb('status', '>=', 300)]));
-    else if (query.status && /^\d{3}$/.test(query.status)) q = q.where('status', '=', Number(query.status));
-    if (query.before) q = q.where('id', '<', query.before);
-    return q;
   }
 }

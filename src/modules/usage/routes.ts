@@ -1,82 +1,79 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
-import { bearerSecurity, EpochMs, errorResponses } from '../../http/schemas.js';
+import { bearerToken } from '../../http/bearer.js';
+import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import { type Guards, principalOf } from '../auth/guard.js';
+import type { KeysService } from '../keys/service.js';
+import type { KeyVerifier } from '../keys/verifier.js';
+import type { LimitsService } from '../limits/service.js';
 import type { LogsService } from './logs.js';
+import {
+  AdminHistoryQuery,
+  AdminLogExportQuery,
+  AdminLogListQuery,
+  CurrentUsageSchema,
+  DailyListSchema,
+  HistoryQuery,
+  LogDetailSchema,
+  LogExportQuery,
+  LogIdParam,
+  LogListQuery,
+  LogPage,
+  OverviewSchema,
+} from './schema.js';
+import { type UsageCaller, UsageService } from './service.js';
+import type { UsageSummary } from './summary.js';
 
-const LogEntrySchema = Type.Object({
-  id: Type.String(),
-  at: EpochMs,
-  userId: Type.Union([Type.String(), Type.Null()]),
-  keyId: Type.Union([Type.String(), Type.Null()]),
-  orgId: Type.Union([Type.String(), Type.Null()]),
-  teamId: Type.Union([Type.String(), Type.Null()]),
-  channelId: Type.Union([Type.String(), Type.Null()]),
-  model: Type.String(),
-  upstreamModel: Type.Union([Type.String(), Type.Null()]),
-  endpoint: Type.String(),
-  stream: Type.Boolean(),
-  status: Type.Integer(),
-  errorCode: Type.Union([Type.String(), Type.Null()]),
-  promptTokens: Type.Integer(),
-  completionTokens: Type.Integer(),
-  cachedTokens: Type.Integer(),
-  reasoningTokens: Type.Integer(),
-  estimated: Type.Boolean(),
-  costMicros: Type.Integer({ description: 'Cost in micro-USD (1 USD = 1,000,000)' }),
-  latencyMs: Type.Integer(),
-  ttftMs: Type.Union([Type.Integer(), Type.Null()]),
-  clientIp: Type.Union([Type.String(), Type.Null()]),
-  attempts: Type.Array(
-    Type.Object({
-      channelId: Type.String(),
-      status: Type.Integer({ description: "The gateway's status for this failure (e.g. 502 for an upstream 500)" }),
-      upstreamStatus: Type.Union([Type.Integer(), Type.Null()], {
-        description: "The upstream's HTTP status; null when it answered none (unreachable, timed out)",
-      }),
-      error: Type.String(),
-      ms: Type.Integer(),
-    }),
-  ),
-  hasBodies: Type.Boolean({ description: 'Whether the log kept the request and response bodies (setting logBodies)' }),
-});
-const LogDetailSchema = Type.Composite([
-  LogEntrySchema,
-  Type.Object({
-    requestBody: Type.Union([Type.String(), Type.Null()], {
-      description: "The client's request body as logged (JSON text, cut at logBodyMaxChars), or null",
-    }),
-    responseBody: Type.Union([Type.String(), Type.Null()], {
-      description: 'The answer as sent (JSON, or the SSE text of a stream; cut at logBodyMaxChars), or null',
-    }),
-  }),
-]);
-const LogId = Type.Object({ id: Type.String({ maxLength: 64 }) });
+/** An API key secret (what /v1 callers send), as opposed to a console access token. */
+const API_KEY = /^sk-\S+$/;
 
-const Filters = {
-  from: Type.Optional(EpochMs),
-  to: Type.Optional(EpochMs),
-  keyId: Type.Optional(Type.String({ maxLength: 64 })),
-  model: Type.Optional(Type.String({ maxLength: 256 })),
-  status: Type.Optional(
-    Type.String({ pattern: '^(success|error|\\d{3})$', description: 'success, error, or an HTTP status' }),
-  ),
-  before: Type.Optional(
-    Type.String({ maxLength: 64, description: 'Cursor: the id of the last row of the previous page' }),
-  ),
-};
-const AdminFilters = {
-  ...Filters,
-  userId: Type.Optional(Type.String({ maxLength: 64 })),
-  channelId: Type.Optional(Type.String({ maxLength: 64 })),
-};
-const Limit = { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })) };
-const LogPage = Type.Object({ data: Type.Array(LogEntrySchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export interface UsageRoutesDeps {
+  logs: LogsService;
+  summary: UsageSummary;
+  keys: KeysService;
+  verifier: KeyVerifier;
+  limits: LimitsService;
+  guards: Guards;
+  clock: Clock;
+}
 
-/** GET /api/logs (your requests), GET /api/admin/logs (everyone's), and their CSV exports. */
-export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards }): FastifyPluginAsyncTypebox {
+/**
+ * The request log and what it adds up to:
+ * GET /api/logs (your requests), GET /api/admin/logs (everyone's), one request with its bodies, CSV exports;
+ * GET /api/usage/current and /api/usage/history: what the dashboards show (an API key may call them too);
+ * GET /api/admin/usage/history and /api/admin/usage/overview: the same across every user, for admins.
+ */
+export function usageRoutes({
+  logs,
+  summary,
+  keys,
+  verifier,
+  limits,
+  guards,
+  clock,
+}: UsageRoutesDeps): FastifyPluginAsyncTypebox {
+  /** A request authenticated by an API key (sk-…) gets that key only. */
+  const keyCaller = async (request: FastifyRequest): Promise<string | null> => {
+    const secret = bearerToken(request.headers.authorization);
+    if (!secret || !API_KEY.test(secret)) return null;
+    const result = await verifier.verify(secret);
+    if (!result.ok) throw new ApiError('unauthorized', 'Invalid API key');
+    return result.key.id;
+  };
+  const usage = new UsageService({ summary, keys, limits, clock });
+  /** The calling API key, or the signed-in principal. */
+  const callerOf = async (request: FastifyRequest): Promise<UsageCaller> => {
+    const keyId = await keyCaller(request);
+    return keyId ? { kind: 'key', keyId } : { kind: 'principal', principal: principalOf(request) };
+  };
+  const userOrKey = async (request: FastifyRequest, reply: Parameters<Guards['user']>[1]) => {
+    if (await keyCaller(request)) return;
+    await guards.user.call(undefined as never, request, reply);
+  };
+
   return async (app) => {
     app.get(
       '/api/logs',
@@ -86,7 +83,7 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
           tags: ['logs'],
           summary: 'Your requests, newest first',
           security: bearerSecurity,
-          querystring: Type.Object({ ...Filters, ...Limit }),
+          querystring: LogListQuery,
           response: { 200: LogPage, ...errorResponses },
         },
       },
@@ -107,7 +104,7 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
           tags: ['admin: logs'],
           summary: 'All requests, newest first',
           security: bearerSecurity,
-          querystring: Type.Object({ ...AdminFilters, ...Limit }),
+          querystring: AdminLogListQuery,
           response: { 200: LogPage, ...errorResponses },
         },
       },
@@ -126,16 +123,14 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
           tags: ['logs'],
           summary: 'One of your requests, with its bodies if the log kept them',
           security: bearerSecurity,
-          params: LogId,
+          params: LogIdParam,
           response: { 200: LogDetailSchema, ...errorResponses },
         },
       },
       async (request) => {
         const principal = principalOf(request);
         const userId = principal.kind === 'user' ? principal.userId : '-';
-        const entry = await logs.get(request.params.id, userId);
-        if (!entry) throw new ApiError('not_found', 'No such request in your log');
-        return entry;
+        return logs.get(request.params.id, userId);
       },
     );
 
@@ -147,14 +142,12 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
           tags: ['admin: logs'],
           summary: 'One request, with its bodies if the log kept them',
           security: bearerSecurity,
-          params: LogId,
+          params: LogIdParam,
           response: { 200: LogDetailSchema, ...errorResponses },
         },
       },
       async (request) => {
-        const entry = await logs.get(request.params.id);
-        if (!entry) throw new ApiError('not_found', 'No such request in the log');
-        return entry;
+        return logs.get(request.params.id);
       },
     );
 
@@ -166,7 +159,7 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
           tags: ['logs'],
           summary: 'Your requests as CSV (streamed)',
           security: bearerSecurity,
-          querystring: Type.Object(Filters),
+          querystring: LogExportQuery,
         },
       },
       async (request, reply) => {
@@ -187,7 +180,7 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
           tags: ['admin: logs'],
           summary: 'All requests as CSV (streamed)',
           security: bearerSecurity,
-          querystring: Type.Object(AdminFilters),
+          querystring: AdminLogExportQuery,
         },
       },
       async (request, reply) => {
@@ -196,6 +189,67 @@ export function logRoutes({ logs, guards }: { logs: LogsService; guards: Guards 
           .header('content-disposition', 'attachment; filename="aihub-logs.csv"');
         return reply.send(Readable.from(logs.csv(request.query)));
       },
+    );
+
+    app.get(
+      '/api/usage/current',
+      {
+        onRequest: userOrKey,
+        schema: {
+          tags: ['usage'],
+          summary:
+            'Spend, tokens, limits, what is left and when it resets — for you and each of your keys (or for the calling API key)',
+          security: bearerSecurity,
+          response: { 200: CurrentUsageSchema, ...errorResponses },
+        },
+      },
+      async (request) => usage.current(await callerOf(request)),
+    );
+
+    app.get(
+      '/api/usage/history',
+      {
+        onRequest: userOrKey,
+        schema: {
+          tags: ['usage'],
+          summary:
+            'Daily requests, tokens and cost by model (UTC days) for you, one of your keys, or the calling API key',
+          security: bearerSecurity,
+          querystring: HistoryQuery,
+          response: { 200: DailyListSchema, ...errorResponses },
+        },
+      },
+      async (request) => ({ data: await usage.history(await callerOf(request), request.query) }),
+    );
+
+    app.get(
+      '/api/admin/usage/history',
+      {
+        onRequest: guards.admin,
+        schema: {
+          tags: ['admin: usage'],
+          summary: 'Daily requests, tokens and cost by model (UTC days) across every user, or for one user',
+          security: bearerSecurity,
+          querystring: AdminHistoryQuery,
+          response: { 200: DailyListSchema, ...errorResponses },
+        },
+      },
+      async (request) => ({ data: await usage.historyForAll(request.query) }),
+    );
+
+    app.get(
+      '/api/admin/usage/overview',
+      {
+        onRequest: guards.admin,
+        schema: {
+          tags: ['admin: usage'],
+          summary:
+            'Requests, errors, tokens, cost and active users today, this week and this month; user and key counts',
+          security: bearerSecurity,
+          response: { 200: OverviewSchema, ...errorResponses },
+        },
+      },
+      async () => summary.overview(),
     );
   };
 }

@@ -1,9 +1,9 @@
-import { type Expression, type Kysely, type SqlBool, sql } from 'kysely';
 import type { Clock } from '../../core/clock.js';
-import type { Database } from '../../infra/db/schema.js';
+import { ApiError } from '../../core/errors.js';
 import type { Period, PeriodClock } from '../limits/periods.js';
 import type { LimitPolicy, ScopeType } from '../limits/policy.js';
 import type { UsageRecorder } from './recorder.js';
+import { type DailyRow, SCOPE_COLUMN, type ScopeColumn, type UsageRepository } from './repository.js';
 
 export interface Meter {
   period: Period;
@@ -60,12 +60,10 @@ export interface UsageOverview {
   keys: { total: number; active: number };
 }
 
-const COLUMN = { key: 'key_id', user: 'user_id', team: 'team_id', org: 'org_id' } as const;
 const DAY_MS = 86_400_000;
 /** Days in each overview window, today included. */
 const WINDOWS = { today: 1, week: 7, month: 30 } as const;
 type Window = keyof typeof WINDOWS;
-const WINDOW_NAMES = Object.keys(WINDOWS) as Window[];
 
 /**
  * What a scope has used in its current periods, its daily series, and the instance-wide overview for admins,
@@ -73,7 +71,7 @@ const WINDOW_NAMES = Object.keys(WINDOWS) as Window[];
  */
 export class UsageSummary {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly repo: UsageRepository,
     private readonly recorder: UsageRecorder,
     private readonly periods: PeriodClock,
     private readonly clock: Clock,
@@ -85,28 +83,13 @@ export class UsageSummary {
     const spendWindow = this.periods.window(limits.budgetPeriod, now);
     const tokenWindow = this.periods.window(limits.tokenQuotaPeriod, now);
     const since = Math.min(spendWindow.startsAt, tokenWindow.startsAt);
-    const column = COLUMN[type];
-    const row = await this.db
-      .selectFrom('request_logs')
-      .select((eb) => [
-        eb.fn.countAll<number>().as('requests'),
-        eb.fn
-          .sum<number>(eb.case().when('at', '>=', spendWindow.startsAt).then(eb.ref('cost_micros')).else(0).end())
-          .as('spend'),
-        eb.fn
-          .sum<number>(
-            eb
-              .case()
-              .when('at', '>=', tokenWindow.startsAt)
-              .then(eb('prompt_tokens', '+', eb.ref('completion_tokens')))
-              .else(0)
-              .end(),
-          )
-          .as('tokens'),
-      ])
-      .where(column, '=', id)
-      .where('at', '>=', since)
-      .executeTakeFirst();
+    const totals = await this.repo.scopeTotals(
+      SCOPE_COLUMN[type],
+      id,
+      since,
+      spendWindow.startsAt,
+      tokenWindow.startsAt,
+    );
     const meter = (period: Period, used: number, limit: number | null, resetsAt: number | null): Meter => ({
       period,
       used,
@@ -115,16 +98,16 @@ export class UsageSummary {
       resetsAt,
     });
     return {
-      requests: Number(row?.requests ?? 0),
-      spend: meter(limits.budgetPeriod, Number(row?.spend ?? 0), limits.budgetMicros, spendWindow.resetsAt),
-      tokens: meter(limits.tokenQuotaPeriod, Number(row?.tokens ?? 0), limits.tokenQuota, tokenWindow.resetsAt),
+      requests: totals.requests,
+      spend: meter(limits.budgetPeriod, totals.spend, limits.budgetMicros, spendWindow.resetsAt),
+      tokens: meter(limits.tokenQuotaPeriod, totals.tokens, limits.tokenQuota, tokenWindow.resetsAt),
       limits,
     };
   }
 
   /** Per UTC day and model, between `from` and `to` (epoch ms). */
   daily(type: ScopeType, id: string, from: number, to: number): Promise<DailyUsage[]> {
-    return this.dailyWhere(from, to, { column: COLUMN[type], id });
+    return this.dailyWhere(from, to, { column: SCOPE_COLUMN[type], id });
   }
 
   /** Per UTC day and model across every user (or only `userId`), for admins. */
@@ -138,101 +121,57 @@ export class UsageSummary {
     const now = this.clock.now();
     const todayStart = Math.floor(now / DAY_MS) * DAY_MS;
     const since = (window: Window) => todayStart - (WINDOWS[window] - 1) * DAY_MS;
-    // One pass over the last 30 days (the `at` index); each window counts only its own rows.
-    const row = await this.db
-      .selectFrom('request_logs')
-      .select((eb) =>
-        WINDOW_NAMES.flatMap((window) => {
-          const inWindow = eb('at', '>=', since(window));
-          const sumIn = (value: Expression<number>, condition: Expression<SqlBool> = inWindow) =>
-            eb.fn.sum<number>(eb.case().when(condition).then(value).else(0).end());
-          return [
-            sumIn(eb.lit(1)).as(`${window}_requests`),
-            sumIn(eb.lit(1), eb.and([inWindow, eb('status', '>=', 400)])).as(`${window}_errors`),
-            sumIn(eb.ref('prompt_tokens')).as(`${window}_prompt`),
-            sumIn(eb.ref('completion_tokens')).as(`${window}_completion`),
-            sumIn(eb.ref('cost_micros')).as(`${window}_cost`),
-            // COUNT ignores the NULLs: rows outside the window, and master-key requests (no user).
-            eb.fn
-              .count<number>(eb.case().when(inWindow).then(eb.ref('user_id')).end())
-              .distinct()
-              .as(`${window}_users`),
-          ];
-        }),
-      )
-      .where('at', '>=', since('month'))
-      .executeTakeFirst();
-    const value = (name: string) => Number((row as Record<string, unknown> | undefined)?.[name] ?? 0);
+    const sums = await this.repo.windowSums({ today: since('today'), week: since('week'), month: since('month') });
     const totals = (window: Window): WindowTotals => ({
-      requests: value(`${window}_requests`),
-      errors: value(`${window}_errors`),
-      promptTokens: value(`${window}_prompt`),
-      completionTokens: value(`${window}_completion`),
-      costMicros: value(`${window}_cost`),
-      activeUsers: value(`${window}_users`),
+      requests: sums[window].requests,
+      errors: sums[window].errors,
+      promptTokens: sums[window].prompt,
+      completionTokens: sums[window].completion,
+      costMicros: sums[window].cost,
+      activeUsers: sums[window].users,
     });
-
-    const users = await this.db
-      .selectFrom('users')
-      .select((eb) => [
-        eb.fn.countAll<number>().as('total'),
-        eb.fn.sum<number>(eb.case().when('status', '=', 'active').then(1).else(0).end()).as('active'),
-      ])
-      .executeTakeFirst();
-    const keys = await this.db
-      .selectFrom('api_keys')
-      .select((eb) => {
-        const working = eb.and([
-          eb('status', '=', 'active'),
-          eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]),
-        ]);
-        return [
-          eb.fn.countAll<number>().as('total'),
-          eb.fn.sum<number>(eb.case().when(working).then(1).else(0).end()).as('active'),
-        ];
-      })
-      .executeTakeFirst();
     return {
       today: totals('today'),
       week: totals('week'),
       month: totals('month'),
-      users: { total: Number(users?.total ?? 0), active: Number(users?.active ?? 0) },
-      keys: { total: Number(keys?.total ?? 0), active: Number(keys?.active ?? 0) },
+      users: await this.repo.userCounts(),
+      keys: await this.repo.keyCounts(now),
     };
   }
 
   private async dailyWhere(
     from: number,
     to: number,
-    scope: { column: (typeof COLUMN)[ScopeType]; id: string } | undefined,
+    scope: { column: ScopeColumn; id: string } | undefined,
   ): Promise<DailyUsage[]> {
     await this.recorder.flush();
-    const day = sql<number>`(at / ${sql.lit(DAY_MS)})`;
-    let query = this.db
-      .selectFrom('request_logs')
-      .select((eb) => [
-        day.as('day'),
-        'model',
-        eb.fn.countAll<number>().as('requests'),
-        eb.fn.sum<number>(eb.case().when('status', '>=', 400).then(1).else(0).end()).as('errors'),
-        eb.fn.sum<number>('prompt_tokens').as('prompt'),
-        eb.fn.sum<number>('completion_tokens').as('completion'),
-        eb.fn.sum<number>('cached_tokens').as('cached'),
-        eb.fn.sum<number>('cost_micros').as('cost'),
-      ])
-      .where('at', '>=', from)
-      .where('at', '<', to);
-    if (scope) query = query.where(scope.column, '=', scope.id);
-    const rows = await query.groupBy([day, 'model']).orderBy(day).orderBy('model').execute();
-    return rows.map((r) => ({
-      date: new Date(Number(r.day) * DAY_MS).toISOString().slice(0, 10),
-      model: r.model,
-      requests: Number(r.requests),
-      errors: Number(r.errors ?? 0),
-      promptTokens: Number(r.prompt ?? 0),
-      completionTokens: Number(r.completion ?? 0),
-      cachedTokens: Number(r.cached ?? 0),
-      costMicros: Number(r.cost ?? 0),
-    }));
+    const rows = await this.repo.daily(from, to, scope);
+    return rows.map(toDailyUsage);
   }
+}
+
+function toDailyUsage(r: DailyRow): DailyUsage {
+  return {
+    date: new Date(r.day * DAY_MS).toISOString().slice(0, 10),
+    model: r.model,
+    requests: r.requests,
+    errors: r.errors,
+    promptTokens: r.prompt,
+    completionTokens: r.completion,
+    cachedTokens: r.cached,
+    costMicros: r.cost,
+  };
+}
+
+/** The `[from, to)` of a history query: the last 30 days by default, at most 400 days. */
+export function historyRange(
+  query: { from?: number | undefined; to?: number | undefined },
+  now: number,
+): { from: number; to: number } {
+  const to = query.to ?? now + 1;
+  const from = query.from ?? to - 30 * DAY_MS;
+  if (from >= to) throw new ApiError('validation_failed', 'from must be before to', { param: 'from' });
+  if (to - from > 400 * DAY_MS)
+    throw new ApiError('validation_failed', 'The range may span at most 400 days', { param: 'from' });
+  return { from, to };
 }

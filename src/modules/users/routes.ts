@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { ApiError } from '../../core/errors.js';
-import { bearerSecurity, Email, errorResponses, IdParam, Page, Pagination, Password } from '../../http/schemas.js';
+import { bearerSecurity, errorResponses, IdParam, Page } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { principalOf } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
-import { Role, UserStatusSchema } from './schema.js';
+import { UserCreateBody, UserPatchBody, UsersQuery } from './schema.js';
 import { toUserResponse, type UsersService } from './service.js';
 
 export interface UserRoutesDeps {
@@ -27,23 +26,7 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
           tags: ['admin: users'],
           summary: 'List users',
           security: bearerSecurity,
-          querystring: Type.Object({
-            search: Type.Optional(Type.String({ maxLength: 254 })),
-            role: Type.Optional(Role),
-            status: Type.Optional(UserStatusSchema),
-            sort: Type.Optional(
-              Type.Union(
-                [Type.Literal('createdAt'), Type.Literal('email'), Type.Literal('name'), Type.Literal('lastLoginAt')],
-                { description: 'Order by this field (default createdAt)' },
-              ),
-            ),
-            order: Type.Optional(
-              Type.Union([Type.Literal('asc'), Type.Literal('desc')], {
-                description: 'Default: desc for createdAt, asc for the others',
-              }),
-            ),
-            ...Pagination,
-          }),
+          querystring: UsersQuery,
           response: { 200: Page(Type.Ref('User')), ...errorResponses },
         },
       },
@@ -64,15 +47,7 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
           tags: ['admin: users'],
           summary: 'Create a user',
           security: bearerSecurity,
-          body: Type.Object(
-            {
-              email: Email,
-              password: Password,
-              name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
-              role: Type.Optional(Role),
-            },
-            { additionalProperties: false },
-          ),
+          body: UserCreateBody,
           response: { 201: Type.Ref('User'), ...errorResponses },
         },
       },
@@ -113,24 +88,14 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
           summary: 'Change a user: name, role, status (disable blocks sessions and keys at once) or password',
           security: bearerSecurity,
           params: IdParam,
-          body: Type.Object(
-            {
-              name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
-              role: Type.Optional(Role),
-              status: Type.Optional(UserStatusSchema),
-              password: Type.Optional(Password),
-            },
-            { additionalProperties: false, minProperties: 1 },
-          ),
+          body: UserPatchBody,
           response: { 200: Type.Ref('User'), ...errorResponses },
         },
       },
       async (request) => {
         const principal = principalOf(request);
-        if (principal.kind === 'user' && principal.userId === request.params.id && request.body.status === 'disabled') {
-          throw new ApiError('conflict', 'You cannot disable your own account');
-        }
-        const updated = await users.update(request.params.id, request.body);
+        const actingUserId = principal.kind === 'user' ? principal.userId : undefined;
+        const updated = await users.update(request.params.id, request.body, actingUserId);
         const { password, ...visible } = request.body;
         await audit.record({
           actor: actorOf(principal),

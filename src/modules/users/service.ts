@@ -118,7 +118,14 @@ export class UsersService {
     return this.repo.list(query);
   }
 
-  async update(id: string, input: UpdateUserInput): Promise<UsersTable> {
+  /**
+   * Change a user. `actingUserId` is the signed-in user making the change, when it is one: nobody may
+   * disable their own account.
+   */
+  async update(id: string, input: UpdateUserInput, actingUserId?: string): Promise<UsersTable> {
+    if (actingUserId === id && input.status === 'disabled') {
+      throw new ApiError('conflict', 'You cannot disable your own account');
+    }
     const current = await this.get(id);
     const losesAdmin =
       current.role === 'admin' && current.status === 'active' && (input.role === 'user' || input.status === 'disabled');

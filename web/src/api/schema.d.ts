@@ -1819,24 +1819,55 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description Whether anyone may create an account */
+                            /**
+                             * @description Whether anyone may create an account
+                             * @default true
+                             */
                             registrationEnabled: boolean;
-                            /** @description Default routing strategy inside a priority group */
+                            /**
+                             * @description Default routing strategy inside a priority group
+                             * @default weighted
+                             */
                             routingStrategy: "weighted" | "round_robin" | "lowest_latency" | "least_inflight";
-                            /** @description Most upstream attempts per request, failover included */
+                            /**
+                             * @description Most upstream attempts per request, failover included
+                             * @default 3
+                             */
                             maxAttempts: number;
-                            /** @description Failures within a minute that open a circuit breaker */
+                            /**
+                             * @description Failures within a minute that open a circuit breaker
+                             * @default 5
+                             */
                             breakerFailureThreshold: number;
-                            /** @description Seconds an open breaker waits before a trial request */
+                            /**
+                             * @description Seconds an open breaker waits before a trial request
+                             * @default 30
+                             */
                             breakerCooldownSeconds: number;
-                            /** @description Seconds between channel health probes; 0 = off */
+                            /**
+                             * @description Seconds between channel health probes; 0 = off
+                             * @default 60
+                             */
                             healthCheckIntervalSeconds: number;
-                            /** @description Re-enable automatically disabled channels when their health check passes */
+                            /**
+                             * @description Re-enable automatically disabled channels when their health check passes
+                             * @default true
+                             */
                             autoReenableChannels: boolean;
-                            /** @description Send x-aihub-channel (the serving channel id) on /v1 answers */
+                            /**
+                             * @description Send x-aihub-channel (the serving channel id) on /v1 answers
+                             * @default false
+                             */
                             exposeChannelHeader: boolean;
-                            /** @description IANA time zone where budget periods start, e.g. UTC or Asia/Shanghai */
+                            /**
+                             * @description IANA time zone where budget periods start, e.g. UTC or Asia/Shanghai
+                             * @default UTC
+                             */
                             limitsTimeZone: string;
+                            /**
+                             * @description Limits given to every new user (copied at creation)
+                             * @default {}
+                             */
                             defaultUserLimits: {
                                 budgetMicros?: null | number;
                                 budgetPeriod?: "day" | "week" | "month" | "lifetime";
@@ -1846,6 +1877,10 @@ export interface paths {
                                 tpm?: null | number;
                                 maxConcurrency?: null | number;
                             };
+                            /**
+                             * @description Limits given to every new API key (copied at creation)
+                             * @default {}
+                             */
                             defaultKeyLimits: {
                                 budgetMicros?: null | number;
                                 budgetPeriod?: "day" | "week" | "month" | "lifetime";
@@ -1855,11 +1890,20 @@ export interface paths {
                                 tpm?: null | number;
                                 maxConcurrency?: null | number;
                             };
-                            /** @description Delete request-log rows older than this many days (checked hourly); 0 = keep forever */
+                            /**
+                             * @description Delete request-log rows older than this many days (checked hourly); 0 = keep forever
+                             * @default 0
+                             */
                             logRetentionDays: number;
-                            /** @description Keep /v1 request and response bodies in the request log: off, errors (failed requests only) or all */
+                            /**
+                             * @description Keep /v1 request and response bodies in the request log: off, errors (failed requests only) or all
+                             * @default off
+                             */
                             logBodies: "off" | "errors" | "all";
-                            /** @description Longest request or response body kept in the log, in characters (the rest is cut off) */
+                            /**
+                             * @description Longest request or response body kept in the log, in characters (the rest is cut off)
+                             * @default 16384
+                             */
                             logBodyMaxChars: number;
                         };
                     };
@@ -1954,6 +1998,7 @@ export interface paths {
                         exposeChannelHeader?: boolean;
                         /** @description IANA time zone where budget periods start, e.g. UTC or Asia/Shanghai */
                         limitsTimeZone?: string;
+                        /** @description Limits given to every new user (copied at creation) */
                         defaultUserLimits?: {
                             budgetMicros?: null | number;
                             budgetPeriod?: "day" | "week" | "month" | "lifetime";
@@ -1963,6 +2008,7 @@ export interface paths {
                             tpm?: null | number;
                             maxConcurrency?: null | number;
                         };
+                        /** @description Limits given to every new API key (copied at creation) */
                         defaultKeyLimits?: {
                             budgetMicros?: null | number;
                             budgetPeriod?: "day" | "week" | "month" | "lifetime";
@@ -1989,24 +2035,55 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description Whether anyone may create an account */
+                            /**
+                             * @description Whether anyone may create an account
+                             * @default true
+                             */
                             registrationEnabled: boolean;
-                            /** @description Default routing strategy inside a priority group */
+                            /**
+                             * @description Default routing strategy inside a priority group
+                             * @default weighted
+                             */
                             routingStrategy: "weighted" | "round_robin" | "lowest_latency" | "least_inflight";
-                            /** @description Most upstream attempts per request, failover included */
+                            /**
+                             * @description Most upstream attempts per request, failover included
+                             * @default 3
+                             */
                             maxAttempts: number;
-                            /** @description Failures within a minute that open a circuit breaker */
+                            /**
+                             * @description Failures within a minute that open a circuit breaker
+                             * @default 5
+                             */
                             breakerFailureThreshold: number;
-                            /** @description Seconds an open breaker waits before a trial request */
+                            /**
+                             * @description Seconds an open breaker waits before a trial request
+                             * @default 30
+                             */
                             breakerCooldownSeconds: number;
-                            /** @description Seconds between channel health probes; 0 = off */
+                            /**
+                             * @description Seconds between channel health probes; 0 = off
+                             * @default 60
+                             */
                             healthCheckIntervalSeconds: number;
-                            /** @description Re-enable automatically disabled channels when their health check passes */
+                            /**
+                             * @description Re-enable automatically disabled channels when their health check passes
+                             * @default true
+                             */
                             autoReenableChannels: boolean;
-                            /** @description Send x-aihub-channel (the serving channel id) on /v1 answers */
+                            /**
+                             * @description Send x-aihub-channel (the serving channel id) on /v1 answers
+                             * @default false
+                             */
                             exposeChannelHeader: boolean;
-                            /** @description IANA time zone where budget periods start, e.g. UTC or Asia/Shanghai */
+                            /**
+                             * @description IANA time zone where budget periods start, e.g. UTC or Asia/Shanghai
+                             * @default UTC
+                             */
                             limitsTimeZone: string;
+                            /**
+                             * @description Limits given to every new user (copied at creation)
+                             * @default {}
+                             */
                             defaultUserLimits: {
                                 budgetMicros?: null | number;
                                 budgetPeriod?: "day" | "week" | "month" | "lifetime";
@@ -2016,6 +2093,10 @@ export interface paths {
                                 tpm?: null | number;
                                 maxConcurrency?: null | number;
                             };
+                            /**
+                             * @description Limits given to every new API key (copied at creation)
+                             * @default {}
+                             */
                             defaultKeyLimits: {
                                 budgetMicros?: null | number;
                                 budgetPeriod?: "day" | "week" | "month" | "lifetime";
@@ -2025,11 +2106,20 @@ export interface paths {
                                 tpm?: null | number;
                                 maxConcurrency?: null | number;
                             };
-                            /** @description Delete request-log rows older than this many days (checked hourly); 0 = keep forever */
+                            /**
+                             * @description Delete request-log rows older than this many days (checked hourly); 0 = keep forever
+                             * @default 0
+                             */
                             logRetentionDays: number;
-                            /** @description Keep /v1 request and response bodies in the request log: off, errors (failed requests only) or all */
+                            /**
+                             * @description Keep /v1 request and response bodies in the request log: off, errors (failed requests only) or all
+                             * @default off
+                             */
                             logBodies: "off" | "errors" | "all";
-                            /** @description Longest request or response body kept in the log, in characters (the rest is cut off) */
+                            /**
+                             * @description Longest request or response body kept in the log, in characters (the rest is cut off)
+                             * @default 16384
+                             */
                             logBodyMaxChars: number;
                         };
                     };

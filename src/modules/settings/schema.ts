@@ -1,0 +1,122 @@
+import { type Static, type TProperties, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { STRATEGIES } from '../../gateway/router.js';
+import { limitFields } from '../limits/schema.js';
+
+const limitsDefault = (description: string) =>
+  Type.Object(limitFields, { additionalProperties: false, default: {}, description });
+
+/**
+ * The instance settings admins can change at run time: the one declaration of each setting. Its `default`
+ * and `description` live here; the `Settings` type, the defaults, the stored key names and the validation of
+ * `PATCH /api/admin/settings` are all derived from it. Adding a setting is one property here (and its label
+ * in the console's locale files).
+ */
+export const SettingsSchema = Type.Object({
+  registrationEnabled: Type.Boolean({
+    default: true,
+    description: 'Whether anyone may create an account',
+  }),
+  routingStrategy: Type.Union(
+    STRATEGIES.map((strategy) => Type.Literal(strategy)),
+    { default: 'weighted', description: 'Default routing strategy inside a priority group' },
+  ),
+  maxAttempts: Type.Integer({
+    default: 3,
+    minimum: 1,
+    maximum: 10,
+    description: 'Most upstream attempts per request, failover included',
+  }),
+  breakerFailureThreshold: Type.Integer({
+    default: 5,
+    minimum: 1,
+    maximum: 1000,
+    description: 'Failures within a minute that open a circuit breaker',
+  }),
+  breakerCooldownSeconds: Type.Integer({
+    default: 30,
+    minimum: 1,
+    maximum: 3600,
+    description: 'Seconds an open breaker waits before a trial request',
+  }),
+  healthCheckIntervalSeconds: Type.Integer({
+    default: 60,
+    minimum: 0,
+    maximum: 86_400,
+    description: 'Seconds between channel health probes; 0 = off',
+  }),
+  autoReenableChannels: Type.Boolean({
+    default: true,
+    description: 'Re-enable automatically disabled channels when their health check passes',
+  }),
+  exposeChannelHeader: Type.Boolean({
+    default: false,
+    description: 'Send x-aihub-channel (the serving channel id) on /v1 answers',
+  }),
+  limitsTimeZone: Type.String({
+    default: 'UTC',
+    minLength: 1,
+    maxLength: 64,
+    description: 'IANA time zone where budget periods start, e.g. UTC or Asia/Shanghai',
+  }),
+  defaultUserLimits: limitsDefault('Limits given to every new user (copied at creation)'),
+  defaultKeyLimits: limitsDefault('Limits given to every new API key (copied at creation)'),
+  logRetentionDays: Type.Integer({
+    default: 0,
+    minimum: 0,
+    maximum: 3650,
+    description: 'Delete request-log rows older than this many days (checked hourly); 0 = keep forever',
+  }),
+  logBodies: Type.Union([Type.Literal('off'), Type.Literal('errors'), Type.Literal('all')], {
+    default: 'off',
+    description: 'Keep /v1 request and response bodies in the request log: off, errors (failed requests only) or all',
+  }),
+  logBodyMaxChars: Type.Integer({
+    default: 16_384,
+    minimum: 256,
+    maximum: 1_000_000,
+    description: 'Longest request or response body kept in the log, in characters (the rest is cut off)',
+  }),
+});
+
+/** The instance settings (see SettingsSchema for each one's meaning and default). */
+export type Settings = Static<typeof SettingsSchema>;
+export type SettingName = keyof Settings;
+
+/** Every setting's name, in declaration order. */
+export const SETTING_NAMES = Object.keys(SettingsSchema.properties) as SettingName[];
+
+/** A fresh copy of every setting's default. */
+export function defaultSettings(): Settings {
+  return Value.Create(SettingsSchema);
+}
+
+/** The `settings.key` a setting is stored under: its name in snake_case (`maxAttempts` → `max_attempts`). */
+export function storedKey(name: SettingName): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/**
+ * The same properties without their `default`: the app's Ajv fills in defaults (`useDefaults`), and a
+ * PATCH body must not grow the settings it left out.
+ */
+function withoutDefaults<P extends TProperties>(properties: P): P {
+  const out: TProperties = {};
+  for (const [name, schema] of Object.entries(properties)) {
+    const { default: _default, ...rest } = schema;
+    out[name] = rest as typeof schema;
+  }
+  return out as P;
+}
+
+/** Body of `PATCH /api/admin/settings`: any settings, at least one, nothing unknown. */
+export const SettingsPatch = Type.Partial(Type.Object(withoutDefaults(SettingsSchema.properties)), {
+  additionalProperties: false,
+  minProperties: 1,
+});
+
+/** What the sign-in page reads without signing in. */
+export const PublicSettingsSchema = Type.Object({
+  registrationEnabled: Type.Boolean(),
+  firstAccountIsAdmin: Type.Boolean({ description: 'No admin yet: the next account registered becomes the admin' }),
+});
