@@ -10,9 +10,9 @@ import { readTlsFiles, type SecureServer, type TlsMaterial, watchTlsFiles } from
 import { type DatabaseHandle, openDatabase } from './infra/db/client.js';
 import { migrateToLatest } from './infra/db/migrate.js';
 import { REDIS_CLIENT_OPTIONS } from './infra/state/redis-options.js';
-import { type AcmeLog, AcmeManager, fileCertificateStatus } from './modules/tls/acme.js';
 import { createChallengeServer } from './modules/tls/challenge-server.js';
 import { AcmeRepository } from './modules/tls/repository.js';
+import { type AcmeLog, AcmeManager, fileCertificateStatus } from './modules/tls/service.js';
 import { createServices, type Services, startBackground, startServices } from './services.js';
 
 export interface Runtime {
