@@ -41,6 +41,8 @@ export interface TestAppOptions {
   throttle?: { perIp?: number; perAccount?: number; windowSeconds?: number };
   /** Serve this database (e.g. a restored one) instead of a new one; dropped on close all the same. */
   database?: TestDatabase;
+  /** The master secret its stored provider keys were encrypted with (a fixture's). */
+  secretKey?: Buffer;
 }
 
 const TEST_SECRET = Buffer.alloc(32, 7);
@@ -55,7 +57,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const services = createServices({
     config,
     database: database.handle,
-    secretKey: TEST_SECRET,
+    secretKey: options.secretKey ?? TEST_SECRET,
     clock: options.clock,
     // Real argon2id with small parameters: same code path, fast tests.
     hasher: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }),
