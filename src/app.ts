@@ -15,9 +15,9 @@ import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
 import { lazyChildLoggerFactory } from './http/lazy-logger.js';
-import type { TlsMaterial } from './http/tls.js';
 import { loggerOptions } from './http/log-options.js';
 import { ErrorBody } from './http/schemas.js';
+import type { TlsMaterial } from './http/tls.js';
 import { logV1Request } from './http/v1-log.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
@@ -28,6 +28,8 @@ import { keyRoutes } from './modules/keys/routes.js';
 import { KeySchema } from './modules/keys/schema.js';
 import { limitRoutes } from './modules/limits/routes.js';
 import { ModelSchema, modelRoutes } from './modules/models/routes.js';
+import { providerRoutes } from './modules/providers/routes.js';
+import { ProviderDescriptionSchema } from './modules/providers/schema.js';
 import { settingsRoutes } from './modules/settings/routes.js';
 import { teamRoutes } from './modules/teams/routes.js';
 import { logRoutes } from './modules/usage/routes.js';
@@ -106,6 +108,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   app.addSchema(KeySchema);
   app.addSchema(ChannelSchema);
   app.addSchema(ModelSchema);
+  app.addSchema(ProviderDescriptionSchema);
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
@@ -174,6 +177,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         guards,
       }),
     );
+    await scope.register(providerRoutes({ guards }));
     await scope.register(modelRoutes({ models: services.models, audit: services.audit, guards }));
     await scope.register(logRoutes({ logs: services.logs, guards }));
     await scope.register(

@@ -150,7 +150,7 @@ export class Catalog {
         name: row.name,
         type: row.type,
         adapter,
-        baseUrl: row.base_url ?? adapter.defaultBaseUrl,
+        baseUrl: row.base_url ?? adapter.baseUrl.default ?? '',
         active: row.status === 'active',
         disabledReason: row.disabled_reason,
         options,

@@ -1,7 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { mockChatChunks, mockChatCompletion } from '../providers/mock/index.js';
 import { openAiStreamErrorInfo } from '../providers/openai/errors.js';
 import { isRecord } from '../providers/shared/json.js';
 import { normaliseUsage } from '../providers/shared/usage.js';
@@ -110,10 +109,11 @@ export class ChatService {
     acceptsRaw: boolean,
   ): Promise<{ completion: ChatCompletion; raw: string | undefined }> {
     const { channel } = attempt.target;
-    if (channel.type === 'mock') {
+    const inProcess = channel.adapter.inProcess;
+    if (inProcess) {
       ledger.markFirstToken();
       const completion = clientFault(() =>
-        mockChatCompletion({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger)),
+        inProcess.chat({ ...request, model: attempt.upstream.upstreamModel }, idsFor(ledger)),
       );
       return { completion, raw: undefined };
     }
@@ -131,7 +131,7 @@ export class ChatService {
     const text = await res.body.text();
     ledger.markFirstToken();
     const body = JSON.parse(text) as unknown;
-    if (acceptsRaw && channel.adapter.id === 'openai' && isForwardable(body)) {
+    if (acceptsRaw && channel.adapter.passThrough.includes('chat') && isForwardable(body)) {
       const usage = normaliseUsage(body.usage);
       const completion = body as unknown as ChatCompletion;
       if (usage) completion.usage = usage;
@@ -170,11 +170,12 @@ export class ChatService {
     const ids = idsFor(ledger);
     /** Set once the client has the whole answer, its end included (the upstream body may still be draining). */
     let answered = false;
+    const inProcess = channel.adapter.inProcess;
     try {
-      if (channel.type === 'mock') {
-        const delayMs = Number(channel.options.provider?.chunkDelayMs ?? 0);
+      if (inProcess) {
+        const delayMs = inProcess.chunkDelayMs(channel.options.provider ?? {});
         const chunks = clientFault(() => [
-          ...mockChatChunks({ ...request, model: attempt.upstream.upstreamModel }, ids),
+          ...inProcess.chatChunks({ ...request, model: attempt.upstream.upstreamModel }, ids),
         ]);
         for (const chunk of chunks) {
           if (client.gone) break;
@@ -189,9 +190,9 @@ export class ChatService {
         const upstreamRequest: ChatRequest = channel.adapter.openaiCompatible
           ? { ...request, stream: true, stream_options: { ...request.stream_options, include_usage: true } }
           : { ...request, stream: true };
-        // Byte pass-through only for OpenAI itself: other OpenAI-compatible servers vary (reasoning field names,
-        // usage shapes, `choices: null`, filter annotations, other JSON spacing) and go through the translator.
-        const passthrough = channel.adapter.id === 'openai' && sink.acceptsRaw;
+        // Byte pass-through only where the adapter declares it (OpenAI itself: other OpenAI-compatible servers
+        // vary and go through the translator).
+        const passthrough = sink.acceptsRaw && channel.adapter.passThrough.includes('chat');
         // The translator reads the request too: made before sending, so a request it refuses is the client's fault.
         const { http, translator } = clientFault(() => ({
           http: channel.adapter.buildChatRequest(upstreamRequest, attempt.upstream),

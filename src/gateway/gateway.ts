@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import { ApiError } from '../core/errors.js';
-import { errorPayload, toApiError } from '../http/errors.js';
+import { toApiError } from '../http/errors.js';
 import type { KeyVerifier } from '../modules/keys/verifier.js';
 import type { LimitEnforcer, Scope } from '../modules/limits/enforcer.js';
 import type { LimitsService } from '../modules/limits/service.js';
@@ -13,6 +13,7 @@ import { type Catalog, type CatalogModel, unknownModel } from './catalog.js';
 import type { ChatService } from './chat.js';
 import type { Dispatcher } from './dispatch.js';
 import { type BodyCapture, type LedgerContext, RequestLedger } from './ledger.js';
+import { errorBodyFor } from './protocols.js';
 import type { UpstreamClient } from './upstream.js';
 
 export interface GatewayDeps {
@@ -168,7 +169,7 @@ export class Gateway {
       this.deps.recorder,
       this.deps.clock,
     );
-    ledger.respondedWith(errorPayload(endpoint === 'messages' ? 'anthropic' : 'openai', error, request.id));
+    ledger.respondedWith(errorBodyFor(endpoint, error, request.id));
     ledger.settle(error.status, error.code);
     return error;
   }
@@ -243,8 +244,7 @@ export class Gateway {
   fail(ledger: RequestLedger, error: unknown): ApiError {
     const apiError = toApiError(error);
     if (!ledger.settled) {
-      const protocol = ledger.ctx.endpoint === 'messages' ? 'anthropic' : 'openai';
-      ledger.respondedWith(errorPayload(protocol, apiError, ledger.ctx.requestId));
+      ledger.respondedWith(errorBodyFor(ledger.ctx.endpoint, apiError, ledger.ctx.requestId));
       ledger.settle(apiError.status, apiError.code);
     }
     return apiError;

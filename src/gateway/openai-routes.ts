@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
-import { mockEmbedding } from '../providers/mock/index.js';
 import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest, UpstreamErrorInfo } from '../providers/types.js';
 import {
   approximatePromptTokens,
@@ -121,11 +120,12 @@ export function registerOpenAiRoutes(app: FastifyInstance, gateway: Gateway): vo
     try {
       const result = await gateway.dispatcher.run(ledger, client, async (attempt) => {
         const { channel } = attempt.target;
-        if (channel.type === 'mock')
-          return clientFault(() => mockEmbedding({ ...body, model: attempt.upstream.upstreamModel }));
         const { adapter } = channel;
+        const inProcess = adapter.inProcess;
+        if (inProcess && adapter.endpoints.includes('embeddings'))
+          return clientFault(() => inProcess.embeddings({ ...body, model: attempt.upstream.upstreamModel }));
         const buildEmbeddings = adapter.buildEmbeddingsRequest;
-        if (!buildEmbeddings || !adapter.parseEmbeddingsResponse) {
+        if (!buildEmbeddings || !adapter.parseEmbeddingsResponse || !adapter.endpoints.includes('embeddings')) {
           throw new UpstreamFailure({
             status: 400,
             code: 'bad_request',

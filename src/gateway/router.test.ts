@@ -7,8 +7,9 @@ function channel(id: string, extra: Partial<CatalogChannel> = {}): CatalogChanne
   return {
     id,
     name: id,
-    type: 'openai',
-    adapter: {} as CatalogChannel['adapter'],
+    type: 'keyed',
+    // Only the key requirement matters to routing.
+    adapter: { key: 'required' } as CatalogChannel['adapter'],
     baseUrl: 'http://x',
     active: true,
     disabledReason: null,

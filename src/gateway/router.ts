@@ -23,7 +23,7 @@ export interface RoutingContext {
 }
 
 function needsKey(channel: CatalogChannel): boolean {
-  return channel.type !== 'mock' && channel.type !== 'openai-compatible';
+  return channel.adapter.key === 'required';
 }
 
 function hasUsableKey(channel: CatalogChannel, ctx: RoutingContext): boolean {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ChannelHealthSummary, HealthRegistry } from '../../gateway/health.js';
 import { bearerSecurity, errorResponses, IdParam, OrNull } from '../../http/schemas.js';
+import { PROVIDER_IDS } from '../../providers/registry.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
@@ -43,7 +44,7 @@ const ChannelBody = Type.Object(
     type: Type.String({
       minLength: 1,
       maxLength: 40,
-      description: 'openai, azure-openai, anthropic, gemini, openai-compatible or mock',
+      description: `One of ${PROVIDER_IDS.join(', ')} (GET /api/admin/providers describes each)`,
     }),
     baseUrl: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
     keys: Type.Optional(
