@@ -8,9 +8,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { LogLevel } from './config/index.js';
 import { ApiError } from './core/errors.js';
 import { newId } from './core/ids.js';
-import { registerAnthropicRoutes } from './gateway/anthropic-routes.js';
-import { registerOpenAiRoutes } from './gateway/openai-routes.js';
-import { playgroundRoutes } from './gateway/playground-routes.js';
+import { registerV1Routes } from './gateway/index.js';
 import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
@@ -28,6 +26,7 @@ import { keyRoutes } from './modules/keys/routes.js';
 import { KeySchema } from './modules/keys/schema.js';
 import { limitRoutes } from './modules/limits/routes.js';
 import { ModelSchema, modelRoutes } from './modules/models/routes.js';
+import { playgroundRoutes } from './modules/playground/routes.js';
 import { providerRoutes } from './modules/providers/routes.js';
 import { ProviderDescriptionSchema } from './modules/providers/schema.js';
 import { settingsRoutes } from './modules/settings/routes.js';
@@ -171,8 +170,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(
       channelRoutes({
         channels: services.channels,
-        tester: services.channelTester,
-        health: services.health,
+        gateway: services.gateway,
         audit: services.audit,
         guards,
       }),
@@ -218,8 +216,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       if (services.accessRules.check('v1', request.ip)) return done();
       done(new ApiError('ip_not_allowed', `Requests from ${request.ip} are not allowed here`));
     });
-    registerOpenAiRoutes(v1, services.gateway);
-    registerAnthropicRoutes(v1, services.gateway);
+    registerV1Routes(v1, services.gateway);
   });
 
   return app;

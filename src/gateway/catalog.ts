@@ -1,10 +1,10 @@
-import { type ChannelOptions, type ChannelTimeouts, DEFAULT_TIMEOUTS } from '../modules/channels/options.js';
-import type { ChannelsService } from '../modules/channels/service.js';
-import type { ModelsRepository } from '../modules/models/repository.js';
-import { parseCapabilities } from '../modules/models/service.js';
 import { getProvider } from '../providers/registry.js';
 import type { PromptOverhead, ProviderAdapter } from '../providers/types.js';
-import { STRATEGIES, type Strategy } from './router.js';
+import { type CatalogSource, type ChannelOptions, type ChannelTimeouts, DEFAULT_TIMEOUTS } from './ports.js';
+
+/** How a model orders its channels (the admin's choice per model, or the instance default). */
+export const STRATEGIES = ['weighted', 'round_robin', 'lowest_latency', 'least_inflight'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
 
 export interface CatalogChannel {
   id: string;
@@ -98,10 +98,7 @@ export class Catalog {
   #channels = new Map<string, CatalogChannel>();
   #loading: Promise<void> | undefined;
 
-  constructor(
-    private readonly channels: ChannelsService,
-    private readonly models: ModelsRepository,
-  ) {}
+  constructor(private readonly source: CatalogSource) {}
 
   getModel(name: string): CatalogModel | undefined {
     return this.#models.get(name);
@@ -136,9 +133,9 @@ export class Catalog {
 
   private async build(): Promise<void> {
     const [channelRows, modelRows, routeRows] = await Promise.all([
-      this.channels.loadWithSecrets(),
-      this.models.listAll(),
-      this.models.listRoutes(),
+      this.source.loadChannels(),
+      this.source.listModels(),
+      this.source.listRoutes(),
     ]);
     const channels = new Map<string, CatalogChannel>();
     for (const { row, options, keys } of channelRows) {
@@ -184,7 +181,7 @@ export class Catalog {
         prices: { input: m.input_price, output: m.output_price, cachedInput: m.cached_input_price },
         contextWindow: m.context_window,
         maxOutputTokens: m.max_output_tokens,
-        capabilities: parseCapabilities(m.capabilities),
+        capabilities: stringsOf(m.capabilities),
         createdAt: m.created_at,
         routes,
         strategy: STRATEGIES.includes(m.strategy as Strategy) ? (m.strategy as Strategy) : null,
@@ -195,4 +192,10 @@ export class Catalog {
     this.#channels = channels;
     this.#models = models;
   }
+}
+
+/** A JSON array column's strings (anything else in it is ignored). */
+function stringsOf(json: string): string[] {
+  const value: unknown = JSON.parse(json);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }

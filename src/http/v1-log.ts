@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hasLedger } from '../gateway/ledger.js';
+import { hasLedger } from '../gateway/index.js';
 
 function modelOf(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null || !('model' in body)) return undefined;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
+import type { LimitsLookup } from '../../gateway/ports.js';
 import type { Database } from '../../infra/db/schema.js';
 import {
   columnsFromPolicy,
@@ -15,7 +16,7 @@ import {
  * Limit policies of users, teams and organizations, held in memory (read on every /v1 request without a
  * query) and written through. Key policies live on the key (KeysService / KeyVerifier cache).
  */
-export class LimitsService {
+export class LimitsService implements LimitsLookup {
   #policies = new Map<string, LimitPolicy>();
   readonly #listeners: Array<() => void> = [];
 

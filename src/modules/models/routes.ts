@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { STRATEGIES } from '../../gateway/router.js';
+import { STRATEGIES } from '../../gateway/index.js';
 import { bearerSecurity, errorResponses, IdParam, OrNull } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';

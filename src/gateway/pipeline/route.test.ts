@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CatalogChannel, CatalogModel, CatalogRoute } from './catalog.js';
-import { HealthRegistry } from './health.js';
-import { nextKey, orderTargets } from './router.js';
+import type { CatalogChannel, CatalogModel, CatalogRoute } from '../catalog.js';
+import { HealthRegistry } from '../health/registry.js';
+import { nextKey, orderTargets } from './route.js';
 
 function channel(id: string, extra: Partial<CatalogChannel> = {}): CatalogChannel {
   return {

@@ -1,8 +1,8 @@
 import { ApiError, notFound } from '../../core/errors.js';
-import type { Catalog } from '../../gateway/catalog.js';
-import { nextKey } from '../../gateway/router.js';
-import { readText, transportErrorInfo, type UpstreamClient } from '../../gateway/upstream.js';
 import type { ChatRequest } from '../../providers/types.js';
+import type { Catalog } from '../catalog.js';
+import { nextKey } from '../pipeline/route.js';
+import { readText, transportErrorInfo, type UpstreamClient } from '../pipeline/upstream.js';
 
 export interface ChannelTestResult {
   ok: boolean;

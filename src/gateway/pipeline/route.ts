@@ -1,8 +1,5 @@
-import type { CatalogChannel, CatalogModel, CatalogRoute } from './catalog.js';
-import type { HealthRegistry } from './health.js';
-
-export const STRATEGIES = ['weighted', 'round_robin', 'lowest_latency', 'least_inflight'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+import type { CatalogChannel, CatalogModel, CatalogRoute, Strategy } from '../catalog.js';
+import type { HealthRegistry } from '../health/registry.js';
 
 export interface Target {
   route: CatalogRoute;
