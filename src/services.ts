@@ -35,7 +35,7 @@ import { PeriodClock } from './modules/limits/periods.js';
 import { LimitsService } from './modules/limits/service.js';
 import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
-import { type Settings, SettingsService } from './modules/settings/service.js';
+import { SettingsService } from './modules/settings/service.js';
 import { TeamsService } from './modules/teams/service.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';

@@ -32,7 +32,7 @@ export const ChatBody = {
 } as const;
 
 /** A non-stream completion (and the upstream's bytes when forwardable); nothing for a stream. */
-type ChatResult = { completion: ChatCompletion; raw: string | undefined } | void;
+type ChatResult = { completion: ChatCompletion; raw: string | undefined } | undefined;
 
 export const chatCompletions: Endpoint<ChatRequest, ChatResult> = {
   kind: 'chat',

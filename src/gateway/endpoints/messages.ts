@@ -89,7 +89,7 @@ async function relayStream(
   sink: StreamSink,
   passthrough: MessagesPassthrough,
   attempt: Attempt,
-): Promise<void> {
+): Promise<undefined> {
   const { call, ledger, client } = x;
   const { channel } = attempt.target;
   const relay = passthrough.createRelay(call.body.model);
@@ -168,7 +168,7 @@ async function completeMessages(x: Exchange<MessagesCall>, attempt: Attempt): Pr
   return passthrough.relayMessage(JSON.parse(text) as unknown, call.body.model);
 }
 
-export const messages: Endpoint<MessagesCall, MessagesAnswer | void> = {
+export const messages: Endpoint<MessagesCall, MessagesAnswer | undefined> = {
   kind: 'messages',
   accept(request) {
     checkAnthropicMessages(request.body);

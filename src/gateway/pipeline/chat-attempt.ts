@@ -13,7 +13,7 @@ import type {
   UpstreamErrorInfo,
 } from '../../providers/types.js';
 import { fromUsage, OutputAccumulator, type TokenCounts } from '../accounting.js';
-import type { ClientPresence, ClientStream } from '../client-stream.js';
+import type { ClientStream } from '../client-stream.js';
 import type { Attempt } from './dispatch.js';
 import { CLIENT_CLOSED, clientFault, UpstreamFailure } from './failure.js';
 import type { RequestLedger } from './ledger.js';
@@ -118,7 +118,7 @@ export async function streamChat(
   sink: StreamSink,
   client: ClientStream,
   attempt: Attempt,
-): Promise<void> {
+): Promise<undefined> {
   const { channel } = attempt.target;
   const state = new StreamState();
   const clientWantsUsage = request.stream_options?.include_usage === true;
