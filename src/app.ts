@@ -207,7 +207,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   // Data plane: OpenAI- and Anthropic-compatible API (the hot path).
   await app.register(async (v1) => {
     v1.setChildLoggerFactory(lazyChildLoggerFactory);
-    // One line per request: model calls log theirs when their usage is settled (gateway/ledger.ts).
+    // One line per request: model calls log theirs when their usage is settled (gateway/pipeline/ledger.ts).
     v1.addHook('onResponse', (request, reply, done) => {
       logV1Request(request, reply);
       done();

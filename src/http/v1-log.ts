@@ -8,7 +8,7 @@ function modelOf(body: unknown): string | undefined {
 
 /**
  * The access line of a /v1 request that never reached a model (the model list, a bad key, an invalid
- * body). Model calls write theirs with their usage record, tokens included (gateway/ledger.ts).
+ * body). Model calls write theirs with their usage record, tokens included (gateway/pipeline/ledger.ts).
  */
 export function logV1Request(request: FastifyRequest, reply: FastifyReply): void {
   if (hasLedger(request)) return;
