@@ -1,10 +1,13 @@
 import { getProvider } from '../providers/registry.js';
 import type { PromptOverhead, ProviderAdapter } from '../providers/types.js';
-import { type CatalogSource, type ChannelOptions, type ChannelTimeouts, DEFAULT_TIMEOUTS } from './ports.js';
-
-/** How a model orders its channels (the admin's choice per model, or the instance default). */
-export const STRATEGIES = ['weighted', 'round_robin', 'lowest_latency', 'least_inflight'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+import {
+  type CatalogSource,
+  type ChannelOptions,
+  type ChannelTimeouts,
+  DEFAULT_TIMEOUTS,
+  STRATEGIES,
+  type Strategy,
+} from './ports.js';
 
 export interface CatalogChannel {
   id: string;

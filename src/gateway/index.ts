@@ -24,7 +24,6 @@ import type {
 } from './ports.js';
 
 export type { Catalog, CatalogChannel, CatalogModel } from './catalog.js';
-export { STRATEGIES, type Strategy } from './catalog.js';
 export { ChatBody } from './endpoints/chat-completions.js';
 export type { Gateway } from './gateway.js';
 export { AUTO_DISABLE_PREFIX } from './health/auto-disable.js';

@@ -6,6 +6,10 @@
  */
 import type { ModelRoutesTable, ModelsTable, RequestLogsTable } from '../infra/db/schema.js';
 
+/** How a model orders its channels (the admin's choice per model, or the instance default). */
+export const STRATEGIES = ['weighted', 'round_robin', 'lowest_latency', 'least_inflight'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
 /** The limits of one level (key, user, team, org): opaque here, read by the {@link Admission} that set them. */
 export type LimitPolicy = object;
 
@@ -149,8 +153,8 @@ export interface GatewaySettings {
   exposeChannelHeader(): boolean;
   /** Whether (and how much of) request and response bodies the request log keeps. */
   bodyCapture(): { mode: 'errors' | 'all'; maxChars: number } | undefined;
-  /** The instance's default routing strategy (one of STRATEGIES). */
-  routingStrategy(): 'weighted' | 'round_robin' | 'lowest_latency' | 'least_inflight';
+  /** The instance's default routing strategy. */
+  routingStrategy(): Strategy;
   /** Most upstream attempts per request (failover included). */
   maxAttempts(): number;
   healthCheckIntervalSeconds(): number;

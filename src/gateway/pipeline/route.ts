@@ -1,5 +1,6 @@
-import type { CatalogChannel, CatalogModel, CatalogRoute, Strategy } from '../catalog.js';
+import type { CatalogChannel, CatalogModel, CatalogRoute } from '../catalog.js';
 import type { HealthRegistry } from '../health/registry.js';
+import type { Strategy } from '../ports.js';
 
 export interface Target {
   route: CatalogRoute;
