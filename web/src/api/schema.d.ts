@@ -2189,7 +2189,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        /** @description openai, azure-openai, anthropic, gemini, openai-compatible or mock */
+                        /** @description One of openai, azure-openai, anthropic, gemini, openai-compatible, mock (GET /api/admin/providers describes each) */
                         type: string;
                         baseUrl?: null | string;
                         /** @description Provider keys (write-only, encrypted at rest) */
@@ -2471,7 +2471,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name?: string;
-                        /** @description openai, azure-openai, anthropic, gemini, openai-compatible or mock */
+                        /** @description One of openai, azure-openai, anthropic, gemini, openai-compatible, mock (GET /api/admin/providers describes each) */
                         type?: string;
                         baseUrl?: null | string;
                         /** @description Provider keys (write-only, encrypted at rest) */
@@ -2671,6 +2671,98 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Channel types: keys, base URL, options, endpoints and pass-through of each provider */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["ProviderDescription"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5483,6 +5575,34 @@ export interface components {
             }[];
             createdAt: number;
             updatedAt: number;
+        };
+        ProviderDescription: {
+            /** @description The channel's type */
+            id: string;
+            label: string;
+            /** @description Whether a channel needs provider keys */
+            key: "required" | "optional" | "none";
+            baseUrl: {
+                /** @description default: a public endpoint (overridable); required: each channel names one; none: no network */
+                mode: "default" | "required" | "none";
+                default: string | null;
+                example?: string;
+            };
+            options: {
+                /** @description The key under the channel's options.provider */
+                key: string;
+                kind: "text" | "select" | "number";
+                /** @description The values a select offers */
+                choices?: string[];
+                placeholder?: string;
+                /** @description What the adapter uses when the channel sets nothing */
+                default?: string;
+                required?: boolean;
+            }[];
+            /** @description The upstream APIs it serves */
+            endpoints: ("chat" | "messages" | "embeddings")[];
+            /** @description Inbound protocols whose bytes go to and from the upstream unchanged */
+            passThrough: ("chat" | "messages")[];
         };
     };
     responses: never;
