@@ -4,6 +4,7 @@ import { costOf, type TokenCounts, ZERO_TOKENS } from '../accounting.js';
 import type { CatalogChannel, CatalogModel } from '../catalog.js';
 import type { ClientStream } from '../client-stream.js';
 import type { AdmissionTicket, UsageSink } from '../ports.js';
+import type { EndpointKind } from '../protocols.js';
 import type { Caller } from './authenticate.js';
 
 export interface Attempt {
@@ -26,7 +27,7 @@ export interface LedgerContext {
   requestId: string;
   caller: Caller;
   model: CatalogModel;
-  endpoint: 'chat' | 'messages' | 'embeddings';
+  endpoint: EndpointKind;
   stream: boolean;
   clientIp: string;
   /** Set when bodies are logged: the request's body is kept, and the answer given to `respondedWith`. */
