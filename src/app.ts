@@ -8,9 +8,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { LogLevel } from './config/index.js';
 import { ApiError } from './core/errors.js';
 import { newId } from './core/ids.js';
-import { registerAnthropicRoutes } from './gateway/anthropic-routes.js';
-import { registerOpenAiRoutes } from './gateway/openai-routes.js';
-import { playgroundRoutes } from './gateway/playground-routes.js';
+import { registerV1Routes } from './gateway/index.js';
 import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
@@ -30,6 +28,9 @@ import { KeySchema } from './modules/keys/schema.js';
 import { limitRoutes } from './modules/limits/routes.js';
 import { modelRoutes } from './modules/models/routes.js';
 import { ModelSchema } from './modules/models/schema.js';
+import { playgroundRoutes } from './modules/playground/routes.js';
+import { providerRoutes } from './modules/providers/routes.js';
+import { ProviderDescriptionSchema } from './modules/providers/schema.js';
 import { settingsRoutes } from './modules/settings/routes.js';
 import { teamRoutes } from './modules/teams/routes.js';
 import { tlsRoutes } from './modules/tls/routes.js';
@@ -114,6 +115,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   app.addSchema(KeySchema);
   app.addSchema(ChannelSchema);
   app.addSchema(ModelSchema);
+  app.addSchema(ProviderDescriptionSchema);
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
@@ -176,12 +178,12 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(
       channelRoutes({
         channels: services.channels,
-        tester: services.channelTester,
-        health: services.health,
+        gateway: services.gateway,
         audit: services.audit,
         guards,
       }),
     );
+    await scope.register(providerRoutes({ guards }));
     await scope.register(modelRoutes({ models: services.models, audit: services.audit, guards }));
     await scope.register(
       usageRoutes({
@@ -216,7 +218,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   // Data plane: OpenAI- and Anthropic-compatible API (the hot path).
   await app.register(async (v1) => {
     v1.setChildLoggerFactory(lazyChildLoggerFactory);
-    // One line per request: model calls log theirs when their usage is settled (gateway/ledger.ts).
+    // One line per request: model calls log theirs when their usage is settled (gateway/pipeline/ledger.ts).
     v1.addHook('onResponse', (request, reply, done) => {
       logV1Request(request, reply);
       done();
@@ -225,8 +227,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       if (services.accessRules.check('v1', request.ip)) return done();
       done(new ApiError('ip_not_allowed', `Requests from ${request.ip} are not allowed here`));
     });
-    registerOpenAiRoutes(v1, services.gateway);
-    registerAnthropicRoutes(v1, services.gateway);
+    registerV1Routes(v1, services.gateway);
   });
 
   return app;

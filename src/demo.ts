@@ -1,3 +1,4 @@
+import { mockAdapter } from './providers/mock/index.js';
 import type { Services } from './services.js';
 
 /**
@@ -10,7 +11,7 @@ export async function seedDemo(services: Services): Promise<boolean> {
   if (channels.length > 0 || models.length > 0) return false;
   const channel = await services.channels.create({
     name: 'demo-mock',
-    type: 'mock',
+    type: mockAdapter.id,
     options: { provider: { chunkDelayMs: '20' } },
   });
   for (const name of ['mock-gpt', 'mock-reasoner', 'mock-embedding']) {

@@ -4,14 +4,15 @@ import { type Clock, systemClock } from './core/clock.js';
 import { type IdGenerator, newId } from './core/ids.js';
 import { ipInCidrs } from './core/ip.js';
 import { deriveKey, SecretBox } from './core/secrets.js';
-import type { CatalogChannel } from './gateway/catalog.js';
-import { Catalog } from './gateway/catalog.js';
-import { ChatService } from './gateway/chat.js';
-import { DEFAULT_ROUTING, Dispatcher } from './gateway/dispatch.js';
-import { Gateway } from './gateway/gateway.js';
-import { HealthRegistry } from './gateway/health.js';
-import { AUTO_DISABLE_PREFIX, HealthChecker } from './gateway/health-check.js';
-import { UpstreamClient } from './gateway/upstream.js';
+import {
+  AUTO_DISABLE_PREFIX,
+  type Catalog,
+  type ChannelControl,
+  createDataPlane,
+  type Gateway,
+  type HealthChecker,
+  type HealthRegistry,
+} from './gateway/index.js';
 import type { DatabaseHandle } from './infra/db/client.js';
 import { type Change, RedisChangeBus } from './infra/state/change-bus.js';
 import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
@@ -28,7 +29,6 @@ import { LoginThrottle } from './modules/auth/throttle.js';
 import { AccessTokens } from './modules/auth/tokens.js';
 import { ChannelsRepository } from './modules/channels/repository.js';
 import { ChannelsService } from './modules/channels/service.js';
-import { ChannelTester } from './modules/channels/tester.js';
 import { KeysRepository } from './modules/keys/repository.js';
 import { KeysService } from './modules/keys/service.js';
 import { KeyVerifier } from './modules/keys/verifier.js';
@@ -50,9 +50,6 @@ import { UsageSummary } from './modules/usage/summary.js';
 import { UsersRepository } from './modules/users/repository.js';
 import { UsersService } from './modules/users/service.js';
 
-/** Breaker openings in a row (no success between) after which a channel is disabled automatically. */
-const PERSISTENT_FAILURE_OPENS = 3;
-
 /** Everything the app is built from. Tests build their own with a temp database and a fake clock. */
 export interface Services {
   config: Config;
@@ -67,14 +64,12 @@ export interface Services {
   audit: AuditService;
   settings: SettingsService;
   channels: ChannelsService;
-  channelTester: ChannelTester;
   health: HealthRegistry;
   healthChecker: HealthChecker;
   models: ModelsService;
   catalog: Catalog;
   recorder: UsageRecorder;
   logs: LogsService;
-  upstream: UpstreamClient;
   gateway: Gateway;
   limits: LimitsService;
   enforcer: LimitEnforcer;
@@ -136,57 +131,14 @@ export function createServices(options: ServiceOptions): Services {
   const channels = new ChannelsService(new ChannelsRepository(db), secretBox, clock, ids);
   const modelsRepo = new ModelsRepository(db);
   const models = new ModelsService(modelsRepo, clock, ids);
-  const catalog = new Catalog(channels, modelsRepo);
-  channels.onChange(() => catalog.reload());
-  models.onChange(() => catalog.reload());
   // SQLite writes synchronously: request logs are written from a worker thread, off the event loop.
   const recorder = new UsageRecorder(db, {
     ...options.recorder,
     sqliteFile: database.engine === 'sqlite' ? database.location : undefined,
   });
-  const upstream = new UpstreamClient();
-  const health = new HealthRegistry(clock);
-  const breakerOptions = (st: Settings) => ({
-    failureThreshold: st.breakerFailureThreshold,
-    cooldownMs: st.breakerCooldownSeconds * 1000,
-    windowMs: 60_000,
-  });
-  health.options = { ...health.options, ...breakerOptions(settings.get()) };
-  settings.onChange((st) => {
-    health.options = { ...health.options, ...breakerOptions(st) };
-  });
-  const autoDisable = (channel: CatalogChannel, reason: string, action: string) => {
-    // Stop routing to a channel that cannot work until an admin (or a passing health check) brings it back.
-    if (!channel.active) return;
-    channel.active = false;
-    void channels
-      .disable(channel.id, `${AUTO_DISABLE_PREFIX}${reason}`)
-      .then(() =>
-        audit.record({ actor: SYSTEM_ACTOR, action, targetType: 'channel', targetId: channel.id, detail: { reason } }),
-      )
-      .catch(() => undefined);
-  };
   const counters: CounterStore = options.redis
     ? new RedisCounterStore(options.redis, `${options.redisPrefix ?? 'aihub'}:c:`)
     : new MemoryCounterStore(() => clock.now());
-  const dispatcher = new Dispatcher({
-    counters,
-    catalog,
-    health,
-    clock,
-    random: options.random,
-    routing: () => {
-      const st = settings.get();
-      return { ...DEFAULT_ROUTING, defaultStrategy: st.routingStrategy, maxAttempts: st.maxAttempts };
-    },
-    onAuthFailure: (channel, message) =>
-      autoDisable(channel, `upstream rejected the provider key: ${message}`, 'channel.auto_disable'),
-    onBreakerOpen: (channel, opens, message) => {
-      if (opens >= PERSISTENT_FAILURE_OPENS)
-        autoDisable(channel, `failing persistently: ${message}`, 'channel.auto_disable');
-    },
-  });
-  const chat = new ChatService(dispatcher, upstream);
   const limits = new LimitsService(new LimitsRepository(db), clock);
   users.onCreated(async (user) => {
     const defaults = settings.get().defaultUserLimits;
@@ -202,24 +154,65 @@ export function createServices(options: ServiceOptions): Services {
     keyVerifier.invalidateTeam(teamId);
     limits.forget('team', teamId);
   });
-  const gateway = new Gateway({
-    catalog,
-    verifier: keyVerifier,
-    recorder,
-    dispatcher,
-    chat,
-    upstream,
-    clock,
-    masterKey: config.masterKey,
-    exposeChannelHeader: () => settings.get().exposeChannelHeader,
-    bodyCapture: () => {
-      const { logBodies, logBodyMaxChars } = settings.get();
-      return logBodies === 'off' ? undefined : { mode: logBodies, maxChars: logBodyMaxChars };
+  // What the data plane decides about a channel by itself, stored and audited by the control plane.
+  const channelControl: ChannelControl = {
+    disable: async (channelId, reason) => {
+      await channels.disable(channelId, `${AUTO_DISABLE_PREFIX}${reason}`);
+      await audit.record({
+        actor: SYSTEM_ACTOR,
+        action: 'channel.auto_disable',
+        targetType: 'channel',
+        targetId: channelId,
+        detail: { reason },
+      });
     },
+    enable: async (channelId, reason) => {
+      await channels.update(channelId, { enabled: true });
+      await audit.record({
+        actor: SYSTEM_ACTOR,
+        action: 'channel.auto_reenable',
+        targetType: 'channel',
+        targetId: channelId,
+        detail: { reason },
+      });
+    },
+  };
+  const dataPlane = createDataPlane({
+    catalog: {
+      loadChannels: () => channels.loadWithSecrets(),
+      listModels: () => modelsRepo.listAll(),
+      listRoutes: () => modelsRepo.listRoutes(),
+    },
+    keys: keyVerifier,
+    usage: recorder,
+    admission: enforcer,
     limits,
-    enforcer,
+    channels: channelControl,
+    settings: {
+      exposeChannelHeader: () => settings.get().exposeChannelHeader,
+      bodyCapture: () => {
+        const { logBodies, logBodyMaxChars } = settings.get();
+        return logBodies === 'off' ? undefined : { mode: logBodies, maxChars: logBodyMaxChars };
+      },
+      routingStrategy: () => settings.get().routingStrategy,
+      maxAttempts: () => settings.get().maxAttempts,
+      healthCheckIntervalSeconds: () => settings.get().healthCheckIntervalSeconds,
+      autoReenableChannels: () => settings.get().autoReenableChannels,
+      breaker: () => {
+        const st = settings.get();
+        return { failureThreshold: st.breakerFailureThreshold, cooldownMs: st.breakerCooldownSeconds * 1000 };
+      },
+    },
+    clock,
+    counters,
+    random: options.random,
+    masterKey: config.masterKey,
     ipAllowed: ipInCidrs,
   });
+  const { catalog, gateway, health, healthChecker } = dataPlane;
+  channels.onChange(() => catalog.reload());
+  models.onChange(() => catalog.reload());
+  settings.onChange(() => dataPlane.settingsChanged());
   const accessRules = new AccessRulesService(new AccessRulesRepository(db), clock, ids);
   /** Apply another instance's change here (without telling the others again). */
   const applyChange = (change: Change): Promise<unknown> | undefined => {
@@ -256,26 +249,6 @@ export function createServices(options: ServiceOptions): Services {
     keyVerifier.onInvalidate((what) => publish(what));
     changes.onRemote((change) => applyChange(change));
   }
-  const channelTester = new ChannelTester(catalog, upstream);
-  const healthChecker = new HealthChecker({
-    catalog,
-    tester: channelTester,
-    health,
-    clock,
-    intervalSeconds: () => settings.get().healthCheckIntervalSeconds,
-    autoReenable: () => settings.get().autoReenableChannels,
-    reenable: async (channel) => {
-      await channels.update(channel.id, { enabled: true });
-      await audit.record({
-        actor: SYSTEM_ACTOR,
-        action: 'channel.auto_reenable',
-        targetType: 'channel',
-        targetId: channel.id,
-        detail: { reason: 'health check passed' },
-      });
-    },
-  });
-  settings.onChange(() => healthChecker.settingsChanged());
   return {
     config,
     database,
@@ -289,14 +262,12 @@ export function createServices(options: ServiceOptions): Services {
     audit,
     settings,
     channels,
-    channelTester,
     health,
     healthChecker,
     models,
     catalog,
     recorder,
     logs: new LogsService(usageRepo, () => recorder.flush()),
-    upstream,
     gateway,
     limits,
     enforcer,
@@ -311,7 +282,7 @@ export function createServices(options: ServiceOptions): Services {
       // Requests still settling (a stream's row follows its upstream's end) are waited for, within the
       // shutdown timeout, so their rows are written before the database closes.
       await recorder.close({ waitMs: config.shutdownTimeoutMs });
-      await upstream.close();
+      await dataPlane.close();
     },
   };
 }

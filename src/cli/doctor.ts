@@ -248,7 +248,7 @@ async function checkStoredData(
   await Promise.all(
     active.map(async (channel) => {
       const provider = getProvider(channel.type);
-      const base = channel.base_url ?? provider?.defaultBaseUrl;
+      const base = channel.base_url ?? provider?.baseUrl.default;
       if (!base) {
         add({
           check: `provider ${channel.name}`,

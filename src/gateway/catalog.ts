@@ -1,10 +1,13 @@
-import { type ChannelOptions, type ChannelTimeouts, DEFAULT_TIMEOUTS } from '../modules/channels/options.js';
-import type { ChannelsService } from '../modules/channels/service.js';
-import type { ModelsRepository } from '../modules/models/repository.js';
-import { parseCapabilities } from '../modules/models/service.js';
 import { getProvider } from '../providers/registry.js';
 import type { PromptOverhead, ProviderAdapter } from '../providers/types.js';
-import { STRATEGIES, type Strategy } from './router.js';
+import {
+  type CatalogSource,
+  type ChannelOptions,
+  type ChannelTimeouts,
+  DEFAULT_TIMEOUTS,
+  STRATEGIES,
+  type Strategy,
+} from './ports.js';
 
 export interface CatalogChannel {
   id: string;
@@ -98,10 +101,7 @@ export class Catalog {
   #channels = new Map<string, CatalogChannel>();
   #loading: Promise<void> | undefined;
 
-  constructor(
-    private readonly channels: ChannelsService,
-    private readonly models: ModelsRepository,
-  ) {}
+  constructor(private readonly source: CatalogSource) {}
 
   getModel(name: string): CatalogModel | undefined {
     return this.#models.get(name);
@@ -136,9 +136,9 @@ export class Catalog {
 
   private async build(): Promise<void> {
     const [channelRows, modelRows, routeRows] = await Promise.all([
-      this.channels.loadWithSecrets(),
-      this.models.listAll(),
-      this.models.listRoutes(),
+      this.source.loadChannels(),
+      this.source.listModels(),
+      this.source.listRoutes(),
     ]);
     const channels = new Map<string, CatalogChannel>();
     for (const { row, options, keys } of channelRows) {
@@ -150,7 +150,7 @@ export class Catalog {
         name: row.name,
         type: row.type,
         adapter,
-        baseUrl: row.base_url ?? adapter.defaultBaseUrl,
+        baseUrl: row.base_url ?? adapter.baseUrl.default ?? '',
         active: row.status === 'active',
         disabledReason: row.disabled_reason,
         options,
@@ -184,7 +184,7 @@ export class Catalog {
         prices: { input: m.input_price, output: m.output_price, cachedInput: m.cached_input_price },
         contextWindow: m.context_window,
         maxOutputTokens: m.max_output_tokens,
-        capabilities: parseCapabilities(m.capabilities),
+        capabilities: stringsOf(m.capabilities),
         createdAt: m.created_at,
         routes,
         strategy: STRATEGIES.includes(m.strategy as Strategy) ? (m.strategy as Strategy) : null,
@@ -195,4 +195,10 @@ export class Catalog {
     this.#channels = channels;
     this.#models = models;
   }
+}
+
+/** A JSON array column's strings (anything else in it is ignored). */
+function stringsOf(json: string): string[] {
+  const value: unknown = JSON.parse(json);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }

@@ -1,271 +1,153 @@
-import type { FastifyRequest } from 'fastify';
+/**
+ * The data plane's facade. A /v1 request runs the stages of ./pipeline/ in order —
+ * authenticate → admit → route + dispatch (one loop for every endpoint) → settle — for an endpoint
+ * declared in ./endpoints/. Routes and the control plane use only the methods below; nothing inside is
+ * public.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import { ApiError } from '../core/errors.js';
-import { errorPayload, toApiError } from '../http/errors.js';
-import type { KeyVerifier } from '../modules/keys/verifier.js';
-import type { LimitEnforcer, Scope } from '../modules/limits/enforcer.js';
-import type { LimitsService } from '../modules/limits/service.js';
-import type { UsageRecorder } from '../modules/usage/recorder.js';
-import type { ChatCompletion, ChatRequest } from '../providers/types.js';
-import { costOf, OutputAccumulator, type PromptShape, type TokenCounts, templateTokens } from './accounting.js';
-import { authenticateCaller, type Caller, mayUseModel } from './caller.js';
-import { type Catalog, type CatalogModel, unknownModel } from './catalog.js';
-import type { ChatService } from './chat.js';
-import type { Dispatcher } from './dispatch.js';
-import { type BodyCapture, type LedgerContext, RequestLedger } from './ledger.js';
-import type { UpstreamClient } from './upstream.js';
+import type { Catalog, CatalogModel } from './catalog.js';
+import { ClientStream } from './client-stream.js';
+import { chatCompletions } from './endpoints/chat-completions.js';
+import type { Endpoint, Exchange } from './endpoints/endpoint.js';
+import type { HealthRegistry } from './health/registry.js';
+import type { ChannelTester, ChannelTestResult } from './health/tester.js';
+import { Admitter } from './pipeline/admit.js';
+import { authenticateCaller, type Caller, mayUseModel } from './pipeline/authenticate.js';
+import type { Dispatcher } from './pipeline/dispatch.js';
+import { CommittedFailure } from './pipeline/failure.js';
+import type { RequestLedger } from './pipeline/ledger.js';
+import { fail, responseHeaders } from './pipeline/settle.js';
+import type { UpstreamClient } from './pipeline/upstream.js';
+import type { Admission, GatewaySettings, KeyLookup, LimitsLookup, UsageSink } from './ports.js';
 
 export interface GatewayDeps {
   catalog: Catalog;
-  verifier: KeyVerifier;
-  recorder: UsageRecorder;
+  keys: KeyLookup;
+  usage: UsageSink;
+  admission: Admission;
+  limits: LimitsLookup;
+  settings: Pick<GatewaySettings, 'exposeChannelHeader' | 'bodyCapture'>;
   dispatcher: Dispatcher;
-  chat: ChatService;
   upstream: UpstreamClient;
+  health: HealthRegistry;
+  tester: ChannelTester;
   clock: Clock;
   masterKey: string | undefined;
-  /** Whether to tell clients which channel served them (admin setting). */
-  exposeChannelHeader: () => boolean;
-  /** Whether (and how much of) request and response bodies the request log keeps (admin setting). */
-  bodyCapture?: () => BodyCapture | undefined;
-  limits: LimitsService;
-  enforcer: LimitEnforcer;
   /** Key-level allowed-IP check (CIDR lists). */
   ipAllowed: (ip: string, cidrs: string[]) => boolean;
 }
 
-/** What a request may consume, for reserving budget before it runs. */
-export interface UsageEstimate {
-  /** Answers asked for (OpenAI `n`); each may use the full output budget. */
-  choices?: number | undefined;
-  /** The prompt's own text (chat: `approximatePromptTokens`), without any template framing. */
-  promptTokens: number;
-  /** The chat prompt's shape, for the providers' template overhead (absent for embeddings: no template). */
-  shape?: PromptShape;
-  /** The client's max output tokens, if it set one. */
-  maxOutputTokens: number | null;
-}
-
 const addressMessage = (ip: string) => `This API key may not be used from ${ip}`;
 
-/** Default answer size reserved when neither the client nor the model sets a maximum. */
-const DEFAULT_OUTPUT_RESERVATION = 4096;
-
-/** The data plane's shared steps: authenticate, resolve the model, open the ledger, close it on failure. */
 export class Gateway {
-  readonly dispatcher: Dispatcher;
-  readonly chat: ChatService;
-  readonly upstream: UpstreamClient;
-  readonly catalog: Catalog;
+  readonly #deps: GatewayDeps;
+  readonly #admitter: Admitter;
 
-  constructor(private readonly deps: GatewayDeps) {
-    this.dispatcher = deps.dispatcher;
-    this.chat = deps.chat;
-    this.upstream = deps.upstream;
-    this.catalog = deps.catalog;
+  constructor(deps: GatewayDeps) {
+    this.#deps = deps;
+    this.#admitter = new Admitter({
+      catalog: deps.catalog,
+      usage: deps.usage,
+      admission: deps.admission,
+      limits: deps.limits,
+      settings: deps.settings,
+      clock: deps.clock,
+    });
   }
 
-  /** Who is calling, with the key's address restriction applied (every /v1 route goes through here). */
+  /** Stage 1: who is calling, with the key's address restriction applied (every /v1 route goes through here). */
   async authenticate(request: FastifyRequest): Promise<Caller> {
-    const caller = await authenticateCaller(request, this.deps.verifier, this.deps.masterKey);
+    const caller = await authenticateCaller(request, this.#deps.keys, this.#deps.masterKey);
     if (this.addressRefused(caller, request.ip)) throw new ApiError('ip_not_allowed', addressMessage(request.ip));
     return caller;
   }
 
-  private addressRefused(caller: Caller, ip: string): boolean {
-    return caller.allowedIps !== null && !this.deps.ipAllowed(ip, caller.allowedIps);
-  }
-
   /**
-   * Authenticate, check the model exists and is allowed, open the request's ledger, and admit it against
-   * every limit of its key, user, team and organization (reserving its estimated cost).
+   * Serve one request of `endpoint` for `caller`, or for the request's API key when null: every stage in
+   * order. Returns the answer for Fastify (the reply itself once a stream was written).
    */
-  async begin(
+  async serve<Call, Result>(
+    endpoint: Endpoint<Call, Result>,
     request: FastifyRequest,
-    modelName: string,
-    endpoint: 'chat' | 'messages' | 'embeddings',
-    stream: boolean,
-    usage: () => UsageEstimate,
-  ): Promise<{ caller: Caller; ledger: RequestLedger }> {
-    const caller = await authenticateCaller(request, this.deps.verifier, this.deps.masterKey);
-    if (this.addressRefused(caller, request.ip))
-      throw this.refuse(request, caller, modelName, endpoint, stream, 'ip_not_allowed', addressMessage(request.ip));
-    return this.beginAs(caller, request, modelName, endpoint, stream, usage);
-  }
-
-  /** `begin` for a caller authenticated some other way (the console's playground signs in with a session). */
-  async beginAs(
-    caller: Caller,
-    request: FastifyRequest,
-    modelName: string,
-    endpoint: 'chat' | 'messages' | 'embeddings',
-    stream: boolean,
-    usage: () => UsageEstimate,
-  ): Promise<{ caller: Caller; ledger: RequestLedger }> {
-    const model = this.deps.catalog.getModel(modelName);
-    if (!model?.active) {
-      const message = `The model '${modelName}' does not exist or you do not have access to it`;
-      throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_found', message);
+    reply: FastifyReply,
+    caller: Caller | null,
+  ): Promise<unknown> {
+    const call = endpoint.accept(request);
+    const stream = endpoint.streams(call);
+    const model = endpoint.model(call);
+    const estimate = () => endpoint.estimate(call);
+    let who = caller;
+    if (!who) {
+      who = await authenticateCaller(request, this.#deps.keys, this.#deps.masterKey);
+      if (this.addressRefused(who, request.ip)) {
+        const message = addressMessage(request.ip);
+        throw this.#admitter.refuse(request, who, model, endpoint.kind, stream, 'ip_not_allowed', message);
+      }
     }
-    if (!mayUseModel(caller, modelName)) {
-      const message = `This API key may not use the model '${modelName}'`;
-      throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_allowed', message);
-    }
-    const ledger = new RequestLedger(
-      this.context(request, caller, model, endpoint, stream),
-      this.deps.recorder,
-      this.deps.clock,
-    );
-    ledger.admission = await this.admit(ledger, caller, model, endpoint, usage);
-    return { caller, ledger };
-  }
-
-  /** Admit the request against every limit of its levels; a refusal is recorded (no tokens, no cost) and thrown. */
-  private async admit(
-    ledger: RequestLedger,
-    caller: Caller,
-    model: CatalogModel,
-    endpoint: 'chat' | 'messages' | 'embeddings',
-    usage: () => UsageEstimate,
-  ): Promise<RequestLedger['admission']> {
+    const ledger = await this.#admitter.admit(who, request, model, endpoint.kind, stream, estimate);
+    const client = new ClientStream(reply, () => this.headersFor(ledger));
+    const sink = stream ? endpoint.sink(call, ledger) : undefined;
+    const x: Exchange<Call> = { call, ledger, client, sink, upstream: this.#deps.upstream };
     try {
-      return await this.deps.enforcer.admit(this.scopesOf(caller), () => {
-        const u = usage();
-        const prompt = u.promptTokens + (u.shape ? this.templateTokensFor(model, u.shape) : 0);
-        const perChoice =
-          u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
-        const completion = perChoice * Math.max(1, u.choices ?? 1);
-        const tokens = { prompt, completion, cached: 0, reasoning: 0, estimated: true };
-        ledger.estimatedTokens = prompt + completion;
-        // A fallback model may serve (and bill) the request: reserve at the dearest price that could apply.
-        return {
-          tokens: prompt + completion,
-          costMicros: Math.max(costOf(tokens, model.prices), ...this.fallbackCosts(model, tokens)),
-        };
-      });
+      if (sink) {
+        ledger.recordStream(client);
+        try {
+          await this.#deps.dispatcher.run(x, endpoint);
+        } catch (error) {
+          // Reported inside the stream, and settled.
+          if (!(error instanceof CommittedFailure)) throw error;
+        }
+        return reply;
+      }
+      const result = await this.#deps.dispatcher.run(x, endpoint);
+      const answer = endpoint.answer(call, result);
+      ledger.respondedWith(answer.raw ?? answer.body);
+      ledger.settle(200, null, answer.tokens);
+      reply.headers(this.headersFor(ledger));
+      if (answer.raw === undefined) return answer.body;
+      // The upstream's own bytes: a same-protocol answer needs no translation, and re-serialising costs CPU.
+      reply.type('application/json; charset=utf-8');
+      return answer.raw;
     } catch (error) {
-      throw this.fail(ledger, error);
+      throw fail(ledger, error);
     }
   }
 
-  /**
-   * Record a request refused before it had a ledger (key not allowed from this address, unknown or
-   * forbidden model), so it shows in the caller's and the admin's logs and error counts; returns the error.
-   */
-  private refuse(
-    request: FastifyRequest,
-    caller: Caller,
-    modelName: string,
-    endpoint: 'chat' | 'messages' | 'embeddings',
-    stream: boolean,
-    code: 'ip_not_allowed' | 'model_not_found' | 'model_not_allowed',
-    message: string,
-  ): ApiError {
-    const error = new ApiError(code, message, code === 'ip_not_allowed' ? {} : { param: 'model' });
-    const model = this.deps.catalog.getModel(modelName) ?? unknownModel(modelName);
-    const ledger = new RequestLedger(
-      this.context(request, caller, model, endpoint, stream),
-      this.deps.recorder,
-      this.deps.clock,
-    );
-    ledger.respondedWith(errorPayload(endpoint === 'messages' ? 'anthropic' : 'openai', error, request.id));
-    ledger.settle(error.status, error.code);
-    return error;
-  }
-
-  private context(
-    request: FastifyRequest,
-    caller: Caller,
-    model: CatalogModel,
-    endpoint: 'chat' | 'messages' | 'embeddings',
-    stream: boolean,
-  ): LedgerContext {
-    const ctx: LedgerContext = {
-      requestId: request.id,
-      caller,
-      model,
-      endpoint,
-      stream,
-      clientIp: request.ip,
-      request,
-    };
-    const capture = this.deps.bodyCapture?.();
-    if (capture) {
-      ctx.capture = capture;
-      ctx.requestBody = request.body;
-    }
-    return ctx;
-  }
-
-  /**
-   * The template tokens the request may be billed: the largest over the model's providers (the catalog
-   * precomputes each model's) and those of its fallbacks, since routing happens after admission.
-   */
-  private templateTokensFor(model: CatalogModel, shape: PromptShape): number {
-    let most = templateTokens(model.promptOverhead, shape);
-    for (const name of model.fallbacks) {
-      const fallback = this.deps.catalog.getModel(name);
-      if (fallback?.active) most = Math.max(most, templateTokens(fallback.promptOverhead, shape));
-    }
-    return most;
-  }
-
-  private fallbackCosts(model: CatalogModel, tokens: TokenCounts): number[] {
-    const costs: number[] = [];
-    for (const name of model.fallbacks) {
-      const fallback = this.deps.catalog.getModel(name);
-      if (fallback?.active) costs.push(costOf(tokens, fallback.prices));
-    }
-    return costs;
-  }
-
-  /** The levels a caller belongs to, each with its limits. */
-  scopesOf(caller: Caller): Scope[] {
-    const scopes: Scope[] = [];
-    if (caller.keyId && caller.keyLimits) scopes.push({ type: 'key', id: caller.keyId, policy: caller.keyLimits });
-    if (caller.userId)
-      scopes.push({ type: 'user', id: caller.userId, policy: this.deps.limits.get('user', caller.userId) });
-    if (caller.teamId)
-      scopes.push({ type: 'team', id: caller.teamId, policy: this.deps.limits.get('team', caller.teamId) });
-    if (caller.orgId) scopes.push({ type: 'org', id: caller.orgId, policy: this.deps.limits.get('org', caller.orgId) });
-    return scopes;
-  }
-
-  /** Headers a successful /v1 answer carries (known once a target is chosen). */
-  responseHeaders(ledger: RequestLedger): Record<string, string> {
-    const limits = ledger.admission?.headers ?? {};
-    return this.deps.exposeChannelHeader() && ledger.channel
-      ? { ...limits, 'x-aihub-channel': ledger.channel.id }
-      : limits;
-  }
-
-  /** Settle a failed request (once) and return the error to send. */
-  fail(ledger: RequestLedger, error: unknown): ApiError {
-    const apiError = toApiError(error);
-    if (!ledger.settled) {
-      const protocol = ledger.ctx.endpoint === 'messages' ? 'anthropic' : 'openai';
-      ledger.respondedWith(errorPayload(protocol, apiError, ledger.ctx.requestId));
-      ledger.settle(apiError.status, apiError.code);
-    }
-    return apiError;
-  }
-
-  /** Tokens of a non-stream answer whose upstream reported no usage. */
-  estimate(request: ChatRequest, completion: ChatCompletion): Promise<TokenCounts> {
-    const output = new OutputAccumulator();
-    for (const choice of completion.choices) {
-      output.addText(choice.message.content ?? '');
-      output.addText(choice.message.reasoning_content ?? '');
-      for (const call of choice.message.tool_calls ?? []) output.addText(call.function.name + call.function.arguments);
-    }
-    return output.estimate(request);
+  /** A chat completion (streamed or not) as `caller` — the console's playground signs in with a session. */
+  chatCompletionAs(caller: Caller, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    return this.serve(chatCompletions, request, reply, caller);
   }
 
   /** Active models the caller may use, by name. */
   visibleModels(caller: Caller): CatalogModel[] {
     const out: CatalogModel[] = [];
-    for (const model of this.deps.catalog.allModels())
+    for (const model of this.#deps.catalog.allModels())
       if (model.active && mayUseModel(caller, model.name)) out.push(model);
     return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Send a one-token chat request through a channel (enabled or not) to check its URL, key and model. */
+  testChannel(channelId: string, model?: string): Promise<ChannelTestResult> {
+    return this.#deps.tester.test(channelId, model);
+  }
+
+  /** The channel's live health on this instance (breakers, latency, last probe). */
+  channelHealth(channelId: string): ReturnType<HealthRegistry['summary']> {
+    return this.#deps.health.summary(channelId);
+  }
+
+  /** Start the channel's health afresh (an admin edited it: new key, URL or re-enable). */
+  resetChannelHealth(channelId: string): void {
+    this.#deps.health.resetChannel(channelId);
+  }
+
+  private addressRefused(caller: Caller, ip: string): boolean {
+    return caller.allowedIps !== null && !this.#deps.ipAllowed(ip, caller.allowedIps);
+  }
+
+  private headersFor(ledger: RequestLedger): Record<string, string> {
+    return responseHeaders(ledger, this.#deps.settings.exposeChannelHeader());
   }
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hasLedger } from '../gateway/ledger.js';
+import { hasLedger } from '../gateway/index.js';
 
 function modelOf(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null || !('model' in body)) return undefined;
@@ -8,7 +8,7 @@ function modelOf(body: unknown): string | undefined {
 
 /**
  * The access line of a /v1 request that never reached a model (the model list, a bad key, an invalid
- * body). Model calls write theirs with their usage record, tokens included (gateway/ledger.ts).
+ * body). Model calls write theirs with their usage record, tokens included (gateway/pipeline/ledger.ts).
  */
 export function logV1Request(request: FastifyRequest, reply: FastifyReply): void {
   if (hasLedger(request)) return;

@@ -114,9 +114,27 @@ const withFixtures = httpAdapters.map(([id, adapter]) => {
 describe('provider registry', () => {
   it.each(entries)('%s is registered under its own id with the full adapter interface', (id, adapter) => {
     expect(adapter.id).toBe(id);
-    expect(typeof adapter.defaultBaseUrl).toBe('string');
+    expect(adapter.label).not.toBe('');
     for (const method of ['buildChatRequest', 'parseChatResponse', 'createStreamTranslator', 'parseError'] as const) {
       expect(typeof adapter[method]).toBe('function');
+    }
+  });
+
+  it.each(entries)('%s declares what it does, and does what it declares', (_id, adapter) => {
+    const { baseUrl, endpoints, passThrough } = adapter;
+    if (baseUrl.mode === 'default') expect(baseUrl.default).toMatch(/^https:\/\//);
+    else expect(baseUrl.default).toBeNull();
+    if (baseUrl.mode === 'none') expect(adapter.inProcess).toBeDefined();
+    expect(endpoints).toContain('chat');
+    const embeds = adapter.inProcess !== undefined || typeof adapter.buildEmbeddingsRequest === 'function';
+    expect(endpoints.includes('embeddings')).toBe(embeds);
+    if (!adapter.inProcess) expect(typeof adapter.parseEmbeddingsResponse === 'function').toBe(embeds);
+    expect(endpoints.includes('messages')).toBe(adapter.messages !== undefined);
+    for (const protocol of passThrough) expect(endpoints).toContain(protocol);
+    if (passThrough.includes('chat')) expect(adapter.openaiCompatible).toBe(true);
+    for (const field of adapter.options) {
+      expect(field.key).toMatch(/^[a-zA-Z][a-zA-Z0-9]*$/);
+      expect(field.kind === 'select').toBe(field.choices !== undefined);
     }
   });
 });

@@ -30,7 +30,7 @@ export function isProviderId(id: string): id is ProviderId {
 
 /**
  * The adapter for a provider id, or undefined for an unknown id.
- * @example getProvider('openai')?.defaultBaseUrl // 'https://api.openai.com/v1'
+ * @example getProvider('openai')?.baseUrl.default // 'https://api.openai.com/v1'
  */
 export function getProvider(id: string): ProviderAdapter | undefined {
   return isProviderId(id) ? PROVIDERS[id] : undefined;

@@ -257,13 +257,70 @@ export interface PromptOverhead {
   readonly withTools: number;
 }
 
-/** A provider adapter: pure transforms between the canonical format and one upstream wire format. */
-export interface ProviderAdapter {
-  /** Registry id, e.g. 'openai', 'anthropic', 'gemini', 'azure-openai', 'openai-compatible', 'mock'. */
+/** One provider option a channel may set (`options.provider`), as the console's channel form shows it. */
+export interface ProviderOptionField {
+  key: string;
+  kind: 'text' | 'select' | 'number';
+  /** The values a `select` offers. */
+  choices?: readonly string[];
+  placeholder?: string;
+  /** What the adapter uses when the channel sets nothing. */
+  default?: string;
+  required?: boolean;
+}
+
+/** The upstream APIs an adapter can call: canonical chat, native Anthropic Messages, embeddings. */
+export type ProviderEndpoint = 'chat' | 'messages' | 'embeddings';
+
+/** Inbound protocols whose bytes may go to and come from the upstream unchanged. */
+export type PassThroughProtocol = 'chat' | 'messages';
+
+/** How a channel of a provider addresses its upstream. */
+export interface ProviderBaseUrl {
+  /** `default`: a public endpoint, overridable; `required`: every channel names its own; `none`: no network. */
+  mode: 'default' | 'required' | 'none';
+  default: string | null;
+  /** A sample URL for the console's form. */
+  example?: string;
+}
+
+/**
+ * Served inside the gateway process, without HTTP (the mock). The gateway calls this instead of the
+ * adapter's HTTP methods whenever it is present.
+ */
+export interface InProcessTransport {
+  /** A complete answer for a non-stream request. */
+  chat(request: ChatRequest, ids: { id: string; created: number }): ChatCompletion;
+  /** The same answer as canonical stream chunks, ending with a usage chunk (`choices: []`). */
+  chatChunks(request: ChatRequest, ids: { id: string; created: number }): ChatCompletionChunk[];
+  embeddings(request: EmbeddingsRequest): EmbeddingsResponse;
+  /** Pause between stream chunks for a channel's provider options (0: none). */
+  chunkDelayMs(options: Record<string, string>): number;
+}
+
+/**
+ * What a provider is, as the gateway and the console need to know it: everything outside src/providers/
+ * asks these questions instead of testing a provider's id.
+ */
+export interface ProviderDeclaration {
+  /** Registry id, e.g. 'openai' (only src/providers/ spells ids). */
   readonly id: string;
-  /** Default base URL when the channel sets none. */
-  readonly defaultBaseUrl: string;
-  /** Whether the upstream speaks OpenAI Chat Completions natively (stream bytes may pass through). */
+  /** Display name. */
+  readonly label: string;
+  /** Whether a channel needs provider keys: `optional` for servers that may run without one. */
+  readonly key: 'required' | 'optional' | 'none';
+  readonly baseUrl: ProviderBaseUrl;
+  /** The channel options the adapter reads (`options.provider`). */
+  readonly options: readonly ProviderOptionField[];
+  /** The upstream APIs it serves. */
+  readonly endpoints: readonly ProviderEndpoint[];
+  /** Inbound protocols whose upstream bytes may pass through unchanged. */
+  readonly passThrough: readonly PassThroughProtocol[];
+}
+
+/** A provider adapter: pure transforms between the canonical format and one upstream wire format. */
+export interface ProviderAdapter extends ProviderDeclaration {
+  /** Whether the upstream speaks OpenAI Chat Completions (it is asked for stream usage the OpenAI way). */
   readonly openaiCompatible: boolean;
   /** Template tokens the upstream bills around a chat prompt (for reservations; settlement uses real usage). */
   readonly promptOverhead: PromptOverhead;
@@ -273,6 +330,8 @@ export interface ProviderAdapter {
   buildEmbeddingsRequest?(request: EmbeddingsRequest, target: UpstreamTarget): UpstreamHttpRequest;
   parseEmbeddingsResponse?(body: unknown, request: EmbeddingsRequest): EmbeddingsResponse;
   parseError(status: number, body: string, headers: Record<string, string | string[] | undefined>): UpstreamErrorInfo;
-  /** Present when the upstream speaks Anthropic Messages natively: /v1/messages then passes through. */
+  /** Present when the upstream speaks Anthropic Messages natively (endpoint `messages`). */
   readonly messages?: MessagesPassthrough;
+  /** Present when the provider answers in-process: the gateway then never calls the HTTP methods. */
+  readonly inProcess?: InProcessTransport;
 }

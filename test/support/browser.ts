@@ -3,7 +3,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { stubProvidersRoute } from './providers-stub.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -43,7 +42,6 @@ export async function openPage(
     viewport: options.viewport ?? { width: 1366, height: 860 },
     permissions: ['clipboard-read', 'clipboard-write'],
   });
-  await stubProvidersRoute(context);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (message) => {

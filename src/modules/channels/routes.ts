@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { ChannelHealthSummary, HealthRegistry } from '../../gateway/health.js';
+import type { ChannelHealthSummary, Gateway } from '../../gateway/index.js';
 import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import type { Guards } from '../auth/guard.js';
@@ -13,27 +13,20 @@ import {
   ChannelTestResultSchema,
 } from './schema.js';
 import type { ChannelInput, ChannelResponse, ChannelsService } from './service.js';
-import type { ChannelTester } from './tester.js';
 
 export interface ChannelRoutesDeps {
   channels: ChannelsService;
-  tester: ChannelTester;
-  health: HealthRegistry;
+  /** The data plane: live health and the channel test. */
+  gateway: Gateway;
   audit: AuditService;
   guards: Guards;
 }
 
 /** /api/admin/channels: upstream connections, their encrypted key pools and live health. */
-export function channelRoutes({
-  channels,
-  tester,
-  health,
-  audit,
-  guards,
-}: ChannelRoutesDeps): FastifyPluginAsyncTypebox {
+export function channelRoutes({ channels, gateway, audit, guards }: ChannelRoutesDeps): FastifyPluginAsyncTypebox {
   const withHealth = (c: ChannelResponse): ChannelResponse & { health: ChannelHealthSummary } => ({
     ...c,
-    health: health.summary(c.id),
+    health: gateway.channelHealth(c.id),
   });
   return async (app) => {
     app.addHook('onRequest', guards.admin);
@@ -109,7 +102,7 @@ export function channelRoutes({
       async (request) => {
         const updated = await channels.update(request.params.id, request.body);
         // An admin edit starts the channel's health afresh (new key, URL or re-enable).
-        health.resetChannel(updated.id);
+        gateway.resetChannelHealth(updated.id);
         const { keys, ...rest } = request.body;
         await audit.record({
           actor: actorOf(request.principal),
@@ -162,7 +155,7 @@ export function channelRoutes({
           },
         },
       },
-      async (request) => tester.test(request.params.id, request.body?.model),
+      async (request) => gateway.testChannel(request.params.id, request.body?.model),
     );
   };
 }

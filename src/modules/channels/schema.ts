@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { OrNull } from '../../http/schemas.js';
+import { PROVIDER_IDS } from '../../providers/registry.js';
 
 export const ChannelTimeoutsSchema = Type.Object(
   {
@@ -36,7 +37,7 @@ export const ChannelBody = Type.Object(
     type: Type.String({
       minLength: 1,
       maxLength: 40,
-      description: 'openai, azure-openai, anthropic, gemini, openai-compatible or mock',
+      description: `One of ${PROVIDER_IDS.join(', ')} (GET /api/admin/providers describes each)`,
     }),
     baseUrl: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
     keys: Type.Optional(

@@ -169,14 +169,14 @@ export class ChannelsService {
     if (!provider) {
       throw new ApiError('validation_failed', `type must be one of ${PROVIDER_IDS.join(', ')}`, { param: 'type' });
     }
-    const baseUrl = input.baseUrl ?? provider.defaultBaseUrl;
-    if (input.type !== 'mock') {
+    const baseUrl = input.baseUrl ?? provider.baseUrl.default;
+    if (provider.baseUrl.mode !== 'none') {
       if (!baseUrl)
         throw new ApiError('validation_failed', `baseUrl is required for ${input.type} channels`, { param: 'baseUrl' });
       if (!/^https?:\/\/[^\s]+$/.test(baseUrl))
         throw new ApiError('validation_failed', 'baseUrl must be an http(s) URL', { param: 'baseUrl' });
     }
-    const needsKey = !['mock', 'openai-compatible'].includes(input.type);
+    const needsKey = provider.key === 'required';
     if (keysGiven && needsKey && (!input.keys || input.keys.length === 0)) {
       throw new ApiError('validation_failed', `keys: a ${input.type} channel needs at least one provider key`, {
         param: 'keys',

@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import { sha256Hex } from '../../core/secrets.js';
+import type { KeyLookup } from '../../gateway/ports.js';
 import type { KeyStatus, UserStatus } from '../../infra/db/schema.js';
 import { type LimitPolicy, policyFromColumns } from '../limits/policy.js';
 import type { KeysRepository, KeyWithOwner } from './repository.js';
@@ -41,7 +42,7 @@ export interface KeyVerifierOptions {
  * through KeysService/UsersService invalidate entries at once in this process, and (with Redis, through the
  * change bus) in the other instances.
  */
-export class KeyVerifier {
+export class KeyVerifier implements KeyLookup {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #hashById = new Map<string, string>();
   readonly #invalidateListeners: Array<(what: { kind: 'key' | 'user' | 'team'; id: string }) => void> = [];

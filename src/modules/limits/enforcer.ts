@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
+import type { Admission as AdmissionPort } from '../../gateway/ports.js';
 import type { Database } from '../../infra/db/schema.js';
 import type { CounterChange, CounterStore, ReserveItem, WindowItem, WindowState } from '../../infra/state/counters.js';
 import type { Period, PeriodClock, PeriodWindow } from './periods.js';
@@ -105,7 +106,7 @@ type CounterKind = 'concurrency' | 'spend' | 'tokens';
  * Enforces rate limits, concurrency, budgets and token quotas on every level of a request before it is
  * sent upstream, and settles the reservation to the actual cost afterwards. A request must fit every level.
  */
-export class LimitEnforcer {
+export class LimitEnforcer implements AdmissionPort {
   /** Counters known to exist (loaded from the request log once per process). */
   readonly #initialised = new Set<string>();
   readonly #keys: Record<ScopeType, Map<string, ScopeKeys>> = {

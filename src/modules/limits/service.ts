@@ -1,4 +1,5 @@
 import type { Clock } from '../../core/clock.js';
+import type { LimitsLookup } from '../../gateway/ports.js';
 import { isEmptyPolicy, type LimitPolicy, mergePolicy, NO_LIMITS, type ScopeType } from './policy.js';
 import type { LimitsRepository } from './repository.js';
 
@@ -6,7 +7,7 @@ import type { LimitsRepository } from './repository.js';
  * Limit policies of users, teams and organizations, held in memory (read on every /v1 request without a
  * query) and written through. Key policies live on the key (KeysService / KeyVerifier cache).
  */
-export class LimitsService {
+export class LimitsService implements LimitsLookup {
   #policies = new Map<string, LimitPolicy>();
   readonly #listeners: Array<() => void> = [];
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { STRATEGIES } from '../../gateway/router.js';
+import { STRATEGIES } from '../../gateway/index.js';
 import { OrNull } from '../../http/schemas.js';
 
 export const Micros = (description: string) => Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description });

@@ -1,6 +1,6 @@
 import { type Static, type TProperties, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { STRATEGIES } from '../../gateway/router.js';
+import { STRATEGIES } from '../../gateway/index.js';
 import { limitFields } from '../limits/schema.js';
 
 const limitsDefault = (description: string) =>

@@ -1,4 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
+import type { UsageSink } from '../../gateway/ports.js';
 import type { Database, RequestLogsTable } from '../../infra/db/schema.js';
 import { type LogBatch, type LogWriter, SqliteLogWriter } from './sqlite-log-writer.js';
 
@@ -62,7 +63,7 @@ export interface UsageRecorderOptions {
  * the database); a timer writes multi-row inserts — on SQLite from a worker thread (`sqliteFile`). `close()`
  * flushes everything (graceful shutdown).
  */
-export class UsageRecorder {
+export class UsageRecorder implements UsageSink {
   #buffer: RequestLogsTable[] = [];
   #flushing: Promise<void> | undefined;
   /** The flush a full buffer started (see `record`). */

@@ -21,7 +21,7 @@ const body = (request: Partial<ChatRequest>) =>
 describe('anthropicAdapter', () => {
   it('identifies itself and has no embeddings', () => {
     expect(anthropicAdapter.id).toBe('anthropic');
-    expect(anthropicAdapter.defaultBaseUrl).toBe('https://api.anthropic.com');
+    expect(anthropicAdapter.baseUrl).toEqual({ mode: 'default', default: 'https://api.anthropic.com' });
     expect(anthropicAdapter.openaiCompatible).toBe(false);
     expect(anthropicAdapter.buildEmbeddingsRequest).toBeUndefined();
     expect(anthropicAdapter.parseEmbeddingsResponse).toBeUndefined();

@@ -2,7 +2,7 @@
  * OpenAI Chat Completions request → Anthropic Messages request.
  * Reference: PROTOCOLS.md §3.2 (request fields, ordering rules), §6 (mapping), §6.3 (tricky cases).
  */
-import { ApiError } from '../../core/errors.js';
+import { UnsupportedRequestError } from '../shared/request-error.js';
 import type {
   ChatMessage,
   ChatRequest,
@@ -79,7 +79,7 @@ function assistantBlocks(message: ChatMessage): AnthropicRequestBlock[] {
 
 function toolResultBlock(message: ChatMessage): AnthropicRequestBlock {
   if (!message.tool_call_id)
-    throw new ApiError('bad_request', 'A tool message needs a tool_call_id', { param: 'messages' });
+    throw new UnsupportedRequestError('A tool message needs a tool_call_id', { param: 'messages' });
   const content = typeof message.content === 'string' ? message.content : contentToBlocks(message.content);
   return {
     type: 'tool_result',
@@ -110,7 +110,7 @@ export function toConversation(chatMessages: ChatMessage[]): Conversation {
         appendTurn(conversation.messages, 'user', [toolResultBlock(message)]);
         break;
       default:
-        throw new ApiError('bad_request', `Message role '${String(message.role)}' is not supported`, {
+        throw new UnsupportedRequestError(`Message role '${String(message.role)}' is not supported`, {
           param: 'messages',
         });
     }
@@ -120,7 +120,7 @@ export function toConversation(chatMessages: ChatMessage[]): Conversation {
 
 function toAnthropicTool(tool: ChatTool): AnthropicTool {
   if (tool.type !== 'function' || !tool.function) {
-    throw new ApiError('bad_request', `Tool type '${String(tool.type)}' is not supported by Anthropic models`, {
+    throw new UnsupportedRequestError(`Tool type '${String(tool.type)}' is not supported by Anthropic models`, {
       param: 'tools',
     });
   }
@@ -144,7 +144,7 @@ function toAnthropicToolChoice(
   if (isRecord(choice) && choice.type === 'function' && typeof choice.function?.name === 'string') {
     return { type: 'tool', name: choice.function.name, ...disableParallel };
   }
-  throw new ApiError('bad_request', 'Unsupported tool_choice for Anthropic models', { param: 'tool_choice' });
+  throw new UnsupportedRequestError('Unsupported tool_choice for Anthropic models', { param: 'tool_choice' });
 }
 
 /**
@@ -196,7 +196,7 @@ function outputFormat(request: ChatRequest): AnthropicMessagesRequest['output_co
 /** Builds the Anthropic request body for one canonical chat request. */
 export function toAnthropicRequestBody(request: ChatRequest, upstreamModel: string): AnthropicMessagesRequest {
   if (request.n != null && request.n !== 1) {
-    throw new ApiError('bad_request', 'Anthropic models return one choice; n must be 1', { param: 'n' });
+    throw new UnsupportedRequestError('Anthropic models return one choice; n must be 1', { param: 'n' });
   }
   const conversation = toConversation(request.messages);
   const tools = (request.tools ?? []).map(toAnthropicTool);

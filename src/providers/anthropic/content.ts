@@ -2,7 +2,7 @@
  * OpenAI message content → Anthropic content blocks (text, image, document).
  * Reference: PROTOCOLS.md §1.2 content parts, §3.2 request content blocks, §6.3 item 14 (images).
  */
-import { ApiError } from '../../core/errors.js';
+import { UnsupportedRequestError } from '../shared/request-error.js';
 import type { ChatContentPart } from '../types.js';
 import { isRecord, readRecord, readString, type UnknownRecord } from './read-json.js';
 import type {
@@ -44,7 +44,7 @@ function cacheControlOf(part: UnknownRecord): { cache_control?: AnthropicCacheCo
 function imageBlock(part: UnknownRecord): AnthropicImageBlock {
   const imageUrl = readRecord(part, 'image_url');
   const url = imageUrl ? readString(imageUrl, 'url') : undefined;
-  if (url === undefined) throw new ApiError('bad_request', 'image_url part without a url', { param: 'messages' });
+  if (url === undefined) throw new UnsupportedRequestError('image_url part without a url', { param: 'messages' });
   const dataUrl = parseDataUrl(url);
   if (dataUrl) {
     return {
@@ -54,7 +54,7 @@ function imageBlock(part: UnknownRecord): AnthropicImageBlock {
     };
   }
   if (isHttpUrl(url)) return { type: 'image', source: { type: 'url', url }, ...cacheControlOf(part) };
-  throw new ApiError('bad_request', 'Image URLs must be http(s) URLs or base64 data URLs', { param: 'messages' });
+  throw new UnsupportedRequestError('Image URLs must be http(s) URLs or base64 data URLs', { param: 'messages' });
 }
 
 /** OpenAI `file` parts carry base64 `file_data` (usually a data URL); Anthropic takes it as a document block. */
@@ -62,8 +62,7 @@ function documentBlock(part: UnknownRecord): AnthropicDocumentBlock {
   const file = readRecord(part, 'file');
   const fileData = file ? readString(file, 'file_data') : undefined;
   if (fileData === undefined) {
-    throw new ApiError(
-      'bad_request',
+    throw new UnsupportedRequestError(
       'Only file parts with inline file_data can be sent to Anthropic (file_id is OpenAI-specific)',
       {
         param: 'messages',
@@ -98,7 +97,7 @@ function partToBlock(part: ChatContentPart): AnthropicMediaBlock | undefined {
     case 'file':
       return documentBlock(record);
     default:
-      throw new ApiError('bad_request', `Content part type '${part.type}' is not supported by Anthropic models`, {
+      throw new UnsupportedRequestError(`Content part type '${part.type}' is not supported by Anthropic models`, {
         param: 'messages',
       });
   }

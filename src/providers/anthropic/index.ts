@@ -19,7 +19,13 @@ import { createStreamTranslator } from './stream.js';
  */
 export const anthropicAdapter: ProviderAdapter = {
   id: 'anthropic',
-  defaultBaseUrl: ANTHROPIC_DEFAULT_BASE_URL,
+  label: 'Anthropic',
+  key: 'required',
+  baseUrl: { mode: 'default', default: ANTHROPIC_DEFAULT_BASE_URL },
+  options: [],
+  endpoints: ['chat', 'messages'],
+  // /v1/messages bodies go to Anthropic as they came (thinking signatures, server tools survive).
+  passThrough: ['messages'],
   openaiCompatible: false,
   /*
    * Anthropic publishes no per-message figure; measured: "Say hello there!" bills 11 input tokens on

@@ -4,7 +4,7 @@
  */
 import { OPENAI_PROMPT_OVERHEAD } from '../openai/api.js';
 import type { ProviderAdapter } from '../types.js';
-import { AZURE_DEFAULT_BASE_URL } from './api.js';
+import { AZURE_DEFAULT_API_VERSION, AZURE_DEFAULT_BASE_URL } from './api.js';
 import { buildAzureChatRequest, parseAzureChatResponse } from './chat.js';
 import { buildAzureEmbeddingsRequest, parseAzureEmbeddingsResponse } from './embeddings.js';
 import { parseAzureError } from './errors.js';
@@ -18,7 +18,17 @@ import { createAzureStreamTranslator } from './stream.js';
  */
 export const azureOpenaiAdapter: ProviderAdapter = {
   id: 'azure-openai',
-  defaultBaseUrl: AZURE_DEFAULT_BASE_URL,
+  label: 'Azure OpenAI',
+  key: 'required',
+  baseUrl: { mode: 'required', default: AZURE_DEFAULT_BASE_URL || null, example: 'https://NAME.openai.azure.com' },
+  options: [
+    { key: 'apiVersion', kind: 'text', placeholder: AZURE_DEFAULT_API_VERSION, default: AZURE_DEFAULT_API_VERSION },
+    { key: 'deployment', kind: 'text' },
+    { key: 'apiMode', kind: 'select', choices: ['v1'] },
+    { key: 'auth', kind: 'select', choices: ['api-key', 'bearer'] },
+  ],
+  endpoints: ['chat', 'embeddings'],
+  passThrough: [],
   openaiCompatible: true,
   // Azure serves OpenAI's models with OpenAI's chat template.
   promptOverhead: OPENAI_PROMPT_OVERHEAD,

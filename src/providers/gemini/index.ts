@@ -16,7 +16,12 @@ import { createGeminiStreamTranslator } from './stream.js';
  */
 export const geminiAdapter: ProviderAdapter = {
   id: 'gemini',
-  defaultBaseUrl: GEMINI_DEFAULT_BASE_URL,
+  label: 'Google Gemini',
+  key: 'required',
+  baseUrl: { mode: 'default', default: GEMINI_DEFAULT_BASE_URL },
+  options: [],
+  endpoints: ['chat', 'embeddings'],
+  passThrough: [],
   openaiCompatible: false,
   /*
    * Gemini bills almost no template: its token guide's example counts "The quick brown fox jumps over the

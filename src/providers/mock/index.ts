@@ -31,11 +31,16 @@ function servedInProcess(): UpstreamHttpRequest {
 
 /**
  * @example
- * if (isInProcessAdapter(adapter)) return adapter.inProcess.chat(request, { id, created });
+ * if (adapter.inProcess) return adapter.inProcess.chat(request, { id, created });
  */
 export const mockAdapter: InProcessAdapter = {
   id: 'mock',
-  defaultBaseUrl: '',
+  label: 'Mock (demo)',
+  key: 'none',
+  baseUrl: { mode: 'none', default: null },
+  options: [{ key: 'chunkDelayMs', kind: 'number', placeholder: '0', default: '0' }],
+  endpoints: ['chat', 'embeddings'],
+  passThrough: [],
   openaiCompatible: true,
   // The mock bills MESSAGE_OVERHEAD_TOKENS a message and nothing else (tokens.ts).
   promptOverhead: { perRequest: 0, perMessage: MESSAGE_OVERHEAD_TOKENS, withTools: 0 },
@@ -46,7 +51,12 @@ export const mockAdapter: InProcessAdapter = {
   buildEmbeddingsRequest: servedInProcess,
   parseEmbeddingsResponse: (body, request) => parseOpenAiEmbeddingsResponse(body, request, MOCK_PROVIDER_NAME),
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers, MOCK_PROVIDER_NAME),
-  inProcess: { chat: mockChatCompletion, chatChunks: mockChatChunks, embeddings: mockEmbedding },
+  inProcess: {
+    chat: mockChatCompletion,
+    chatChunks: mockChatChunks,
+    embeddings: mockEmbedding,
+    chunkDelayMs: (options) => Number(options.chunkDelayMs ?? 0),
+  },
 };
 
 export { type MockAnswer, mockToolCallId, planMockAnswer } from './answer.js';

@@ -24,7 +24,7 @@ function translate(sse: string): ChatCompletionChunk[] {
 
 describe('openai-compatible request', () => {
   it('has no default base URL and sends no Authorization without a key', () => {
-    expect(openaiCompatibleAdapter.defaultBaseUrl).toBe('');
+    expect(openaiCompatibleAdapter.baseUrl.default).toBeNull();
     const http = openaiCompatibleAdapter.buildChatRequest(request, ollama);
     expect(http.url).toBe('http://localhost:11434/v1/chat/completions');
     expect(Object.keys(http.headers).map((name) => name.toLowerCase())).not.toContain('authorization');

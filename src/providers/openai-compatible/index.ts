@@ -16,7 +16,20 @@ import { createCompatibleStreamTranslator } from './stream.js';
  */
 export const openaiCompatibleAdapter: ProviderAdapter = {
   id: 'openai-compatible',
-  defaultBaseUrl: COMPATIBLE_DEFAULT_BASE_URL,
+  label: 'OpenAI-compatible',
+  key: 'optional',
+  baseUrl: { mode: 'required', default: COMPATIBLE_DEFAULT_BASE_URL || null, example: 'https://api.deepseek.com/v1' },
+  options: [
+    {
+      key: 'maxTokensField',
+      kind: 'select',
+      choices: ['both', 'max_tokens', 'max_completion_tokens'],
+      default: 'both',
+    },
+    { key: 'reasoningHistory', kind: 'select', choices: ['keep', 'drop'], default: 'keep' },
+  ],
+  endpoints: ['chat', 'embeddings'],
+  passThrough: [],
   openaiCompatible: true,
   /*
    * The server applies the model's own chat template, unknown here; the figures cover the common open-model

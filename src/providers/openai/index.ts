@@ -16,7 +16,14 @@ import { createOpenAiStreamTranslator } from './stream.js';
  */
 export const openaiAdapter: ProviderAdapter = {
   id: 'openai',
-  defaultBaseUrl: OPENAI_DEFAULT_BASE_URL,
+  label: 'OpenAI',
+  key: 'required',
+  baseUrl: { mode: 'default', default: OPENAI_DEFAULT_BASE_URL },
+  options: [],
+  endpoints: ['chat', 'embeddings'],
+  // OpenAI's own answers go to OpenAI clients byte for byte; other OpenAI-compatible servers vary (reasoning
+  // field names, usage shapes, `choices: null`, filter annotations) and go through the translator.
+  passThrough: ['chat'],
   openaiCompatible: true,
   promptOverhead: OPENAI_PROMPT_OVERHEAD,
   buildChatRequest: buildOpenAiChatRequest,

@@ -1,15 +1,14 @@
 /**
- * Thrown by `build*Request` when a canonical request cannot be expressed in the upstream's format
- * (e.g. token-array embedding input for Gemini). The gateway answers 400 without calling the upstream.
+ * The one way an adapter refuses a request: thrown by `build*Request` when a canonical request cannot be
+ * expressed in the upstream's format (e.g. token-array embedding input for Gemini, a role Anthropic does
+ * not have). Nothing is sent; the gateway answers 400 `bad_request` (with `param` when given) and counts
+ * nothing against the channel.
  */
-import type { UpstreamErrorInfo } from '../types.js';
+import { ApiError } from '../../core/errors.js';
 
-export class UnsupportedRequestError extends Error {
-  readonly info: UpstreamErrorInfo;
-
-  constructor(message: string) {
-    super(message);
+export class UnsupportedRequestError extends ApiError {
+  constructor(message: string, options: { param?: string } = {}) {
+    super('bad_request', message, options);
     this.name = 'UnsupportedRequestError';
-    this.info = { status: 400, code: 'bad_request', message, retryable: false };
   }
 }

@@ -5,14 +5,25 @@
  */
 import type { UpstreamErrorInfo } from '../types.js';
 
-/** Carries the mapped {@link UpstreamErrorInfo}; the gateway turns it into an SSE error event and closes. */
-export class UpstreamStreamError extends Error {
+/**
+ * An upstream failure already mapped to what it means for the client and for failover: every error that
+ * carries an {@link UpstreamErrorInfo} extends this, so the gateway classifies failures with one check.
+ */
+export class MappedUpstreamError extends Error {
   readonly info: UpstreamErrorInfo;
 
   constructor(info: UpstreamErrorInfo) {
     super(info.message);
-    this.name = 'UpstreamStreamError';
+    this.name = 'MappedUpstreamError';
     this.info = info;
+  }
+}
+
+/** Carries the mapped {@link UpstreamErrorInfo}; the gateway turns it into an SSE error event and closes. */
+export class UpstreamStreamError extends MappedUpstreamError {
+  constructor(info: UpstreamErrorInfo) {
+    super(info);
+    this.name = 'UpstreamStreamError';
   }
 }
 
@@ -31,13 +42,10 @@ export function isUpstreamStreamError(value: unknown): value is UpstreamStreamEr
  * Thrown by `parseChatResponse` / `parseEmbeddingsResponse` when an HTTP 200 body is not the documented
  * shape (or is an error object in disguise, as some OpenAI-compatible servers send).
  */
-export class InvalidUpstreamResponseError extends Error {
-  readonly info: UpstreamErrorInfo;
-
+export class InvalidUpstreamResponseError extends MappedUpstreamError {
   constructor(info: UpstreamErrorInfo) {
-    super(info.message);
+    super(info);
     this.name = 'InvalidUpstreamResponseError';
-    this.info = info;
   }
 }
 

@@ -2279,7 +2279,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        /** @description openai, azure-openai, anthropic, gemini, openai-compatible or mock */
+                        /** @description One of openai, azure-openai, anthropic, gemini, openai-compatible, mock (GET /api/admin/providers describes each) */
                         type: string;
                         baseUrl?: null | string;
                         /** @description Provider keys (write-only, encrypted at rest) */
@@ -2561,7 +2561,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name?: string;
-                        /** @description openai, azure-openai, anthropic, gemini, openai-compatible or mock */
+                        /** @description One of openai, azure-openai, anthropic, gemini, openai-compatible, mock (GET /api/admin/providers describes each) */
                         type?: string;
                         baseUrl?: null | string;
                         /** @description Provider keys (write-only, encrypted at rest) */
@@ -2761,6 +2761,98 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Channel types: keys, base URL, options, endpoints and pass-through of each provider */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["ProviderDescription"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5350,6 +5442,120 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/tls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The HTTPS certificate: source, issuer, expiry, ACME renewal state */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description acme: obtained and renewed by the hub; files: AIHUB_TLS_CERT/KEY; none: plain HTTP */
+                            source: "acme" | "files" | "none";
+                            /** @description Names the certificate covers (ACME: the configured names) */
+                            domains: string[];
+                            directoryUrl: string | null;
+                            /** @description Common name of the certificate's issuer */
+                            issuer: string | null;
+                            /** @description Epoch ms */
+                            notBefore: number | null;
+                            /** @description Epoch ms: when the certificate expires */
+                            notAfter: number | null;
+                            /** @description Epoch ms of the last successful ACME order */
+                            renewedAt: number | null;
+                            /** @description Epoch ms from which the hub renews (notAfter − renew days) */
+                            renewAfter: number | null;
+                            /** @description Epoch ms of the last ACME order, successful or not */
+                            lastAttemptAt: number | null;
+                            /** @description Why the last order failed (null after a success) */
+                            lastError: string | null;
+                            /** @description Failed orders since the last success */
+                            failures: number;
+                            /** @description An instance is ordering a certificate now */
+                            renewing: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/playground/models": {
         parameters: {
             query?: never;
@@ -5573,6 +5779,34 @@ export interface components {
             }[];
             createdAt: number;
             updatedAt: number;
+        };
+        ProviderDescription: {
+            /** @description The channel's type */
+            id: string;
+            label: string;
+            /** @description Whether a channel needs provider keys */
+            key: "required" | "optional" | "none";
+            baseUrl: {
+                /** @description default: a public endpoint (overridable); required: each channel names one; none: no network */
+                mode: "default" | "required" | "none";
+                default: string | null;
+                example?: string;
+            };
+            options: {
+                /** @description The key under the channel's options.provider */
+                key: string;
+                kind: "text" | "select" | "number";
+                /** @description The values a select offers */
+                choices?: string[];
+                placeholder?: string;
+                /** @description What the adapter uses when the channel sets nothing */
+                default?: string;
+                required?: boolean;
+            }[];
+            /** @description The upstream APIs it serves */
+            endpoints: ("chat" | "messages" | "embeddings")[];
+            /** @description Inbound protocols whose bytes go to and from the upstream unchanged */
+            passThrough: ("chat" | "messages")[];
         };
     };
     responses: never;

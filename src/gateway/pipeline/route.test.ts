@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { CatalogChannel, CatalogModel, CatalogRoute } from './catalog.js';
-import { HealthRegistry } from './health.js';
-import { nextKey, orderTargets } from './router.js';
+import type { CatalogChannel, CatalogModel, CatalogRoute } from '../catalog.js';
+import { HealthRegistry } from '../health/registry.js';
+import { nextKey, orderTargets } from './route.js';
 
 function channel(id: string, extra: Partial<CatalogChannel> = {}): CatalogChannel {
   return {
     id,
     name: id,
-    type: 'openai',
-    adapter: {} as CatalogChannel['adapter'],
+    type: 'keyed',
+    // Only the key requirement matters to routing.
+    adapter: { key: 'required' } as CatalogChannel['adapter'],
     baseUrl: 'http://x',
     active: true,
     disabledReason: null,

@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
-import type { ChannelTimeouts } from '../modules/channels/options.js';
-import type { UpstreamErrorInfo, UpstreamHttpRequest } from '../providers/types.js';
+import type { UpstreamErrorInfo, UpstreamHttpRequest } from '../../providers/types.js';
+import type { ChannelTimeouts } from '../ports.js';
 
 export interface UpstreamResponse {
   status: number;

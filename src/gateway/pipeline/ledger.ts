@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
-import type { Clock } from '../core/clock.js';
-import type { Admission } from '../modules/limits/enforcer.js';
-import type { UsageRecorder } from '../modules/usage/recorder.js';
-import { costOf, type TokenCounts, ZERO_TOKENS } from './accounting.js';
-import type { Caller } from './caller.js';
-import type { CatalogChannel, CatalogModel } from './catalog.js';
-import type { ClientStream } from './client-stream.js';
+import type { Clock } from '../../core/clock.js';
+import { costOf, type TokenCounts, ZERO_TOKENS } from '../accounting.js';
+import type { CatalogChannel, CatalogModel } from '../catalog.js';
+import type { ClientStream } from '../client-stream.js';
+import type { AdmissionTicket, UsageSink } from '../ports.js';
+import type { EndpointKind } from '../protocols.js';
+import type { Caller } from './authenticate.js';
 
 export interface Attempt {
   channelId: string;
@@ -27,7 +27,7 @@ export interface LedgerContext {
   requestId: string;
   caller: Caller;
   model: CatalogModel;
-  endpoint: 'chat' | 'messages' | 'embeddings';
+  endpoint: EndpointKind;
   stream: boolean;
   clientIp: string;
   /** Set when bodies are logged: the request's body is kept, and the answer given to `respondedWith`. */
@@ -58,7 +58,7 @@ export class RequestLedger {
   /** Tokens this request is expected to use (for channels' tokens-per-minute capacity). */
   estimatedTokens = 0;
   /** The limits reservation, settled to the actual cost with the request. */
-  admission: Admission | undefined;
+  admission: AdmissionTicket | undefined;
   #ttftMs: number | null = null;
   #settled = false;
   /** What the client was answered (kept only when bodies are logged): a body, or a reader of a stream's text. */
@@ -68,7 +68,7 @@ export class RequestLedger {
 
   constructor(
     readonly ctx: LedgerContext,
-    private readonly recorder: UsageRecorder,
+    private readonly recorder: UsageSink,
     clock: Clock,
   ) {
     this.#at = clock.now();

@@ -1,8 +1,6 @@
-import type { CatalogChannel, CatalogModel, CatalogRoute } from './catalog.js';
-import type { HealthRegistry } from './health.js';
-
-export const STRATEGIES = ['weighted', 'round_robin', 'lowest_latency', 'least_inflight'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+import type { CatalogChannel, CatalogModel, CatalogRoute } from '../catalog.js';
+import type { HealthRegistry } from '../health/registry.js';
+import type { Strategy } from '../ports.js';
 
 export interface Target {
   route: CatalogRoute;
@@ -23,7 +21,7 @@ export interface RoutingContext {
 }
 
 function needsKey(channel: CatalogChannel): boolean {
-  return channel.type !== 'mock' && channel.type !== 'openai-compatible';
+  return channel.adapter.key === 'required';
 }
 
 function hasUsableKey(channel: CatalogChannel, ctx: RoutingContext): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HealthRegistry, TargetHealth } from './health.js';
+import { HealthRegistry, TargetHealth } from './registry.js';
 
 const options = { failureThreshold: 3, windowMs: 60_000, cooldownMs: 30_000 };
 

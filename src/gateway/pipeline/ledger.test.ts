@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { RequestLogsTable } from '../infra/db/schema.js';
-import type { UsageRecorder } from '../modules/usage/recorder.js';
-import { unknownModel } from './catalog.js';
+import type { RequestLogsTable } from '../../infra/db/schema.js';
+import { unknownModel } from '../catalog.js';
+import type { UsageSink } from '../ports.js';
 import { RequestLedger } from './ledger.js';
 
 /** A recorder that keeps rows and tracked promises in memory. */
@@ -16,7 +16,7 @@ function fakeRecorder() {
     track: (pending: Promise<void>) => tracked.push(pending.catch((error: unknown) => void errors.push(error))),
     expect: () => void counts.expected++,
     fulfil: () => void counts.fulfilled++,
-  } as unknown as UsageRecorder;
+  } as unknown as UsageSink;
   return { recorder, rows, errors, counts, settled: () => Promise.all(tracked) };
 }
 
@@ -35,7 +35,7 @@ const model = {
   prices: { input: 2_000_000, output: 8_000_000, cachedInput: null },
 };
 
-function ledger(recorder: UsageRecorder): RequestLedger {
+function ledger(recorder: UsageSink): RequestLedger {
   return new RequestLedger(
     { requestId: 'req_1', caller, model, endpoint: 'chat', stream: true, clientIp: '127.0.0.1' },
     recorder,

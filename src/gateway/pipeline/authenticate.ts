@@ -1,9 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { ApiError } from '../core/errors.js';
-import { safeEqual } from '../core/secrets.js';
-import { bearerToken } from '../http/bearer.js';
-import type { KeyVerifier } from '../modules/keys/verifier.js';
-import type { LimitPolicy } from '../modules/limits/policy.js';
+import { ApiError } from '../../core/errors.js';
+import { safeEqual } from '../../core/secrets.js';
+import { bearerToken } from '../../http/bearer.js';
+import type { KeyLookup, LimitPolicy } from '../ports.js';
 
 /** Who is calling the data plane: a virtual key (and its owner), or the master key. */
 export interface Caller {
@@ -48,7 +47,7 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 /** Authenticate a /v1 request from the in-memory key cache. */
 export async function authenticateCaller(
   request: FastifyRequest,
-  verifier: KeyVerifier,
+  verifier: KeyLookup,
   masterKey: string | undefined,
 ): Promise<Caller> {
   const secret = presentedKey(request);

@@ -1,18 +1,17 @@
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../core/clock.js';
-import { ApiError, type ErrorCode } from '../core/errors.js';
-import type { CounterStore, WindowItem } from '../infra/state/counters.js';
-import { isUpstreamStreamError } from '../providers/shared/stream-error.js';
-import type { UpstreamErrorInfo, UpstreamTarget } from '../providers/types.js';
-import type { Catalog, CatalogChannel } from './catalog.js';
-import type { ClientPresence } from './client-stream.js';
-import type { HealthRegistry } from './health.js';
+import type { Clock } from '../../core/clock.js';
+import { ApiError } from '../../core/errors.js';
+import type { CounterStore, WindowItem } from '../../infra/state/counters.js';
+import type { UpstreamTarget } from '../../providers/types.js';
+import type { Catalog, CatalogChannel } from '../catalog.js';
+import type { ClientPresence } from '../client-stream.js';
+import type { AutoDisable } from '../health/auto-disable.js';
+import type { HealthRegistry } from '../health/registry.js';
+import type { Strategy } from '../ports.js';
+import { apiErrorOf, CommittedFailure, classifyFailure, isClientError } from './failure.js';
 import type { RequestLedger } from './ledger.js';
-import { nextKey, orderTargets, type RandomSource, type Strategy, type Target } from './router.js';
-import { transportErrorInfo } from './upstream.js';
+import { nextKey, orderTargets, type RandomSource, type Target } from './route.js';
 
-/** What status a client-side disconnect is recorded with (nginx's convention). */
-export const CLIENT_CLOSED = 499;
 /** Channels' provider limits are per-minute windows, as the providers count them. */
 const CHANNEL_WINDOW_MS = 60_000;
 
@@ -46,10 +45,8 @@ export interface DispatcherDeps {
   routing: () => RoutingSettings;
   /** Counters for the per-minute windows of channels' provider limits (options.limits). */
   counters?: CounterStore | undefined;
-  /** Called when an upstream rejects a channel's provider key (401/403). */
-  onAuthFailure?: (channel: CatalogChannel, message: string) => void;
-  /** Called when a target's breaker opens (for auto-disable of persistently failing channels). */
-  onBreakerOpen?: (channel: CatalogChannel, consecutiveOpens: number, error: string) => void;
+  /** Takes channels out of routing that cannot work (a rejected key, persistent failure). */
+  autoDisable?: AutoDisable | undefined;
 }
 
 /**
@@ -81,51 +78,6 @@ export interface Attempt {
   upstreamStatus: number | null;
 }
 
-/**
- * Thrown by an attempt that failed after the client already received part of the answer: the failure
- * was reported inside the stream and the request settled; nothing may be retried or sent any more.
- */
-export class CommittedFailure extends Error {
-  constructor(readonly info: UpstreamErrorInfo) {
-    super(info.message);
-  }
-}
-
-/** Thrown by an attempt with a mapped upstream error (HTTP error status, error event before any output). */
-export class UpstreamFailure extends Error {
-  constructor(readonly info: UpstreamErrorInfo) {
-    super(info.message);
-  }
-}
-
-/**
- * Runs `build`: the translation of the client's request into the upstream's (and its serialisation).
- * Nothing has been sent yet, so whatever it throws is the request's fault: a 400 for the client, never a
- * failure of the channel (that counted against its health and breaker, and failed over to channels that
- * would fail the same way). Adapters' deliberate refusals keep their own meaning: an ApiError as thrown,
- * an UnsupportedRequestError ("this provider cannot do X") through its `info`.
- */
-export function clientFault<T>(build: () => T): T {
-  try {
-    return build();
-  } catch (error) {
-    if (error instanceof ApiError || hasErrorInfo(error)) throw error;
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new ApiError(
-      'bad_request',
-      `The request is invalid and could not be translated for the upstream (${detail})`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
-function hasErrorInfo(error: unknown): boolean {
-  const info = (error as { info?: UpstreamErrorInfo } | null)?.info;
-  return typeof info?.status === 'number' && typeof info.code === 'string';
-}
-
 /** Wait `ms`, or less if the client leaves; true when the wait ran its course. */
 function waitUnlessGone(client: ClientPresence, ms: number): Promise<boolean> {
   if (client.gone) return Promise.resolve(false);
@@ -142,11 +94,15 @@ function waitUnlessGone(client: ClientPresence, ms: number): Promise<boolean> {
   });
 }
 
-export function apiErrorOf(info: UpstreamErrorInfo): ApiError {
-  return new ApiError(info.code as ErrorCode, info.message, {
-    status: info.status,
-    retryAfterSeconds: info.retryAfterSeconds,
-  });
+/** The request an attempt serves: its ledger and its client. */
+export interface InFlight {
+  readonly ledger: RequestLedger;
+  readonly client: ClientPresence;
+}
+
+/** What runs one attempt against one target (an endpoint). */
+export interface AttemptUnit<X, T> {
+  attempt(x: X, attempt: Attempt): Promise<T>;
 }
 
 /**
@@ -182,7 +138,12 @@ export class Dispatcher {
     return targets;
   }
 
-  async run<T>(ledger: RequestLedger, client: ClientPresence, attempt: (a: Attempt) => Promise<T>): Promise<T> {
+  /**
+   * Run `unit.attempt(x, …)` against the request's targets until one succeeds: the one dispatch loop of
+   * every endpoint (an object and its method rather than a closure: nothing is allocated per request).
+   */
+  async run<X extends InFlight, T>(x: X, unit: AttemptUnit<X, T>): Promise<T> {
+    const { ledger, client } = x;
     const routing = this.deps.routing();
     const targets = this.plan(ledger, routing).slice(0, Math.max(1, routing.maxAttempts));
     if (targets.length === 0) throw this.noTarget(ledger);
@@ -233,7 +194,7 @@ export class Dispatcher {
         upstreamStatus: null,
       };
       try {
-        const value = await attempt(current);
+        const value = await unit.attempt(x, current);
         const ttft = ledger.ttftMs;
         health.succeed(
           this.deps.clock.now(),
@@ -252,17 +213,17 @@ export class Dispatcher {
           health.release();
           throw error;
         }
-        const info = failureInfo(error, channel, deadlineHit);
+        const info = classifyFailure(error, channel.name, deadlineHit, false);
         if (isClientError(info)) {
           // The upstream refused this request's content (400, 413, …): not the channel's fault.
           health.release();
         } else {
           const opened = health.fail(this.deps.clock.now(), info.message, this.deps.health.options);
-          if (opened) this.deps.onBreakerOpen?.(channel, health.consecutiveOpens, info.message);
+          if (opened) this.deps.autoDisable?.breakerOpened(channel, health.consecutiveOpens, info.message);
         }
         if (info.status === 429 && key.id)
           this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000, channel.id);
-        if (info.code === 'upstream_auth_failed') this.deps.onAuthFailure?.(channel, info.message);
+        if (info.code === 'upstream_auth_failed') this.deps.autoDisable?.keyRejected(channel, info.message);
         if (error instanceof CommittedFailure) throw error;
         ledger.addAttempt(channel, info.status, current.upstreamStatus, info.message, attemptStart);
         lastError = apiErrorOf(info);
@@ -326,33 +287,4 @@ export class Dispatcher {
     }
     return new ApiError('no_available_channel', `No available channel serves model ${ledger.ctx.model.name} right now`);
   }
-}
-
-/** A 4xx that says the request itself is wrong (not 408 timeout / 429 rate limit, which are the upstream's state). */
-function isClientError(info: UpstreamErrorInfo): boolean {
-  return (
-    info.status >= 400 &&
-    info.status < 500 &&
-    info.status !== 408 &&
-    info.status !== 429 &&
-    info.code !== 'upstream_auth_failed'
-  );
-}
-
-function failureInfo(error: unknown, channel: CatalogChannel, deadlineHit: boolean): UpstreamErrorInfo {
-  if (error instanceof UpstreamFailure || error instanceof CommittedFailure) return error.info;
-  if (isUpstreamStreamError(error)) return error.info;
-  // Adapters' own errors that carry a mapped answer (e.g. UnsupportedRequestError: a 400 before sending).
-  const info = (error as { info?: UpstreamErrorInfo } | null)?.info;
-  if (info && typeof info.status === 'number' && typeof info.code === 'string') return info;
-  if (error instanceof SyntaxError)
-    return {
-      status: 502,
-      code: 'upstream_error',
-      message: `Upstream ${channel.name} sent a malformed response`,
-      retryable: true,
-    };
-  if (error instanceof ApiError)
-    return { status: error.status, code: 'upstream_error', message: error.message, retryable: false };
-  return transportErrorInfo(error, channel.name, deadlineHit);
 }

@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { Clock } from '../core/clock.js';
-import type { ChannelTester } from '../modules/channels/tester.js';
-import type { Catalog, CatalogChannel } from './catalog.js';
-import type { HealthRegistry } from './health.js';
-
-/** Reasons the gateway writes when it disables a channel by itself; only these are re-enabled by itself. */
-export const AUTO_DISABLE_PREFIX = 'auto: ';
+import type { Clock } from '../../core/clock.js';
+import type { Catalog } from '../catalog.js';
+import type { ChannelControl } from '../ports.js';
+import { AUTO_DISABLE_PREFIX } from './auto-disable.js';
+import type { HealthRegistry } from './registry.js';
+import type { ChannelTester } from './tester.js';
 
 export interface HealthCheckerDeps {
   catalog: Catalog;
@@ -14,8 +13,8 @@ export interface HealthCheckerDeps {
   clock: Clock;
   intervalSeconds: () => number;
   autoReenable: () => boolean;
-  /** Re-enable a channel that passed its probe (audit-logged by the caller). */
-  reenable: (channel: CatalogChannel) => Promise<void>;
+  /** Re-enables a channel that passed its probe (audit-logged by the control plane). */
+  control: ChannelControl;
   log?: (message: string, detail: Record<string, unknown>) => void;
 }
 
@@ -81,7 +80,7 @@ export class HealthChecker {
           error: result.error ?? null,
         });
         if (result.ok && autoDisabled && this.deps.autoReenable()) {
-          await this.deps.reenable(channel);
+          await this.deps.control.enable(channel.id, 'health check passed');
           this.deps.health.resetChannel(channel.id);
           this.deps.log?.('channel re-enabled after a passing health check', { channelId: channel.id });
         }

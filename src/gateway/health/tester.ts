@@ -1,9 +1,8 @@
 import { ApiError, notFound } from '../../core/errors.js';
-import type { Catalog } from '../../gateway/catalog.js';
-import { nextKey } from '../../gateway/router.js';
-import { readText, transportErrorInfo, type UpstreamClient } from '../../gateway/upstream.js';
-import { mockChatCompletion } from '../../providers/mock/index.js';
 import type { ChatRequest } from '../../providers/types.js';
+import type { Catalog } from '../catalog.js';
+import { nextKey } from '../pipeline/route.js';
+import { readText, transportErrorInfo, type UpstreamClient } from '../pipeline/upstream.js';
 
 export interface ChannelTestResult {
   ok: boolean;
@@ -39,8 +38,9 @@ export class ChannelTester {
     };
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    if (channel.type === 'mock') {
-      const completion = mockChatCompletion(request, { id: 'chatcmpl-test', created: 0 });
+    const inProcess = channel.adapter.inProcess;
+    if (inProcess) {
+      const completion = inProcess.chat(request, { id: 'chatcmpl-test', created: 0 });
       return {
         ok: true,
         latencyMs: elapsed(),

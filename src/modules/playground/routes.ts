@@ -1,11 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../core/errors.js';
-import { bearerSecurity } from '../http/schemas.js';
-import type { Guards } from '../modules/auth/guard.js';
-import { principalOf } from '../modules/auth/guard.js';
-import type { Caller } from './caller.js';
-import type { Gateway } from './gateway.js';
-import { ChatBody, chatCompletion } from './openai-routes.js';
+import { ApiError } from '../../core/errors.js';
+import { type Caller, ChatBody, type Gateway } from '../../gateway/index.js';
+import { bearerSecurity } from '../../http/schemas.js';
+import type { Guards } from '../auth/guard.js';
+import { principalOf } from '../auth/guard.js';
 
 /** Model capabilities that make a model useless in a chat window. */
 const NOT_CHAT = new Set(['embeddings', 'embedding']);
@@ -85,7 +83,7 @@ export function playgroundRoutes(gateway: Gateway, guards: Guards): FastifyPlugi
           body: ChatBody,
         },
       },
-      (request: FastifyRequest, reply: FastifyReply) => chatCompletion(gateway, request, reply, callerOf(request)),
+      (request: FastifyRequest, reply: FastifyReply) => gateway.chatCompletionAs(callerOf(request), request, reply),
     );
   };
 }

@@ -1,0 +1,103 @@
+/** Stage 1 without HTTP: which credential is read, the master key, verdicts as 401s, model allow-lists. */
+import type { FastifyRequest } from 'fastify';
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../core/errors.js';
+import type { KeyCheck, KeyLookup } from '../ports.js';
+import { authenticateCaller, type Caller, mayUseModel, presentedKey } from './authenticate.js';
+
+const requestWith = (headers: Record<string, string>) => ({ headers }) as unknown as FastifyRequest;
+
+function lookup(verdicts: Record<string, KeyCheck>): KeyLookup & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    verify: async (secret) => {
+      asked.push(secret);
+      return verdicts[secret] ?? { ok: false, code: 'NOT_FOUND' };
+    },
+  };
+}
+
+const KEY = {
+  id: 'key_1',
+  userId: 'usr_1',
+  orgId: 'org_1',
+  teamId: null,
+  allowedModels: ['gpt-*'],
+  allowedIps: ['10.0.0.0/8'],
+  limits: { rpm: 5 },
+};
+
+describe('presentedKey', () => {
+  it('reads a Bearer token, else x-api-key (as Anthropic clients send it)', () => {
+    expect(presentedKey(requestWith({ authorization: 'Bearer sk-a' }))).toBe('sk-a');
+    expect(presentedKey(requestWith({ 'x-api-key': ' sk-b ' }))).toBe('sk-b');
+    expect(presentedKey(requestWith({ authorization: 'Bearer sk-a', 'x-api-key': 'sk-b' }))).toBe('sk-a');
+    expect(presentedKey(requestWith({}))).toBeUndefined();
+    expect(presentedKey(requestWith({ 'x-api-key': '' }))).toBeUndefined();
+  });
+});
+
+describe('authenticateCaller', () => {
+  it('refuses a request without a key (401), without asking the lookup', async () => {
+    const keys = lookup({});
+    const error = await authenticateCaller(requestWith({}), keys, 'mk').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 401, code: 'invalid_api_key' });
+    expect(keys.asked).toEqual([]);
+  });
+
+  it('takes the master key as an unrestricted caller, without asking the lookup', async () => {
+    const keys = lookup({});
+    const caller = await authenticateCaller(requestWith({ authorization: 'Bearer mk' }), keys, 'mk');
+    expect(caller).toMatchObject({ keyId: null, userId: null, allowedModels: null, keyLimits: null });
+    expect(keys.asked).toEqual([]);
+  });
+
+  it("maps a key to its caller, with the key's restrictions and limits", async () => {
+    const keys = lookup({ 'sk-a': { ok: true, key: KEY } });
+    const caller = await authenticateCaller(requestWith({ authorization: 'Bearer sk-a' }), keys, undefined);
+    expect(caller).toEqual({
+      keyId: 'key_1',
+      userId: 'usr_1',
+      orgId: 'org_1',
+      teamId: null,
+      allowedModels: ['gpt-*'],
+      allowedIps: ['10.0.0.0/8'],
+      keyLimits: { rpm: 5 },
+    });
+  });
+
+  it('turns each verdict into a 401 with its own message', async () => {
+    const codes = ['NOT_FOUND', 'REVOKED', 'DISABLED', 'EXPIRED', 'OWNER_DISABLED'] as const;
+    const messages = new Set<string>();
+    for (const code of codes) {
+      const keys = lookup({ 'sk-x': { ok: false, code } });
+      const error = await authenticateCaller(requestWith({ 'x-api-key': 'sk-x' }), keys, 'mk').catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 401, code: 'invalid_api_key' });
+      messages.add((error as ApiError).message);
+    }
+    expect(messages.size).toBe(codes.length);
+  });
+});
+
+describe('mayUseModel', () => {
+  const caller = (allowedModels: string[] | null): Caller => ({
+    keyId: 'k',
+    userId: null,
+    orgId: null,
+    teamId: null,
+    allowedModels,
+    allowedIps: null,
+    keyLimits: null,
+  });
+  it('allows everything without a list, exact names, `*` and prefix wildcards', () => {
+    expect(mayUseModel(caller(null), 'any')).toBe(true);
+    expect(mayUseModel(caller(['a']), 'a')).toBe(true);
+    expect(mayUseModel(caller(['a']), 'ab')).toBe(false);
+    expect(mayUseModel(caller(['*']), 'x')).toBe(true);
+    expect(mayUseModel(caller(['gpt-*']), 'gpt-4o')).toBe(true);
+    expect(mayUseModel(caller(['gpt-*']), 'claude')).toBe(false);
+    expect(mayUseModel(caller([]), 'a')).toBe(false);
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * The /v1 routes: each endpoint of ./endpoints/ on its path, plus the model list. A route only names its
+ * endpoint; the stages are the gateway's.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../core/errors.js';
+import { chatCompletions } from './endpoints/chat-completions.js';
+import { embeddings } from './endpoints/embeddings.js';
+import { messages } from './endpoints/messages.js';
+import type { Gateway } from './gateway.js';
+
+/** POST /v1/chat/completions, /v1/embeddings, /v1/messages; GET /v1/models, /v1/models/{id}. */
+export function registerV1Routes(app: FastifyInstance, gateway: Gateway): void {
+  // One line per endpoint (a new /v1 surface: its file in ./endpoints/ and a line here). No body schema:
+  // each endpoint checks its body without coercion (and without Ajv's cost).
+  app.post('/v1/chat/completions', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(chatCompletions, q, r, null),
+  );
+  app.post('/v1/embeddings', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(embeddings, q, r, null),
+  );
+  app.post('/v1/messages', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(messages, q, r, null),
+  );
+
+  app.get('/v1/models', { schema: { hide: true } }, async (request) => {
+    const caller = await gateway.authenticate(request);
+    return { object: 'list', data: gateway.visibleModels(caller).map(toModelObject) };
+  });
+
+  app.get<{ Params: { '*': string } }>('/v1/models/*', { schema: { hide: true } }, async (request) => {
+    const caller = await gateway.authenticate(request);
+    const id = request.params['*'];
+    const model = gateway.visibleModels(caller).find((m) => m.name === id);
+    if (!model)
+      throw new ApiError('model_not_found', `The model '${id}' does not exist or you do not have access to it`, {
+        param: 'model',
+      });
+    return toModelObject(model);
+  });
+}
+
+function toModelObject(model: { name: string; createdAt: number }) {
+  return { id: model.name, object: 'model', created: Math.floor(model.createdAt / 1000), owned_by: 'aihub' };
+}
