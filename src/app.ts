@@ -13,6 +13,7 @@ import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
 import { lazyChildLoggerFactory } from './http/lazy-logger.js';
+import { lazySchemaCompilers } from './http/lazy-schemas.js';
 import { loggerOptions } from './http/log-options.js';
 import { ErrorBody } from './http/schemas.js';
 import type { TlsMaterial } from './http/tls.js';
@@ -71,6 +72,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Each route's validators and serializers compiled on its first request: a /v1-only process never
+    // holds the control plane's (~15 MiB).
+    schemaController: { compilersFactory: lazySchemaCompilers() },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorateRequest('principal', null);
