@@ -155,6 +155,35 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await page.goto('/admin/overview');
     await expect.poll(() => test('ov-requests-today').textContent(), { timeout: 10_000 }).toMatch(/[1-9]/);
     await screenshot(page, '09-overview');
+    // Plain HTTP here: no certificate card. With ACME (its API is tested against Pebble in test/http/acme.test.ts)
+    // the card shows the names, the expiry and a failed renewal: the status is served as the API would.
+    expect(await test('ov-tls').count()).toBe(0);
+    const notAfter = Date.now() + 20 * 86_400_000;
+    await page.route('**/api/admin/tls', (route) =>
+      route.fulfill({
+        json: {
+          source: 'acme',
+          domains: ['hub.example.com'],
+          directoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
+          issuer: 'R11',
+          notBefore: notAfter - 90 * 86_400_000,
+          notAfter,
+          renewedAt: notAfter - 90 * 86_400_000,
+          renewAfter: notAfter - 30 * 86_400_000,
+          lastAttemptAt: Date.now(),
+          lastError: 'Invalid response from http://hub.example.com/.well-known/acme-challenge/x: 404',
+          failures: 2,
+          renewing: false,
+        },
+      }),
+    );
+    await page.reload();
+    await expect.poll(() => test('ov-tls').textContent(), { timeout: 10_000 }).toContain('hub.example.com');
+    expect(await test('ov-tls').textContent()).toMatch(/19 days left|20 days left/);
+    expect(await test('ov-tls-error').textContent()).toContain('(2 in a row)');
+    await test('ov-tls').scrollIntoViewIfNeeded();
+    await screenshot(page, '09b-overview-tls');
+    await page.unroute('**/api/admin/tls');
     await page.goto('/dashboard');
     await expect.poll(() => test('dash-requests-today').textContent(), { timeout: 10_000 }).toMatch(/[1-9]/);
     await screenshot(page, '10-dashboard');
