@@ -278,6 +278,16 @@ describe.skipIf(!HAVE_CHROMIUM)('console layout at laptop and phone sizes', { ti
         const { title, count } = await titleCount(admin);
         expect((await header.textContent())?.trim()).toBe(title);
         expect(count, `${path}: "${title}" shown ${count} times`).toBe(1);
+        // The breadcrumb names the page's area (from the route table) on a desktop; a phone has no room for it.
+        const crumb = admin.locator('header [data-test="breadcrumb-area"]');
+        if (size === DESKTOP) {
+          expect((await crumb.textContent())?.trim(), path).toBe(
+            path.startsWith('/admin/') ? 'Administration' : 'Developer',
+          );
+          expect(await crumb.getAttribute('href'), path).toBe(
+            path.startsWith('/admin/') ? '/admin/overview' : '/dashboard',
+          );
+        } else expect(await crumb.isVisible(), `${path}: breadcrumb on a phone`).toBe(false);
         const o = await overflow(admin);
         expect(o.document, `${path}: page wider than the screen`).toBeLessThanOrEqual(o.viewport);
         expect(o.main, `${path}: content wider than the screen`).toBeLessThanOrEqual(0);

@@ -9,6 +9,8 @@ declare module 'vue-router' {
     /** Reachable without signing in (sign-in pages). */
     guest?: boolean;
     admin?: boolean;
+    /** The console area the page belongs to (the header's breadcrumb). */
+    area?: 'portal' | 'admin';
   }
 }
 

@@ -148,6 +148,11 @@ export interface MenuItem {
   label: string;
 }
 
+/** The first menu page of an area (where its breadcrumb leads). */
+export function homeOf(area: Area): string {
+  return PAGES.find((page) => page.area === area && page.icon)?.path ?? '/';
+}
+
 /** The menu group of an area: its pages that have an icon, in table order. */
 export function menuOf(area: Area): MenuItem[] {
   return PAGES.flatMap((page) =>
@@ -159,7 +164,12 @@ function toRoute(page: ConsolePage, path: string): RouteRecordRaw {
   return {
     path,
     component: page.component,
-    meta: { title: page.title, guest: page.area === 'auth' || undefined, admin: page.area === 'admin' || undefined },
+    meta: {
+      title: page.title,
+      guest: page.area === 'auth' || undefined,
+      admin: page.area === 'admin' || undefined,
+      area: page.area === 'auth' ? undefined : page.area,
+    },
   };
 }
 
