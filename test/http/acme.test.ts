@@ -263,6 +263,9 @@ describe.skipIf(!hasPebble)('aihub start with AIHUB_ACME_DOMAINS', { timeout: 18
     }
     expect(cert, server.output()).not.toBeNull();
     expect(cert?.subjectAltName).toBe(`DNS:${name}`);
+    // JSON log lines are written in batches (at least every second): wait for the listening line.
+    for (let i = 0; i < 50 && !/listening on https:/.test(server.output()); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(server.output()).toMatch(/listening on https:\/\/127\.0\.0\.1:/);
 
     const get = (path: string) =>
