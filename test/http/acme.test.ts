@@ -100,10 +100,10 @@ describe.skipIf(!hasPebble)('ACME certificates against Pebble (RFC 8555 test ser
     const clock = { now: () => Date.now() + offset };
     const box = new SecretBox(Buffer.alloc(32, 7));
     const domains = [`hub-${engine}.aihub.test`, `api-${engine}.aihub.test`];
-    const manager = (log: AcmeLog, instanceId: string, names = domains) =>
+    const manager = (log: AcmeLog, instanceId: string, secretBox = box) =>
       new AcmeManager({
         config: {
-          domains: names,
+          domains,
           email: 'ops@aihub.test',
           directoryUrl: pebble.directoryUrl,
           httpPort: pebble.httpPort,
@@ -112,7 +112,7 @@ describe.skipIf(!hasPebble)('ACME certificates against Pebble (RFC 8555 test ser
           checkIntervalMs: 3_600_000,
         },
         repo: new AcmeRepository(db.handle.db),
-        secretBox: box,
+        secretBox,
         clock,
         log,
         instanceId,
@@ -207,6 +207,18 @@ describe.skipIf(!hasPebble)('ACME certificates against Pebble (RFC 8555 test ser
       await a.check();
       expect(a.status()).toMatchObject({ failures: 0, lastError: null });
       expect(a.material?.cert.toString()).not.toBe(before);
+    });
+
+    it('orders a new certificate when the stored one was sealed with another secret key (a restore elsewhere)', async () => {
+      offset = 0;
+      const log = memoryLog();
+      const elsewhere = manager(log, 'ins_c', new SecretBox(Buffer.alloc(32, 9)));
+      await elsewhere.load();
+      expect(elsewhere.material).toBeUndefined();
+      expect(log.lines.some((l) => l.includes('cannot be decrypted'))).toBe(true);
+      await elsewhere.check();
+      expect(elsewhere.material).toBeDefined();
+      expect(elsewhere.status()).toMatchObject({ failures: 0, lastError: null });
     });
   });
 });

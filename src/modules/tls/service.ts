@@ -145,7 +145,7 @@ export class AcmeManager {
     log.info({ domains: config.domains, directory: config.directoryUrl }, 'ACME: ordering a certificate');
     try {
       const acme = await loadAcmeClient(config.caFile);
-      let accountKey = row.account_key ? secretBox.decrypt(row.account_key) : undefined;
+      let accountKey = row.account_key ? decryptOrUndefined(secretBox, row.account_key) : undefined;
       if (!accountKey || row.directory_url !== config.directoryUrl) {
         accountKey = (await acme.crypto.createPrivateKey()).toString();
         await repo.update({ account_key: secretBox.encrypt(accountKey), directory_url: config.directoryUrl });
@@ -198,7 +198,16 @@ export class AcmeManager {
     const row = await this.deps.repo.get();
     this.#row = row;
     if (!row?.cert_pem || !row.key_pem || row.cert_pem === this.#certPem) return;
-    const material = { cert: Buffer.from(row.cert_pem), key: Buffer.from(this.deps.secretBox.decrypt(row.key_pem)) };
+    let key: string;
+    try {
+      key = this.deps.secretBox.decrypt(row.key_pem);
+    } catch {
+      // Stored under another master key (a restore with a different AIHUB_SECRET_KEY): order a new one.
+      this.deps.log.error({}, 'ACME: the stored certificate key cannot be decrypted with this secret key');
+      this.#row = { ...row, cert_pem: null, account_key: null };
+      return;
+    }
+    const material = { cert: Buffer.from(row.cert_pem), key: Buffer.from(key) };
     this.#certPem = row.cert_pem;
     this.#material = material;
     for (const listener of this.#listeners) {
@@ -253,6 +262,14 @@ export function fileCertificateStatus(material: TlsMaterial | undefined): Certif
     failures: 0,
     renewing: false,
   };
+}
+
+function decryptOrUndefined(box: SecretBox, sealed: string): string | undefined {
+  try {
+    return box.decrypt(sealed);
+  } catch {
+    return undefined;
+  }
 }
 
 function issuerName(cert: X509Certificate): string {
