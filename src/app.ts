@@ -20,7 +20,7 @@ import type { TlsMaterial } from './http/tls.js';
 import { logV1Request } from './http/v1-log.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
-import { createGuards } from './modules/auth/guard.js';
+import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { channelRoutes } from './modules/channels/routes.js';
 import { ChannelSchema } from './modules/channels/schema.js';
@@ -29,11 +29,14 @@ import { KeySchema } from './modules/keys/schema.js';
 import { limitRoutes } from './modules/limits/routes.js';
 import { modelRoutes } from './modules/models/routes.js';
 import { ModelSchema } from './modules/models/schema.js';
+import { organizationRoutes } from './modules/organizations/routes.js';
+import { MemberSchema, OrganizationSchema, RoleSchema } from './modules/organizations/schema.js';
 import { playgroundRoutes } from './modules/playground/routes.js';
 import { providerRoutes } from './modules/providers/routes.js';
 import { ProviderDescriptionSchema } from './modules/providers/schema.js';
 import { settingsRoutes } from './modules/settings/routes.js';
 import { teamRoutes } from './modules/teams/routes.js';
+import { TeamSchema } from './modules/teams/schema.js';
 import { tlsRoutes } from './modules/tls/routes.js';
 import type { CertificateStatus } from './modules/tls/schema.js';
 import { fileCertificateStatus } from './modules/tls/service.js';
@@ -110,6 +113,11 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
+    // Every operation says which permission it needs (x-permission), from the route's declaration.
+    transform: ({ schema, url, route }) => ({
+      schema: { ...schema, 'x-permission': route.config?.permission } as typeof schema,
+      url,
+    }),
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
     },
@@ -120,6 +128,10 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   app.addSchema(ChannelSchema);
   app.addSchema(ModelSchema);
   app.addSchema(ProviderDescriptionSchema);
+  app.addSchema(OrganizationSchema);
+  app.addSchema(MemberSchema);
+  app.addSchema(RoleSchema);
+  app.addSchema(TeamSchema);
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
@@ -132,7 +144,6 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const guards = createGuards(services.auth);
   // Control plane and docs: security headers, a smaller body limit and an access log; the /v1 hot path has none of these.
   await app.register(async (scope) => {
     // Cookies (the console's refresh token) only here: on the root their hooks ran on every /v1 request.
@@ -153,6 +164,8 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     });
     // Global IP rules for /api, /docs and the console run before anything else.
     scope.addHook('onRequest', async (request) => services.accessRules.enforce('api', request.ip));
+    // Authorization of every /api route: its declared permission, in the organization the request is about.
+    scope.addHook('onRequest', createAccessHook(services.auth, services.access));
     scope.addHook('onRoute', (route) => {
       if (route.url.startsWith('/api') && route.bodyLimit === undefined) route.bodyLimit = API_BODY_LIMIT;
     });
@@ -167,15 +180,15 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       );
     });
     await scope.register(swaggerUi, { routePrefix: '/docs' });
-    await scope.register(authRoutes({ auth: services.auth, users: services.users, guards }));
-    await scope.register(userAdminRoutes({ users: services.users, audit: services.audit, guards }));
-    await scope.register(keyRoutes({ keys: services.keys, guards }));
-    await scope.register(auditRoutes({ audit: services.audit, guards }));
+    await scope.register(authRoutes({ auth: services.auth, users: services.users, access: services.access }));
+    await scope.register(organizationRoutes({ organizations: services.organizations, audit: services.audit }));
+    await scope.register(userAdminRoutes({ users: services.users, audit: services.audit }));
+    await scope.register(keyRoutes({ keys: services.keys }));
+    await scope.register(auditRoutes({ audit: services.audit }));
     await scope.register(
       settingsRoutes({
         settings: services.settings,
         audit: services.audit,
-        guards,
         countAdmins: () => services.users.countActiveAdmins(),
       }),
     );
@@ -184,11 +197,10 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         channels: services.channels,
         gateway: services.gateway,
         audit: services.audit,
-        guards,
       }),
     );
-    await scope.register(providerRoutes({ guards }));
-    await scope.register(modelRoutes({ models: services.models, audit: services.audit, guards }));
+    await scope.register(providerRoutes());
+    await scope.register(modelRoutes({ models: services.models, audit: services.audit }));
     await scope.register(
       usageRoutes({
         logs: services.logs,
@@ -196,7 +208,6 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         keys: services.keys,
         verifier: services.keyVerifier,
         limits: services.limits,
-        guards,
         clock: services.clock,
       }),
     );
@@ -207,15 +218,12 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         teams: services.teams,
         summary: services.usageSummary,
         audit: services.audit,
-        guards,
       }),
     );
-    await scope.register(teamRoutes({ teams: services.teams, audit: services.audit, guards }));
-    await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit, guards }));
-    await scope.register(
-      tlsRoutes({ status: options.certificateStatus ?? (() => fileCertificateStatus(undefined)), guards }),
-    );
-    await scope.register(playgroundRoutes(services.gateway, guards));
+    await scope.register(teamRoutes({ teams: services.teams, audit: services.audit }));
+    await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit }));
+    await scope.register(tlsRoutes({ status: options.certificateStatus ?? (() => fileCertificateStatus(undefined)) }));
+    await scope.register(playgroundRoutes(services.gateway, services.organizations));
     await registerConsole(scope, services.config.webDir ?? DEFAULT_WEB_DIR);
   });
 

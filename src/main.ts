@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { CONFIG_VARIABLES, type Config, ConfigError, isEmail, loadConfig, readEnvironment } from './config/index.js';
 import { openDatabase } from './infra/db/client.js';
+import { masterPrincipal } from './modules/access/service.js';
 import { SYSTEM_ACTOR } from './modules/audit/service.js';
 import { openRuntime, startServer } from './server.js';
 
@@ -167,7 +168,7 @@ export function buildCli(): Command {
         const expiresAt = opts.expiresInDays ? services.clock.now() + opts.expiresInDays * 86_400_000 : null;
         const created = await services.keys.create(
           { name: opts.name, expiresAt, userId: owner.id },
-          { principal: { kind: 'master_key' }, ip: null },
+          { principal: masterPrincipal(owner.org_id), ip: null },
         );
         console.log(`Created key ${created.key.id} for ${owner.email}. Store the secret now; it is not shown again:`);
         console.log(created.secret);
@@ -191,6 +192,8 @@ export function buildCli(): Command {
         AIHUB_ADMIN_EMAIL: c.adminEmail ?? '(none)',
         AIHUB_ALLOW_REGISTRATION: String(c.allowRegistration),
         AIHUB_LOG_LEVEL: c.logLevel,
+        AIHUB_PUBLIC_URL: c.publicUrl ?? '(from each request)',
+        AIHUB_SMTP_URL: c.smtpUrl ? c.smtpUrl.replace(/\/\/[^@/]*@/, '//***@') : '(off: links are logged)',
       };
       console.log('Configuration is valid.');
       for (const v of CONFIG_VARIABLES)

@@ -17,6 +17,8 @@ import type { DatabaseHandle } from './infra/db/client.js';
 import { type Change, RedisChangeBus } from './infra/state/change-bus.js';
 import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
 import { RedisCounterStore } from './infra/state/redis-counters.js';
+import { AccessRepository } from './modules/access/repository.js';
+import { AccessService } from './modules/access/service.js';
 import { AccessRulesRepository } from './modules/access-rules/repository.js';
 import { AccessRulesService } from './modules/access-rules/service.js';
 import { AuditRepository } from './modules/audit/repository.js';
@@ -38,6 +40,8 @@ import { LimitsRepository } from './modules/limits/repository.js';
 import { LimitsService } from './modules/limits/service.js';
 import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
+import { OrganizationsRepository } from './modules/organizations/repository.js';
+import { OrganizationsService } from './modules/organizations/service.js';
 import { SettingsRepository } from './modules/settings/repository.js';
 import { type Settings, SettingsService } from './modules/settings/service.js';
 import { TeamsRepository } from './modules/teams/repository.js';
@@ -59,6 +63,8 @@ export interface Services {
   secretBox: SecretBox;
   users: UsersService;
   auth: AuthService;
+  access: AccessService;
+  organizations: OrganizationsService;
   keys: KeysService;
   keyVerifier: KeyVerifier;
   audit: AuditService;
@@ -109,9 +115,11 @@ export function createServices(options: ServiceOptions): Services {
   const ids = options.newId ?? ((prefix: string) => newId(prefix, clock.now()));
   const hasher = options.hasher ?? createArgon2Hasher();
   const audit = new AuditService(new AuditRepository(db), clock, ids);
+  const access = new AccessService(new AccessRepository(db));
   const settings = new SettingsService(new SettingsRepository(db), clock, {
     registrationEnabled: config.allowRegistration,
   });
+  const organizations = new OrganizationsService(new OrganizationsRepository(db), settings, clock, ids);
   const users = new UsersService(new UsersRepository(db), hasher, clock, ids);
   const keysRepo = new KeysRepository(db);
   const keyVerifier = new KeyVerifier(keysRepo, clock);
@@ -150,9 +158,13 @@ export function createServices(options: ServiceOptions): Services {
   const usageRepo = new UsageRepository(db);
   const usageSummary = new UsageSummary(usageRepo, recorder, periods, clock);
   const teams = new TeamsService(new TeamsRepository(db), clock, ids);
-  teams.onDeleted((teamId) => {
+  teams.onChanged((teamId, deleted) => {
     keyVerifier.invalidateTeam(teamId);
-    limits.forget('team', teamId);
+    if (deleted) limits.forget('team', teamId);
+  });
+  organizations.onChange((change) => {
+    if (change.kind === 'org') keyVerifier.invalidateOrg(change.orgId);
+    else for (const keyId of change.revokedKeyIds) keyVerifier.invalidateKey(keyId);
   });
   // What the data plane decides about a channel by itself, stored and audited by the control plane.
   const channelControl: ChannelControl = {
@@ -231,6 +243,9 @@ export function createServices(options: ServiceOptions): Services {
       case 'user':
         keyVerifier.invalidateUser(change.id, false);
         return undefined;
+      case 'org':
+        keyVerifier.invalidateOrg(change.id, false);
+        return undefined;
       case 'team':
         keyVerifier.invalidateTeam(change.id, false);
         limits.forget('team', change.id);
@@ -257,6 +272,8 @@ export function createServices(options: ServiceOptions): Services {
     secretBox,
     users,
     auth,
+    access,
+    organizations,
     keys,
     keyVerifier,
     audit,

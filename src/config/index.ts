@@ -23,6 +23,15 @@ export interface Config {
   /** Log lines for people (pino-pretty) or JSON; auto: pretty when stdout is a terminal. */
   logFormat: LogFormat;
   corsOrigins: string[] | true | false;
+  /**
+   * The address people reach this hub at (links in emails, the SSO redirect URI); undefined → taken from
+   * each request's Host (and X-Forwarded-* with AIHUB_TRUST_PROXY).
+   */
+  publicUrl: string | undefined;
+  /** smtp(s)://user:pass@host:port for outgoing mail; undefined → links go to the server log and the console. */
+  smtpUrl: string | undefined;
+  /** The From address of outgoing mail. */
+  mailFrom: string;
   bodyLimitBytes: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -132,6 +141,17 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
     default: '(empty: no cross-origin access)',
     description: 'Comma-separated allowed origins, or * for any',
   },
+  {
+    name: 'AIHUB_PUBLIC_URL',
+    default: '(from each request)',
+    description: 'Address people reach the hub at, e.g. https://ai.example.com (links in emails, SSO redirects)',
+  },
+  {
+    name: 'AIHUB_SMTP_URL',
+    default: '(empty: links are logged and shown to admins)',
+    description: 'SMTP server for invitations, verification and password-reset mail: smtp(s)://user:pass@host:port',
+  },
+  { name: 'AIHUB_MAIL_FROM', default: 'AI Hub <no-reply@localhost>', description: 'From address of outgoing mail' },
   {
     name: 'AIHUB_BODY_LIMIT_MB',
     default: '20',
@@ -304,6 +324,13 @@ export function loadConfig(env: Env): Config {
     }
   }
 
+  const publicUrl = str('AIHUB_PUBLIC_URL')?.replace(/\/+$/, '');
+  if (publicUrl !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(publicUrl))
+    problems.push(`AIHUB_PUBLIC_URL "${publicUrl}" must look like https://host[:port][/path]`);
+  const smtpUrl = str('AIHUB_SMTP_URL');
+  if (smtpUrl !== undefined && !/^smtps?:\/\/.+/.test(smtpUrl))
+    problems.push('AIHUB_SMTP_URL must look like smtp://user:pass@host:port or smtps://…');
+
   const config: Config = {
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? '0.0.0.0',
@@ -318,6 +345,9 @@ export function loadConfig(env: Env): Config {
     logLevel: rawLevel as LogLevel,
     logFormat: logFormat as LogFormat,
     corsOrigins,
+    publicUrl,
+    smtpUrl,
+    mailFrom: str('AIHUB_MAIL_FROM') ?? 'AI Hub <no-reply@localhost>',
     bodyLimitBytes: int('AIHUB_BODY_LIMIT_MB', 20, 1, 1024) * 1024 * 1024,
     accessTokenTtlSeconds: int('AIHUB_ACCESS_TOKEN_TTL', 900, 30, 86_400),
     refreshTokenTtlSeconds: int('AIHUB_REFRESH_TOKEN_TTL', 2_592_000, 300, 31_536_000),

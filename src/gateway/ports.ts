@@ -20,6 +20,8 @@ export interface VerifiedKey {
   orgId: string;
   teamId: string | null;
   allowedModels: string[] | null;
+  /** Further allow-lists a model must also match: the organization's and the team's model access. */
+  modelLimits: ReadonlyArray<readonly string[]>;
   allowedIps: string[] | null;
   limits: LimitPolicy;
 }
@@ -27,7 +29,7 @@ export interface VerifiedKey {
 /** A verdict on a presented key: the key, or why not (a "no" is a value, a broken database an error). */
 export type KeyCheck =
   | { ok: true; key: VerifiedKey }
-  | { ok: false; code: 'NOT_FOUND' | 'REVOKED' | 'DISABLED' | 'EXPIRED' | 'OWNER_DISABLED' };
+  | { ok: false; code: 'NOT_FOUND' | 'REVOKED' | 'DISABLED' | 'EXPIRED' | 'OWNER_DISABLED' | 'ORG_DISABLED' };
 
 /** Verifies a virtual API key (from memory in steady state). Implemented by modules/keys/verifier.ts. */
 export interface KeyLookup {

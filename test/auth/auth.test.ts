@@ -381,7 +381,17 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
       const users = await call<{ total: number }>('GET', '/api/admin/users', { token: MASTER_KEY });
       expect(users.status).toBe(200);
       expect(users.body.total).toBeGreaterThanOrEqual(1);
-      expect((await call('GET', '/api/me', { token: MASTER_KEY })).body).toEqual({ kind: 'master_key', role: 'admin' });
+      const me = await call<{ kind: string; role: string; organization: { id: string }; permissions: string[] }>(
+        'GET',
+        '/api/me',
+        {
+          token: MASTER_KEY,
+        },
+      );
+      expect(me.body).toMatchObject({ kind: 'master_key', role: 'admin', organization: { id: 'org_default' } });
+      expect(me.body.permissions).toEqual(
+        expect.arrayContaining(['channels.manage', 'members.manage', 'platform.organizations']),
+      );
     });
 
     it('rejects a wrong master key (same length, one character off) with 401', async () => {

@@ -537,7 +537,10 @@ describe.each(ENGINES)('API keys (%s)', (engine) => {
         await write(id, patch);
       });
       await keys.rotate(mine.key.id, {
-        principal: { kind: 'user', userId: owner.userId, role: 'user', orgId: 'org_default', email: owner.email },
+        principal: await t.services.access.principal(
+          { kind: 'user', user: await t.services.users.get(owner.userId) },
+          undefined,
+        ),
         ip: null,
       });
       expect(await verifier.verify(mine.secret)).toEqual({ ok: false, code: 'NOT_FOUND' });

@@ -24,6 +24,7 @@ const KEY = {
   orgId: 'org_1',
   teamId: null,
   allowedModels: ['gpt-*'],
+  modelLimits: [],
   allowedIps: ['10.0.0.0/8'],
   limits: { rpm: 5 },
 };
@@ -63,13 +64,14 @@ describe('authenticateCaller', () => {
       orgId: 'org_1',
       teamId: null,
       allowedModels: ['gpt-*'],
+      modelLimits: [],
       allowedIps: ['10.0.0.0/8'],
       keyLimits: { rpm: 5 },
     });
   });
 
   it('turns each verdict into a 401 with its own message', async () => {
-    const codes = ['NOT_FOUND', 'REVOKED', 'DISABLED', 'EXPIRED', 'OWNER_DISABLED'] as const;
+    const codes = ['NOT_FOUND', 'REVOKED', 'DISABLED', 'EXPIRED', 'OWNER_DISABLED', 'ORG_DISABLED'] as const;
     const messages = new Set<string>();
     for (const code of codes) {
       const keys = lookup({ 'sk-x': { ok: false, code } });
@@ -82,15 +84,23 @@ describe('authenticateCaller', () => {
 });
 
 describe('mayUseModel', () => {
-  const caller = (allowedModels: string[] | null): Caller => ({
+  const caller = (allowedModels: string[] | null, modelLimits: string[][] = []): Caller => ({
     keyId: 'k',
     userId: null,
     orgId: null,
     teamId: null,
     allowedModels,
+    modelLimits,
     allowedIps: null,
     keyLimits: null,
   });
+  it("also requires a match in each of the organization's and team's lists", () => {
+    expect(mayUseModel(caller(null, [['gpt-*']]), 'gpt-4o')).toBe(true);
+    expect(mayUseModel(caller(null, [['gpt-*']]), 'claude-3')).toBe(false);
+    expect(mayUseModel(caller(['*'], [['gpt-*'], ['gpt-4o']]), 'gpt-4o-mini')).toBe(false);
+    expect(mayUseModel(caller(['*'], [['gpt-*'], ['gpt-4o*']]), 'gpt-4o-mini')).toBe(true);
+  });
+
   it('allows everything without a list, exact names, `*` and prefix wildcards', () => {
     expect(mayUseModel(caller(null), 'any')).toBe(true);
     expect(mayUseModel(caller(['a']), 'a')).toBe(true);

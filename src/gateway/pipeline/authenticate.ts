@@ -12,6 +12,8 @@ export interface Caller {
   teamId: string | null;
   /** Model names / `*` wildcards this caller may use; null = all. */
   allowedModels: string[] | null;
+  /** Allow-lists of the caller's organization and team: a model must match each of them too. */
+  modelLimits: ReadonlyArray<readonly string[]>;
   /** CIDRs the key may be used from; null = anywhere. */
   allowedIps: string[] | null;
   /** The key's own limits (null for the master key). */
@@ -24,6 +26,7 @@ const MASTER_CALLER: Caller = {
   orgId: null,
   teamId: null,
   allowedModels: null,
+  modelLimits: [],
   allowedIps: null,
   keyLimits: null,
 };
@@ -34,6 +37,7 @@ const FAILURE_MESSAGES = {
   DISABLED: 'This API key is disabled',
   EXPIRED: 'This API key has expired',
   OWNER_DISABLED: "This API key's owner account is disabled",
+  ORG_DISABLED: "This API key's organization is disabled",
 } as const;
 
 /** Read the key from `Authorization: Bearer …` (or `x-api-key`, as Anthropic clients send it). */
@@ -62,6 +66,7 @@ export async function authenticateCaller(
     orgId: key.orgId,
     teamId: key.teamId,
     allowedModels: key.allowedModels,
+    modelLimits: key.modelLimits,
     allowedIps: key.allowedIps,
     keyLimits: key.limits,
   };
@@ -69,9 +74,13 @@ export async function authenticateCaller(
 
 /** Whether the caller may use `model` (exact names or `prefix*` wildcards). */
 export function mayUseModel(caller: Caller, model: string): boolean {
-  const allowed = caller.allowedModels;
-  if (!allowed) return true;
-  for (const pattern of allowed) {
+  if (caller.allowedModels && !matchesAny(caller.allowedModels, model)) return false;
+  for (const list of caller.modelLimits) if (!matchesAny(list, model)) return false;
+  return true;
+}
+
+function matchesAny(patterns: readonly string[], model: string): boolean {
+  for (const pattern of patterns) {
     if (pattern === model || pattern === '*') return true;
     if (pattern.endsWith('*') && model.startsWith(pattern.slice(0, -1))) return true;
   }

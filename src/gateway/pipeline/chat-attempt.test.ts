@@ -100,6 +100,7 @@ function setup(adapter: ProviderAdapter) {
         orgId: null,
         teamId: null,
         allowedModels: null,
+        modelLimits: [],
         allowedIps: null,
         keyLimits: null,
       },

@@ -91,6 +91,7 @@ function setup(channels: CatalogChannel[], routing: Partial<RoutingSettings> = {
           orgId: null,
           teamId: null,
           allowedModels: null,
+          modelLimits: [],
           allowedIps: null,
           keyLimits: null,
         },

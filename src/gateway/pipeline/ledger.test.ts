@@ -26,6 +26,7 @@ const caller = {
   orgId: null,
   teamId: null,
   allowedModels: null,
+  modelLimits: [],
   allowedIps: null,
   keyLimits: null,
 };

@@ -6,6 +6,7 @@ import * as m0004 from './migrations/0004_limits.js';
 import * as m0005 from './migrations/0005_ip_rules.js';
 import * as m0006 from './migrations/0006_partial_team_index.js';
 import * as m0007 from './migrations/0007_acme.js';
+import * as m0008 from './migrations/0008_tenancy.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -17,6 +18,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_ip_rules': m0005,
   '0006_partial_team_index': m0006,
   '0007_acme': m0007,
+  '0008_tenancy': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -6,6 +6,15 @@ export interface OrganizationsTable {
   id: string;
   name: string;
   slug: string;
+  status: 'active' | 'disabled';
+  /** JSON array of model names / `prefix*` wildcards the organization may use; null = all. */
+  allowed_models: string | null;
+  /** Price multiplier in parts per million (1.25 × = 1_250_000); null = 1. Read by billing. */
+  price_multiplier_ppm: number | null;
+  /** 1 when every member must use two-factor authentication. */
+  require_2fa: number;
+  /** The user who created it (self-serve), null for the Default organization and platform-made ones. */
+  created_by: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -14,6 +23,24 @@ export interface TeamsTable {
   id: string;
   org_id: string;
   name: string;
+  description: string | null;
+  /** JSON array of model names / wildcards the team's keys may use (within the organization's); null = all. */
+  allowed_models: string | null;
+  /** Overrides the organization's multiplier for the team's usage; null = the organization's. */
+  price_multiplier_ppm: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A role of an organization: an override of a built-in role (same key) or a custom one. */
+export interface RolesTable {
+  id: string;
+  org_id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  /** JSON array of organization permission names. */
+  permissions: string;
   created_at: number;
   updated_at: number;
 }
@@ -33,16 +60,21 @@ export interface UsersTable {
   updated_at: number;
   last_login_at: number | null;
   password_changed_at: number;
+  email_verified_at: number | null;
+  /** Access tokens issued before this instant (ms) are refused ("sign out everywhere"). */
+  sessions_valid_after: number;
 }
 
-export type MembershipRole = 'owner' | 'admin' | 'member';
-
+/**
+ * A user's place in an organization (team_id null; role = a role key of the organization) or in one of its
+ * teams (role = 'admin' | 'member').
+ */
 export interface MembershipsTable {
   id: string;
   user_id: string;
   org_id: string;
   team_id: string | null;
-  role: MembershipRole;
+  role: string;
   created_at: number;
 }
 
@@ -75,6 +107,8 @@ export interface ApiKeysTable {
   max_concurrency: number | null;
   /** JSON object of free-form labels. */
   metadata: string | null;
+  /** 1 for a service key owned by its team (user_id is its creator); it survives the creator leaving. */
+  team_owned: number;
 }
 
 export interface RefreshTokensTable {
@@ -96,6 +130,8 @@ export type ActorType = 'user' | 'master_key' | 'system' | 'anonymous';
 export interface AuditLogsTable {
   id: string;
   at: number;
+  /** The organization the action concerns; null for instance-wide actions (channels, settings). */
+  org_id: string | null;
   actor_type: ActorType;
   actor_id: string | null;
   action: string;
@@ -171,6 +207,7 @@ export interface AcmeChallengesTable {
 export interface Database {
   organizations: OrganizationsTable;
   teams: TeamsTable;
+  roles: RolesTable;
   users: UsersTable;
   memberships: MembershipsTable;
   api_keys: ApiKeysTable;

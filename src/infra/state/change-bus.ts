@@ -4,10 +4,10 @@ import type { Redis } from 'ioredis';
 /** What an instance changed that other instances hold in memory. */
 export type Change =
   | { kind: 'settings' | 'catalog' | 'limits' | 'access-rules' }
-  | { kind: 'key' | 'user' | 'team'; id: string };
+  | { kind: 'key' | 'user' | 'team' | 'org'; id: string };
 
 const WHOLE = new Set(['settings', 'catalog', 'limits', 'access-rules']);
-const ONE = new Set(['key', 'user', 'team']);
+const ONE = new Set(['key', 'user', 'team', 'org']);
 
 /** A change as it came over the wire, or undefined when it is not one (another version's, or garbage). */
 export function parseChange(text: string): { from: string; change: Change } | undefined {

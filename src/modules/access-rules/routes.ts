@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
-import type { Guards } from '../auth/guard.js';
+import { routePermission } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import { Force, RuleCreateBody, RuleListSchema, RulePatchBody, RuleSchema } from './schema.js';
 import type { AccessRulesService } from './service.js';
@@ -11,14 +11,12 @@ import type { AccessRulesService } from './service.js';
 export function accessRuleRoutes({
   rules,
   audit,
-  guards,
 }: {
   rules: AccessRulesService;
   audit: AuditService;
-  guards: Guards;
 }): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.addHook('onRequest', guards.admin);
+    routePermission(app, 'ip_rules.manage');
     const tags = ['admin: ip rules'];
 
     app.get(

@@ -1,16 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
-import type { Guards } from '../auth/guard.js';
 import { AuditPage, AuditQuery } from './schema.js';
 import type { AuditService } from './service.js';
 
 /** GET /api/admin/audit: who did what, newest first, with filters and cursor pagination. */
-export function auditRoutes({ audit, guards }: { audit: AuditService; guards: Guards }): FastifyPluginAsyncTypebox {
+export function auditRoutes({ audit }: { audit: AuditService }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/api/admin/audit',
       {
-        onRequest: guards.admin,
+        config: { permission: 'audit.read' },
         schema: {
           tags: ['admin: audit'],
           summary: 'Audit log (admin and security actions)',

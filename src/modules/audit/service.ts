@@ -13,6 +13,8 @@ export const ANONYMOUS_ACTOR: Actor = { type: 'anonymous', id: null };
 
 export interface AuditEntry {
   actor: Actor;
+  /** The organization the action concerns; omit (null) for instance-wide actions. */
+  orgId?: string | null;
   action: string;
   targetType?: string;
   targetId?: string | null;
@@ -49,6 +51,7 @@ export class AuditService {
     await this.repo.insert({
       id: this.newId('aud'),
       at: this.clock.now(),
+      org_id: entry.orgId ?? null,
       actor_type: entry.actor.type,
       actor_id: entry.actor.id,
       action: entry.action,

@@ -1,33 +1,61 @@
-import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { bearerToken } from '../../http/bearer.js';
+import type { Permission, RoutePermission } from '../access/permissions.js';
+import type { AccessService } from '../access/service.js';
 import type { Principal } from './principal.js';
-import { isAdmin } from './principal.js';
 import type { AuthService } from './service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+  interface FastifyContextConfig {
+    /** What the route needs (src/modules/access/permissions.ts); every /api route declares one. */
+    permission?: RoutePermission;
+    /** The route also takes an AI Hub API key (`sk-…`) as its bearer and checks it itself. */
+    apiKey?: boolean;
+  }
 }
 
-export interface Guards {
-  /** Any signed-in user (or the master key). */
-  user: onRequestAsyncHookHandler;
-  /** Instance admins (or the master key). */
-  admin: onRequestAsyncHookHandler;
+/** The header naming the organization a session-token request is about (id or slug). */
+const API_KEY_PREFIX = 'sk-';
+
+export const ORG_HEADER = 'x-aihub-organization';
+
+/**
+ * The one authorization check of /api: authenticate the bearer token, resolve the organization and the
+ * caller's permissions there, and refuse with `403 forbidden` naming the permission that is missing.
+ * A route without a declared permission is refused to everyone (and fails the route-permission test).
+ */
+export function createAccessHook(auth: AuthService, access: AccessService): onRequestAsyncHookHandler {
+  return async (request: FastifyRequest) => {
+    // Routes outside /api (the console's files, its catch-all, the docs) need nothing.
+    if (!request.routeOptions.url?.startsWith('/api/')) return;
+    const need = request.routeOptions.config.permission;
+    if (need === 'public') return;
+    if (need === undefined) throw new ApiError('forbidden', 'This route declares no permission');
+    const bearer = bearerToken(request.headers.authorization);
+    if (request.routeOptions.config.apiKey && bearer?.startsWith(API_KEY_PREFIX)) return;
+    const identity = await auth.authenticate(bearer);
+    const hint = request.headers[ORG_HEADER];
+    const principal = await access.principal(
+      identity,
+      typeof hint === 'string' && hint.trim() !== '' ? hint.trim() : undefined,
+    );
+    request.principal = principal;
+    if (need === 'signed_in') return;
+    const anyOf: readonly Permission[] = typeof need === 'string' ? [need] : need;
+    if (!anyOf.some((p) => principal.permissions.has(p)))
+      throw new ApiError('forbidden', `This needs the permission ${anyOf.join(' or ')}`);
+  };
 }
 
-/** Route guards: every /api route except sign-in uses one; every admin route uses `admin`. */
-export function createGuards(auth: AuthService): Guards {
-  const user = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    request.principal = await auth.authenticate(bearerToken(request.headers.authorization));
-  };
-  const admin = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    await user(request, reply);
-    if (!request.principal || !isAdmin(request.principal)) throw new ApiError('forbidden', 'This needs the admin role');
-  };
-  return { user, admin };
+/** Every route this plugin registers needs `permission`, unless the route declares its own. */
+export function routePermission(app: FastifyInstance, permission: RoutePermission): void {
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, permission: route.config?.permission ?? permission } as typeof route.config;
+  });
 }
 
 /** The authenticated principal of a guarded route. */

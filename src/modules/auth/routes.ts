@@ -3,9 +3,10 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, errorResponses, requireStrings } from '../../http/schemas.js';
+import type { AccessService } from '../access/service.js';
 import type { UsersService } from '../users/service.js';
 import { toUserResponse, type UserResponse } from '../users/service.js';
-import { type Guards, principalOf } from './guard.js';
+import { principalOf } from './guard.js';
 import { LoginBody, MeSchema, PasswordChangeBody, ProfilePatchBody, RegisterBody, SessionSchema } from './schema.js';
 import type { AuthService, SessionGrant } from './service.js';
 
@@ -36,15 +37,16 @@ function sendSession(reply: FastifyReply, grant: SessionGrant): SessionBody {
 export interface AuthRoutesDeps {
   auth: AuthService;
   users: UsersService;
-  guards: Guards;
+  access: AccessService;
 }
 
 /** /api/auth/* (sign-up, sign-in, refresh, sign-out) and /api/me. */
-export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
+export function authRoutes({ auth, users, access }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/api/auth/register',
       {
+        config: { permission: 'public' },
         schema: {
           tags: ['auth'],
           summary: 'Create an account (when registration is open) and sign in',
@@ -62,6 +64,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
     app.post(
       '/api/auth/login',
       {
+        config: { permission: 'public' },
         schema: {
           tags: ['auth'],
           summary: 'Sign in with email and password',
@@ -77,6 +80,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
     app.post(
       '/api/auth/refresh',
       {
+        config: { permission: 'public' },
         schema: {
           tags: ['auth'],
           summary: 'Exchange the refresh cookie for a new access token (the cookie rotates)',
@@ -97,7 +101,10 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
 
     app.post(
       '/api/auth/logout',
-      { schema: { tags: ['auth'], summary: 'End this sign-in', response: { 204: Type.Null() } } },
+      {
+        config: { permission: 'public' },
+        schema: { tags: ['auth'], summary: 'End this sign-in', response: { 204: Type.Null() } },
+      },
       async (request, reply) => {
         await auth.logout(request.cookies[REFRESH_COOKIE]);
         reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH });
@@ -108,7 +115,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
     app.get(
       '/api/me',
       {
-        onRequest: guards.user,
+        config: { permission: 'signed_in' },
         schema: {
           tags: ['me'],
           summary: 'The signed-in user',
@@ -121,15 +128,16 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
       },
       async (request) => {
         const principal = principalOf(request);
-        if (principal.kind === 'master_key') return { kind: 'master_key' as const, role: 'admin' as const };
-        return toUserResponse(await users.get(principal.userId));
+        const summary = await access.describe(principal);
+        if (principal.kind === 'master_key') return { kind: 'master_key' as const, role: 'admin' as const, ...summary };
+        return { ...toUserResponse(await users.get(principal.userId)), ...summary };
       },
     );
 
     app.patch(
       '/api/me',
       {
-        onRequest: guards.user,
+        config: { permission: 'signed_in' },
         schema: {
           tags: ['me'],
           summary: 'Change your display name',
@@ -146,7 +154,7 @@ export function authRoutes({ auth, users, guards }: AuthRoutesDeps): FastifyPlug
     app.post(
       '/api/me/password',
       {
-        onRequest: guards.user,
+        config: { permission: 'signed_in' },
         schema: {
           tags: ['me'],
           summary: 'Change your password; other sessions are signed out',

@@ -22,9 +22,36 @@ export const LoginBody = Type.Object({
 });
 
 /** The signed-in user, or the master key. */
+const AccessFields = {
+  organization: Type.Object(
+    {
+      id: Type.String(),
+      name: Type.String(),
+      slug: Type.String(),
+      role: Type.Union([Type.String(), Type.Null()], {
+        description: 'Your role key here; null for a platform admin who is not a member',
+      }),
+    },
+    { description: 'The organization this request is about (x-aihub-organization, or your home organization)' },
+  ),
+  organizations: Type.Array(
+    Type.Object({ id: Type.String(), name: Type.String(), slug: Type.String(), role: Type.String() }),
+    { description: 'Every organization you belong to, with your role in each' },
+  ),
+  teams: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
+    }),
+    { description: 'Your teams in this organization' },
+  ),
+  permissions: Type.Array(Type.String(), { description: 'What you may do in this organization' }),
+};
+
 export const MeSchema = Type.Union([
-  Type.Ref('User'),
-  Type.Object({ kind: Type.Literal('master_key'), role: Type.Literal('admin') }),
+  Type.Intersect([Type.Ref('User'), Type.Object(AccessFields)]),
+  Type.Object({ kind: Type.Literal('master_key'), role: Type.Literal('admin'), ...AccessFields }),
 ]);
 
 export const ProfilePatchBody = Type.Object(

@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { safeEqual } from '../../core/secrets.js';
 import type { UsersTable } from '../../infra/db/schema.js';
+import type { Identity } from '../access/service.js';
 import type { AuditService } from '../audit/service.js';
 import type { SettingsService } from '../settings/service.js';
 import type { UsersService } from '../users/service.js';
@@ -164,7 +165,7 @@ export class AuthService {
    * Resolve an `Authorization: Bearer …` value to a principal: the master key, or a valid access token
    * of an active user whose password has not changed since the token was issued.
    */
-  async authenticate(bearer: string | undefined): Promise<Principal> {
+  async authenticate(bearer: string | undefined): Promise<Identity> {
     if (!bearer) throw new ApiError('unauthorized', 'Sign in first: send Authorization: Bearer <access token>');
     if (this.deps.masterKey && safeEqual(bearer, this.deps.masterKey)) return { kind: 'master_key' };
     const claims = await this.deps.tokens.verify(bearer, this.deps.clock.now());
@@ -174,7 +175,10 @@ export class AuthService {
     if (claims.issuedAt < Math.floor(user.password_changed_at / 1000)) {
       throw new ApiError('token_expired', 'Password changed since this token was issued; sign in again');
     }
-    return { kind: 'user', userId: user.id, role: user.role, orgId: user.org_id, email: user.email };
+    if (claims.issuedAt < Math.floor(user.sessions_valid_after / 1000)) {
+      throw new ApiError('token_expired', 'You signed out everywhere since this token was issued; sign in again');
+    }
+    return { kind: 'user', user };
   }
 
   private async grant(user: UsersTable, context: RefreshContext): Promise<SessionGrant> {

@@ -3,7 +3,6 @@ import { Type } from '@sinclair/typebox';
 import type { ChannelHealthSummary, Gateway } from '../../gateway/index.js';
 import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
-import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import {
   ChannelBody,
@@ -19,22 +18,21 @@ export interface ChannelRoutesDeps {
   /** The data plane: live health and the channel test. */
   gateway: Gateway;
   audit: AuditService;
-  guards: Guards;
 }
 
 /** /api/admin/channels: upstream connections, their encrypted key pools and live health. */
-export function channelRoutes({ channels, gateway, audit, guards }: ChannelRoutesDeps): FastifyPluginAsyncTypebox {
+export function channelRoutes({ channels, gateway, audit }: ChannelRoutesDeps): FastifyPluginAsyncTypebox {
   const withHealth = (c: ChannelResponse): ChannelResponse & { health: ChannelHealthSummary } => ({
     ...c,
     health: gateway.channelHealth(c.id),
   });
   return async (app) => {
-    app.addHook('onRequest', guards.admin);
     const tags = ['admin: channels'];
 
     app.get(
       '/api/admin/channels',
       {
+        config: { permission: 'channels.read' },
         schema: {
           tags,
           summary: 'List channels',
@@ -50,6 +48,7 @@ export function channelRoutes({ channels, gateway, audit, guards }: ChannelRoute
     app.post(
       '/api/admin/channels',
       {
+        config: { permission: 'channels.manage' },
         schema: {
           tags,
           summary: 'Add a channel',
@@ -76,6 +75,7 @@ export function channelRoutes({ channels, gateway, audit, guards }: ChannelRoute
     app.get(
       '/api/admin/channels/:id',
       {
+        config: { permission: 'channels.read' },
         schema: {
           tags,
           summary: 'One channel',
@@ -90,6 +90,7 @@ export function channelRoutes({ channels, gateway, audit, guards }: ChannelRoute
     app.patch(
       '/api/admin/channels/:id',
       {
+        config: { permission: 'channels.manage' },
         schema: {
           tags,
           summary: 'Change a channel (keys, when given, replace the pool; enabled toggles it)',
@@ -119,6 +120,7 @@ export function channelRoutes({ channels, gateway, audit, guards }: ChannelRoute
     app.delete(
       '/api/admin/channels/:id',
       {
+        config: { permission: 'channels.manage' },
         schema: {
           tags,
           summary: 'Delete a channel and its routes',
@@ -143,6 +145,7 @@ export function channelRoutes({ channels, gateway, audit, guards }: ChannelRoute
     app.post(
       '/api/admin/channels/:id/test',
       {
+        config: { permission: 'channels.manage' },
         schema: {
           tags,
           summary: 'Send a tiny request through the channel and report latency or the upstream error',

@@ -11,7 +11,13 @@ export interface KeyListQuery {
   offset: number;
 }
 
-export type KeyWithOwner = ApiKeysTable & { owner_status: UserStatus };
+export type KeyWithOwner = ApiKeysTable & {
+  owner_status: UserStatus;
+  org_status: 'active' | 'disabled';
+  /** The organization's and the team's model access (JSON lists; null = all). */
+  org_models: string | null;
+  team_models: string | null;
+};
 
 /** Data access for api_keys. */
 export class KeysRepository {
@@ -25,13 +31,20 @@ export class KeysRepository {
     return this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  /** The key with its owner's status, for verification. */
+  /** The key with its owner's status and its organization's and team's model access, for verification. */
   findByHash(hash: string): Promise<KeyWithOwner | undefined> {
     return this.db
       .selectFrom('api_keys')
       .innerJoin('users', 'users.id', 'api_keys.user_id')
+      .innerJoin('organizations', 'organizations.id', 'api_keys.org_id')
+      .leftJoin('teams', 'teams.id', 'api_keys.team_id')
       .selectAll('api_keys')
-      .select('users.status as owner_status')
+      .select([
+        'users.status as owner_status',
+        'organizations.status as org_status',
+        'organizations.allowed_models as org_models',
+        'teams.allowed_models as team_models',
+      ])
       .where('api_keys.key_hash', '=', hash)
       .executeTakeFirst();
   }

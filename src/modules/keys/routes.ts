@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { bearerSecurity, errorResponses, IdParam, Page } from '../../http/schemas.js';
-import { type Guards, principalOf } from '../auth/guard.js';
+import { principalOf } from '../auth/guard.js';
 import { AdminKeysQuery, CreatedKeySchema, KeyCreateBody, KeyPatchBody, OwnKeysQuery } from './schema.js';
 import { type KeysService, toKeyResponse } from './service.js';
 
@@ -11,12 +11,12 @@ function ctx(request: FastifyRequest) {
 }
 
 /** /api/keys (own keys; admins may act on any) and /api/admin/keys (every user's keys). */
-export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards }): FastifyPluginAsyncTypebox {
+export function keyRoutes({ keys }: { keys: KeysService }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/api/keys',
       {
-        onRequest: guards.user,
+        config: { permission: ['keys.own', 'keys.team', 'keys.read', 'keys.all'] },
         schema: {
           tags: ['keys'],
           summary: 'Your API keys (hint only, never the secret)',
@@ -38,7 +38,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.post(
       '/api/keys',
       {
-        onRequest: guards.user,
+        config: { permission: ['keys.own', 'keys.team', 'keys.all'] },
         schema: {
           tags: ['keys'],
           summary: 'Create an API key; the secret is in this answer only',
@@ -57,7 +57,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.get(
       '/api/keys/:id',
       {
-        onRequest: guards.user,
+        config: { permission: ['keys.own', 'keys.team', 'keys.read', 'keys.all'] },
         schema: {
           tags: ['keys'],
           summary: 'One API key',
@@ -72,7 +72,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.patch(
       '/api/keys/:id',
       {
-        onRequest: guards.user,
+        config: { permission: ['keys.own', 'keys.team', 'keys.all'] },
         schema: {
           tags: ['keys'],
           summary: 'Change a key: name, enabled, expiry, allowed models and IPs, budgets and rate limits',
@@ -88,7 +88,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.delete(
       '/api/keys/:id',
       {
-        onRequest: guards.user,
+        config: { permission: ['keys.own', 'keys.team', 'keys.all'] },
         schema: {
           tags: ['keys'],
           summary: 'Revoke a key (it stops working at once)',
@@ -106,7 +106,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.post(
       '/api/keys/:id/rotate',
       {
-        onRequest: guards.user,
+        config: { permission: ['keys.own', 'keys.team', 'keys.all'] },
         schema: {
           tags: ['keys'],
           summary: 'Issue a new secret for a key; the old secret stops working at once',
@@ -121,7 +121,7 @@ export function keyRoutes({ keys, guards }: { keys: KeysService; guards: Guards 
     app.get(
       '/api/admin/keys',
       {
-        onRequest: guards.admin,
+        config: { permission: ['keys.read', 'keys.all'] },
         schema: {
           tags: ['admin: keys'],
           summary: "Every user's keys",

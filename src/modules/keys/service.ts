@@ -157,8 +157,10 @@ export class KeysService {
     const row: ApiKeysTable = {
       id: this.newId('key'),
       user_id: owner.id,
-      org_id: owner.org_id,
+      // A key belongs to the organization it is created in.
+      org_id: ctx.principal.orgId,
       team_id: input.teamId ?? null,
+      team_owned: 0,
       name: input.name.trim(),
       key_hash: sha256Hex(secret),
       hint: hintOf(secret),

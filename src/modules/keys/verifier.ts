@@ -16,13 +16,18 @@ export interface KeyRecord {
   expiresAt: number | null;
   ownerStatus: UserStatus;
   allowedModels: string[] | null;
+  /** The organization's and the team's model access lists (each must match too). */
+  modelLimits: string[][];
   allowedIps: string[] | null;
   limits: LimitPolicy;
+  /** A service key owned by its team: it does not depend on its creator's account. */
+  teamOwned: boolean;
+  orgStatus: 'active' | 'disabled';
 }
 
 export type KeyVerification =
   | { ok: true; key: KeyRecord }
-  | { ok: false; code: 'NOT_FOUND' | 'REVOKED' | 'DISABLED' | 'EXPIRED' | 'OWNER_DISABLED' };
+  | { ok: false; code: 'NOT_FOUND' | 'REVOKED' | 'DISABLED' | 'EXPIRED' | 'OWNER_DISABLED' | 'ORG_DISABLED' };
 
 interface CacheEntry {
   record: KeyRecord | null;
@@ -45,7 +50,7 @@ export interface KeyVerifierOptions {
 export class KeyVerifier implements KeyLookup {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #hashById = new Map<string, string>();
-  readonly #invalidateListeners: Array<(what: { kind: 'key' | 'user' | 'team'; id: string }) => void> = [];
+  readonly #invalidateListeners: Array<(what: { kind: 'key' | 'user' | 'team' | 'org'; id: string }) => void> = [];
   #negativeCount = 0;
   /** Bumped by every invalidation: a load that raced one is not cached (it may have read the old row). */
   #generation = 0;
@@ -76,16 +81,17 @@ export class KeyVerifier implements KeyLookup {
     if (key.status === 'revoked') return { ok: false, code: 'REVOKED' };
     if (key.status === 'disabled') return { ok: false, code: 'DISABLED' };
     if (key.expiresAt !== null && key.expiresAt <= now) return { ok: false, code: 'EXPIRED' };
-    if (key.ownerStatus !== 'active') return { ok: false, code: 'OWNER_DISABLED' };
+    if (key.ownerStatus !== 'active' && !key.teamOwned) return { ok: false, code: 'OWNER_DISABLED' };
+    if (key.orgStatus !== 'active') return { ok: false, code: 'ORG_DISABLED' };
     return { ok: true, key };
   }
 
   /** Called when an entry is dropped here (not when another instance's change is applied with `notify` off). */
-  onInvalidate(listener: (what: { kind: 'key' | 'user' | 'team'; id: string }) => void): void {
+  onInvalidate(listener: (what: { kind: 'key' | 'user' | 'team' | 'org'; id: string }) => void): void {
     this.#invalidateListeners.push(listener);
   }
 
-  private notify(kind: 'key' | 'user' | 'team', id: string): void {
+  private notify(kind: 'key' | 'user' | 'team' | 'org', id: string): void {
     for (const listener of this.#invalidateListeners) listener({ kind, id });
   }
 
@@ -104,6 +110,18 @@ export class KeyVerifier implements KeyLookup {
     this.#generation++;
     for (const [hash, entry] of this.#cache) {
       if (entry.record?.teamId === teamId) {
+        this.#cache.delete(hash);
+        this.#hashById.delete(entry.record.id);
+      }
+    }
+  }
+
+  /** Forget every key of an organization (its status or model access changed). */
+  invalidateOrg(orgId: string, notify = true): void {
+    if (notify) this.notify('org', orgId);
+    this.#generation++;
+    for (const [hash, entry] of this.#cache) {
+      if (entry.record?.orgId === orgId) {
         this.#cache.delete(hash);
         this.#hashById.delete(entry.record.id);
       }
@@ -160,7 +178,10 @@ function toKeyRecord(row: KeyWithOwner): KeyRecord {
     expiresAt: row.expires_at,
     ownerStatus: row.owner_status,
     allowedModels: parseList(row.allowed_models),
+    modelLimits: [parseList(row.org_models), parseList(row.team_models)].filter((l): l is string[] => l !== null),
     allowedIps: parseList(row.allowed_ips),
     limits: policyFromColumns(row),
+    teamOwned: row.team_owned === 1,
+    orgStatus: row.org_status,
   };
 }

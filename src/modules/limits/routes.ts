@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
-import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import type { TeamsService } from '../teams/service.js';
 import type { UsageSummary } from '../usage/summary.js';
@@ -16,26 +15,18 @@ export interface LimitRoutesDeps {
   teams: TeamsService;
   summary: UsageSummary;
   audit: AuditService;
-  guards: Guards;
 }
 
 /** /api/admin/limits/{user|team|org}/{id}: budgets, token quotas and rate limits above the key level. */
-export function limitRoutes({
-  limits,
-  users,
-  teams,
-  summary,
-  audit,
-  guards,
-}: LimitRoutesDeps): FastifyPluginAsyncTypebox {
+export function limitRoutes({ limits, users, teams, summary, audit }: LimitRoutesDeps): FastifyPluginAsyncTypebox {
   const scoped = new ScopeLimits({ limits, users, teams, summary });
   return async (app) => {
-    app.addHook('onRequest', guards.admin);
     const tags = ['admin: limits'];
 
     app.get(
       '/api/admin/limits/:scope/:id',
       {
+        config: { permission: 'limits.read' },
         schema: {
           tags,
           summary: 'The limits of a user, team or organization, with what is used now',
@@ -55,6 +46,7 @@ export function limitRoutes({
     app.patch(
       '/api/admin/limits/:scope/:id',
       {
+        config: { permission: 'limits.manage' },
         schema: {
           tags,
           summary: 'Change the limits of a user, team or organization (null removes a limit)',

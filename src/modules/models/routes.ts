@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
-import type { Guards } from '../auth/guard.js';
+import { routePermission } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import { DEFAULT_PRICES } from './default-prices.js';
 import { DefaultPricesSchema, ModelBody, ModelListSchema, ModelPatchBody } from './schema.js';
@@ -12,14 +12,12 @@ import type { ModelsService } from './service.js';
 export function modelRoutes({
   models,
   audit,
-  guards,
 }: {
   models: ModelsService;
   audit: AuditService;
-  guards: Guards;
 }): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.addHook('onRequest', guards.admin);
+    routePermission(app, 'models.manage');
     const tags = ['admin: models'];
 
     app.get(

@@ -2,8 +2,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { type Caller, ChatBody, type Gateway } from '../../gateway/index.js';
 import { bearerSecurity } from '../../http/schemas.js';
-import type { Guards } from '../auth/guard.js';
 import { principalOf } from '../auth/guard.js';
+import type { OrganizationsService } from '../organizations/service.js';
 
 /** Model capabilities that make a model useless in a chat window. */
 const NOT_CHAT = new Set(['embeddings', 'embedding']);
@@ -12,8 +12,11 @@ const NOT_CHAT = new Set(['embeddings', 'embedding']);
  * The console's playground: chat as the signed-in user, without an API key. The user's own limits and
  * budget apply; the requests are logged under the user with no key.
  */
-export function playgroundRoutes(gateway: Gateway, guards: Guards): FastifyPluginAsync {
-  const callerOf = (request: FastifyRequest): Caller => {
+export function playgroundRoutes(
+  gateway: Gateway,
+  organizations: Pick<OrganizationsService, 'modelAccess'>,
+): FastifyPluginAsync {
+  const callerOf = async (request: FastifyRequest): Promise<Caller> => {
     const principal = principalOf(request);
     if (principal.kind !== 'user') throw new ApiError('bad_request', 'Sign in as a user to use the playground');
     return {
@@ -22,6 +25,7 @@ export function playgroundRoutes(gateway: Gateway, guards: Guards): FastifyPlugi
       orgId: principal.orgId,
       teamId: null,
       allowedModels: null,
+      modelLimits: await organizations.modelAccess(principal.orgId),
       allowedIps: null,
       keyLimits: null,
     };
@@ -31,7 +35,7 @@ export function playgroundRoutes(gateway: Gateway, guards: Guards): FastifyPlugi
     app.get(
       '/api/playground/models',
       {
-        onRequest: guards.user,
+        config: { permission: 'signed_in' },
         schema: {
           tags: ['playground'],
           summary: 'Chat models you can use in the playground',
@@ -61,7 +65,7 @@ export function playgroundRoutes(gateway: Gateway, guards: Guards): FastifyPlugi
       },
       async (request) => ({
         data: gateway
-          .visibleModels(callerOf(request))
+          .visibleModels(await callerOf(request))
           .filter((m) => !m.capabilities.some((c) => NOT_CHAT.has(c)) && !/embed/i.test(m.name))
           .map((m) => ({
             id: m.name,
@@ -75,7 +79,7 @@ export function playgroundRoutes(gateway: Gateway, guards: Guards): FastifyPlugi
     app.post(
       '/api/playground/chat/completions',
       {
-        onRequest: guards.user,
+        config: { permission: ['keys.own', 'keys.team', 'keys.all'] },
         schema: {
           tags: ['playground'],
           summary: 'An OpenAI chat completion (streamed or not) as the signed-in user',
@@ -83,7 +87,8 @@ export function playgroundRoutes(gateway: Gateway, guards: Guards): FastifyPlugi
           body: ChatBody,
         },
       },
-      (request: FastifyRequest, reply: FastifyReply) => gateway.chatCompletionAs(callerOf(request), request, reply),
+      async (request: FastifyRequest, reply: FastifyReply) =>
+        gateway.chatCompletionAs(await callerOf(request), request, reply),
     );
   };
 }

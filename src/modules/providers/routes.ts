@@ -3,7 +3,6 @@ import { Type } from '@sinclair/typebox';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import { PROVIDERS } from '../../providers/registry.js';
 import type { ProviderDeclaration } from '../../providers/types.js';
-import type { Guards } from '../auth/guard.js';
 import type { ProviderDescription } from './schema.js';
 
 /** The public part of a provider's declaration (no transforms). */
@@ -25,12 +24,12 @@ export function describeProvider(p: ProviderDeclaration): ProviderDescription {
 const DESCRIPTIONS: ProviderDescription[] = Object.values(PROVIDERS).map(describeProvider);
 
 /** GET /api/admin/providers: what each channel type needs and can do (the console's channel form). */
-export function providerRoutes({ guards }: { guards: Guards }): FastifyPluginAsyncTypebox {
+export function providerRoutes(): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/api/admin/providers',
       {
-        onRequest: guards.admin,
+        config: { permission: 'channels.read' },
         schema: {
           tags: ['admin: channels'],
           summary: 'Channel types: keys, base URL, options, endpoints and pass-through of each provider',

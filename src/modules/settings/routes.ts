@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
-import type { Guards } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import { PublicSettingsSchema, SettingsPatch, SettingsSchema } from './schema.js';
 import type { SettingsService } from './service.js';
@@ -10,12 +9,10 @@ import type { SettingsService } from './service.js';
 export function settingsRoutes({
   settings,
   audit,
-  guards,
   countAdmins,
 }: {
   settings: SettingsService;
   audit: AuditService;
-  guards: Guards;
   /** Active admins (the sign-in page invites the first visitor to create the admin account). */
   countAdmins: () => Promise<number>;
 }): FastifyPluginAsyncTypebox {
@@ -23,6 +20,7 @@ export function settingsRoutes({
     app.get(
       '/api/settings/public',
       {
+        config: { permission: 'public' },
         schema: {
           tags: ['settings'],
           summary: 'Settings the sign-in page needs (no auth)',
@@ -31,6 +29,7 @@ export function settingsRoutes({
       },
       async () => ({
         registrationEnabled: settings.get().registrationEnabled,
+        allowSelfServeOrganizations: settings.get().allowSelfServeOrganizations && settings.get().registrationEnabled,
         firstAccountIsAdmin: (await countAdmins()) === 0,
       }),
     );
@@ -38,7 +37,7 @@ export function settingsRoutes({
     app.get(
       '/api/admin/settings',
       {
-        onRequest: guards.admin,
+        config: { permission: 'settings.manage' },
         schema: {
           tags: ['admin: settings'],
           summary: 'Instance settings',
@@ -52,7 +51,7 @@ export function settingsRoutes({
     app.patch(
       '/api/admin/settings',
       {
-        onRequest: guards.admin,
+        config: { permission: 'settings.manage' },
         schema: {
           tags: ['admin: settings'],
           summary: 'Change instance settings',

@@ -5,6 +5,7 @@ describe('settings schema', () => {
   it('gives every setting its default', () => {
     expect(defaultSettings()).toEqual({
       registrationEnabled: true,
+      allowSelfServeOrganizations: false,
       routingStrategy: 'weighted',
       maxAttempts: 3,
       breakerFailureThreshold: 5,
@@ -30,6 +31,7 @@ describe('settings schema', () => {
   it('stores each setting under the key existing databases hold', () => {
     expect(Object.fromEntries(SETTING_NAMES.map((name) => [name, storedKey(name)]))).toEqual({
       registrationEnabled: 'registration_enabled',
+      allowSelfServeOrganizations: 'allow_self_serve_organizations',
       routingStrategy: 'routing_strategy',
       maxAttempts: 'max_attempts',
       breakerFailureThreshold: 'breaker_failure_threshold',

@@ -17,6 +17,10 @@ export const SettingsSchema = Type.Object({
     default: true,
     description: 'Whether anyone may create an account',
   }),
+  allowSelfServeOrganizations: Type.Boolean({
+    default: false,
+    description: 'Whether any signed-in user may create an organization of their own (when registration is open too)',
+  }),
   routingStrategy: Type.Union(
     STRATEGIES.map((strategy) => Type.Literal(strategy)),
     { default: 'weighted', description: 'Default routing strategy inside a priority group' },
@@ -118,5 +122,8 @@ export const SettingsPatch = Type.Partial(Type.Object(withoutDefaults(SettingsSc
 /** What the sign-in page reads without signing in. */
 export const PublicSettingsSchema = Type.Object({
   registrationEnabled: Type.Boolean(),
+  allowSelfServeOrganizations: Type.Boolean({
+    description: 'Signed-in users may create their own organizations',
+  }),
   firstAccountIsAdmin: Type.Boolean({ description: 'No admin yet: the next account registered becomes the admin' }),
 });

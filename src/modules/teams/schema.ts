@@ -1,16 +1,73 @@
 import { Type } from '@sinclair/typebox';
+import { EpochMs, OrNull } from '../../http/schemas.js';
 
-export const TeamSchema = Type.Object({
-  id: Type.String(),
-  orgId: Type.String(),
-  name: Type.String(),
-  keys: Type.Integer(),
-  createdAt: Type.Integer(),
+const ModelPatterns = Type.Array(Type.String({ minLength: 1, maxLength: 200, pattern: '^\\S+$' }), {
+  maxItems: 500,
+  description: "Model names or `prefix*` wildcards the team's keys may use (within the organization's); null = all",
 });
+const Multiplier = Type.Number({
+  minimum: 0,
+  maximum: 1000,
+  description: "Price multiplier for the team's usage, instead of the organization's; null = the organization's",
+});
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+const TeamRoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('member')]);
 
-export const TeamListSchema = Type.Object({ data: Type.Array(TeamSchema) });
+export const TeamSchema = Type.Object(
+  {
+    id: Type.String(),
+    orgId: Type.String(),
+    name: Type.String(),
+    description: OrNull(Type.String()),
+    allowedModels: OrNull(Type.Array(Type.String())),
+    priceMultiplier: OrNull(Type.Number()),
+    keys: Type.Integer({ description: 'Keys (not revoked) of the team' }),
+    members: Type.Integer(),
+    createdAt: EpochMs,
+  },
+  { $id: 'Team' },
+);
+
+export const TeamListSchema = Type.Object({ data: Type.Array(Type.Ref('Team')) });
 
 export const TeamCreateBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }) },
+  {
+    name: Name,
+    description: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
+    allowedModels: Type.Optional(OrNull(ModelPatterns)),
+    priceMultiplier: Type.Optional(OrNull(Multiplier)),
+  },
   { additionalProperties: false },
 );
+
+export const TeamPatchBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
+    allowedModels: Type.Optional(OrNull(ModelPatterns)),
+    priceMultiplier: Type.Optional(OrNull(Multiplier)),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const TeamMemberSchema = Type.Object({
+  userId: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  role: TeamRoleSchema,
+  joinedAt: EpochMs,
+});
+
+export const TeamMemberListSchema = Type.Object({ data: Type.Array(TeamMemberSchema) });
+
+export const TeamMemberAddBody = Type.Object(
+  { userId: Type.String({ minLength: 1, maxLength: 64 }), role: Type.Optional(TeamRoleSchema) },
+  { additionalProperties: false },
+);
+
+export const TeamMemberPatchBody = Type.Object({ role: TeamRoleSchema }, { additionalProperties: false });
+
+export const TeamMemberParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+  userId: Type.String({ minLength: 1, maxLength: 64 }),
+});

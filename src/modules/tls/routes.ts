@@ -1,21 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
-import type { Guards } from '../auth/guard.js';
 import { type CertificateStatus, CertificateStatusSchema } from './schema.js';
 
 /** GET /api/admin/tls: the certificate's source, issuer, expiry, last renewal and last error. */
-export function tlsRoutes({
-  status,
-  guards,
-}: {
-  status: () => CertificateStatus;
-  guards: Guards;
-}): FastifyPluginAsyncTypebox {
+export function tlsRoutes({ status }: { status: () => CertificateStatus }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/api/admin/tls',
       {
-        onRequest: guards.admin,
+        config: { permission: 'settings.manage' },
         schema: {
           tags: ['admin: settings'],
           summary: 'The HTTPS certificate: source, issuer, expiry, ACME renewal state',

@@ -181,6 +181,8 @@ describe.each([
         updated_at: 0,
         last_login_at: null,
         password_changed_at: 0,
+        email_verified_at: null,
+        sessions_valid_after: 0,
       })
       .execute();
     await d
@@ -190,6 +192,7 @@ describe.each([
         user_id: 'usr_1',
         org_id: 'org_default',
         team_id: null,
+        team_owned: 0,
         name: 'k',
         key_hash: 'h',
         hint: 'sk-…',

@@ -5,7 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { bearerToken } from '../../http/bearer.js';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
-import { type Guards, principalOf } from '../auth/guard.js';
+import { principalOf } from '../auth/guard.js';
 import type { KeysService } from '../keys/service.js';
 import type { KeyVerifier } from '../keys/verifier.js';
 import type { LimitsService } from '../limits/service.js';
@@ -36,7 +36,6 @@ export interface UsageRoutesDeps {
   keys: KeysService;
   verifier: KeyVerifier;
   limits: LimitsService;
-  guards: Guards;
   clock: Clock;
 }
 
@@ -52,7 +51,6 @@ export function usageRoutes({
   keys,
   verifier,
   limits,
-  guards,
   clock,
 }: UsageRoutesDeps): FastifyPluginAsyncTypebox {
   /** A request authenticated by an API key (sk-…) gets that key only. */
@@ -69,16 +67,12 @@ export function usageRoutes({
     const keyId = await keyCaller(request);
     return keyId ? { kind: 'key', keyId } : { kind: 'principal', principal: principalOf(request) };
   };
-  const userOrKey = async (request: FastifyRequest, reply: Parameters<Guards['user']>[1]) => {
-    if (await keyCaller(request)) return;
-    await guards.user.call(undefined as never, request, reply);
-  };
 
   return async (app) => {
     app.get(
       '/api/logs',
       {
-        onRequest: guards.user,
+        config: { permission: ['logs.own', 'logs.team', 'logs.all'] },
         schema: {
           tags: ['logs'],
           summary: 'Your requests, newest first',
@@ -99,7 +93,7 @@ export function usageRoutes({
     app.get(
       '/api/admin/logs',
       {
-        onRequest: guards.admin,
+        config: { permission: 'logs.all' },
         schema: {
           tags: ['admin: logs'],
           summary: 'All requests, newest first',
@@ -118,7 +112,7 @@ export function usageRoutes({
     app.get(
       '/api/logs/:id',
       {
-        onRequest: guards.user,
+        config: { permission: ['logs.own', 'logs.team', 'logs.all'] },
         schema: {
           tags: ['logs'],
           summary: 'One of your requests, with its bodies if the log kept them',
@@ -137,7 +131,7 @@ export function usageRoutes({
     app.get(
       '/api/admin/logs/:id',
       {
-        onRequest: guards.admin,
+        config: { permission: 'logs.all' },
         schema: {
           tags: ['admin: logs'],
           summary: 'One request, with its bodies if the log kept them',
@@ -154,7 +148,7 @@ export function usageRoutes({
     app.get(
       '/api/logs/export.csv',
       {
-        onRequest: guards.user,
+        config: { permission: ['logs.own', 'logs.team', 'logs.all'] },
         schema: {
           tags: ['logs'],
           summary: 'Your requests as CSV (streamed)',
@@ -175,7 +169,7 @@ export function usageRoutes({
     app.get(
       '/api/admin/logs/export.csv',
       {
-        onRequest: guards.admin,
+        config: { permission: 'logs.all' },
         schema: {
           tags: ['admin: logs'],
           summary: 'All requests as CSV (streamed)',
@@ -194,7 +188,7 @@ export function usageRoutes({
     app.get(
       '/api/usage/current',
       {
-        onRequest: userOrKey,
+        config: { permission: 'signed_in', apiKey: true },
         schema: {
           tags: ['usage'],
           summary:
@@ -209,7 +203,7 @@ export function usageRoutes({
     app.get(
       '/api/usage/history',
       {
-        onRequest: userOrKey,
+        config: { permission: 'signed_in', apiKey: true },
         schema: {
           tags: ['usage'],
           summary:
@@ -225,7 +219,7 @@ export function usageRoutes({
     app.get(
       '/api/admin/usage/history',
       {
-        onRequest: guards.admin,
+        config: { permission: 'usage.read' },
         schema: {
           tags: ['admin: usage'],
           summary: 'Daily requests, tokens and cost by model (UTC days) across every user, or for one user',
@@ -240,7 +234,7 @@ export function usageRoutes({
     app.get(
       '/api/admin/usage/overview',
       {
-        onRequest: guards.admin,
+        config: { permission: 'usage.read' },
         schema: {
           tags: ['admin: usage'],
           summary:

@@ -45,7 +45,7 @@ export class UsersRepository {
           user_id: user.id,
           org_id: user.org_id,
           team_id: null,
-          role: 'member',
+          role: user.role === 'admin' ? 'owner' : 'developer',
           created_at: user.created_at,
         })
         .execute();

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { bearerSecurity, errorResponses, IdParam, Page } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
-import type { Guards } from '../auth/guard.js';
 import { principalOf } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
 import { UserCreateBody, UserPatchBody, UsersQuery } from './schema.js';
@@ -11,17 +10,15 @@ import { toUserResponse, type UsersService } from './service.js';
 export interface UserRoutesDeps {
   users: UsersService;
   audit: AuditService;
-  guards: Guards;
 }
 
 /** /api/admin/users: admin user management. */
-export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): FastifyPluginAsyncTypebox {
+export function userAdminRoutes({ users, audit }: UserRoutesDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.addHook('onRequest', guards.admin);
-
     app.get(
       '/api/admin/users',
       {
+        config: { permission: 'members.read' },
         schema: {
           tags: ['admin: users'],
           summary: 'List users',
@@ -43,6 +40,7 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
     app.post(
       '/api/admin/users',
       {
+        config: { permission: 'members.manage' },
         schema: {
           tags: ['admin: users'],
           summary: 'Create a user',
@@ -69,6 +67,7 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
     app.get(
       '/api/admin/users/:id',
       {
+        config: { permission: 'members.read' },
         schema: {
           tags: ['admin: users'],
           summary: 'Get a user',
@@ -83,6 +82,7 @@ export function userAdminRoutes({ users, audit, guards }: UserRoutesDeps): Fasti
     app.patch(
       '/api/admin/users/:id',
       {
+        config: { permission: 'members.manage' },
         schema: {
           tags: ['admin: users'],
           summary: 'Change a user: name, role, status (disable blocks sessions and keys at once) or password',

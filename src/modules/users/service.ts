@@ -91,6 +91,8 @@ export class UsersService {
       updated_at: now,
       last_login_at: null,
       password_changed_at: now,
+      email_verified_at: null,
+      sessions_valid_after: 0,
     };
     try {
       await this.repo.insertWithMembership(row, this.newId('mem'));
