@@ -251,6 +251,26 @@ describe.skipIf(!HAVE_CHROMIUM)('organizations, members, teams and roles in the 
     await screenshot(member, 'orgs-member-view');
   });
 
+  it('offers everyone "Create organization" once the admin allows self-serve organizations', async () => {
+    await admin.goto('/admin/settings');
+    await settled(admin);
+    await on(admin)('settings-self-serve-orgs').click();
+    await on(admin)('settings-save').click();
+    await on(admin)('settings-saved').waitFor();
+    await member.keyboard.press('Escape');
+    await on(member)('org-switcher').click();
+    await on(member)('org-create').waitFor();
+    await member.keyboard.press('Escape');
+  });
+
+  it('falls back to the home organization when the chosen one is no longer open to the user', async () => {
+    await member.evaluate(`localStorage.setItem('aihub.organization', 'org_gone')`);
+    await member.goto('/dashboard');
+    await expect.poll(() => on(member)('org-current').textContent()).toBe('Default');
+    expect(await member.evaluate(`localStorage.getItem('aihub.organization')`)).toBeNull();
+    expect(await menu(member)).toContain('My logs');
+  });
+
   it('lays the organization pages out on a phone', async () => {
     await admin.setViewportSize(SIZES[1]);
     for (const path of ['/org/settings', '/org/members', '/org/teams', '/org/roles', '/admin/organizations']) {
