@@ -103,9 +103,9 @@ describe.skipIf(!HAVE_CHROMIUM)('organizations, members, teams and roles in the 
     const $ = on(admin);
     await admin.goto('/org/settings');
     await $('org-multiplier').fill('abc');
-    await expect.poll(() => admin.locator('.el-form-item__error').allTextContents()).toContain(
-      'A number from 0 to 1000, or empty',
-    );
+    await expect
+      .poll(() => admin.locator('.el-form-item__error').allTextContents())
+      .toContain('A number from 0 to 1000, or empty');
     expect(await $('org-save').isDisabled()).toBe(true);
     await $('org-multiplier').fill('1.25');
     await $('org-models').click();
@@ -220,14 +220,9 @@ describe.skipIf(!HAVE_CHROMIUM)('organizations, members, teams and roles in the 
     await $('org-option-acme-research').click();
     await expect.poll(() => $('org-current').textContent()).toBe('Acme Research');
     // Reviewer: org.read, members.read, keys.own, jobs — no logs, no teams, no administration.
-    await expect.poll(() => menu(member)).toEqual([
-      'Dashboard',
-      'API keys',
-      'Playground',
-      'Organization settings',
-      'Members',
-      'Roles',
-    ]);
+    await expect
+      .poll(() => menu(member))
+      .toEqual(['Dashboard', 'API keys', 'Playground', 'Organization settings', 'Members', 'Roles']);
     expect(await $('menu-admin').count()).toBe(0);
     // A page the role does not open sends the member home, typed address or not.
     for (const path of ['/org/teams', '/admin/organizations', '/logs']) {

@@ -34,7 +34,7 @@ export default {
   groups: {
     org: 'Organization',
     members: 'Members',
-    roles: 'Roles',
+    roles: 'Role editing',
     teams: 'Teams',
     keys: 'API keys',
     logs: 'Request logs',

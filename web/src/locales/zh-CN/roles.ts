@@ -33,7 +33,7 @@ export default {
   groups: {
     org: '组织',
     members: '成员',
-    roles: '角色',
+    roles: '角色编辑',
     teams: '团队',
     keys: 'API 密钥',
     logs: '请求日志',
