@@ -9,6 +9,7 @@ import {
   Memo,
   Odometer,
   Setting,
+  Stamp,
   UserFilled,
 } from '@element-plus/icons-vue';
 import type { Component } from 'vue';
@@ -77,6 +78,13 @@ export const PAGES: readonly ConsolePage[] = [
     component: () => import('@/views/portal/profile/ProfilePage.vue'),
   },
   {
+    // The current organization's single sign-on (org.manage); reached from the organization pages.
+    area: 'portal',
+    path: '/org/sso',
+    title: 'sso.orgTitle',
+    component: () => import('@/views/org/sso/OrgSsoPage.vue'),
+  },
+  {
     area: 'admin',
     path: '/admin/overview',
     title: 'nav.admin.overview',
@@ -131,6 +139,13 @@ export const PAGES: readonly ConsolePage[] = [
     title: 'nav.admin.audit',
     icon: Memo,
     component: () => import('@/views/admin/audit/AuditPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/sso',
+    title: 'nav.admin.sso',
+    icon: Stamp,
+    component: () => import('@/views/admin/sso/SsoPage.vue'),
   },
   {
     area: 'admin',
