@@ -433,6 +433,39 @@ describe.each(ENGINES)('single sign-on with OpenID Connect (%s)', (engine) => {
     expect((await call('DELETE', `/api/admin/sso/${created.body.id}`, { token: admin.token })).status).toBe(204);
   });
 
+  it('sends the person back to the login page when they cancel at the IdP (idp_error, audited)', async () => {
+    const browser = new CookieBrowser();
+    const start = await browser.fetch(`${t.url}/api/auth/sso/${connA.id}/start`);
+    const interaction = await browser.follow(start.headers.get('location') as string, callbackUrl);
+    // The IdP's "cancel" link: it answers the callback with error=access_denied.
+    const callback = await browser.follow(`${interaction}/abort`, callbackUrl);
+    expect(new URL(callback).searchParams.get('error')).toBe('access_denied');
+    const landing = await finishCallback(browser, t.url, callback);
+    expect(landing.location).toBe('/login?sso_error=idp_error');
+    const failed = await auditRows(t, { action: 'auth.sso_failed' });
+    expect(failed[0]).toMatchObject({ targetId: connA.id, detail: expect.objectContaining({ code: 'idp_error' }) });
+  });
+
+  it('finishes on another instance than the one that started it (state in the shared database)', async () => {
+    const other = await startTestApp({ engine, database: t.database, env: { AIHUB_MASTER_KEY: MASTER_KEY } });
+    try {
+      const browser = new CookieBrowser();
+      const start = await browser.fetch(`${t.url}/api/auth/sso/${connA.id}/start`);
+      const callback = await loginAtIdp(browser, start.headers.get('location') as string, 'alice', callbackUrl);
+      // Behind a load balancer both instances have one address; here the browser carries its cookie over.
+      const moved = callback.replace(t.url, other.url);
+      browser.cookies(other.url).set('aihub_sso', browser.cookie(t.url, 'aihub_sso') as string);
+      const landing = await finishCallback(browser, other.url, moved);
+      expect(landing.location).toBe('/login?sso=done&next=%2F');
+      const me = await call<Me>('GET', '/api/me', { token: landing.accessToken as string });
+      expect(me.body.email).toBe('alice@acme.test');
+    } finally {
+      // The database is the first instance's: only this instance's server and services stop here.
+      await other.app.close();
+      await other.services.close();
+    }
+  });
+
   it('a disabled connection cannot be used to sign in', async () => {
     await call('PATCH', `/api/org/sso/${connA.id}`, { ...inOrg(admin, orgA.id), body: { enabled: false } });
     const landing = await ssoSignIn(new CookieBrowser(), t.url, connA.id, 'alice');
