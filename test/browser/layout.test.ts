@@ -28,6 +28,8 @@ const LIST_PAGES = [
   ['/admin/logs', 'logs-table', 'admin-logs'],
   ['/admin/ip-rules', 'iprules-table', 'ip-rules'],
   ['/admin/audit', 'audit-table', 'audit'],
+  ['/org/sso', 'sso-table', 'org-sso'],
+  ['/admin/sso', 'sso-table', 'admin-sso'],
 ] as const;
 const OTHER_PAGES = [
   ['/dashboard', 'dashboard'],
@@ -139,6 +141,20 @@ describe.skipIf(!HAVE_CHROMIUM)('console layout at laptop and phone sizes', { ti
       body: JSON.stringify({ scope: 'v1', action: 'deny', cidr: '203.0.113.0/24', note: 'documentation range' }),
     });
     expect(rule.status).toBe(201);
+    // A row for each SSO page (creating a connection does not contact its IdP).
+    for (const path of ['/api/org/sso', '/api/admin/sso']) {
+      const sso = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens[0]}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'Example Identity Provider',
+          issuer: 'https://idp.example.com/realms/acme',
+          clientId: 'aihub',
+          emailDomains: ['example.com'],
+        }),
+      });
+      expect(sso.status).toBe(201);
+    }
     const a = await openPage(browser, t.url, { viewport: DESKTOP });
     const n = await openPage(browser, t.url, { viewport: DESKTOP });
     admin = a.page;
