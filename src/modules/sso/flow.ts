@@ -89,7 +89,7 @@ export interface SsoFlowDeps {
 
 /** A relative console path to land on after signing in; anything else (other hosts, the API) becomes `/`. */
 export function safeReturnTo(value: string | null | undefined): string {
-  if (!value || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/api/')) return '/';
+  if (!value?.startsWith('/') || value.startsWith('//') || value.startsWith('/api/')) return '/';
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (/[\\\u0000-\u001f\u007f]/.test(value)) return '/';
   return value;
@@ -125,7 +125,7 @@ export class SsoFlow {
   /** Begin a sign-in: the IdP URL to send the browser to, and the binding value for its cookie. */
   async start(connectionId: string, options: { redirectUri: string; returnTo?: string | undefined }) {
     const connection = await this.deps.repo.findConnection(connectionId);
-    if (!connection || connection.enabled !== 1)
+    if (connection?.enabled !== 1)
       throw new SsoFailure('unavailable', 'This single sign-on connection does not exist or is disabled');
     return this.begin(connection, 'signin', options.redirectUri, safeReturnTo(options.returnTo), null);
   }
