@@ -35,6 +35,8 @@ import { playgroundRoutes } from './modules/playground/routes.js';
 import { providerRoutes } from './modules/providers/routes.js';
 import { ProviderDescriptionSchema } from './modules/providers/schema.js';
 import { settingsRoutes } from './modules/settings/routes.js';
+import { ssoRoutes } from './modules/sso/routes.js';
+import { SsoConnectionSchema } from './modules/sso/schema.js';
 import { teamRoutes } from './modules/teams/routes.js';
 import { TeamSchema } from './modules/teams/schema.js';
 import { tlsRoutes } from './modules/tls/routes.js';
@@ -132,6 +134,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   app.addSchema(MemberSchema);
   app.addSchema(RoleSchema);
   app.addSchema(TeamSchema);
+  app.addSchema(SsoConnectionSchema);
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
@@ -181,6 +184,14 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     });
     await scope.register(swaggerUi, { routePrefix: '/docs' });
     await scope.register(authRoutes({ auth: services.auth, users: services.users, access: services.access }));
+    await scope.register(
+      ssoRoutes({
+        connections: services.sso.connections,
+        flow: services.sso.flow,
+        audit: services.audit,
+        publicUrl: services.config.publicUrl,
+      }),
+    );
     await scope.register(organizationRoutes({ organizations: services.organizations, audit: services.audit }));
     await scope.register(userAdminRoutes({ users: services.users, audit: services.audit }));
     await scope.register(keyRoutes({ keys: services.keys }));

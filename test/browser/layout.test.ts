@@ -31,6 +31,8 @@ const LIST_PAGES = [
   ['/org/members', 'members-table', 'org-members'],
   ['/org/teams', 'teams-table', 'org-teams'],
   ['/admin/organizations', 'orgs-table', 'organizations'],
+  ['/org/sso', 'sso-table', 'org-sso'],
+  ['/admin/sso', 'sso-table', 'admin-sso'],
 ] as const;
 const OTHER_PAGES = [
   ['/dashboard', 'dashboard'],
@@ -158,6 +160,20 @@ describe.skipIf(!HAVE_CHROMIUM)('console layout at laptop and phone sizes', { ti
       body: JSON.stringify({ name: 'Research', description: 'Models and evaluations' }),
     });
     expect(team.status).toBe(201);
+    // A row for each SSO page (creating a connection does not contact its IdP).
+    for (const path of ['/api/org/sso', '/api/admin/sso']) {
+      const sso = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens[0]}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'Example Identity Provider',
+          issuer: 'https://idp.example.com/realms/acme',
+          clientId: 'aihub',
+          emailDomains: ['example.com'],
+        }),
+      });
+      expect(sso.status).toBe(201);
+    }
     const a = await openPage(browser, t.url, { viewport: DESKTOP });
     const n = await openPage(browser, t.url, { viewport: DESKTOP });
     admin = a.page;

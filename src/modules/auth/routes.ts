@@ -23,7 +23,8 @@ function context(request: FastifyRequest) {
   return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
 }
 
-function sendSession(reply: FastifyReply, grant: SessionGrant): SessionBody {
+/** Set the refresh cookie of a new session and answer the session body (sign-in, SSO). */
+export function sendSession(reply: FastifyReply, grant: SessionGrant): SessionBody {
   reply.setCookie(REFRESH_COOKIE, grant.refreshToken, {
     httpOnly: true,
     sameSite: 'strict',

@@ -33,7 +33,11 @@ export interface AuthServiceDeps {
 }
 
 /** Sign-up, sign-in, session refresh and bearer-token authentication for /api. */
+/** A rule a password sign-in must pass once the password is right (e.g. "this organization signs in with SSO"). */
+export type PasswordSignInCheck = (user: UsersTable) => Promise<void>;
+
 export class AuthService {
+  readonly #passwordChecks: PasswordSignInCheck[] = [];
   // A real argon2 hash to verify against when the account does not exist, so timing does not reveal it.
   #dummyHash: Promise<string> | undefined;
 
@@ -101,6 +105,21 @@ export class AuthService {
       });
       throw new ApiError('account_disabled', 'This account is disabled');
     }
+    for (const check of this.#passwordChecks) {
+      try {
+        await check(user);
+      } catch (error) {
+        await this.deps.audit.record({
+          actor: { type: 'user', id: user.id },
+          action: 'auth.login_failed',
+          targetType: 'user',
+          targetId: user.id,
+          ip: context.ip,
+          detail: { reason: error instanceof ApiError ? error.code : 'refused' },
+        });
+        throw error;
+      }
+    }
     await this.deps.throttle.recordSuccess(account);
     const lastLoginAt = await this.deps.users.recordLogin(user.id);
     await this.deps.audit.record({
@@ -110,6 +129,21 @@ export class AuthService {
       targetId: user.id,
       ip: context.ip,
     });
+    return this.grant({ ...user, last_login_at: lastLoginAt }, context);
+  }
+
+  /** Add a rule password sign-ins must pass (checked after the password, so it reveals nothing to guessers). */
+  addPasswordSignInCheck(check: PasswordSignInCheck): void {
+    this.#passwordChecks.push(check);
+  }
+
+  /**
+   * Sign in a user another authority vouched for (an SSO identity provider): no password and no second
+   * factor here (the IdP did its own). The caller audits it.
+   */
+  async signInVerified(user: UsersTable, context: RefreshContext): Promise<SessionGrant> {
+    if (user.status !== 'active') throw new ApiError('account_disabled', 'This account is disabled');
+    const lastLoginAt = await this.deps.users.recordLogin(user.id);
     return this.grant({ ...user, last_login_at: lastLoginAt }, context);
   }
 

@@ -38,6 +38,11 @@ export interface CreateUserInput {
   password: string;
   name?: string | undefined;
   role?: UserRole | undefined;
+  /** Home organization (default: the Default organization) and the role there (default: developer/owner). */
+  orgId?: string | undefined;
+  orgRole?: string | undefined;
+  /** The address is known to be the person's (an SSO identity provider said so). */
+  emailVerified?: boolean | undefined;
 }
 
 export interface UpdateUserInput {
@@ -86,16 +91,16 @@ export class UsersService {
       password_hash: await this.hasher.hash(input.password),
       role: input.role ?? 'user',
       status: 'active',
-      org_id: DEFAULT_ORG_ID,
+      org_id: input.orgId ?? DEFAULT_ORG_ID,
       created_at: now,
       updated_at: now,
       last_login_at: null,
       password_changed_at: now,
-      email_verified_at: null,
+      email_verified_at: input.emailVerified ? now : null,
       sessions_valid_after: 0,
     };
     try {
-      await this.repo.insertWithMembership(row, this.newId('mem'));
+      await this.repo.insertWithMembership(row, this.newId('mem'), input.orgRole);
     } catch (error) {
       // Two registrations racing for one email: the unique index decides.
       if (await this.repo.findByEmail(email))
