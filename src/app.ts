@@ -182,7 +182,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(swaggerUi, { routePrefix: '/docs' });
     await scope.register(authRoutes({ auth: services.auth, users: services.users, access: services.access }));
     await scope.register(organizationRoutes({ organizations: services.organizations, audit: services.audit }));
-    await scope.register(userAdminRoutes({ users: services.users, audit: services.audit }));
+    await scope.register(
+      userAdminRoutes({ users: services.users, audit: services.audit, organizations: services.organizations }),
+    );
     await scope.register(keyRoutes({ keys: services.keys }));
     await scope.register(auditRoutes({ audit: services.audit }));
     await scope.register(
@@ -218,6 +220,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         teams: services.teams,
         summary: services.usageSummary,
         audit: services.audit,
+        organizations: services.organizations,
       }),
     );
     await scope.register(teamRoutes({ teams: services.teams, audit: services.audit }));

@@ -58,6 +58,7 @@ export class AuthService {
       user = await this.deps.users.update(user.id, { role: 'user' });
     }
     await this.deps.audit.record({
+      orgId: user.org_id,
       actor: { type: 'user', id: user.id },
       action: 'user.register',
       targetType: 'user',
@@ -81,6 +82,7 @@ export class AuthService {
     if (!user || !valid) {
       await this.deps.throttle.recordFailure(ip, account);
       await this.deps.audit.record({
+        orgId: user?.org_id ?? null,
         actor: { type: 'anonymous', id: null },
         action: 'auth.login_failed',
         targetType: 'user',
@@ -92,6 +94,7 @@ export class AuthService {
     }
     if (user.status !== 'active') {
       await this.deps.audit.record({
+        orgId: user.org_id,
         actor: { type: 'user', id: user.id },
         action: 'auth.login_failed',
         targetType: 'user',
@@ -104,6 +107,7 @@ export class AuthService {
     await this.deps.throttle.recordSuccess(account);
     const lastLoginAt = await this.deps.users.recordLogin(user.id);
     await this.deps.audit.record({
+      orgId: user.org_id,
       actor: { type: 'user', id: user.id },
       action: 'auth.login',
       targetType: 'user',
@@ -152,6 +156,7 @@ export class AuthService {
     }
     const updated = await this.deps.users.update(userId, { password: newPassword });
     await this.deps.audit.record({
+      orgId: updated.org_id,
       actor: { type: 'user', id: userId },
       action: 'user.password_change',
       targetType: 'user',

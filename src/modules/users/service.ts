@@ -38,6 +38,10 @@ export interface CreateUserInput {
   password: string;
   name?: string | undefined;
   role?: UserRole | undefined;
+  /** The account's home organization, which it joins (default: the Default organization). */
+  orgId?: string | undefined;
+  /** Its role there (default: owner for instance admins, developer for everyone else). */
+  orgRole?: string | undefined;
 }
 
 export interface UpdateUserInput {
@@ -86,7 +90,7 @@ export class UsersService {
       password_hash: await this.hasher.hash(input.password),
       role: input.role ?? 'user',
       status: 'active',
-      org_id: DEFAULT_ORG_ID,
+      org_id: input.orgId ?? DEFAULT_ORG_ID,
       created_at: now,
       updated_at: now,
       last_login_at: null,
@@ -95,7 +99,8 @@ export class UsersService {
       sessions_valid_after: 0,
     };
     try {
-      await this.repo.insertWithMembership(row, this.newId('mem'));
+      const orgRole = input.orgRole ?? (row.role === 'admin' ? 'owner' : 'developer');
+      await this.repo.insertWithMembership(row, this.newId('mem'), orgRole);
     } catch (error) {
       // Two registrations racing for one email: the unique index decides.
       if (await this.repo.findByEmail(email))
@@ -109,6 +114,13 @@ export class UsersService {
   async get(id: string): Promise<UsersTable> {
     const row = await this.repo.findById(id);
     if (!row) throw notFound('User');
+    return row;
+  }
+
+  /** A member of this organization; anyone else (of another organization, or no one) is "not found". */
+  async getInOrg(orgId: string, id: string): Promise<UsersTable> {
+    const row = await this.repo.findById(id);
+    if (!row || !(await this.repo.isMember(orgId, id))) throw notFound('User');
     return row;
   }
 
