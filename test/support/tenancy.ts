@@ -101,10 +101,13 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
   );
   const as = (who: { token: string }) => inOrg(who, org.id);
 
-  // One account per built-in role, made in this organization (their home), then signed in.
+  // One account per built-in role, made by the platform admin in this organization (their home), then signed
+  // in — except the auditor, who registers (home: Default) and is added by the owner through the members
+  // API: a member of two organizations.
   const members = {} as Record<RoleKey, TenantMember>;
+  const made = ROLE_KEYS.filter((role) => role !== 'auditor');
   await Promise.all(
-    ROLE_KEYS.map(async (role) => {
+    made.map(async (role) => {
       const email = `${role.replace('_', '-')}-${tag}@aihub.test`;
       const name = `${role} ${tag}`;
       const user = await ok<{ id: string }>(
@@ -120,6 +123,15 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
       members[role] = { role, name, email, userId: user.id, token: session.accessToken, cookie: '' };
     }),
   );
+  const auditor = await register(call, `auditor-${tag}@aihub.test`, PASSWORD);
+  await ok(
+    call,
+    'POST',
+    '/api/org/members',
+    { ...as(members.owner), body: { email: auditor.email, role: 'auditor' } },
+    201,
+  );
+  members.auditor = { ...auditor, role: 'auditor', name: `auditor-${tag}` };
   const owner = members.owner;
 
   const team = await ok<{ id: string; name: string }>(
