@@ -2,13 +2,22 @@ export default {
   main: 'Main navigation',
   portal: 'Developer',
   adminGroup: 'Administration',
+  orgGroup: 'Organization',
   toggleMenu: 'Toggle menu',
   dashboard: 'Dashboard',
   keys: 'API keys',
   playground: 'Playground',
   logs: 'My logs',
   profile: 'Profile',
+  org: {
+    settings: 'Organization settings',
+    members: 'Members',
+    teams: 'Teams',
+    roles: 'Roles',
+  },
   admin: {
+    // The platform admin's list of every organization.
+    organizations: 'Organizations',
     overview: 'Overview',
     channels: 'Channels',
     models: 'Models & prices',
