@@ -193,7 +193,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       }),
     );
     await scope.register(organizationRoutes({ organizations: services.organizations, audit: services.audit }));
-    await scope.register(userAdminRoutes({ users: services.users, audit: services.audit }));
+    await scope.register(
+      userAdminRoutes({ users: services.users, audit: services.audit, organizations: services.organizations }),
+    );
     await scope.register(keyRoutes({ keys: services.keys }));
     await scope.register(auditRoutes({ audit: services.audit }));
     await scope.register(
@@ -229,6 +231,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         teams: services.teams,
         summary: services.usageSummary,
         audit: services.audit,
+        organizations: services.organizations,
       }),
     );
     await scope.register(teamRoutes({ teams: services.teams, audit: services.audit }));

@@ -62,6 +62,7 @@ export class AuthService {
       user = await this.deps.users.update(user.id, { role: 'user' });
     }
     await this.deps.audit.record({
+      orgId: user.org_id,
       actor: { type: 'user', id: user.id },
       action: 'user.register',
       targetType: 'user',
@@ -85,6 +86,7 @@ export class AuthService {
     if (!user || !valid) {
       await this.deps.throttle.recordFailure(ip, account);
       await this.deps.audit.record({
+        orgId: user?.org_id ?? null,
         actor: { type: 'anonymous', id: null },
         action: 'auth.login_failed',
         targetType: 'user',
@@ -96,6 +98,7 @@ export class AuthService {
     }
     if (user.status !== 'active') {
       await this.deps.audit.record({
+        orgId: user.org_id,
         actor: { type: 'user', id: user.id },
         action: 'auth.login_failed',
         targetType: 'user',
@@ -123,6 +126,7 @@ export class AuthService {
     await this.deps.throttle.recordSuccess(account);
     const lastLoginAt = await this.deps.users.recordLogin(user.id);
     await this.deps.audit.record({
+      orgId: user.org_id,
       actor: { type: 'user', id: user.id },
       action: 'auth.login',
       targetType: 'user',
@@ -186,6 +190,7 @@ export class AuthService {
     }
     const updated = await this.deps.users.update(userId, { password: newPassword });
     await this.deps.audit.record({
+      orgId: updated.org_id,
       actor: { type: 'user', id: userId },
       action: 'user.password_change',
       targetType: 'user',

@@ -38,8 +38,9 @@ export interface CreateUserInput {
   password: string;
   name?: string | undefined;
   role?: UserRole | undefined;
-  /** Home organization (default: the Default organization) and the role there (default: developer/owner). */
+  /** The account's home organization, which it joins (default: the Default organization). */
   orgId?: string | undefined;
+  /** Its role there (default: owner for instance admins, developer for everyone else). */
   orgRole?: string | undefined;
   /** The address is known to be the person's (an SSO identity provider said so). */
   emailVerified?: boolean | undefined;
@@ -100,7 +101,8 @@ export class UsersService {
       sessions_valid_after: 0,
     };
     try {
-      await this.repo.insertWithMembership(row, this.newId('mem'), input.orgRole);
+      const orgRole = input.orgRole ?? (row.role === 'admin' ? 'owner' : 'developer');
+      await this.repo.insertWithMembership(row, this.newId('mem'), orgRole);
     } catch (error) {
       // Two registrations racing for one email: the unique index decides.
       if (await this.repo.findByEmail(email))
@@ -114,6 +116,13 @@ export class UsersService {
   async get(id: string): Promise<UsersTable> {
     const row = await this.repo.findById(id);
     if (!row) throw notFound('User');
+    return row;
+  }
+
+  /** A member of this organization; anyone else (of another organization, or no one) is "not found". */
+  async getInOrg(orgId: string, id: string): Promise<UsersTable> {
+    const row = await this.repo.findById(id);
+    if (!row || !(await this.repo.isMember(orgId, id))) throw notFound('User');
     return row;
   }
 

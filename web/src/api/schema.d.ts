@@ -3631,7 +3631,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users */
+        /** List users: the members of the current organization (platform.users: every account) */
         get: {
             parameters: {
                 query?: {
@@ -3720,7 +3720,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a user */
+        /** Create an account, a member of the current organization (its home) with orgRole */
         post: {
             parameters: {
                 query?: never;
@@ -3736,6 +3736,8 @@ export interface paths {
                         password: string;
                         name?: string;
                         role?: "admin" | "user";
+                        /** @description The role in the current organization, which becomes the account's home (default developer) */
+                        orgRole?: string;
                     };
                 };
             };
@@ -3818,7 +3820,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a user */
+        /** Get a user (a member of the current organization, unless platform.users) */
         get: {
             parameters: {
                 query?: never;
@@ -3900,7 +3902,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a user: name, role, status (disable blocks sessions and keys at once) or password */
+        /** Change an account: name, instance role, status (disable blocks sessions and keys at once) or password */
         patch: {
             parameters: {
                 query?: never;
@@ -3995,11 +3997,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your API keys (hint only, never the secret) */
+        /** Your API keys and those of the teams whose keys you manage, in the current organization (hint only, never the secret) */
         get: {
             parameters: {
                 query?: {
                     status?: "active" | "disabled" | "revoked";
+                    /** @description own: your personal keys; team (default): yours and those of the teams whose keys you manage; all: every key of the organization (keys.read) */
+                    scope?: "own" | "team" | "all";
                     limit?: number;
                     offset?: number;
                 };
@@ -4092,8 +4096,10 @@ export interface paths {
                         /** @description A name to recognise the key by */
                         name: string;
                         expiresAt?: null | number;
-                        /** @description Admins only: create the key for this user */
+                        /** @description keys.all: create the key for this member of the organization */
                         userId?: string;
+                        /** @description A service key owned by teamId (keys.team for that team, or keys.all); default false */
+                        teamOwned?: boolean;
                         allowedModels?: null | string[];
                         allowedIps?: null | string[];
                         teamId?: null | string;
@@ -4547,11 +4553,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every user's keys */
+        /** Every key of the current organization */
         get: {
             parameters: {
                 query?: {
                     userId?: string;
+                    teamId?: string;
                     status?: "active" | "disabled" | "revoked";
                     /** @description Part of a key's name, hint or id, or of its owner's email or name (case-insensitive) */
                     search?: string;
@@ -4647,7 +4654,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit log (admin and security actions) */
+        /** Audit log of the current organization (platform admins: and the instance's own actions), newest first */
         get: {
             parameters: {
                 query?: {
@@ -6446,7 +6453,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your requests, newest first */
+        /** Requests you reach in the current organization, newest first: yours (logs.own), your teams' (logs.team), everyone's (logs.all) */
         get: {
             parameters: {
                 query?: {
@@ -6460,6 +6467,8 @@ export interface paths {
                     status?: string;
                     /** @description Cursor: the id of the last row of the previous page */
                     before?: string;
+                    /** @description Narrow the rows: own (your requests), team (and your teams'), all (the organization's); default the widest you hold */
+                    scope?: "own" | "team" | "all";
                     limit?: number;
                 };
                 header?: never;
@@ -6587,7 +6596,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All requests, newest first */
+        /** Every request of the current organization, newest first */
         get: {
             parameters: {
                 query?: {
@@ -6730,7 +6739,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One of your requests, with its bodies if the log kept them */
+        /** One request you reach, with its bodies if the log kept them (yours, or anyone's with logs.bodies) */
         get: {
             parameters: {
                 query?: never;
@@ -6862,7 +6871,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One request, with its bodies if the log kept them */
+        /** One request of the organization, with its bodies if kept (logs.bodies, or your own request) */
         get: {
             parameters: {
                 query?: never;
@@ -6994,7 +7003,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your requests as CSV (streamed) */
+        /** The requests you reach as CSV (streamed) */
         get: {
             parameters: {
                 query?: {
@@ -7008,6 +7017,8 @@ export interface paths {
                     status?: string;
                     /** @description Cursor: the id of the last row of the previous page */
                     before?: string;
+                    /** @description Narrow the rows: own (your requests), team (and your teams'), all (the organization's); default the widest you hold */
+                    scope?: "own" | "team" | "all";
                 };
                 header?: never;
                 path?: never;
@@ -7039,7 +7050,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All requests as CSV (streamed) */
+        /** Every request of the organization as CSV (streamed) */
         get: {
             parameters: {
                 query?: {
@@ -7351,7 +7362,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Daily requests, tokens and cost by model (UTC days) across every user, or for one user */
+        /** Daily requests, tokens and cost by model (UTC days) across the organization, or for one member */
         get: {
             parameters: {
                 query?: {
@@ -7458,7 +7469,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Requests, errors, tokens, cost and active users today, this week and this month; user and key counts */
+        /** The organization's requests, errors, tokens, cost and active users today, this week and this month; member and key counts */
         get: {
             parameters: {
                 query?: never;
@@ -7512,13 +7523,13 @@ export interface paths {
                                 activeUsers: number;
                             };
                             users: {
-                                /** @description Every account */
+                                /** @description Every member of the organization */
                                 total: number;
-                                /** @description Accounts with status active */
+                                /** @description Members whose account is active */
                                 active: number;
                             };
                             keys: {
-                                /** @description Every API key, revoked ones included */
+                                /** @description Every API key of the organization, revoked ones included */
                                 total: number;
                                 /** @description Keys with status active that have not expired */
                                 active: number;
@@ -9219,6 +9230,8 @@ export interface components {
             userId: string;
             orgId: string;
             teamId: string | null;
+            /** @description A service key owned by its team: it keeps working when its creator (userId) leaves or is disabled */
+            teamOwned: boolean;
             name: string;
             /** @description First and last characters of the secret, to recognise it */
             hint: string;
