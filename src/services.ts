@@ -46,6 +46,8 @@ import { SettingsRepository } from './modules/settings/repository.js';
 import { type Settings, SettingsService } from './modules/settings/service.js';
 import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
+import { TwoFactorRepository } from './modules/two-factor/repository.js';
+import { TwoFactorService } from './modules/two-factor/service.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
 import { UsageRepository } from './modules/usage/repository.js';
@@ -63,6 +65,7 @@ export interface Services {
   secretBox: SecretBox;
   users: UsersService;
   auth: AuthService;
+  twoFactor: TwoFactorService;
   access: AccessService;
   organizations: OrganizationsService;
   keys: KeysService;
@@ -124,6 +127,16 @@ export function createServices(options: ServiceOptions): Services {
   const keysRepo = new KeysRepository(db);
   const keyVerifier = new KeyVerifier(keysRepo, clock);
   const keys = new KeysService(keysRepo, users, keyVerifier, audit, clock, ids, () => settings.get().defaultKeyLimits);
+  const secretBox = new SecretBox(deriveKey(options.secretKey, 'secrets-at-rest'));
+  const twoFactor = new TwoFactorService({
+    repo: new TwoFactorRepository(db),
+    secretBox,
+    clock,
+    newId: ids,
+    audit,
+    users,
+    issuer: 'AI Hub',
+  });
   const auth = new AuthService({
     users,
     sessions: new RefreshSessions(new RefreshTokensRepository(db), clock, ids, config.refreshTokenTtlSeconds),
@@ -134,8 +147,8 @@ export function createServices(options: ServiceOptions): Services {
     hasher,
     clock,
     masterKey: config.masterKey,
+    twoFactor,
   });
-  const secretBox = new SecretBox(deriveKey(options.secretKey, 'secrets-at-rest'));
   const channels = new ChannelsService(new ChannelsRepository(db), secretBox, clock, ids);
   const modelsRepo = new ModelsRepository(db);
   const models = new ModelsService(modelsRepo, clock, ids);
@@ -272,6 +285,7 @@ export function createServices(options: ServiceOptions): Services {
     secretBox,
     users,
     auth,
+    twoFactor,
     access,
     organizations,
     keys,

@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   no_available_channel: 503,
   service_unavailable: 503,
   upstream_timeout: 504,
+  two_factor_required: 403,
+  invalid_two_factor_code: 401,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
