@@ -34,6 +34,7 @@ const OTHER_PAGES = [
   ['/admin/overview', 'overview'],
   ['/admin/settings', 'settings'],
   ['/profile', 'profile'],
+  ['/security', 'security'],
 ] as const;
 
 // The checks below run in the page (as source text: this project's TypeScript has no DOM types).

@@ -14,6 +14,9 @@ declare module 'vue-router' {
   }
 }
 
+/** Where a member enrols in two-factor authentication. */
+export const SECURITY_PAGE = '/security';
+
 export const router = createRouter({ history: createWebHistory(), routes });
 
 router.beforeEach(async (to) => {
@@ -21,6 +24,8 @@ router.beforeEach(async (to) => {
   await auth.restore();
   if (to.meta.guest) return auth.user ? '/dashboard' : true;
   if (!auth.user) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
+  // An organization that requires 2FA: the member enrols before anything else.
+  if (auth.twoFactorRequired && to.path !== SECURITY_PAGE) return { path: SECURITY_PAGE, query: { required: '1' } };
   if (to.meta.admin && !auth.isAdmin) return '/dashboard';
   return true;
 });

@@ -77,6 +77,12 @@ export const PAGES: readonly ConsolePage[] = [
     component: () => import('@/views/portal/profile/ProfilePage.vue'),
   },
   {
+    area: 'portal',
+    path: '/security',
+    title: 'nav.security',
+    component: () => import('@/views/portal/security/SecurityPage.vue'),
+  },
+  {
     area: 'admin',
     path: '/admin/overview',
     title: 'nav.admin.overview',

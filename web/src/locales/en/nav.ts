@@ -7,6 +7,7 @@ export default {
   keys: 'API keys',
   playground: 'Playground',
   logs: 'My logs',
+  security: 'Security',
   profile: 'Profile',
   admin: {
     overview: 'Overview',
