@@ -132,6 +132,7 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
         expect(off.body).toMatchObject({ registrationEnabled: false });
         expect((await call('GET', '/api/settings/public')).body).toEqual({
           registrationEnabled: false,
+          allowSelfServeOrganizations: false,
           firstAccountIsAdmin: false,
         });
 
@@ -147,6 +148,7 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
       }
       expect((await call('GET', '/api/settings/public')).body).toEqual({
         registrationEnabled: true,
+        allowSelfServeOrganizations: false,
         firstAccountIsAdmin: false,
       });
       await register(call, uniqueEmail('reopened'));
