@@ -69,9 +69,7 @@ describe.skipIf(!HAVE_CHROMIUM)('two-factor authentication in the console', { ti
     await test('twofa-enable-code').fill('000000');
     await test('twofa-enable').click();
     await expect.poll(() => test('twofa-error').textContent()).toContain('not right');
-    await test('twofa-enable-code')
-      
-      .fill(await code());
+    await test('twofa-enable-code').fill(await code());
     await test('twofa-enable').click();
     await expect.poll(() => test('recovery-code').count()).toBe(10);
     recoveryCodes = (await test('recovery-code').allTextContents()).map((c) => c.trim());
@@ -103,9 +101,7 @@ describe.skipIf(!HAVE_CHROMIUM)('two-factor authentication in the console', { ti
     await test('twofa-submit').click();
     await expect.poll(() => test('auth-error').textContent()).toContain('not right');
     await screenshot(page, 'security-second-step');
-    await test('twofa-code')
-      
-      .fill(await code());
+    await test('twofa-code').fill(await code());
     await test('twofa-submit').click();
     await page.waitForURL('**/dashboard');
   });
@@ -116,9 +112,7 @@ describe.skipIf(!HAVE_CHROMIUM)('two-factor authentication in the console', { ti
     await page.waitForURL(/\/login/);
     await fillSignIn();
     await test('twofa-toggle').click();
-    await test('twofa-recovery-code')
-      
-      .fill(recoveryCodes[0] as string);
+    await test('twofa-recovery-code').fill(recoveryCodes[0] as string);
     await test('twofa-submit').click();
     await page.waitForURL('**/dashboard');
     await page.goto('/security');

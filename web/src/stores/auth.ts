@@ -50,7 +50,7 @@ export const useAuth = defineStore('auth', () => {
   /** Ask once per sign-in whether the organization requires 2FA the user does not have yet. */
   async function checkTwoFactor(): Promise<void> {
     const { data } = await api.GET('/api/me/2fa');
-    twoFactorRequired.value = Boolean(data && data.required && !data.enabled);
+    twoFactorRequired.value = Boolean(data?.required && !data.enabled);
   }
 
   /** Trade the refresh cookie for a new access token (one request, however many callers). */
