@@ -1,5 +1,6 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import { useAuth } from '@/stores/auth';
+import type { Area } from './routes';
 import { routes } from './routes';
 
 declare module 'vue-router' {
@@ -8,9 +9,10 @@ declare module 'vue-router' {
     title?: string;
     /** Reachable without signing in (sign-in pages). */
     guest?: boolean;
-    admin?: boolean;
+    /** Any one of these permissions opens the page (none: everyone signed in). */
+    permission?: readonly string[];
     /** The console area the page belongs to (the header's breadcrumb). */
-    area?: 'portal' | 'admin';
+    area?: Exclude<Area, 'auth'>;
   }
 }
 
@@ -26,6 +28,9 @@ router.beforeEach(async (to) => {
   if (!auth.user) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
   // An organization that requires 2FA: the member enrols before anything else.
   if (auth.twoFactorRequired && to.path !== SECURITY_PAGE) return { path: SECURITY_PAGE, query: { required: '1' } };
-  if (to.meta.admin && !auth.isAdmin) return '/dashboard';
+  // What the user may do here decides the menus and the pages; without it (no organization) only the
+  // pages that need no permission open.
+  await auth.ensureAccess().catch(() => undefined);
+  if (!auth.can(to.meta.permission)) return '/dashboard';
   return true;
 });

@@ -1,8 +1,21 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { api, call, connectSession, type Schemas } from '@/api/client';
+import {
+  ApiRequestError,
+  api,
+  call,
+  connectSession,
+  type Schemas,
+  selectedOrganization,
+  selectOrganization,
+} from '@/api/client';
+import type { paths } from '@/api/schema';
+import { allows } from '@/utils/access';
 
 export type User = Schemas['User'];
+type MeBody = paths['/api/me']['get']['responses'][200]['content']['application/json'];
+/** Where the signed-in user stands: the current organization, their others, their teams there, their permissions. */
+export type Access = Pick<MeBody, 'organization' | 'organizations' | 'teams' | 'permissions'>;
 
 /** Set while this browser holds a session cookie (the cookie itself is HTTP-only and unreadable). */
 const SESSION_HINT = 'aihub.session';
@@ -28,7 +41,18 @@ export const useAuth = defineStore('auth', () => {
   let onExpired: () => void = () => undefined;
   let onTwoFactorRequired: () => void = () => undefined;
 
+  const access = ref<Access | null>(null);
+  /** Bumped when the organization changes: the console re-mounts the page so it loads that organization's data. */
+  const organizationVersion = ref(0);
+
+  /** A platform admin (the account's instance role), above every organization. */
   const isAdmin = computed(() => user.value?.role === 'admin');
+  const permissions = computed<ReadonlySet<string>>(() => new Set(access.value?.permissions ?? []));
+
+  /** Whether the caller holds any one of `need` in the current organization (no need: yes). */
+  function can(need: readonly string[] | string | undefined): boolean {
+    return allows(permissions.value, typeof need === 'string' ? [need] : need);
+  }
 
   function accept(body: SessionBody): void {
     localStorage.setItem(SESSION_HINT, '1');
@@ -44,6 +68,7 @@ export const useAuth = defineStore('auth', () => {
     clearTimeout(timer);
     user.value = null;
     token.value = null;
+    access.value = null;
     twoFactorRequired.value = false;
   }
 
@@ -86,17 +111,20 @@ export const useAuth = defineStore('auth', () => {
     const body = await call(api.POST('/api/auth/login', { body: { email, password } }));
     if ('twoFactorRequired' in body) return { challenge: body.challenge };
     accept(body as SessionBody);
+    access.value = null;
     await checkTwoFactor().catch(() => undefined);
     return null;
   }
 
   async function loginSecondStep(challenge: string, factor: SecondFactor): Promise<void> {
     accept((await call(api.POST('/api/auth/login/2fa', { body: { challenge, ...factor } }))) as SessionBody);
+    access.value = null;
   }
 
   async function register(email: string, password: string, name?: string): Promise<void> {
     const body = name ? { email, password, name } : { email, password };
     accept((await call(api.POST('/api/auth/register', { body }))) as SessionBody);
+    access.value = null;
   }
 
   async function logout(): Promise<void> {
@@ -104,12 +132,50 @@ export const useAuth = defineStore('auth', () => {
       await api.POST('/api/auth/logout');
     } finally {
       clear();
+      // The next account to sign in on this browser starts in its own home organization.
+      selectOrganization(null);
     }
   }
 
-  async function reloadMe(): Promise<void> {
-    const me = await call(api.GET('/api/me'));
+  /**
+   * Fetch /api/me: the account and its access in the chosen organization. An organization that is gone, or
+   * that this account may no longer enter (removed, disabled), is forgotten and the home organization used.
+   */
+  async function reloadMe(fallBack = true): Promise<void> {
+    let me: MeBody;
+    try {
+      me = await call(api.GET('/api/me'));
+    } catch (error) {
+      const refused = error instanceof ApiRequestError && (error.status === 404 || error.status === 403);
+      if (!fallBack || !refused || !selectedOrganization()) throw error;
+      selectOrganization(null);
+      me = await call(api.GET('/api/me'));
+    }
     if ('id' in me) user.value = me;
+    access.value = {
+      organization: me.organization,
+      organizations: me.organizations,
+      teams: me.teams,
+      permissions: me.permissions,
+    };
+  }
+
+  /** Make sure the access of the signed-in user is known (the router asks before each page). */
+  async function ensureAccess(): Promise<void> {
+    if (user.value && !access.value) await reloadMe();
+  }
+
+  /** Work in another organization: later requests name it, and the current page reloads its data. */
+  async function switchOrganization(id: string): Promise<void> {
+    const before = selectedOrganization();
+    selectOrganization(id);
+    try {
+      await reloadMe(false);
+    } catch (error) {
+      selectOrganization(before);
+      throw error;
+    }
+    organizationVersion.value++;
   }
 
   connectSession({
@@ -129,9 +195,15 @@ export const useAuth = defineStore('auth', () => {
     user,
     token,
     restored,
+    access,
+    organizationVersion,
     isAdmin,
     twoFactorRequired,
     checkTwoFactor,
+    permissions,
+    can,
+    ensureAccess,
+    switchOrganization,
     login,
     loginSecondStep,
     register,

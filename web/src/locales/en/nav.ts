@@ -2,6 +2,7 @@ export default {
   main: 'Main navigation',
   portal: 'Developer',
   adminGroup: 'Administration',
+  orgGroup: 'Organization',
   toggleMenu: 'Toggle menu',
   dashboard: 'Dashboard',
   keys: 'API keys',
@@ -9,7 +10,15 @@ export default {
   logs: 'My logs',
   security: 'Security',
   profile: 'Profile',
+  org: {
+    settings: 'Organization settings',
+    members: 'Members',
+    teams: 'Teams',
+    roles: 'Roles',
+  },
   admin: {
+    // The platform admin's list of every organization.
+    organizations: 'Organizations',
     overview: 'Overview',
     channels: 'Channels',
     models: 'Models & prices',

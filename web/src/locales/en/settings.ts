@@ -29,6 +29,10 @@ export default {
       label: 'Open registration',
       help: 'Whether anyone may create an account. When off, only admins can add users.',
     },
+    allowSelfServeOrganizations: {
+      label: 'Self-serve organizations',
+      help: 'Whether every user may create organizations of their own (needs open registration). When off, only platform admins create organizations.',
+    },
     routingStrategy: {
       label: 'Routing strategy',
       help: 'Default routing strategy inside a priority group (models can set their own).',

@@ -2,6 +2,7 @@ export default {
   main: '主导航',
   portal: '开发者',
   adminGroup: '系统管理',
+  orgGroup: '组织',
   toggleMenu: '展开/收起菜单',
   dashboard: '仪表盘',
   keys: 'API 密钥',
@@ -9,7 +10,15 @@ export default {
   logs: '我的日志',
   security: '安全',
   profile: '个人资料',
+  org: {
+    settings: '组织设置',
+    members: '成员',
+    teams: '团队',
+    roles: '角色',
+  },
   admin: {
+    // The platform admin's list of every organization.
+    organizations: '所有组织',
     overview: '概览',
     channels: '渠道',
     models: '模型与价格',

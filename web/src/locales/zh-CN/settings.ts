@@ -29,6 +29,10 @@ export default {
       label: '开放注册',
       help: '是否允许任何人注册账户。关闭后只有管理员可以添加用户。',
     },
+    allowSelfServeOrganizations: {
+      label: '自助创建组织',
+      help: '是否允许每个用户自行创建组织（需开放注册）。关闭时只有平台管理员可以创建组织。',
+    },
     routingStrategy: {
       label: '路由策略',
       help: '同一优先级组内默认使用的路由策略（模型可以单独设置）。',
