@@ -22,6 +22,7 @@ import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
+import { sessionRoutes } from './modules/auth/session-routes.js';
 import { channelRoutes } from './modules/channels/routes.js';
 import { ChannelSchema } from './modules/channels/schema.js';
 import { keyRoutes } from './modules/keys/routes.js';
@@ -42,6 +43,7 @@ import { TeamSchema } from './modules/teams/schema.js';
 import { tlsRoutes } from './modules/tls/routes.js';
 import type { CertificateStatus } from './modules/tls/schema.js';
 import { fileCertificateStatus } from './modules/tls/service.js';
+import { twoFactorRoutes } from './modules/two-factor/routes.js';
 import { usageRoutes } from './modules/usage/routes.js';
 import { userAdminRoutes } from './modules/users/routes.js';
 import { UserSchema } from './modules/users/schema.js';
@@ -168,7 +170,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     // Global IP rules for /api, /docs and the console run before anything else.
     scope.addHook('onRequest', async (request) => services.accessRules.enforce('api', request.ip));
     // Authorization of every /api route: its declared permission, in the organization the request is about.
-    scope.addHook('onRequest', createAccessHook(services.auth, services.access));
+    scope.addHook('onRequest', createAccessHook(services.auth, services.access, services.twoFactor));
     scope.addHook('onRoute', (route) => {
       if (route.url.startsWith('/api') && route.bodyLimit === undefined) route.bodyLimit = API_BODY_LIMIT;
     });
@@ -191,6 +193,10 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         audit: services.audit,
         publicUrl: services.config.publicUrl,
       }),
+    );
+    await scope.register(sessionRoutes({ auth: services.auth, users: services.users }));
+    await scope.register(
+      twoFactorRoutes({ twoFactor: services.twoFactor, users: services.users, organizations: services.organizations }),
     );
     await scope.register(organizationRoutes({ organizations: services.organizations, audit: services.audit }));
     await scope.register(

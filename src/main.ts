@@ -146,6 +146,23 @@ export function buildCli(): Command {
       });
     });
 
+  user
+    .command('reset-2fa')
+    .description(
+      'Turn off a user’s two-factor authentication (lost device); they sign in with the password and enrol again',
+    )
+    .requiredOption('--user <emailOrId>', "the user's email or id")
+    .action(async (opts: { user: string }) => {
+      await withRuntime(async ({ services }) => {
+        const target = opts.user.includes('@')
+          ? await services.users.findByEmail(opts.user)
+          : await services.users.get(opts.user).catch(() => undefined);
+        if (!target) throw new CliError(`No user ${opts.user}`);
+        await services.twoFactor.reset(target, SYSTEM_ACTOR, { ip: null, userAgent: 'aihub cli' });
+        console.log(`Two-factor authentication of ${target.email} is off; they sign in with their password.`);
+      });
+    });
+
   const org = program.command('org').description('Manage organizations');
   org
     .command('list')

@@ -50,6 +50,8 @@ import { SsoRepository } from './modules/sso/repository.js';
 import { SsoConnectionsService } from './modules/sso/service.js';
 import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
+import { TwoFactorRepository } from './modules/two-factor/repository.js';
+import { TwoFactorService } from './modules/two-factor/service.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
 import { UsageRepository } from './modules/usage/repository.js';
@@ -67,6 +69,7 @@ export interface Services {
   secretBox: SecretBox;
   users: UsersService;
   auth: AuthService;
+  twoFactor: TwoFactorService;
   access: AccessService;
   organizations: OrganizationsService;
   keys: KeysService;
@@ -130,6 +133,16 @@ export function createServices(options: ServiceOptions): Services {
   const keysRepo = new KeysRepository(db);
   const keyVerifier = new KeyVerifier(keysRepo, clock);
   const keys = new KeysService(keysRepo, users, keyVerifier, audit, clock, ids, () => settings.get().defaultKeyLimits);
+  const secretBox = new SecretBox(deriveKey(options.secretKey, 'secrets-at-rest'));
+  const twoFactor = new TwoFactorService({
+    repo: new TwoFactorRepository(db),
+    secretBox,
+    clock,
+    newId: ids,
+    audit,
+    users,
+    issuer: 'AI Hub',
+  });
   const auth = new AuthService({
     users,
     sessions: new RefreshSessions(new RefreshTokensRepository(db), clock, ids, config.refreshTokenTtlSeconds),
@@ -140,8 +153,8 @@ export function createServices(options: ServiceOptions): Services {
     hasher,
     clock,
     masterKey: config.masterKey,
+    twoFactor,
   });
-  const secretBox = new SecretBox(deriveKey(options.secretKey, 'secrets-at-rest'));
   const channels = new ChannelsService(new ChannelsRepository(db), secretBox, clock, ids);
   const modelsRepo = new ModelsRepository(db);
   const models = new ModelsService(modelsRepo, clock, ids);
@@ -296,6 +309,7 @@ export function createServices(options: ServiceOptions): Services {
     secretBox,
     users,
     auth,
+    twoFactor,
     access,
     organizations,
     keys,

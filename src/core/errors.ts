@@ -32,6 +32,8 @@ export const ERROR_STATUS = {
   service_unavailable: 503,
   upstream_timeout: 504,
   sso_required: 403,
+  two_factor_required: 403,
+  invalid_two_factor_code: 401,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -44,11 +44,27 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   [/^\/api\/admin\/channels\/\{id\}/, 'channel', { id: 'platform' }],
   [/^\/api\/admin\/models\/\{id\}/, 'model', { id: 'platform' }],
   [/^\/api\/admin\/ip-rules\/\{id\}/, 'ip rule', { id: 'platform' }],
+  [/^\/api\/org\/sso\/\{id\}/, 'sso connection', { id: 'sso', testId: 'sso_test' }],
+  [/^\/api\/admin\/sso\/\{id\}/, 'instance sso connection', { id: 'sso', testId: 'sso_test' }],
+  [/^\/api\/me\/sessions\/\{id\}/, 'session', { id: 'session' }],
+  // Public by design: anyone may start the sign-in of any connection (the IdP decides who gets in).
+  [/^\/api\/auth\/sso\/\{id\}\/start$/, 'sso start', { id: 'public' }],
   // Still to come (issue #17): add their kinds when their routes land —
-  //   invitations (mail): /api/org/invitations/{id} → B's invitation id;
-  //   SSO connections (sso): /api/org/sso/... → B's connection id.
+  //   invitations (mail): /api/org/invitations/{id} → B's invitation id.
 ];
-type IdKind = 'org' | 'user' | 'role' | 'key' | 'log' | 'team' | 'scope_target' | 'platform';
+type IdKind =
+  | 'org'
+  | 'user'
+  | 'role'
+  | 'key'
+  | 'log'
+  | 'team'
+  | 'scope_target'
+  | 'platform'
+  | 'sso'
+  | 'sso_test'
+  | 'session'
+  | 'public';
 
 /** Bodies for the writes an organization role can reach, so validation does not answer before the lookup. */
 function bodyFor(method: string, path: string, b: TenantOrg): unknown {
@@ -61,6 +77,7 @@ function bodyFor(method: string, path: string, b: TenantOrg): unknown {
   if (path === '/api/org/teams/{id}') return { name: 'renamed' };
   if (path === '/api/org/teams/{id}/members') return { userId: b.members.developer.userId, role: 'member' };
   if (path === '/api/org/teams/{id}/members/{userId}') return { role: 'admin' };
+  if (path === '/api/org/sso/{id}' || path === '/api/admin/sso/{id}') return { name: 'renamed' };
   return {};
 }
 
@@ -85,8 +102,15 @@ function idsOf(kind: IdKind, b: TenantOrg): string[] {
       return [b.logs.get(b.service.id) as string, b.logs.get(b.personal.owner?.id as string) as string];
     case 'team':
       return [b.team.id];
+    case 'sso':
+      return [b.ssoConnection];
+    case 'sso_test':
+      return ['ssotest_00000000'];
+    case 'session':
+      return [b.sessionId];
     case 'scope_target':
     case 'platform':
+    case 'public':
       return [];
   }
 }

@@ -41,6 +41,7 @@ const OTHER_PAGES = [
   ['/profile', 'profile'],
   ['/org/settings', 'org-settings'],
   ['/org/roles', 'org-roles'],
+  ['/security', 'security'],
 ] as const;
 
 /** The breadcrumb of a page: its area's name and where it leads (for the admin, who may open everything). */

@@ -176,6 +176,48 @@ describe.concurrent.each(ENGINES)('aihub CLI on %s', (engine) => {
     expect(outsider.stderr).toContain('not a member');
   }, 180_000);
 
+  it('user reset-2fa: turns off a user’s two-factor authentication, audited; refuses when there is none', async () => {
+    const env = databaseEnv(db);
+    const made = await runCli(['user', 'create', '--email', 'lost@phone.io', '--password', 'correct horse 1'], env);
+    expect(made.code, made.stderr).toBe(0);
+    const user = await new UsersRepository(db.handle.db).findByEmail('lost@phone.io');
+    await db.handle.db
+      .insertInto('user_two_factor')
+      .values({
+        user_id: user?.id as string,
+        secret: 'v1:sealed',
+        enabled_at: 1,
+        last_used_step: null,
+        created_at: 1,
+        updated_at: 1,
+      })
+      .execute();
+    const reset = await runCli(['user', 'reset-2fa', '--user', 'lost@phone.io'], env);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout).toContain('lost@phone.io');
+    const left = await db.handle.db
+      .selectFrom('user_two_factor')
+      .selectAll()
+      .where('user_id', '=', user?.id as string)
+      .execute();
+    expect(left).toEqual([]);
+    const audit = await db.handle.db
+      .selectFrom('audit_logs')
+      .selectAll()
+      .where('action', '=', 'auth.2fa_reset')
+      .execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actor_type: 'system', target_id: user?.id, org_id: user?.org_id });
+    const [again, nobody] = await Promise.all([
+      runCli(['user', 'reset-2fa', '--user', 'lost@phone.io'], env),
+      runCli(['user', 'reset-2fa', '--user', 'nobody@phone.io'], env),
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('no two-factor authentication');
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toContain('nobody@phone.io');
+  }, 60_000);
+
   it('starts the server, serves /health, creates the first admin from the environment, and exits 0 on SIGTERM', async () => {
     const fresh = await createTestDatabase(engine);
     const port = await freePort();

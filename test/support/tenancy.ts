@@ -51,6 +51,10 @@ export interface TenantOrg {
   /** Request-log ids, by the key that made them. */
   logs: Map<string, string>;
   customRole: string;
+  /** The organization's SSO connection (made by its owner; never contacted). */
+  ssoConnection: string;
+  /** A sign-in (session) of its developer. */
+  sessionId: string;
   /** Every string of this organization a leak would show (ids, emails, names, hints, slug). */
   secrets: string[];
 }
@@ -209,6 +213,19 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
   await ok(call, 'PATCH', `/api/admin/limits/team/${team.id}`, { ...as(owner), body: { rpm: 1000 } });
   await ok(call, 'PATCH', `/api/admin/limits/org/${org.id}`, { ...as(owner), body: { rpm: 1000 } });
 
+  const sso = await ok<{ id: string }>(
+    call,
+    'POST',
+    '/api/org/sso',
+    {
+      ...as(owner),
+      body: { name: `sso ${tag}`, issuer: `https://idp-${tag}.example.com`, clientId: `client-${tag}` },
+    },
+    201,
+  );
+  const sessions = await ok<{ data: Array<{ id: string }> }>(call, 'GET', '/api/me/sessions', as(members.developer));
+  const sessionId = sessions.data[0]?.id as string;
+
   const keys = [...Object.values(personal), devTeamKey, service, otherService];
   const secrets = [
     org.id,
@@ -220,6 +237,8 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
     ...Object.values(members).flatMap((m) => [m.userId, m.email]),
     ...keys.flatMap((k) => [k.id, k.hint]),
     ...logs.values(),
+    sso.id,
+    sessionId,
   ];
   return {
     ...org,
@@ -233,6 +252,8 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
     otherService,
     logs,
     customRole,
+    ssoConnection: sso.id,
+    sessionId,
     secrets,
   };
 }

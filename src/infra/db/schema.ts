@@ -204,6 +204,39 @@ export interface AcmeChallengesTable {
   expires_at: number;
 }
 
+/** A user's TOTP authenticator: pending (enabled_at null) from setup until a first code confirms it. */
+export interface UserTwoFactorTable {
+  user_id: string;
+  /** The Base32 TOTP secret, sealed with the SecretBox. */
+  secret: string;
+  enabled_at: number | null;
+  /** The last accepted TOTP time step (replay protection). */
+  last_used_step: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A single-use recovery code (SHA-256 of its normalised text). */
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: number | null;
+  created_at: number;
+}
+
+/** Between a correct password and a session: the second step of a sign-in with 2FA (token stored hashed). */
+export interface LoginChallengesTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  /** Wrong codes tried against this challenge. */
+  attempts: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   teams: TeamsTable;
@@ -226,6 +259,9 @@ export interface Database {
   sso_connections: SsoConnectionsTable;
   user_identities: UserIdentitiesTable;
   sso_states: SsoStatesTable;
+  user_two_factor: UserTwoFactorTable;
+  recovery_codes: RecoveryCodesTable;
+  login_challenges: LoginChallengesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';

@@ -23,12 +23,23 @@ const API_KEY_PREFIX = 'sk-';
 
 export const ORG_HEADER = 'x-aihub-organization';
 
+/** A rule every signed-in request passes after authentication (an organization's 2FA requirement). */
+export interface PrincipalPolicy {
+  /** Throw to refuse `principal` the route `url` (its pattern, e.g. `/api/keys/:id`). */
+  enforce(principal: Principal, url: string): Promise<void>;
+}
+
 /**
  * The one authorization check of /api: authenticate the bearer token, resolve the organization and the
- * caller's permissions there, and refuse with `403 forbidden` naming the permission that is missing.
+ * caller's permissions there, apply `policy` (2FA required by the organization), and refuse with
+ * `403 forbidden` naming the permission that is missing.
  * A route without a declared permission is refused to everyone (and fails the route-permission test).
  */
-export function createAccessHook(auth: AuthService, access: AccessService): onRequestAsyncHookHandler {
+export function createAccessHook(
+  auth: AuthService,
+  access: AccessService,
+  policy?: PrincipalPolicy,
+): onRequestAsyncHookHandler {
   return async (request: FastifyRequest) => {
     // Routes outside /api (the console's files, its catch-all, the docs) need nothing.
     if (!request.routeOptions.url?.startsWith('/api/')) return;
@@ -44,6 +55,7 @@ export function createAccessHook(auth: AuthService, access: AccessService): onRe
       typeof hint === 'string' && hint.trim() !== '' ? hint.trim() : undefined,
     );
     request.principal = principal;
+    await policy?.enforce(principal, request.routeOptions.url);
     if (need === 'signed_in') return;
     const anyOf: readonly Permission[] = typeof need === 'string' ? [need] : need;
     if (!anyOf.some((p) => principal.permissions.has(p)))

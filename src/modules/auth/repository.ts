@@ -44,4 +44,34 @@ export class RefreshTokensRepository {
       .where('revoked_at', 'is', null)
       .execute();
   }
+
+  /** The live token of each of a user's sign-ins (neither rotated, revoked nor expired). */
+  activeForUser(userId: string, now: number): Promise<RefreshTokensTable[]> {
+    return this.db
+      .selectFrom('refresh_tokens')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('rotated_at', 'is', null)
+      .where('expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      .execute();
+  }
+
+  /** When each sign-in (family) began: its first token's creation. */
+  async familyStarts(familyIds: string[]): Promise<Map<string, number>> {
+    if (familyIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('refresh_tokens')
+      .select((eb) => ['family_id', eb.fn.min<number>('created_at').as('started')])
+      .where('family_id', 'in', familyIds)
+      .groupBy('family_id')
+      .execute();
+    return new Map(rows.map((r) => [r.family_id, Number(r.started)]));
+  }
+
+  /** Access tokens issued before `at` stop working (sign out everywhere). */
+  async setSessionsValidAfter(userId: string, at: number): Promise<void> {
+    await this.db.updateTable('users').set({ sessions_valid_after: at }).where('id', '=', userId).execute();
+  }
 }

@@ -7,11 +7,20 @@ import type { AccessService } from '../access/service.js';
 import type { UsersService } from '../users/service.js';
 import { toUserResponse, type UserResponse } from '../users/service.js';
 import { principalOf } from './guard.js';
-import { LoginBody, MeSchema, PasswordChangeBody, ProfilePatchBody, RegisterBody, SessionSchema } from './schema.js';
+import {
+  LoginBody,
+  LoginResponseSchema,
+  LoginSecondStepBody,
+  MeSchema,
+  PasswordChangeBody,
+  ProfilePatchBody,
+  RegisterBody,
+  SessionSchema,
+} from './schema.js';
 import type { AuthService, SessionGrant } from './service.js';
 
 export const REFRESH_COOKIE = 'aihub_refresh';
-const COOKIE_PATH = '/api/auth';
+export const COOKIE_PATH = '/api/auth';
 
 interface SessionBody {
   user: UserResponse;
@@ -19,7 +28,8 @@ interface SessionBody {
   expiresIn: number;
 }
 
-function context(request: FastifyRequest) {
+/** Where a request came from (kept with the session and in sign-in audit rows). */
+export function context(request: FastifyRequest) {
   return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
 }
 
@@ -69,13 +79,39 @@ export function authRoutes({ auth, users, access }: AuthRoutesDeps): FastifyPlug
         schema: {
           tags: ['auth'],
           summary: 'Sign in with email and password',
+          description:
+            'For an account with two-factor authentication the answer is `{ twoFactorRequired: true, challenge }` ' +
+            'and no session: finish with POST /api/auth/login/2fa.',
           body: LoginBody,
-          response: { 200: SessionSchema, ...errorResponses },
+          response: { 200: LoginResponseSchema, ...errorResponses },
         },
         preValidation: requireStrings('email', 'password'),
       },
-      async (request, reply) =>
-        sendSession(reply, await auth.login(request.body.email, request.body.password, context(request))),
+      async (request, reply) => {
+        const result = await auth.login(request.body.email, request.body.password, context(request));
+        return 'twoFactorRequired' in result ? result : sendSession(reply, result);
+      },
+    );
+
+    app.post(
+      '/api/auth/login/2fa',
+      {
+        config: { permission: 'public' },
+        schema: {
+          tags: ['auth'],
+          summary: 'Second step of a sign-in with 2FA: the challenge and a code (or a recovery code)',
+          body: LoginSecondStepBody,
+          response: { 200: SessionSchema, ...errorResponses },
+        },
+        preValidation: requireStrings('challenge', 'code', 'recoveryCode'),
+      },
+      async (request, reply) => {
+        const { challenge, code, recoveryCode } = request.body;
+        if ((code === undefined) === (recoveryCode === undefined))
+          throw new ApiError('validation_failed', 'Send either code or recoveryCode', { param: 'code' });
+        const factor = code !== undefined ? { code } : { recoveryCode: recoveryCode as string };
+        return sendSession(reply, await auth.loginSecondFactor(challenge, factor, context(request)));
+      },
     );
 
     app.post(
@@ -107,7 +143,7 @@ export function authRoutes({ auth, users, access }: AuthRoutesDeps): FastifyPlug
         schema: { tags: ['auth'], summary: 'End this sign-in', response: { 204: Type.Null() } },
       },
       async (request, reply) => {
-        await auth.logout(request.cookies[REFRESH_COOKIE]);
+        await auth.logout(request.cookies[REFRESH_COOKIE], context(request));
         reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH });
         return reply.code(204).send(null);
       },

@@ -7,6 +7,29 @@ export const SessionSchema = Type.Object({
   expiresIn: Type.Integer({ description: 'Seconds until the access token expires' }),
 });
 
+export const TwoFactorChallengeSchema = Type.Object(
+  {
+    twoFactorRequired: Type.Literal(true),
+    challenge: Type.String({ description: 'Send it to POST /api/auth/login/2fa with a code; single use' }),
+    expiresAt: Type.Integer({ description: 'Epoch ms; the challenge lives five minutes' }),
+  },
+  { description: 'The password was right; the account has two-factor authentication: no session yet' },
+);
+
+/** A session, or (for an account with 2FA) a challenge for the second step. */
+export const LoginResponseSchema = Type.Union([SessionSchema, TwoFactorChallengeSchema]);
+
+export const LoginSecondStepBody = Type.Object(
+  {
+    challenge: Type.String({ minLength: 1, maxLength: 200 }),
+    code: Type.Optional(Type.String({ minLength: 1, maxLength: 20, description: 'The authenticator app’s code' })),
+    recoveryCode: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 40, description: 'One of the recovery codes (each works once)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const RegisterBody = Type.Object(
   {
     email: Email,

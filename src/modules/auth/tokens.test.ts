@@ -25,6 +25,16 @@ describe('AccessTokens', () => {
     expect(tokens.ttl).toBe(900);
   });
 
+  it('carries the sign-in (session) it was issued to', async () => {
+    const token = await tokens.sign('usr_1', 'user', now, 'fam_1');
+    expect(await tokens.verify(token, now)).toEqual({
+      userId: 'usr_1',
+      role: 'user',
+      issuedAt: now / 1000,
+      sessionId: 'fam_1',
+    });
+  });
+
   it('expires after its lifetime with token_expired', async () => {
     const token = await tokens.sign('usr_1', 'user', now);
     expect((await tokens.verify(token, now + 899_999)).userId).toBe('usr_1');

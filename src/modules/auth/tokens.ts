@@ -10,6 +10,8 @@ export interface AccessClaims {
   role: UserRole;
   /** Issued-at, epoch seconds. */
   issuedAt: number;
+  /** The sign-in (refresh-token family) the token was issued to, when it was issued to one. */
+  sessionId?: string;
 }
 
 /** Short-lived HS256 access tokens for the console and /api automation by users. */
@@ -23,9 +25,9 @@ export class AccessTokens {
     return this.ttlSeconds;
   }
 
-  async sign(userId: string, role: UserRole, nowMs: number): Promise<string> {
+  async sign(userId: string, role: UserRole, nowMs: number, sessionId?: string): Promise<string> {
     const iat = Math.floor(nowMs / 1000);
-    return new SignJWT({ role })
+    return new SignJWT(sessionId === undefined ? { role } : { role, sid: sessionId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(userId)
       .setIssuer(ISSUER)
@@ -47,7 +49,9 @@ export class AccessTokens {
       if (typeof payload.sub !== 'string' || (role !== 'admin' && role !== 'user') || typeof payload.iat !== 'number') {
         throw new ApiError('unauthorized', 'Malformed access token');
       }
-      return { userId: payload.sub, role, issuedAt: payload.iat };
+      const claims: AccessClaims = { userId: payload.sub, role, issuedAt: payload.iat };
+      if (typeof payload.sid === 'string') claims.sessionId = payload.sid;
+      return claims;
     } catch (error) {
       if (error instanceof ApiError) throw error;
       if (error instanceof joseErrors.JWTExpired)

@@ -21,6 +21,8 @@ interface Session {
   refresh: () => Promise<string | null>;
   /** Called when the session is gone for good (sign-in needed). */
   expired: () => void;
+  /** Called when the API refuses with `two_factor_required` (the organization requires 2FA). */
+  twoFactorRequired?: () => void;
 }
 
 let session: Session = { token: () => null, refresh: async () => null, expired: () => undefined };
@@ -50,7 +52,27 @@ export function selectOrganization(id: string | null): void {
 }
 
 // 401s from these mean wrong credentials, not an expired session.
-const NO_RETRY = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout', '/api/me/password'];
+const NO_RETRY = [
+  '/api/auth/login',
+  '/api/auth/login/2fa',
+  '/api/auth/register',
+  '/api/auth/refresh',
+  '/api/auth/logout',
+  '/api/me/password',
+  '/api/me/2fa/enable',
+  '/api/me/2fa/disable',
+  '/api/me/2fa/recovery-codes',
+];
+
+/** Tell the session when the organization's 2FA requirement refused a request. */
+async function noticeTwoFactorRequired(response: Response): Promise<void> {
+  if (response.status !== 403 || !session.twoFactorRequired) return;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => null)) as { error?: { code?: string } } | null;
+  if (body?.error?.code === 'two_factor_required') session.twoFactorRequired();
+}
 
 /** fetch with the access token; on 401 refresh the session once and retry, keeping the page. */
 export async function authFetch(input: Request | string, init?: RequestInit): Promise<Response> {
@@ -65,6 +87,7 @@ export async function authFetch(input: Request | string, init?: RequestInit): Pr
     retry.headers.set(ORGANIZATION_HEADER, organization);
   }
   const response = await fetch(request);
+  await noticeTwoFactorRequired(response);
   if (response.status !== 401 || NO_RETRY.includes(path)) return response;
   const fresh = await session.refresh();
   if (!fresh) {

@@ -16,6 +16,9 @@ declare module 'vue-router' {
   }
 }
 
+/** Where a member enrols in two-factor authentication. */
+export const SECURITY_PAGE = '/security';
+
 export const router = createRouter({ history: createWebHistory(), routes });
 
 router.beforeEach(async (to) => {
@@ -23,6 +26,8 @@ router.beforeEach(async (to) => {
   await auth.restore();
   if (to.meta.guest) return auth.user ? '/dashboard' : true;
   if (!auth.user) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
+  // An organization that requires 2FA: the member enrols before anything else.
+  if (auth.twoFactorRequired && to.path !== SECURITY_PAGE) return { path: SECURITY_PAGE, query: { required: '1' } };
   // What the user may do here decides the menus and the pages; without it (no organization) only the
   // pages that need no permission open.
   await auth.ensureAccess().catch(() => undefined);

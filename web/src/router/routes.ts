@@ -142,6 +142,12 @@ export const PAGES: readonly ConsolePage[] = [
     component: () => import('@/views/org/sso/OrgSsoPage.vue'),
   },
   {
+    area: 'portal',
+    path: '/security',
+    title: 'nav.security',
+    component: () => import('@/views/portal/security/SecurityPage.vue'),
+  },
+  {
     area: 'admin',
     path: '/admin/overview',
     title: 'nav.admin.overview',

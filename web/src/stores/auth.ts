@@ -26,14 +26,20 @@ interface SessionBody {
   expiresIn: number;
 }
 
+/** The second step of a sign-in with two-factor authentication: an app code or a recovery code. */
+export type SecondFactor = { code: string } | { recoveryCode: string };
+
 /** The signed-in user and their short-lived access token (kept in memory; the refresh cookie keeps the session). */
 export const useAuth = defineStore('auth', () => {
   const user = ref<User | null>(null);
   const token = ref<string | null>(null);
   const restored = ref(false);
+  /** The organization requires 2FA and this user has none: the console sends them to the Security page. */
+  const twoFactorRequired = ref(false);
   let refreshing: Promise<string | null> | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onExpired: () => void = () => undefined;
+  let onTwoFactorRequired: () => void = () => undefined;
 
   const access = ref<Access | null>(null);
   /** Bumped when the organization changes: the console re-mounts the page so it loads that organization's data. */
@@ -63,6 +69,13 @@ export const useAuth = defineStore('auth', () => {
     user.value = null;
     token.value = null;
     access.value = null;
+    twoFactorRequired.value = false;
+  }
+
+  /** Ask once per sign-in whether the organization requires 2FA the user does not have yet. */
+  async function checkTwoFactor(): Promise<void> {
+    const { data } = await api.GET('/api/me/2fa');
+    twoFactorRequired.value = Boolean(data?.required && !data.enabled);
   }
 
   /** Trade the refresh cookie for a new access token (one request, however many callers). */
@@ -89,12 +102,22 @@ export const useAuth = defineStore('auth', () => {
   async function restore(): Promise<void> {
     if (restored.value) return;
     // Only ask when this browser signed in before: a visitor without a session gets no failing request.
-    if (localStorage.getItem(SESSION_HINT)) await refresh();
+    if (localStorage.getItem(SESSION_HINT) && (await refresh())) await checkTwoFactor().catch(() => undefined);
     restored.value = true;
   }
 
-  async function login(email: string, password: string): Promise<void> {
-    accept((await call(api.POST('/api/auth/login', { body: { email, password } }))) as SessionBody);
+  /** Sign in; for an account with 2FA the answer is the challenge for `loginSecondStep`, and no session yet. */
+  async function login(email: string, password: string): Promise<{ challenge: string } | null> {
+    const body = await call(api.POST('/api/auth/login', { body: { email, password } }));
+    if ('twoFactorRequired' in body) return { challenge: body.challenge };
+    accept(body as SessionBody);
+    access.value = null;
+    await checkTwoFactor().catch(() => undefined);
+    return null;
+  }
+
+  async function loginSecondStep(challenge: string, factor: SecondFactor): Promise<void> {
+    accept((await call(api.POST('/api/auth/login/2fa', { body: { challenge, ...factor } }))) as SessionBody);
     access.value = null;
   }
 
@@ -162,6 +185,10 @@ export const useAuth = defineStore('auth', () => {
       clear();
       onExpired();
     },
+    twoFactorRequired: () => {
+      twoFactorRequired.value = true;
+      onTwoFactorRequired();
+    },
   });
 
   return {
@@ -171,11 +198,14 @@ export const useAuth = defineStore('auth', () => {
     access,
     organizationVersion,
     isAdmin,
+    twoFactorRequired,
+    checkTwoFactor,
     permissions,
     can,
     ensureAccess,
     switchOrganization,
     login,
+    loginSecondStep,
     register,
     logout,
     refresh,
@@ -183,6 +213,9 @@ export const useAuth = defineStore('auth', () => {
     reloadMe,
     onSessionExpired: (fn: () => void) => {
       onExpired = fn;
+    },
+    onTwoFactorRequired: (fn: () => void) => {
+      onTwoFactorRequired = fn;
     },
   };
 });

@@ -15,4 +15,14 @@ export default {
   expired: 'Your session has ended; sign in again.',
   tagline: 'One API for every model',
   firstAdmin: 'The first account registered on a new instance becomes its administrator.',
+  twoFactor: {
+    hint: 'Enter the 6-digit code from your authenticator app.',
+    recoveryHint: 'Enter one of your recovery codes. Each code works once.',
+    code: 'Authentication code',
+    recoveryCode: 'Recovery code',
+    verify: 'Verify',
+    useRecovery: 'Use a recovery code',
+    useApp: 'Use the authenticator app',
+    back: 'Back',
+  },
 };

@@ -8,6 +8,7 @@ export default {
   keys: 'API keys',
   playground: 'Playground',
   logs: 'My logs',
+  security: 'Security',
   profile: 'Profile',
   org: {
     settings: 'Organization settings',

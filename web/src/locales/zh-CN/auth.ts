@@ -15,4 +15,14 @@ export default {
   expired: '登录已过期，请重新登录。',
   tagline: '一个 API，接入所有模型',
   firstAdmin: '新实例上注册的第一个账号将成为管理员。',
+  twoFactor: {
+    hint: '请输入身份验证器应用中的 6 位验证码。',
+    recoveryHint: '请输入一个恢复码。每个恢复码只能使用一次。',
+    code: '验证码',
+    recoveryCode: '恢复码',
+    verify: '验证',
+    useRecovery: '使用恢复码',
+    useApp: '使用身份验证器应用',
+    back: '返回',
+  },
 };

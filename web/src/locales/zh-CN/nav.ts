@@ -8,6 +8,7 @@ export default {
   keys: 'API 密钥',
   playground: '对话测试',
   logs: '我的日志',
+  security: '安全',
   profile: '个人资料',
   org: {
     settings: '组织设置',
