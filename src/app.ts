@@ -198,7 +198,13 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(
       twoFactorRoutes({ twoFactor: services.twoFactor, users: services.users, organizations: services.organizations }),
     );
-    await scope.register(organizationRoutes({ organizations: services.organizations, audit: services.audit }));
+    await scope.register(
+      organizationRoutes({
+        organizations: services.organizations,
+        audit: services.audit,
+        twoFactorEnabled: (userId) => services.twoFactor.isEnabled(userId),
+      }),
+    );
     await scope.register(
       userAdminRoutes({ users: services.users, audit: services.audit, organizations: services.organizations }),
     );

@@ -288,7 +288,10 @@ describe.each(ENGINES)('two-factor authentication (%s)', (engine) => {
   it('blocks members of an organization that requires 2FA until they enrol; the master key is exempt', async () => {
     const dev = await register(call, uniqueEmail('required'));
     const adminToken = await tokenOf(admin.email);
-    const on = await call('PATCH', '/api/org', { token: adminToken, body: { require2fa: true } });
+    // An admin without 2FA cannot require it (it would lock them out); the master key can.
+    const refused = await call('PATCH', '/api/org', { token: adminToken, body: { require2fa: true } });
+    expect(refused.status).toBe(409);
+    const on = await call('PATCH', '/api/org', { token: MASTER_KEY, body: { require2fa: true } });
     expect(on.status).toBe(200);
     try {
       const keys = await call<ErrorBody>('GET', '/api/keys', { token: dev.token });

@@ -207,6 +207,33 @@ describe.each(ENGINES)('organizations, members and roles (%s)', (engine) => {
     expect((await call('PATCH', '/api/org', { ...as(admin, org.id), body: { priceMultiplier: -1 } })).status).toBe(400);
   });
 
+  it('refuses to require 2FA from an admin who has none themselves (it would lock them out)', async () => {
+    const res = await call<ErrorBody>('PATCH', '/api/org', { ...as(bob, org.id), body: { require2fa: true } });
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toContain('two-factor');
+    expect((await call<Org>('GET', '/api/org', as(bob, org.id))).body.require2fa).toBe(false);
+  });
+
+  it("shows another organization's member with the current organization, and keeps account-wide limits to platform admins", async () => {
+    // bob's home is Default; in Acme, its admin sees him as Acme's.
+    const seen = await call<{ orgId: string }>('GET', `/api/admin/users/${bob.userId}`, as(bob, org.id));
+    expect(seen.status).toBe(200);
+    expect(seen.body.orgId).toBe(org.id);
+    const listed = await call<{ data: Array<{ id: string; orgId: string }> }>(
+      'GET',
+      '/api/admin/users',
+      as(bob, org.id),
+    );
+    expect(listed.body.data.every((u) => u.orgId === org.id)).toBe(true);
+    // bob belongs to two organizations: Acme's admin cannot read or set his account-wide limits.
+    const limits = await call<ErrorBody>('GET', `/api/admin/limits/user/${bob.userId}`, as(bob, org.id));
+    expect(limits.status).toBe(403);
+    expect(
+      (await call('PATCH', `/api/admin/limits/user/${bob.userId}`, { ...as(bob, org.id), body: { rpm: 1 } })).status,
+    ).toBe(403);
+    expect((await call('GET', `/api/admin/limits/user/${bob.userId}`, as(admin, org.id))).status).toBe(200);
+  });
+
   it('removes a member: their keys there are revoked, the team-owned keys stay', async () => {
     const key = await call<{ key: { id: string }; secret: string }>('POST', '/api/keys', {
       ...as(alice, org.id),

@@ -17,7 +17,7 @@ export interface LimitRoutesDeps {
   teams: TeamsService;
   summary: UsageSummary;
   audit: AuditService;
-  organizations: Pick<OrganizationsService, 'isMember'>;
+  organizations: Pick<OrganizationsService, 'isMember' | 'membershipCount'>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { notFound } from '../../core/errors.js';
+import { ApiError, notFound } from '../../core/errors.js';
 import { isAdmin, type Principal } from '../auth/principal.js';
 import type { OrganizationsService } from '../organizations/service.js';
 import type { TeamsService } from '../teams/service.js';
@@ -14,7 +14,7 @@ export interface ScopeLimitsDeps {
   users: UsersService;
   teams: TeamsService;
   summary: UsageSummary;
-  organizations: Pick<OrganizationsService, 'isMember'>;
+  organizations: Pick<OrganizationsService, 'isMember' | 'membershipCount'>;
 }
 
 /**
@@ -49,6 +49,13 @@ export class ScopeLimits {
     if (scope === 'user') {
       const user = await this.deps.users.get(id).catch(() => undefined);
       found = user !== undefined && (await this.deps.organizations.isMember(orgId, id));
+      // A user's limits are the account's, in every organization it belongs to: an organization's admin
+      // may not read or change what another organization's usage also counts against.
+      if (found && !isAdmin(principal) && (await this.deps.organizations.membershipCount(id)) > 1)
+        throw new ApiError(
+          'forbidden',
+          "This account belongs to other organizations too: its account-wide limits are set by platform admins; use the member's keys or a team for limits here",
+        );
     } else if (scope === 'team') {
       found = (await this.deps.teams.find(id))?.org_id === orgId;
     } else {

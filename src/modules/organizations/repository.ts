@@ -128,6 +128,16 @@ export class OrganizationsRepository {
       .executeTakeFirst();
   }
 
+  async membershipCount(userId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('memberships')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .where('team_id', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async insertMembership(row: MembershipsTable): Promise<void> {
     await this.db.insertInto('memberships').values(row).execute();
   }

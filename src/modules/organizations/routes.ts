@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, errorResponses, IdParam, Page } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import { principalOf } from '../auth/guard.js';
@@ -24,13 +25,19 @@ import { type OrganizationsService, PERMISSION_CATALOG } from './service.js';
 export interface OrganizationRoutesDeps {
   organizations: OrganizationsService;
   audit: AuditService;
+  /** Whether a user has two-factor authentication on (requiring it without it would lock them out). */
+  twoFactorEnabled: (userId: string) => Promise<boolean>;
 }
 
 /**
  * Organizations (/api/organizations, /api/admin/organizations), the current organization (/api/org), its
  * members (/api/org/members) and roles (/api/org/roles), and the permission catalog (/api/permissions).
  */
-export function organizationRoutes({ organizations, audit }: OrganizationRoutesDeps): FastifyPluginAsyncTypebox {
+export function organizationRoutes({
+  organizations,
+  audit,
+  twoFactorEnabled,
+}: OrganizationRoutesDeps): FastifyPluginAsyncTypebox {
   const record = (
     request: FastifyRequest,
     orgId: string | null,
@@ -170,7 +177,18 @@ export function organizationRoutes({ organizations, audit }: OrganizationRoutesD
         },
       },
       async (request) => {
-        const orgId = principalOf(request).orgId;
+        const principal = principalOf(request);
+        const orgId = principal.orgId;
+        if (
+          request.body.require2fa === true &&
+          principal.kind === 'user' &&
+          !(await twoFactorEnabled(principal.userId))
+        )
+          throw new ApiError(
+            'conflict',
+            'Turn on two-factor authentication for your own account first (Security page): requiring it now would lock you out',
+            { param: 'require2fa' },
+          );
         const org = await organizations.update(orgId, request.body);
         await record(request, orgId, 'organization.update', 'organization', orgId, { ...request.body });
         return org;

@@ -293,6 +293,11 @@ export class OrganizationsService {
     return toMember(row, teams.get(userId) ?? []);
   }
 
+  /** How many organizations a user belongs to. */
+  membershipCount(userId: string): Promise<number> {
+    return this.repo.membershipCount(userId);
+  }
+
   /** Whether a user is a member of an organization. */
   async isMember(orgId: string, userId: string): Promise<boolean> {
     return (await this.repo.membership(orgId, userId)) !== undefined;

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { bearerSecurity, errorResponses, IdParam, Page } from '../../http/schemas.js';
+import type { UsersTable } from '../../infra/db/schema.js';
 import type { AuditService } from '../audit/service.js';
 import { principalOf } from '../auth/guard.js';
 import { actorOf, can, type Principal } from '../auth/principal.js';
 import type { OrganizationsService } from '../organizations/service.js';
 import { UserCreateBody, UserPatchBody, UsersQuery } from './schema.js';
-import { toUserResponse, type UsersService } from './service.js';
+import { toUserResponse, type UserResponse, type UsersService } from './service.js';
 
 export interface UserRoutesDeps {
   users: UsersService;
@@ -15,6 +16,15 @@ export interface UserRoutesDeps {
 }
 
 /** Without platform.users a caller sees the members of the current organization only. */
+/**
+ * A user as a member of the current organization sees it: their home organization may be another one, whose
+ * id is not theirs to learn — they see the current organization's.
+ */
+function visibleUser(row: UsersTable, orgId: string | undefined): UserResponse {
+  const user = toUserResponse(row);
+  return orgId === undefined ? user : { ...user, orgId };
+}
+
 function memberScope(principal: Principal): string | undefined {
   return can(principal, 'platform.users') ? undefined : principal.orgId;
 }
@@ -45,7 +55,8 @@ export function userAdminRoutes({ users, audit, organizations }: UserRoutesDeps)
           limit: request.query.limit ?? 50,
           offset: request.query.offset ?? 0,
         });
-        return { data: rows.map(toUserResponse), total };
+        const orgId = memberScope(principalOf(request));
+        return { data: rows.map((row) => visibleUser(row, orgId)), total };
       },
     );
 
@@ -96,7 +107,7 @@ export function userAdminRoutes({ users, audit, organizations }: UserRoutesDeps)
         const orgId = memberScope(principalOf(request));
         const user =
           orgId === undefined ? await users.get(request.params.id) : await users.getInOrg(orgId, request.params.id);
-        return toUserResponse(user);
+        return visibleUser(user, orgId);
       },
     );
 
