@@ -7,6 +7,7 @@ import * as m0005 from './migrations/0005_ip_rules.js';
 import * as m0006 from './migrations/0006_partial_team_index.js';
 import * as m0007 from './migrations/0007_acme.js';
 import * as m0008 from './migrations/0008_tenancy.js';
+import * as m0009 from './migrations/0009_mail.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -19,6 +20,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_partial_team_index': m0006,
   '0007_acme': m0007,
   '0008_tenancy': m0008,
+  '0009_mail': m0009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -23,12 +23,24 @@ const API_KEY_PREFIX = 'sk-';
 
 export const ORG_HEADER = 'x-aihub-organization';
 
+export interface AccessHookOptions {
+  /** Whether unverified (self-registered) accounts are held to their profile until they confirm their email. */
+  emailVerificationRequired?: () => boolean;
+}
+
+/** What an account with an unconfirmed email may still reach: its profile and the sign-in routes. */
+const ALLOWED_UNVERIFIED = /^\/api\/(me(\/|$)|auth\/)/;
+
 /**
  * The one authorization check of /api: authenticate the bearer token, resolve the organization and the
  * caller's permissions there, and refuse with `403 forbidden` naming the permission that is missing.
  * A route without a declared permission is refused to everyone (and fails the route-permission test).
  */
-export function createAccessHook(auth: AuthService, access: AccessService): onRequestAsyncHookHandler {
+export function createAccessHook(
+  auth: AuthService,
+  access: AccessService,
+  options: AccessHookOptions = {},
+): onRequestAsyncHookHandler {
   return async (request: FastifyRequest) => {
     // Routes outside /api (the console's files, its catch-all, the docs) need nothing.
     if (!request.routeOptions.url?.startsWith('/api/')) return;
@@ -38,6 +50,17 @@ export function createAccessHook(auth: AuthService, access: AccessService): onRe
     const bearer = bearerToken(request.headers.authorization);
     if (request.routeOptions.config.apiKey && bearer?.startsWith(API_KEY_PREFIX)) return;
     const identity = await auth.authenticate(bearer);
+    if (
+      identity.kind === 'user' &&
+      identity.user.email_verified_at === null &&
+      identity.user.role !== 'admin' &&
+      options.emailVerificationRequired?.() &&
+      !ALLOWED_UNVERIFIED.test(request.routeOptions.url ?? '')
+    )
+      throw new ApiError(
+        'email_unverified',
+        `Confirm your email address ${identity.user.email} first: open the link we sent you, or ask for a new one (POST /api/me/email/verification)`,
+      );
     const hint = request.headers[ORG_HEADER];
     const principal = await access.principal(
       identity,

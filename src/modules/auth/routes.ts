@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, errorResponses, requireStrings } from '../../http/schemas.js';
+import type { UsersTable } from '../../infra/db/schema.js';
 import type { AccessService } from '../access/service.js';
 import type { UsersService } from '../users/service.js';
 import { toUserResponse, type UserResponse } from '../users/service.js';
@@ -19,11 +20,13 @@ interface SessionBody {
   expiresIn: number;
 }
 
-function context(request: FastifyRequest) {
+/** Where a sign-in comes from, for its refresh token and the audit log. */
+export function context(request: FastifyRequest) {
   return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
 }
 
-function sendSession(reply: FastifyReply, grant: SessionGrant): SessionBody {
+/** Answer with a new session: the access token in the body, the refresh token as an HttpOnly cookie. */
+export function sendSession(reply: FastifyReply, grant: SessionGrant): SessionBody {
   reply.setCookie(REFRESH_COOKIE, grant.refreshToken, {
     httpOnly: true,
     sameSite: 'strict',
@@ -38,10 +41,12 @@ export interface AuthRoutesDeps {
   auth: AuthService;
   users: UsersService;
   access: AccessService;
+  /** Called after a sign-up (the verification mail). */
+  onRegistered?: (user: UsersTable, request: FastifyRequest) => Promise<void>;
 }
 
 /** /api/auth/* (sign-up, sign-in, refresh, sign-out) and /api/me. */
-export function authRoutes({ auth, users, access }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
+export function authRoutes({ auth, users, access, onRegistered }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/api/auth/register',
@@ -56,6 +61,7 @@ export function authRoutes({ auth, users, access }: AuthRoutesDeps): FastifyPlug
       },
       async (request, reply) => {
         const grant = await auth.register(request.body, context(request));
+        await onRegistered?.(grant.user, request);
         reply.code(201);
         return sendSession(reply, grant);
       },

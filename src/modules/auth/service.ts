@@ -52,7 +52,13 @@ export class AuthService {
     }
     // An instance without an admin (fresh `npm start`) makes its first account the admin.
     const role = (await this.deps.users.countActiveAdmins()) === 0 ? 'admin' : 'user';
-    let user = await this.deps.users.create({ email: input.email, password: input.password, name: input.name, role });
+    let user = await this.deps.users.create({
+      email: input.email,
+      password: input.password,
+      name: input.name,
+      role,
+      emailVerified: false,
+    });
     if (role === 'admin' && !(await this.deps.users.isFirstAdmin(user.id))) {
       // Several sign-ups raced for "first account"; only the earliest stays admin.
       user = await this.deps.users.update(user.id, { role: 'user' });
@@ -179,6 +185,21 @@ export class AuthService {
       throw new ApiError('token_expired', 'You signed out everywhere since this token was issued; sign in again');
     }
     return { kind: 'user', user };
+  }
+
+  /** Sign in a user who proved who they are another way (a new account from an accepted invitation). */
+  async signIn(user: UsersTable, context: RefreshContext, method: string): Promise<SessionGrant> {
+    const lastLoginAt = await this.deps.users.recordLogin(user.id);
+    await this.deps.audit.record({
+      actor: { type: 'user', id: user.id },
+      orgId: user.org_id,
+      action: 'auth.login',
+      targetType: 'user',
+      targetId: user.id,
+      ip: context.ip,
+      detail: { method },
+    });
+    return this.grant({ ...user, last_login_at: lastLoginAt }, context);
   }
 
   private async grant(user: UsersTable, context: RefreshContext): Promise<SessionGrant> {

@@ -35,7 +35,7 @@ export class UsersRepository {
   }
 
   /** Insert the user and its membership of its organization in one transaction. */
-  async insertWithMembership(user: UsersTable, membershipId: string): Promise<void> {
+  async insertWithMembership(user: UsersTable, membershipId: string, orgRole?: string): Promise<void> {
     await this.db.transaction().execute(async (trx: Transaction<Database>) => {
       await trx.insertInto('users').values(user).execute();
       await trx
@@ -45,7 +45,7 @@ export class UsersRepository {
           user_id: user.id,
           org_id: user.org_id,
           team_id: null,
-          role: user.role === 'admin' ? 'owner' : 'developer',
+          role: orgRole ?? (user.role === 'admin' ? 'owner' : 'developer'),
           created_at: user.created_at,
         })
         .execute();

@@ -17,6 +17,7 @@ export interface UserResponse {
   createdAt: number;
   updatedAt: number;
   lastLoginAt: number | null;
+  emailVerifiedAt: number | null;
 }
 
 export function toUserResponse(row: UsersTable): UserResponse {
@@ -30,6 +31,7 @@ export function toUserResponse(row: UsersTable): UserResponse {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,
+    emailVerifiedAt: row.email_verified_at === null ? null : Number(row.email_verified_at),
   };
 }
 
@@ -38,6 +40,10 @@ export interface CreateUserInput {
   password: string;
   name?: string | undefined;
   role?: UserRole | undefined;
+  /** False for self-registration: the address is unconfirmed until its verification link is opened. */
+  emailVerified?: boolean | undefined;
+  /** The home organization and the role there (an accepted invitation); the Default organization otherwise. */
+  organization?: { id: string; role: string } | undefined;
 }
 
 export interface UpdateUserInput {
@@ -86,16 +92,17 @@ export class UsersService {
       password_hash: await this.hasher.hash(input.password),
       role: input.role ?? 'user',
       status: 'active',
-      org_id: DEFAULT_ORG_ID,
+      org_id: input.organization?.id ?? DEFAULT_ORG_ID,
       created_at: now,
       updated_at: now,
       last_login_at: null,
       password_changed_at: now,
-      email_verified_at: null,
+      // Accounts made by an admin, the CLI, SSO or an invitation count as verified.
+      email_verified_at: input.emailVerified === false ? null : now,
       sessions_valid_after: 0,
     };
     try {
-      await this.repo.insertWithMembership(row, this.newId('mem'));
+      await this.repo.insertWithMembership(row, this.newId('mem'), input.organization?.role);
     } catch (error) {
       // Two registrations racing for one email: the unique index decides.
       if (await this.repo.findByEmail(email))
