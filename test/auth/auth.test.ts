@@ -132,7 +132,9 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
         expect(off.body).toMatchObject({ registrationEnabled: false });
         expect((await call('GET', '/api/settings/public')).body).toEqual({
           registrationEnabled: false,
+          allowSelfServeOrganizations: false,
           firstAccountIsAdmin: false,
+          emailVerificationRequired: false,
         });
 
         const email = uniqueEmail('closed');
@@ -147,7 +149,9 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
       }
       expect((await call('GET', '/api/settings/public')).body).toEqual({
         registrationEnabled: true,
+        allowSelfServeOrganizations: false,
         firstAccountIsAdmin: false,
+        emailVerificationRequired: false,
       });
       await register(call, uniqueEmail('reopened'));
     });

@@ -17,8 +17,8 @@ export interface TestSmtpServer {
   /** AIHUB_SMTP_URL for the app. */
   url: string;
   received: DeliveredMail[];
-  /** The next message to `to` (waits for it; fails after `timeoutMs`). */
-  next(to: string, timeoutMs?: number): Promise<DeliveredMail>;
+  /** The next message to `to` whose subject matches (waits for it; fails after `timeoutMs`). */
+  next(to: string, subject?: RegExp, timeoutMs?: number): Promise<DeliveredMail>;
   close(): Promise<void>;
 }
 
@@ -55,10 +55,10 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
-    async next(to: string, timeoutMs = 5000) {
+    async next(to: string, subject?: RegExp, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const mail = received.find((m) => m.to === to && !taken.has(m));
+        const mail = received.find((m) => m.to === to && !taken.has(m) && (!subject || subject.test(m.subject)));
         if (mail) {
           taken.add(mail);
           return mail;
