@@ -71,7 +71,12 @@ describe('web console serving', () => {
     const settings = await fetch(`${t.url}/api/settings/public`);
     expect(settings.status).toBe(200);
     // No account yet: the sign-in page invites the first visitor to become the admin.
-    expect(await settings.json()).toEqual({ registrationEnabled: true, firstAccountIsAdmin: true });
+    expect(await settings.json()).toEqual({
+      registrationEnabled: true,
+      allowSelfServeOrganizations: false,
+      firstAccountIsAdmin: true,
+      emailVerificationRequired: false,
+    });
     expect(
       ((await fetch(`${t.url}/openapi.json`)).headers.get('content-type') ?? '').startsWith('application/json'),
     ).toBe(true);

@@ -41,7 +41,8 @@ export async function authFetch(input: Request | string, init?: RequestInit): Pr
   if (token) request.headers.set('authorization', `Bearer ${token}`);
   const response = await fetch(request);
   const path = new URL(request.url, location.origin).pathname;
-  if (response.status !== 401 || NO_RETRY.includes(path)) return response;
+  // An invitation's 401 means "sign in first", not an expired session.
+  if (response.status !== 401 || NO_RETRY.includes(path) || path.startsWith('/api/invitations/')) return response;
   const fresh = await session.refresh();
   if (!fresh) {
     session.expired();

@@ -8,6 +8,8 @@ declare module 'vue-router' {
     title?: string;
     /** Reachable without signing in (sign-in pages). */
     guest?: boolean;
+    /** Reachable signed in or not (links from mail). */
+    open?: boolean;
     admin?: boolean;
     /** The console area the page belongs to (the header's breadcrumb). */
     area?: 'portal' | 'admin';
@@ -19,6 +21,7 @@ export const router = createRouter({ history: createWebHistory(), routes });
 router.beforeEach(async (to) => {
   const auth = useAuth();
   await auth.restore();
+  if (to.meta.open) return true;
   if (to.meta.guest) return auth.user ? '/dashboard' : true;
   if (!auth.user) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
   if (to.meta.admin && !auth.isAdmin) return '/dashboard';

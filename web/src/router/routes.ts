@@ -7,6 +7,7 @@ import {
   Key,
   Lock,
   Memo,
+  Message,
   Odometer,
   Setting,
   UserFilled,
@@ -32,6 +33,10 @@ export interface ConsolePage {
   component: () => Promise<RouteComponent>;
   /** Listed in its area's menu group, with this icon; a page without an icon is reached by links only. */
   icon?: Component;
+  /** A sign-in page that signed-in users may open too (links from mail: verify, reset, invitation). */
+  open?: boolean;
+  /** Listed in the menu only for those who hold this permission in the current organization. */
+  permission?: string;
 }
 
 export const PAGES: readonly ConsolePage[] = [
@@ -41,6 +46,33 @@ export const PAGES: readonly ConsolePage[] = [
     path: '/register',
     title: 'auth.register',
     component: () => import('@/views/auth/register/RegisterPage.vue'),
+  },
+  {
+    area: 'auth',
+    path: '/forgot-password',
+    title: 'auth.forgotTitle',
+    component: () => import('@/views/auth/forgot-password/ForgotPasswordPage.vue'),
+  },
+  {
+    area: 'auth',
+    path: '/reset-password',
+    title: 'auth.resetTitle',
+    open: true,
+    component: () => import('@/views/auth/reset-password/ResetPasswordPage.vue'),
+  },
+  {
+    area: 'auth',
+    path: '/verify-email',
+    title: 'auth.verifyTitle',
+    open: true,
+    component: () => import('@/views/auth/verify-email/VerifyEmailPage.vue'),
+  },
+  {
+    area: 'auth',
+    path: '/invite/:token',
+    title: 'invitations.acceptTitle',
+    open: true,
+    component: () => import('@/views/auth/invite/InvitePage.vue'),
   },
   {
     area: 'portal',
@@ -69,6 +101,14 @@ export const PAGES: readonly ConsolePage[] = [
     title: 'nav.logs',
     icon: Document,
     component: () => import('@/views/portal/logs/LogsPage.vue'),
+  },
+  {
+    area: 'portal',
+    path: '/org/invitations',
+    title: 'nav.invitations',
+    icon: Message,
+    permission: 'members.read',
+    component: () => import('@/views/portal/invitations/InvitationsPage.vue'),
   },
   {
     area: 'portal',
@@ -146,6 +186,7 @@ export interface MenuItem {
   path: string;
   icon: Component;
   label: string;
+  permission?: string;
 }
 
 /** The first menu page of an area (where its breadcrumb leads). */
@@ -156,7 +197,9 @@ export function homeOf(area: Area): string {
 /** The menu group of an area: its pages that have an icon, in table order. */
 export function menuOf(area: Area): MenuItem[] {
   return PAGES.flatMap((page) =>
-    page.area === area && page.icon ? [{ path: page.path, icon: page.icon, label: page.title }] : [],
+    page.area === area && page.icon
+      ? [{ path: page.path, icon: page.icon, label: page.title, permission: page.permission }]
+      : [],
   );
 }
 
@@ -166,7 +209,8 @@ function toRoute(page: ConsolePage, path: string): RouteRecordRaw {
     component: page.component,
     meta: {
       title: page.title,
-      guest: page.area === 'auth' || undefined,
+      guest: (page.area === 'auth' && !page.open) || undefined,
+      open: page.open,
       admin: page.area === 'admin' || undefined,
       area: page.area === 'auth' ? undefined : page.area,
     },

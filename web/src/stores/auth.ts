@@ -23,6 +23,8 @@ export const useAuth = defineStore('auth', () => {
   let onExpired: () => void = () => undefined;
 
   const isAdmin = computed(() => user.value?.role === 'admin');
+  /** What the user may do in the current organization (from GET /api/me; empty until loaded). */
+  const permissions = ref<string[]>([]);
 
   function accept(body: SessionBody): void {
     localStorage.setItem(SESSION_HINT, '1');
@@ -38,6 +40,7 @@ export const useAuth = defineStore('auth', () => {
     clearTimeout(timer);
     user.value = null;
     token.value = null;
+    permissions.value = [];
   }
 
   /** Trade the refresh cookie for a new access token (one request, however many callers). */
@@ -88,6 +91,7 @@ export const useAuth = defineStore('auth', () => {
   async function reloadMe(): Promise<void> {
     const me = await call(api.GET('/api/me'));
     if ('id' in me) user.value = me;
+    permissions.value = me.permissions;
   }
 
   connectSession({
@@ -110,6 +114,9 @@ export const useAuth = defineStore('auth', () => {
     refresh,
     restore,
     reloadMe,
+    permissions,
+    /** Take a session another answer carried (an accepted invitation that created the account). */
+    acceptSession: accept,
     onSessionExpired: (fn: () => void) => {
       onExpired = fn;
     },

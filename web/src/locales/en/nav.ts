@@ -8,6 +8,7 @@ export default {
   playground: 'Playground',
   logs: 'My logs',
   profile: 'Profile',
+  invitations: 'Invitations',
   admin: {
     overview: 'Overview',
     channels: 'Channels',

@@ -7,6 +7,7 @@ export default {
   keys: 'API 密钥',
   playground: '对话测试',
   logs: '我的日志',
+  invitations: '邀请',
   profile: '个人资料',
   admin: {
     overview: '概览',
