@@ -28,6 +28,7 @@ const LIST_PAGES = [
   ['/admin/logs', 'logs-table', 'admin-logs'],
   ['/admin/ip-rules', 'iprules-table', 'ip-rules'],
   ['/admin/audit', 'audit-table', 'audit'],
+  ['/org/invitations', 'invitations-table', 'invitations'],
 ] as const;
 const OTHER_PAGES = [
   ['/dashboard', 'dashboard'],
@@ -139,6 +140,13 @@ describe.skipIf(!HAVE_CHROMIUM)('console layout at laptop and phone sizes', { ti
       body: JSON.stringify({ scope: 'v1', action: 'deny', cidr: '203.0.113.0/24', note: 'documentation range' }),
     });
     expect(rule.status).toBe(201);
+    // A row for the invitations page.
+    const invitation = await fetch(`${t.url}/api/org/invitations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens[0]}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'invited@example.com', role: 'developer' }),
+    });
+    expect(invitation.status).toBe(201);
     const a = await openPage(browser, t.url, { viewport: DESKTOP });
     const n = await openPage(browser, t.url, { viewport: DESKTOP });
     admin = a.page;

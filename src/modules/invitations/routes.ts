@@ -128,6 +128,11 @@ export function invitationRoutes({ invitations, auth, publicUrl }: InvitationRou
           body: AcceptBody,
           response: { 200: AcceptedSchema, ...withGone },
         },
+        // Signed in, there is nothing to send: no body is an empty one.
+        preValidation: (request, _reply, done) => {
+          request.body ??= {};
+          done();
+        },
       },
       async (request, reply) => {
         const bearer = bearerToken(request.headers.authorization);

@@ -29,6 +29,10 @@ export default {
       label: 'Open registration',
       help: 'Whether anyone may create an account. When off, only admins can add users.',
     },
+    emailVerificationRequired: {
+      label: 'Require email verification',
+      help: 'Self-registered users must open the link mailed to them before they can use anything but their profile. Needs working mail (AIHUB_SMTP_URL), or an admin passing on links from the outbox.',
+    },
     routingStrategy: {
       label: 'Routing strategy',
       help: 'Default routing strategy inside a priority group (models can set their own).',
