@@ -145,6 +145,73 @@ export function buildCli(): Command {
       });
     });
 
+  const org = program.command('org').description('Manage organizations');
+  org
+    .command('list')
+    .description('List every organization with its slug, status and member count')
+    .action(async () => {
+      await withRuntime(async ({ services }) => {
+        for (const o of await services.organizations.listFor(masterPrincipal()))
+          console.log(
+            `${o.id}  ${o.slug.padEnd(24)} ${o.status.padEnd(8)} ${String(o.members).padStart(5)} members  ${o.name}`,
+          );
+      });
+    });
+  org
+    .command('create')
+    .description('Create an organization, optionally with an owner')
+    .requiredOption('--name <name>', 'display name')
+    .option('--slug <slug>', 'short name used in URLs and the x-aihub-organization header')
+    .option('--owner <email>', 'make this existing account its owner')
+    .action(async (opts: { name: string; slug?: string; owner?: string }) => {
+      await withRuntime(async ({ services }) => {
+        const owner = opts.owner ? await services.users.findByEmail(opts.owner) : undefined;
+        if (opts.owner && !owner) throw new CliError(`No user ${opts.owner}`);
+        const created = await services.organizations.create({ name: opts.name, slug: opts.slug }, masterPrincipal());
+        if (owner) await services.organizations.addMember(created.id, owner.id, 'owner');
+        await services.audit.record({
+          orgId: created.id,
+          actor: SYSTEM_ACTOR,
+          action: 'organization.create',
+          targetType: 'organization',
+          targetId: created.id,
+          detail: { name: created.name, slug: created.slug, source: 'cli' },
+        });
+        console.log(`Created organization ${created.name} (${created.id}, slug ${created.slug})`);
+      });
+    });
+  org
+    .command('add-member')
+    .description('Add an existing account to an organization with a role')
+    .requiredOption('--org <idOrSlug>', 'the organization')
+    .requiredOption('--email <email>', "the account's email")
+    .option(
+      '--role <role>',
+      'owner, admin, billing_manager, team_admin, developer, viewer, auditor or a custom role',
+      'developer',
+    )
+    .action(async (opts: { org: string; email: string; role: string }) => {
+      await withRuntime(async ({ services }) => {
+        const found = await services.organizations.findOrg(opts.org);
+        if (!found) throw new CliError(`No organization ${opts.org}`);
+        const member = await services.organizations.addMemberByEmail(
+          found.id,
+          opts.email,
+          opts.role,
+          masterPrincipal(found.id),
+        );
+        await services.audit.record({
+          orgId: found.id,
+          actor: SYSTEM_ACTOR,
+          action: 'member.add',
+          targetType: 'user',
+          targetId: member.userId,
+          detail: { role: member.role, source: 'cli' },
+        });
+        console.log(`Added ${member.email} to ${found.name} as ${member.role}`);
+      });
+    });
+
   const key = program.command('key').description('Manage API keys');
   key
     .command('create')
@@ -159,16 +226,21 @@ export function buildCli(): Command {
         return n;
       }),
     )
-    .action(async (opts: { user: string; name: string; expiresInDays?: number }) => {
+    .option('--org <idOrSlug>', "the organization the key belongs to (default: the owner's home organization)")
+    .action(async (opts: { user: string; name: string; expiresInDays?: number; org?: string }) => {
       await withRuntime(async ({ services }) => {
         const owner = opts.user.includes('@')
           ? await services.users.findByEmail(opts.user)
           : await services.users.get(opts.user).catch(() => undefined);
         if (!owner) throw new CliError(`No user ${opts.user}`);
+        const orgId = opts.org ? (await services.organizations.findOrg(opts.org))?.id : owner.org_id;
+        if (!orgId) throw new CliError(`No organization ${opts.org}`);
+        if (!(await services.organizations.isMember(orgId, owner.id)))
+          throw new CliError(`${owner.email} is not a member of ${opts.org ?? orgId}`);
         const expiresAt = opts.expiresInDays ? services.clock.now() + opts.expiresInDays * 86_400_000 : null;
         const created = await services.keys.create(
           { name: opts.name, expiresAt, userId: owner.id },
-          { principal: masterPrincipal(owner.org_id), ip: null },
+          { principal: masterPrincipal(orgId), ip: null },
         );
         console.log(`Created key ${created.key.id} for ${owner.email}. Store the secret now; it is not shown again:`);
         console.log(created.secret);

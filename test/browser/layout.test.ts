@@ -28,14 +28,26 @@ const LIST_PAGES = [
   ['/admin/logs', 'logs-table', 'admin-logs'],
   ['/admin/ip-rules', 'iprules-table', 'ip-rules'],
   ['/admin/audit', 'audit-table', 'audit'],
-  ['/org/invitations', 'invitations-table', 'invitations'],
+  ['/org/members', 'members-table', 'org-members'],
+  ['/org/teams', 'teams-table', 'org-teams'],
+  ['/org/invitations', 'invitations-table', 'org-invitations'],
+  ['/admin/organizations', 'orgs-table', 'organizations'],
 ] as const;
 const OTHER_PAGES = [
   ['/dashboard', 'dashboard'],
   ['/admin/overview', 'overview'],
   ['/admin/settings', 'settings'],
   ['/profile', 'profile'],
+  ['/org/settings', 'org-settings'],
+  ['/org/roles', 'org-roles'],
 ] as const;
+
+/** The breadcrumb of a page: its area's name and where it leads (for the admin, who may open everything). */
+function areaOf(path: string): [string, string] {
+  if (path.startsWith('/admin/')) return ['Administration', '/admin/overview'];
+  if (path.startsWith('/org/')) return ['Organization', '/org/settings'];
+  return ['Developer', '/dashboard'];
+}
 
 // The checks below run in the page (as source text: this project's TypeScript has no DOM types).
 
@@ -147,6 +159,13 @@ describe.skipIf(!HAVE_CHROMIUM)('console layout at laptop and phone sizes', { ti
       body: JSON.stringify({ email: 'invited@example.com', role: 'developer' }),
     });
     expect(invitation.status).toBe(201);
+    // A row for the teams page.
+    const team = await fetch(`${t.url}/api/org/teams`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens[0]}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Research', description: 'Models and evaluations' }),
+    });
+    expect(team.status).toBe(201);
     const a = await openPage(browser, t.url, { viewport: DESKTOP });
     const n = await openPage(browser, t.url, { viewport: DESKTOP });
     admin = a.page;
@@ -289,12 +308,8 @@ describe.skipIf(!HAVE_CHROMIUM)('console layout at laptop and phone sizes', { ti
         // The breadcrumb names the page's area (from the route table) on a desktop; a phone has no room for it.
         const crumb = admin.locator('header [data-test="breadcrumb-area"]');
         if (size === DESKTOP) {
-          expect((await crumb.textContent())?.trim(), path).toBe(
-            path.startsWith('/admin/') ? 'Administration' : 'Developer',
-          );
-          expect(await crumb.getAttribute('href'), path).toBe(
-            path.startsWith('/admin/') ? '/admin/overview' : '/dashboard',
-          );
+          expect((await crumb.textContent())?.trim(), path).toBe(areaOf(path)[0]);
+          expect(await crumb.getAttribute('href'), path).toBe(areaOf(path)[1]);
         } else expect(await crumb.isVisible(), `${path}: breadcrumb on a phone`).toBe(false);
         const o = await overflow(admin);
         expect(o.document, `${path}: page wider than the screen`).toBeLessThanOrEqual(o.viewport);

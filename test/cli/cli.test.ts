@@ -134,6 +134,48 @@ describe.concurrent.each(ENGINES)('aihub CLI on %s', (engine) => {
     expect(duplicate.stderr).toContain('already exists');
   }, 60_000);
 
+  it('creates an organization with an owner, adds a member, and makes a key in it', async () => {
+    const env = databaseEnv(db);
+    const users = await Promise.all(
+      ['owner@org.io', 'dev@org.io', 'out@org.io'].map((email) =>
+        runCli(['user', 'create', '--email', email, '--password', 'correct horse 1'], env),
+      ),
+    );
+    for (const made of users) expect(made.code, made.stderr).toBe(0);
+    const created = await runCli(
+      ['org', 'create', '--name', 'CLI Corp', '--slug', 'cli-corp', '--owner', 'owner@org.io'],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toContain('cli-corp');
+    const [added, badRole, noOrg] = await Promise.all([
+      runCli(['org', 'add-member', '--org', 'cli-corp', '--email', 'dev@org.io', '--role', 'viewer'], env),
+      runCli(['org', 'add-member', '--org', 'cli-corp', '--email', 'out@org.io', '--role', 'wizard'], env),
+      runCli(['org', 'add-member', '--org', 'nope', '--email', 'dev@org.io'], env),
+    ]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(badRole.code).toBe(1);
+    expect(badRole.stderr).toContain('wizard');
+    expect(noOrg.code).toBe(1);
+    const [listed, key, outsider] = await Promise.all([
+      runCli(['org', 'list'], env),
+      runCli(['key', 'create', '--user', 'dev@org.io', '--org', 'cli-corp'], env),
+      runCli(['key', 'create', '--user', 'out@org.io', '--org', 'cli-corp'], env),
+    ]);
+    expect(listed.stdout).toMatch(/cli-corp\s+active\s+2 members\s+CLI Corp/);
+    expect(key.code, key.stderr).toBe(0);
+    const secret = /^(sk-\S+)$/m.exec(key.stdout)?.[1] as string;
+    const verified = await new KeyVerifier(new KeysRepository(db.handle.db), systemClock).verify(secret);
+    const org = await db.handle.db
+      .selectFrom('organizations')
+      .select('id')
+      .where('slug', '=', 'cli-corp')
+      .executeTakeFirst();
+    expect(verified).toMatchObject({ ok: true, key: { orgId: org?.id } });
+    expect(outsider.code).toBe(1);
+    expect(outsider.stderr).toContain('not a member');
+  }, 180_000);
+
   it('starts the server, serves /health, creates the first admin from the environment, and exits 0 on SIGTERM', async () => {
     const fresh = await createTestDatabase(engine);
     const port = await freePort();

@@ -196,6 +196,23 @@ describe.skipIf(!REDIS_URL)('two instances sharing Redis counters', () => {
     await eventually(async () => (await chat(b, secret)).status === 401, 'the revocation');
   });
 
+  it("applies an organization's and a team's model access changed through the other instance", async () => {
+    const { secret } = await newKey({});
+    expect((await chat(b, secret)).status).toBe(200); // cached on b
+    await a.call('PATCH', '/api/org', { token: MASTER, body: { allowedModels: ['mock-reasoner'] } });
+    await eventually(async () => (await chat(b, secret)).status === 403, 'the organization model access');
+    await a.call('PATCH', '/api/org', { token: MASTER, body: { allowedModels: null } });
+    await eventually(async () => (await chat(b, secret)).status === 200, 'the organization model access removed');
+    const team = await a.call<{ id: string }>('POST', '/api/org/teams', {
+      token: MASTER,
+      body: { name: `bus-team-${Math.random().toString(36).slice(2, 6)}`, allowedModels: ['mock-gpt'] },
+    });
+    const inTeam = await newKey({ teamId: team.body.id });
+    expect((await chat(b, inTeam.secret)).status).toBe(200);
+    await a.call('PATCH', `/api/org/teams/${team.body.id}`, { token: MASTER, body: { allowedModels: ['mock-r*'] } });
+    await eventually(async () => (await chat(b, inTeam.secret)).status === 403, 'the team model access');
+  });
+
   it('serves a model added through the other instance, and applies its settings', async () => {
     const name = `bus-model-${Math.random().toString(36).slice(2, 8)}`;
     const { secret } = await newKey({});

@@ -123,6 +123,37 @@ describe.each(RELEASES)('upgrade from %s', (release) => {
       expect(logs.body.data.filter((l) => l.status === 200).length).toBeGreaterThanOrEqual(3);
     });
 
+    it('moves everything into the Default organization: the admin owns it, users are developers', async () => {
+      const call = client(t.url);
+      const admin = await call<{ accessToken: string }>('POST', '/api/auth/login', { body: fixture.admin });
+      const user = await call<{ accessToken: string }>('POST', '/api/auth/login', { body: fixture.user });
+      const me = await call<{ organization: { id: string; name: string; role: string }; permissions: string[] }>(
+        'GET',
+        '/api/me',
+        { token: user.body.accessToken },
+      );
+      expect(me.body.organization).toMatchObject({ id: 'org_default', role: 'developer' });
+      expect(me.body.permissions).toEqual(expect.arrayContaining(['keys.own', 'logs.own']));
+      const members = await call<{ data: Array<{ email: string; role: string }>; total: number }>(
+        'GET',
+        '/api/org/members',
+        { token: admin.body.accessToken },
+      );
+      expect(members.status).toBe(200);
+      const roles = Object.fromEntries(members.body.data.map((m) => [m.email, m.role]));
+      expect(roles[fixture.admin.email]).toBe('owner');
+      expect(roles[fixture.user.email]).toBe('developer');
+      // The release's teams are the Default organization's, and its audit trail is the organization's.
+      const teams = await call<{ data: Array<{ name: string }> }>('GET', '/api/org/teams', {
+        token: admin.body.accessToken,
+      });
+      expect(teams.body.data.map((team) => team.name)).toContain('Fixture team');
+      const audit = await call<{ data: Array<{ action: string }> }>('GET', '/api/admin/audit', {
+        token: admin.body.accessToken,
+      });
+      expect(audit.body.data.map((a) => a.action)).toEqual(expect.arrayContaining(['user.create', 'team.create']));
+    });
+
     it('stored provider keys still decrypt with the same secret key', async () => {
       const findings = await runDoctor({
         env: {

@@ -30,6 +30,25 @@ export function connectSession(s: Session): void {
   session = s;
 }
 
+/** Where the chosen organization is kept; every /api request names it in `x-aihub-organization`. */
+const ORGANIZATION_KEY = 'aihub.organization';
+export const ORGANIZATION_HEADER = 'x-aihub-organization';
+
+/** The organization the console works in (an id), or null for the account's home organization. */
+export function selectedOrganization(): string | null {
+  try {
+    return localStorage.getItem(ORGANIZATION_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** Choose the organization later requests are about (null: back to the home organization). */
+export function selectOrganization(id: string | null): void {
+  if (id) localStorage.setItem(ORGANIZATION_KEY, id);
+  else localStorage.removeItem(ORGANIZATION_KEY);
+}
+
 // 401s from these mean wrong credentials, not an expired session.
 const NO_RETRY = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout', '/api/me/password'];
 
@@ -39,8 +58,13 @@ export async function authFetch(input: Request | string, init?: RequestInit): Pr
   const retry = request.clone();
   const token = session.token();
   if (token) request.headers.set('authorization', `Bearer ${token}`);
-  const response = await fetch(request);
   const path = new URL(request.url, location.origin).pathname;
+  const organization = selectedOrganization();
+  if (organization && path.startsWith('/api/') && !request.headers.has(ORGANIZATION_HEADER)) {
+    request.headers.set(ORGANIZATION_HEADER, organization);
+    retry.headers.set(ORGANIZATION_HEADER, organization);
+  }
+  const response = await fetch(request);
   // An invitation's 401 means "sign in first", not an expired session.
   if (response.status !== 401 || NO_RETRY.includes(path) || path.startsWith('/api/invitations/')) return response;
   const fresh = await session.refresh();

@@ -1,5 +1,6 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import { useAuth } from '@/stores/auth';
+import type { Area } from './routes';
 import { routes } from './routes';
 
 declare module 'vue-router' {
@@ -10,9 +11,10 @@ declare module 'vue-router' {
     guest?: boolean;
     /** Reachable signed in or not (links from mail). */
     open?: boolean;
-    admin?: boolean;
+    /** Any one of these permissions opens the page (none: everyone signed in). */
+    permission?: readonly string[];
     /** The console area the page belongs to (the header's breadcrumb). */
-    area?: 'portal' | 'admin';
+    area?: Exclude<Area, 'auth'>;
   }
 }
 
@@ -24,6 +26,9 @@ router.beforeEach(async (to) => {
   if (to.meta.open) return true;
   if (to.meta.guest) return auth.user ? '/dashboard' : true;
   if (!auth.user) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
-  if (to.meta.admin && !auth.isAdmin) return '/dashboard';
+  // What the user may do here decides the menus and the pages; without it (no organization) only the
+  // pages that need no permission open.
+  await auth.ensureAccess().catch(() => undefined);
+  if (!auth.can(to.meta.permission)) return '/dashboard';
   return true;
 });

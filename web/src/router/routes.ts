@@ -9,14 +9,32 @@ import {
   Memo,
   Message,
   Odometer,
+  OfficeBuilding,
+  School,
   Setting,
+  Stamp,
+  User,
   UserFilled,
 } from '@element-plus/icons-vue';
 import type { Component } from 'vue';
 import type { RouteComponent, RouteRecordRaw } from 'vue-router';
 
-/** Where a page lives: the sign-in pages (no layout, guests only), the developer portal, the admin console. */
-export type Area = 'auth' | 'portal' | 'admin';
+/**
+ * Where a page lives: the sign-in pages (no layout, guests only), the developer portal, the current
+ * organization's pages, the administration pages.
+ */
+export type Area = 'auth' | 'portal' | 'org' | 'admin';
+
+/** The areas with a menu group, in menu order, and the i18n key of each group's title. */
+export const MENU_AREAS = [
+  { area: 'portal', title: 'nav.portal' },
+  { area: 'org', title: 'nav.orgGroup' },
+  { area: 'admin', title: 'nav.adminGroup' },
+] as const;
+
+// What the pages need (any one of; src/modules/access/permissions.ts): the permissions of the API they call.
+const KEYS = ['keys.own', 'keys.team', 'keys.all'];
+const LOGS = ['logs.own', 'logs.team', 'logs.all'];
 
 /**
  * One console page. This table is the only list of pages: the router, the side menu and the header title
@@ -33,10 +51,10 @@ export interface ConsolePage {
   component: () => Promise<RouteComponent>;
   /** Listed in its area's menu group, with this icon; a page without an icon is reached by links only. */
   icon?: Component;
+  /** Any one of these permissions opens the page and lists it in the menu (none: everyone signed in). */
+  permission?: readonly string[];
   /** A sign-in page that signed-in users may open too (links from mail: verify, reset, invitation). */
   open?: boolean;
-  /** Listed in the menu only for those who hold this permission in the current organization. */
-  permission?: string;
 }
 
 export const PAGES: readonly ConsolePage[] = [
@@ -85,6 +103,7 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'portal',
     path: '/keys',
     title: 'nav.keys',
+    permission: KEYS,
     icon: Key,
     component: () => import('@/views/portal/keys/KeysPage.vue'),
   },
@@ -92,6 +111,7 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'portal',
     path: '/playground',
     title: 'nav.playground',
+    permission: KEYS,
     icon: ChatDotRound,
     component: () => import('@/views/portal/playground/PlaygroundPage.vue'),
   },
@@ -99,16 +119,9 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'portal',
     path: '/logs',
     title: 'nav.logs',
+    permission: LOGS,
     icon: Document,
     component: () => import('@/views/portal/logs/LogsPage.vue'),
-  },
-  {
-    area: 'portal',
-    path: '/org/invitations',
-    title: 'nav.invitations',
-    icon: Message,
-    permission: 'members.read',
-    component: () => import('@/views/portal/invitations/InvitationsPage.vue'),
   },
   {
     area: 'portal',
@@ -116,10 +129,52 @@ export const PAGES: readonly ConsolePage[] = [
     title: 'nav.profile',
     component: () => import('@/views/portal/profile/ProfilePage.vue'),
   },
+  // The current organization (issue #17).
+  {
+    area: 'org',
+    path: '/org/settings',
+    title: 'nav.org.settings',
+    icon: OfficeBuilding,
+    permission: ['org.read'],
+    component: () => import('@/views/org/settings/OrgSettingsPage.vue'),
+  },
+  {
+    area: 'org',
+    path: '/org/members',
+    title: 'nav.org.members',
+    icon: User,
+    permission: ['members.read'],
+    component: () => import('@/views/org/members/MembersPage.vue'),
+  },
+  {
+    area: 'org',
+    path: '/org/invitations',
+    title: 'nav.org.invitations',
+    permission: ['members.read'],
+    icon: Message,
+    component: () => import('@/views/org/invitations/InvitationsPage.vue'),
+  },
+  {
+    area: 'org',
+    path: '/org/teams',
+    title: 'nav.org.teams',
+    icon: School,
+    permission: ['teams.read'],
+    component: () => import('@/views/org/teams/TeamsPage.vue'),
+  },
+  {
+    area: 'org',
+    path: '/org/roles',
+    title: 'nav.org.roles',
+    icon: Stamp,
+    permission: ['org.read'],
+    component: () => import('@/views/org/roles/RolesPage.vue'),
+  },
   {
     area: 'admin',
     path: '/admin/overview',
     title: 'nav.admin.overview',
+    permission: ['usage.read'],
     icon: DataAnalysis,
     component: () => import('@/views/admin/overview/OverviewPage.vue'),
   },
@@ -127,6 +182,7 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'admin',
     path: '/admin/channels',
     title: 'nav.admin.channels',
+    permission: ['channels.read'],
     icon: Connection,
     component: () => import('@/views/admin/channels/ChannelsPage.vue'),
   },
@@ -134,13 +190,23 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'admin',
     path: '/admin/models',
     title: 'nav.admin.models',
+    permission: ['models.manage'],
     icon: Coin,
     component: () => import('@/views/admin/models/ModelsPage.vue'),
   },
   {
     area: 'admin',
+    path: '/admin/organizations',
+    title: 'nav.admin.organizations',
+    icon: OfficeBuilding,
+    permission: ['platform.organizations'],
+    component: () => import('@/views/admin/organizations/OrganizationsPage.vue'),
+  },
+  {
+    area: 'admin',
     path: '/admin/users',
     title: 'nav.admin.users',
+    permission: ['platform.users'],
     icon: UserFilled,
     component: () => import('@/views/admin/users/UsersPage.vue'),
   },
@@ -148,6 +214,7 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'admin',
     path: '/admin/keys',
     title: 'nav.admin.keys',
+    permission: ['keys.read', 'keys.all'],
     icon: Key,
     component: () => import('@/views/admin/keys/AdminKeysPage.vue'),
   },
@@ -155,6 +222,7 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'admin',
     path: '/admin/logs',
     title: 'nav.admin.logs',
+    permission: ['logs.all'],
     icon: Document,
     component: () => import('@/views/admin/logs/AdminLogsPage.vue'),
   },
@@ -162,6 +230,7 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'admin',
     path: '/admin/ip-rules',
     title: 'nav.admin.ip-rules',
+    permission: ['ip_rules.manage'],
     icon: Lock,
     component: () => import('@/views/admin/ip-rules/IpRulesPage.vue'),
   },
@@ -169,6 +238,7 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'admin',
     path: '/admin/audit',
     title: 'nav.admin.audit',
+    permission: ['audit.read'],
     icon: Memo,
     component: () => import('@/views/admin/audit/AuditPage.vue'),
   },
@@ -176,6 +246,7 @@ export const PAGES: readonly ConsolePage[] = [
     area: 'admin',
     path: '/admin/settings',
     title: 'nav.admin.settings',
+    permission: ['settings.manage'],
     icon: Setting,
     component: () => import('@/views/admin/settings/SettingsPage.vue'),
   },
@@ -186,19 +257,23 @@ export interface MenuItem {
   path: string;
   icon: Component;
   label: string;
-  permission?: string;
 }
 
-/** The first menu page of an area (where its breadcrumb leads). */
-export function homeOf(area: Area): string {
-  return PAGES.find((page) => page.area === area && page.icon)?.path ?? '/';
+/** Whether the caller may open a page that needs any one of these permissions. */
+export type Can = (permission: readonly string[] | undefined) => boolean;
+
+const everyone: Can = () => true;
+
+/** The first menu page of an area the caller may open (where its breadcrumb leads). */
+export function homeOf(area: Area, can: Can = everyone): string {
+  return PAGES.find((page) => page.area === area && page.icon && can(page.permission))?.path ?? '/';
 }
 
-/** The menu group of an area: its pages that have an icon, in table order. */
-export function menuOf(area: Area): MenuItem[] {
+/** The menu group of an area: its pages that have an icon and that the caller may open, in table order. */
+export function menuOf(area: Area, can: Can = everyone): MenuItem[] {
   return PAGES.flatMap((page) =>
-    page.area === area && page.icon
-      ? [{ path: page.path, icon: page.icon, label: page.title, permission: page.permission }]
+    page.area === area && page.icon && can(page.permission)
+      ? [{ path: page.path, icon: page.icon, label: page.title }]
       : [],
   );
 }
@@ -211,7 +286,7 @@ function toRoute(page: ConsolePage, path: string): RouteRecordRaw {
       title: page.title,
       guest: (page.area === 'auth' && !page.open) || undefined,
       open: page.open,
-      admin: page.area === 'admin' || undefined,
+      permission: page.permission,
       area: page.area === 'auth' ? undefined : page.area,
     },
   };
@@ -226,6 +301,7 @@ export const routes: RouteRecordRaw[] = [
     children: [
       { path: '', redirect: '/dashboard' },
       { path: 'admin', redirect: '/admin/overview' },
+      { path: 'org', redirect: '/org/settings' },
       ...PAGES.filter((page) => page.area !== 'auth').map((page) => toRoute(page, page.path.slice(1))),
       {
         path: ':pathMatch(.*)*',

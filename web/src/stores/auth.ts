@@ -1,8 +1,21 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import { api, call, connectSession, type Schemas } from '@/api/client';
+import {
+  ApiRequestError,
+  api,
+  call,
+  connectSession,
+  type Schemas,
+  selectedOrganization,
+  selectOrganization,
+} from '@/api/client';
+import type { paths } from '@/api/schema';
+import { allows } from '@/utils/access';
 
 export type User = Schemas['User'];
+type MeBody = paths['/api/me']['get']['responses'][200]['content']['application/json'];
+/** Where the signed-in user stands: the current organization, their others, their teams there, their permissions. */
+export type Access = Pick<MeBody, 'organization' | 'organizations' | 'teams' | 'permissions'>;
 
 /** Set while this browser holds a session cookie (the cookie itself is HTTP-only and unreadable). */
 const SESSION_HINT = 'aihub.session';
@@ -22,9 +35,18 @@ export const useAuth = defineStore('auth', () => {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onExpired: () => void = () => undefined;
 
+  const access = ref<Access | null>(null);
+  /** Bumped when the organization changes: the console re-mounts the page so it loads that organization's data. */
+  const organizationVersion = ref(0);
+
+  /** A platform admin (the account's instance role), above every organization. */
   const isAdmin = computed(() => user.value?.role === 'admin');
-  /** What the user may do in the current organization (from GET /api/me; empty until loaded). */
-  const permissions = ref<string[]>([]);
+  const permissions = computed<ReadonlySet<string>>(() => new Set(access.value?.permissions ?? []));
+
+  /** Whether the caller holds any one of `need` in the current organization (no need: yes). */
+  function can(need: readonly string[] | string | undefined): boolean {
+    return allows(permissions.value, typeof need === 'string' ? [need] : need);
+  }
 
   function accept(body: SessionBody): void {
     localStorage.setItem(SESSION_HINT, '1');
@@ -40,7 +62,7 @@ export const useAuth = defineStore('auth', () => {
     clearTimeout(timer);
     user.value = null;
     token.value = null;
-    permissions.value = [];
+    access.value = null;
   }
 
   /** Trade the refresh cookie for a new access token (one request, however many callers). */
@@ -73,11 +95,13 @@ export const useAuth = defineStore('auth', () => {
 
   async function login(email: string, password: string): Promise<void> {
     accept((await call(api.POST('/api/auth/login', { body: { email, password } }))) as SessionBody);
+    access.value = null;
   }
 
   async function register(email: string, password: string, name?: string): Promise<void> {
     const body = name ? { email, password, name } : { email, password };
     accept((await call(api.POST('/api/auth/register', { body }))) as SessionBody);
+    access.value = null;
   }
 
   async function logout(): Promise<void> {
@@ -85,13 +109,50 @@ export const useAuth = defineStore('auth', () => {
       await api.POST('/api/auth/logout');
     } finally {
       clear();
+      // The next account to sign in on this browser starts in its own home organization.
+      selectOrganization(null);
     }
   }
 
-  async function reloadMe(): Promise<void> {
-    const me = await call(api.GET('/api/me'));
+  /**
+   * Fetch /api/me: the account and its access in the chosen organization. An organization that is gone, or
+   * that this account may no longer enter (removed, disabled), is forgotten and the home organization used.
+   */
+  async function reloadMe(fallBack = true): Promise<void> {
+    let me: MeBody;
+    try {
+      me = await call(api.GET('/api/me'));
+    } catch (error) {
+      const refused = error instanceof ApiRequestError && (error.status === 404 || error.status === 403);
+      if (!fallBack || !refused || !selectedOrganization()) throw error;
+      selectOrganization(null);
+      me = await call(api.GET('/api/me'));
+    }
     if ('id' in me) user.value = me;
-    permissions.value = me.permissions;
+    access.value = {
+      organization: me.organization,
+      organizations: me.organizations,
+      teams: me.teams,
+      permissions: me.permissions,
+    };
+  }
+
+  /** Make sure the access of the signed-in user is known (the router asks before each page). */
+  async function ensureAccess(): Promise<void> {
+    if (user.value && !access.value) await reloadMe();
+  }
+
+  /** Work in another organization: later requests name it, and the current page reloads its data. */
+  async function switchOrganization(id: string): Promise<void> {
+    const before = selectedOrganization();
+    selectOrganization(id);
+    try {
+      await reloadMe(false);
+    } catch (error) {
+      selectOrganization(before);
+      throw error;
+    }
+    organizationVersion.value++;
   }
 
   connectSession({
@@ -107,16 +168,24 @@ export const useAuth = defineStore('auth', () => {
     user,
     token,
     restored,
+    access,
+    organizationVersion,
     isAdmin,
+    permissions,
+    can,
+    ensureAccess,
+    switchOrganization,
     login,
     register,
     logout,
     refresh,
     restore,
     reloadMe,
-    permissions,
     /** Take a session another answer carried (an accepted invitation that created the account). */
-    acceptSession: accept,
+    acceptSession: (body: SessionBody) => {
+      accept(body);
+      access.value = null;
+    },
     onSessionExpired: (fn: () => void) => {
       onExpired = fn;
     },

@@ -29,6 +29,10 @@ export default {
       label: 'Open registration',
       help: 'Whether anyone may create an account. When off, only admins can add users.',
     },
+    allowSelfServeOrganizations: {
+      label: 'Self-serve organizations',
+      help: 'Whether every user may create organizations of their own (needs open registration). When off, only platform admins create organizations.',
+    },
     emailVerificationRequired: {
       label: 'Require email verification',
       help: 'Self-registered users must open the link mailed to them before they can use anything but their profile. Needs working mail (AIHUB_SMTP_URL), or an admin passing on links from the outbox.',
