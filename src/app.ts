@@ -40,6 +40,8 @@ import { playgroundRoutes } from './modules/playground/routes.js';
 import { providerRoutes } from './modules/providers/routes.js';
 import { ProviderDescriptionSchema } from './modules/providers/schema.js';
 import { settingsRoutes } from './modules/settings/routes.js';
+import { ssoRoutes } from './modules/sso/routes.js';
+import { SsoConnectionSchema } from './modules/sso/schema.js';
 import { teamRoutes } from './modules/teams/routes.js';
 import { TeamSchema } from './modules/teams/schema.js';
 import { tlsRoutes } from './modules/tls/routes.js';
@@ -138,6 +140,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   app.addSchema(RoleSchema);
   app.addSchema(TeamSchema);
   app.addSchema(InvitationSchema);
+  app.addSchema(SsoConnectionSchema);
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_request, reply) => {
@@ -205,8 +208,18 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       invitationRoutes({ invitations: services.invitations, auth: services.auth, publicUrl: config.publicUrl }),
     );
     await scope.register(mailRoutes({ mailer: services.mailer }));
+    await scope.register(
+      ssoRoutes({
+        connections: services.sso.connections,
+        flow: services.sso.flow,
+        audit: services.audit,
+        publicUrl: services.config.publicUrl,
+      }),
+    );
     await scope.register(organizationRoutes({ organizations: services.organizations, audit: services.audit }));
-    await scope.register(userAdminRoutes({ users: services.users, audit: services.audit }));
+    await scope.register(
+      userAdminRoutes({ users: services.users, audit: services.audit, organizations: services.organizations }),
+    );
     await scope.register(keyRoutes({ keys: services.keys }));
     await scope.register(auditRoutes({ audit: services.audit }));
     await scope.register(
@@ -242,6 +255,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         teams: services.teams,
         summary: services.usageSummary,
         audit: services.audit,
+        organizations: services.organizations,
       }),
     );
     await scope.register(teamRoutes({ teams: services.teams, audit: services.audit }));

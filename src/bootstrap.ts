@@ -17,6 +17,7 @@ export async function ensureFirstAdmin(services: Services, log: FastifyBaseLogge
     ? await users.update(existing.id, { role: 'admin', status: 'active' })
     : await users.create({ email: config.adminEmail, password: config.adminPassword, name: 'Admin', role: 'admin' });
   await audit.record({
+    orgId: admin.org_id,
     actor: SYSTEM_ACTOR,
     action: existing ? 'user.promote_admin' : 'user.create_admin',
     targetType: 'user',

@@ -134,6 +134,7 @@ export function buildCli(): Command {
           role: opts.admin ? 'admin' : 'user',
         });
         await services.audit.record({
+          orgId: created.org_id,
           actor: SYSTEM_ACTOR,
           action: 'user.create',
           targetType: 'user',

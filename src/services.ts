@@ -49,6 +49,10 @@ import { OrganizationsRepository } from './modules/organizations/repository.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { SettingsRepository } from './modules/settings/repository.js';
 import { type Settings, SettingsService } from './modules/settings/service.js';
+import { SsoFlow } from './modules/sso/flow.js';
+import { OidcClients } from './modules/sso/oidc.js';
+import { SsoRepository } from './modules/sso/repository.js';
+import { SsoConnectionsService } from './modules/sso/service.js';
 import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
 import { LogsService } from './modules/usage/logs.js';
@@ -88,6 +92,8 @@ export interface Services {
   retention: LogRetention;
   teams: TeamsService;
   accessRules: AccessRulesService;
+  /** Single sign-on: connections and the sign-in flow. */
+  sso: { connections: SsoConnectionsService; flow: SsoFlow };
   mailer: Mailer;
   emailAuth: EmailAuthService;
   invitations: InvitationsService;
@@ -170,6 +176,24 @@ export function createServices(options: ServiceOptions): Services {
     keyVerifier.invalidateTeam(teamId);
     if (deleted) limits.forget('team', teamId);
   });
+  const ssoRepo = new SsoRepository(db);
+  const oidcClients = new OidcClients(secretBox, clock);
+  const ssoConnections = new SsoConnectionsService(ssoRepo, organizations, oidcClients, secretBox, clock, ids);
+  const ssoFlow = new SsoFlow({
+    repo: ssoRepo,
+    clients: oidcClients,
+    connections: ssoConnections,
+    organizations,
+    teams,
+    users,
+    audit,
+    secrets: secretBox,
+    clock,
+    newId: ids,
+    signIn: (user, context) => auth.signInVerified(user, context),
+  });
+  // Members of an SSO-only organization sign in through their IdP, not with a password.
+  auth.addPasswordSignInCheck(ssoFlow.passwordCheck());
   organizations.onChange((change) => {
     if (change.kind === 'org') keyVerifier.invalidateOrg(change.orgId);
     else for (const keyId of change.revokedKeyIds) keyVerifier.invalidateKey(keyId);
@@ -329,6 +353,7 @@ export function createServices(options: ServiceOptions): Services {
     retention: new LogRetention(usageRepo, clock, { retentionDays: () => settings.get().logRetentionDays }),
     teams,
     accessRules,
+    sso: { connections: ssoConnections, flow: ssoFlow },
     mailer,
     emailAuth,
     invitations,

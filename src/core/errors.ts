@@ -31,6 +31,7 @@ export const ERROR_STATUS = {
   no_available_channel: 503,
   service_unavailable: 503,
   upstream_timeout: 504,
+  sso_required: 403,
   invalid_token: 400,
   email_unverified: 403,
   invitation_gone: 410,

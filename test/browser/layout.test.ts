@@ -32,6 +32,8 @@ const LIST_PAGES = [
   ['/org/teams', 'teams-table', 'org-teams'],
   ['/org/invitations', 'invitations-table', 'org-invitations'],
   ['/admin/organizations', 'orgs-table', 'organizations'],
+  ['/org/sso', 'sso-table', 'org-sso'],
+  ['/admin/sso', 'sso-table', 'admin-sso'],
 ] as const;
 const OTHER_PAGES = [
   ['/dashboard', 'dashboard'],
@@ -166,6 +168,20 @@ describe.skipIf(!HAVE_CHROMIUM)('console layout at laptop and phone sizes', { ti
       body: JSON.stringify({ name: 'Research', description: 'Models and evaluations' }),
     });
     expect(team.status).toBe(201);
+    // A row for each SSO page (creating a connection does not contact its IdP).
+    for (const path of ['/api/org/sso', '/api/admin/sso']) {
+      const sso = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens[0]}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'Example Identity Provider',
+          issuer: 'https://idp.example.com/realms/acme',
+          clientId: 'aihub',
+          emailDomains: ['example.com'],
+        }),
+      });
+      expect(sso.status).toBe(201);
+    }
     const a = await openPage(browser, t.url, { viewport: DESKTOP });
     const n = await openPage(browser, t.url, { viewport: DESKTOP });
     admin = a.page;

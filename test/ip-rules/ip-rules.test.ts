@@ -185,7 +185,7 @@ describe.each(ENGINES)('IP rules (%s)', (engine) => {
       expect((await call('DELETE', `/api/admin/ip-rules/${created.id}`, { token: admin })).status).toBe(204);
       expect((await call('DELETE', `/api/admin/ip-rules/${created.id}`, { token: admin })).status).toBe(404);
 
-      const trail = await direct.services.audit.list({ targetId: created.id, limit: 10 });
+      const trail = await direct.services.audit.list({ scope: null, targetId: created.id, limit: 10 });
       expect(trail.map((r) => r.action).sort()).toEqual([
         'ip_rule.create',
         'ip_rule.delete',

@@ -100,7 +100,7 @@ describe.each(BACKENDS)('limits API (%s counters)', (backend) => {
       expect(patched.body.error.message).toContain(field);
     });
 
-    it("lets no one change another user's key limits, and only admins move keys between teams", async () => {
+    it("lets no one change another user's key limits, and only those who manage a team's keys put keys in it", async () => {
       const { key } = await a.newKey({ rpm: 5 });
       const other = await a.call('PATCH', `/api/keys/${key.id}`, { token: dev.token, body: { rpm: null } });
       expect(other.status).toBe(404);
@@ -113,7 +113,8 @@ describe.each(BACKENDS)('limits API (%s counters)', (backend) => {
         token: MASTER,
         body: { teamId: 'team_nope' },
       });
-      expect(unknownTeam.status).toBe(400);
+      // A team that is not the organization's (or none at all) is not found.
+      expect(unknownTeam.status).toBe(404);
       expect(unknownTeam.body.error.message).toContain('team_nope');
     });
   });

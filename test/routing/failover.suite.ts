@@ -191,7 +191,7 @@ export function failoverSuite(): void {
           expect(primary.fake.requests.length - before.primary).toBe(1);
           expect(backup.requests.length - before.backup).toBe(0);
           await gw.t.services.recorder.flush();
-          const [row] = await gw.t.services.logs.list({ limit: 1, model: `fo-${type}` });
+          const [row] = await gw.t.services.logs.list({ orgId: 'org_default', limit: 1, model: `fo-${type}` });
           expect(row).toMatchObject({ status: 400, channelId: primary.channelId });
           expect(row?.attempts).toEqual([
             expect.objectContaining({ channelId: primary.channelId, status: 400, upstreamStatus: 400 }),
@@ -235,7 +235,7 @@ export function failoverSuite(): void {
       expect(channel.body.health.status).not.toBe('down');
       const [row] = await (async () => {
         await gw.t.services.recorder.flush();
-        return gw.t.services.logs.list({ limit: 1, model: 'fo-gemini' });
+        return gw.t.services.logs.list({ orgId: 'org_default', limit: 1, model: 'fo-gemini' });
       })();
       expect(row).toMatchObject({ status: 400, errorCode: 'bad_request' });
     });

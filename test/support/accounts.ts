@@ -28,12 +28,16 @@ export function recordingClient(base: string, seen: string[]): Call {
   } as Call;
 }
 
-/** Audit rows matching `action` (exact, or a prefix ending in `*`), newest first, straight from the service. */
+/**
+ * Audit rows matching `action` (exact, or a prefix ending in `*`), newest first, straight from the service:
+ * every organization's unless `scope` names one.
+ */
 export function auditRows(
   t: TestApp,
   query: { action?: string; actorId?: string; targetId?: string } = {},
+  scope: { orgId: string; instanceWide: boolean } | null = null,
 ): Promise<AuditRecord[]> {
-  return t.services.audit.list({ ...query, limit: 500 });
+  return t.services.audit.list({ ...query, scope, limit: 500 });
 }
 
 /** Number of rows in the users table, read directly (to show that hostile input changed nothing). */

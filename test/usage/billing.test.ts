@@ -240,7 +240,11 @@ describe.each(ENGINES)('usage records and billing (%s)', (engine) => {
     const row = await eventually(
       async () => {
         await gw.t.services.recorder.flush();
-        const [latest] = await gw.t.services.logs.list({ limit: 1, model: model(providerCase('openai')) });
+        const [latest] = await gw.t.services.logs.list({
+          orgId: 'org_default',
+          limit: 1,
+          model: model(providerCase('openai')),
+        });
         return latest?.status === 499 ? latest : undefined;
       },
       5_000,

@@ -82,8 +82,14 @@ export function logsSuite(): void {
       expect(mine.status).toBe(200);
       expect(mine.body.data.map((r) => r.id)).toEqual([...sent.user].reverse());
       expect(mine.body.data.every((r) => r.userId === user.userId && r.keyId === userKey.id)).toBe(true);
-      const admins = await gw.call<LogPage>('GET', '/api/logs', { token: gw.admin.token });
+      // The admin holds logs.all: the whole organization by default, their own with scope=own.
+      const admins = await gw.call<LogPage>('GET', '/api/logs?scope=own', { token: gw.admin.token });
       expect(admins.body.data.map((r) => r.id).sort()).toEqual([...sent.admin].sort());
+      const everyone = await gw.call<LogPage>('GET', '/api/logs', { token: gw.admin.token });
+      expect(everyone.body.data.map((r) => r.id).sort()).toEqual([...sent.admin, ...sent.user].sort());
+      // A developer's widest reach is their own: asking for more gives no more.
+      const wider = await gw.call<LogPage>('GET', '/api/logs?scope=all', { token: user.token });
+      expect(wider.body.data.map((r) => r.id)).toEqual([...sent.user].reverse());
       // Filters cannot widen the view to someone else's rows.
       const sneaky = await gw.call<LogPage>('GET', `/api/logs?keyId=${gw.keyId}`, { token: user.token });
       expect(sneaky.body.data).toEqual([]);

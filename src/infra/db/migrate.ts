@@ -8,6 +8,8 @@ import * as m0006 from './migrations/0006_partial_team_index.js';
 import * as m0007 from './migrations/0007_acme.js';
 import * as m0008 from './migrations/0008_tenancy.js';
 import * as m0009 from './migrations/0009_mail.js';
+import * as m0010 from './migrations/0010_sso.js';
+import * as m0013 from './migrations/0013_scoping.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -21,6 +23,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0007_acme': m0007,
   '0008_tenancy': m0008,
   '0009_mail': m0009,
+  '0010_sso': m0010,
+  '0013_scoping': m0013,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

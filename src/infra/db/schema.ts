@@ -223,6 +223,9 @@ export interface Database {
   ip_rules: IpRulesTable;
   acme_certificates: AcmeCertificatesTable;
   acme_challenges: AcmeChallengesTable;
+  sso_connections: SsoConnectionsTable;
+  user_identities: UserIdentitiesTable;
+  sso_states: SsoStatesTable;
   email_tokens: EmailTokensTable;
   invitations: InvitationsTable;
 }
@@ -318,6 +321,67 @@ export interface RequestLogsTable {
   /** Stored only when the admin enables it (size-capped). */
   request_body: string | null;
   response_body: string | null;
+}
+
+/** An OpenID Connect connection: one organization's (org_id), or instance-wide (org_id null). */
+export interface SsoConnectionsTable {
+  id: string;
+  org_id: string | null;
+  name: string;
+  /** The IdP's issuer URL (discovery at `/.well-known/openid-configuration`). */
+  issuer: string;
+  client_id: string;
+  /** Sealed with the SecretBox; null for a public client (PKCE only). */
+  client_secret: string | null;
+  /** Space-separated scopes. */
+  scopes: string;
+  /** JSON array of lower-case email domains the connection serves. */
+  email_domains: string;
+  /** JSON array of claim mapping rules (src/modules/sso/mapping.ts). */
+  mappings: string;
+  /** Organization role given to members the mapping names no role for. */
+  default_role: string;
+  /** 1 = create an account at the first sign-in of an unknown person. */
+  jit: number;
+  /** 1 = the organization's members may not sign in with a password (platform admins excepted). */
+  sso_only: number;
+  enabled: number;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A user's subject at a connection's IdP. */
+export interface UserIdentitiesTable {
+  id: string;
+  user_id: string;
+  connection_id: string;
+  subject: string;
+  email: string | null;
+  created_at: number;
+  last_login_at: number | null;
+}
+
+/** A sign-in in flight (or a test sign-in and its result), single use. */
+export interface SsoStatesTable {
+  /** sha256 of the state parameter. */
+  id: string;
+  connection_id: string;
+  mode: 'signin' | 'test';
+  /** sha256 of the browser-binding cookie set when the flow started. */
+  binding_hash: string;
+  /** The PKCE code verifier, sealed. */
+  code_verifier: string;
+  nonce: string;
+  redirect_uri: string;
+  return_to: string | null;
+  /** The admin running a test sign-in. */
+  user_id: string | null;
+  /** A test sign-in's result (JSON). */
+  result: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
 }
 
 export type EmailTokenPurpose = 'verify_email' | 'password_reset';

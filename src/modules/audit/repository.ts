@@ -2,6 +2,11 @@ import type { Kysely } from 'kysely';
 import type { AuditLogsTable, Database } from '../../infra/db/schema.js';
 
 export interface AuditQuery {
+  /**
+   * Whose rows: one organization's (and, with `instanceWide`, those of none: instance-wide actions), or
+   * explicitly `null` for every row (the CLI and tests).
+   */
+  scope: { orgId: string; instanceWide: boolean } | null;
   action?: string | undefined;
   actorId?: string | undefined;
   targetId?: string | undefined;
@@ -22,6 +27,13 @@ export class AuditRepository {
 
   async list(query: AuditQuery): Promise<AuditLogsTable[]> {
     let q = this.db.selectFrom('audit_logs').selectAll();
+    const scope = query.scope;
+    if (scope)
+      q = q.where((eb) =>
+        scope.instanceWide
+          ? eb.or([eb('org_id', '=', scope.orgId), eb('org_id', 'is', null)])
+          : eb('org_id', '=', scope.orgId),
+      );
     if (query.action)
       q = query.action.endsWith('*')
         ? q.where('action', 'like', `${query.action.slice(0, -1)}%`)

@@ -25,7 +25,7 @@ export function context(request: FastifyRequest) {
   return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
 }
 
-/** Answer with a new session: the access token in the body, the refresh token as an HttpOnly cookie. */
+/** Set the refresh cookie of a new session and answer the session body (sign-in, SSO). */
 export function sendSession(reply: FastifyReply, grant: SessionGrant): SessionBody {
   reply.setCookie(REFRESH_COOKIE, grant.refreshToken, {
     httpOnly: true,

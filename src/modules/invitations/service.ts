@@ -236,7 +236,8 @@ export class InvitationsService {
           email: row.email,
           password: signup.password as string,
           name: signup.name,
-          organization: { id: row.org_id, role: row.role },
+          orgId: row.org_id,
+          orgRole: row.role,
         });
       }
       if (row.team_id) await this.deps.teams.addMember(row.team_id, user.id, row.team_role ?? 'member');

@@ -3,7 +3,12 @@ import { containsAny } from '../../infra/db/contains.js';
 import type { ApiKeysTable, Database, KeyStatus, UserStatus } from '../../infra/db/schema.js';
 
 export interface KeyListQuery {
+  /** The organization whose keys are listed (always given: a list never crosses organizations). */
+  orgId: string;
+  /** Only these keys of the organization: the caller's own (not team-owned), and those of these teams. */
+  within?: { userId: string | null; teamIds: string[] } | undefined;
   userId?: string | undefined;
+  teamId?: string | undefined;
   status?: KeyStatus | undefined;
   /** Part of the key's name, hint or id, or of its owner's email or name (case-insensitive). */
   search?: string | undefined;
@@ -50,8 +55,19 @@ export class KeysRepository {
   }
 
   async list(query: KeyListQuery): Promise<{ rows: ApiKeysTable[]; total: number }> {
-    let q = this.db.selectFrom('api_keys');
+    let q = this.db.selectFrom('api_keys').where('api_keys.org_id', '=', query.orgId);
+    const within = query.within;
+    if (within) {
+      q = q.where((eb) => {
+        const ors = [];
+        if (within.userId !== null)
+          ors.push(eb.and([eb('api_keys.user_id', '=', within.userId), eb('api_keys.team_owned', '=', 0)]));
+        if (within.teamIds.length > 0) ors.push(eb('api_keys.team_id', 'in', within.teamIds));
+        return ors.length > 0 ? eb.or(ors) : eb.lit(false);
+      });
+    }
     if (query.userId) q = q.where('user_id', '=', query.userId);
+    if (query.teamId) q = q.where('team_id', '=', query.teamId);
     if (query.status) q = q.where('status', '=', query.status);
     const search = query.search?.trim();
     if (search) {
@@ -79,8 +95,27 @@ export class KeysRepository {
     await this.db.updateTable('api_keys').set(patch).where('id', '=', id).execute();
   }
 
-  async teamExists(id: string): Promise<boolean> {
-    return (await this.db.selectFrom('teams').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+  /** Whether a team exists in this organization. */
+  async teamInOrg(orgId: string, id: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('teams')
+      .select('id')
+      .where('id', '=', id)
+      .where('org_id', '=', orgId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Whether a user is a member of this organization. */
+  async isOrgMember(orgId: string, userId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('memberships')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .where('team_id', 'is', null)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async listIdsByUser(userId: string): Promise<string[]> {

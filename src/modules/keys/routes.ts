@@ -10,7 +10,7 @@ function ctx(request: FastifyRequest) {
   return { principal: principalOf(request), ip: request.ip };
 }
 
-/** /api/keys (own keys; admins may act on any) and /api/admin/keys (every user's keys). */
+/** /api/keys (your keys and your teams'; keys.all acts on any of the organization) and /api/admin/keys (every key of the organization). */
 export function keyRoutes({ keys }: { keys: KeysService }): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
@@ -19,15 +19,17 @@ export function keyRoutes({ keys }: { keys: KeysService }): FastifyPluginAsyncTy
         config: { permission: ['keys.own', 'keys.team', 'keys.read', 'keys.all'] },
         schema: {
           tags: ['keys'],
-          summary: 'Your API keys (hint only, never the secret)',
+          summary:
+            'Your API keys and those of the teams whose keys you manage, in the current organization (hint only, never the secret)',
           security: bearerSecurity,
           querystring: OwnKeysQuery,
           response: { 200: Page(Type.Ref('ApiKey')), ...errorResponses },
         },
       },
       async (request) => {
-        const { rows, total } = await keys.listOwn(principalOf(request), {
+        const { rows, total } = await keys.listMine(principalOf(request), {
           status: request.query.status,
+          scope: request.query.scope,
           limit: request.query.limit ?? 50,
           offset: request.query.offset ?? 0,
         });
@@ -124,14 +126,14 @@ export function keyRoutes({ keys }: { keys: KeysService }): FastifyPluginAsyncTy
         config: { permission: ['keys.read', 'keys.all'] },
         schema: {
           tags: ['admin: keys'],
-          summary: "Every user's keys",
+          summary: 'Every key of the current organization',
           security: bearerSecurity,
           querystring: AdminKeysQuery,
           response: { 200: Page(Type.Ref('ApiKey')), ...errorResponses },
         },
       },
       async (request) => {
-        const { rows, total } = await keys.list({
+        const { rows, total } = await keys.list(principalOf(request), {
           ...request.query,
           limit: request.query.limit ?? 50,
           offset: request.query.offset ?? 0,

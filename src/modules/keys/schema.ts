@@ -10,6 +10,9 @@ export const KeySchema = Type.Object(
     userId: Type.String(),
     orgId: Type.String(),
     teamId: Nullable(Type.String()),
+    teamOwned: Type.Boolean({
+      description: 'A service key owned by its team: it keeps working when its creator (userId) leaves or is disabled',
+    }),
     name: Type.String(),
     hint: Type.String({ description: 'First and last characters of the secret, to recognise it' }),
     status: Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('revoked')]),
@@ -43,7 +46,14 @@ export const keyRestrictionFields = {
       }),
     ),
   ),
-  teamId: Type.Optional(OrNull(Type.String({ maxLength: 64, description: 'Admins only: the team the key bills to' }))),
+  teamId: Type.Optional(
+    OrNull(
+      Type.String({
+        maxLength: 64,
+        description: 'The team the key bills to: keys.all, or a team whose keys you manage (keys.team or team admin)',
+      }),
+    ),
+  ),
   ...limitFields,
 };
 
@@ -60,13 +70,29 @@ export const KeyName = Type.String({
 });
 export const KeyStatusSchema = Type.Union([Type.Literal('active'), Type.Literal('disabled'), Type.Literal('revoked')]);
 
-export const OwnKeysQuery = Type.Object({ status: Type.Optional(KeyStatusSchema), ...Pagination });
+export const OwnKeysQuery = Type.Object({
+  status: Type.Optional(KeyStatusSchema),
+  scope: Type.Optional(
+    Type.Union([Type.Literal('own'), Type.Literal('team'), Type.Literal('all')], {
+      description:
+        'own: your personal keys; team (default): yours and those of the teams whose keys you manage; all: every key of the organization (keys.read)',
+    }),
+  ),
+  ...Pagination,
+});
 
 export const KeyCreateBody = Type.Object(
   {
     name: KeyName,
     expiresAt: Type.Optional(OrNull(EpochMs)),
-    userId: Type.Optional(Type.String({ maxLength: 64, description: 'Admins only: create the key for this user' })),
+    userId: Type.Optional(
+      Type.String({ maxLength: 64, description: 'keys.all: create the key for this member of the organization' }),
+    ),
+    teamOwned: Type.Optional(
+      Type.Boolean({
+        description: 'A service key owned by teamId (keys.team for that team, or keys.all); default false',
+      }),
+    ),
     ...keyRestrictionFields,
   },
   { additionalProperties: false },
@@ -84,6 +110,7 @@ export const KeyPatchBody = Type.Object(
 
 export const AdminKeysQuery = Type.Object({
   userId: Type.Optional(Type.String({ maxLength: 64 })),
+  teamId: Type.Optional(Type.String({ maxLength: 64 })),
   status: Type.Optional(KeyStatusSchema),
   search: Type.Optional(
     Type.String({

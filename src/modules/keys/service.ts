@@ -4,8 +4,9 @@ import type { IdGenerator } from '../../core/ids.js';
 import { parseCidr } from '../../core/ip.js';
 import { randomSecret, sha256Hex } from '../../core/secrets.js';
 import type { ApiKeysTable, KeyStatus } from '../../infra/db/schema.js';
+import { keyManageReach, keyReadReach, type Reach, type ReachScope, reaches } from '../access/reach.js';
 import type { Actor, AuditService } from '../audit/service.js';
-import { actorOf, isAdmin, type Principal } from '../auth/principal.js';
+import { actorOf, type Principal } from '../auth/principal.js';
 import { columnsFromPolicy, type LimitPolicy, mergePolicy, NO_LIMITS, policyFromColumns } from '../limits/policy.js';
 import type { UsersService } from '../users/service.js';
 import type { KeyListQuery, KeysRepository } from './repository.js';
@@ -19,6 +20,8 @@ export interface KeyResponse {
   userId: string;
   orgId: string;
   teamId: string | null;
+  /** A service key: owned by its team, it keeps working when its creator (userId) leaves or is disabled. */
+  teamOwned: boolean;
   name: string;
   hint: string;
   status: KeyStatus;
@@ -42,6 +45,7 @@ export function toKeyResponse(row: ApiKeysTable): KeyResponse {
     userId: row.user_id,
     orgId: row.org_id,
     teamId: row.team_id,
+    teamOwned: Number(row.team_owned) === 1,
     name: row.name,
     hint: row.hint,
     status: row.status,
@@ -73,10 +77,12 @@ export interface KeyRestrictions extends Partial<LimitPolicy> {
 export interface CreateKeyInput extends KeyRestrictions {
   name: string;
   expiresAt?: number | null | undefined;
-  /** Owner; defaults to the caller. Only admins may name another user. */
+  /** Owner; defaults to the caller. Naming another member needs keys.all. */
   userId?: string | undefined;
-  /** Team the key bills to (admins only). */
+  /** Team the key bills to (keys.all, or a team whose keys the caller manages). */
   teamId?: string | null | undefined;
+  /** A service key owned by `teamId`: it does not depend on its creator's membership or status. */
+  teamOwned?: boolean | undefined;
 }
 
 export interface UpdateKeyInput extends KeyRestrictions {
@@ -134,33 +140,43 @@ export class KeysService {
   }
 
   async create(input: CreateKeyInput, ctx: RequestContext): Promise<CreatedKey> {
-    const ownerId = input.userId ?? (ctx.principal.kind === 'user' ? ctx.principal.userId : undefined);
+    const { principal } = ctx;
+    const orgId = principal.orgId;
+    const manage = keyManageReach(principal);
+    const teamId = input.teamId ?? null;
+    if (input.teamOwned && !teamId)
+      throw new ApiError('validation_failed', 'A team-owned key needs a teamId', { param: 'teamId' });
+    if (teamId !== null) await this.assertTeamReach(orgId, teamId, manage);
+    const ownerId = input.userId ?? selfId(principal);
     if (!ownerId)
       throw new ApiError('validation_failed', 'userId is required when calling with the master key', {
         param: 'userId',
       });
-    if (ownerId !== selfId(ctx.principal) && !isAdmin(ctx.principal))
-      throw new ApiError('forbidden', 'Only admins can create keys for other users');
-    const owner = await this.users.get(ownerId).catch(() => {
-      throw new ApiError('validation_failed', `User ${ownerId} does not exist`, { param: 'userId' });
-    });
+    if (ownerId !== selfId(principal)) {
+      if (!manage.all)
+        throw new ApiError('forbidden', 'Creating a key for another member needs the permission keys.all');
+    } else if (!input.teamOwned && !manage.own) {
+      throw new ApiError('forbidden', 'This needs the permission keys.own (or create a team-owned key)');
+    }
+    const owner = await this.users.get(ownerId).catch(() => undefined);
+    // Another organization's user is as unknown as a user that does not exist.
+    if (!owner || !(await this.repo.isOrgMember(orgId, owner.id)))
+      throw new ApiError('validation_failed', `User ${ownerId} is not a member of this organization`, {
+        param: 'userId',
+      });
     if (owner.status !== 'active')
       throw new ApiError('validation_failed', 'Cannot create a key for a disabled user', { param: 'userId' });
     const now = this.clock.now();
     this.checkExpiry(input.expiresAt, now);
     validateRestrictions(input);
-    if (input.teamId && !isAdmin(ctx.principal))
-      throw new ApiError('forbidden', 'Only admins can put a key in a team', { param: 'teamId' });
-    if (input.teamId && !(await this.repo.teamExists(input.teamId)))
-      throw new ApiError('validation_failed', `Team ${input.teamId} does not exist`, { param: 'teamId' });
     const secret = newSecret();
     const row: ApiKeysTable = {
       id: this.newId('key'),
       user_id: owner.id,
       // A key belongs to the organization it is created in.
-      org_id: ctx.principal.orgId,
-      team_id: input.teamId ?? null,
-      team_owned: 0,
+      org_id: orgId,
+      team_id: teamId,
+      team_owned: input.teamOwned ? 1 : 0,
       name: input.name.trim(),
       key_hash: sha256Hex(secret),
       hint: hintOf(secret),
@@ -184,36 +200,82 @@ export class KeysService {
       ...restrictionColumns(input, mergePolicy(NO_LIMITS, this.defaults())),
     };
     await this.repo.insert(row);
-    await this.record(ctx, 'key.create', row.id, { name: row.name, ownerId: owner.id });
+    await this.record(ctx, row, 'key.create', {
+      name: row.name,
+      ownerId: owner.id,
+      ...(teamId ? { teamId, teamOwned: row.team_owned === 1 } : {}),
+    });
     return { key: toKeyResponse(row), secret };
   }
 
-  list(query: KeyListQuery): Promise<{ rows: ApiKeysTable[]; total: number }> {
-    return this.repo.list(query);
+  /** Every key of the current organization (keys.read / keys.all). */
+  list(
+    principal: Principal,
+    query: Omit<KeyListQuery, 'orgId' | 'within'>,
+  ): Promise<{ rows: ApiKeysTable[]; total: number }> {
+    return this.repo.list({ ...query, orgId: principal.orgId });
   }
 
-  /** The caller's own keys (the master key owns none). */
-  listOwn(principal: Principal, query: Omit<KeyListQuery, 'userId'>): Promise<{ rows: ApiKeysTable[]; total: number }> {
+  /**
+   * The caller's keys in the current organization: its own, and those of the teams it reaches (keys.team or
+   * team admin); `scope: 'all'` lists every key of the organization (keys.read / keys.all).
+   */
+  listMine(
+    principal: Principal,
+    query: Omit<KeyListQuery, 'orgId' | 'within' | 'userId'> & { scope?: ReachScope | undefined },
+  ): Promise<{ rows: ApiKeysTable[]; total: number }> {
+    const { scope, ...rest } = query;
+    const reach = keyReadReach(principal);
+    if (scope === 'all') {
+      if (!reach.all) throw new ApiError('forbidden', 'Listing every key needs the permission keys.read or keys.all');
+      return this.repo.list({ ...rest, orgId: principal.orgId });
+    }
     if (principal.kind !== 'user')
       throw new ApiError('bad_request', 'The master key owns no keys; use GET /api/admin/keys');
-    return this.repo.list({ ...query, userId: principal.userId });
+    const teamIds = scope === 'own' ? [] : reach.teams;
+    return this.repo.list({ ...rest, orgId: principal.orgId, within: { userId: principal.userId, teamIds } });
   }
 
+  /** A key by id in any organization (the calling API key, wiring). */
   async getById(id: string): Promise<ApiKeysTable> {
     const row = await this.repo.findById(id);
     if (!row) throw notFound('API key');
     return row;
   }
 
-  /** A key the caller may see: its own, or any for admins. Others' keys are "not found". */
+  /**
+   * A key the caller may see: of the current organization, and within its reach (own, its teams', or all).
+   * Every other key is "not found", whether it exists or not.
+   */
   async getVisible(id: string, principal: Principal): Promise<ApiKeysTable> {
     const row = await this.repo.findById(id);
-    if (!row || (!isAdmin(principal) && row.user_id !== selfId(principal))) throw notFound('API key');
+    if (!row || row.org_id !== principal.orgId || !reaches(keyReadReach(principal), principal, reachRow(row)))
+      throw notFound('API key');
     return row;
   }
 
+  /** A key the caller may change: visible, and within its management reach (403 when only readable). */
+  private async getManageable(id: string, principal: Principal): Promise<ApiKeysTable> {
+    const row = await this.getVisible(id, principal);
+    if (!reaches(keyManageReach(principal), principal, reachRow(row)))
+      throw new ApiError('forbidden', 'Changing this key needs the permission keys.all');
+    return row;
+  }
+
+  /** Refuse a team the caller cannot put keys in: another organization's is not found. */
+  private async assertTeamReach(orgId: string, teamId: string, manage: Reach): Promise<void> {
+    if (!(await this.repo.teamInOrg(orgId, teamId)))
+      throw new ApiError('not_found', `Team ${teamId} not found`, { param: 'teamId' });
+    if (!manage.all && !manage.teams.includes(teamId))
+      throw new ApiError(
+        'forbidden',
+        'Putting a key in this team needs the permission keys.all, or keys.team as a member (or being its admin)',
+        { param: 'teamId' },
+      );
+  }
+
   async update(id: string, input: UpdateKeyInput, ctx: RequestContext): Promise<ApiKeysTable> {
-    const row = await this.getVisible(id, ctx.principal);
+    const row = await this.getManageable(id, ctx.principal);
     if (row.status === 'revoked') throw new ApiError('conflict', 'This key is revoked and cannot be changed');
     const now = this.clock.now();
     const patch: Partial<ApiKeysTable> = { updated_at: now };
@@ -223,41 +285,49 @@ export class KeysService {
       this.checkExpiry(input.expiresAt, now);
       patch.expires_at = input.expiresAt;
     }
-    if (input.teamId !== undefined) {
-      if (!isAdmin(ctx.principal))
-        throw new ApiError('forbidden', 'Only admins can move a key between teams', { param: 'teamId' });
-      if (input.teamId && !(await this.repo.teamExists(input.teamId)))
-        throw new ApiError('validation_failed', `Team ${input.teamId} does not exist`, { param: 'teamId' });
+    if (input.teamId !== undefined && input.teamId !== row.team_id) {
+      const manage = keyManageReach(ctx.principal);
+      if (input.teamId === null) {
+        if (Number(row.team_owned) === 1)
+          throw new ApiError('validation_failed', 'A team-owned key always belongs to a team', { param: 'teamId' });
+        // Out of a team: the whole organization's keys, or one's own key.
+        if (!manage.all && !(manage.own && row.user_id === selfId(ctx.principal)))
+          throw new ApiError('forbidden', 'Taking this key out of its team needs the permission keys.all', {
+            param: 'teamId',
+          });
+      } else {
+        await this.assertTeamReach(ctx.principal.orgId, input.teamId, manage);
+      }
       patch.team_id = input.teamId;
     }
     validateRestrictions(input);
     Object.assign(patch, restrictionColumns(input, policyFromColumns(row)));
     await this.repo.update(id, patch);
     this.verifier.invalidateKey(id);
-    await this.record(ctx, 'key.update', id, {
+    await this.record(ctx, row, 'key.update', {
       changes: Object.keys(input).filter((k) => input[k as keyof UpdateKeyInput] !== undefined),
     });
     return { ...row, ...patch };
   }
 
   async revoke(id: string, ctx: RequestContext): Promise<void> {
-    const row = await this.getVisible(id, ctx.principal);
+    const row = await this.getManageable(id, ctx.principal);
     if (row.status === 'revoked') return;
     const now = this.clock.now();
     await this.repo.update(id, { status: 'revoked', revoked_at: now, updated_at: now });
     this.verifier.invalidateKey(id);
-    await this.record(ctx, 'key.revoke', id, { ownerId: row.user_id });
+    await this.record(ctx, row, 'key.revoke', { ownerId: row.user_id });
   }
 
   /** Replace the secret of a key (same id, settings and history); the old secret stops working at once. */
   async rotate(id: string, ctx: RequestContext): Promise<CreatedKey> {
-    const row = await this.getVisible(id, ctx.principal);
+    const row = await this.getManageable(id, ctx.principal);
     if (row.status === 'revoked') throw new ApiError('conflict', 'This key is revoked and cannot be rotated');
     const secret = newSecret();
     const patch = { key_hash: sha256Hex(secret), hint: hintOf(secret), updated_at: this.clock.now() };
     await this.repo.update(id, patch);
     this.verifier.invalidateKey(id);
-    await this.record(ctx, 'key.rotate', id, { ownerId: row.user_id });
+    await this.record(ctx, row, 'key.rotate', { ownerId: row.user_id });
     return { key: toKeyResponse({ ...row, ...patch }), secret };
   }
 
@@ -267,10 +337,27 @@ export class KeysService {
     }
   }
 
-  private record(ctx: RequestContext, action: string, keyId: string, detail: Record<string, unknown>): Promise<void> {
+  private record(
+    ctx: RequestContext,
+    key: Pick<ApiKeysTable, 'id' | 'org_id'>,
+    action: string,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
     const actor: Actor = actorOf(ctx.principal);
-    return this.audit.record({ actor, action, targetType: 'api_key', targetId: keyId, ip: ctx.ip, detail });
+    return this.audit.record({
+      orgId: key.org_id,
+      actor,
+      action,
+      targetType: 'api_key',
+      targetId: key.id,
+      ip: ctx.ip,
+      detail,
+    });
   }
+}
+
+function reachRow(row: ApiKeysTable) {
+  return { userId: row.user_id, teamId: row.team_id, teamOwned: Number(row.team_owned) === 1 };
 }
 
 function selfId(principal: Principal): string | undefined {

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
+import { principalOf } from '../auth/guard.js';
 import { actorOf } from '../auth/principal.js';
+import type { OrganizationsService } from '../organizations/service.js';
 import type { TeamsService } from '../teams/service.js';
 import type { UsageSummary } from '../usage/summary.js';
 import type { UsersService } from '../users/service.js';
@@ -15,11 +17,22 @@ export interface LimitRoutesDeps {
   teams: TeamsService;
   summary: UsageSummary;
   audit: AuditService;
+  organizations: Pick<OrganizationsService, 'isMember'>;
 }
 
-/** /api/admin/limits/{user|team|org}/{id}: budgets, token quotas and rate limits above the key level. */
-export function limitRoutes({ limits, users, teams, summary, audit }: LimitRoutesDeps): FastifyPluginAsyncTypebox {
-  const scoped = new ScopeLimits({ limits, users, teams, summary });
+/**
+ * /api/admin/limits/{user|team|org}/{id}: budgets, token quotas and rate limits above the key level, of a member
+ * of the current organization, one of its teams, or the organization itself (another's id: 404).
+ */
+export function limitRoutes({
+  limits,
+  users,
+  teams,
+  summary,
+  audit,
+  organizations,
+}: LimitRoutesDeps): FastifyPluginAsyncTypebox {
+  const scoped = new ScopeLimits({ limits, users, teams, summary, organizations });
   return async (app) => {
     const tags = ['admin: limits'];
 
@@ -39,7 +52,7 @@ export function limitRoutes({ limits, users, teams, summary, audit }: LimitRoute
         },
       },
       async (request) => {
-        return scoped.get(request.params.scope, request.params.id);
+        return scoped.get(principalOf(request), request.params.scope, request.params.id);
       },
     );
 
@@ -58,8 +71,10 @@ export function limitRoutes({ limits, users, teams, summary, audit }: LimitRoute
       },
       async (request) => {
         const { scope, id } = request.params;
-        const updated = await scoped.set(scope, id, request.body);
+        const principal = principalOf(request);
+        const updated = await scoped.set(principal, scope, id, request.body);
         await audit.record({
+          orgId: scope === 'org' ? id : principal.orgId,
           actor: actorOf(request.principal),
           action: 'limits.update',
           targetType: scope,

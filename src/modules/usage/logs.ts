@@ -100,17 +100,39 @@ export class LogsService {
     return rows.map(toLogEntry);
   }
 
-  /** One request with its bodies; only `userId`'s when given (another's is as missing as an unknown id). */
-  async get(id: string, userId?: string): Promise<LogDetail> {
+  /**
+   * One request of an organization with its bodies. Outside `access.within` it is as missing as an unknown id;
+   * its bodies are shown only to `access.bodiesOf` (logs.bodies: every row; otherwise the caller's own requests).
+   */
+  async get(
+    id: string,
+    access: {
+      orgId: string;
+      instanceWide?: boolean | undefined;
+      within?: LogFilter['within'];
+      bodies: { all: boolean; userId: string | null };
+    },
+  ): Promise<LogDetail> {
     await this.flush();
-    const row = await this.repo.findById(id, userId);
-    if (!row)
+    const row = await this.repo.findById(id, access.orgId, access.instanceWide === true);
+    const within = access.within;
+    const visible =
+      row !== undefined &&
+      (within === undefined ||
+        (within.userId !== null && row.user_id === within.userId) ||
+        (row.team_id !== null && within.teamIds.includes(row.team_id)));
+    if (!row || !visible)
       throw new ApiError(
         'not_found',
-        userId === undefined ? 'No such request in the log' : 'No such request in your log',
+        within === undefined ? 'No such request in the log' : 'No such request in your log',
       );
     const has_bodies = row.request_body !== null || row.response_body !== null;
-    return { ...toLogEntry({ ...row, has_bodies }), requestBody: row.request_body, responseBody: row.response_body };
+    const showBodies = access.bodies.all || (access.bodies.userId !== null && row.user_id === access.bodies.userId);
+    return {
+      ...toLogEntry({ ...row, has_bodies }),
+      requestBody: showBodies ? row.request_body : null,
+      responseBody: showBodies ? row.response_body : null,
+    };
   }
 
   /** CSV text in pages of `pageSize` rows (header first), newest first, never holding the whole range. */

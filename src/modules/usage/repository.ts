@@ -1,8 +1,21 @@
-import { type Expression, type Kysely, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type SelectQueryBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely';
 import type { Database, RequestLogsTable } from '../../infra/db/schema.js';
 
 /** Filters of a request-log query (see LogsService). */
 export interface LogFilter {
+  /** The organization whose rows are read (always given: a query never crosses organizations). */
+  orgId: string;
+  /** Also the rows of no organization (master-key requests): platform admins. */
+  instanceWide?: boolean | undefined;
+  /** Only these rows of the organization: the user's own requests and those billed to these teams. */
+  within?: { userId: string | null; teamIds: string[] } | undefined;
   from?: number | undefined;
   to?: number | undefined;
   userId?: string | undefined;
@@ -50,6 +63,16 @@ export type CsvRow = Pick<RequestLogsTable, (typeof CSV_COLUMNS)[number]>;
 /** Column of the request log that names each kind of scope. */
 export const SCOPE_COLUMN = { key: 'key_id', user: 'user_id', team: 'team_id', org: 'org_id' } as const;
 export type ScopeColumn = (typeof SCOPE_COLUMN)[keyof typeof SCOPE_COLUMN];
+/** One `column = id` condition of a usage query (several are ANDed). */
+export interface ScopeFilter {
+  column: ScopeColumn;
+  id: string;
+}
+/** The rows a usage series sums: of an organization (and of none, with `instanceWide`), matching every filter. */
+export interface UsageScope {
+  org?: { id: string; instanceWide: boolean };
+  filters: ScopeFilter[];
+}
 
 const DAY_MS = 86_400_000;
 
@@ -67,6 +90,11 @@ const KEEPS_NO_LIFETIME_LIMIT = sql<boolean>`NOT EXISTS (SELECT 1 FROM api_keys 
     (p.scope_type = 'user' AND p.scope_id = request_logs.user_id) OR
     (p.scope_type = 'team' AND p.scope_id = request_logs.team_id) OR
     (p.scope_type = 'org' AND p.scope_id = request_logs.org_id)))`;
+
+/** Rows of the organization, and (for platform admins) those of none: requests made with the master key. */
+function inOrg(eb: ExpressionBuilder<Database, 'request_logs'>, orgId: string, instanceWide: boolean) {
+  return instanceWide ? eb.or([eb('org_id', '=', orgId), eb('org_id', 'is', null)]) : eb('org_id', '=', orgId);
+}
 
 /** Sums of one scope's rows since `since`: spend counted from `spendFrom`, tokens from `tokensFrom`. */
 export interface ScopeTotals {
@@ -115,11 +143,14 @@ export class UsageRepository {
       .execute();
   }
 
-  /** One row with its bodies; only `userId`'s when given. */
-  findById(id: string, userId?: string): Promise<RequestLogsTable | undefined> {
-    let q = this.db.selectFrom('request_logs').selectAll().where('id', '=', id);
-    if (userId !== undefined) q = q.where('user_id', '=', userId);
-    return q.executeTakeFirst();
+  /** One row of an organization (or of none, with `instanceWide`) with its bodies. */
+  findById(id: string, orgId: string, instanceWide = false): Promise<RequestLogsTable | undefined> {
+    return this.db
+      .selectFrom('request_logs')
+      .selectAll()
+      .where('id', '=', id)
+      .where((eb) => inOrg(eb, orgId, instanceWide))
+      .executeTakeFirst();
   }
 
   /** A page of CSV columns, newest first. */
@@ -174,8 +205,8 @@ export class UsageRepository {
     };
   }
 
-  /** Per UTC day and model in `[from, to)`, for one scope or (without) every row. */
-  async daily(from: number, to: number, scope: { column: ScopeColumn; id: string } | undefined): Promise<DailyRow[]> {
+  /** Per UTC day and model in `[from, to)`, of the rows matching every condition of `scope`. */
+  async daily(from: number, to: number, scope: UsageScope): Promise<DailyRow[]> {
     const day = sql<number>`(at / ${sql.lit(DAY_MS)})`;
     let query = this.db
       .selectFrom('request_logs')
@@ -191,7 +222,9 @@ export class UsageRepository {
       ])
       .where('at', '>=', from)
       .where('at', '<', to);
-    if (scope) query = query.where(scope.column, '=', scope.id);
+    const org = scope.org;
+    if (org) query = query.where((eb) => inOrg(eb, org.id, org.instanceWide));
+    for (const { column, id } of scope.filters) query = query.where(column, '=', id);
     const rows = await query.groupBy([day, 'model']).orderBy(day).orderBy('model').execute();
     return rows.map((r) => ({
       day: Number(r.day),
@@ -209,7 +242,10 @@ export class UsageRepository {
    * Sums for several windows in one pass over the rows since the earliest start (the `at` index); each
    * window counts only its own rows.
    */
-  async windowSums<W extends string>(starts: Record<W, number>): Promise<Record<W, WindowSums>> {
+  async windowSums<W extends string>(
+    starts: Record<W, number>,
+    org: { id: string; instanceWide: boolean },
+  ): Promise<Record<W, WindowSums>> {
     const names = Object.keys(starts) as W[];
     const earliest = Math.min(...names.map((name) => starts[name]));
     const row = await this.db
@@ -233,6 +269,7 @@ export class UsageRepository {
           ];
         }),
       )
+      .where((eb) => inOrg(eb, org.id, org.instanceWide))
       .where('at', '>=', earliest)
       .executeTakeFirst();
     const value = (name: string) => Number((row as Record<string, unknown> | undefined)?.[name] ?? 0);
@@ -250,22 +287,26 @@ export class UsageRepository {
     return out;
   }
 
-  /** Accounts: all of them, and those with status active. */
-  async userCounts(): Promise<{ total: number; active: number }> {
+  /** Members of an organization: all of them, and those whose account is active. */
+  async userCounts(orgId: string): Promise<{ total: number; active: number }> {
     const users = await this.db
       .selectFrom('users')
+      .innerJoin('memberships', 'memberships.user_id', 'users.id')
+      .where('memberships.org_id', '=', orgId)
+      .where('memberships.team_id', 'is', null)
       .select((eb) => [
         eb.fn.countAll<number>().as('total'),
-        eb.fn.sum<number>(eb.case().when('status', '=', 'active').then(1).else(0).end()).as('active'),
+        eb.fn.sum<number>(eb.case().when('users.status', '=', 'active').then(1).else(0).end()).as('active'),
       ])
       .executeTakeFirst();
     return { total: Number(users?.total ?? 0), active: Number(users?.active ?? 0) };
   }
 
-  /** API keys: all of them (revoked included), and those that work at `now` (active and not expired). */
-  async keyCounts(now: number): Promise<{ total: number; active: number }> {
+  /** An organization's API keys: all (revoked included), and those that work at `now` (active, not expired). */
+  async keyCounts(now: number, orgId: string): Promise<{ total: number; active: number }> {
     const keys = await this.db
       .selectFrom('api_keys')
+      .where('org_id', '=', orgId)
       .select((eb) => {
         const working = eb.and([
           eb('status', '=', 'active'),
@@ -281,7 +322,16 @@ export class UsageRepository {
   }
 
   private filtered(filter: LogFilter): SelectQueryBuilder<Database, 'request_logs', object> {
-    let q = this.db.selectFrom('request_logs');
+    let q = this.db.selectFrom('request_logs').where((eb) => inOrg(eb, filter.orgId, filter.instanceWide === true));
+    const within = filter.within;
+    if (within) {
+      q = q.where((eb) => {
+        const ors = [];
+        if (within.userId !== null) ors.push(eb('user_id', '=', within.userId));
+        if (within.teamIds.length > 0) ors.push(eb('team_id', 'in', within.teamIds));
+        return ors.length > 0 ? eb.or(ors) : eb.lit(false);
+      });
+    }
     if (filter.from !== undefined) q = q.where('at', '>=', filter.from);
     if (filter.to !== undefined) q = q.where('at', '<', filter.to);
     if (filter.userId) q = q.where('user_id', '=', filter.userId);

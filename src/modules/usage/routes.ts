@@ -5,7 +5,10 @@ import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { bearerToken } from '../../http/bearer.js';
 import { bearerSecurity, errorResponses } from '../../http/schemas.js';
+import { DEFAULT_ORG_ID } from '../../infra/db/migrations/0001_foundation.js';
+import { logReach, type ReachScope } from '../access/reach.js';
 import { principalOf } from '../auth/guard.js';
+import { can, isAdmin, type Principal, userIdOf } from '../auth/principal.js';
 import type { KeysService } from '../keys/service.js';
 import type { KeyVerifier } from '../keys/verifier.js';
 import type { LimitsService } from '../limits/service.js';
@@ -26,6 +29,14 @@ import {
 } from './schema.js';
 import { type UsageCaller, UsageService } from './service.js';
 import type { UsageSummary } from './summary.js';
+
+/**
+ * Requests made with the master key belong to no organization; platform admins see them with the Default
+ * organization's (where wave-1 instances kept everything).
+ */
+function seesInstanceWide(principal: Principal): boolean {
+  return isAdmin(principal) && principal.orgId === DEFAULT_ORG_ID;
+}
 
 /** An API key secret (what /v1 callers send), as opposed to a console access token. */
 const API_KEY = /^sk-\S+$/;
@@ -62,6 +73,17 @@ export function usageRoutes({
     return result.key.id;
   };
   const usage = new UsageService({ summary, keys, limits, clock });
+  /** Which rows of the request log a caller reaches in its organization, and whose bodies it sees. */
+  const logAccess = (principal: Principal, scope?: ReachScope) => {
+    const reach = logReach(principal, scope);
+    const self = userIdOf(principal);
+    return {
+      orgId: principal.orgId,
+      instanceWide: reach.all && seesInstanceWide(principal),
+      within: reach.all ? undefined : { userId: reach.own ? self : null, teamIds: reach.teams },
+      bodies: { all: can(principal, 'logs.bodies'), userId: self },
+    };
+  };
   /** The calling API key, or the signed-in principal. */
   const callerOf = async (request: FastifyRequest): Promise<UsageCaller> => {
     const keyId = await keyCaller(request);
@@ -75,17 +97,18 @@ export function usageRoutes({
         config: { permission: ['logs.own', 'logs.team', 'logs.all'] },
         schema: {
           tags: ['logs'],
-          summary: 'Your requests, newest first',
+          summary:
+            "Requests you reach in the current organization, newest first: yours (logs.own), your teams' (logs.team), everyone's (logs.all)",
           security: bearerSecurity,
           querystring: LogListQuery,
           response: { 200: LogPage, ...errorResponses },
         },
       },
       async (request) => {
-        const principal = principalOf(request);
-        const limit = request.query.limit ?? 50;
-        const userId = principal.kind === 'user' ? principal.userId : '-';
-        const data = await logs.list({ ...request.query, userId, limit });
+        const { scope, ...query } = request.query;
+        const { orgId, instanceWide, within } = logAccess(principalOf(request), scope);
+        const limit = query.limit ?? 50;
+        const data = await logs.list({ ...query, orgId, instanceWide, within, limit });
         return { data, nextCursor: data.length === limit ? (data[data.length - 1]?.id ?? null) : null };
       },
     );
@@ -96,7 +119,7 @@ export function usageRoutes({
         config: { permission: 'logs.all' },
         schema: {
           tags: ['admin: logs'],
-          summary: 'All requests, newest first',
+          summary: 'Every request of the current organization, newest first',
           security: bearerSecurity,
           querystring: AdminLogListQuery,
           response: { 200: LogPage, ...errorResponses },
@@ -104,7 +127,8 @@ export function usageRoutes({
       },
       async (request) => {
         const limit = request.query.limit ?? 50;
-        const data = await logs.list({ ...request.query, limit });
+        const { orgId, instanceWide } = logAccess(principalOf(request));
+        const data = await logs.list({ ...request.query, orgId, instanceWide, limit });
         return { data, nextCursor: data.length === limit ? (data[data.length - 1]?.id ?? null) : null };
       },
     );
@@ -115,17 +139,13 @@ export function usageRoutes({
         config: { permission: ['logs.own', 'logs.team', 'logs.all'] },
         schema: {
           tags: ['logs'],
-          summary: 'One of your requests, with its bodies if the log kept them',
+          summary: "One request you reach, with its bodies if the log kept them (yours, or anyone's with logs.bodies)",
           security: bearerSecurity,
           params: LogIdParam,
           response: { 200: LogDetailSchema, ...errorResponses },
         },
       },
-      async (request) => {
-        const principal = principalOf(request);
-        const userId = principal.kind === 'user' ? principal.userId : '-';
-        return logs.get(request.params.id, userId);
-      },
+      async (request) => logs.get(request.params.id, logAccess(principalOf(request))),
     );
 
     app.get(
@@ -134,14 +154,15 @@ export function usageRoutes({
         config: { permission: 'logs.all' },
         schema: {
           tags: ['admin: logs'],
-          summary: 'One request, with its bodies if the log kept them',
+          summary: 'One request of the organization, with its bodies if kept (logs.bodies, or your own request)',
           security: bearerSecurity,
           params: LogIdParam,
           response: { 200: LogDetailSchema, ...errorResponses },
         },
       },
       async (request) => {
-        return logs.get(request.params.id);
+        const { orgId, instanceWide, bodies } = logAccess(principalOf(request));
+        return logs.get(request.params.id, { orgId, instanceWide, bodies });
       },
     );
 
@@ -151,18 +172,18 @@ export function usageRoutes({
         config: { permission: ['logs.own', 'logs.team', 'logs.all'] },
         schema: {
           tags: ['logs'],
-          summary: 'Your requests as CSV (streamed)',
+          summary: 'The requests you reach as CSV (streamed)',
           security: bearerSecurity,
           querystring: LogExportQuery,
         },
       },
       async (request, reply) => {
-        const principal = principalOf(request);
-        const userId = principal.kind === 'user' ? principal.userId : '-';
+        const { scope, ...query } = request.query;
+        const { orgId, instanceWide, within } = logAccess(principalOf(request), scope);
         reply
           .header('content-type', 'text/csv; charset=utf-8')
           .header('content-disposition', 'attachment; filename="aihub-logs.csv"');
-        return reply.send(Readable.from(logs.csv({ ...request.query, userId })));
+        return reply.send(Readable.from(logs.csv({ ...query, orgId, instanceWide, within })));
       },
     );
 
@@ -172,7 +193,7 @@ export function usageRoutes({
         config: { permission: 'logs.all' },
         schema: {
           tags: ['admin: logs'],
-          summary: 'All requests as CSV (streamed)',
+          summary: 'Every request of the organization as CSV (streamed)',
           security: bearerSecurity,
           querystring: AdminLogExportQuery,
         },
@@ -181,7 +202,8 @@ export function usageRoutes({
         reply
           .header('content-type', 'text/csv; charset=utf-8')
           .header('content-disposition', 'attachment; filename="aihub-logs.csv"');
-        return reply.send(Readable.from(logs.csv(request.query)));
+        const { orgId, instanceWide } = logAccess(principalOf(request));
+        return reply.send(Readable.from(logs.csv({ ...request.query, orgId, instanceWide })));
       },
     );
 
@@ -222,13 +244,16 @@ export function usageRoutes({
         config: { permission: 'usage.read' },
         schema: {
           tags: ['admin: usage'],
-          summary: 'Daily requests, tokens and cost by model (UTC days) across every user, or for one user',
+          summary: 'Daily requests, tokens and cost by model (UTC days) across the organization, or for one member',
           security: bearerSecurity,
           querystring: AdminHistoryQuery,
           response: { 200: DailyListSchema, ...errorResponses },
         },
       },
-      async (request) => ({ data: await usage.historyForAll(request.query) }),
+      async (request) => {
+        const principal = principalOf(request);
+        return { data: await usage.historyForAll(principal, request.query, seesInstanceWide(principal)) };
+      },
     );
 
     app.get(
@@ -238,12 +263,15 @@ export function usageRoutes({
         schema: {
           tags: ['admin: usage'],
           summary:
-            'Requests, errors, tokens, cost and active users today, this week and this month; user and key counts',
+            "The organization's requests, errors, tokens, cost and active users today, this week and this month; member and key counts",
           security: bearerSecurity,
           response: { 200: OverviewSchema, ...errorResponses },
         },
       },
-      async () => summary.overview(),
+      async (request) => {
+        const principal = principalOf(request);
+        return summary.overview(principal.orgId, seesInstanceWide(principal));
+      },
     );
   };
 }

@@ -127,11 +127,11 @@ export const OverviewSchema = Type.Object({
   week: windowTotals('The last 7 UTC days, today included'),
   month: windowTotals('The last 30 UTC days, today included'),
   users: Type.Object({
-    total: Type.Integer({ description: 'Every account' }),
-    active: Type.Integer({ description: 'Accounts with status active' }),
+    total: Type.Integer({ description: 'Every member of the organization' }),
+    active: Type.Integer({ description: 'Members whose account is active' }),
   }),
   keys: Type.Object({
-    total: Type.Integer({ description: 'Every API key, revoked ones included' }),
+    total: Type.Integer({ description: 'Every API key of the organization, revoked ones included' }),
     active: Type.Integer({ description: 'Keys with status active that have not expired' }),
   }),
 });
@@ -140,9 +140,17 @@ export const HistoryRangeQuery = {
   to: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms, exclusive; default now' })),
 };
 
-export const LogListQuery = Type.Object({ ...LogFilters, ...PageLimit });
+const LogScope = {
+  scope: Type.Optional(
+    Type.Union([Type.Literal('own'), Type.Literal('team'), Type.Literal('all')], {
+      description:
+        "Narrow the rows: own (your requests), team (and your teams'), all (the organization's); default the widest you hold",
+    }),
+  ),
+};
+export const LogListQuery = Type.Object({ ...LogFilters, ...LogScope, ...PageLimit });
 export const AdminLogListQuery = Type.Object({ ...AdminLogFilters, ...PageLimit });
-export const LogExportQuery = Type.Object(LogFilters);
+export const LogExportQuery = Type.Object({ ...LogFilters, ...LogScope });
 export const AdminLogExportQuery = Type.Object(AdminLogFilters);
 export const HistoryQuery = Type.Object({ ...HistoryRangeQuery, keyId: Type.Optional(Type.String({ maxLength: 64 })) });
 export const AdminHistoryQuery = Type.Object({

@@ -48,7 +48,12 @@ export class UsageService {
     const { principal } = caller;
     if (principal.kind !== 'user')
       throw new ApiError('bad_request', 'The master key has no usage of its own; see /api/admin/logs');
-    const { rows } = await this.deps.keys.list({ userId: principal.userId, status: 'active', limit: 500, offset: 0 });
+    const { rows } = await this.deps.keys.listMine(principal, {
+      scope: 'own',
+      status: 'active',
+      limit: 500,
+      offset: 0,
+    });
     return {
       user: {
         id: principal.userId,
@@ -73,13 +78,17 @@ export class UsageService {
     }
     if (principal.kind !== 'user')
       throw new ApiError('bad_request', 'Pass keyId, or use /api/admin/logs with the master key');
-    return this.deps.summary.daily('user', principal.userId, from, to);
+    return this.deps.summary.daily('user', principal.userId, from, to, principal.orgId);
   }
 
-  /** Daily usage across every user, or of one (admins). */
-  historyForAll(query: HistoryQuery & { userId?: string | undefined }): Promise<DailyUsage[]> {
+  /** Daily usage across the current organization, or of one user in it (usage.read). */
+  historyForAll(
+    principal: Principal,
+    query: HistoryQuery & { userId?: string | undefined },
+    instanceWide = false,
+  ): Promise<DailyUsage[]> {
     const { from, to } = historyRange(query, this.deps.clock.now());
-    return this.deps.summary.dailyForAll(from, to, query.userId);
+    return this.deps.summary.dailyForOrg(principal.orgId, from, to, query.userId, instanceWide);
   }
 
   private async keyUsage(row: ApiKeysTable): Promise<KeyUsage> {

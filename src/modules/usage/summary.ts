@@ -3,7 +3,7 @@ import { ApiError } from '../../core/errors.js';
 import type { Period, PeriodClock } from '../limits/periods.js';
 import type { LimitPolicy, ScopeType } from '../limits/policy.js';
 import type { UsageRecorder } from './recorder.js';
-import { type DailyRow, SCOPE_COLUMN, type ScopeColumn, type UsageRepository } from './repository.js';
+import { type DailyRow, SCOPE_COLUMN, type UsageRepository, type UsageScope } from './repository.js';
 
 export interface Meter {
   period: Period;
@@ -105,23 +105,36 @@ export class UsageSummary {
     };
   }
 
-  /** Per UTC day and model, between `from` and `to` (epoch ms). */
-  daily(type: ScopeType, id: string, from: number, to: number): Promise<DailyUsage[]> {
-    return this.dailyWhere(from, to, { column: SCOPE_COLUMN[type], id });
+  /** Per UTC day and model, between `from` and `to` (epoch ms); only in `orgId` when given. */
+  daily(type: ScopeType, id: string, from: number, to: number, orgId?: string): Promise<DailyUsage[]> {
+    const scope: UsageScope = { filters: [{ column: SCOPE_COLUMN[type], id }] };
+    if (orgId !== undefined) scope.org = { id: orgId, instanceWide: false };
+    return this.dailyWhere(from, to, scope);
   }
 
-  /** Per UTC day and model across every user (or only `userId`), for admins. */
-  dailyForAll(from: number, to: number, userId?: string): Promise<DailyUsage[]> {
-    return this.dailyWhere(from, to, userId === undefined ? undefined : { column: 'user_id', id: userId });
+  /**
+   * Per UTC day and model across an organization (or only `userId`'s requests in it); with `instanceWide`,
+   * the requests of no organization (the master key's) too.
+   */
+  dailyForOrg(orgId: string, from: number, to: number, userId?: string, instanceWide = false): Promise<DailyUsage[]> {
+    const scope: UsageScope = { org: { id: orgId, instanceWide }, filters: [] };
+    if (userId !== undefined) scope.filters.push({ column: 'user_id', id: userId });
+    return this.dailyWhere(from, to, scope);
   }
 
-  /** Today, the last 7 and the last 30 UTC days across the instance, plus how many users and keys exist. */
-  async overview(): Promise<UsageOverview> {
+  /**
+   * Today, the last 7 and the last 30 UTC days in one organization (with `instanceWide`, and the requests of
+   * none), plus how many members and keys it has.
+   */
+  async overview(orgId: string, instanceWide = false): Promise<UsageOverview> {
     await this.recorder.flush();
     const now = this.clock.now();
     const todayStart = Math.floor(now / DAY_MS) * DAY_MS;
     const since = (window: Window) => todayStart - (WINDOWS[window] - 1) * DAY_MS;
-    const sums = await this.repo.windowSums({ today: since('today'), week: since('week'), month: since('month') });
+    const sums = await this.repo.windowSums(
+      { today: since('today'), week: since('week'), month: since('month') },
+      { id: orgId, instanceWide },
+    );
     const totals = (window: Window): WindowTotals => ({
       requests: sums[window].requests,
       errors: sums[window].errors,
@@ -134,16 +147,12 @@ export class UsageSummary {
       today: totals('today'),
       week: totals('week'),
       month: totals('month'),
-      users: await this.repo.userCounts(),
-      keys: await this.repo.keyCounts(now),
+      users: await this.repo.userCounts(orgId),
+      keys: await this.repo.keyCounts(now, orgId),
     };
   }
 
-  private async dailyWhere(
-    from: number,
-    to: number,
-    scope: { column: ScopeColumn; id: string } | undefined,
-  ): Promise<DailyUsage[]> {
+  private async dailyWhere(from: number, to: number, scope: UsageScope): Promise<DailyUsage[]> {
     await this.recorder.flush();
     const rows = await this.repo.daily(from, to, scope);
     return rows.map(toDailyUsage);

@@ -3,6 +3,8 @@ import { containsAny } from '../../infra/db/contains.js';
 import type { Database, UserRole, UserStatus, UsersTable } from '../../infra/db/schema.js';
 
 export interface UserListQuery {
+  /** Only members of this organization (undefined: every account of the instance, for platform admins). */
+  orgId?: string | undefined;
   search?: string | undefined;
   role?: UserRole | undefined;
   status?: UserStatus | undefined;
@@ -34,8 +36,20 @@ export class UsersRepository {
     return this.db.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst();
   }
 
-  /** Insert the user and its membership of its organization in one transaction. */
-  async insertWithMembership(user: UsersTable, membershipId: string, orgRole?: string): Promise<void> {
+  /** Whether a user is a member of an organization. */
+  async isMember(orgId: string, userId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('memberships')
+      .select('id')
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .where('team_id', 'is', null)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Insert the user and its membership of its (home) organization, with `orgRole`, in one transaction. */
+  async insertWithMembership(user: UsersTable, membershipId: string, orgRole: string): Promise<void> {
     await this.db.transaction().execute(async (trx: Transaction<Database>) => {
       await trx.insertInto('users').values(user).execute();
       await trx
@@ -45,7 +59,7 @@ export class UsersRepository {
           user_id: user.id,
           org_id: user.org_id,
           team_id: null,
-          role: orgRole ?? (user.role === 'admin' ? 'owner' : 'developer'),
+          role: orgRole,
           created_at: user.created_at,
         })
         .execute();
@@ -54,6 +68,18 @@ export class UsersRepository {
 
   async list(query: UserListQuery): Promise<{ rows: UsersTable[]; total: number }> {
     let q = this.db.selectFrom('users');
+    const orgId = query.orgId;
+    if (orgId !== undefined)
+      q = q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('memberships')
+            .select('memberships.id')
+            .whereRef('memberships.user_id', '=', 'users.id')
+            .where('memberships.org_id', '=', orgId)
+            .where('memberships.team_id', 'is', null),
+        ),
+      );
     if (query.search) q = q.where(containsAny(query.search, ['email', 'name']));
     if (query.role) q = q.where('role', '=', query.role);
     if (query.status) q = q.where('status', '=', query.status);

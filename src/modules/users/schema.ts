@@ -45,6 +45,13 @@ export const UserCreateBody = Type.Object(
     password: Password,
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })),
     role: Type.Optional(Role),
+    orgRole: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "The role in the current organization, which becomes the account's home (default developer)",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -40,10 +40,15 @@ export interface CreateUserInput {
   password: string;
   name?: string | undefined;
   role?: UserRole | undefined;
-  /** False for self-registration: the address is unconfirmed until its verification link is opened. */
+  /** The account's home organization, which it joins (default: the Default organization). */
+  orgId?: string | undefined;
+  /** Its role there (default: owner for instance admins, developer for everyone else). */
+  orgRole?: string | undefined;
+  /**
+   * Whether the address is known to be the person's. Only self-registration passes false (confirmed by the
+   * link mailed to it); accounts made by an admin, the CLI, SSO or an accepted invitation count as verified.
+   */
   emailVerified?: boolean | undefined;
-  /** The home organization and the role there (an accepted invitation); the Default organization otherwise. */
-  organization?: { id: string; role: string } | undefined;
 }
 
 export interface UpdateUserInput {
@@ -92,17 +97,17 @@ export class UsersService {
       password_hash: await this.hasher.hash(input.password),
       role: input.role ?? 'user',
       status: 'active',
-      org_id: input.organization?.id ?? DEFAULT_ORG_ID,
+      org_id: input.orgId ?? DEFAULT_ORG_ID,
       created_at: now,
       updated_at: now,
       last_login_at: null,
       password_changed_at: now,
-      // Accounts made by an admin, the CLI, SSO or an invitation count as verified.
       email_verified_at: input.emailVerified === false ? null : now,
       sessions_valid_after: 0,
     };
     try {
-      await this.repo.insertWithMembership(row, this.newId('mem'), input.organization?.role);
+      const orgRole = input.orgRole ?? (row.role === 'admin' ? 'owner' : 'developer');
+      await this.repo.insertWithMembership(row, this.newId('mem'), orgRole);
     } catch (error) {
       // Two registrations racing for one email: the unique index decides.
       if (await this.repo.findByEmail(email))
@@ -116,6 +121,13 @@ export class UsersService {
   async get(id: string): Promise<UsersTable> {
     const row = await this.repo.findById(id);
     if (!row) throw notFound('User');
+    return row;
+  }
+
+  /** A member of this organization; anyone else (of another organization, or no one) is "not found". */
+  async getInOrg(orgId: string, id: string): Promise<UsersTable> {
+    const row = await this.repo.findById(id);
+    if (!row || !(await this.repo.isMember(orgId, id))) throw notFound('User');
     return row;
   }
 

@@ -7,6 +7,7 @@ const MASTER = 'playground-master-key-0123456789';
 interface LogRow {
   userId: string | null;
   keyId: string | null;
+  orgId: string | null;
   model: string;
   status: number;
   stream: boolean;
@@ -72,9 +73,16 @@ describe('playground (chat as the signed-in user)', () => {
       await new Promise((r) => setTimeout(r, 50));
       logs = await call<{ data: LogRow[] }>('GET', '/api/logs', { token: user.token });
     }
-    expect(logs.body.data[0]).toMatchObject({ userId: user.userId, keyId: null, model: 'mock-gpt', status: 200 });
-    // Another user does not see it.
-    const others = await call<{ data: LogRow[] }>('GET', '/api/logs', { token: admin.token });
+    // Logged in the caller's current organization.
+    expect(logs.body.data[0]).toMatchObject({
+      userId: user.userId,
+      keyId: null,
+      orgId: 'org_default',
+      model: 'mock-gpt',
+      status: 200,
+    });
+    // Another user's own requests do not include it (the admin's whole-organization view does).
+    const others = await call<{ data: LogRow[] }>('GET', '/api/logs?scope=own', { token: admin.token });
     expect(others.body.data.some((r) => r.userId === user.userId)).toBe(false);
   });
 

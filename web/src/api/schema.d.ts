@@ -1780,6 +1780,1559 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/org/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the organization's SSO connections (and the redirect URI to register at the IdP) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SsoConnection"][];
+                            /** @description Register this redirect URI at the IdP */
+                            redirectUri: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create an organization SSO connection (OpenID Connect) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Shown on the sign-in button */
+                        name: string;
+                        /** @description The IdP's issuer URL (https; discovery at /.well-known/openid-configuration) */
+                        issuer: string;
+                        clientId: string;
+                        clientSecret?: null | string;
+                        /** @description Must include openid */
+                        scopes?: string;
+                        emailDomains?: string[];
+                        mappings?: {
+                            /** @description Claim name, or a dotted path into the claims (e.g. `groups`, `realm_access.roles`) */
+                            claim: string;
+                            /** @description The value the claim must hold (or one element of an array claim); `*` = any value */
+                            value: string;
+                            /** @description Organization id (instance-wide connections only) */
+                            organization?: string;
+                            role?: string;
+                            /** @description Team id */
+                            team?: string;
+                            teamRole?: "admin" | "member";
+                        }[];
+                        defaultRole?: string;
+                        /** @description Create an account at the first sign-in of an unknown person */
+                        jit?: boolean;
+                        /** @description Members may not sign in with a password (platform admins excepted) */
+                        ssoOnly?: boolean;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SsoConnection"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/org/sso/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SSO connection (never its client secret) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SsoConnection"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete an SSO connection (its identity links go; the accounts stay) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change an SSO connection (clientSecret: a new one, or null to remove it) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Shown on the sign-in button */
+                        name?: string;
+                        /** @description The IdP's issuer URL (https; discovery at /.well-known/openid-configuration) */
+                        issuer?: string;
+                        clientId?: string;
+                        clientSecret?: null | string;
+                        /** @description Must include openid */
+                        scopes?: string;
+                        emailDomains?: string[];
+                        mappings?: {
+                            /** @description Claim name, or a dotted path into the claims (e.g. `groups`, `realm_access.roles`) */
+                            claim: string;
+                            /** @description The value the claim must hold (or one element of an array claim); `*` = any value */
+                            value: string;
+                            /** @description Organization id (instance-wide connections only) */
+                            organization?: string;
+                            role?: string;
+                            /** @description Team id */
+                            team?: string;
+                            teamRole?: "admin" | "member";
+                        }[];
+                        defaultRole?: string;
+                        /** @description Create an account at the first sign-in of an unknown person */
+                        jit?: boolean;
+                        /** @description Members may not sign in with a password (platform admins excepted) */
+                        ssoOnly?: boolean;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SsoConnection"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/org/sso/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start a test sign-in: open `url`; the IdP returns to the console with the claims and their mapping */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Open it in the browser: the IdP's sign-in page, in test mode */
+                            url: string;
+                            testId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/org/sso/{id}/tests/{testId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The result of a test sign-in: the claims received and what they map to */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    testId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            status: "pending" | "ok" | "failed";
+                            error: null | {
+                                code: string;
+                                message: string;
+                            };
+                            subject: null | string;
+                            email: null | string;
+                            claims: null | {
+                                [key: string]: unknown;
+                            };
+                            account: null | ("linked" | "email_match" | "new" | "refused");
+                            accountNote: null | string;
+                            matchedRules: number[];
+                            memberships: {
+                                orgId: string;
+                                orgName: null | string;
+                                role: string;
+                                roleFromRule: boolean;
+                                teams: {
+                                    teamId: string;
+                                    teamName: null | string;
+                                    role: "admin" | "member";
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List instance-wide SSO connections (and the redirect URI to register at the IdP) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SsoConnection"][];
+                            /** @description Register this redirect URI at the IdP */
+                            redirectUri: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create an instance-wide SSO connection (OpenID Connect) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Shown on the sign-in button */
+                        name: string;
+                        /** @description The IdP's issuer URL (https; discovery at /.well-known/openid-configuration) */
+                        issuer: string;
+                        clientId: string;
+                        clientSecret?: null | string;
+                        /** @description Must include openid */
+                        scopes?: string;
+                        emailDomains?: string[];
+                        mappings?: {
+                            /** @description Claim name, or a dotted path into the claims (e.g. `groups`, `realm_access.roles`) */
+                            claim: string;
+                            /** @description The value the claim must hold (or one element of an array claim); `*` = any value */
+                            value: string;
+                            /** @description Organization id (instance-wide connections only) */
+                            organization?: string;
+                            role?: string;
+                            /** @description Team id */
+                            team?: string;
+                            teamRole?: "admin" | "member";
+                        }[];
+                        defaultRole?: string;
+                        /** @description Create an account at the first sign-in of an unknown person */
+                        jit?: boolean;
+                        /** @description Members may not sign in with a password (platform admins excepted) */
+                        ssoOnly?: boolean;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SsoConnection"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sso/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SSO connection (never its client secret) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SsoConnection"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete an SSO connection (its identity links go; the accounts stay) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change an SSO connection (clientSecret: a new one, or null to remove it) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Shown on the sign-in button */
+                        name?: string;
+                        /** @description The IdP's issuer URL (https; discovery at /.well-known/openid-configuration) */
+                        issuer?: string;
+                        clientId?: string;
+                        clientSecret?: null | string;
+                        /** @description Must include openid */
+                        scopes?: string;
+                        emailDomains?: string[];
+                        mappings?: {
+                            /** @description Claim name, or a dotted path into the claims (e.g. `groups`, `realm_access.roles`) */
+                            claim: string;
+                            /** @description The value the claim must hold (or one element of an array claim); `*` = any value */
+                            value: string;
+                            /** @description Organization id (instance-wide connections only) */
+                            organization?: string;
+                            role?: string;
+                            /** @description Team id */
+                            team?: string;
+                            teamRole?: "admin" | "member";
+                        }[];
+                        defaultRole?: string;
+                        /** @description Create an account at the first sign-in of an unknown person */
+                        jit?: boolean;
+                        /** @description Members may not sign in with a password (platform admins excepted) */
+                        ssoOnly?: boolean;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SsoConnection"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/sso/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start a test sign-in: open `url`; the IdP returns to the console with the claims and their mapping */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Open it in the browser: the IdP's sign-in page, in test mode */
+                            url: string;
+                            testId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/sso/{id}/tests/{testId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The result of a test sign-in: the claims received and what they map to */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    testId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            status: "pending" | "ok" | "failed";
+                            error: null | {
+                                code: string;
+                                message: string;
+                            };
+                            subject: null | string;
+                            email: null | string;
+                            claims: null | {
+                                [key: string]: unknown;
+                            };
+                            account: null | ("linked" | "email_match" | "new" | "refused");
+                            accountNote: null | string;
+                            matchedRules: number[];
+                            memberships: {
+                                orgId: string;
+                                orgName: null | string;
+                                role: string;
+                                roleFromRule: boolean;
+                                teams: {
+                                    teamId: string;
+                                    teamName: null | string;
+                                    role: "admin" | "member";
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sso/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The SSO buttons of the login page: by email domain, by organization (slug or id), and instance-wide */
+        get: {
+            parameters: {
+                query?: {
+                    email?: string;
+                    /** @description Organization slug or id */
+                    org?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                name: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sso/{id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sign in with an SSO connection: redirects to the IdP (and back to the console's returnTo) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A relative console path to land on */
+                    returnTo?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/sso/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the IdP sends the browser back (register this URI at the IdP) */
+        get: {
+            parameters: {
+                query?: {
+                    state?: string;
+                    code?: string;
+                    error?: string;
+                    error_description?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/permissions": {
         parameters: {
             query?: never;
@@ -3194,7 +4747,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users */
+        /** List users: the members of the current organization (platform.users: every account) */
         get: {
             parameters: {
                 query?: {
@@ -3283,7 +4836,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a user */
+        /** Create an account, a member of the current organization (its home) with orgRole */
         post: {
             parameters: {
                 query?: never;
@@ -3299,6 +4852,8 @@ export interface paths {
                         password: string;
                         name?: string;
                         role?: "admin" | "user";
+                        /** @description The role in the current organization, which becomes the account's home (default developer) */
+                        orgRole?: string;
                     };
                 };
             };
@@ -3381,7 +4936,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a user */
+        /** Get a user (a member of the current organization, unless platform.users) */
         get: {
             parameters: {
                 query?: never;
@@ -3463,7 +5018,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a user: name, role, status (disable blocks sessions and keys at once) or password */
+        /** Change an account: name, instance role, status (disable blocks sessions and keys at once) or password */
         patch: {
             parameters: {
                 query?: never;
@@ -3558,11 +5113,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your API keys (hint only, never the secret) */
+        /** Your API keys and those of the teams whose keys you manage, in the current organization (hint only, never the secret) */
         get: {
             parameters: {
                 query?: {
                     status?: "active" | "disabled" | "revoked";
+                    /** @description own: your personal keys; team (default): yours and those of the teams whose keys you manage; all: every key of the organization (keys.read) */
+                    scope?: "own" | "team" | "all";
                     limit?: number;
                     offset?: number;
                 };
@@ -3655,8 +5212,10 @@ export interface paths {
                         /** @description A name to recognise the key by */
                         name: string;
                         expiresAt?: null | number;
-                        /** @description Admins only: create the key for this user */
+                        /** @description keys.all: create the key for this member of the organization */
                         userId?: string;
+                        /** @description A service key owned by teamId (keys.team for that team, or keys.all); default false */
+                        teamOwned?: boolean;
                         allowedModels?: null | string[];
                         allowedIps?: null | string[];
                         teamId?: null | string;
@@ -4110,11 +5669,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every user's keys */
+        /** Every key of the current organization */
         get: {
             parameters: {
                 query?: {
                     userId?: string;
+                    teamId?: string;
                     status?: "active" | "disabled" | "revoked";
                     /** @description Part of a key's name, hint or id, or of its owner's email or name (case-insensitive) */
                     search?: string;
@@ -4210,7 +5770,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit log (admin and security actions) */
+        /** Audit log of the current organization (platform admins: and the instance's own actions), newest first */
         get: {
             parameters: {
                 query?: {
@@ -6023,7 +7583,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your requests, newest first */
+        /** Requests you reach in the current organization, newest first: yours (logs.own), your teams' (logs.team), everyone's (logs.all) */
         get: {
             parameters: {
                 query?: {
@@ -6037,6 +7597,8 @@ export interface paths {
                     status?: string;
                     /** @description Cursor: the id of the last row of the previous page */
                     before?: string;
+                    /** @description Narrow the rows: own (your requests), team (and your teams'), all (the organization's); default the widest you hold */
+                    scope?: "own" | "team" | "all";
                     limit?: number;
                 };
                 header?: never;
@@ -6164,7 +7726,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All requests, newest first */
+        /** Every request of the current organization, newest first */
         get: {
             parameters: {
                 query?: {
@@ -6307,7 +7869,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One of your requests, with its bodies if the log kept them */
+        /** One request you reach, with its bodies if the log kept them (yours, or anyone's with logs.bodies) */
         get: {
             parameters: {
                 query?: never;
@@ -6439,7 +8001,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One request, with its bodies if the log kept them */
+        /** One request of the organization, with its bodies if kept (logs.bodies, or your own request) */
         get: {
             parameters: {
                 query?: never;
@@ -6571,7 +8133,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your requests as CSV (streamed) */
+        /** The requests you reach as CSV (streamed) */
         get: {
             parameters: {
                 query?: {
@@ -6585,6 +8147,8 @@ export interface paths {
                     status?: string;
                     /** @description Cursor: the id of the last row of the previous page */
                     before?: string;
+                    /** @description Narrow the rows: own (your requests), team (and your teams'), all (the organization's); default the widest you hold */
+                    scope?: "own" | "team" | "all";
                 };
                 header?: never;
                 path?: never;
@@ -6616,7 +8180,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All requests as CSV (streamed) */
+        /** Every request of the organization as CSV (streamed) */
         get: {
             parameters: {
                 query?: {
@@ -6928,7 +8492,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Daily requests, tokens and cost by model (UTC days) across every user, or for one user */
+        /** Daily requests, tokens and cost by model (UTC days) across the organization, or for one member */
         get: {
             parameters: {
                 query?: {
@@ -7035,7 +8599,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Requests, errors, tokens, cost and active users today, this week and this month; user and key counts */
+        /** The organization's requests, errors, tokens, cost and active users today, this week and this month; member and key counts */
         get: {
             parameters: {
                 query?: never;
@@ -7089,13 +8653,13 @@ export interface paths {
                                 activeUsers: number;
                             };
                             users: {
-                                /** @description Every account */
+                                /** @description Every member of the organization */
                                 total: number;
-                                /** @description Accounts with status active */
+                                /** @description Members whose account is active */
                                 active: number;
                             };
                             keys: {
-                                /** @description Every API key, revoked ones included */
+                                /** @description Every API key of the organization, revoked ones included */
                                 total: number;
                                 /** @description Keys with status active that have not expired */
                                 active: number;
@@ -8798,6 +10362,8 @@ export interface components {
             userId: string;
             orgId: string;
             teamId: string | null;
+            /** @description A service key owned by its team: it keeps working when its creator (userId) leaves or is disabled */
+            teamOwned: boolean;
             name: string;
             /** @description First and last characters of the secret, to recognise it */
             hint: string;
@@ -9013,6 +10579,38 @@ export interface components {
             revokedAt: number | null;
             /** @description The accept link, only when no SMTP server is configured (pass it on yourself) */
             acceptUrl?: string;
+        };
+        SsoConnection: {
+            id: string;
+            orgId: null | string;
+            name: string;
+            issuer: string;
+            clientId: string;
+            clientSecretSet: boolean;
+            scopes: string;
+            emailDomains: string[];
+            mappings: {
+                /** @description Claim name, or a dotted path into the claims (e.g. `groups`, `realm_access.roles`) */
+                claim: string;
+                /** @description The value the claim must hold (or one element of an array claim); `*` = any value */
+                value: string;
+                /** @description Organization id (instance-wide connections only) */
+                organization?: string;
+                role?: string;
+                /** @description Team id */
+                team?: string;
+                teamRole?: "admin" | "member";
+            }[];
+            defaultRole: string;
+            jit: boolean;
+            ssoOnly: boolean;
+            enabled: boolean;
+            /** @description Register this redirect URI at the IdP */
+            redirectUri: string;
+            /** @description Epoch milliseconds */
+            createdAt: number;
+            /** @description Epoch milliseconds */
+            updatedAt: number;
         };
     };
     responses: never;

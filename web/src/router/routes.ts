@@ -171,6 +171,15 @@ export const PAGES: readonly ConsolePage[] = [
     component: () => import('@/views/org/roles/RolesPage.vue'),
   },
   {
+    // The current organization's single sign-on.
+    area: 'org',
+    path: '/org/sso',
+    title: 'sso.orgTitle',
+    icon: Key,
+    permission: ['org.manage'],
+    component: () => import('@/views/org/sso/OrgSsoPage.vue'),
+  },
+  {
     area: 'admin',
     path: '/admin/overview',
     title: 'nav.admin.overview',
@@ -241,6 +250,14 @@ export const PAGES: readonly ConsolePage[] = [
     permission: ['audit.read'],
     icon: Memo,
     component: () => import('@/views/admin/audit/AuditPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/sso',
+    title: 'nav.admin.sso',
+    icon: Stamp,
+    permission: ['settings.manage'],
+    component: () => import('@/views/admin/sso/SsoPage.vue'),
   },
   {
     area: 'admin',

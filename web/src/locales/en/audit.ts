@@ -36,6 +36,7 @@ export default {
     settings: 'Settings',
     team: 'Team',
     org: 'Organization',
+    sso_connection: 'SSO connection',
   },
   areas: {
     auth: 'Sign-in',
@@ -47,9 +48,15 @@ export default {
     limits: 'Limits',
     settings: 'Settings',
     team: 'Team',
+    sso: 'Single sign-on',
   },
   actions: {
-    auth: { login: 'Signed in', login_failed: 'Sign-in failed' },
+    auth: {
+      login: 'Signed in',
+      login_failed: 'Sign-in failed',
+      sso_login: 'Signed in with SSO',
+      sso_failed: 'SSO sign-in failed',
+    },
     user: {
       create: 'User created',
       register: 'Account registered',
@@ -68,5 +75,6 @@ export default {
     limits: { update: 'Limits changed' },
     settings: { update: 'Settings changed' },
     team: { create: 'Team created', delete: 'Team deleted' },
+    sso: { create: 'SSO connection created', update: 'SSO connection changed', delete: 'SSO connection deleted' },
   },
 };

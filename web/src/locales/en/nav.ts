@@ -27,6 +27,7 @@ export default {
     logs: 'Request logs',
     'ip-rules': 'IP rules',
     audit: 'Audit log',
+    sso: 'Single sign-on',
     settings: 'Settings',
   },
 };

@@ -36,6 +36,7 @@ export default {
     settings: '设置',
     team: '团队',
     org: '组织',
+    sso_connection: 'SSO 连接',
   },
   areas: {
     auth: '登录',
@@ -47,9 +48,10 @@ export default {
     limits: '限额',
     settings: '设置',
     team: '团队',
+    sso: '单点登录',
   },
   actions: {
-    auth: { login: '登录成功', login_failed: '登录失败' },
+    auth: { login: '登录成功', login_failed: '登录失败', sso_login: '通过 SSO 登录', sso_failed: 'SSO 登录失败' },
     user: {
       create: '创建用户',
       register: '注册账户',
@@ -68,5 +70,6 @@ export default {
     limits: { update: '修改限额' },
     settings: { update: '修改设置' },
     team: { create: '创建团队', delete: '删除团队' },
+    sso: { create: 'SSO 连接已创建', update: 'SSO 连接已修改', delete: 'SSO 连接已删除' },
   },
 };
