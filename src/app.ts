@@ -25,9 +25,14 @@ import { authRoutes } from './modules/auth/routes.js';
 import { sessionRoutes } from './modules/auth/session-routes.js';
 import { channelRoutes } from './modules/channels/routes.js';
 import { ChannelSchema } from './modules/channels/schema.js';
+import { emailAuthRoutes } from './modules/email-auth/routes.js';
+import { invitationRoutes } from './modules/invitations/routes.js';
+import { InvitationSchema } from './modules/invitations/schema.js';
 import { keyRoutes } from './modules/keys/routes.js';
 import { KeySchema } from './modules/keys/schema.js';
 import { limitRoutes } from './modules/limits/routes.js';
+import { linkOrigin } from './modules/mail/links.js';
+import { mailRoutes } from './modules/mail/routes.js';
 import { modelRoutes } from './modules/models/routes.js';
 import { ModelSchema } from './modules/models/schema.js';
 import { organizationRoutes } from './modules/organizations/routes.js';
@@ -136,6 +141,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   app.addSchema(MemberSchema);
   app.addSchema(RoleSchema);
   app.addSchema(TeamSchema);
+  app.addSchema(InvitationSchema);
   app.addSchema(SsoConnectionSchema);
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -170,7 +176,13 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     // Global IP rules for /api, /docs and the console run before anything else.
     scope.addHook('onRequest', async (request) => services.accessRules.enforce('api', request.ip));
     // Authorization of every /api route: its declared permission, in the organization the request is about.
-    scope.addHook('onRequest', createAccessHook(services.auth, services.access, services.twoFactor));
+    scope.addHook(
+      'onRequest',
+      createAccessHook(services.auth, services.access, {
+        policy: services.twoFactor,
+        emailVerificationRequired: () => services.settings.get().emailVerificationRequired,
+      }),
+    );
     scope.addHook('onRoute', (route) => {
       if (route.url.startsWith('/api') && route.bodyLimit === undefined) route.bodyLimit = API_BODY_LIMIT;
     });
@@ -185,7 +197,20 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       );
     });
     await scope.register(swaggerUi, { routePrefix: '/docs' });
-    await scope.register(authRoutes({ auth: services.auth, users: services.users, access: services.access }));
+    await scope.register(
+      authRoutes({
+        auth: services.auth,
+        users: services.users,
+        access: services.access,
+        onRegistered: (user, request) =>
+          services.emailAuth.sendVerification(user, linkOrigin(config.publicUrl, request)),
+      }),
+    );
+    await scope.register(emailAuthRoutes({ emailAuth: services.emailAuth, publicUrl: config.publicUrl }));
+    await scope.register(
+      invitationRoutes({ invitations: services.invitations, auth: services.auth, publicUrl: config.publicUrl }),
+    );
+    await scope.register(mailRoutes({ mailer: services.mailer }));
     await scope.register(
       ssoRoutes({
         connections: services.sso.connections,

@@ -113,6 +113,8 @@ export async function openServer(
       acme: Boolean(manager),
       certificateStatus,
     });
+    // Mail (and, without SMTP, its links) is reported in the server log.
+    runtime.services.mailer.logTo(app.log);
     await seed(runtime.services, app.log);
     await runtime.releaseStartupLock();
     await app.listen({ port: config.port, host: config.host });

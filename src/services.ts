@@ -31,6 +31,10 @@ import { LoginThrottle } from './modules/auth/throttle.js';
 import { AccessTokens } from './modules/auth/tokens.js';
 import { ChannelsRepository } from './modules/channels/repository.js';
 import { ChannelsService } from './modules/channels/service.js';
+import { EmailTokensRepository } from './modules/email-auth/repository.js';
+import { EmailAuthService } from './modules/email-auth/service.js';
+import { InvitationsRepository } from './modules/invitations/repository.js';
+import { InvitationsService } from './modules/invitations/service.js';
 import { KeysRepository } from './modules/keys/repository.js';
 import { KeysService } from './modules/keys/service.js';
 import { KeyVerifier } from './modules/keys/verifier.js';
@@ -38,6 +42,7 @@ import { LimitEnforcer } from './modules/limits/enforcer.js';
 import { PeriodClock } from './modules/limits/periods.js';
 import { LimitsRepository } from './modules/limits/repository.js';
 import { LimitsService } from './modules/limits/service.js';
+import { Mailer } from './modules/mail/mailer.js';
 import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
 import { OrganizationsRepository } from './modules/organizations/repository.js';
@@ -92,6 +97,9 @@ export interface Services {
   accessRules: AccessRulesService;
   /** Single sign-on: connections and the sign-in flow. */
   sso: { connections: SsoConnectionsService; flow: SsoFlow };
+  mailer: Mailer;
+  emailAuth: EmailAuthService;
+  invitations: InvitationsService;
   /** Tells other instances what this one changed (with Redis; none on a single instance). */
   changes: RedisChangeBus | undefined;
   /** Release timers and pools (the app's onClose calls it). */
@@ -263,6 +271,35 @@ export function createServices(options: ServiceOptions): Services {
   models.onChange(() => catalog.reload());
   settings.onChange(() => dataPlane.settingsChanged());
   const accessRules = new AccessRulesService(new AccessRulesRepository(db), clock, ids);
+  const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, clock, newId: ids });
+  const emailAuth = new EmailAuthService({
+    repo: new EmailTokensRepository(db),
+    users,
+    mailer,
+    audit,
+    // Reset and verification requests: per address and per IP, like sign-in attempts.
+    throttle: new LoginThrottle({
+      perIp: 30,
+      perAccount: 5,
+      windowSeconds: 900,
+      redis: options.redis,
+      keyPrefix: `${options.redisPrefix ?? 'aihub'}:mail`,
+      what: 'requests for mail to this address or from this IP',
+    }),
+    clock,
+    newId: ids,
+  });
+  const invitations = new InvitationsService({
+    repo: new InvitationsRepository(db),
+    organizations,
+    teams,
+    users,
+    signIn: (user, context) => auth.signIn(user, context, 'invitation'),
+    mailer,
+    audit,
+    clock,
+    newId: ids,
+  });
   /** Apply another instance's change here (without telling the others again). */
   const applyChange = (change: Change): Promise<unknown> | undefined => {
     switch (change.kind) {
@@ -331,9 +368,13 @@ export function createServices(options: ServiceOptions): Services {
     teams,
     accessRules,
     sso: { connections: ssoConnections, flow: ssoFlow },
+    mailer,
+    emailAuth,
+    invitations,
     changes,
     close: async () => {
       healthChecker.stop();
+      await mailer.close();
       await changes?.close();
       // Requests still settling (a stream's row follows its upstream's end) are waited for, within the
       // shutdown timeout, so their rows are written before the database closes.

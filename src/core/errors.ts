@@ -34,6 +34,9 @@ export const ERROR_STATUS = {
   sso_required: 403,
   two_factor_required: 403,
   invalid_two_factor_code: 401,
+  invalid_token: 400,
+  email_unverified: 403,
+  invitation_gone: 410,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

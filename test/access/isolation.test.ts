@@ -49,8 +49,9 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   [/^\/api\/me\/sessions\/\{id\}/, 'session', { id: 'session' }],
   // Public by design: anyone may start the sign-in of any connection (the IdP decides who gets in).
   [/^\/api\/auth\/sso\/\{id\}\/start$/, 'sso start', { id: 'public' }],
-  // Still to come (issue #17): add their kinds when their routes land —
-  //   invitations (mail): /api/org/invitations/{id} → B's invitation id.
+  [/^\/api\/org\/invitations\/\{id\}/, 'invitation', { id: 'invitation' }],
+  // An invitation link's token is a capability of whoever holds it, not an id to guess (test/invitations/).
+  [/^\/api\/invitations\/\{token\}/, 'invitation link', { token: 'token' }],
 ];
 type IdKind =
   | 'org'
@@ -59,6 +60,8 @@ type IdKind =
   | 'key'
   | 'log'
   | 'team'
+  | 'invitation'
+  | 'token'
   | 'scope_target'
   | 'platform'
   | 'sso'
@@ -108,6 +111,9 @@ function idsOf(kind: IdKind, b: TenantOrg): string[] {
       return ['ssotest_00000000'];
     case 'session':
       return [b.sessionId];
+    case 'invitation':
+      return [b.invitation.id];
+    case 'token':
     case 'scope_target':
     case 'platform':
     case 'public':

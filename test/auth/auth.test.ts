@@ -134,6 +134,7 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
           registrationEnabled: false,
           allowSelfServeOrganizations: false,
           firstAccountIsAdmin: false,
+          emailVerificationRequired: false,
         });
 
         const email = uniqueEmail('closed');
@@ -150,6 +151,7 @@ describe.each(ENGINES)('auth (%s)', (engine) => {
         registrationEnabled: true,
         allowSelfServeOrganizations: false,
         firstAccountIsAdmin: false,
+        emailVerificationRequired: false,
       });
       await register(call, uniqueEmail('reopened'));
     });

@@ -30,6 +30,7 @@ const LIST_PAGES = [
   ['/admin/audit', 'audit-table', 'audit'],
   ['/org/members', 'members-table', 'org-members'],
   ['/org/teams', 'teams-table', 'org-teams'],
+  ['/org/invitations', 'invitations-table', 'org-invitations'],
   ['/admin/organizations', 'orgs-table', 'organizations'],
   ['/org/sso', 'sso-table', 'org-sso'],
   ['/admin/sso', 'sso-table', 'admin-sso'],
@@ -154,6 +155,13 @@ describe.skipIf(!HAVE_CHROMIUM)('console layout at laptop and phone sizes', { ti
       body: JSON.stringify({ scope: 'v1', action: 'deny', cidr: '203.0.113.0/24', note: 'documentation range' }),
     });
     expect(rule.status).toBe(201);
+    // A row for the invitations page.
+    const invitation = await fetch(`${t.url}/api/org/invitations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens[0]}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'invited@example.com', role: 'developer' }),
+    });
+    expect(invitation.status).toBe(201);
     // A row for the teams page.
     const team = await fetch(`${t.url}/api/org/teams`, {
       method: 'POST',

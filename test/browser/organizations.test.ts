@@ -219,10 +219,11 @@ describe.skipIf(!HAVE_CHROMIUM)('organizations, members, teams and roles in the 
     expect(await $('org-create').count()).toBe(0); // self-serve organizations are off
     await $('org-option-acme-research').click();
     await expect.poll(() => $('org-current').textContent()).toBe('Acme Research');
-    // Reviewer: org.read, members.read, keys.own, jobs — no logs, no teams, no administration.
+    // Reviewer: org.read, members.read, keys.own, jobs — no logs, no teams, no administration (members.read
+    // shows the invitations too).
     await expect
       .poll(() => menu(member))
-      .toEqual(['Dashboard', 'API keys', 'Playground', 'Organization settings', 'Members', 'Roles']);
+      .toEqual(['Dashboard', 'API keys', 'Playground', 'Organization settings', 'Members', 'Invitations', 'Roles']);
     expect(await $('menu-admin').count()).toBe(0);
     // A page the role does not open sends the member home, typed address or not.
     for (const path of ['/org/teams', '/admin/organizations', '/logs']) {

@@ -55,6 +55,8 @@ export interface TenantOrg {
   ssoConnection: string;
   /** A sign-in (session) of its developer. */
   sessionId: string;
+  /** An open invitation of an outsider to `team` (made by the owner). */
+  invitation: { id: string; email: string };
   /** Every string of this organization a leak would show (ids, emails, names, hints, slug). */
   secrets: string[];
 }
@@ -212,6 +214,13 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
   await ok(call, 'PATCH', `/api/admin/limits/user/${members.developer.userId}`, { ...as(owner), body: { rpm: 1000 } });
   await ok(call, 'PATCH', `/api/admin/limits/team/${team.id}`, { ...as(owner), body: { rpm: 1000 } });
   await ok(call, 'PATCH', `/api/admin/limits/org/${org.id}`, { ...as(owner), body: { rpm: 1000 } });
+  const invitation = await ok<{ id: string; email: string }>(
+    call,
+    'POST',
+    '/api/org/invitations',
+    { ...as(owner), body: { email: `invited-${tag}@aihub.test`, role: 'developer', teamId: team.id } },
+    201,
+  );
 
   const sso = await ok<{ id: string }>(
     call,
@@ -239,6 +248,8 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
     ...logs.values(),
     sso.id,
     sessionId,
+    invitation.id,
+    invitation.email,
   ];
   return {
     ...org,
@@ -254,6 +265,7 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
     customRole,
     ssoConnection: sso.id,
     sessionId,
+    invitation: { id: invitation.id, email: invitation.email },
     secrets,
   };
 }
@@ -271,7 +283,7 @@ export async function snapshotOrg(t: TestApp, org: TenantOrg): Promise<string> {
   await t.services.recorder.flush();
   const db = t.database.handle.db;
   const userIds = Object.values(org.members).map((m) => m.userId);
-  const [organization, users, memberships, teams, roles, keys, limits, logs, audit] = await Promise.all([
+  const [organization, users, memberships, teams, roles, keys, limits, logs, audit, invitations] = await Promise.all([
     db.selectFrom('organizations').selectAll().where('id', '=', org.id).execute(),
     db.selectFrom('users').selectAll().where('id', 'in', userIds).orderBy('id').execute(),
     db.selectFrom('memberships').selectAll().where('org_id', '=', org.id).orderBy('id').execute(),
@@ -287,7 +299,8 @@ export async function snapshotOrg(t: TestApp, org: TenantOrg): Promise<string> {
       .execute(),
     db.selectFrom('request_logs').select(['id', 'status']).where('org_id', '=', org.id).orderBy('id').execute(),
     db.selectFrom('audit_logs').select(['id', 'action']).where('org_id', '=', org.id).orderBy('id').execute(),
+    db.selectFrom('invitations').selectAll().where('org_id', '=', org.id).orderBy('id').execute(),
   ]);
   // PostgreSQL answers bigint columns as strings: compare as text either way.
-  return JSON.stringify({ organization, users, memberships, teams, roles, keys, limits, logs, audit });
+  return JSON.stringify({ organization, users, memberships, teams, roles, keys, limits, logs, audit, invitations });
 }

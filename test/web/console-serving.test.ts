@@ -75,6 +75,7 @@ describe('web console serving', () => {
       registrationEnabled: true,
       allowSelfServeOrganizations: false,
       firstAccountIsAdmin: true,
+      emailVerificationRequired: false,
     });
     expect(
       ((await fetch(`${t.url}/openapi.json`)).headers.get('content-type') ?? '').startsWith('application/json'),

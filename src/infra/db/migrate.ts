@@ -7,6 +7,7 @@ import * as m0005 from './migrations/0005_ip_rules.js';
 import * as m0006 from './migrations/0006_partial_team_index.js';
 import * as m0007 from './migrations/0007_acme.js';
 import * as m0008 from './migrations/0008_tenancy.js';
+import * as m0009 from './migrations/0009_mail.js';
 import * as m0010 from './migrations/0010_sso.js';
 import * as m0011 from './migrations/0011_two_factor.js';
 import * as m0013 from './migrations/0013_scoping.js';
@@ -22,6 +23,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_partial_team_index': m0006,
   '0007_acme': m0007,
   '0008_tenancy': m0008,
+  '0009_mail': m0009,
   '0010_sso': m0010,
   '0011_two_factor': m0011,
   '0013_scoping': m0013,

@@ -262,6 +262,8 @@ export interface Database {
   user_two_factor: UserTwoFactorTable;
   recovery_codes: RecoveryCodesTable;
   login_challenges: LoginChallengesTable;
+  email_tokens: EmailTokensTable;
+  invitations: InvitationsTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -416,4 +418,39 @@ export interface SsoStatesTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+}
+
+export type EmailTokenPurpose = 'verify_email' | 'password_reset';
+
+/** A single-use emailed link (email verification, password reset); only the token's SHA-256 is stored. */
+export interface EmailTokensTable {
+  id: string;
+  purpose: EmailTokenPurpose;
+  user_id: string;
+  /** The address the link was sent to (a verification is for this address only). */
+  email: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** An invitation to an organization (and optionally one of its teams) with a role; the token is hashed. */
+export interface InvitationsTable {
+  id: string;
+  org_id: string;
+  email: string;
+  /** A role key of the organization. */
+  role: string;
+  team_id: string | null;
+  team_role: 'admin' | 'member' | null;
+  token_hash: string;
+  invited_by: string | null;
+  created_at: number;
+  /** When the current link was sent (a resend replaces the token and the expiry). */
+  sent_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  accepted_by: string | null;
+  revoked_at: number | null;
 }

@@ -29,6 +29,16 @@ export interface PrincipalPolicy {
   enforce(principal: Principal, url: string): Promise<void>;
 }
 
+export interface AccessHookOptions {
+  /** A rule every signed-in request passes (an organization's 2FA requirement). */
+  policy?: PrincipalPolicy;
+  /** Whether unverified (self-registered) accounts are held to their profile until they confirm their email. */
+  emailVerificationRequired?: () => boolean;
+}
+
+/** What an account with an unconfirmed email may still reach: its profile and the sign-in routes. */
+const ALLOWED_UNVERIFIED = /^\/api\/(me(\/|$)|auth\/)/;
+
 /**
  * The one authorization check of /api: authenticate the bearer token, resolve the organization and the
  * caller's permissions there, apply `policy` (2FA required by the organization), and refuse with
@@ -38,7 +48,7 @@ export interface PrincipalPolicy {
 export function createAccessHook(
   auth: AuthService,
   access: AccessService,
-  policy?: PrincipalPolicy,
+  options: AccessHookOptions = {},
 ): onRequestAsyncHookHandler {
   return async (request: FastifyRequest) => {
     // Routes outside /api (the console's files, its catch-all, the docs) need nothing.
@@ -49,13 +59,24 @@ export function createAccessHook(
     const bearer = bearerToken(request.headers.authorization);
     if (request.routeOptions.config.apiKey && bearer?.startsWith(API_KEY_PREFIX)) return;
     const identity = await auth.authenticate(bearer);
+    if (
+      identity.kind === 'user' &&
+      identity.user.email_verified_at === null &&
+      identity.user.role !== 'admin' &&
+      options.emailVerificationRequired?.() &&
+      !ALLOWED_UNVERIFIED.test(request.routeOptions.url ?? '')
+    )
+      throw new ApiError(
+        'email_unverified',
+        `Confirm your email address ${identity.user.email} first: open the link we sent you, or ask for a new one (POST /api/me/email/verification)`,
+      );
     const hint = request.headers[ORG_HEADER];
     const principal = await access.principal(
       identity,
       typeof hint === 'string' && hint.trim() !== '' ? hint.trim() : undefined,
     );
     request.principal = principal;
-    await policy?.enforce(principal, request.routeOptions.url);
+    await options.policy?.enforce(principal, request.routeOptions.url);
     if (need === 'signed_in') return;
     const anyOf: readonly Permission[] = typeof need === 'string' ? [need] : need;
     if (!anyOf.some((p) => principal.permissions.has(p)))

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, errorResponses, requireStrings } from '../../http/schemas.js';
+import type { UsersTable } from '../../infra/db/schema.js';
 import type { AccessService } from '../access/service.js';
 import type { UsersService } from '../users/service.js';
 import { toUserResponse, type UserResponse } from '../users/service.js';
@@ -49,10 +50,12 @@ export interface AuthRoutesDeps {
   auth: AuthService;
   users: UsersService;
   access: AccessService;
+  /** Called after a sign-up (the verification mail). */
+  onRegistered?: (user: UsersTable, request: FastifyRequest) => Promise<void>;
 }
 
 /** /api/auth/* (sign-up, sign-in, refresh, sign-out) and /api/me. */
-export function authRoutes({ auth, users, access }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
+export function authRoutes({ auth, users, access, onRegistered }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/api/auth/register',
@@ -67,6 +70,7 @@ export function authRoutes({ auth, users, access }: AuthRoutesDeps): FastifyPlug
       },
       async (request, reply) => {
         const grant = await auth.register(request.body, context(request));
+        await onRegistered?.(grant.user, request);
         reply.code(201);
         return sendSession(reply, grant);
       },

@@ -31,7 +31,7 @@ export interface TwoFactorPending {
 }
 
 /** How a sign-in was completed (in the audit row of auth.login). */
-export type SignInMethod = 'password' | 'totp' | 'recovery_code' | 'sso';
+export type SignInMethod = 'password' | 'totp' | 'recovery_code' | 'sso' | 'invitation';
 
 export interface AuthServiceDeps {
   users: UsersService;
@@ -75,7 +75,13 @@ export class AuthService {
     }
     // An instance without an admin (fresh `npm start`) makes its first account the admin.
     const role = (await this.deps.users.countActiveAdmins()) === 0 ? 'admin' : 'user';
-    let user = await this.deps.users.create({ email: input.email, password: input.password, name: input.name, role });
+    let user = await this.deps.users.create({
+      email: input.email,
+      password: input.password,
+      name: input.name,
+      role,
+      emailVerified: false,
+    });
     if (role === 'admin' && !(await this.deps.users.isFirstAdmin(user.id))) {
       // Several sign-ups raced for "first account"; only the earliest stays admin.
       user = await this.deps.users.update(user.id, { role: 'user' });
@@ -375,6 +381,11 @@ export class AuthService {
       throw new ApiError('token_expired', 'You signed out everywhere since this token was issued; sign in again');
     }
     return { kind: 'user', user };
+  }
+
+  /** Sign in a user who proved who they are another way (a new account from an accepted invitation). */
+  signIn(user: UsersTable, context: RefreshContext, method: SignInMethod): Promise<SessionGrant> {
+    return this.completeSignIn(user, context, method);
   }
 
   private async grant(user: UsersTable, context: RefreshContext): Promise<SessionGrant> {

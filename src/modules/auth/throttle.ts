@@ -11,6 +11,8 @@ export interface LoginThrottleOptions {
   /** Shared store for several instances; memory when absent. */
   redis?: Redis | undefined;
   keyPrefix?: string;
+  /** What is counted, for the refusal's message (default "failed sign-in attempts"). */
+  what?: string;
 }
 
 /**
@@ -22,8 +24,10 @@ export class LoginThrottle {
   readonly #byAccount: RateLimiterAbstract;
   readonly #perIp: number;
   readonly #perAccount: number;
+  readonly #what: string;
 
   constructor(options: LoginThrottleOptions = {}) {
+    this.#what = options.what ?? 'failed sign-in attempts';
     this.#perIp = options.perIp ?? 50;
     this.#perAccount = options.perAccount ?? 10;
     const duration = options.windowSeconds ?? 900;
@@ -52,11 +56,9 @@ export class LoginThrottle {
     if (blocked) {
       const res = blocked[0] as RateLimiterRes;
       const retryAfterSeconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-      throw new ApiError(
-        'too_many_attempts',
-        `Too many failed sign-in attempts; try again in ${retryAfterSeconds} seconds`,
-        { retryAfterSeconds },
-      );
+      throw new ApiError('too_many_attempts', `Too many ${this.#what}; try again in ${retryAfterSeconds} seconds`, {
+        retryAfterSeconds,
+      });
     }
   }
 

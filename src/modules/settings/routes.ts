@@ -31,6 +31,7 @@ export function settingsRoutes({
         registrationEnabled: settings.get().registrationEnabled,
         allowSelfServeOrganizations: settings.get().allowSelfServeOrganizations && settings.get().registrationEnabled,
         firstAccountIsAdmin: (await countAdmins()) === 0,
+        emailVerificationRequired: settings.get().emailVerificationRequired,
       }),
     );
 

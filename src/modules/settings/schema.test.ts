@@ -6,6 +6,7 @@ describe('settings schema', () => {
     expect(defaultSettings()).toEqual({
       registrationEnabled: true,
       allowSelfServeOrganizations: false,
+      emailVerificationRequired: false,
       routingStrategy: 'weighted',
       maxAttempts: 3,
       breakerFailureThreshold: 5,
@@ -32,6 +33,7 @@ describe('settings schema', () => {
     expect(Object.fromEntries(SETTING_NAMES.map((name) => [name, storedKey(name)]))).toEqual({
       registrationEnabled: 'registration_enabled',
       allowSelfServeOrganizations: 'allow_self_serve_organizations',
+      emailVerificationRequired: 'email_verification_required',
       routingStrategy: 'routing_strategy',
       maxAttempts: 'max_attempts',
       breakerFailureThreshold: 'breaker_failure_threshold',

@@ -21,6 +21,11 @@ export const SettingsSchema = Type.Object({
     default: false,
     description: 'Whether any signed-in user may create an organization of their own (when registration is open too)',
   }),
+  emailVerificationRequired: Type.Boolean({
+    default: false,
+    description:
+      'Users who registered themselves must confirm their email address (a link is mailed) before they can use anything but their profile',
+  }),
   routingStrategy: Type.Union(
     STRATEGIES.map((strategy) => Type.Literal(strategy)),
     { default: 'weighted', description: 'Default routing strategy inside a priority group' },
@@ -126,4 +131,7 @@ export const PublicSettingsSchema = Type.Object({
     description: 'Signed-in users may create their own organizations',
   }),
   firstAccountIsAdmin: Type.Boolean({ description: 'No admin yet: the next account registered becomes the admin' }),
+  emailVerificationRequired: Type.Boolean({
+    description: 'New accounts must confirm their email address before using the hub',
+  }),
 });

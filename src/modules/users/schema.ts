@@ -12,6 +12,9 @@ export const UserSchema = Type.Object(
     createdAt: EpochMs,
     updatedAt: EpochMs,
     lastLoginAt: Type.Union([EpochMs, Type.Null()]),
+    emailVerifiedAt: Type.Union([EpochMs, Type.Null()], {
+      description: 'When the user confirmed their email address; null = not yet (self-registered accounts)',
+    }),
   },
   { $id: 'User' },
 );

@@ -17,6 +17,7 @@ export interface UserResponse {
   createdAt: number;
   updatedAt: number;
   lastLoginAt: number | null;
+  emailVerifiedAt: number | null;
 }
 
 export function toUserResponse(row: UsersTable): UserResponse {
@@ -30,6 +31,7 @@ export function toUserResponse(row: UsersTable): UserResponse {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     lastLoginAt: row.last_login_at,
+    emailVerifiedAt: row.email_verified_at === null ? null : Number(row.email_verified_at),
   };
 }
 
@@ -42,7 +44,10 @@ export interface CreateUserInput {
   orgId?: string | undefined;
   /** Its role there (default: owner for instance admins, developer for everyone else). */
   orgRole?: string | undefined;
-  /** The address is known to be the person's (an SSO identity provider said so). */
+  /**
+   * Whether the address is known to be the person's. Only self-registration passes false (confirmed by the
+   * link mailed to it); accounts made by an admin, the CLI, SSO or an accepted invitation count as verified.
+   */
   emailVerified?: boolean | undefined;
 }
 
@@ -97,7 +102,7 @@ export class UsersService {
       updated_at: now,
       last_login_at: null,
       password_changed_at: now,
-      email_verified_at: input.emailVerified ? now : null,
+      email_verified_at: input.emailVerified === false ? null : now,
       sessions_valid_after: 0,
     };
     try {

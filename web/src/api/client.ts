@@ -88,7 +88,8 @@ export async function authFetch(input: Request | string, init?: RequestInit): Pr
   }
   const response = await fetch(request);
   await noticeTwoFactorRequired(response);
-  if (response.status !== 401 || NO_RETRY.includes(path)) return response;
+  // An invitation's 401 means "sign in first", not an expired session.
+  if (response.status !== 401 || NO_RETRY.includes(path) || path.startsWith('/api/invitations/')) return response;
   const fresh = await session.refresh();
   if (!fresh) {
     session.expired();

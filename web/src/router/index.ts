@@ -9,6 +9,8 @@ declare module 'vue-router' {
     title?: string;
     /** Reachable without signing in (sign-in pages). */
     guest?: boolean;
+    /** Reachable signed in or not (links from mail). */
+    open?: boolean;
     /** Any one of these permissions opens the page (none: everyone signed in). */
     permission?: readonly string[];
     /** The console area the page belongs to (the header's breadcrumb). */
@@ -24,6 +26,7 @@ export const router = createRouter({ history: createWebHistory(), routes });
 router.beforeEach(async (to) => {
   const auth = useAuth();
   await auth.restore();
+  if (to.meta.open) return true;
   if (to.meta.guest) return auth.user ? '/dashboard' : true;
   if (!auth.user) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
   // An organization that requires 2FA: the member enrols before anything else.

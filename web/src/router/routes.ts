@@ -7,6 +7,7 @@ import {
   Key,
   Lock,
   Memo,
+  Message,
   Odometer,
   OfficeBuilding,
   School,
@@ -52,6 +53,8 @@ export interface ConsolePage {
   icon?: Component;
   /** Any one of these permissions opens the page and lists it in the menu (none: everyone signed in). */
   permission?: readonly string[];
+  /** A sign-in page that signed-in users may open too (links from mail: verify, reset, invitation). */
+  open?: boolean;
 }
 
 export const PAGES: readonly ConsolePage[] = [
@@ -61,6 +64,33 @@ export const PAGES: readonly ConsolePage[] = [
     path: '/register',
     title: 'auth.register',
     component: () => import('@/views/auth/register/RegisterPage.vue'),
+  },
+  {
+    area: 'auth',
+    path: '/forgot-password',
+    title: 'auth.forgotTitle',
+    component: () => import('@/views/auth/forgot-password/ForgotPasswordPage.vue'),
+  },
+  {
+    area: 'auth',
+    path: '/reset-password',
+    title: 'auth.resetTitle',
+    open: true,
+    component: () => import('@/views/auth/reset-password/ResetPasswordPage.vue'),
+  },
+  {
+    area: 'auth',
+    path: '/verify-email',
+    title: 'auth.verifyTitle',
+    open: true,
+    component: () => import('@/views/auth/verify-email/VerifyEmailPage.vue'),
+  },
+  {
+    area: 'auth',
+    path: '/invite/:token',
+    title: 'invitations.acceptTitle',
+    open: true,
+    component: () => import('@/views/auth/invite/InvitePage.vue'),
   },
   {
     area: 'portal',
@@ -115,6 +145,14 @@ export const PAGES: readonly ConsolePage[] = [
     icon: User,
     permission: ['members.read'],
     component: () => import('@/views/org/members/MembersPage.vue'),
+  },
+  {
+    area: 'org',
+    path: '/org/invitations',
+    title: 'nav.org.invitations',
+    permission: ['members.read'],
+    icon: Message,
+    component: () => import('@/views/org/invitations/InvitationsPage.vue'),
   },
   {
     area: 'org',
@@ -269,7 +307,8 @@ function toRoute(page: ConsolePage, path: string): RouteRecordRaw {
     component: page.component,
     meta: {
       title: page.title,
-      guest: page.area === 'auth' || undefined,
+      guest: (page.area === 'auth' && !page.open) || undefined,
+      open: page.open,
       permission: page.permission,
       area: page.area === 'auth' ? undefined : page.area,
     },

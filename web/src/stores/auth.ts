@@ -211,6 +211,11 @@ export const useAuth = defineStore('auth', () => {
     refresh,
     restore,
     reloadMe,
+    /** Take a session another answer carried (an accepted invitation that created the account). */
+    acceptSession: (body: SessionBody) => {
+      accept(body);
+      access.value = null;
+    },
     onSessionExpired: (fn: () => void) => {
       onExpired = fn;
     },

@@ -15,6 +15,7 @@ export default {
     members: 'Members',
     teams: 'Teams',
     roles: 'Roles',
+    invitations: 'Invitations',
   },
   admin: {
     // The platform admin's list of every organization.

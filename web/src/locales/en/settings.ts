@@ -33,6 +33,10 @@ export default {
       label: 'Self-serve organizations',
       help: 'Whether every user may create organizations of their own (needs open registration). When off, only platform admins create organizations.',
     },
+    emailVerificationRequired: {
+      label: 'Require email verification',
+      help: 'Self-registered users must open the link mailed to them before they can use anything but their profile. Needs working mail (AIHUB_SMTP_URL), or an admin passing on links from the outbox.',
+    },
     routingStrategy: {
       label: 'Routing strategy',
       help: 'Default routing strategy inside a priority group (models can set their own).',

@@ -15,6 +15,7 @@ export default {
     members: '成员',
     teams: '团队',
     roles: '角色',
+    invitations: '邀请',
   },
   admin: {
     // The platform admin's list of every organization.

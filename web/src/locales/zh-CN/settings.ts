@@ -33,6 +33,10 @@ export default {
       label: '自助创建组织',
       help: '是否允许每个用户自行创建组织（需开放注册）。关闭时只有平台管理员可以创建组织。',
     },
+    emailVerificationRequired: {
+      label: '要求验证邮箱',
+      help: '自行注册的用户必须打开邮件中的链接后才能使用个人资料以外的功能。需要可用的邮件服务（AIHUB_SMTP_URL），或由管理员从发件箱转交链接。',
+    },
     routingStrategy: {
       label: '路由策略',
       help: '同一优先级组内默认使用的路由策略（模型可以单独设置）。',
