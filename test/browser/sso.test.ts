@@ -34,7 +34,7 @@ describe.skipIf(!HAVE_CHROMIUM)('single sign-on in Chromium', { timeout: 90_000 
         clientSecret: idp.clientSecret,
         scopes: 'openid email profile groups',
         emailDomains: ['acme.test'],
-        mappings: [{ claim: 'groups', value: 'eng', role: 'viewer' }],
+        mappings: [{ claim: 'groups', value: 'eng', role: 'developer' }],
       },
     });
     expect(created.status).toBe(201);
@@ -112,7 +112,7 @@ describe.skipIf(!HAVE_CHROMIUM)('single sign-on in Chromium', { timeout: 90_000 
         .poll(() => where.locator('[data-test="sso-test-result"]').textContent(), { timeout: 15_000 })
         .toContain('tester@acme.test');
       expect(await where.locator('[data-test="sso-test-account"]').textContent()).toContain('Creates a new account');
-      expect(await where.locator('[data-test="sso-test-memberships"]').textContent()).toContain('viewer');
+      expect(await where.locator('[data-test="sso-test-memberships"]').textContent()).toContain('developer');
     }
     await screenshot(popup, 'sso-04-test-result');
     await context.close();
