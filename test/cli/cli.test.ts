@@ -111,7 +111,13 @@ describe.concurrent.each(ENGINES)('aihub CLI on %s', (engine) => {
     const user = await new UsersRepository(db.handle.db).findByEmail('x@y.io');
     expect(user).toMatchObject({ email: 'x@y.io', name: 'Ops', role: 'admin', status: 'active' });
     expect(await createArgon2Hasher().verify(user?.password_hash as string, password as string)).toBe(true);
-    const audit = await db.handle.db.selectFrom('audit_logs').selectAll().where('action', '=', 'user.create').execute();
+    // (Other tests of this describe create users in the same database at the same time.)
+    const audit = await db.handle.db
+      .selectFrom('audit_logs')
+      .selectAll()
+      .where('action', '=', 'user.create')
+      .where('target_id', '=', user?.id as string)
+      .execute();
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor_type: 'system', target_id: user?.id });
 
