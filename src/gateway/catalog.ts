@@ -18,6 +18,8 @@ export interface CatalogChannel {
   active: boolean;
   disabledReason: string | null;
   options: ChannelOptions;
+  /** The groups the channel is in: callers limited to groups use only channels of theirs. */
+  groups: readonly string[];
   timeouts: Required<ChannelTimeouts>;
   priority: number;
   weight: number;
@@ -141,7 +143,7 @@ export class Catalog {
       this.source.listRoutes(),
     ]);
     const channels = new Map<string, CatalogChannel>();
-    for (const { row, options, keys } of channelRows) {
+    for (const { row, options, groups, keys } of channelRows) {
       const adapter = getProvider(row.type);
       if (!adapter) continue;
       const old = this.#channels.get(row.id);
@@ -154,6 +156,7 @@ export class Catalog {
         active: row.status === 'active',
         disabledReason: row.disabled_reason,
         options,
+        groups,
         timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
         priority: row.priority,
         weight: row.weight,

@@ -18,6 +18,7 @@ import { authenticateCaller, type Caller, mayUseModel } from './pipeline/authent
 import type { Dispatcher } from './pipeline/dispatch.js';
 import { CommittedFailure } from './pipeline/failure.js';
 import type { RequestLedger } from './pipeline/ledger.js';
+import { modelReachable } from './pipeline/route.js';
 import { fail, responseHeaders } from './pipeline/settle.js';
 import type { UpstreamClient } from './pipeline/upstream.js';
 import type { Admission, GatewaySettings, KeyLookup, LimitsLookup, UsageSink } from './ports.js';
@@ -120,11 +121,14 @@ export class Gateway {
     return this.serve(chatCompletions, request, reply, caller);
   }
 
-  /** Active models the caller may use, by name. */
+  /** Active models the caller may use (by name and by channel group), by name. */
   visibleModels(caller: Caller): CatalogModel[] {
     const out: CatalogModel[] = [];
-    for (const model of this.#deps.catalog.allModels())
-      if (model.active && mayUseModel(caller, model.name)) out.push(model);
+    const catalog = this.#deps.catalog;
+    const lookup = (name: string) => catalog.getModel(name);
+    for (const model of catalog.allModels())
+      if (model.active && mayUseModel(caller, model.name) && modelReachable(model, caller.channelLimits, lookup))
+        out.push(model);
     return out.sort((a, b) => a.name.localeCompare(b.name));
   }
 

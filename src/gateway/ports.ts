@@ -22,6 +22,8 @@ export interface VerifiedKey {
   allowedModels: string[] | null;
   /** Further allow-lists a model must also match: the organization's and the team's model access. */
   modelLimits: ReadonlyArray<readonly string[]>;
+  /** Channel groups the organization and the team are limited to: a channel must be in one of each list. */
+  channelLimits: ReadonlyArray<readonly string[]>;
   allowedIps: string[] | null;
   limits: LimitPolicy;
 }
@@ -128,6 +130,8 @@ export interface StoredChannel {
     weight: number;
   };
   options: ChannelOptions;
+  /** The groups the channel is in (never empty). */
+  groups: string[];
   keys: Array<{ id: string; secret: string }>;
 }
 

@@ -208,6 +208,22 @@ describe.skipIf(!HAVE_CHROMIUM)('organizations, members, teams and roles in the 
     await screenshot(admin, 'orgs-admin');
   });
 
+  it("edits an organization's plan: channel groups from the admin page", async () => {
+    const $ = on(admin);
+    const row = $('orgs-table').locator('tr', { hasText: 'acme-research' });
+    await row.locator('[data-test="org-more"]').click();
+    await admin.locator('[data-test="org-edit"]:visible').click();
+    // The plan is loaded: the multiplier set on the settings page shows.
+    await expect.poll(() => $('org-edit-multiplier').inputValue()).toBe('1.25');
+    await $('org-edit-channel-groups').click();
+    await admin.keyboard.type('vip');
+    await admin.keyboard.press('Enter');
+    await $('org-edit-name').click(); // close the list
+    await $('org-edit-submit').click();
+    await expect.poll(async () => (await asAdmin('/api/org')).body.channelGroups).toEqual(['vip']);
+    expect((await asAdmin('/api/org')).body.priceMultiplier).toBe(1.25);
+  });
+
   it('shows the member only the pages their role opens, in the organization they switch to', async () => {
     const $ = on(member);
     await signIn(member, MEMBER, PASSWORD);

@@ -12,6 +12,7 @@ import type { Admission, GatewaySettings, LimitsLookup, Scope, UsageSink } from 
 import { type EndpointKind, errorBodyFor } from '../protocols.js';
 import { type Caller, mayUseModel } from './authenticate.js';
 import { type LedgerContext, RequestLedger } from './ledger.js';
+import { modelReachable } from './route.js';
 import { fail } from './settle.js';
 
 /** What a request may consume, for reserving budget before it runs. */
@@ -58,6 +59,10 @@ export class Admitter {
     }
     if (!mayUseModel(caller, modelName)) {
       const message = `This API key may not use the model '${modelName}'`;
+      throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_allowed', message);
+    }
+    if (!modelReachable(model, caller.channelLimits, (name) => this.deps.catalog.getModel(name))) {
+      const message = `No channel this API key's organization or team may use serves the model '${modelName}'`;
       throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_allowed', message);
     }
     const ledger = new RequestLedger(

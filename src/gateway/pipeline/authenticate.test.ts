@@ -25,6 +25,7 @@ const KEY = {
   teamId: null,
   allowedModels: ['gpt-*'],
   modelLimits: [],
+  channelLimits: [],
   allowedIps: ['10.0.0.0/8'],
   limits: { rpm: 5 },
 };
@@ -65,6 +66,7 @@ describe('authenticateCaller', () => {
       teamId: null,
       allowedModels: ['gpt-*'],
       modelLimits: [],
+      channelLimits: [],
       allowedIps: ['10.0.0.0/8'],
       keyLimits: { rpm: 5 },
     });
@@ -91,6 +93,7 @@ describe('mayUseModel', () => {
     teamId: null,
     allowedModels,
     modelLimits,
+    channelLimits: [],
     allowedIps: null,
     keyLimits: null,
   });

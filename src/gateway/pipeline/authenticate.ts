@@ -14,6 +14,8 @@ export interface Caller {
   allowedModels: string[] | null;
   /** Allow-lists of the caller's organization and team: a model must match each of them too. */
   modelLimits: ReadonlyArray<readonly string[]>;
+  /** Channel groups of the caller's organization and team: a channel serves the caller when in one of each. */
+  channelLimits: ReadonlyArray<readonly string[]>;
   /** CIDRs the key may be used from; null = anywhere. */
   allowedIps: string[] | null;
   /** The key's own limits (null for the master key). */
@@ -27,6 +29,7 @@ const MASTER_CALLER: Caller = {
   teamId: null,
   allowedModels: null,
   modelLimits: [],
+  channelLimits: [],
   allowedIps: null,
   keyLimits: null,
 };
@@ -67,6 +70,7 @@ export async function authenticateCaller(
     teamId: key.teamId,
     allowedModels: key.allowedModels,
     modelLimits: key.modelLimits,
+    channelLimits: key.channelLimits,
     allowedIps: key.allowedIps,
     keyLimits: key.limits,
   };

@@ -101,6 +101,7 @@ function setup(adapter: ProviderAdapter) {
         teamId: null,
         allowedModels: null,
         modelLimits: [],
+        channelLimits: [],
         allowedIps: null,
         keyLimits: null,
       },

@@ -10,7 +10,7 @@ import type { HealthRegistry } from '../health/registry.js';
 import type { Strategy } from '../ports.js';
 import { apiErrorOf, CommittedFailure, classifyFailure, isClientError } from './failure.js';
 import type { RequestLedger } from './ledger.js';
-import { nextKey, orderTargets, type RandomSource, type Target } from './route.js';
+import { channelAllowed, nextKey, orderTargets, type RandomSource, type Target } from './route.js';
 
 /** Channels' provider limits are per-minute windows, as the providers count them. */
 const CHANNEL_WINDOW_MS = 60_000;
@@ -132,6 +132,7 @@ export class Dispatcher {
           random: this.deps.random,
           now,
           counters: this.#counters,
+          channelLimits: ledger.ctx.caller.channelLimits,
         }),
       );
     }
@@ -270,7 +271,7 @@ export class Dispatcher {
     const now = this.deps.clock.now();
     let restMs: number | null = null;
     for (const route of ledger.ctx.model.routes) {
-      if (!route.channel.active) continue;
+      if (!route.channel.active || !channelAllowed(route.channel, ledger.ctx.caller.channelLimits)) continue;
       for (const key of route.channel.keys) {
         const left = this.deps.health.keyRestRemaining(key.id, now);
         if (left > 0) restMs = restMs === null ? left : Math.min(restMs, left);

@@ -27,6 +27,7 @@ const caller = {
   teamId: null,
   allowedModels: null,
   modelLimits: [],
+  channelLimits: [],
   allowedIps: null,
   keyLimits: null,
 };

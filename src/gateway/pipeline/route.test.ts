@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CatalogChannel, CatalogModel, CatalogRoute } from '../catalog.js';
 import { HealthRegistry } from '../health/registry.js';
-import { nextKey, orderTargets } from './route.js';
+import { channelAllowed, modelReachable, nextKey, orderTargets } from './route.js';
 
 function channel(id: string, extra: Partial<CatalogChannel> = {}): CatalogChannel {
   return {
@@ -14,6 +14,7 @@ function channel(id: string, extra: Partial<CatalogChannel> = {}): CatalogChanne
     active: true,
     disabledReason: null,
     options: {},
+    groups: ['default'],
     timeouts: { connectMs: 1, firstByteMs: 1, idleMs: 1, totalMs: 1 },
     priority: 0,
     weight: 1,
@@ -167,5 +168,41 @@ describe('nextKey', () => {
 
   it('gives an empty key for keyless channels', () => {
     expect(nextKey(channel('local', { keys: [] }))).toEqual({ id: null, secret: '' });
+  });
+});
+
+describe('channel groups', () => {
+  const vip = channel('vip', { groups: ['vip'], priority: 0 });
+  const shared = channel('shared', { groups: ['default', 'vip'] });
+  const plain = channel('plain', { groups: ['default'] });
+
+  it('routes a caller limited to groups only to channels of each of its lists', () => {
+    const m = model([
+      { channel: plain, priority: 10 },
+      { channel: vip, priority: 0 },
+      { channel: shared, priority: 5 },
+    ]);
+    const ctx = { strategy: 'weighted' as const, now: 0, random: seeded() };
+    expect(ids(orderTargets(m, ctx))).toEqual(['plain', 'shared', 'vip']);
+    expect(ids(orderTargets(m, { ...ctx, channelLimits: [['vip']] }))).toEqual(['shared', 'vip']);
+    // Organization: vip or default; team: default only — a channel must satisfy both.
+    expect(ids(orderTargets(m, { ...ctx, channelLimits: [['vip', 'default'], ['default']] }))).toEqual([
+      'plain',
+      'shared',
+    ]);
+    expect(orderTargets(m, { ...ctx, channelLimits: [['gold']] })).toEqual([]);
+  });
+
+  it('calls a model reachable when one of its routes or its fallbacks’ routes is in the groups', () => {
+    const primary = { ...model([{ channel: plain }]), name: 'primary', fallbacks: ['backup'] };
+    const backup = { ...model([{ channel: vip }]), name: 'backup' };
+    const lookup = (name: string) => (name === 'backup' ? backup : undefined);
+    expect(modelReachable(primary, [], lookup)).toBe(true);
+    expect(modelReachable(primary, [['default']], lookup)).toBe(true);
+    expect(modelReachable(primary, [['vip']], lookup)).toBe(true);
+    expect(modelReachable(primary, [['gold']], lookup)).toBe(false);
+    expect(modelReachable({ ...primary, fallbacks: [] }, [['vip']], lookup)).toBe(false);
+    expect(channelAllowed(shared, [['vip'], ['default']])).toBe(true);
+    expect(channelAllowed(vip, [['vip'], ['default']])).toBe(false);
   });
 });

@@ -18,6 +18,33 @@ export interface RoutingContext {
   now: number;
   /** Per-model round-robin counters (kept by the caller across requests). */
   counters?: Map<string, number> | undefined;
+  /** The caller's channel groups (organization's, team's): a channel must be in one group of each list. */
+  channelLimits?: ReadonlyArray<readonly string[]> | undefined;
+}
+
+/** Whether `channel` may serve a caller limited to `limits` (channel groups of its organization and team). */
+export function channelAllowed(channel: CatalogChannel, limits: ReadonlyArray<readonly string[]>): boolean {
+  for (const list of limits) if (!channel.groups.some((group) => list.includes(group))) return false;
+  return true;
+}
+
+/**
+ * Whether a caller limited to channel groups can reach `model` at all: one of its routes (or of its fallback
+ * models') goes to a channel of the caller's groups. Enabled or not: a disabled channel is an outage, not a
+ * missing permission.
+ */
+export function modelReachable(
+  model: CatalogModel,
+  limits: ReadonlyArray<readonly string[]>,
+  lookup: (name: string) => CatalogModel | undefined,
+): boolean {
+  if (limits.length === 0) return true;
+  if (model.routes.some((r) => channelAllowed(r.channel, limits))) return true;
+  for (const name of model.fallbacks) {
+    const fallback = lookup(name);
+    if (fallback?.active && fallback.routes.some((r) => channelAllowed(r.channel, limits))) return true;
+  }
+  return false;
 }
 
 function needsKey(channel: CatalogChannel): boolean {
@@ -77,12 +104,19 @@ function orderGroup(pool: CatalogRoute[], model: CatalogModel, priority: number,
 }
 
 /**
- * Order one model's routes for a request: enabled channels with a usable key, higher priority groups
+ * Order one model's routes for a request: enabled channels with a usable key (of the caller's channel groups),
+ * higher priority groups
  * first, each group ordered by the strategy; targets whose circuit breaker is open go last (tried only
  * when nothing healthy is left), so later entries are failover candidates.
  */
 export function orderTargets(model: CatalogModel, ctx: RoutingContext): Target[] {
-  const usable = model.routes.filter((r) => r.channel.active && hasUsableKey(r.channel, ctx));
+  const limits = ctx.channelLimits;
+  const usable = model.routes.filter(
+    (r) =>
+      r.channel.active &&
+      hasUsableKey(r.channel, ctx) &&
+      (limits === undefined || limits.length === 0 || channelAllowed(r.channel, limits)),
+  );
   const groups = new Map<number, CatalogRoute[]>();
   for (const r of usable) {
     const group = groups.get(r.priority);

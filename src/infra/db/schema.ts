@@ -11,6 +11,8 @@ export interface OrganizationsTable {
   allowed_models: string | null;
   /** Price multiplier in parts per million (1.25 × = 1_250_000); null = 1. Read by billing. */
   price_multiplier_ppm: number | null;
+  /** JSON array of channel groups whose channels may serve the organization; null = every channel. */
+  channel_groups: string | null;
   /** 1 when every member must use two-factor authentication. */
   require_2fa: number;
   /** The user who created it (self-serve), null for the Default organization and platform-made ones. */
@@ -28,6 +30,8 @@ export interface TeamsTable {
   allowed_models: string | null;
   /** Overrides the organization's multiplier for the team's usage; null = the organization's. */
   price_multiplier_ppm: number | null;
+  /** JSON array of channel groups the team's keys may use (within the organization's); null = all. */
+  channel_groups: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -279,6 +283,8 @@ export interface ChannelsTable {
   disabled_reason: string | null;
   /** JSON ChannelOptions: headers, timeouts, model mapping, provider options. */
   options: string;
+  /** JSON array of the groups the channel is in (organizations and teams may be limited to groups). */
+  groups: string;
   priority: number;
   weight: number;
   created_at: number;

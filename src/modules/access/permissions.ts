@@ -15,7 +15,7 @@
  */
 export const ORG_PERMISSIONS = {
   'org.read': 'See the organization and its settings',
-  'org.manage': 'Change the organization: name, model access, price multiplier, 2FA requirement, SSO',
+  'org.manage': 'Change the organization: name, 2FA requirement, SSO (its plan is the platform admins’)',
   'members.read': 'See the members of the organization',
   'members.manage': 'Invite, remove and change the role of members',
   'roles.manage': 'Create and edit the organization’s roles',

@@ -45,6 +45,20 @@ export function channelRoutes({ channels, gateway, audit }: ChannelRoutesDeps): 
       }),
     );
 
+    app.get(
+      '/api/channel-groups',
+      {
+        config: { permission: ['channels.read', 'teams.manage', 'platform.organizations'] },
+        schema: {
+          tags,
+          summary: 'The channel groups in use (names only), to limit an organization or a team to some of them',
+          security: bearerSecurity,
+          response: { 200: Type.Object({ data: Type.Array(Type.String()) }), ...errorResponses },
+        },
+      },
+      async () => ({ data: await channels.groupNames() }),
+    );
+
     app.post(
       '/api/admin/channels',
       {

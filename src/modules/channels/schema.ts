@@ -31,6 +31,12 @@ export const ChannelOptionsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Channel group names: organizations and teams may be limited to the channels of some groups. */
+export const ChannelGroupNames = Type.Array(
+  Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$', description: 'Letters, digits, _ . - (max 40)' }),
+  { maxItems: 50 },
+);
+
 export const ChannelBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
@@ -47,6 +53,12 @@ export const ChannelBody = Type.Object(
       }),
     ),
     options: Type.Optional(ChannelOptionsSchema),
+    groups: Type.Optional({
+      ...ChannelGroupNames,
+      minItems: 1,
+      description:
+        'Groups the channel is in (default ["default"]); organizations and teams limited to groups use only their channels',
+    }),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
     weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     enabled: Type.Optional(Type.Boolean()),
@@ -63,6 +75,7 @@ export const ChannelSchema = Type.Object(
     status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
     disabledReason: Type.Union([Type.String(), Type.Null()]),
     options: ChannelOptionsSchema,
+    groups: Type.Array(Type.String()),
     priority: Type.Integer(),
     weight: Type.Integer(),
     keys: Type.Array(Type.Object({ id: Type.String(), hint: Type.String(), status: Type.String() })),

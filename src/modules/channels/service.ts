@@ -16,6 +16,7 @@ export interface ChannelResponse {
   status: ChannelStatus;
   disabledReason: string | null;
   options: ChannelOptions;
+  groups: string[];
   priority: number;
   weight: number;
   keys: Array<{ id: string; hint: string; status: 'active' | 'disabled' }>;
@@ -30,6 +31,7 @@ export interface ChannelInput {
   /** Provider keys (write-only). */
   keys?: string[] | undefined;
   options?: ChannelOptions | undefined;
+  groups?: string[] | undefined;
   priority?: number | undefined;
   weight?: number | undefined;
   enabled?: boolean | undefined;
@@ -41,8 +43,27 @@ export type ChannelPatch = Partial<ChannelInput>;
 export interface ChannelWithSecrets {
   row: ChannelsTable;
   options: ChannelOptions;
+  groups: string[];
   keys: Array<{ id: string; secret: string }>;
 }
+
+export const DEFAULT_CHANNEL_GROUP = 'default';
+
+/** The groups a channel is in (stored as a JSON array; `default` when it names none). */
+export function parseChannelGroups(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    if (Array.isArray(value)) {
+      const groups = value.filter((v): v is string => typeof v === 'string');
+      if (groups.length > 0) return groups;
+    }
+  } catch {
+    // A hand-edited row: fall back to the default group rather than failing the whole catalog.
+  }
+  return [DEFAULT_CHANNEL_GROUP];
+}
+
+const storeGroups = (groups: string[]) => JSON.stringify([...new Set(groups)]);
 
 export function keyHint(secret: string): string {
   return secret.length <= 8 ? '…' : `${secret.slice(0, 3)}…${secret.slice(-4)}`;
@@ -80,6 +101,13 @@ export class ChannelsService {
     return this.toResponse(row, await this.repo.listKeys(id));
   }
 
+  /** Every group some channel is in, sorted (`default` always). */
+  async groupNames(): Promise<string[]> {
+    const names = new Set<string>([DEFAULT_CHANNEL_GROUP]);
+    for (const row of await this.repo.listAll()) for (const group of parseChannelGroups(row.groups)) names.add(group);
+    return [...names].sort();
+  }
+
   findByName(name: string): Promise<ChannelsTable | undefined> {
     return this.repo.findByName(name);
   }
@@ -97,6 +125,7 @@ export class ChannelsService {
       status: input.enabled === false ? 'disabled' : 'active',
       disabled_reason: input.enabled === false ? 'disabled by an admin' : null,
       options: JSON.stringify(input.options ?? {}),
+      groups: storeGroups(input.groups ?? [DEFAULT_CHANNEL_GROUP]),
       priority: input.priority ?? 0,
       weight: input.weight ?? 1,
       created_at: now,
@@ -128,6 +157,7 @@ export class ChannelsService {
     if (patch.type !== undefined) update.type = patch.type;
     if (patch.baseUrl !== undefined) update.base_url = normaliseBaseUrl(patch.baseUrl);
     if (patch.options !== undefined) update.options = JSON.stringify(patch.options);
+    if (patch.groups !== undefined) update.groups = storeGroups(patch.groups);
     if (patch.priority !== undefined) update.priority = patch.priority;
     if (patch.weight !== undefined) update.weight = patch.weight;
     if (patch.enabled !== undefined) {
@@ -158,6 +188,7 @@ export class ChannelsService {
     return rows.map((row) => ({
       row,
       options: parseChannelOptions(row.options),
+      groups: parseChannelGroups(row.groups),
       keys: keys
         .filter((k) => k.channel_id === row.id && k.status === 'active')
         .map((k) => ({ id: k.id, secret: this.box.decrypt(k.secret_enc) })),
@@ -206,6 +237,7 @@ export class ChannelsService {
       status: row.status,
       disabledReason: row.disabled_reason,
       options: parseChannelOptions(row.options),
+      groups: parseChannelGroups(row.groups),
       priority: row.priority,
       weight: row.weight,
       keys: keys.map((k) => ({ id: k.id, hint: k.hint, status: k.status })),

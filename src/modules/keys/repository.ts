@@ -22,6 +22,9 @@ export type KeyWithOwner = ApiKeysTable & {
   /** The organization's and the team's model access (JSON lists; null = all). */
   org_models: string | null;
   team_models: string | null;
+  /** The organization's and the team's channel groups (JSON lists; null = every channel). */
+  org_channel_groups: string | null;
+  team_channel_groups: string | null;
 };
 
 /** Data access for api_keys. */
@@ -49,6 +52,8 @@ export class KeysRepository {
         'organizations.status as org_status',
         'organizations.allowed_models as org_models',
         'teams.allowed_models as team_models',
+        'organizations.channel_groups as org_channel_groups',
+        'teams.channel_groups as team_channel_groups',
       ])
       .where('api_keys.key_hash', '=', hash)
       .executeTakeFirst();

@@ -24,6 +24,8 @@ function row(secret: string, extra: Partial<KeyWithOwner> = {}): KeyWithOwner {
     org_status: 'active',
     org_models: null,
     team_models: null,
+    org_channel_groups: null,
+    team_channel_groups: null,
     name: 'k',
     key_hash: sha256Hex(secret),
     hint: 'sk-…',

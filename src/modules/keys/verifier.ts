@@ -18,6 +18,8 @@ export interface KeyRecord {
   allowedModels: string[] | null;
   /** The organization's and the team's model access lists (each must match too). */
   modelLimits: string[][];
+  /** The organization's and the team's channel groups (a channel must be in one of each). */
+  channelLimits: string[][];
   allowedIps: string[] | null;
   limits: LimitPolicy;
   /** A service key owned by its team: it does not depend on its creator's account. */
@@ -179,6 +181,9 @@ function toKeyRecord(row: KeyWithOwner): KeyRecord {
     ownerStatus: row.owner_status,
     allowedModels: parseList(row.allowed_models),
     modelLimits: [parseList(row.org_models), parseList(row.team_models)].filter((l): l is string[] => l !== null),
+    channelLimits: [parseList(row.org_channel_groups), parseList(row.team_channel_groups)].filter(
+      (l): l is string[] => l !== null,
+    ),
     allowedIps: parseList(row.allowed_ips),
     limits: policyFromColumns(row),
     teamOwned: row.team_owned === 1,

@@ -5,7 +5,7 @@ import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, errorResponses, IdParam, Page } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import { principalOf } from '../auth/guard.js';
-import { actorOf } from '../auth/principal.js';
+import { actorOf, can } from '../auth/principal.js';
 import {
   MemberAddBody,
   MemberPatchBody,
@@ -15,6 +15,7 @@ import {
   OrganizationListSchema,
   OrganizationPatchBody,
   PermissionListSchema,
+  PLAN_FIELDS,
   RoleCreateBody,
   RoleKeyParam,
   RolePatchBody,
@@ -116,7 +117,8 @@ export function organizationRoutes({
         config: { permission: 'platform.organizations' },
         schema: {
           tags: ['admin: organizations'],
-          summary: 'Rename, re-slug, disable or enable an organization',
+          summary:
+            'Rename, re-slug, disable or enable an organization, or change its plan (model access, price multiplier, channel groups)',
           security: bearerSecurity,
           params: IdParam,
           body: OrganizationAdminPatchBody,
@@ -170,7 +172,8 @@ export function organizationRoutes({
         config: { permission: 'org.manage' },
         schema: {
           tags: currentTags,
-          summary: 'Change the current organization: name, allowed models, price multiplier, 2FA requirement',
+          summary:
+            'Change the current organization: name, 2FA requirement; platform admins also its plan (allowed models, price multiplier, channel groups)',
           security: bearerSecurity,
           body: OrganizationPatchBody,
           response: { 200: Type.Ref('Organization'), ...errorResponses },
@@ -179,6 +182,13 @@ export function organizationRoutes({
       async (request) => {
         const principal = principalOf(request);
         const orgId = principal.orgId;
+        const plan = PLAN_FIELDS.filter((field) => Object.hasOwn(request.body, field));
+        if (plan.length > 0 && !can(principal, 'platform.organizations'))
+          throw new ApiError(
+            'forbidden',
+            `This needs the permission platform.organizations: ${plan.join(', ')} are the organization's plan, set by the platform's admins`,
+            { param: plan[0] },
+          );
         if (
           request.body.require2fa === true &&
           principal.kind === 'user' &&

@@ -1,5 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { EpochMs, OrNull, Pagination } from '../../http/schemas.js';
+import { ChannelGroupNames } from '../channels/schema.js';
+
+/** Channel groups whose channels may serve the organization's (or team's) keys; null = every channel. */
+export const ChannelGroupLimit = OrNull({
+  ...ChannelGroupNames,
+  description: 'Channel groups whose channels may serve these keys; null = every channel',
+});
 
 const ModelPatterns = Type.Array(Type.String({ minLength: 1, maxLength: 200, pattern: '^\\S+$' }), {
   maxItems: 500,
@@ -32,6 +39,7 @@ export const OrganizationSchema = Type.Object(
     status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
     allowedModels: OrNull(Type.Array(Type.String())),
     priceMultiplier: OrNull(Type.Number()),
+    channelGroups: OrNull(Type.Array(Type.String())),
     require2fa: Type.Boolean(),
     members: Type.Integer(),
     teams: Type.Integer(),
@@ -60,11 +68,18 @@ export const OrganizationCreateBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** What the platform sets for an organization (its plan): only platform admins may change these. */
+const PlanFields = {
+  allowedModels: Type.Optional(OrNull(ModelPatterns)),
+  priceMultiplier: Type.Optional(OrNull(Multiplier)),
+  channelGroups: Type.Optional(ChannelGroupLimit),
+};
+export const PLAN_FIELDS = Object.keys(PlanFields);
+
 export const OrganizationPatchBody = Type.Object(
   {
     name: Type.Optional(Name),
-    allowedModels: Type.Optional(OrNull(ModelPatterns)),
-    priceMultiplier: Type.Optional(OrNull(Multiplier)),
+    ...PlanFields,
     require2fa: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -75,6 +90,7 @@ export const OrganizationAdminPatchBody = Type.Object(
     name: Type.Optional(Name),
     slug: Type.Optional(Slug),
     status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('disabled')])),
+    ...PlanFields,
   },
   { additionalProperties: false, minProperties: 1 },
 );

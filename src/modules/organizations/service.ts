@@ -22,6 +22,7 @@ export interface OrganizationResponse {
   slug: string;
   status: 'active' | 'disabled';
   allowedModels: string[] | null;
+  channelGroups: string[] | null;
   priceMultiplier: number | null;
   require2fa: boolean;
   members: number;
@@ -99,6 +100,25 @@ function toMember(row: MemberRow, teams: Array<{ id: string; name: string; role:
  * Organizations, their members and their roles. Every method takes the organization it works in (the
  * caller's current one, checked by the route's permission) and never reaches another.
  */
+/** Fields both an organization's admins and platform admins may send (the route guards the plan fields). */
+export interface OrganizationPatch {
+  name?: string | undefined;
+  allowedModels?: string[] | null | undefined;
+  priceMultiplier?: number | null | undefined;
+  channelGroups?: string[] | null | undefined;
+}
+
+const jsonSet = (list: string[] | null) => (list === null ? null : JSON.stringify([...new Set(list)]));
+
+/** The organization's plan (model access, price multiplier, channel groups) as columns to set. */
+function planColumns(patch: OrganizationPatch): Partial<OrganizationsTable> {
+  const set: Partial<OrganizationsTable> = {};
+  if (patch.allowedModels !== undefined) set.allowed_models = jsonSet(patch.allowedModels);
+  if (patch.priceMultiplier !== undefined) set.price_multiplier_ppm = multiplierToPpm(patch.priceMultiplier);
+  if (patch.channelGroups !== undefined) set.channel_groups = jsonSet(patch.channelGroups);
+  return set;
+}
+
 export class OrganizationsService {
   readonly #listeners: Array<(change: OrganizationChange) => void> = [];
 
@@ -153,6 +173,7 @@ export class OrganizationsService {
       status: org.status,
       allowedModels: parseModelList(org.allowed_models),
       priceMultiplier: multiplierFromPpm(org.price_multiplier_ppm),
+      channelGroups: parseModelList(org.channel_groups),
       require2fa: org.require_2fa === 1,
       members: org.members,
       teams: org.teams,
@@ -189,6 +210,7 @@ export class OrganizationsService {
       status: 'active',
       allowed_models: null,
       price_multiplier_ppm: null,
+      channel_groups: null,
       require_2fa: 0,
       created_by: userId,
       created_at: now,
@@ -207,20 +229,13 @@ export class OrganizationsService {
     return this.get(org.id);
   }
 
+  /** Change the organization (the route has checked that only platform admins change its plan fields). */
   async update(
     orgId: string,
-    patch: {
-      name?: string | undefined;
-      allowedModels?: string[] | null | undefined;
-      priceMultiplier?: number | null | undefined;
-      require2fa?: boolean | undefined;
-    },
+    patch: OrganizationPatch & { require2fa?: boolean | undefined },
   ): Promise<OrganizationResponse> {
-    const set: Partial<OrganizationsTable> = { updated_at: this.clock.now() };
+    const set: Partial<OrganizationsTable> = { updated_at: this.clock.now(), ...planColumns(patch) };
     if (patch.name !== undefined) set.name = patch.name.trim();
-    if (patch.allowedModels !== undefined)
-      set.allowed_models = patch.allowedModels === null ? null : JSON.stringify([...new Set(patch.allowedModels)]);
-    if (patch.priceMultiplier !== undefined) set.price_multiplier_ppm = multiplierToPpm(patch.priceMultiplier);
     if (patch.require2fa !== undefined) set.require_2fa = patch.require2fa ? 1 : 0;
     await this.repo.update(orgId, set);
     this.emit({ kind: 'org', orgId });
@@ -230,7 +245,7 @@ export class OrganizationsService {
   /** Platform admins: rename, change the slug, disable or enable any organization. */
   async adminUpdate(
     orgId: string,
-    patch: { name?: string | undefined; slug?: string | undefined; status?: 'active' | 'disabled' | undefined },
+    patch: OrganizationPatch & { slug?: string | undefined; status?: 'active' | 'disabled' | undefined },
   ): Promise<OrganizationResponse> {
     const org = await this.repo.find(orgId);
     if (!org || org.id !== orgId) throw notFound('Organization');
@@ -238,7 +253,7 @@ export class OrganizationsService {
       throw new ApiError('conflict', 'The Default organization cannot be disabled', { param: 'status' });
     if (patch.slug !== undefined && patch.slug !== org.slug && (await this.repo.slugTaken(patch.slug)))
       throw new ApiError('conflict', `The slug ${patch.slug} is taken`, { param: 'slug' });
-    const set: Partial<OrganizationsTable> = { updated_at: this.clock.now() };
+    const set: Partial<OrganizationsTable> = { updated_at: this.clock.now(), ...planColumns(patch) };
     if (patch.name !== undefined) set.name = patch.name.trim();
     if (patch.slug !== undefined) set.slug = patch.slug;
     if (patch.status !== undefined) set.status = patch.status;
@@ -265,11 +280,15 @@ export class OrganizationsService {
     this.emit({ kind: 'org', orgId });
   }
 
-  /** The organization's model access as allow-lists a model must match (none = every model). */
-  async modelAccess(orgId: string): Promise<string[][]> {
+  /**
+   * The organization's access as allow-lists (none = no limit): models a request's model must match, channel
+   * groups a serving channel must be in.
+   */
+  async access(orgId: string): Promise<{ models: string[][]; channelGroups: string[][] }> {
     const org = await this.repo.find(orgId);
-    const list = org ? parseModelList(org.allowed_models) : null;
-    return list ? [list] : [];
+    const models = org ? parseModelList(org.allowed_models) : null;
+    const groups = org ? parseModelList(org.channel_groups) : null;
+    return { models: models ? [models] : [], channelGroups: groups ? [groups] : [] };
   }
 
   // ---- members

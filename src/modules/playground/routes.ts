@@ -14,18 +14,20 @@ const NOT_CHAT = new Set(['embeddings', 'embedding']);
  */
 export function playgroundRoutes(
   gateway: Gateway,
-  organizations: Pick<OrganizationsService, 'modelAccess'>,
+  organizations: Pick<OrganizationsService, 'access'>,
 ): FastifyPluginAsync {
   const callerOf = async (request: FastifyRequest): Promise<Caller> => {
     const principal = principalOf(request);
     if (principal.kind !== 'user') throw new ApiError('bad_request', 'Sign in as a user to use the playground');
+    const access = await organizations.access(principal.orgId);
     return {
       keyId: null,
       userId: principal.userId,
       orgId: principal.orgId,
       teamId: null,
       allowedModels: null,
-      modelLimits: await organizations.modelAccess(principal.orgId),
+      modelLimits: access.models,
+      channelLimits: access.channelGroups,
       allowedIps: null,
       keyLimits: null,
     };

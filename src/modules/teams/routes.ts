@@ -1,10 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../../core/errors.js';
 import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import { principalOf } from '../auth/guard.js';
-import { actorOf } from '../auth/principal.js';
+import { actorOf, can } from '../auth/principal.js';
 import {
   TeamCreateBody,
   TeamListSchema,
@@ -21,6 +22,16 @@ import type { TeamsService } from './service.js';
  * /api/org/teams: the current organization's teams and their members (limits: /api/admin/limits/team/{id}).
  * /api/admin/teams answers the same as /api/org/teams (wave-1 clients).
  */
+/** A team's price multiplier is a price: the platform's admins set it, as they set the organization's. */
+function guardPrice(request: FastifyRequest, body: { priceMultiplier?: number | null | undefined }): void {
+  if (body.priceMultiplier !== undefined && !can(principalOf(request), 'platform.organizations'))
+    throw new ApiError(
+      'forbidden',
+      "This needs the permission platform.organizations: a team's price multiplier is set by the platform's admins",
+      { param: 'priceMultiplier' },
+    );
+}
+
 export function teamRoutes({ teams, audit }: { teams: TeamsService; audit: AuditService }): FastifyPluginAsyncTypebox {
   const record = (request: FastifyRequest, action: string, targetId: string, detail?: Record<string, unknown>) =>
     audit.record({
@@ -67,6 +78,7 @@ export function teamRoutes({ teams, audit }: { teams: TeamsService; audit: Audit
           },
         },
         async (request, reply) => {
+          guardPrice(request, request.body);
           const team = await teams.create(principalOf(request).orgId, request.body);
           await record(request, 'team.create', team.id, { name: team.name });
           reply.code(201);
@@ -123,6 +135,7 @@ export function teamRoutes({ teams, audit }: { teams: TeamsService; audit: Audit
         },
       },
       async (request) => {
+        guardPrice(request, request.body);
         const team = await teams.update(principalOf(request), request.params.id, request.body);
         await record(request, 'team.update', team.id, { ...request.body });
         return team;

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { EpochMs, OrNull } from '../../http/schemas.js';
+import { ChannelGroupLimit } from '../organizations/schema.js';
 
 const ModelPatterns = Type.Array(Type.String({ minLength: 1, maxLength: 200, pattern: '^\\S+$' }), {
   maxItems: 500,
@@ -8,7 +9,8 @@ const ModelPatterns = Type.Array(Type.String({ minLength: 1, maxLength: 200, pat
 const Multiplier = Type.Number({
   minimum: 0,
   maximum: 1000,
-  description: "Price multiplier for the team's usage, instead of the organization's; null = the organization's",
+  description:
+    "Price multiplier for the team's usage, instead of the organization's; null = the organization's. Set by platform admins only",
 });
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
 const TeamRoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('member')]);
@@ -21,6 +23,7 @@ export const TeamSchema = Type.Object(
     description: OrNull(Type.String()),
     allowedModels: OrNull(Type.Array(Type.String())),
     priceMultiplier: OrNull(Type.Number()),
+    channelGroups: OrNull(Type.Array(Type.String())),
     keys: Type.Integer({ description: 'Keys (not revoked) of the team' }),
     members: Type.Integer(),
     createdAt: EpochMs,
@@ -36,6 +39,7 @@ export const TeamCreateBody = Type.Object(
     description: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
     allowedModels: Type.Optional(OrNull(ModelPatterns)),
     priceMultiplier: Type.Optional(OrNull(Multiplier)),
+    channelGroups: Type.Optional(ChannelGroupLimit),
   },
   { additionalProperties: false },
 );
@@ -46,6 +50,7 @@ export const TeamPatchBody = Type.Object(
     description: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
     allowedModels: Type.Optional(OrNull(ModelPatterns)),
     priceMultiplier: Type.Optional(OrNull(Multiplier)),
+    channelGroups: Type.Optional(ChannelGroupLimit),
   },
   { additionalProperties: false, minProperties: 1 },
 );

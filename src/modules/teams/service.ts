@@ -14,6 +14,7 @@ export interface TeamResponse {
   description: string | null;
   allowedModels: string[] | null;
   priceMultiplier: number | null;
+  channelGroups: string[] | null;
   keys: number;
   members: number;
   createdAt: number;
@@ -32,6 +33,7 @@ export interface TeamInput {
   description?: string | null | undefined;
   allowedModels?: string[] | null | undefined;
   priceMultiplier?: number | null | undefined;
+  channelGroups?: string[] | null | undefined;
 }
 
 function toResponse(row: TeamWithCounts): TeamResponse {
@@ -42,6 +44,7 @@ function toResponse(row: TeamWithCounts): TeamResponse {
     description: row.description,
     allowedModels: parseModelList(row.allowed_models),
     priceMultiplier: multiplierFromPpm(row.price_multiplier_ppm),
+    channelGroups: parseModelList(row.channel_groups),
     keys: row.keys,
     members: row.members,
     createdAt: Number(row.created_at),
@@ -117,6 +120,7 @@ export class TeamsService {
       description: input.description ?? null,
       allowed_models: input.allowedModels ? JSON.stringify([...new Set(input.allowedModels)]) : null,
       price_multiplier_ppm: multiplierToPpm(input.priceMultiplier ?? null),
+      channel_groups: input.channelGroups ? JSON.stringify([...new Set(input.channelGroups)]) : null,
       created_at: now,
       updated_at: now,
     };
@@ -137,8 +141,11 @@ export class TeamsService {
     if (input.allowedModels !== undefined)
       patch.allowed_models = input.allowedModels === null ? null : JSON.stringify([...new Set(input.allowedModels)]);
     if (input.priceMultiplier !== undefined) patch.price_multiplier_ppm = multiplierToPpm(input.priceMultiplier);
+    if (input.channelGroups !== undefined)
+      patch.channel_groups = input.channelGroups === null ? null : JSON.stringify([...new Set(input.channelGroups)]);
     await this.repo.update(id, patch);
-    if (input.allowedModels !== undefined || input.priceMultiplier !== undefined) this.emit(id, false);
+    if (input.allowedModels !== undefined || input.priceMultiplier !== undefined || input.channelGroups !== undefined)
+      this.emit(id, false);
     return this.get(principal, id);
   }
 

@@ -4912,7 +4912,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Rename, re-slug, disable or enable an organization */
+        /** Rename, re-slug, disable or enable an organization, or change its plan (model access, price multiplier, channel groups) */
         patch: {
             parameters: {
                 query?: never;
@@ -4929,6 +4929,9 @@ export interface paths {
                         /** @description Lowercase letters, digits and dashes */
                         slug?: string;
                         status?: "active" | "disabled";
+                        allowedModels?: null | string[];
+                        priceMultiplier?: null | number;
+                        channelGroups?: null | string[];
                     };
                 };
             };
@@ -5087,7 +5090,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the current organization: name, allowed models, price multiplier, 2FA requirement */
+        /** Change the current organization: name, 2FA requirement; platform admins also its plan (allowed models, price multiplier, channel groups) */
         patch: {
             parameters: {
                 query?: never;
@@ -5101,6 +5104,7 @@ export interface paths {
                         name?: string;
                         allowedModels?: null | string[];
                         priceMultiplier?: null | number;
+                        channelGroups?: null | string[];
                         require2fa?: boolean;
                     };
                 };
@@ -7677,6 +7681,8 @@ export interface paths {
                                 tpm?: number;
                             };
                         };
+                        /** @description Groups the channel is in (default ["default"]); organizations and teams limited to groups use only their channels */
+                        groups?: string[];
                         priority?: number;
                         weight?: number;
                         enabled?: boolean;
@@ -7749,6 +7755,98 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channel-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channel groups in use (names only), to limit an organization or a team to some of them */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -7959,6 +8057,8 @@ export interface paths {
                                 tpm?: number;
                             };
                         };
+                        /** @description Groups the channel is in (default ["default"]); organizations and teams limited to groups use only their channels */
+                        groups?: string[];
                         priority?: number;
                         weight?: number;
                         enabled?: boolean;
@@ -10249,6 +10349,7 @@ export interface paths {
                         description?: null | string;
                         allowedModels?: null | string[];
                         priceMultiplier?: null | number;
+                        channelGroups?: null | string[];
                     };
                 };
             };
@@ -10504,6 +10605,7 @@ export interface paths {
                         description?: null | string;
                         allowedModels?: null | string[];
                         priceMultiplier?: null | number;
+                        channelGroups?: null | string[];
                     };
                 };
             };
@@ -11632,6 +11734,7 @@ export interface components {
                     tpm?: number;
                 };
             };
+            groups: string[];
             priority: number;
             weight: number;
             keys: {
@@ -11718,6 +11821,7 @@ export interface components {
             status: "active" | "disabled";
             allowedModels: null | string[];
             priceMultiplier: null | number;
+            channelGroups: null | string[];
             require2fa: boolean;
             members: number;
             teams: number;
@@ -11759,6 +11863,7 @@ export interface components {
             description: null | string;
             allowedModels: null | string[];
             priceMultiplier: null | number;
+            channelGroups: null | string[];
             /** @description Keys (not revoked) of the team */
             keys: number;
             members: number;

@@ -35,6 +35,7 @@ export default {
     models: 'Models',
   },
   fields: {
+    groups: 'Groups',
     name: 'Name',
     type: 'Provider type',
     baseUrl: 'Base URL',
@@ -69,6 +70,8 @@ export default {
     defaultMs: 'Default {ms}',
   },
   help: {
+    groups:
+      'Organizations and teams limited to channel groups use only channels of theirs. Every channel is in "default" unless you change it.',
     baseUrlDefault: 'Leave empty to use {url}',
     baseUrlExample: 'The API address, e.g. {url}',
     keys: 'One key per line; several keys are used in turn. Keys are encrypted and can never be read back.',

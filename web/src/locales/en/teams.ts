@@ -13,6 +13,9 @@ export default {
   orgModels: 'As the organization',
   orgMultiplier: 'As the organization',
   multiplierNone: "The organization's",
+  channelGroupsHelp:
+    "Only channels in one of these groups (and in the organization's) serve the team's keys; empty = the organization's.",
+  multiplierPlatformOnly: "Set by the platform's admins.",
   multiplierHelp: "Replaces the organization's multiplier for this team's usage; empty keeps the organization's.",
   members: 'Members',
   keys: 'Keys',

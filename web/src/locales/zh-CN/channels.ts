@@ -35,6 +35,7 @@ export default {
     models: '模型',
   },
   fields: {
+    groups: '分组',
     name: '名称',
     type: '服务商类型',
     baseUrl: '接口地址（Base URL）',
@@ -69,6 +70,7 @@ export default {
     defaultMs: '默认 {ms}',
   },
   help: {
+    groups: '限定了渠道分组的组织和团队只使用其分组内的渠道。未修改时每个渠道都属于 "default" 分组。',
     baseUrlDefault: '留空则使用 {url}',
     baseUrlExample: '接口地址，例如 {url}',
     keys: '每行一个密钥，多个密钥轮流使用。密钥加密保存，之后无法再读取。',

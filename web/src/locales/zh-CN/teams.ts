@@ -13,6 +13,8 @@ export default {
   orgModels: '同组织',
   orgMultiplier: '同组织',
   multiplierNone: '使用组织的倍率',
+  channelGroupsHelp: '只有属于其中某个分组（且属于组织分组）的渠道会服务此团队的密钥；留空沿用组织的设置。',
+  multiplierPlatformOnly: '由平台管理员设置。',
   multiplierHelp: '此团队的用量使用该倍率代替组织的倍率；留空则沿用组织的倍率。',
   members: '成员',
   keys: '密钥',
