@@ -15,6 +15,7 @@ const ChannelSpec = Type.Object(
     keys: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     priority: Type.Optional(Type.Integer()),
     weight: Type.Optional(Type.Integer({ minimum: 0 })),
+    groups: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$' }), { minItems: 1 })),
     enabled: Type.Optional(Type.Boolean()),
     headers: Type.Optional(StringMap),
     modelMapping: Type.Optional(StringMap),
@@ -138,6 +139,7 @@ export async function applyDeclarativeConfig(
       keys: spec.keys ?? [],
       priority: spec.priority ?? 0,
       weight: spec.weight ?? 1,
+      ...(spec.groups ? { groups: spec.groups } : {}),
       enabled: spec.enabled ?? true,
       options: {
         ...(spec.headers ? { headers: spec.headers } : {}),

@@ -20,6 +20,7 @@ channels:
     baseUrl: \${FAKE_OPENAI_URL}
     keys: ["\${FAKE_OPENAI_KEY}"]
     priority: 5
+    groups: [default, vip]
     headers: { OpenAI-Organization: org-yaml }
     timeouts: { firstByteMs: 5000 }
   - name: yaml-mock
@@ -47,6 +48,7 @@ interface ChannelView {
   status: string;
   priority: number;
   weight: number;
+  groups: string[];
   options: unknown;
   keys: Array<{ hint: string; status: string }>;
 }
@@ -88,13 +90,14 @@ export function declarativeSuite(): void {
         .data;
       const nameOf = new Map(channels.map((c) => [c.id, c.name]));
       return {
-        channels: channels.map(({ name, type, baseUrl, status, priority, weight, options, keys }) => ({
+        channels: channels.map(({ name, type, baseUrl, status, priority, weight, groups, options, keys }) => ({
           name,
           type,
           baseUrl,
           status,
           priority,
           weight,
+          groups,
           options,
           keys: keys.map(({ hint, status: keyStatus }) => ({ hint, status: keyStatus })),
         })),
@@ -145,6 +148,7 @@ export function declarativeSuite(): void {
         status: 'active',
         priority: 5,
         weight: 1,
+        groups: ['default', 'vip'],
         options: { headers: { 'OpenAI-Organization': 'org-yaml' }, timeouts: { firstByteMs: 5000 } },
         keys: [{ hint: `${fake.key.slice(0, 3)}…${fake.key.slice(-4)}`, status: 'active' }],
       });
