@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY } from '../support/accounts.js';
 import { client, ManualClock, register, startTestApp, type TestApp } from '../support/app.js';
-import { ensureConsoleBuilt, HAVE_CHROMIUM, launch, openPage, screenshot } from '../support/browser.js';
+import { ensureConsoleBuilt, HAVE_CHROMIUM, launch, openPage, screenshot, signIn } from '../support/browser.js';
 
 const PASSWORD = 'correct horse battery';
 const EMAIL = 'secure@example.com';
@@ -118,5 +118,26 @@ describe.skipIf(!HAVE_CHROMIUM)('two-factor authentication in the console', { ti
     await page.goto('/security');
     await expect.poll(() => test('twofa-codes-left').textContent()).toBe('9');
     expect(problems.filter((p) => !p.includes('401') && !p.includes('403'))).toEqual([]);
+  });
+
+  it("lets an admin see the member's 2FA on the Members page and reset it for a lost device", async () => {
+    const call = client(t.url);
+    // The admin has no second factor: lift the requirement so they can work without enrolling here.
+    expect((await call('PATCH', '/api/org', { token: MASTER_KEY, body: { require2fa: false } })).status).toBe(200);
+    const admin = await openPage(browser, t.url);
+    await signIn(admin.page, 'first-admin@example.com', 'correct horse 1');
+    await admin.page.goto('/org/members');
+    const row = admin.page.locator('[data-test="members-table"] tr', { hasText: EMAIL });
+    await expect.poll(() => row.locator('[data-test="member-2fa"]').textContent()).toContain('On');
+    await row.locator('[data-test="member-reset-2fa"]').click();
+    await admin.page.locator('.el-message-box__btns .el-button--primary').click();
+    await expect.poll(() => row.locator('[data-test="member-2fa"]').textContent()).toContain('Off');
+    expect(await row.locator('[data-test="member-reset-2fa"]').count()).toBe(0);
+    const members = await call<{ data: Array<{ email: string; twoFactor: boolean }> }>('GET', '/api/org/members', {
+      token: MASTER_KEY,
+    });
+    expect(members.body.data.find((m) => m.email === EMAIL)?.twoFactor).toBe(false);
+    expect(admin.problems).toEqual([]);
+    await admin.page.close();
   });
 });

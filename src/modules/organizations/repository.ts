@@ -10,7 +10,21 @@ export interface MemberRow {
   role: string;
   joined_at: number;
   last_login_at: number | null;
+  /** When the member turned two-factor authentication on; null = off. */
+  two_factor_enabled_at: number | null;
 }
+
+/** A member's row, as lists and single reads select it (memberships ⋈ users ⟕ user_two_factor). */
+const MEMBER_COLUMNS = [
+  'users.id as user_id',
+  'users.email',
+  'users.name',
+  'users.status',
+  'memberships.role',
+  'memberships.created_at as joined_at',
+  'users.last_login_at',
+  'user_two_factor.enabled_at as two_factor_enabled_at',
+] as const;
 
 export interface OrganizationWithCounts extends OrganizationsTable {
   members: number;
@@ -214,26 +228,14 @@ export class OrganizationsRepository {
     let q = this.db
       .selectFrom('memberships')
       .innerJoin('users', 'users.id', 'memberships.user_id')
+      .leftJoin('user_two_factor', 'user_two_factor.user_id', 'memberships.user_id')
       .where('memberships.org_id', '=', orgId)
       .where('memberships.team_id', 'is', null);
     const search = query.search?.trim();
     if (search) q = q.where(containsAny(search, ['users.email', 'users.name']));
     if (query.role) q = q.where('memberships.role', '=', query.role);
     const [rows, count] = await Promise.all([
-      q
-        .select([
-          'users.id as user_id',
-          'users.email',
-          'users.name',
-          'users.status',
-          'memberships.role',
-          'memberships.created_at as joined_at',
-          'users.last_login_at',
-        ])
-        .orderBy('users.email')
-        .limit(query.limit)
-        .offset(query.offset)
-        .execute(),
+      q.select(MEMBER_COLUMNS).orderBy('users.email').limit(query.limit).offset(query.offset).execute(),
       q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { rows, total: Number(count.n) };
@@ -243,18 +245,11 @@ export class OrganizationsRepository {
     return this.db
       .selectFrom('memberships')
       .innerJoin('users', 'users.id', 'memberships.user_id')
+      .leftJoin('user_two_factor', 'user_two_factor.user_id', 'memberships.user_id')
       .where('memberships.org_id', '=', orgId)
       .where('memberships.team_id', 'is', null)
       .where('memberships.user_id', '=', userId)
-      .select([
-        'users.id as user_id',
-        'users.email',
-        'users.name',
-        'users.status',
-        'memberships.role',
-        'memberships.created_at as joined_at',
-        'users.last_login_at',
-      ])
+      .select(MEMBER_COLUMNS)
       .executeTakeFirst();
   }
 

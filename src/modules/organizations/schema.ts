@@ -111,6 +111,7 @@ export const MemberSchema = Type.Object(
     teams: Type.Array(TeamRef),
     joinedAt: EpochMs,
     lastLoginAt: OrNull(EpochMs),
+    twoFactor: Type.Boolean({ description: 'Whether the member signs in with two-factor authentication' }),
   },
   { $id: 'Member' },
 );

@@ -40,6 +40,7 @@ export interface MemberResponse {
   teams: Array<{ id: string; name: string; role: 'admin' | 'member' }>;
   joinedAt: number;
   lastLoginAt: number | null;
+  twoFactor: boolean;
 }
 
 export interface RoleResponse {
@@ -93,6 +94,7 @@ function toMember(row: MemberRow, teams: Array<{ id: string; name: string; role:
     teams: teams.map((t) => ({ id: t.id, name: t.name, role: t.role === 'admin' ? 'admin' : 'member' })),
     joinedAt: Number(row.joined_at),
     lastLoginAt: row.last_login_at === null ? null : Number(row.last_login_at),
+    twoFactor: row.two_factor_enabled_at !== null,
   };
 }
 

@@ -11844,6 +11844,8 @@ export interface components {
             /** @description Epoch milliseconds */
             joinedAt: number;
             lastLoginAt: null | number;
+            /** @description Whether the member signs in with two-factor authentication */
+            twoFactor: boolean;
         };
         Role: {
             key: string;

@@ -21,4 +21,11 @@ export default {
   remove: 'Remove',
   confirmRemove: 'Remove {email} from this organization? They leave its teams and their own keys here are revoked.',
   removed: '{email} removed',
+  twoFactor: '2FA',
+  twoFactorOn: 'On',
+  twoFactorOff: 'Off',
+  reset2fa: 'Reset 2FA',
+  confirmReset2fa:
+    'Reset the two-factor authentication of {email}? They sign in with their password and set up an authenticator again.',
+  reset2faDone: 'Two-factor authentication of {email} reset',
 };

@@ -21,4 +21,10 @@ export default {
   remove: '移除',
   confirmRemove: '将 {email} 移出此组织？其将离开所属团队，其在此组织中的个人密钥将被吊销。',
   removed: '已移除 {email}',
+  twoFactor: '两步验证',
+  twoFactorOn: '已开启',
+  twoFactorOff: '未开启',
+  reset2fa: '重置两步验证',
+  confirmReset2fa: '重置 {email} 的两步验证？对方将用密码登录并重新绑定验证器。',
+  reset2faDone: '已重置 {email} 的两步验证',
 };
