@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
 import { chatCompletions } from './endpoints/chat-completions.js';
+import { countTokens } from './endpoints/count-tokens.js';
 import { embeddings } from './endpoints/embeddings.js';
 import { messages } from './endpoints/messages.js';
 import type { Gateway } from './gateway.js';
@@ -21,6 +22,10 @@ export function registerV1Routes(app: FastifyInstance, gateway: Gateway): void {
   );
   app.post('/v1/messages', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
     gateway.serve(messages, q, r, null),
+  );
+  // More surfaces (issue 19): count_tokens, moderations, legacy completions, rerank.
+  app.post('/v1/messages/count_tokens', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(countTokens, q, r, null),
   );
 
   app.get('/v1/models', { schema: { hide: true } }, async (request) => {
