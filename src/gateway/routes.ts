@@ -8,6 +8,7 @@ import { chatCompletions } from './endpoints/chat-completions.js';
 import { countTokens } from './endpoints/count-tokens.js';
 import { embeddings } from './endpoints/embeddings.js';
 import { messages } from './endpoints/messages.js';
+import { moderations } from './endpoints/moderations.js';
 import type { Gateway } from './gateway.js';
 
 /** POST /v1/chat/completions, /v1/embeddings, /v1/messages; GET /v1/models, /v1/models/{id}. */
@@ -26,6 +27,9 @@ export function registerV1Routes(app: FastifyInstance, gateway: Gateway): void {
   // More surfaces (issue 19): count_tokens, moderations, legacy completions, rerank.
   app.post('/v1/messages/count_tokens', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
     gateway.serve(countTokens, q, r, null),
+  );
+  app.post('/v1/moderations', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(moderations, q, r, null),
   );
 
   app.get('/v1/models', { schema: { hide: true } }, async (request) => {
