@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
 import { chatCompletions } from './endpoints/chat-completions.js';
+import { completions } from './endpoints/completions.js';
 import { countTokens } from './endpoints/count-tokens.js';
 import { embeddings } from './endpoints/embeddings.js';
 import { messages } from './endpoints/messages.js';
@@ -30,6 +31,9 @@ export function registerV1Routes(app: FastifyInstance, gateway: Gateway): void {
   );
   app.post('/v1/moderations', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
     gateway.serve(moderations, q, r, null),
+  );
+  app.post('/v1/completions', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(completions, q, r, null),
   );
 
   app.get('/v1/models', { schema: { hide: true } }, async (request) => {
