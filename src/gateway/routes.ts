@@ -10,6 +10,7 @@ import { countTokens } from './endpoints/count-tokens.js';
 import { embeddings } from './endpoints/embeddings.js';
 import { messages } from './endpoints/messages.js';
 import { moderations } from './endpoints/moderations.js';
+import { rerank } from './endpoints/rerank.js';
 import type { Gateway } from './gateway.js';
 
 /** POST /v1/chat/completions, /v1/embeddings, /v1/messages; GET /v1/models, /v1/models/{id}. */
@@ -34,6 +35,9 @@ export function registerV1Routes(app: FastifyInstance, gateway: Gateway): void {
   );
   app.post('/v1/completions', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
     gateway.serve(completions, q, r, null),
+  );
+  app.post('/v1/rerank', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(rerank, q, r, null),
   );
 
   app.get('/v1/models', { schema: { hide: true } }, async (request) => {
