@@ -5,8 +5,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
 import { chatCompletions } from './endpoints/chat-completions.js';
+import { completions } from './endpoints/completions.js';
+import { countTokens } from './endpoints/count-tokens.js';
 import { embeddings } from './endpoints/embeddings.js';
+import type { Endpoint } from './endpoints/endpoint.js';
+import { geminiEndpointFor, toGeminiModel } from './endpoints/gemini.js';
 import { messages } from './endpoints/messages.js';
+import { moderations } from './endpoints/moderations.js';
+import { rerank } from './endpoints/rerank.js';
 import type { Gateway } from './gateway.js';
 
 /** POST /v1/chat/completions, /v1/embeddings, /v1/messages; GET /v1/models, /v1/models/{id}. */
@@ -22,6 +28,34 @@ export function registerV1Routes(app: FastifyInstance, gateway: Gateway): void {
   app.post('/v1/messages', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
     gateway.serve(messages, q, r, null),
   );
+  // More surfaces (issue 19): count_tokens, moderations, legacy completions, rerank.
+  app.post('/v1/messages/count_tokens', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(countTokens, q, r, null),
+  );
+  app.post('/v1/moderations', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(moderations, q, r, null),
+  );
+  app.post('/v1/completions', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(completions, q, r, null),
+  );
+  app.post('/v1/rerank', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(rerank, q, r, null),
+  );
+  // The Gemini API (/v1beta) for Google's SDKs: models/{model}:{generateContent|streamGenerateContent|…}.
+  app.post('/v1beta/models/*', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) => {
+    const endpoint = geminiEndpointFor(q);
+    return gateway.serve<unknown, unknown>(endpoint as Endpoint<unknown, unknown>, q, r, null);
+  });
+  app.get('/v1beta/models', { schema: { hide: true } }, async (request) => {
+    const caller = await gateway.authenticate(request);
+    return { models: gateway.visibleModels(caller).map(toGeminiModel) };
+  });
+  app.get<{ Params: { '*': string } }>('/v1beta/models/*', { schema: { hide: true } }, async (request) => {
+    const caller = await gateway.authenticate(request);
+    const model = gateway.visibleModels(caller).find((m) => m.name === request.params['*']);
+    if (!model) throw new ApiError('model_not_found', `models/${request.params['*']} is not found`);
+    return toGeminiModel(model);
+  });
 
   app.get('/v1/models', { schema: { hide: true } }, async (request) => {
     const caller = await gateway.authenticate(request);

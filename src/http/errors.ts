@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, type ErrorCode } from '../core/errors.js';
+import { googleStatus } from '../providers/gemini/inbound.js';
 
 /** OpenAI error `type` for each of our codes (what SDKs read). */
 function openAiType(code: ErrorCode, status: number): string {
@@ -68,12 +69,21 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
     ? 'anthropic'
     : url.startsWith('/v1/') || url === '/v1'
       ? 'openai'
-      : 'api';
+      : url.startsWith('/v1beta/')
+        ? 'google'
+        : 'api';
   return reply.send(errorPayload(protocol, error, request.id));
 }
 
 /** The body of an error answer in a protocol: Anthropic's, OpenAI's, or the control plane's own. */
-export function errorPayload(protocol: 'anthropic' | 'openai' | 'api', error: ApiError, requestId: string): object {
+export function errorPayload(
+  protocol: 'anthropic' | 'openai' | 'google' | 'api',
+  error: ApiError,
+  requestId: string,
+): object {
+  // Google's shape (the Gemini API, /v1beta): https://ai.google.dev/gemini-api/docs/troubleshooting
+  if (protocol === 'google')
+    return { error: { code: error.status, message: error.message, status: googleStatus(error.status) } };
   if (protocol === 'anthropic')
     return { type: 'error', error: { type: anthropicType(error.status), message: error.message } };
   if (protocol === 'openai')

@@ -125,7 +125,10 @@ describe('provider registry', () => {
     if (baseUrl.mode === 'default') expect(baseUrl.default).toMatch(/^https:\/\//);
     else expect(baseUrl.default).toBeNull();
     if (baseUrl.mode === 'none') expect(adapter.inProcess).toBeDefined();
-    expect(endpoints).toContain('chat');
+    // Every provider chats, except those that serve only rerank (their chat methods refuse, retryably).
+    if (!endpoints.includes('chat')) expect(endpoints).toEqual(['rerank']);
+    const forwarded = endpoints.some((e) => ['count_tokens', 'moderations', 'completions', 'rerank'].includes(e));
+    expect(typeof adapter.buildForwardedRequest === 'function').toBe(forwarded);
     const embeds = adapter.inProcess !== undefined || typeof adapter.buildEmbeddingsRequest === 'function';
     expect(endpoints.includes('embeddings')).toBe(embeds);
     if (!adapter.inProcess) expect(typeof adapter.parseEmbeddingsResponse === 'function').toBe(embeds);

@@ -3,7 +3,9 @@
  */
 import { anthropicAdapter } from './anthropic/index.js';
 import { azureOpenaiAdapter } from './azure-openai/index.js';
+import { cohereAdapter } from './cohere/index.js';
 import { geminiAdapter } from './gemini/index.js';
+import { jinaAdapter } from './jina/index.js';
 import { mockAdapter } from './mock/index.js';
 import { openaiAdapter } from './openai/index.js';
 import { openaiCompatibleAdapter } from './openai-compatible/index.js';
@@ -16,6 +18,8 @@ export const PROVIDERS = {
   gemini: geminiAdapter,
   'openai-compatible': openaiCompatibleAdapter,
   mock: mockAdapter,
+  cohere: cohereAdapter,
+  jina: jinaAdapter,
 } as const satisfies Record<string, ProviderAdapter>;
 
 export type ProviderId = keyof typeof PROVIDERS;

@@ -269,8 +269,16 @@ export interface ProviderOptionField {
   required?: boolean;
 }
 
-/** The upstream APIs an adapter can call: canonical chat, native Anthropic Messages, embeddings. */
-export type ProviderEndpoint = 'chat' | 'messages' | 'embeddings';
+/** The upstream APIs an adapter can call: canonical chat, native Anthropic Messages, embeddings, forwarded APIs. */
+export type ProviderEndpoint = 'chat' | 'messages' | 'embeddings' | ForwardedApi;
+
+/**
+ * Upstream APIs whose request is the client's JSON body in the inbound protocol's own shape (only `model`
+ * renamed): Anthropic `messages/count_tokens`, OpenAI `moderations` and legacy `completions`, and `rerank`
+ * (the Cohere/Jina shape). An adapter that declares one in `endpoints` builds its request with
+ * `buildForwardedRequest`.
+ */
+export type ForwardedApi = 'count_tokens' | 'moderations' | 'completions' | 'rerank';
 
 /** Inbound protocols whose bytes may go to and come from the upstream unchanged. */
 export type PassThroughProtocol = 'chat' | 'messages';
@@ -330,6 +338,21 @@ export interface ProviderAdapter extends ProviderDeclaration {
   buildEmbeddingsRequest?(request: EmbeddingsRequest, target: UpstreamTarget): UpstreamHttpRequest;
   parseEmbeddingsResponse?(body: unknown, request: EmbeddingsRequest): EmbeddingsResponse;
   parseError(status: number, body: string, headers: Record<string, string | string[] | undefined>): UpstreamErrorInfo;
+  /**
+   * The upstream request of a forwarded API the adapter declares in `endpoints` (the client's body, `model`
+   * set to the upstream's; `clientHeaders` such as `anthropic-beta` are passed on where the API has them).
+   */
+  buildForwardedRequest?(
+    api: ForwardedApi,
+    body: JsonObject,
+    target: UpstreamTarget,
+    clientHeaders?: Record<string, string>,
+  ): UpstreamHttpRequest;
+  /**
+   * A forwarded API's answer in the inbound protocol's shape, where the upstream's differs (a rerank
+   * provider's own result shape); absent: the upstream's body is the answer as it came.
+   */
+  parseForwardedResponse?(api: ForwardedApi, body: unknown): JsonObject;
   /** Present when the upstream speaks Anthropic Messages natively (endpoint `messages`). */
   readonly messages?: MessagesPassthrough;
   /** Present when the provider answers in-process: the gateway then never calls the HTTP methods. */

@@ -38,6 +38,15 @@ describe('presentedKey', () => {
     expect(presentedKey(requestWith({}))).toBeUndefined();
     expect(presentedKey(requestWith({ 'x-api-key': '' }))).toBeUndefined();
   });
+
+  it("reads Google's x-goog-api-key, and ?key= only on the Gemini API (/v1beta)", () => {
+    const at = (url: string, query: Record<string, string>, headers: Record<string, string> = {}) =>
+      ({ headers, url, query }) as unknown as FastifyRequest;
+    expect(presentedKey(at('/v1beta/models', {}, { 'x-goog-api-key': 'sk-g' }))).toBe('sk-g');
+    expect(presentedKey(at('/v1beta/models', { key: 'sk-q' }))).toBe('sk-q');
+    expect(presentedKey(at('/v1/chat/completions', { key: 'sk-q' }))).toBeUndefined();
+    expect(presentedKey(at('/v1beta/models', { key: 'sk-q' }, { authorization: 'Bearer sk-a' }))).toBe('sk-a');
+  });
 });
 
 describe('authenticateCaller', () => {

@@ -43,12 +43,18 @@ const FAILURE_MESSAGES = {
   ORG_DISABLED: "This API key's organization is disabled",
 } as const;
 
-/** Read the key from `Authorization: Bearer …` (or `x-api-key`, as Anthropic clients send it). */
+/** Read the key from `Authorization: Bearer …` (or `x-api-key`, as Anthropic clients send it, or Google's). */
 export function presentedKey(request: FastifyRequest): string | undefined {
   const token = bearerToken(request.headers.authorization);
   if (token !== undefined) return token;
   const xKey = request.headers['x-api-key'];
-  return typeof xKey === 'string' && xKey !== '' ? xKey.trim() : undefined;
+  if (typeof xKey === 'string' && xKey !== '') return xKey.trim();
+  // Google's clients (the Gemini API at /v1beta): `x-goog-api-key`, or `?key=` (never logged: logs drop queries).
+  const googKey = request.headers['x-goog-api-key'];
+  if (typeof googKey === 'string' && googKey !== '') return googKey.trim();
+  const query = request.query as { key?: unknown } | undefined;
+  if (typeof query?.key !== 'string' || query.key === '') return undefined;
+  return request.url.startsWith('/v1beta/') ? query.key : undefined;
 }
 
 /** Authenticate a /v1 request from the in-memory key cache. */

@@ -9,7 +9,15 @@ const OptionField = Type.Object({
   required: Type.Optional(Type.Boolean()),
 });
 
-const Endpoint = Type.Union([Type.Literal('chat'), Type.Literal('messages'), Type.Literal('embeddings')]);
+const Endpoint = Type.Union([
+  Type.Literal('chat'),
+  Type.Literal('messages'),
+  Type.Literal('embeddings'),
+  Type.Literal('count_tokens'),
+  Type.Literal('moderations'),
+  Type.Literal('completions'),
+  Type.Literal('rerank'),
+]);
 
 /** What a channel of one provider needs and can do: the console builds its channel form from this. */
 export const ProviderDescriptionSchema = Type.Object(

@@ -6,6 +6,7 @@ import type { ProviderAdapter } from '../types.js';
 import { ANTHROPIC_DEFAULT_BASE_URL } from './api.js';
 import { buildChatRequest } from './chat-request.js';
 import { parseChatResponse } from './chat-response.js';
+import { buildAnthropicForwardedRequest } from './count-tokens.js';
 import { parseError } from './errors.js';
 import { anthropicMessagesPassthrough } from './passthrough.js';
 import { createStreamTranslator } from './stream.js';
@@ -23,7 +24,7 @@ export const anthropicAdapter: ProviderAdapter = {
   key: 'required',
   baseUrl: { mode: 'default', default: ANTHROPIC_DEFAULT_BASE_URL },
   options: [],
-  endpoints: ['chat', 'messages'],
+  endpoints: ['chat', 'messages', 'count_tokens'],
   // /v1/messages bodies go to Anthropic as they came (thinking signatures, server tools survive).
   passThrough: ['messages'],
   openaiCompatible: false,
@@ -41,6 +42,7 @@ export const anthropicAdapter: ProviderAdapter = {
   createStreamTranslator,
   parseError,
   messages: anthropicMessagesPassthrough,
+  buildForwardedRequest: buildAnthropicForwardedRequest,
 };
 
 export { buildChatRequest, DEFAULT_MAX_TOKENS, toAnthropicRequestBody } from './chat-request.js';

@@ -8,6 +8,7 @@ import { AZURE_DEFAULT_API_VERSION, AZURE_DEFAULT_BASE_URL } from './api.js';
 import { buildAzureChatRequest, parseAzureChatResponse } from './chat.js';
 import { buildAzureEmbeddingsRequest, parseAzureEmbeddingsResponse } from './embeddings.js';
 import { parseAzureError } from './errors.js';
+import { buildAzureForwardedRequest } from './forwarded.js';
 import { createAzureStreamTranslator } from './stream.js';
 
 /**
@@ -27,7 +28,7 @@ export const azureOpenaiAdapter: ProviderAdapter = {
     { key: 'apiMode', kind: 'select', choices: ['v1'] },
     { key: 'auth', kind: 'select', choices: ['api-key', 'bearer'] },
   ],
-  endpoints: ['chat', 'embeddings'],
+  endpoints: ['chat', 'embeddings', 'completions'],
   passThrough: [],
   openaiCompatible: true,
   // Azure serves OpenAI's models with OpenAI's chat template.
@@ -38,6 +39,7 @@ export const azureOpenaiAdapter: ProviderAdapter = {
   buildEmbeddingsRequest: buildAzureEmbeddingsRequest,
   parseEmbeddingsResponse: parseAzureEmbeddingsResponse,
   parseError: parseAzureError,
+  buildForwardedRequest: buildAzureForwardedRequest,
 };
 
 export {

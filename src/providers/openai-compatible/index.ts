@@ -2,6 +2,7 @@
  * Adapter for OpenAI-compatible servers: DeepSeek, Moonshot (Kimi), Qwen/DashScope, Ollama, vLLM,
  * OpenRouter and the like. Reference: PROTOCOLS.md §5.
  */
+import { buildOpenAiForwardedRequest } from '../openai/forwarded.js';
 import type { ProviderAdapter } from '../types.js';
 import { COMPATIBLE_DEFAULT_BASE_URL } from './api.js';
 import { buildCompatibleChatRequest, parseCompatibleChatResponse } from './chat.js';
@@ -28,7 +29,8 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
     },
     { key: 'reasoningHistory', kind: 'select', choices: ['keep', 'drop'], default: 'keep' },
   ],
-  endpoints: ['chat', 'embeddings'],
+  // Moderations, legacy completions and rerank where the server has them (vLLM serves the last two).
+  endpoints: ['chat', 'embeddings', 'moderations', 'completions', 'rerank'],
   passThrough: [],
   openaiCompatible: true,
   /*
@@ -46,6 +48,7 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
   buildEmbeddingsRequest: buildCompatibleEmbeddingsRequest,
   parseEmbeddingsResponse: parseCompatibleEmbeddingsResponse,
   parseError: parseCompatibleError,
+  buildForwardedRequest: buildOpenAiForwardedRequest,
 };
 
 export { COMPATIBLE_DEFAULT_BASE_URL, COMPATIBLE_PROVIDER_NAME } from './api.js';

@@ -7,6 +7,7 @@ import { OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';
 import { buildOpenAiChatRequest, parseOpenAiChatResponse } from './chat.js';
 import { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 import { parseOpenAiError } from './errors.js';
+import { buildOpenAiForwardedRequest } from './forwarded.js';
 import { createOpenAiStreamTranslator } from './stream.js';
 
 /**
@@ -20,7 +21,7 @@ export const openaiAdapter: ProviderAdapter = {
   key: 'required',
   baseUrl: { mode: 'default', default: OPENAI_DEFAULT_BASE_URL },
   options: [],
-  endpoints: ['chat', 'embeddings'],
+  endpoints: ['chat', 'embeddings', 'moderations', 'completions'],
   // OpenAI's own answers go to OpenAI clients byte for byte; other OpenAI-compatible servers vary (reasoning
   // field names, usage shapes, `choices: null`, filter annotations) and go through the translator.
   passThrough: ['chat'],
@@ -32,10 +33,12 @@ export const openaiAdapter: ProviderAdapter = {
   buildEmbeddingsRequest: buildOpenAiEmbeddingsRequest,
   parseEmbeddingsResponse: (body, request) => parseOpenAiEmbeddingsResponse(body, request),
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers),
+  buildForwardedRequest: buildOpenAiForwardedRequest,
 };
 
 export { bearerAuth, OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';
 export { buildOpenAiChatRequest, parseOpenAiChatResponse, readFinishReason, toOpenAiRequestBody } from './chat.js';
 export { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 export { openAiStreamErrorInfo, parseOpenAiError } from './errors.js';
+export { buildOpenAiForwardedRequest } from './forwarded.js';
 export { createOpenAiStreamTranslator, type OpenAiStreamOptions } from './stream.js';

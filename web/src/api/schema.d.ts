@@ -7654,7 +7654,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        /** @description One of openai, azure-openai, anthropic, gemini, openai-compatible, mock (GET /api/admin/providers describes each) */
+                        /** @description One of openai, azure-openai, anthropic, gemini, openai-compatible, mock, cohere, jina (GET /api/admin/providers describes each) */
                         type: string;
                         baseUrl?: null | string;
                         /** @description Provider keys (write-only, encrypted at rest) */
@@ -8030,7 +8030,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name?: string;
-                        /** @description One of openai, azure-openai, anthropic, gemini, openai-compatible, mock (GET /api/admin/providers describes each) */
+                        /** @description One of openai, azure-openai, anthropic, gemini, openai-compatible, mock, cohere, jina (GET /api/admin/providers describes each) */
                         type?: string;
                         baseUrl?: null | string;
                         /** @description Provider keys (write-only, encrypted at rest) */
@@ -11810,7 +11810,7 @@ export interface components {
                 required?: boolean;
             }[];
             /** @description The upstream APIs it serves */
-            endpoints: ("chat" | "messages" | "embeddings")[];
+            endpoints: ("chat" | "messages" | "embeddings" | "count_tokens" | "moderations" | "completions" | "rerank")[];
             /** @description Inbound protocols whose bytes go to and from the upstream unchanged */
             passThrough: ("chat" | "messages")[];
         };

@@ -94,6 +94,8 @@ export default {
     gemini: 'Google Gemini',
     'openai-compatible': 'OpenAI-compatible',
     mock: 'Mock (demo)',
+    cohere: 'Cohere (rerank)',
+    jina: 'Jina AI (rerank)',
   },
   typeHelp: {
     openai: 'OpenAI Chat Completions and Embeddings. Needs an API key.',
@@ -102,6 +104,8 @@ export default {
     gemini: 'Google Gemini API (generativelanguage v1beta). Needs an API key.',
     'openai-compatible': 'DeepSeek, Moonshot, Qwen, OpenRouter, Ollama, vLLM… Needs the URL; the key is optional.',
     mock: 'A built-in fake model for demos and tests; no network, no key.',
+    cohere: 'Cohere Rerank API (v2). Serves /v1/rerank only. Needs an API key.',
+    jina: 'Jina AI Reranker API. Serves /v1/rerank only. Needs an API key.',
   },
   provider: {
     default: 'Provider default',

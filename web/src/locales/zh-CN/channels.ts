@@ -93,6 +93,8 @@ export default {
     gemini: 'Google Gemini',
     'openai-compatible': 'OpenAI 兼容',
     mock: '模拟（演示）',
+    cohere: 'Cohere（重排序）',
+    jina: 'Jina AI（重排序）',
   },
   typeHelp: {
     openai: 'OpenAI Chat Completions 与 Embeddings，需要 API 密钥。',
@@ -101,6 +103,8 @@ export default {
     gemini: 'Google Gemini API（generativelanguage v1beta），需要 API 密钥。',
     'openai-compatible': 'DeepSeek、Moonshot、通义千问、OpenRouter、Ollama、vLLM 等，需要接口地址，密钥可选。',
     mock: '内置的模拟模型，用于演示和测试；不联网，无需密钥。',
+    cohere: 'Cohere 重排序 API（v2），仅用于 /v1/rerank，需要 API 密钥。',
+    jina: 'Jina AI 重排序 API，仅用于 /v1/rerank，需要 API 密钥。',
   },
   provider: {
     default: '服务商默认',
