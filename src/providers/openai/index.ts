@@ -7,6 +7,7 @@ import { OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';
 import { buildOpenAiChatRequest, parseOpenAiChatResponse } from './chat.js';
 import { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 import { parseOpenAiError } from './errors.js';
+import { buildOpenAiResponsesRequest } from './responses/passthrough.js';
 import { createOpenAiStreamTranslator } from './stream.js';
 
 /**
@@ -32,6 +33,7 @@ export const openaiAdapter: ProviderAdapter = {
   buildEmbeddingsRequest: buildOpenAiEmbeddingsRequest,
   parseEmbeddingsResponse: (body, request) => parseOpenAiEmbeddingsResponse(body, request),
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers),
+  responses: { buildRequest: buildOpenAiResponsesRequest },
 };
 
 export { bearerAuth, OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';

@@ -1,0 +1,106 @@
+/**
+ * The Responses API routes: `POST /v1/responses` (the endpoint, through the whole pipeline), and the
+ * stored responses — `GET /v1/responses/{id}` (with `stream=true`: the events replayed),
+ * `DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items` (a page). A stored response is the
+ * organization's and key's that created it: any other caller gets 404, as for an unknown id.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../../core/clock.js';
+import { ApiError } from '../../core/errors.js';
+import { ResponsesStreamEncoder } from '../../providers/openai/responses/stream-encoder.js';
+import { isRecord } from '../../providers/shared/json.js';
+import { createResponsesEndpoint, previousNotFound } from '../endpoints/responses.js';
+import type { Gateway } from '../gateway.js';
+import type { Caller } from '../pipeline/authenticate.js';
+import { checkResponsesBody } from './checks.js';
+import type { ResponseOwner, ResponseStore } from './state.js';
+
+const ownerOf = (caller: Caller): ResponseOwner => ({ orgId: caller.orgId, keyId: caller.keyId });
+
+function notFound(id: string): ApiError {
+  return new ApiError('not_found', `Response with id '${id}' not found.`);
+}
+
+type ById = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>;
+
+/** Reads a page query's `limit` (1–100, default 20). */
+function limitOf(value: string | undefined): number {
+  if (value === undefined) return 20;
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new ApiError('validation_failed', "Invalid 'limit': expected an integer from 1 to 100.", { param: 'limit' });
+  return limit;
+}
+
+/** POST/GET/DELETE /v1/responses… on `app` (the /v1 scope). */
+export function registerResponsesRoutes(
+  app: FastifyInstance,
+  gateway: Gateway,
+  deps: { store: ResponseStore; clock: Clock },
+): void {
+  const { endpoint, followUps } = createResponsesEndpoint(deps);
+
+  app.post('/v1/responses', { schema: { hide: true } }, async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = request.body;
+    const previousId = isRecord(body) ? body.previous_response_id : undefined;
+    // Only a follow-up reads the store before serving: every other request has no extra query.
+    if (typeof previousId !== 'string' || previousId === '') return gateway.serve(endpoint, request, reply, null);
+    checkResponsesBody(body);
+    const caller = await gateway.authenticate(request);
+    const conversation = await deps.store.conversation(ownerOf(caller), previousId);
+    if (!conversation) throw previousNotFound(previousId);
+    followUps.set(request, conversation);
+    return gateway.serve(endpoint, request, reply, caller);
+  });
+
+  app.get('/v1/responses/:id', { schema: { hide: true } }, async (request: ById, reply: FastifyReply) => {
+    const caller = await gateway.authenticate(request);
+    const { id } = request.params;
+    const stored = await deps.store.find(ownerOf(caller), id);
+    if (!stored) throw notFound(id);
+    if (request.query.stream !== 'true') return stored.response;
+    const after = request.query.starting_after === undefined ? -1 : Number(request.query.starting_after);
+    if (!Number.isInteger(after))
+      throw new ApiError('validation_failed', "Invalid 'starting_after': expected an integer.", {
+        param: 'starting_after',
+      });
+    const events = ResponsesStreamEncoder.replay(stored.response).slice(after + 1);
+    reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache');
+    return events.join('');
+  });
+
+  app.delete('/v1/responses/:id', { schema: { hide: true } }, async (request: ById) => {
+    const caller = await gateway.authenticate(request);
+    const { id } = request.params;
+    if (!(await deps.store.delete(ownerOf(caller), id))) throw notFound(id);
+    return { id, object: 'response', deleted: true };
+  });
+
+  app.get('/v1/responses/:id/input_items', { schema: { hide: true } }, async (request: ById) => {
+    const caller = await gateway.authenticate(request);
+    const { id } = request.params;
+    const stored = await deps.store.find(ownerOf(caller), id);
+    if (!stored) throw notFound(id);
+    const limit = limitOf(request.query.limit);
+    const order = request.query.order ?? 'desc';
+    if (order !== 'asc' && order !== 'desc')
+      throw new ApiError('validation_failed', "Invalid 'order': expected 'asc' or 'desc'.", { param: 'order' });
+    const items = order === 'desc' ? [...stored.input].reverse() : stored.input;
+    let start = 0;
+    const after = request.query.after;
+    if (after !== undefined) {
+      const at = items.findIndex((item) => item.id === after);
+      if (at < 0)
+        throw new ApiError('validation_failed', `No input item '${after}' in this response.`, { param: 'after' });
+      start = at + 1;
+    }
+    const data = items.slice(start, start + limit);
+    return {
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data[data.length - 1]?.id ?? null,
+      has_more: start + limit < items.length,
+    };
+  });
+}
