@@ -7262,6 +7262,11 @@ export interface paths {
                              * @default 16384
                              */
                             logBodyMaxChars: number;
+                            /**
+                             * @description Keep stored Responses-API responses (store: true) this many days; 0 = keep forever
+                             * @default 30
+                             */
+                            responsesRetentionDays: number;
                         };
                     };
                 };
@@ -7385,6 +7390,8 @@ export interface paths {
                         logBodies?: "off" | "errors" | "all";
                         /** @description Longest request or response body kept in the log, in characters (the rest is cut off) */
                         logBodyMaxChars?: number;
+                        /** @description Keep stored Responses-API responses (store: true) this many days; 0 = keep forever */
+                        responsesRetentionDays?: number;
                     };
                 };
             };
@@ -7492,6 +7499,11 @@ export interface paths {
                              * @default 16384
                              */
                             logBodyMaxChars: number;
+                            /**
+                             * @description Keep stored Responses-API responses (store: true) this many days; 0 = keep forever
+                             * @default 30
+                             */
+                            responsesRetentionDays: number;
                         };
                     };
                 };
