@@ -134,7 +134,7 @@ export function createResponsesEndpoint(deps: ResponsesEndpointDeps): {
   /** A follow-up of a response the upstream holds goes to the same key. */
   const pinKey = (call: ResponsesCall, attempt: Attempt) => {
     const previous = call.followUp?.previous;
-    if (!previous?.native) return;
+    if (!previous?.native || attempt.target.channel.id !== previous.channelId) return;
     const key = attempt.target.channel.keys.find((k) => k.id === previous.providerKeyId);
     if (previous.providerKeyId !== null && !key)
       throw previousNotFound(previous.id, ' The provider key that holds it is gone.');
@@ -221,9 +221,12 @@ export function createResponsesEndpoint(deps: ResponsesEndpointDeps): {
       const previous = x.call.followUp?.previous;
       if (!previous?.native) return planned;
       const sticky = planned.filter((t) => t.channel.id === previous.channelId);
-      if (sticky.length === 0)
-        throw previousNotFound(previous.id, ' The channel that holds it does not serve this model now.');
-      return sticky;
+      if (sticky.length > 0) return sticky;
+      // Another provider can take the conversation rebuilt from the stored items; another OpenAI channel or
+      // key would not know the id (and its reasoning items are encrypted for the one that made them).
+      const translated = planned.filter((t) => t.channel.adapter.responses === undefined);
+      if (translated.length > 0) return translated;
+      throw previousNotFound(previous.id, ' The channel that holds it does not serve this model now.');
     },
     async attempt(x, attempt) {
       const { call } = x;

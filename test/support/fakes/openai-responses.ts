@@ -17,10 +17,12 @@ function error(message: string, param: string | null, code: string | null) {
 /** State of one fake: the responses it made, with the key that made each. */
 export class FakeResponsesState {
   readonly made = new Map<string, string>();
+  /** Ids differ between fakes, as OpenAI's are unique. */
+  readonly #prefix = Math.random().toString(16).slice(2, 10).padEnd(8, '0');
   #next = 1;
 
   newId(key: string): string {
-    const id = `resp_fake${String(this.#next++).padStart(40, '0')}`;
+    const id = `resp_${this.#prefix}${String(this.#next++).padStart(40, '0')}`;
     this.made.set(id, key);
     return id;
   }

@@ -1,0 +1,154 @@
+/**
+ * What the Responses API keeps between requests, on OpenAI pass-through channels: usage read from the
+ * terminal event (completed, incomplete, failed), follow-ups sticky to the channel and provider key that hold
+ * the conversation upstream, and conversations moved between a translated channel and OpenAI.
+ */
+import type OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES } from '../../support/databases.js';
+import { start as startAnthropic } from '../../support/fakes/anthropic.js';
+import { type FakeUpstream, fixtureEvents } from '../../support/fakes/http.js';
+import { start as startOpenAi } from '../../support/fakes/openai.js';
+import {
+  addChannel,
+  addModel,
+  type GatewayUnderTest,
+  logOf,
+  MASTER_KEY,
+  openaiClient,
+  PRICES,
+  postRaw,
+  startGateway,
+} from '../../support/gateway.js';
+
+describe.each(ENGINES)('Responses API state (%s)', (engine) => {
+  let gw: GatewayUnderTest;
+  let openai: OpenAI;
+  let left: FakeUpstream;
+  let right: FakeUpstream;
+  let claude: FakeUpstream;
+  let leftChannel: string;
+
+  beforeAll(async () => {
+    gw = await startGateway(engine);
+    openai = openaiClient(gw);
+    left = await startOpenAi({ flavor: 'openai', key: 'sk-left-1111111111111111' });
+    right = await startOpenAi({ flavor: 'openai', key: 'sk-right-222222222222222' });
+    claude = await startAnthropic();
+    const a = await addChannel(gw, { name: 'left', type: 'openai', baseUrl: left.baseUrl, keys: [left.key] });
+    const b = await addChannel(gw, { name: 'right', type: 'openai', baseUrl: right.baseUrl, keys: [right.key] });
+    const c = await addChannel(gw, { name: 'claude', type: 'anthropic', baseUrl: claude.baseUrl, keys: [claude.key] });
+    leftChannel = a.id;
+    await addModel(gw, {
+      name: 'two-openai',
+      ...PRICES,
+      routes: [
+        { channelId: a.id, upstreamModel: 'gpt-4.1' },
+        { channelId: b.id, upstreamModel: 'gpt-4.1' },
+      ],
+    });
+    await addModel(gw, { name: 'left-only', ...PRICES, routes: [{ channelId: a.id, upstreamModel: 'gpt-4.1' }] });
+    await addModel(gw, { name: 'claude', ...PRICES, routes: [{ channelId: c.id, upstreamModel: 'claude-sonnet-4' }] });
+  });
+  afterAll(async () => {
+    for (const fake of [left, right, claude]) await fake?.close();
+    await gw?.t.close();
+  });
+
+  it('reads usage from a response.incomplete terminal event and logs it as served', async () => {
+    left.setScenario({ name: 'text', replay: fixtureEvents('openai', 'responses-stream-incomplete.sse') });
+    const res = await postRaw(
+      `${gw.url}/v1/responses`,
+      { model: 'left-only', input: 'tell a story', max_output_tokens: 16, stream: true },
+      { authorization: `Bearer ${gw.key}` },
+    );
+    left.setScenario('text');
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain('[DONE]');
+    expect(res.events.at(-1)?.event).toBe('response.incomplete');
+    const log = await logOf(gw.t, res.requestId);
+    expect(log).toMatchObject({ endpoint: 'responses', status: 200, promptTokens: 36, completionTokens: 16 });
+  });
+
+  it('logs a response.failed stream as an upstream error, with its usage', async () => {
+    const failed = fixtureEvents('openai', 'responses-stream-incomplete.sse').map((event) =>
+      event.startsWith('event: response.incomplete')
+        ? event
+            .replaceAll('response.incomplete', 'response.failed')
+            .replace('"status":"incomplete"', '"status":"failed"')
+            .replace('"error":null', '"error":{"code":"server_error","message":"The model failed."}')
+        : event,
+    );
+    left.setScenario({ name: 'text', replay: failed });
+    const res = await postRaw(
+      `${gw.url}/v1/responses`,
+      { model: 'left-only', input: 'tell a story', stream: true },
+      { authorization: `Bearer ${gw.key}` },
+    );
+    left.setScenario('text');
+    expect(res.events.at(-1)?.event).toBe('response.failed');
+    const log = await logOf(gw.t, res.requestId);
+    expect(log).toMatchObject({ status: 502, errorCode: 'upstream_error', completionTokens: 16 });
+  });
+
+  it('sends every follow-up to the channel and key holding the conversation', async () => {
+    const first = await openai.responses.create({ model: 'two-openai', input: 'remember 42' });
+    const holder = left.requests.some((r) => (r.body as { input?: unknown })?.input === 'remember 42') ? left : right;
+    const other = holder === left ? right : left;
+    const before = other.requests.length;
+    let previous = first.id;
+    for (let turn = 0; turn < 4; turn++) {
+      const next = await openai.responses.create({
+        model: 'two-openai',
+        input: `turn ${turn}`,
+        previous_response_id: previous,
+      });
+      expect(next.previous_response_id).toBe(previous);
+      expect(holder.last().body).toMatchObject({ previous_response_id: previous, input: `turn ${turn}` });
+      previous = next.id;
+    }
+    expect(other.requests.length).toBe(before);
+  });
+
+  it('answers previous_response_not_found when the channel holding it no longer serves the model', async () => {
+    const first = await openai.responses.create({ model: 'left-only', input: 'hello' });
+    const off = await gw.call('PATCH', `/api/admin/channels/${leftChannel}`, {
+      token: MASTER_KEY,
+      body: { enabled: false },
+    });
+    expect(off.status).toBe(200);
+    try {
+      await expect(
+        openai.responses.create({ model: 'left-only', input: 'again', previous_response_id: first.id }),
+      ).rejects.toMatchObject({ status: 400, code: 'previous_response_not_found', param: 'previous_response_id' });
+    } finally {
+      await gw.call('PATCH', `/api/admin/channels/${leftChannel}`, { token: MASTER_KEY, body: { enabled: true } });
+    }
+    await expect(
+      openai.responses.create({ model: 'left-only', input: 'x', previous_response_id: 'resp_unknown' }),
+    ).rejects.toMatchObject({ status: 400, code: 'previous_response_not_found' });
+  });
+
+  it('moves a conversation from a translated channel to OpenAI by sending it whole', async () => {
+    claude.setScenario('text');
+    const first = await openai.responses.create({ model: 'claude', input: 'my name is Ada' });
+    const next = await openai.responses.create({
+      model: 'left-only',
+      input: 'what is my name?',
+      previous_response_id: first.id,
+    });
+    expect(next.previous_response_id).toBe(first.id);
+    const sent = left.last().body as { input: Array<Record<string, unknown>>; previous_response_id?: unknown };
+    expect(sent.previous_response_id).toBeUndefined();
+    expect(JSON.stringify(sent.input[0])).toContain('my name is Ada');
+    expect(sent.input[1]).toMatchObject({ type: 'message', role: 'assistant' });
+    expect(sent.input.at(-1)).toMatchObject({ role: 'user' });
+    // And back: the Anthropic upstream gets the whole conversation, OpenAI's turn included.
+    const back = await openai.responses.create({ model: 'claude', input: 'and again?', previous_response_id: next.id });
+    expect(back.status).toBe('completed');
+    const messages = JSON.stringify((claude.last().body as { messages: unknown }).messages);
+    expect(messages).toContain('my name is Ada');
+    expect(messages).toContain('what is my name?');
+    expect(messages).toContain('and again?');
+  });
+});
