@@ -8,11 +8,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { ResponsesStreamEncoder } from '../../providers/openai/responses/stream-encoder.js';
+import { type inputItems, responsesToChat } from '../../providers/openai/responses/to-chat.js';
+import type { ResponsesRequest } from '../../providers/openai/responses/types.js';
 import { isRecord } from '../../providers/shared/json.js';
 import { createResponsesEndpoint, previousNotFound } from '../endpoints/responses.js';
 import type { Gateway } from '../gateway.js';
 import type { Caller } from '../pipeline/authenticate.js';
 import { checkResponsesBody } from './checks.js';
+import { countInputTokens } from './input-tokens.js';
 import type { ResponseOwner, ResponseStore } from './state.js';
 
 const ownerOf = (caller: Caller): ResponseOwner => ({ orgId: caller.orgId, keyId: caller.keyId });
@@ -51,6 +54,32 @@ export function registerResponsesRoutes(
     if (!conversation) throw previousNotFound(previousId);
     followUps.set(request, conversation);
     return gateway.serve(endpoint, request, reply, caller);
+  });
+
+  app.post('/v1/responses/input_tokens', { schema: { hide: true } }, async (request: FastifyRequest) => {
+    checkResponsesBody(request.body);
+    const body = request.body as ResponsesRequest;
+    const caller = await gateway.authenticate(request);
+    if (!gateway.visibleModels(caller).some((m) => m.name === body.model))
+      throw new ApiError(
+        'model_not_found',
+        `The model '${body.model}' does not exist or you do not have access to it`,
+        {
+          param: 'model',
+        },
+      );
+    let history: ReturnType<typeof inputItems> = [];
+    if (typeof body.previous_response_id === 'string') {
+      const conversation = await deps.store.conversation(ownerOf(caller), body.previous_response_id);
+      if (!conversation) throw previousNotFound(body.previous_response_id);
+      history = conversation.items;
+    }
+    // Hosted tools count as their declaration's text (they have no canonical form).
+    const tools = (body.tools ?? []).filter((tool) => tool.type === 'function');
+    const hosted = (body.tools ?? []).filter((tool) => tool.type !== 'function');
+    const chat = responsesToChat({ ...body, tools, stream: false }, history);
+    if (hosted.length > 0) chat.messages.push({ role: 'system', content: JSON.stringify(hosted) });
+    return { object: 'response.input_tokens', input_tokens: await countInputTokens(chat) };
   });
 
   app.get('/v1/responses/:id', { schema: { hide: true } }, async (request: ById, reply: FastifyReply) => {

@@ -272,6 +272,31 @@ describe.each(ENGINES)('Responses API through AI Hub (%s)', (engine) => {
       expect(fakes.get('openai')?.last().body).toMatchObject({ tools: [hosted] });
     });
 
+    it('counts input tokens locally, the conversation of previous_response_id included', async () => {
+      type Count = { object: string; input_tokens: number };
+      const count = (body: Record<string, unknown>) =>
+        openai.post<Count>('/responses/input_tokens', { body });
+      const small = await count({ model: model(openaiCase), input: 'Hello there' });
+      expect(small.object).toBe('response.input_tokens');
+      // "Hello there" is 2 o200k tokens; OpenAI's chat framing adds 3 + 4 per message.
+      expect(small.input_tokens).toBe(2 + 3 + 4);
+      const withTools = await count({ model: model(openaiCase), input: 'Hello there', tools: [WEATHER] });
+      expect(withTools.input_tokens).toBeGreaterThan(small.input_tokens + 12);
+      const created = await openai.responses.create({ model: model(openaiCase), input: 'Hello there' });
+      const followUp = await count({
+        model: model(openaiCase),
+        input: 'Hello there',
+        previous_response_id: created.id,
+      });
+      expect(followUp.input_tokens).toBeGreaterThan(small.input_tokens * 2);
+      await expect(count({ model: 'no-such-model', input: 'x' })).rejects.toMatchObject({ status: 404 });
+      await expect(
+        openaiClient(gw, 'sk-wrong').post('/responses/input_tokens', {
+          body: { model: model(openaiCase), input: 'x' },
+        }),
+      ).rejects.toMatchObject({ status: 401 });
+    });
+
     it('refuses a body with a mistyped field, and answers 401 without a key', async () => {
       await expect(
         openai.responses.create({
