@@ -274,8 +274,7 @@ describe.each(ENGINES)('Responses API through AI Hub (%s)', (engine) => {
 
     it('counts input tokens locally, the conversation of previous_response_id included', async () => {
       type Count = { object: string; input_tokens: number };
-      const count = (body: Record<string, unknown>) =>
-        openai.post<Count>('/responses/input_tokens', { body });
+      const count = (body: Record<string, unknown>) => openai.post<Count>('/responses/input_tokens', { body });
       const small = await count({ model: model(openaiCase), input: 'Hello there' });
       expect(small.object).toBe('response.input_tokens');
       // "Hello there" is 2 o200k tokens; OpenAI's chat framing adds 3 + 4 per message.
