@@ -218,6 +218,9 @@ export function createResponsesEndpoint(deps: ResponsesEndpointDeps): {
       };
     },
     targets(x, planned: Target[]): Target[] {
+      // What only OpenAI runs, on a model without an OpenAI channel: the refusal itself, naming the field.
+      const refusal = x.call.untranslatable;
+      if (refusal && !planned.some((t) => t.channel.adapter.responses !== undefined)) throw refusal;
       const previous = x.call.followUp?.previous;
       if (!previous?.native) return planned;
       const sticky = planned.filter((t) => t.channel.id === previous.channelId);

@@ -265,7 +265,7 @@ describe.each(ENGINES)('Responses API through AI Hub (%s)', (engine) => {
       const hosted = { type: 'web_search_preview' as const };
       await expect(
         openai.responses.create({ model: model(openaiCase), input: 'news?', tools: [hosted] }),
-      ).rejects.toMatchObject({ status: 400 });
+      ).rejects.toMatchObject({ status: 400, param: 'tools[0].type', code: 'bad_request' });
       const upstream = PROVIDER_CASES.find((c) => c.type === 'openai') as ProviderCase;
       const ok = await openai.responses.create({ model: model(upstream), input: 'news?', tools: [hosted] });
       expect(ok.status).toBe('completed');
