@@ -49,6 +49,14 @@ describe.each(ENGINES)('Responses API state (%s)', (engine) => {
     });
     await addModel(gw, { name: 'left-only', ...PRICES, routes: [{ channelId: a.id, upstreamModel: 'gpt-4.1' }] });
     await addModel(gw, { name: 'claude', ...PRICES, routes: [{ channelId: c.id, upstreamModel: 'claude-sonnet-4' }] });
+    await addModel(gw, {
+      name: 'openai-then-claude',
+      ...PRICES,
+      routes: [
+        { channelId: b.id, upstreamModel: 'gpt-4.1', priority: 10 },
+        { channelId: c.id, upstreamModel: 'claude-sonnet-4', priority: 0 },
+      ],
+    });
   });
   afterAll(async () => {
     for (const fake of [left, right, claude]) await fake?.close();
@@ -127,6 +135,28 @@ describe.each(ENGINES)('Responses API state (%s)', (engine) => {
     await expect(
       openai.responses.create({ model: 'left-only', input: 'x', previous_response_id: 'resp_unknown' }),
     ).rejects.toMatchObject({ status: 400, code: 'previous_response_not_found' });
+  });
+
+  it('fails over from an OpenAI channel that answers 500 to a translated one, streamed and not', async () => {
+    right.setScenario('server_error');
+    claude.setScenario('text');
+    try {
+      const { data, response } = await openai.responses
+        .create({ model: 'openai-then-claude', input: 'hello' })
+        .withResponse();
+      expect(data.status).toBe('completed');
+      expect(claude.last().path).toBe('/v1/messages');
+      const log = await logOf(gw.t, response.headers.get('x-request-id'));
+      expect(log.status).toBe(200);
+      expect(log.attempts).toHaveLength(1);
+      const stream = openai.responses.stream({ model: 'openai-then-claude', input: 'hello' });
+      const types: string[] = [];
+      for await (const event of stream) types.push(event.type);
+      expect(types[0]).toBe('response.created');
+      expect(types.at(-1)).toBe('response.completed');
+    } finally {
+      right.setScenario('text');
+    }
   });
 
   it('moves a conversation from a translated channel to OpenAI by sending it whole', async () => {
