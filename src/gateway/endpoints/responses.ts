@@ -44,6 +44,8 @@ export interface ResponsesCall {
   /** This request's input items. */
   input: JsonObject[];
   followUp: FollowUp | undefined;
+  /** Set for a background run: the id its queued response was given. */
+  backgroundId: string | undefined;
   /** The translated stream's encoder (made with the sink). */
   encoder: ResponsesStreamEncoder | undefined;
   /** Set while an attempt relays an upstream's own stream: the last sequence number sent. */
@@ -100,11 +102,14 @@ export interface ResponsesEndpointDeps {
 export function createResponsesEndpoint(deps: ResponsesEndpointDeps): {
   endpoint: Endpoint<ResponsesCall, ResponsesResult | undefined>;
   followUps: WeakMap<FastifyRequest, FollowUp>;
+  /** Requests the route runs in the background (their response ids). */
+  backgrounds: WeakMap<FastifyRequest, string>;
 } {
   const followUps = new WeakMap<FastifyRequest, FollowUp>();
+  const backgrounds = new WeakMap<FastifyRequest, string>();
 
   const idsOf = (ledger: RequestLedger): ResponseIds => ({
-    id: `resp_${ledger.ctx.requestId.replace(/^req_/, '')}`,
+    id: responseIdOf(ledger.ctx.requestId),
     createdAt: Math.floor(deps.clock.now() / 1000),
   });
 
@@ -112,9 +117,16 @@ export function createResponsesEndpoint(deps: ResponsesEndpointDeps): {
     attempt.target.channel.keys.find((k) => k.secret === attempt.upstream.apiKey)?.id ?? null;
 
   /** Keep the response (`store`, default true), after the answer: never awaited. */
-  const save = (x: Exchange<ResponsesCall>, attempt: Attempt, response: ResponseObject, native: boolean) => {
+  const save = (x: Exchange<ResponsesCall>, attempt: Attempt, response: ResponseObject, heldUpstream: boolean) => {
+    let native = heldUpstream;
     const { call, ledger } = x;
     if (call.body.store === false || typeof response.id !== 'string') return;
+    if (call.backgroundId !== undefined) {
+      // The hub's own id (the one the client was given when queued); the conversation is kept here.
+      response.id = call.backgroundId;
+      response.background = true;
+      native = false;
+    }
     const { caller } = ledger.ctx;
     deps.store.save({
       id: response.id,
@@ -166,9 +178,9 @@ export function createResponsesEndpoint(deps: ResponsesEndpointDeps): {
     const response = parsed as unknown as ResponseObject;
     let raw: string | undefined = text;
     const followUp = x.call.followUp;
-    if (followUp && !followUp.previous.native) {
+    if ((followUp && !followUp.previous.native) || x.call.backgroundId !== undefined) {
       // The conversation was sent whole: the client still sees which response this one follows.
-      response.previous_response_id = followUp.previous.id;
+      if (followUp) response.previous_response_id = followUp.previous.id;
       raw = undefined;
     }
     save(x, attempt, response, true);
@@ -180,7 +192,8 @@ export function createResponsesEndpoint(deps: ResponsesEndpointDeps): {
     accept(request) {
       checkResponsesBody(request.body);
       const body = request.body as ResponsesRequest;
-      if (body.background === true)
+      const backgroundId = backgrounds.get(request);
+      if (body.background === true && backgroundId === undefined)
         throw new ApiError('bad_request', 'Background responses are not supported by this gateway yet', {
           param: 'background',
         });
@@ -192,6 +205,7 @@ export function createResponsesEndpoint(deps: ResponsesEndpointDeps): {
         untranslatable,
         input: inputItems(body.input),
         followUp,
+        backgroundId,
         encoder: undefined,
         relay: undefined,
       };
@@ -265,7 +279,12 @@ export function createResponsesEndpoint(deps: ResponsesEndpointDeps): {
       return { body: response, raw, tokens };
     },
   };
-  return { endpoint, followUps };
+  return { endpoint, followUps, backgrounds };
+}
+
+/** The response id of a request (`req_…` → `resp_…`): known before it runs, so a background run's is too. */
+export function responseIdOf(requestId: string): string {
+  return `resp_${requestId.replace(/^req_/, '')}`;
 }
 
 /** Tokens of a native response that reported no usage: its output text estimated. */

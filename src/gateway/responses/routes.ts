@@ -7,16 +7,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
+import { responseShell } from '../../providers/openai/responses/from-chat.js';
 import { ResponsesStreamEncoder } from '../../providers/openai/responses/stream-encoder.js';
-import { type inputItems, responsesToChat } from '../../providers/openai/responses/to-chat.js';
-import type { ResponsesRequest } from '../../providers/openai/responses/types.js';
+import { inputItems, responsesToChat } from '../../providers/openai/responses/to-chat.js';
+import type { ResponseObject, ResponsesRequest } from '../../providers/openai/responses/types.js';
 import { isRecord } from '../../providers/shared/json.js';
-import { createResponsesEndpoint, previousNotFound } from '../endpoints/responses.js';
+import { createResponsesEndpoint, previousNotFound, responseIdOf } from '../endpoints/responses.js';
 import type { Gateway } from '../gateway.js';
 import type { Caller } from '../pipeline/authenticate.js';
+import { BackgroundRuns } from './background.js';
 import { checkResponsesBody } from './checks.js';
 import { countInputTokens } from './input-tokens.js';
-import type { ResponseOwner, ResponseStore } from './state.js';
+import type { ResponseOwner, ResponseStore, StoredResponse } from './state.js';
 
 const ownerOf = (caller: Caller): ResponseOwner => ({ orgId: caller.orgId, keyId: caller.keyId });
 
@@ -41,10 +43,80 @@ export function registerResponsesRoutes(
   gateway: Gateway,
   deps: { store: ResponseStore; clock: Clock },
 ): void {
-  const { endpoint, followUps } = createResponsesEndpoint(deps);
+  const { endpoint, followUps, backgrounds } = createResponsesEndpoint(deps);
+  const runs = new BackgroundRuns();
+
+  /** `background: true`: keep a queued response, answer it, and run the request detached. */
+  async function startBackground(request: FastifyRequest, body: ResponsesRequest): Promise<ResponseObject> {
+    if (body.stream === true)
+      throw new ApiError('bad_request', 'Streaming a background response is not supported by this gateway yet', {
+        param: 'stream',
+      });
+    if (body.store === false)
+      throw new ApiError('bad_request', 'Background responses need store: true', { param: 'store' });
+    const caller = await gateway.authenticate(request);
+    if (!gateway.visibleModels(caller).some((m) => m.name === body.model))
+      throw new ApiError(
+        'model_not_found',
+        `The model '${body.model}' does not exist or you do not have access to it`,
+        {
+          param: 'model',
+        },
+      );
+    const previousId = body.previous_response_id;
+    if (typeof previousId === 'string' && previousId !== '') {
+      const conversation = await deps.store.conversation(ownerOf(caller), previousId);
+      if (!conversation) throw previousNotFound(previousId);
+      followUps.set(request, conversation);
+    }
+    const id = responseIdOf(request.id);
+    const queued = responseShell(body, { id, createdAt: Math.floor(deps.clock.now() / 1000) }, body.model);
+    queued.status = 'queued';
+    const stored: StoredResponse = {
+      id,
+      owner: ownerOf(caller),
+      userId: caller.userId,
+      model: body.model,
+      channelId: null,
+      providerKeyId: null,
+      native: false,
+      previousResponseId: typeof previousId === 'string' && previousId !== '' ? previousId : null,
+      input: inputItems(body.input).map((item, i) =>
+        typeof item.id === 'string' ? item : { id: `msg_${id.slice(5)}i${i}`, ...item },
+      ),
+      response: queued,
+      createdAt: deps.clock.now(),
+    };
+    deps.store.save(stored);
+    backgrounds.set(request, id);
+    runs.start(
+      id,
+      (reply) => gateway.serve(endpoint, request, reply, caller),
+      (error) => {
+        if (error === undefined) return;
+        // A finished run stored its response itself; a failed or cancelled one is stored here.
+        const apiError =
+          error instanceof ApiError ? error : new ApiError('internal_error', 'The background run failed');
+        const cancelled = apiError.code === 'client_closed';
+        deps.store.save({
+          ...stored,
+          response: {
+            ...queued,
+            status: cancelled ? 'cancelled' : 'failed',
+            error: cancelled ? null : { code: apiError.code, message: apiError.message },
+          },
+        });
+      },
+    );
+    return queued;
+  }
 
   app.post('/v1/responses', { schema: { hide: true } }, async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body;
+    if (isRecord(body) && body.background === true) {
+      checkResponsesBody(body);
+      return startBackground(request, body as ResponsesRequest);
+    }
     const previousId = isRecord(body) ? body.previous_response_id : undefined;
     // Only a follow-up reads the store before serving: every other request has no extra query.
     if (typeof previousId !== 'string' || previousId === '') return gateway.serve(endpoint, request, reply, null);
@@ -96,6 +168,22 @@ export function registerResponsesRoutes(
     const events = ResponsesStreamEncoder.replay(stored.response).slice(after + 1);
     reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache');
     return events.join('');
+  });
+
+  app.post('/v1/responses/:id/cancel', { schema: { hide: true } }, async (request: ById) => {
+    const caller = await gateway.authenticate(request);
+    const { id } = request.params;
+    const stored = await deps.store.find(ownerOf(caller), id);
+    if (!stored) throw notFound(id);
+    if (!stored.response.background)
+      throw new ApiError('bad_request', 'Only background responses can be cancelled.', { param: 'response_id' });
+    const { status } = stored.response;
+    if (status !== 'queued' && status !== 'in_progress') return stored.response;
+    const cancelled: ResponseObject = { ...stored.response, status: 'cancelled' };
+    // Stored at once: the run (here, or lost with another instance) may not report back.
+    deps.store.save({ ...stored, response: cancelled });
+    runs.cancel(id);
+    return cancelled;
   });
 
   app.delete('/v1/responses/:id', { schema: { hide: true } }, async (request: ById) => {

@@ -8,8 +8,21 @@ export type ResponseRow = Selectable<ResponsesTable>;
 export class ResponsesRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async insert(row: ResponsesTable): Promise<void> {
-    await this.db.insertInto('responses').values(row).execute();
+  /** Insert a response, or replace the state of one already kept (a background run that finished). */
+  async upsert(row: ResponsesTable): Promise<void> {
+    await this.db
+      .insertInto('responses')
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({
+          status: row.status,
+          response: row.response,
+          channel_id: row.channel_id,
+          provider_key_id: row.provider_key_id,
+          native: row.native,
+        }),
+      )
+      .execute();
   }
 
   /** The owner's response `id` created at or after `since`. */

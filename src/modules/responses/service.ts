@@ -33,26 +33,30 @@ export class ResponsesStore implements ResponseStore {
     this.#report = report;
   }
 
-  /** Queue a write (the request does not wait for it). */
+  /** Queue a write (the request does not wait for it); a response kept before (queued) is updated. */
   save(stored: StoredResponse): void {
-    const write = this.repo
-      .insert({
-        id: stored.id,
-        org_id: stored.owner.orgId,
-        key_id: stored.owner.keyId,
-        user_id: stored.userId,
-        model: stored.model,
-        status: stored.response.status,
-        channel_id: stored.channelId,
-        provider_key_id: stored.providerKeyId,
-        native: stored.native ? 1 : 0,
-        previous_response_id: stored.previousResponseId,
-        input: JSON.stringify(stored.input),
-        response: JSON.stringify(stored.response),
-        created_at: stored.createdAt,
-      })
+    const row = {
+      id: stored.id,
+      org_id: stored.owner.orgId,
+      key_id: stored.owner.keyId,
+      user_id: stored.userId,
+      model: stored.model,
+      status: stored.response.status,
+      channel_id: stored.channelId,
+      provider_key_id: stored.providerKeyId,
+      native: stored.native ? 1 : 0,
+      previous_response_id: stored.previousResponseId,
+      input: JSON.stringify(stored.input),
+      response: JSON.stringify(stored.response),
+      created_at: stored.createdAt,
+    };
+    // A later write of the same id (a background run finishing) starts after the earlier one.
+    const previous = this.#pending.get(stored.id);
+    const write: Promise<void> = (previous ? previous.then(() => this.repo.upsert(row)) : this.repo.upsert(row))
       .catch((error: unknown) => this.#report(error))
-      .finally(() => this.#pending.delete(stored.id));
+      .finally(() => {
+        if (this.#pending.get(stored.id) === write) this.#pending.delete(stored.id);
+      });
     this.#pending.set(stored.id, write);
   }
 

@@ -159,6 +159,49 @@ describe.each(ENGINES)('Responses API state (%s)', (engine) => {
     }
   });
 
+  it('runs a background response: queued at once, completed later, on a translated and an OpenAI channel', async () => {
+    claude.setScenario({ name: 'text', firstByteDelayMs: 300 });
+    try {
+      for (const name of ['claude', 'left-only']) {
+        const queued = await openai.responses.create({ model: name, input: 'take your time', background: true });
+        expect(queued).toMatchObject({ status: 'queued', background: true });
+        let done = await openai.responses.retrieve(queued.id);
+        for (let i = 0; i < 100 && (done.status === 'queued' || done.status === 'in_progress'); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          done = await openai.responses.retrieve(queued.id);
+        }
+        expect(done).toMatchObject({ id: queued.id, status: 'completed', background: true });
+        expect(done.output_text.length).toBeGreaterThan(0);
+        expect(done.usage?.output_tokens).toBeGreaterThan(0);
+      }
+      // The OpenAI upstream answered in the foreground: the hub runs the background.
+      expect((left.last().body as Record<string, unknown>).background).toBeUndefined();
+    } finally {
+      claude.setScenario('text');
+    }
+  });
+
+  it('cancels a background response, aborting its upstream request', async () => {
+    claude.setScenario({ name: 'text', firstByteDelayMs: 5_000 });
+    try {
+      const before = claude.requests.length;
+      const queued = await openai.responses.create({ model: 'claude', input: 'slow', background: true });
+      // Wait until the upstream has the request.
+      for (let i = 0; i < 100 && claude.requests.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+      const cancelled = await openai.responses.cancel(queued.id);
+      expect(cancelled).toMatchObject({ id: queued.id, status: 'cancelled' });
+      await claude.last().finished;
+      expect(claude.last().aborted).toBe(true);
+      expect((await openai.responses.retrieve(queued.id)).status).toBe('cancelled');
+      // A finished or foreground response is not cancelled.
+      const foreground = await openai.responses.create({ model: 'left-only', input: 'now' });
+      await expect(openai.responses.cancel(foreground.id)).rejects.toMatchObject({ status: 400 });
+      await expect(openaiClient(gw, 'sk-nobody').responses.cancel(queued.id)).rejects.toMatchObject({ status: 401 });
+    } finally {
+      claude.setScenario('text');
+    }
+  });
+
   it('moves a conversation from a translated channel to OpenAI by sending it whole', async () => {
     claude.setScenario('text');
     const first = await openai.responses.create({ model: 'claude', input: 'my name is Ada' });
