@@ -145,6 +145,56 @@ describe.each(ENGINES)('Responses API through AI Hub (%s)', (engine) => {
       expect(final.usage?.output_tokens).toBeGreaterThan(0);
     });
 
+    it('streams a function call as output_item / function_call_arguments events', async () => {
+      use('tool_call');
+      const stream = openai.responses.stream({
+        model: model(c),
+        input: "What's the weather like in Paris today? Use get_weather.",
+        tools: [WEATHER],
+      });
+      const types: string[] = [];
+      for await (const event of stream) types.push(event.type);
+      const final = await stream.finalResponse();
+      use('text');
+      const calls = final.output.flatMap((item) => (item.type === 'function_call' ? [item] : []));
+      expect(calls.length).toBeGreaterThan(0);
+      for (const call of calls) {
+        expect(call.name).toBe('get_weather');
+        expect(() => JSON.parse(call.arguments)).not.toThrow();
+        expect(call.call_id.length).toBeGreaterThan(0);
+      }
+      expect(types).toContain('response.function_call_arguments.done');
+      expect(types.at(-1)).toBe('response.completed');
+    });
+
+    it.runIf(c.type !== 'openai' && c.answers?.reasoning.reasoning)(
+      'turns reasoning into a reasoning item with its summary',
+      async () => {
+        use('reasoning');
+        const stream = openai.responses.stream({
+          model: model(c),
+          input: 'Think, then answer.',
+          reasoning: { effort: 'low' },
+        });
+        const types: string[] = [];
+        for await (const event of stream) types.push(event.type);
+        const final = await stream.finalResponse();
+
+        const reasoning = final.output.find((item) => item.type === 'reasoning');
+        if (reasoning?.type !== 'reasoning') throw new Error(`no reasoning item in ${JSON.stringify(final.output)}`);
+        expect(reasoning.summary.map((s) => s.text).join('')).toBe(c.answers?.reasoning.reasoning);
+        expect(types).toContain('response.reasoning_summary_text.delta');
+        expect(types).toContain('response.reasoning_summary_text.done');
+        const created = await openai.responses.create({
+          model: model(c),
+          input: 'Think, then answer.',
+          reasoning: { effort: 'low' },
+        });
+        use('text');
+        expect(created.output[0]?.type).toBe('reasoning');
+      },
+    );
+
     it('runs a function-calling loop over previous_response_id, and keeps both responses', async () => {
       use('tool_call');
       const first = await openai.responses.create({
