@@ -202,6 +202,34 @@ describe.each(ENGINES)('Responses API state (%s)', (engine) => {
     }
   });
 
+  it('forgets responses past the retention setting, and purges them', async () => {
+    const old = await openai.responses.create({ model: 'claude', input: 'long ago' });
+    const fresh = await openai.responses.create({ model: 'claude', input: 'just now' });
+    await gw.t.services.responses.drain();
+    const db = gw.t.database.handle.db;
+    await db
+      .updateTable('responses')
+      .set({ created_at: Date.now() - 3 * 86_400_000 })
+      .where('id', '=', old.id)
+      .execute();
+    const set = await gw.call('PATCH', '/api/admin/settings', {
+      token: MASTER_KEY,
+      body: { responsesRetentionDays: 2 },
+    });
+    expect(set.status).toBe(200);
+    try {
+      await expect(openai.responses.retrieve(old.id)).rejects.toMatchObject({ status: 404 });
+      await expect(
+        openai.responses.create({ model: 'claude', input: 'go on', previous_response_id: old.id }),
+      ).rejects.toMatchObject({ status: 400, code: 'previous_response_not_found' });
+      expect(await gw.t.services.responses.purge()).toBeGreaterThanOrEqual(1);
+      const left = await db.selectFrom('responses').select('id').where('id', 'in', [old.id, fresh.id]).execute();
+      expect(left.map((r) => r.id)).toEqual([fresh.id]);
+    } finally {
+      await gw.call('PATCH', '/api/admin/settings', { token: MASTER_KEY, body: { responsesRetentionDays: 30 } });
+    }
+  });
+
   it('moves a conversation from a translated channel to OpenAI by sending it whole', async () => {
     claude.setScenario('text');
     const first = await openai.responses.create({ model: 'claude', input: 'my name is Ada' });
