@@ -11,7 +11,7 @@ import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { chatToResponse, fromResponsesUsage, type ResponseIds } from '../../providers/openai/responses/from-chat.js';
 import { ResponsesStreamEncoder, responsesEvent } from '../../providers/openai/responses/stream-encoder.js';
-import { inputItems, responsesToChat } from '../../providers/openai/responses/to-chat.js';
+import { inputItems, isOpenAiOnly, responsesToChat } from '../../providers/openai/responses/to-chat.js';
 import type { ResponseObject, ResponsesRequest } from '../../providers/openai/responses/types.js';
 import { isRecord } from '../../providers/shared/json.js';
 import type { ChatCompletion, ChatRequest, ChatUsage, JsonObject } from '../../providers/types.js';
@@ -71,8 +71,7 @@ function canonicalOf(body: ResponsesRequest, history: JsonObject[]): Pick<Respon
   try {
     return { chat: responsesToChat(body, history), untranslatable: undefined };
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (error.code !== 'bad_request' || !error.message.includes('only by OpenAI')) throw error;
+    if (!(error instanceof ApiError) || !isOpenAiOnly(error)) throw error;
     const text = JSON.stringify([body.instructions ?? '', history, body.input ?? '', body.tools ?? []]);
     return { chat: { model: body.model, messages: [{ role: 'user', content: text }] }, untranslatable: error };
   }

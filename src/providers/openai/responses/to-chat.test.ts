@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../core/errors.js';
-import { inputItems, responsesToChat } from './to-chat.js';
+import { inputItems, isOpenAiOnly, responsesToChat } from './to-chat.js';
 
 describe('responsesToChat', () => {
   it('makes a string input one user message, instructions the system message, and maps the settings', () => {
@@ -112,6 +112,8 @@ describe('responsesToChat', () => {
     };
     const hosted = refusal(() => responsesToChat({ model: 'm', input: 'x', tools: [{ type: 'web_search_preview' }] }));
     expect(hosted).toBeInstanceOf(ApiError);
+    expect(isOpenAiOnly(hosted)).toBe(true);
+    expect(isOpenAiOnly(refusal(() => responsesToChat({ model: 'm' })))).toBe(false);
     expect(hosted).toMatchObject({ status: 400, param: 'tools[0].type' });
     expect((hosted as Error).message).toContain('web_search_preview');
     expect(

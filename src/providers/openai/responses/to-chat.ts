@@ -18,10 +18,22 @@ import type {
 } from '../../types.js';
 import type { ResponsesRequest } from './types.js';
 
+/** Refusals of what only an OpenAI upstream runs (an OpenAI channel of the same model may still serve it). */
+const openAiOnly = new WeakSet<ApiError>();
+
+/** Whether `error` refuses something only an OpenAI channel can serve (not a mistake in the request). */
+export function isOpenAiOnly(error: unknown): boolean {
+  return error instanceof ApiError && openAiOnly.has(error);
+}
+
 function refuse(what: string, param: string): ApiError {
-  return new ApiError('bad_request', `${what} is served only by OpenAI channels (this model's channel is not one)`, {
-    param,
-  });
+  const error = new ApiError(
+    'bad_request',
+    `${what} is served only by OpenAI channels (this model's channel is not one)`,
+    { param },
+  );
+  openAiOnly.add(error);
+  return error;
 }
 
 function invalid(message: string, param: string): ApiError {
