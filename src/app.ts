@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { LogLevel } from './config/index.js';
 import { ApiError } from './core/errors.js';
 import { newId } from './core/ids.js';
-import { registerV1Routes } from './gateway/index.js';
+import { registerResponsesRoutes, registerV1Routes } from './gateway/index.js';
 import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
@@ -291,6 +291,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       done(new ApiError('ip_not_allowed', `Requests from ${request.ip} are not allowed here`));
     });
     registerV1Routes(v1, services.gateway);
+    registerResponsesRoutes(v1, services.gateway, { store: services.responses, clock: services.clock });
   });
 
   return app;

@@ -47,6 +47,8 @@ import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
 import { OrganizationsRepository } from './modules/organizations/repository.js';
 import { OrganizationsService } from './modules/organizations/service.js';
+import { ResponsesRepository } from './modules/responses/repository.js';
+import { ResponsesStore } from './modules/responses/service.js';
 import { SettingsRepository } from './modules/settings/repository.js';
 import { type Settings, SettingsService } from './modules/settings/service.js';
 import { SsoFlow } from './modules/sso/flow.js';
@@ -93,6 +95,8 @@ export interface Services {
   enforcer: LimitEnforcer;
   usageSummary: UsageSummary;
   retention: LogRetention;
+  /** Stored Responses-API responses (`store`, `previous_response_id`). */
+  responses: ResponsesStore;
   teams: TeamsService;
   accessRules: AccessRulesService;
   /** Single sign-on: connections and the sign-in flow. */
@@ -183,6 +187,9 @@ export function createServices(options: ServiceOptions): Services {
   settings.onChange((st) => periods.setTimeZone(st.limitsTimeZone));
   const enforcer = new LimitEnforcer({ counters, periods, clock, db, flushLog: () => recorder.flush() });
   const usageRepo = new UsageRepository(db);
+  const responses = new ResponsesStore(new ResponsesRepository(db), clock, {
+    retentionDays: () => settings.get().responsesRetentionDays,
+  });
   const usageSummary = new UsageSummary(usageRepo, recorder, periods, clock);
   const teams = new TeamsService(new TeamsRepository(db), clock, ids);
   teams.onChanged((teamId, deleted) => {
@@ -365,6 +372,7 @@ export function createServices(options: ServiceOptions): Services {
     enforcer,
     usageSummary,
     retention: new LogRetention(usageRepo, clock, { retentionDays: () => settings.get().logRetentionDays }),
+    responses,
     teams,
     accessRules,
     sso: { connections: ssoConnections, flow: ssoFlow },
@@ -379,6 +387,7 @@ export function createServices(options: ServiceOptions): Services {
       // Requests still settling (a stream's row follows its upstream's end) are waited for, within the
       // shutdown timeout, so their rows are written before the database closes.
       await recorder.close({ waitMs: config.shutdownTimeoutMs });
+      await responses.drain();
       await dataPlane.close();
     },
   };
@@ -428,6 +437,7 @@ export function startBackground(services: Services, options: { log?: BackgroundL
   services.changes?.reportErrorsTo((error) =>
     log?.error({ err: error }, 'telling other instances of a change, or applying theirs, failed'),
   );
+  services.responses.reportErrorsTo((error) => log?.error({ err: error }, 'storing a Responses-API response failed'));
   services.healthChecker.start();
   const refresh = setInterval(() => {
     void Promise.all([
@@ -450,6 +460,10 @@ export function startBackground(services: Services, options: { log?: BackgroundL
         if (cutoff === null) return;
         if (deleted > 0) log?.info({ deleted, before: cutoff }, `purged ${deleted} request log rows`);
         else log?.debug({ before: cutoff }, 'no request log rows to purge');
+      })
+      .then(() => services.responses.purge())
+      .then((deleted) => {
+        if (deleted > 0) log?.info({ deleted }, `purged ${deleted} stored responses past their retention`);
       })
       .catch((error: unknown) => log?.error({ err: error }, 'request log purge failed'))
       .finally(() => {

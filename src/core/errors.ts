@@ -37,6 +37,7 @@ export const ERROR_STATUS = {
   invalid_token: 400,
   email_unverified: 403,
   invitation_gone: 410,
+  previous_response_not_found: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -12,7 +12,8 @@ export type EndpointKind =
   | 'rerank'
   | 'generate_content'
   | 'gemini_count_tokens'
-  | 'embed_content';
+  | 'embed_content'
+  | 'responses';
 
 /** Endpoint kinds that answer in Anthropic's protocol (the rest answer in OpenAI's). */
 const ANTHROPIC_KINDS: ReadonlySet<EndpointKind> = new Set(['messages', 'count_tokens']);

@@ -357,4 +357,11 @@ export interface ProviderAdapter extends ProviderDeclaration {
   readonly messages?: MessagesPassthrough;
   /** Present when the provider answers in-process: the gateway then never calls the HTTP methods. */
   readonly inProcess?: InProcessTransport;
+  /** Present when the upstream serves the OpenAI Responses API itself (`/v1/responses` passes through). */
+  readonly responses?: ResponsesPassthrough;
+}
+
+/** Same-protocol path of the gateway's `/v1/responses`: the client's body goes upstream as it came (model renamed). */
+export interface ResponsesPassthrough {
+  buildRequest(body: Record<string, unknown>, target: UpstreamTarget): UpstreamHttpRequest;
 }

@@ -12,6 +12,7 @@ import type { UsageEstimate } from '../pipeline/admit.js';
 import type { StreamSink } from '../pipeline/chat-attempt.js';
 import type { Attempt } from '../pipeline/dispatch.js';
 import type { RequestLedger } from '../pipeline/ledger.js';
+import type { Target } from '../pipeline/route.js';
 import type { UpstreamClient } from '../pipeline/upstream.js';
 import type { EndpointKind } from '../protocols.js';
 
@@ -49,6 +50,11 @@ export interface Endpoint<Call, Result> {
    * A stream attempt writes to the client and settles the ledger itself.
    */
   attempt(x: Exchange<Call>, attempt: Attempt): Promise<Result>;
+  /**
+   * Narrow the routed targets for this request (a follow-up that must stay on the channel holding its
+   * conversation); throws the client's error when none is left. Absent: every target.
+   */
+  targets?(x: Exchange<Call>, planned: Target[]): Target[];
   /** Protocol out of a non-stream answer. */
   answer(call: Call, result: Result): Answer;
 }

@@ -103,6 +103,8 @@ export interface InFlight {
 /** What runs one attempt against one target (an endpoint). */
 export interface AttemptUnit<X, T> {
   attempt(x: X, attempt: Attempt): Promise<T>;
+  /** Narrow the planned targets for this request (see Endpoint.targets). */
+  targets?(x: X, planned: Target[]): Target[];
 }
 
 /**
@@ -146,7 +148,8 @@ export class Dispatcher {
   async run<X extends InFlight, T>(x: X, unit: AttemptUnit<X, T>): Promise<T> {
     const { ledger, client } = x;
     const routing = this.deps.routing();
-    const targets = this.plan(ledger, routing).slice(0, Math.max(1, routing.maxAttempts));
+    const planned = this.plan(ledger, routing);
+    const targets = (unit.targets ? unit.targets(x, planned) : planned).slice(0, Math.max(1, routing.maxAttempts));
     if (targets.length === 0) throw this.noTarget(ledger);
     const random = this.deps.random ?? Math.random;
     const startedAt = this.deps.clock.now();

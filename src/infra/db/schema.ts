@@ -268,6 +268,7 @@ export interface Database {
   login_challenges: LoginChallengesTable;
   email_tokens: EmailTokensTable;
   invitations: InvitationsTable;
+  responses: ResponsesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -459,4 +460,25 @@ export interface InvitationsTable {
   accepted_at: number | null;
   accepted_by: string | null;
   revoked_at: number | null;
+}
+
+/** A stored Responses-API response (migration 0018): tenant-owned, scoped by organization and key. */
+export interface ResponsesTable {
+  id: string;
+  org_id: string | null;
+  key_id: string | null;
+  user_id: string | null;
+  /** The public model name the client asked for. */
+  model: string;
+  status: string;
+  channel_id: string | null;
+  provider_key_id: string | null;
+  /** 1 when the upstream served /responses itself and holds the conversation (follow-ups stick to it). */
+  native: number;
+  previous_response_id: string | null;
+  /** JSON array: this request's input items. */
+  input: string;
+  /** JSON: the response object. */
+  response: string;
+  created_at: number;
 }

@@ -86,6 +86,12 @@ export const SettingsSchema = Type.Object({
     maximum: 1_000_000,
     description: 'Longest request or response body kept in the log, in characters (the rest is cut off)',
   }),
+  responsesRetentionDays: Type.Integer({
+    default: 30,
+    minimum: 0,
+    maximum: 3650,
+    description: 'Keep stored Responses-API responses (store: true) this many days; 0 = keep forever',
+  }),
 });
 
 /** The instance settings (see SettingsSchema for each one's meaning and default). */

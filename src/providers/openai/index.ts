@@ -8,6 +8,7 @@ import { buildOpenAiChatRequest, parseOpenAiChatResponse } from './chat.js';
 import { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 import { parseOpenAiError } from './errors.js';
 import { buildOpenAiForwardedRequest } from './forwarded.js';
+import { buildOpenAiResponsesRequest } from './responses/passthrough.js';
 import { createOpenAiStreamTranslator } from './stream.js';
 
 /**
@@ -34,6 +35,7 @@ export const openaiAdapter: ProviderAdapter = {
   parseEmbeddingsResponse: (body, request) => parseOpenAiEmbeddingsResponse(body, request),
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers),
   buildForwardedRequest: buildOpenAiForwardedRequest,
+  responses: { buildRequest: buildOpenAiResponsesRequest },
 };
 
 export { bearerAuth, OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';

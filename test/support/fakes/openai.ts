@@ -26,6 +26,7 @@ import {
   startFakeServer,
 } from './http.js';
 import { type AnswerScenario, type OpenAiFlavor, SCRIPTS } from './openai-answers.js';
+import { answerResponses, FakeResponsesState } from './openai-responses.js';
 import { chunkEvents, completionBody, withoutUsage } from './openai-wire.js';
 
 export interface OpenAiFakeOptions {
@@ -186,7 +187,9 @@ function invalidRequest(body: unknown): ErrorAnswer | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Routing
 
-type Endpoint = { kind: 'chat' | 'embeddings'; deployment?: string } | { kind: 'not_found'; body: unknown };
+type Endpoint =
+  | { kind: 'chat' | 'embeddings' | 'responses'; deployment?: string }
+  | { kind: 'not_found'; body: unknown };
 
 function route(
   flavor: OpenAiFlavor,
@@ -206,6 +209,8 @@ function route(
   const chatPaths = flavor === 'deepseek' ? ['/chat/completions', '/v1/chat/completions'] : ['/v1/chat/completions'];
   if (chatPaths.includes(path)) return { kind: 'chat' };
   if (flavor !== 'deepseek' && path === '/v1/embeddings') return { kind: 'embeddings' };
+  // Only OpenAI itself serves the Responses API (the other flavors answer 404, as their servers do).
+  if (flavor === 'openai' && path === '/v1/responses') return { kind: 'responses' };
   return { kind: 'not_found', body: openAiError(`Invalid URL (POST ${path})`, 'invalid_request_error', null, null) };
 }
 
@@ -273,6 +278,7 @@ export async function start(options: OpenAiFakeOptions = {}): Promise<FakeUpstre
   const flavor = options.flavor ?? 'openai';
   const key = options.key ?? `sk-fake-${flavor}-9Qm2Lx7Vw4Rt8Zp3Kd6Hs1Ja5`;
   const scripts = SCRIPTS[flavor]();
+  const responses = new FakeResponsesState();
   return startFakeServer({
     key,
     baseUrl: (origin) => (flavor === 'openai' || flavor === 'ollama' ? `${origin}/v1` : origin),
@@ -293,6 +299,17 @@ export async function start(options: OpenAiFakeOptions = {}): Promise<FakeUpstre
         return;
       }
       const body = req.body;
+      const fault0 =
+        scenario.name === 'rate_limit'
+          ? rateLimited(flavor, scenario.retryAfterSeconds ?? 7)
+          : scenario.name === 'server_error'
+            ? serverError(flavor)
+            : undefined;
+      if (endpoint.kind === 'responses') {
+        if (fault0) exchange.json(fault0.status, fault0.body, fault0.headers);
+        else await answerResponses(exchange, auth.presented ?? '', responses);
+        return;
+      }
       if (endpoint.kind === 'embeddings') {
         const answer = embeddings(isRecord(body) ? body : {});
         exchange.json(answer.status, answer.body);

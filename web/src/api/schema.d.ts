@@ -7266,6 +7266,11 @@ export interface paths {
                              * @default 16384
                              */
                             logBodyMaxChars: number;
+                            /**
+                             * @description Keep stored Responses-API responses (store: true) this many days; 0 = keep forever
+                             * @default 30
+                             */
+                            responsesRetentionDays: number;
                         };
                     };
                 };
@@ -7389,6 +7394,8 @@ export interface paths {
                         logBodies?: "off" | "errors" | "all";
                         /** @description Longest request or response body kept in the log, in characters (the rest is cut off) */
                         logBodyMaxChars?: number;
+                        /** @description Keep stored Responses-API responses (store: true) this many days; 0 = keep forever */
+                        responsesRetentionDays?: number;
                     };
                 };
             };
@@ -7496,6 +7503,11 @@ export interface paths {
                              * @default 16384
                              */
                             logBodyMaxChars: number;
+                            /**
+                             * @description Keep stored Responses-API responses (store: true) this many days; 0 = keep forever
+                             * @default 30
+                             */
+                            responsesRetentionDays: number;
                         };
                     };
                 };

@@ -94,6 +94,10 @@ export default {
       label: 'Longest body kept',
       help: 'Characters kept of each request or response body (256–1000000); the rest is cut off and marked.',
     },
+    responsesRetentionDays: {
+      label: 'Stored responses retention',
+      help: 'Keep Responses-API responses stored with store: true (for retrieval and previous_response_id) this many days; 0 = keep forever.',
+    },
   },
   strategies: {
     weighted: 'Weighted random',

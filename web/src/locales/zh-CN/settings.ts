@@ -94,6 +94,10 @@ export default {
       label: '正文最大长度',
       help: '每个请求或响应正文最多保留的字符数（256–1000000）；超出部分会被截断并加以标注。',
     },
+    responsesRetentionDays: {
+      label: '已存储响应保留天数',
+      help: 'Responses API 中以 store: true 存储的响应（供查询和 previous_response_id 使用）保留的天数；0 = 永久保留。',
+    },
   },
   strategies: {
     weighted: '加权随机',
