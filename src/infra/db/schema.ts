@@ -264,6 +264,9 @@ export interface Database {
   login_challenges: LoginChallengesTable;
   email_tokens: EmailTokensTable;
   invitations: InvitationsTable;
+  jobs: JobsTable;
+  job_dependencies: JobDependenciesTable;
+  job_schedules: JobSchedulesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -453,4 +456,57 @@ export interface InvitationsTable {
   accepted_at: number | null;
   accepted_by: string | null;
   revoked_at: number | null;
+}
+
+/** A job of the embedded queue (src/jobs/embedded/). JSON columns hold JSON text. */
+export interface JobsTable {
+  id: string;
+  type: string;
+  /** queued | waiting (for parents) | running | succeeded | failed (dead letter) | cancelled */
+  state: string;
+  /** The organization it belongs to; null for the instance's own work (retention, schedules). */
+  org_id: string | null;
+  /** The user who started it (exports, batches); null for system jobs. */
+  user_id: string | null;
+  payload: string;
+  result: string | null;
+  error: string | null;
+  /** Higher runs first. */
+  priority: number;
+  /** Attempts started so far. */
+  attempts: number;
+  max_attempts: number;
+  timeout_ms: number | null;
+  /** Not claimed before this instant (delayed jobs, backoff). */
+  run_at: number;
+  /** A running job whose lease passed is taken back (its worker died). */
+  lease_until: number | null;
+  worker_id: string | null;
+  progress: number;
+  progress_message: string | null;
+  cancel_requested: number;
+  schedule_name: string | null;
+  unique_key: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+export interface JobDependenciesTable {
+  job_id: string;
+  parent_id: string;
+}
+
+/** A recurring schedule: platform-wide (declared in code by the module that owns the job type). */
+export interface JobSchedulesTable {
+  name: string;
+  type: string;
+  cron: string;
+  payload: string;
+  enabled: number;
+  next_run_at: number;
+  last_run_at: number | null;
+  created_at: number;
+  updated_at: number;
 }
