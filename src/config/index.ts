@@ -177,8 +177,8 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
   },
   {
     name: 'AIHUB_JOBS',
-    default: '(bullmq with REDIS_URL, else embedded)',
-    description: 'Job queue: embedded (jobs in the database) or bullmq (on REDIS_URL)',
+    default: 'embedded',
+    description: 'Job queue: embedded (jobs in the database; BullMQ on Redis is not available yet)',
   },
   {
     name: 'AIHUB_WORKERS',
@@ -371,7 +371,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: bool('AIHUB_TRUST_PROXY', false),
     shutdownTimeoutMs: int('AIHUB_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     jobs: {
-      backend: jobsBackend(str('AIHUB_JOBS'), redisUrl, problems),
+      backend: jobsBackend(str('AIHUB_JOBS'), problems),
       workers: bool('AIHUB_WORKERS', true),
       pollMs: int('AIHUB_JOBS_POLL_MS', 1_000, 10, 60_000),
     },
@@ -460,14 +460,14 @@ export function readEnvironment(cwd = process.cwd(), env: Env = process.env): En
   return { ...fromFile, ...env };
 }
 
-/** AIHUB_JOBS: embedded or bullmq; by default bullmq when Redis is configured. */
-function jobsBackend(raw: string | undefined, redisUrl: string | undefined, problems: string[]): 'embedded' | 'bullmq' {
-  if (raw === undefined) return redisUrl ? 'bullmq' : 'embedded';
-  const value = raw.toLowerCase();
-  if (value !== 'embedded' && value !== 'bullmq') {
-    problems.push(`AIHUB_JOBS="${raw}" must be embedded or bullmq`);
-    return 'embedded';
-  }
-  if (value === 'bullmq' && !redisUrl) problems.push('AIHUB_JOBS=bullmq needs REDIS_URL');
-  return value;
+/**
+ * AIHUB_JOBS: the job queue. Only the embedded queue exists in this version (it works across instances on
+ * PostgreSQL, claiming with SKIP LOCKED); `bullmq` is refused with a clear message rather than ignored.
+ */
+function jobsBackend(raw: string | undefined, problems: string[]): 'embedded' | 'bullmq' {
+  if (raw === undefined || raw.toLowerCase() === 'embedded') return 'embedded';
+  if (raw.toLowerCase() === 'bullmq')
+    problems.push('AIHUB_JOBS=bullmq is not available yet: use embedded (it runs across instances on PostgreSQL)');
+  else problems.push(`AIHUB_JOBS="${raw}" must be embedded`);
+  return 'embedded';
 }

@@ -242,6 +242,7 @@ export class EmbeddedJobQueue implements JobQueue {
     if (now - this.#lastReap >= this.#leaseMs / 2) {
       this.#lastReap = now;
       await this.#store.reapExpired(now);
+      await this.#store.repairWaiting(now);
     }
     if (now - this.#lastSchedules >= this.#pollMs) {
       this.#lastSchedules = now;

@@ -36,6 +36,15 @@ export class JobStore {
 
   /** Insert a job (with its parents); a job with the same unique key is returned instead when one exists. */
   async insert(job: NewJob, parents: string[]): Promise<{ row: JobRow; created: boolean }> {
+    // The common case, one statement: no parents to look at, no unique key to look for.
+    if (parents.length === 0 && !job.unique_key) {
+      const row = await this.db
+        .insertInto('jobs')
+        .values(newRow(job, 'queued', null))
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { row, created: true };
+    }
     return this.db.transaction().execute(async (trx) => {
       if (job.unique_key) {
         const existing = await trx
@@ -56,21 +65,7 @@ export class JobStore {
           error = `parent job ${bad} did not succeed`;
         } else if (parents.some((p) => known.get(p) !== 'succeeded')) state = 'waiting';
       }
-      const row: JobsTable = {
-        ...job,
-        state,
-        result: null,
-        error,
-        attempts: 0,
-        lease_until: null,
-        worker_id: null,
-        progress: 0,
-        progress_message: null,
-        cancel_requested: 0,
-        started_at: null,
-        finished_at: state === 'cancelled' ? job.created_at : null,
-        updated_at: job.created_at,
-      };
+      const row = newRow(job, state, error);
       const inserted = await trx
         .insertInto('jobs')
         .values(row)
@@ -188,34 +183,65 @@ export class JobStore {
       | { state: 'requeued' },
     now: number,
   ): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const base = trx
-        .updateTable('jobs')
-        .where('id', '=', id)
-        .where('worker_id', '=', workerId)
-        .where('state', '=', 'running');
-      const free = { worker_id: null, lease_until: null, updated_at: now };
-      const q =
-        outcome.state === 'succeeded'
-          ? base.set({
-              ...free,
-              state: 'succeeded',
-              result: outcome.result,
-              error: null,
-              progress: 100,
-              finished_at: now,
-            })
-          : outcome.state === 'queued'
-            ? base.set({ ...free, state: 'queued', error: outcome.error, run_at: outcome.retryAt })
-            : outcome.state === 'requeued'
-              ? // Shutdown: this attempt does not count.
-                base.set((eb) => ({ ...free, state: 'queued', attempts: eb('attempts', '-', 1), cancel_requested: 0 }))
-              : base.set({ ...free, state: outcome.state, error: outcome.error, finished_at: now });
-      const updated = Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
-      if (updated && outcome.state === 'succeeded') await releaseChildren(trx, id, now);
-      if (updated && (outcome.state === 'failed' || outcome.state === 'cancelled')) await cancelChildren(trx, id, now);
-      return updated;
-    });
+    const base = this.db
+      .updateTable('jobs')
+      .where('id', '=', id)
+      .where('worker_id', '=', workerId)
+      .where('state', '=', 'running');
+    const free = { worker_id: null, lease_until: null, updated_at: now };
+    const q =
+      outcome.state === 'succeeded'
+        ? base.set({
+            ...free,
+            state: 'succeeded',
+            result: outcome.result,
+            error: null,
+            progress: 100,
+            finished_at: now,
+          })
+        : outcome.state === 'queued'
+          ? base.set({ ...free, state: 'queued', error: outcome.error, run_at: outcome.retryAt })
+          : outcome.state === 'requeued'
+            ? // Shutdown: this attempt does not count.
+              base.set((eb) => ({ ...free, state: 'queued', attempts: eb('attempts', '-', 1), cancel_requested: 0 }))
+            : base.set({ ...free, state: outcome.state, error: outcome.error, finished_at: now });
+    const updated = Number((await q.executeTakeFirst()).numUpdatedRows) === 1;
+    const settles = outcome.state === 'succeeded' || outcome.state === 'failed' || outcome.state === 'cancelled';
+    // Most jobs have no children: one statement. Should the process die between the two, `repairWaiting`
+    // (run with the lease reaper) settles the children.
+    if (updated && settles && (await this.hasChildren(id)))
+      await this.db
+        .transaction()
+        .execute(async (trx) =>
+          outcome.state === 'succeeded' ? releaseChildren(trx, id, now) : cancelChildren(trx, id, now),
+        );
+    return updated;
+  }
+
+  private async hasChildren(id: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('job_dependencies')
+      .select('job_id')
+      .where('parent_id', '=', id)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Waiting jobs whose parents have all finished (their parent's worker died between two statements) move on. */
+  async repairWaiting(now: number): Promise<void> {
+    await sql`
+      update jobs set state = 'queued', run_at = ${now}, updated_at = ${now}
+      where state = 'waiting' and not exists (
+        select 1 from job_dependencies d join jobs p on p.id = d.parent_id
+        where d.job_id = jobs.id and p.state <> 'succeeded'
+      )`.execute(this.db);
+    await sql`
+      update jobs set state = 'cancelled', error = 'a parent job did not succeed', finished_at = ${now}, updated_at = ${now}
+      where state = 'waiting' and exists (
+        select 1 from job_dependencies d join jobs p on p.id = d.parent_id
+        where d.job_id = jobs.id and p.state in ('failed', 'cancelled')
+      )`.execute(this.db);
   }
 
   /** Take back running jobs whose lease passed (their worker died): queued again, or dead when out of attempts. */
@@ -366,6 +392,24 @@ export class JobStore {
       .where('next_run_at', '=', tick)
       .execute();
   }
+}
+
+function newRow(job: NewJob, state: string, error: string | null): JobsTable {
+  return {
+    ...job,
+    state,
+    result: null,
+    error,
+    attempts: 0,
+    lease_until: null,
+    worker_id: null,
+    progress: 0,
+    progress_message: null,
+    cancel_requested: 0,
+    started_at: null,
+    finished_at: state === 'cancelled' ? job.created_at : null,
+    updated_at: job.created_at,
+  };
 }
 
 /** Waiting children of `parentId` whose parents have all succeeded become queued. */
