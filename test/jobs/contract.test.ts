@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobContext, JobQueue, JobRecord, JobState } from '../../src/jobs/types.js';
-import { HARNESSES, JumpClock, type QueueHarness } from './harness.js';
+import { HARNESSES, JumpClock, type QueueHarness } from '../support/jobs.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

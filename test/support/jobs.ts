@@ -2,7 +2,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { newId } from '../../src/core/ids.js';
 import { EmbeddedJobQueue } from '../../src/jobs/embedded/queue.js';
 import type { JobQueue } from '../../src/jobs/types.js';
-import { createTestDatabase, type TestDatabase } from '../support/databases.js';
+import { createTestDatabase, type TestDatabase } from './databases.js';
 
 /** Fast timings for tests: polls every 20 ms, leases of 300 ms. */
 export const FAST = { pollMs: 20, leaseMs: 300 };
