@@ -305,6 +305,26 @@ for (const factory of HARNESSES) {
       await other.stop(0);
     });
 
+    it('without workers (AIHUB_WORKERS=false) stores schedules and accepts jobs, but runs none', async () => {
+      const q = fresh();
+      const type = typeName('gateway-only');
+      let ran = false;
+      q.define({
+        type,
+        handler: async () => {
+          ran = true;
+        },
+      });
+      q.schedule({ name: `${type}.nightly`, type, cron: '0 3 * * *' });
+      await q.start({ workers: false });
+      const job = await q.enqueue(type, null);
+      await sleep(200);
+      expect(ran).toBe(false);
+      expect((await q.get(job.id))?.state).toBe('queued');
+      expect((await q.schedules()).map((s) => s.name)).toContain(`${type}.nightly`);
+      await q.cancel(job.id);
+    });
+
     it('lists jobs by type, state and organization, newest first', async () => {
       const q = fresh();
       const type = typeName('listed');
