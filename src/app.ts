@@ -18,6 +18,8 @@ import { loggerOptions } from './http/log-options.js';
 import { ErrorBody } from './http/schemas.js';
 import type { TlsMaterial } from './http/tls.js';
 import { logV1Request } from './http/v1-log.js';
+import { jobRoutes } from './jobs/routes.js';
+import { JobsService } from './jobs/service.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createAccessHook } from './modules/auth/guard.js';
@@ -275,6 +277,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit }));
     await scope.register(tlsRoutes({ status: options.certificateStatus ?? (() => fileCertificateStatus(undefined)) }));
     await scope.register(playgroundRoutes(services.gateway, services.organizations));
+    await scope.register(jobRoutes({ jobs: new JobsService(services.jobs, services.audit) }));
     await registerConsole(scope, services.config.webDir ?? DEFAULT_WEB_DIR);
   });
 

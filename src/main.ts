@@ -45,6 +45,14 @@ export function buildCli(): Command {
     });
 
   program
+    .command('worker')
+    .description('Run job workers without the HTTP server (the server runs them too unless AIHUB_WORKERS=false)')
+    .action(async () => {
+      const { runWorker } = await import('./jobs/worker.js');
+      await runWorker(config());
+    });
+
+  program
     .command('migrate')
     .description('Bring the database schema up to date, then exit')
     .option('--dry-run', 'list the migrations that would run, change nothing', false)

@@ -17,6 +17,8 @@ import type { DatabaseHandle } from './infra/db/client.js';
 import { type Change, RedisChangeBus } from './infra/state/change-bus.js';
 import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
 import { RedisCounterStore } from './infra/state/redis-counters.js';
+import { createJobQueue, type JobQueue } from './jobs/index.js';
+import { RelayLog } from './jobs/log.js';
 import { AccessRepository } from './modules/access/repository.js';
 import { AccessService } from './modules/access/service.js';
 import { AccessRulesRepository } from './modules/access-rules/repository.js';
@@ -47,6 +49,7 @@ import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
 import { OrganizationsRepository } from './modules/organizations/repository.js';
 import { OrganizationsService } from './modules/organizations/service.js';
+import { registerResponsesJobs } from './modules/responses/jobs.js';
 import { ResponsesRepository } from './modules/responses/repository.js';
 import { ResponsesStore } from './modules/responses/service.js';
 import { SettingsRepository } from './modules/settings/repository.js';
@@ -59,6 +62,7 @@ import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
 import { TwoFactorRepository } from './modules/two-factor/repository.js';
 import { TwoFactorService } from './modules/two-factor/service.js';
+import { PURGE_LOGS_JOB, registerRetentionJobs } from './modules/usage/jobs.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
 import { UsageRepository } from './modules/usage/repository.js';
@@ -106,6 +110,10 @@ export interface Services {
   invitations: InvitationsService;
   /** Tells other instances what this one changed (with Redis; none on a single instance). */
   changes: RedisChangeBus | undefined;
+  /** The durable job queue: modules register their job types and schedules on it (src/jobs/). */
+  jobs: JobQueue;
+  /** Where job handlers log; `startBackground` and `aihub worker` point it at their logger. */
+  jobLog: RelayLog;
   /** Release timers and pools (the app's onClose calls it). */
   close(): Promise<void>;
 }
@@ -126,6 +134,8 @@ export interface ServiceOptions {
   random?: () => number;
   /** Prefix of every Redis key (tests use their own). */
   redisPrefix?: string;
+  /** Job queue timings (tests shorten the lease). */
+  jobs?: { leaseMs?: number };
 }
 
 /** Wire the services together. Call `settings.load()` (done by `startServices`) before serving. */
@@ -345,6 +355,19 @@ export function createServices(options: ServiceOptions): Services {
     keyVerifier.onInvalidate((what) => publish(what));
     changes.onRemote((change) => applyChange(change));
   }
+  const jobLog = new RelayLog();
+  const jobs = createJobQueue({
+    config,
+    database,
+    clock,
+    newId: ids,
+    log: jobLog,
+    redisPrefix: options.redisPrefix,
+    leaseMs: options.jobs?.leaseMs,
+  });
+  const retention = new LogRetention(usageRepo, clock, { retentionDays: () => settings.get().logRetentionDays });
+  registerRetentionJobs(jobs, retention, jobLog, () => settings.load());
+  registerResponsesJobs(jobs, responses, jobLog, () => settings.load());
   return {
     config,
     database,
@@ -371,7 +394,7 @@ export function createServices(options: ServiceOptions): Services {
     limits,
     enforcer,
     usageSummary,
-    retention: new LogRetention(usageRepo, clock, { retentionDays: () => settings.get().logRetentionDays }),
+    retention,
     responses,
     teams,
     accessRules,
@@ -380,8 +403,11 @@ export function createServices(options: ServiceOptions): Services {
     emailAuth,
     invitations,
     changes,
+    jobs,
+    jobLog,
     close: async () => {
       healthChecker.stop();
+      await jobs.stop(config.shutdownTimeoutMs);
       await mailer.close();
       await changes?.close();
       // Requests still settling (a stream's row follows its upstream's end) are waited for, within the
@@ -407,9 +433,6 @@ export async function startServices(services: Services): Promise<void> {
  * them at once; this is the safety net for a message lost while an instance was disconnected.
  */
 const REFRESH_MS = 60_000;
-/** How often old request logs are purged (and once at start). */
-const PURGE_MS = 3_600_000;
-
 /** Where background work reports (pino's `app.log` fits). */
 export interface BackgroundLog {
   info(detail: Record<string, unknown>, message: string): void;
@@ -418,9 +441,9 @@ export interface BackgroundLog {
 }
 
 /**
- * Start background work: health checks, re-reading shared configuration, and the request-log purge.
- * Tests call it when they want it. The returned function stops it all and waits for a purge in progress
- * to finish its current batch.
+ * Start background work: health checks, re-reading shared configuration, and the job queue's workers (the
+ * request-log purge is one of its jobs). Tests call it when they want it. The returned function stops it all
+ * and lets running jobs finish (or puts them back in the queue) within the shutdown timeout.
  */
 export function startBackground(services: Services, options: { log?: BackgroundLog } = {}): () => Promise<void> {
   const { log } = options;
@@ -448,37 +471,30 @@ export function startBackground(services: Services, options: { log?: BackgroundL
     ]).catch(() => undefined);
   }, REFRESH_MS);
   refresh.unref();
-
-  const stopping = new AbortController();
-  let purging: Promise<void> | undefined;
-  const purge = () => {
-    // A purge still going after an hour (a first run over a huge table) is not started twice.
-    if (purging) return;
-    purging = services.retention
-      .purge(stopping.signal)
-      .then(({ deleted, cutoff }) => {
-        if (cutoff === null) return;
-        if (deleted > 0) log?.info({ deleted, before: cutoff }, `purged ${deleted} request log rows`);
-        else log?.debug({ before: cutoff }, 'no request log rows to purge');
-      })
-      .then(() => services.responses.purge())
-      .then((deleted) => {
-        if (deleted > 0) log?.info({ deleted }, `purged ${deleted} stored responses past their retention`);
-      })
-      .catch((error: unknown) => log?.error({ err: error }, 'request log purge failed'))
-      .finally(() => {
-        purging = undefined;
-      });
-  };
-  purge();
-  const purgeTimer = setInterval(purge, PURGE_MS);
-  purgeTimer.unref();
-
+  // Jobs: the request-log purge (once now, then hourly by its schedule) and whatever else modules registered.
+  services.jobLog.use(log);
+  const jobsStarted = startJobs(services, { workers: services.config.jobs.workers }, log);
   return async () => {
     services.healthChecker.stop();
     clearInterval(refresh);
-    clearInterval(purgeTimer);
-    stopping.abort();
-    await purging;
+    await jobsStarted;
+    await services.jobs.stop(services.config.shutdownTimeoutMs);
   };
+}
+
+/**
+ * Store the schedules, start the workers (unless `workers` is false) and queue one request-log purge, as a
+ * server or `aihub worker` starts. Failures are logged, not thrown: the gateway serves without its jobs.
+ */
+export async function startJobs(
+  services: Services,
+  options: { workers: boolean },
+  log: BackgroundLog | undefined,
+): Promise<void> {
+  try {
+    await services.jobs.start({ workers: options.workers });
+    await services.jobs.enqueue(PURGE_LOGS_JOB, null);
+  } catch (error) {
+    log?.error({ err: error }, 'starting the job queue failed');
+  }
 }

@@ -77,6 +77,9 @@ describe('loadConfig', () => {
         AIHUB_TRUST_PROXY: 'yes',
         AIHUB_SHUTDOWN_TIMEOUT_MS: '0',
         AIHUB_CONFIG: configFile,
+        AIHUB_JOBS: 'embedded',
+        AIHUB_WORKERS: 'false',
+        AIHUB_JOBS_POLL_MS: '250',
       });
       expect(config).toMatchObject({
         port: 8080,
@@ -96,6 +99,7 @@ describe('loadConfig', () => {
         refreshTokenTtlSeconds: 3600,
         trustProxy: true,
         shutdownTimeoutMs: 0,
+        jobs: { backend: 'embedded', workers: false, pollMs: 250 },
         configFile,
       });
       expect(config.secretKey?.toString('hex')).toBe(HEX_KEY);
@@ -104,6 +108,17 @@ describe('loadConfig', () => {
     }
     // Every variable in CONFIG_VARIABLES has a default and a description (config check, .env.example).
     for (const v of CONFIG_VARIABLES) expect(v.default.length * v.description.length, v.name).toBeGreaterThan(0);
+  });
+
+  it('refuses a job queue it does not have, naming the variable', () => {
+    expect(() => loadConfig({ AIHUB_JOBS: 'bullmq', REDIS_URL: 'redis://cache:6379' })).toThrow(/AIHUB_JOBS=bullmq/);
+    expect(() => loadConfig({ AIHUB_JOBS: 'celery' })).toThrow(/AIHUB_JOBS="celery"/);
+    expect(() => loadConfig({ AIHUB_JOBS_POLL_MS: '5' })).toThrow(/AIHUB_JOBS_POLL_MS/);
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).jobs).toEqual({
+      backend: 'embedded',
+      workers: true,
+      pollMs: 1000,
+    });
   });
 
   it('accepts `*` for CORS, sqlite: URLs, port 0 and a base64 secret key', () => {

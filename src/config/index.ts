@@ -37,6 +37,8 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   trustProxy: boolean;
   shutdownTimeoutMs: number;
+  /** The job queue (src/jobs/): where jobs live, whether this process runs workers, how often idle workers poll. */
+  jobs: { backend: 'embedded' | 'bullmq'; workers: boolean; pollMs: number };
   configFile: string | undefined;
   /** Seed the mock demo channel and models on a brand-new instance. */
   demo: boolean;
@@ -172,6 +174,21 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
     name: 'AIHUB_SHUTDOWN_TIMEOUT_MS',
     default: '30000',
     description: 'How long a shutdown waits for in-flight requests',
+  },
+  {
+    name: 'AIHUB_JOBS',
+    default: 'embedded',
+    description: 'Job queue: embedded (jobs in the database; BullMQ on Redis is not available yet)',
+  },
+  {
+    name: 'AIHUB_WORKERS',
+    default: 'true',
+    description: 'Run job workers in this server process (false: only `aihub worker` processes run jobs)',
+  },
+  {
+    name: 'AIHUB_JOBS_POLL_MS',
+    default: '1000',
+    description: 'How often an idle embedded-queue worker looks for due jobs and schedules',
   },
   {
     name: 'AIHUB_CONFIG',
@@ -353,6 +370,11 @@ export function loadConfig(env: Env): Config {
     refreshTokenTtlSeconds: int('AIHUB_REFRESH_TOKEN_TTL', 2_592_000, 300, 31_536_000),
     trustProxy: bool('AIHUB_TRUST_PROXY', false),
     shutdownTimeoutMs: int('AIHUB_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
+    jobs: {
+      backend: jobsBackend(str('AIHUB_JOBS'), problems),
+      workers: bool('AIHUB_WORKERS', true),
+      pollMs: int('AIHUB_JOBS_POLL_MS', 1_000, 10, 60_000),
+    },
     configFile: str('AIHUB_CONFIG'),
     demo: bool('AIHUB_DEMO', true),
     webDir: str('AIHUB_WEB_DIR') ? resolve(str('AIHUB_WEB_DIR') as string) : undefined,
@@ -436,4 +458,16 @@ export function readEnvironment(cwd = process.cwd(), env: Env = process.env): En
   const file = resolve(cwd, '.env');
   const fromFile = existsSync(file) ? parseDotenv(readFileSync(file)) : {};
   return { ...fromFile, ...env };
+}
+
+/**
+ * AIHUB_JOBS: the job queue. Only the embedded queue exists in this version (it works across instances on
+ * PostgreSQL, claiming with SKIP LOCKED); `bullmq` is refused with a clear message rather than ignored.
+ */
+function jobsBackend(raw: string | undefined, problems: string[]): 'embedded' | 'bullmq' {
+  if (raw === undefined || raw.toLowerCase() === 'embedded') return 'embedded';
+  if (raw.toLowerCase() === 'bullmq')
+    problems.push('AIHUB_JOBS=bullmq is not available yet: use embedded (it runs across instances on PostgreSQL)');
+  else problems.push(`AIHUB_JOBS="${raw}" must be embedded`);
+  return 'embedded';
 }

@@ -52,6 +52,9 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   [/^\/api\/org\/invitations\/\{id\}/, 'invitation', { id: 'invitation' }],
   // An invitation link's token is a capability of whoever holds it, not an id to guess (test/invitations/).
   [/^\/api\/invitations\/\{token\}/, 'invitation link', { token: 'token' }],
+  [/^\/api\/(admin\/)?jobs\/\{id\}/, 'job', { id: 'job' }],
+  // Schedules are the instance's own (platform.settings): org roles are refused.
+  [/^\/api\/admin\/jobs\/schedules\/\{name\}/, 'job schedule', { name: 'platform' }],
 ];
 type IdKind =
   | 'org'
@@ -67,6 +70,7 @@ type IdKind =
   | 'sso'
   | 'sso_test'
   | 'session'
+  | 'job'
   | 'public';
 
 /** Bodies for the writes an organization role can reach, so validation does not answer before the lookup. */
@@ -113,6 +117,8 @@ function idsOf(kind: IdKind, b: TenantOrg): string[] {
       return [b.sessionId];
     case 'invitation':
       return [b.invitation.id];
+    case 'job':
+      return [b.job];
     case 'token':
     case 'scope_target':
     case 'platform':

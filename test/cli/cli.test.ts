@@ -43,7 +43,7 @@ describe('aihub CLI: help and configuration', () => {
   it.concurrent('lists its commands in --help', async () => {
     const res = await runCli(['--help'], { AIHUB_DATA_DIR: dataDir });
     expect(res.code).toBe(0);
-    for (const command of ['start', 'migrate', 'user', 'key', 'config'])
+    for (const command of ['start', 'worker', 'migrate', 'user', 'key', 'config'])
       expect(res.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   }, 60_000);
 

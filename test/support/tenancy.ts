@@ -57,6 +57,8 @@ export interface TenantOrg {
   sessionId: string;
   /** An open invitation of an outsider to `team` (made by the owner). */
   invitation: { id: string; email: string };
+  /** A job of the organization started by its developer (queued: no worker runs in the tenancy app). */
+  job: string;
   /** Every string of this organization a leak would show (ids, emails, names, hints, slug). */
   secrets: string[];
 }
@@ -235,8 +237,13 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
   const sessions = await ok<{ data: Array<{ id: string }> }>(call, 'GET', '/api/me/sessions', as(members.developer));
   const sessionId = sessions.data[0]?.id as string;
 
+  const job = await t.services.jobs.enqueue('usage.purge-logs', null, {
+    orgId: org.id,
+    userId: members.developer.userId,
+  });
   const keys = [...Object.values(personal), devTeamKey, service, otherService];
   const secrets = [
+    job.id,
     org.id,
     org.slug,
     org.name,
@@ -266,6 +273,7 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
     ssoConnection: sso.id,
     sessionId,
     invitation: { id: invitation.id, email: invitation.email },
+    job: job.id,
     secrets,
   };
 }

@@ -1,9 +1,9 @@
 /**
  * Request-log retention on both databases: the `logRetentionDays` setting (validated, audited, stored),
- * the purge that deletes only rows older than it, in batches, and the background loop that runs the purge
- * once at start and then hourly, logs what it deleted, and stops when asked.
+ * the purge that deletes only rows older than it, in batches, and the job that runs the purge once at start
+ * and then hourly (a cron schedule of the job queue), logs what it deleted, and stops when asked.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RequestLogsTable } from '../../src/infra/db/schema.js';
 import { UsageRepository } from '../../src/modules/usage/repository.js';
 import { LogRetention } from '../../src/modules/usage/retention.js';
@@ -85,7 +85,7 @@ describe.each(ENGINES)('request-log retention (%s)', (engine) => {
   const setRetention = (days: number) => t.services.settings.update({ logRetentionDays: days });
 
   beforeAll(async () => {
-    t = await startTestApp({ engine, clock, env: { AIHUB_MASTER_KEY: MASTER_KEY } });
+    t = await startTestApp({ engine, clock, env: { AIHUB_MASTER_KEY: MASTER_KEY, AIHUB_JOBS_POLL_MS: '20' } });
     call = client(t.url);
     // The first account of an instance becomes its admin; later ones are plain users.
     await register(call, `owner-${engine}@example.com`);
@@ -240,49 +240,56 @@ describe.each(ENGINES)('request-log retention (%s)', (engine) => {
   });
 
   describe('the background loop', () => {
-    afterEach(() => {
-      vi.useRealTimers();
-    });
-
     it('purges once at start and then hourly, logs how many rows went, and stops', async () => {
-      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
       await insert(NOW - 10 * DAY, NOW - 9 * DAY);
       const kept = await insert(NOW);
       await setRetention(7);
       const { log, lines } = recordingLog();
       const stop = startBackground(t.services, { log });
+      const purges = async () =>
+        (await t.services.jobs.list({ scope: null, type: 'usage.purge-logs', limit: 100, offset: 0 })).total;
+      const before = await purges();
       try {
         await until(async () => lines.length > 0);
         expect(lines).toEqual([
           { level: 'info', detail: { deleted: 2, before: NOW - 7 * DAY }, message: 'purged 2 request log rows' },
         ]);
         expect(await remainingIds()).toEqual(kept);
+        const schedule = (await t.services.jobs.schedules()).find((s) => s.name === 'usage.purge-logs.hourly');
+        expect(schedule).toMatchObject({ enabled: true, cron: '0 * * * *' });
 
         // Not again within the hour…
         await insert(NOW - 8 * DAY);
-        await vi.advanceTimersByTimeAsync(59 * 60_000);
+        clock.advance(59 * 60_000);
         await settle();
         expect(lines).toHaveLength(1);
         expect(await remainingIds()).toHaveLength(2);
-        // …but at the hour.
-        await vi.advanceTimersByTimeAsync(60_000);
+        // …but at the hour, as a job of the schedule.
+        clock.advance(60_000);
         await until(async () => lines.length > 1);
         expect(lines[1]).toMatchObject({ level: 'info', detail: { deleted: 1 } });
         expect(await remainingIds()).toEqual(kept);
+        const latest = async () =>
+          (await t.services.jobs.list({ scope: null, type: 'usage.purge-logs', limit: 1, offset: 0 })).data[0];
+        await until(async () => (await latest())?.state === 'succeeded');
+        expect(await latest()).toMatchObject({ scheduleName: 'usage.purge-logs.hourly', result: { deleted: 1 } });
 
         // A run with nothing to delete is quiet at info level.
-        await vi.advanceTimersByTimeAsync(60 * 60_000);
+        clock.advance(60 * 60_000);
         await until(async () => lines.length > 2);
         expect(lines[2]?.level).toBe('debug');
       } finally {
         await stop();
       }
       // Stopped: no more runs.
+      const total = await purges();
+      expect(total).toBeGreaterThan(before);
       await insert(NOW - 8 * DAY);
-      await vi.advanceTimersByTimeAsync(2 * 60 * 60_000);
+      clock.advance(2 * 60 * 60_000);
       await settle();
       expect(lines).toHaveLength(3);
       expect(await remainingIds()).toHaveLength(2);
+      expect(await purges()).toBe(total);
     });
 
     it('logs a failing request-log write as an error, keeps the rows and writes them once it can', async () => {

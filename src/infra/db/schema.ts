@@ -269,6 +269,9 @@ export interface Database {
   email_tokens: EmailTokensTable;
   invitations: InvitationsTable;
   responses: ResponsesTable;
+  jobs: JobsTable;
+  job_dependencies: JobDependenciesTable;
+  job_schedules: JobSchedulesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -481,4 +484,57 @@ export interface ResponsesTable {
   /** JSON: the response object. */
   response: string;
   created_at: number;
+}
+
+/** A job of the embedded queue (src/jobs/embedded/). JSON columns hold JSON text. */
+export interface JobsTable {
+  id: string;
+  type: string;
+  /** queued | waiting (for parents) | running | succeeded | failed (dead letter) | cancelled */
+  state: string;
+  /** The organization it belongs to; null for the instance's own work (retention, schedules). */
+  org_id: string | null;
+  /** The user who started it (exports, batches); null for system jobs. */
+  user_id: string | null;
+  payload: string;
+  result: string | null;
+  error: string | null;
+  /** Higher runs first. */
+  priority: number;
+  /** Attempts started so far. */
+  attempts: number;
+  max_attempts: number;
+  timeout_ms: number | null;
+  /** Not claimed before this instant (delayed jobs, backoff). */
+  run_at: number;
+  /** A running job whose lease passed is taken back (its worker died). */
+  lease_until: number | null;
+  worker_id: string | null;
+  progress: number;
+  progress_message: string | null;
+  cancel_requested: number;
+  schedule_name: string | null;
+  unique_key: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  updated_at: number;
+}
+
+export interface JobDependenciesTable {
+  job_id: string;
+  parent_id: string;
+}
+
+/** A recurring schedule: platform-wide (declared in code by the module that owns the job type). */
+export interface JobSchedulesTable {
+  name: string;
+  type: string;
+  cron: string;
+  payload: string;
+  enabled: number;
+  next_run_at: number;
+  last_run_at: number | null;
+  created_at: number;
+  updated_at: number;
 }

@@ -37,6 +37,7 @@ export const ORG_PERMISSIONS = {
   'billing.manage': 'Top up, redeem codes, manage subscriptions and payment details',
   'jobs.read': 'See jobs and batches',
   'jobs.manage': 'Start and cancel jobs and batches',
+  'jobs.all': 'See, cancel, retry and delete every job of the organization',
 } as const;
 
 export const PLATFORM_PERMISSIONS = {

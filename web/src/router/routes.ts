@@ -13,6 +13,7 @@ import {
   School,
   Setting,
   Stamp,
+  Timer,
   User,
   UserFilled,
 } from '@element-plus/icons-vue';
@@ -256,6 +257,14 @@ export const PAGES: readonly ConsolePage[] = [
     permission: ['audit.read'],
     icon: Memo,
     component: () => import('@/views/admin/audit/AuditPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/jobs',
+    title: 'nav.admin.jobs',
+    permission: ['jobs.all'],
+    icon: Timer,
+    component: () => import('@/views/admin/jobs/JobsPage.vue'),
   },
   {
     area: 'admin',

@@ -65,6 +65,6 @@ export default {
     limits: { read: '查看预算和速率限制', manage: '设置用户、团队和组织的预算与速率限制' },
     audit: { read: '查看组织的审计日志' },
     billing: { read: '查看余额、发票和付款', manage: '充值、兑换码、管理订阅和付款信息' },
-    jobs: { read: '查看任务和批处理', manage: '启动和取消任务与批处理' },
+    jobs: { read: '查看任务和批处理', manage: '启动和取消任务与批处理', all: '查看、取消、重试和删除组织的全部任务' },
   },
 };

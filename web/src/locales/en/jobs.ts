@@ -1,0 +1,33 @@
+export default {
+  subtitle:
+    'Background work of the organization (and, for platform admins, of the instance): exports, batches, maintenance.',
+  tabs: { jobs: 'Jobs', schedules: 'Schedules' },
+  type: 'Type',
+  state: 'State',
+  progress: 'Progress',
+  attempts: 'Attempts',
+  error: 'Last error',
+  empty: 'No jobs',
+  cancel: 'Cancel',
+  retry: 'Retry',
+  cancelled: 'Cancellation requested',
+  retried: 'The job is queued again',
+  states: {
+    queued: 'Queued',
+    waiting: 'Waiting',
+    running: 'Running',
+    succeeded: 'Succeeded',
+    failed: 'Failed',
+    cancelled: 'Cancelled',
+  },
+  schedulesHelp:
+    'Recurring jobs of the instance. Each tick runs once across all instances (times in your time zone; cron in UTC).',
+  schedule: 'Schedule',
+  cron: 'Cron (UTC)',
+  nextRun: 'Next run',
+  lastRun: 'Last run',
+  enabled: 'Enabled',
+  noSchedules: 'No schedules',
+  scheduleEnabled: 'Schedule enabled',
+  scheduleDisabled: 'Schedule disabled',
+};
