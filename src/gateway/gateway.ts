@@ -12,6 +12,7 @@ import { ClientStream } from './client-stream.js';
 import { chatCompletions } from './endpoints/chat-completions.js';
 import type { Endpoint, Exchange } from './endpoints/endpoint.js';
 import type { HealthRegistry } from './health/registry.js';
+import type { GatewayObserver } from './observer.js';
 import type { ChannelTester, ChannelTestResult } from './health/tester.js';
 import { Admitter } from './pipeline/admit.js';
 import { authenticateCaller, type Caller, mayUseModel } from './pipeline/authenticate.js';
@@ -37,6 +38,7 @@ export interface GatewayDeps {
   masterKey: string | undefined;
   /** Key-level allowed-IP check (CIDR lists). */
   ipAllowed: (ip: string, cidrs: string[]) => boolean;
+  observer?: GatewayObserver | undefined;
 }
 
 const addressMessage = (ip: string) => `This API key may not be used from ${ip}`;
@@ -54,6 +56,7 @@ export class Gateway {
       limits: deps.limits,
       settings: deps.settings,
       clock: deps.clock,
+      observer: deps.observer,
     });
   }
 
