@@ -64,6 +64,7 @@ import { LogRetention } from './modules/usage/retention.js';
 import { UsageSummary } from './modules/usage/summary.js';
 import { UsersRepository } from './modules/users/repository.js';
 import { UsersService } from './modules/users/service.js';
+import { createObservability, type Observability, type RequestTracing } from './observability/index.js';
 
 /** Everything the app is built from. Tests build their own with a temp database and a fake clock. */
 export interface Services {
@@ -102,6 +103,8 @@ export interface Services {
   invitations: InvitationsService;
   /** Tells other instances what this one changed (with Redis; none on a single instance). */
   changes: RedisChangeBus | undefined;
+  /** Prometheus metrics and OpenTelemetry traces (each off unless configured). */
+  observability: Observability;
   /** Release timers and pools (the app's onClose calls it). */
   close(): Promise<void>;
 }
@@ -122,6 +125,8 @@ export interface ServiceOptions {
   random?: () => number;
   /** Prefix of every Redis key (tests use their own). */
   redisPrefix?: string;
+  /** Trace export, opened by the caller when OTEL_* configures it (see observability/openTracing). */
+  tracing?: RequestTracing | undefined;
 }
 
 /** Wire the services together. Call `settings.load()` (done by `startServices`) before serving. */
@@ -234,7 +239,13 @@ export function createServices(options: ServiceOptions): Services {
       });
     },
   };
+  const observability = createObservability({
+    metrics: config.metrics.token !== undefined || config.metrics.port !== undefined,
+    byOrganization: () => settings.get().metricsByOrganization,
+    tracing: options.tracing,
+  });
   const dataPlane = createDataPlane({
+    observer: observability.observer,
     catalog: {
       loadChannels: () => channels.loadWithSecrets(),
       listModels: () => modelsRepo.listAll(),
@@ -267,6 +278,10 @@ export function createServices(options: ServiceOptions): Services {
     ipAllowed: ipInCidrs,
   });
   const { catalog, gateway, health, healthChecker } = dataPlane;
+  if (observability.metrics) {
+    observability.metrics.watch({ catalog, health, usage: recorder, now: () => clock.now() });
+    recorder.observeFlushes(observability.metrics.flushed);
+  }
   channels.onChange(() => catalog.reload());
   models.onChange(() => catalog.reload());
   settings.onChange(() => dataPlane.settingsChanged());
@@ -372,6 +387,7 @@ export function createServices(options: ServiceOptions): Services {
     emailAuth,
     invitations,
     changes,
+    observability,
     close: async () => {
       healthChecker.stop();
       await mailer.close();
@@ -380,6 +396,7 @@ export function createServices(options: ServiceOptions): Services {
       // shutdown timeout, so their rows are written before the database closes.
       await recorder.close({ waitMs: config.shutdownTimeoutMs });
       await dataPlane.close();
+      await observability.close();
     },
   };
 }

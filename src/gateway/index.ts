@@ -10,8 +10,8 @@ import { Gateway } from './gateway.js';
 import { AutoDisable } from './health/auto-disable.js';
 import { HealthChecker } from './health/checker.js';
 import { HealthRegistry } from './health/registry.js';
-import type { GatewayObserver } from './observer.js';
 import { ChannelTester } from './health/tester.js';
+import type { GatewayObserver } from './observer.js';
 import { DEFAULT_ROUTING, Dispatcher } from './pipeline/dispatch.js';
 import { UpstreamClient } from './pipeline/upstream.js';
 import type {

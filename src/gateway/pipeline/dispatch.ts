@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import type { CounterStore, WindowItem } from '../../infra/state/counters.js';
+import { MappedUpstreamError } from '../../providers/shared/stream-error.js';
 import type { UpstreamTarget } from '../../providers/types.js';
 import type { Catalog, CatalogChannel } from '../catalog.js';
 import type { ClientPresence } from '../client-stream.js';
@@ -9,7 +10,6 @@ import type { AutoDisable } from '../health/auto-disable.js';
 import type { HealthRegistry } from '../health/registry.js';
 import { type GatewayObserver, NOOP_OBSERVER } from '../observer.js';
 import type { Strategy } from '../ports.js';
-import { MappedUpstreamError } from '../../providers/shared/stream-error.js';
 import { apiErrorOf, CLIENT_CLOSED, CommittedFailure, classifyFailure, isClientError } from './failure.js';
 import type { RequestLedger } from './ledger.js';
 import { nextKey, orderTargets, type RandomSource, type Target } from './route.js';
@@ -208,9 +208,7 @@ export class Dispatcher {
           baseUrl: channel.baseUrl,
           apiKey: key.secret,
           upstreamModel: route.upstreamModel,
-          headers: traceparent
-            ? { ...channel.options.headers, traceparent }
-            : (channel.options.headers ?? {}),
+          headers: traceparent ? { ...channel.options.headers, traceparent } : (channel.options.headers ?? {}),
           options: channel.options.provider ?? {},
         },
         upstreamStatus: null,

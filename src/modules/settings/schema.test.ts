@@ -20,6 +20,7 @@ describe('settings schema', () => {
       logRetentionDays: 0,
       logBodies: 'off',
       logBodyMaxChars: 16_384,
+      metricsByOrganization: false,
     });
   });
 
@@ -47,6 +48,7 @@ describe('settings schema', () => {
       logRetentionDays: 'log_retention_days',
       logBodies: 'log_bodies',
       logBodyMaxChars: 'log_body_max_chars',
+      metricsByOrganization: 'metrics_by_organization',
     });
   });
 

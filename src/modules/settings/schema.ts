@@ -86,6 +86,10 @@ export const SettingsSchema = Type.Object({
     maximum: 1_000_000,
     description: 'Longest request or response body kept in the log, in characters (the rest is cut off)',
   }),
+  metricsByOrganization: Type.Boolean({
+    default: false,
+    description: 'Also count requests, tokens and cost per organization (its id as a label) in /metrics',
+  }),
 });
 
 /** The instance settings (see SettingsSchema for each one's meaning and default). */

@@ -7262,6 +7262,11 @@ export interface paths {
                              * @default 16384
                              */
                             logBodyMaxChars: number;
+                            /**
+                             * @description Also count requests, tokens and cost per organization (its id as a label) in /metrics
+                             * @default false
+                             */
+                            metricsByOrganization: boolean;
                         };
                     };
                 };
@@ -7385,6 +7390,8 @@ export interface paths {
                         logBodies?: "off" | "errors" | "all";
                         /** @description Longest request or response body kept in the log, in characters (the rest is cut off) */
                         logBodyMaxChars?: number;
+                        /** @description Also count requests, tokens and cost per organization (its id as a label) in /metrics */
+                        metricsByOrganization?: boolean;
                     };
                 };
             };
@@ -7492,6 +7499,11 @@ export interface paths {
                              * @default 16384
                              */
                             logBodyMaxChars: number;
+                            /**
+                             * @description Also count requests, tokens and cost per organization (its id as a label) in /metrics
+                             * @default false
+                             */
+                            metricsByOrganization: boolean;
                         };
                     };
                 };
