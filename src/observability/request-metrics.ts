@@ -104,6 +104,9 @@ export class RequestMetrics implements GatewayObserver {
   readonly #overheadBy = new Map<string, HistogramCell>();
   readonly #keyRestsBy = new WeakMap<CatalogChannel, CounterCell>();
   readonly #orgs = new Map<string, OrganizationCells>();
+  /** The request whose cells were looked up last (a WeakRef would cost more than the one reference kept). */
+  #last: RequestLedger | undefined;
+  #lastCells: RequestCells | undefined;
 
   constructor(
     registry: Registry,
@@ -345,10 +348,16 @@ export class RequestMetrics implements GatewayObserver {
   }
 
   private requestCells(ledger: RequestLedger): RequestCells {
+    // `settled` follows `settling` of the same request (at once, unless tokens are still being counted).
+    if (this.#last === ledger && this.#lastCells) return this.#lastCells;
     const model = this.modelCells(ledger);
     const channel = ledger.channel;
     let cells = channel ? model.byChannel.get(channel) : model.none;
-    if (cells) return cells;
+    if (cells) {
+      this.#last = ledger;
+      this.#lastCells = cells;
+      return cells;
+    }
     const labels: RequestCells['labels'] = [
       ledger.ctx.endpoint,
       modelLabel(ledger),
@@ -371,6 +380,8 @@ export class RequestMetrics implements GatewayObserver {
     };
     if (channel) model.byChannel.set(channel, cells);
     else model.none = cells;
+    this.#last = ledger;
+    this.#lastCells = cells;
     return cells;
   }
 }

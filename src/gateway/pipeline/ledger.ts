@@ -69,9 +69,9 @@ export class RequestLedger {
   overheadMs = 0;
   #attemptAt: number | null = null;
   #ttftMs: number | null = null;
-  /** Writes of output to the client after the first token, and when the latest was (for inter-token latency). */
+  /** Writes of output to the client, and when the answer ended (settle), for inter-token latency. */
   #outputs = 0;
-  #lastOutputMs = 0;
+  #endMs: number | null = null;
   #settled = false;
   /** What the client was answered (kept only when bodies are logged): a body, or a reader of a stream's text. */
   #response: unknown;
@@ -113,10 +113,13 @@ export class RequestLedger {
     return this.upstreamMs + this.waitedMs + (this.#attemptAt === null ? 0 : this.elapsedMs() - this.#attemptAt);
   }
 
-  /** Mean time between output writes after the first, ms (null with fewer than two). */
+  /**
+   * Mean time between output writes, from the first to the end of the answer, ms (null with fewer than two
+   * writes, or before the request settled).
+   */
   get interTokenMs(): number | null {
-    if (this.#outputs < 2 || this.#ttftMs === null) return null;
-    return (this.#lastOutputMs - this.#ttftMs) / (this.#outputs - 1);
+    if (this.#outputs < 2 || this.#ttftMs === null || this.#endMs === null) return null;
+    return Math.max(0, this.#endMs - this.#ttftMs) / (this.#outputs - 1);
   }
 
   /** Time to first token from the start of the request, ms (null until known). */
@@ -124,13 +127,13 @@ export class RequestLedger {
     return this.#ttftMs;
   }
 
-  /** Output went to the client (the first marks time to first token; each counts for inter-token latency). */
+  /**
+   * Output went to the client: the first marks time to first token; the others are only counted (the
+   * stream's end, at settle, closes the span they share: no clock read per write).
+   */
   markFirstToken(): void {
+    if (this.#ttftMs === null) this.#ttftMs = Math.round(this.elapsedMs());
     this.#outputs++;
-    if (this.#ttftMs === null) {
-      this.#ttftMs = Math.round(this.elapsedMs());
-      this.#lastOutputMs = this.#ttftMs;
-    } else this.#lastOutputMs = this.elapsedMs();
   }
 
   addAttempt(
@@ -176,6 +179,7 @@ export class RequestLedger {
     if (this.#settled) return;
     this.#settled = true;
     const elapsed = this.elapsedMs();
+    this.#endMs = elapsed;
     const latencyMs = Math.round(elapsed);
     this.overheadMs = Math.max(0, elapsed - this.upstreamElapsedMs());
     this.observer.settling(this, status, errorCode);
