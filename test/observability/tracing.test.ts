@@ -4,13 +4,12 @@
  * upstream as `traceparent`, and a settle span, with GenAI semantic-convention attributes. With tracing off
  * nothing is sent upstream and no provider exists.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { openTracing, type RequestTracing } from '../../src/observability/index.js';
 import type { FakeUpstream } from '../support/fakes/http.js';
 import { openAiAnswers, start as startOpenAi } from '../support/fakes/openai.js';
+import { attr, CLIENT, OtlpReceiver, type OtlpSpan, SERVER } from '../support/fakes/otlp.js';
 import {
   addChannel,
   addModel,
@@ -21,71 +20,7 @@ import {
   startGateway,
 } from '../support/gateway.js';
 
-interface OtlpValue {
-  stringValue?: string;
-  intValue?: string | number;
-  boolValue?: boolean;
-  doubleValue?: number;
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: Array<{ key: string; value: OtlpValue }>;
-  status?: { code?: number };
-}
-interface OtlpExport {
-  resourceSpans: Array<{
-    resource: { attributes: Array<{ key: string; value: OtlpValue }> };
-    scopeSpans: Array<{ spans: OtlpSpan[] }>;
-  }>;
-}
-
-const SERVER = 2;
-const CLIENT = 3;
 const TEXT = openAiAnswers('openai').text.usage;
-
-function attr(span: OtlpSpan, key: string): string | number | boolean | undefined {
-  const value = span.attributes.find((a) => a.key === key)?.value;
-  if (!value) return undefined;
-  if (value.intValue !== undefined) return Number(value.intValue);
-  return value.stringValue ?? value.boolValue ?? value.doubleValue;
-}
-
-/** A minimal OTLP/HTTP traces receiver: POST /v1/traces with the JSON encoding. */
-class OtlpReceiver {
-  readonly exports: OtlpExport[] = [];
-  readonly contentTypes: string[] = [];
-  #server: Server | undefined;
-  url = '';
-
-  async start(): Promise<this> {
-    this.#server = createServer(async (req, res) => {
-      let body = '';
-      for await (const chunk of req) body += chunk;
-      if (req.method !== 'POST' || req.url !== '/v1/traces') {
-        res.writeHead(404).end();
-        return;
-      }
-      this.contentTypes.push(req.headers['content-type'] ?? '');
-      this.exports.push(JSON.parse(body) as OtlpExport);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server?.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  spans(): OtlpSpan[] {
-    return this.exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.#server?.close(() => resolve()));
-  }
-}
 
 describe('OpenTelemetry traces', () => {
   let receiver: OtlpReceiver;
