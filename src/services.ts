@@ -48,7 +48,7 @@ import { ModelsService } from './modules/models/service.js';
 import { OrganizationsRepository } from './modules/organizations/repository.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { SettingsRepository } from './modules/settings/repository.js';
-import { type Settings, SettingsService } from './modules/settings/service.js';
+import { SettingsService } from './modules/settings/service.js';
 import { SsoFlow } from './modules/sso/flow.js';
 import { OidcClients } from './modules/sso/oidc.js';
 import { SsoRepository } from './modules/sso/repository.js';

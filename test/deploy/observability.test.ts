@@ -176,6 +176,8 @@ describe('Prometheus and Grafana in the compose stack', () => {
       'aihub_upstream_requests_total',
     ])
       expect(used, family).toContain(family);
-    for (const query of queries) expect(query.datasource?.uid).toBe('${datasource}');
+    // Grafana's variable syntax, not a template literal.
+    const variable = ['$', '{datasource}'].join('');
+    for (const query of queries) expect(query.datasource?.uid).toBe(variable);
   });
 });

@@ -45,7 +45,7 @@ export class OtlpReceiver {
   url = '';
 
   async start(): Promise<this> {
-    this.#server = createServer(async (req, res) => {
+    const server = createServer(async (req, res) => {
       let body = '';
       for await (const chunk of req) body += chunk;
       if (req.method !== 'POST' || req.url !== '/v1/traces') {
@@ -56,8 +56,9 @@ export class OtlpReceiver {
       this.exports.push(JSON.parse(body) as OtlpExport);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
-    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server?.address() as AddressInfo).port}`;
+    this.#server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return this;
   }
 
