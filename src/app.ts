@@ -54,6 +54,7 @@ import { twoFactorRoutes } from './modules/two-factor/routes.js';
 import { usageRoutes } from './modules/usage/routes.js';
 import { userAdminRoutes } from './modules/users/routes.js';
 import { UserSchema } from './modules/users/schema.js';
+import { registerMetricsRoute } from './observability/routes.js';
 import type { Services } from './services.js';
 
 const API_BODY_LIMIT = 1024 * 1024;
@@ -156,6 +157,10 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     }
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  services.observability.metrics?.watchCertificate(
+    options.certificateStatus ?? (() => fileCertificateStatus(undefined)),
+  );
+  registerMetricsRoute(app, services.observability.metrics, config.metrics.token);
 
   // Control plane and docs: security headers, a smaller body limit and an access log; the /v1 hot path has none of these.
   await app.register(async (scope) => {

@@ -13,6 +13,8 @@ import { REDIS_CLIENT_OPTIONS } from './infra/state/redis-options.js';
 import { createChallengeServer } from './modules/tls/challenge-server.js';
 import { AcmeRepository } from './modules/tls/repository.js';
 import { type AcmeLog, AcmeManager, fileCertificateStatus } from './modules/tls/service.js';
+import { openTracing } from './observability/index.js';
+import { listenForMetrics } from './observability/routes.js';
 import { createServices, type Services, startBackground, startServices } from './services.js';
 
 export interface Runtime {
@@ -62,7 +64,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       opened.push(() => redis.disconnect());
       await redis.connect();
     }
-    const services = createServices({ config, database, secretKey: key, redis });
+    // The OpenTelemetry SDK is loaded only when OTEL_EXPORTER_OTLP_ENDPOINT asks for traces.
+    const tracing = config.tracing ? await openTracing() : undefined;
+    const services = createServices({ config, database, secretKey: key, redis, tracing });
     opened.push(() => services.close());
     await startServices(services);
     if (!options.holdStartupLock) await releaseStartupLock();
@@ -208,6 +212,13 @@ export async function startServer(config: Config): Promise<void> {
     ? watchTlsFiles(app.server as unknown as SecureServer, config.tls, app.log)
     : () => undefined;
   const stopBackground = startBackground(runtime.services, { log: app.log });
+  const { metrics } = runtime.services.observability;
+  const metricsServer =
+    metrics && config.metrics.port !== undefined
+      ? await listenForMetrics(metrics, { ...config.metrics, port: config.metrics.port })
+      : undefined;
+  if (metricsServer)
+    app.log.info(`Prometheus metrics on ${listenUrl(config.metrics.host, metricsServer.port)}/metrics`);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   app.log.info(
@@ -228,6 +239,7 @@ export async function startServer(config: Config): Promise<void> {
     });
     const drained = (async () => {
       stopWatchingTls();
+      await metricsServer?.close();
       await acme?.stop();
       await stopBackground();
       // Resolves once every response has ended. A stream's row is settled when its upstream body ends,

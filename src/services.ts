@@ -53,7 +53,7 @@ import { registerResponsesJobs } from './modules/responses/jobs.js';
 import { ResponsesRepository } from './modules/responses/repository.js';
 import { ResponsesStore } from './modules/responses/service.js';
 import { SettingsRepository } from './modules/settings/repository.js';
-import { type Settings, SettingsService } from './modules/settings/service.js';
+import { SettingsService } from './modules/settings/service.js';
 import { SsoFlow } from './modules/sso/flow.js';
 import { OidcClients } from './modules/sso/oidc.js';
 import { SsoRepository } from './modules/sso/repository.js';
@@ -70,6 +70,7 @@ import { LogRetention } from './modules/usage/retention.js';
 import { UsageSummary } from './modules/usage/summary.js';
 import { UsersRepository } from './modules/users/repository.js';
 import { UsersService } from './modules/users/service.js';
+import { createObservability, type Observability, type RequestTracing } from './observability/index.js';
 
 /** Everything the app is built from. Tests build their own with a temp database and a fake clock. */
 export interface Services {
@@ -114,6 +115,8 @@ export interface Services {
   jobs: JobQueue;
   /** Where job handlers log; `startBackground` and `aihub worker` point it at their logger. */
   jobLog: RelayLog;
+  /** Prometheus metrics and OpenTelemetry traces (each off unless configured). */
+  observability: Observability;
   /** Release timers and pools (the app's onClose calls it). */
   close(): Promise<void>;
 }
@@ -136,6 +139,8 @@ export interface ServiceOptions {
   redisPrefix?: string;
   /** Job queue timings (tests shorten the lease). */
   jobs?: { leaseMs?: number };
+  /** Trace export, opened by the caller when OTEL_* configures it (see observability/openTracing). */
+  tracing?: RequestTracing | undefined;
 }
 
 /** Wire the services together. Call `settings.load()` (done by `startServices`) before serving. */
@@ -251,7 +256,13 @@ export function createServices(options: ServiceOptions): Services {
       });
     },
   };
+  const observability = createObservability({
+    metrics: config.metrics.token !== undefined || config.metrics.port !== undefined,
+    byOrganization: () => settings.get().metricsByOrganization,
+    tracing: options.tracing,
+  });
   const dataPlane = createDataPlane({
+    observer: observability.observer,
     catalog: {
       loadChannels: () => channels.loadWithSecrets(),
       listModels: () => modelsRepo.listAll(),
@@ -284,6 +295,10 @@ export function createServices(options: ServiceOptions): Services {
     ipAllowed: ipInCidrs,
   });
   const { catalog, gateway, health, healthChecker } = dataPlane;
+  if (observability.metrics) {
+    observability.metrics.watch({ catalog, health, usage: recorder, now: () => clock.now() });
+    recorder.observeFlushes(observability.metrics.flushed);
+  }
   channels.onChange(() => catalog.reload());
   models.onChange(() => catalog.reload());
   settings.onChange(() => dataPlane.settingsChanged());
@@ -405,6 +420,7 @@ export function createServices(options: ServiceOptions): Services {
     changes,
     jobs,
     jobLog,
+    observability,
     close: async () => {
       healthChecker.stop();
       await jobs.stop(config.shutdownTimeoutMs);
@@ -415,6 +431,7 @@ export function createServices(options: ServiceOptions): Services {
       await recorder.close({ waitMs: config.shutdownTimeoutMs });
       await responses.drain();
       await dataPlane.close();
+      await observability.close();
     },
   };
 }

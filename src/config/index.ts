@@ -48,6 +48,18 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Certificates obtained and renewed over ACME (RFC 8555) for these domains; HTTPS on PORT. */
   acme: AcmeConfig | undefined;
+  /** Prometheus /metrics: off unless a token (public port) or a port of its own is set. */
+  metrics: MetricsConfig;
+  /** OTLP/HTTP trace export, when the standard OTEL_* variables configure an endpoint. */
+  tracing: boolean;
+}
+
+export interface MetricsConfig {
+  /** Bearer token for GET /metrics (on the public port; on the metrics port too when set). */
+  token: string | undefined;
+  /** A listener of its own serving only /metrics (no token needed unless `token` is set). */
+  port: number | undefined;
+  host: string;
 }
 
 export interface AcmeConfig {
@@ -250,6 +262,34 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
     default: '3600000',
     description: 'How often each instance checks whether its certificate is due for renewal or was renewed by another',
   },
+  {
+    name: 'AIHUB_METRICS_TOKEN',
+    default: '(empty: no /metrics on PORT)',
+    description:
+      'Serve Prometheus metrics at GET /metrics on PORT to `Authorization: Bearer <value>` (at least 16 characters)',
+  },
+  {
+    name: 'AIHUB_METRICS_PORT',
+    default: '(empty: none)',
+    description:
+      'Serve GET /metrics on this port of its own (keep it off the public network; the token applies if set)',
+  },
+  {
+    name: 'AIHUB_METRICS_HOST',
+    default: '(HOST)',
+    description: 'Interface the AIHUB_METRICS_PORT listener binds to, e.g. 127.0.0.1',
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: '(empty: no tracing)',
+    description:
+      'Export OpenTelemetry traces over OTLP/HTTP to this collector (http://collector:4318); the other standard OTEL_* variables apply',
+  },
+  {
+    name: 'OTEL_SERVICE_NAME',
+    default: 'aihub',
+    description: 'service.name of the exported traces',
+  },
 ];
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -380,6 +420,8 @@ export function loadConfig(env: Env): Config {
     webDir: str('AIHUB_WEB_DIR') ? resolve(str('AIHUB_WEB_DIR') as string) : undefined,
     tls: undefined,
     acme: undefined,
+    metrics: metricsConfig(env, problems, int),
+    tracing: tracingConfigured(env),
   };
   if (config.configFile && !existsSync(config.configFile))
     problems.push(`AIHUB_CONFIG="${config.configFile}": no such file`);
@@ -398,6 +440,26 @@ export function loadConfig(env: Env): Config {
     problems.push('AIHUB_ACME_DOMAINS and AIHUB_TLS_CERT: choose one source of certificates');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function metricsConfig(
+  env: Env,
+  problems: string[],
+  int: (name: string, fallback: number, min: number, max: number) => number,
+): MetricsConfig {
+  const token = blank(env.AIHUB_METRICS_TOKEN) ? undefined : env.AIHUB_METRICS_TOKEN?.trim();
+  if (token !== undefined && token.length < 16) problems.push('AIHUB_METRICS_TOKEN must be at least 16 characters');
+  const port = blank(env.AIHUB_METRICS_PORT) ? undefined : int('AIHUB_METRICS_PORT', 0, 0, 65535);
+  const host = (blank(env.AIHUB_METRICS_HOST) ? env.HOST?.trim() : env.AIHUB_METRICS_HOST?.trim()) || '0.0.0.0';
+  return { token, port, host };
+}
+
+/** Whether the OTel variables ask for trace export (an OTLP endpoint, not disabled). */
+function tracingConfigured(env: Env): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return false;
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase();
+  if (exporter && exporter !== 'otlp') return false;
+  return !blank(env.OTEL_EXPORTER_OTLP_ENDPOINT) || !blank(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
 /** The ACME settings, or undefined when AIHUB_ACME_DOMAINS is not set. */

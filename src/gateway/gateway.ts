@@ -13,6 +13,7 @@ import { chatCompletions } from './endpoints/chat-completions.js';
 import type { Endpoint, Exchange } from './endpoints/endpoint.js';
 import type { HealthRegistry } from './health/registry.js';
 import type { ChannelTester, ChannelTestResult } from './health/tester.js';
+import type { GatewayObserver } from './observer.js';
 import { Admitter } from './pipeline/admit.js';
 import { authenticateCaller, type Caller, mayUseModel } from './pipeline/authenticate.js';
 import type { Dispatcher } from './pipeline/dispatch.js';
@@ -38,6 +39,7 @@ export interface GatewayDeps {
   masterKey: string | undefined;
   /** Key-level allowed-IP check (CIDR lists). */
   ipAllowed: (ip: string, cidrs: string[]) => boolean;
+  observer?: GatewayObserver | undefined;
 }
 
 const addressMessage = (ip: string) => `This API key may not be used from ${ip}`;
@@ -55,6 +57,7 @@ export class Gateway {
       limits: deps.limits,
       settings: deps.settings,
       clock: deps.clock,
+      observer: deps.observer,
     });
   }
 

@@ -11,6 +11,7 @@ import { AutoDisable } from './health/auto-disable.js';
 import { HealthChecker } from './health/checker.js';
 import { HealthRegistry } from './health/registry.js';
 import { ChannelTester } from './health/tester.js';
+import type { GatewayObserver } from './observer.js';
 import { DEFAULT_ROUTING, Dispatcher } from './pipeline/dispatch.js';
 import { UpstreamClient } from './pipeline/upstream.js';
 import type {
@@ -30,6 +31,8 @@ export { AUTO_DISABLE_PREFIX } from './health/auto-disable.js';
 export type { HealthChecker } from './health/checker.js';
 export type { ChannelHealthSummary, HealthRegistry } from './health/registry.js';
 export type { ChannelTestResult } from './health/tester.js';
+export type { AttemptOutcome, GatewayObserver, Refusal, SettledRequest } from './observer.js';
+export { NOOP_OBSERVER } from './observer.js';
 export type { Caller } from './pipeline/authenticate.js';
 export { hasLedger } from './pipeline/ledger.js';
 export type { UpstreamClient } from './pipeline/upstream.js';
@@ -54,6 +57,8 @@ export interface DataPlaneDeps {
   random?: (() => number) | undefined;
   masterKey: string | undefined;
   ipAllowed: (ip: string, cidrs: string[]) => boolean;
+  /** Metrics and traces at the stages' boundaries (none when observability is off). */
+  observer?: GatewayObserver | undefined;
 }
 
 export interface DataPlane {
@@ -90,6 +95,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
       maxAttempts: settings.maxAttempts(),
     }),
     autoDisable: new AutoDisable(deps.channels),
+    observer: deps.observer,
   });
   const tester = new ChannelTester(catalog, upstream);
   const healthChecker = new HealthChecker({
@@ -115,6 +121,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     clock,
     masterKey: deps.masterKey,
     ipAllowed: deps.ipAllowed,
+    observer: deps.observer,
   });
   return {
     gateway,

@@ -123,7 +123,10 @@ describe.skipIf(!canBuild)('Helm chart (deploy/helm/aihub)', () => {
       { configMapRef: { name: configMap.metadata.name } },
       { secretRef: { name: secret.metadata.name } },
     ]);
-    expect(container.ports).toEqual([{ name: 'http', containerPort: Number(configMap.data?.PORT), protocol: 'TCP' }]);
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: Number(configMap.data?.PORT), protocol: 'TCP' },
+      { name: 'metrics', containerPort: Number(configMap.data?.AIHUB_METRICS_PORT), protocol: 'TCP' },
+    ]);
 
     // Probes on routes the server really answers.
     expect(container.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'http' });
@@ -160,7 +163,12 @@ describe.skipIf(!canBuild)('Helm chart (deploy/helm/aihub)', () => {
     expect(matches(find(objects, 'PodDisruptionBudget').spec.selector.matchLabels, pod.metadata.labels)).toBe(true);
     const monitor = find(objects, 'ServiceMonitor');
     expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
-    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+    // Scraped on the pods' metrics port (AIHUB_METRICS_PORT), which the Service names and the Ingress never routes.
+    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' });
+    const metricsPort = service.spec.ports.find((p: { name: string }) => p.name === 'metrics');
+    expect(metricsPort?.targetPort).toBe('metrics');
+    const podPort = container.ports.find((p: { name: string }) => p.name === 'metrics')?.containerPort;
+    expect(String(podPort)).toBe(find(objects, 'ConfigMap').data?.AIHUB_METRICS_PORT);
   });
 
   it('rolls the pods when the configuration changes', () => {

@@ -5,6 +5,7 @@ import { type Config, loadConfig } from '../../src/config/index.js';
 import type { Clock } from '../../src/core/clock.js';
 import { REDIS_CLIENT_OPTIONS } from '../../src/infra/state/redis-options.js';
 import { createArgon2Hasher } from '../../src/modules/auth/passwords.js';
+import type { RequestTracing } from '../../src/observability/index.js';
 import { createServices, type Services, startServices } from '../../src/services.js';
 import { createTestDatabase, type EngineName, type TestDatabase } from './databases.js';
 
@@ -43,6 +44,8 @@ export interface TestAppOptions {
   database?: TestDatabase;
   /** The master secret its stored provider keys were encrypted with (a fixture's). */
   secretKey?: Buffer;
+  /** Export traces (observability/openTracing). */
+  tracing?: RequestTracing;
 }
 
 const TEST_SECRET = Buffer.alloc(32, 7);
@@ -65,6 +68,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     redis,
     redisPrefix,
     random: options.random,
+    tracing: options.tracing,
   });
   await startServices(services);
   const app = await buildApp(services, { logger: false });

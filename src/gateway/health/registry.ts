@@ -175,6 +175,21 @@ export class HealthRegistry {
     return until === undefined ? 0 : Math.max(0, until - now);
   }
 
+  /** How many of the channel's targets (one per upstream model) are in each breaker state. */
+  breakerStates(channelId: string): Record<BreakerState, number> {
+    const counts: Record<BreakerState, number> = { closed: 0, open: 0, half_open: 0 };
+    for (const target of this.#targets.get(channelId)?.values() ?? []) counts[target.state]++;
+    return counts;
+  }
+
+  /** Provider keys of the channel resting after a 429 at `now`. */
+  restingKeys(channelId: string, now: number): number {
+    let resting = 0;
+    for (const cooldown of this.#keyCooldowns.values())
+      if (cooldown.channelId === channelId && cooldown.until > now) resting++;
+    return resting;
+  }
+
   recordCheck(channelId: string, result: ProbeResult): void {
     this.#lastCheck.set(channelId, result);
   }

@@ -8,6 +8,7 @@ import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import { costOf, type PromptShape, type TokenCounts, templateTokens } from '../accounting.js';
 import { type Catalog, type CatalogModel, unknownModel } from '../catalog.js';
+import { type GatewayObserver, NOOP_OBSERVER } from '../observer.js';
 import type { Admission, GatewaySettings, LimitsLookup, Scope, UsageSink } from '../ports.js';
 import { type EndpointKind, errorBodyFor } from '../protocols.js';
 import { type Caller, mayUseModel } from './authenticate.js';
@@ -34,6 +35,7 @@ export interface AdmitDeps {
   limits: LimitsLookup;
   settings: Pick<GatewaySettings, 'bodyCapture'>;
   clock: Clock;
+  observer?: GatewayObserver | undefined;
 }
 
 /** Default answer size reserved when neither the client nor the model sets a maximum. */
@@ -41,7 +43,11 @@ const DEFAULT_OUTPUT_RESERVATION = 4096;
 
 /** Opens and admits requests (one instance per gateway). */
 export class Admitter {
-  constructor(private readonly deps: AdmitDeps) {}
+  readonly #observer: GatewayObserver;
+
+  constructor(private readonly deps: AdmitDeps) {
+    this.#observer = deps.observer ?? NOOP_OBSERVER;
+  }
 
   /** Check the model, open the ledger, admit against every limit. */
   async admit(
@@ -69,6 +75,7 @@ export class Admitter {
       this.context(request, caller, model, endpoint, stream),
       this.deps.usage,
       this.deps.clock,
+      this.#observer,
     );
     ledger.admission = await this.reserve(ledger, caller, model, endpoint, usage);
     return ledger;
@@ -98,6 +105,8 @@ export class Admitter {
         };
       });
     } catch (error) {
+      if (error instanceof ApiError && (error.code === 'rate_limit_exceeded' || error.code === 'insufficient_quota'))
+        this.#observer.refused(ledger, error.code === 'insufficient_quota' ? 'budget' : 'rate_limit');
       throw fail(ledger, error);
     }
   }
@@ -121,6 +130,7 @@ export class Admitter {
       this.context(request, caller, model, endpoint, stream),
       this.deps.usage,
       this.deps.clock,
+      this.#observer,
     );
     ledger.respondedWith(errorBodyFor(endpoint, error, request.id));
     ledger.settle(error.status, error.code);

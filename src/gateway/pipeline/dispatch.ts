@@ -2,15 +2,22 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
 import type { CounterStore, WindowItem } from '../../infra/state/counters.js';
+import { MappedUpstreamError } from '../../providers/shared/stream-error.js';
 import type { UpstreamTarget } from '../../providers/types.js';
 import type { Catalog, CatalogChannel } from '../catalog.js';
 import type { ClientPresence } from '../client-stream.js';
 import type { AutoDisable } from '../health/auto-disable.js';
 import type { HealthRegistry } from '../health/registry.js';
+import { type GatewayObserver, NOOP_OBSERVER } from '../observer.js';
 import type { Strategy } from '../ports.js';
-import { apiErrorOf, CommittedFailure, classifyFailure, isClientError } from './failure.js';
+import { apiErrorOf, CLIENT_CLOSED, CommittedFailure, classifyFailure, isClientError } from './failure.js';
 import type { RequestLedger } from './ledger.js';
 import { channelAllowed, nextKey, orderTargets, type RandomSource, type Target } from './route.js';
+
+/** Attempt outcomes that need no allocation. */
+const OK = { status: 200, code: null };
+const GONE = { status: CLIENT_CLOSED, code: 'client_closed' };
+const FAILED = { status: 502, code: 'upstream_error' };
 
 /** Channels' provider limits are per-minute windows, as the providers count them. */
 const CHANNEL_WINDOW_MS = 60_000;
@@ -47,6 +54,8 @@ export interface DispatcherDeps {
   counters?: CounterStore | undefined;
   /** Takes channels out of routing that cannot work (a rejected key, persistent failure). */
   autoDisable?: AutoDisable | undefined;
+  /** Metrics and traces of attempts, retries and key rests. */
+  observer?: GatewayObserver | undefined;
 }
 
 /**
@@ -114,8 +123,11 @@ export interface AttemptUnit<X, T> {
  */
 export class Dispatcher {
   readonly #counters = new Map<string, number>();
+  readonly #observer: GatewayObserver;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    this.#observer = deps.observer ?? NOOP_OBSERVER;
+  }
 
   /** Targets for this request: the model's, then each fallback model's. */
   plan(ledger: RequestLedger, routing: RoutingSettings = this.deps.routing()): Target[] {
@@ -155,12 +167,17 @@ export class Dispatcher {
     const startedAt = this.deps.clock.now();
     let lastError: ApiError | undefined;
     let saturatedFor: number | null = null;
+    const observer = this.#observer;
+    let failed: CatalogChannel | undefined;
     for (let i = 0; i < targets.length; i++) {
       const target = targets[i] as Target;
       if (i > 0) {
         const backoff = Math.min(routing.backoffMaxMs, routing.backoffBaseMs * 2 ** (i - 1)) * (0.5 + random() / 2);
         if (this.deps.clock.now() - startedAt + backoff > routing.failoverDeadlineMs) break;
-        if (!(await waitUnlessGone(client, backoff))) throw new ApiError('client_closed', 'Client closed the request');
+        const waitFrom = ledger.elapsedMs();
+        const waited = await waitUnlessGone(client, backoff);
+        ledger.waitedMs += ledger.elapsedMs() - waitFrom;
+        if (!waited) throw new ApiError('client_closed', 'Client closed the request');
       }
       const { channel, route } = target;
       const waitMs =
@@ -174,8 +191,11 @@ export class Dispatcher {
       const key = nextKey(channel, this.deps.health, now);
       const health = this.deps.health.target(channel.id, route.upstreamModel);
       health.start(now);
+      if (failed) observer.retried(ledger, failed, channel);
       ledger.useTarget(channel, route.upstreamModel, target.model);
+      const traceparent = observer.attemptStarted(ledger, channel, route.upstreamModel);
       const attemptStart = ledger.elapsedMs();
+      let outcome: { status: number; code: string | null } = OK;
       // Aborted by the client leaving or by the channel's total timeout.
       const controller = new AttemptAbort();
       let deadlineHit = false;
@@ -192,7 +212,7 @@ export class Dispatcher {
           baseUrl: channel.baseUrl,
           apiKey: key.secret,
           upstreamModel: route.upstreamModel,
-          headers: channel.options.headers ?? {},
+          headers: traceparent ? { ...channel.options.headers, traceparent } : (channel.options.headers ?? {}),
           options: channel.options.provider ?? {},
         },
         upstreamStatus: null,
@@ -206,8 +226,11 @@ export class Dispatcher {
         );
         return value;
       } catch (error) {
+        failed = channel;
+        outcome = error instanceof MappedUpstreamError ? error.info : error instanceof ApiError ? error : FAILED;
         if (client.gone) {
           // The client left: not the upstream's fault, and nothing more to do.
+          outcome = GONE;
           health.release();
           if (error instanceof CommittedFailure) throw error;
           throw new ApiError('client_closed', 'Client closed the request');
@@ -218,6 +241,7 @@ export class Dispatcher {
           throw error;
         }
         const info = classifyFailure(error, channel.name, deadlineHit, false);
+        outcome = info;
         if (isClientError(info)) {
           // The upstream refused this request's content (400, 413, …): not the channel's fault.
           health.release();
@@ -225,8 +249,10 @@ export class Dispatcher {
           const opened = health.fail(this.deps.clock.now(), info.message, this.deps.health.options);
           if (opened) this.deps.autoDisable?.breakerOpened(channel, health.consecutiveOpens, info.message);
         }
-        if (info.status === 429 && key.id)
+        if (info.status === 429 && key.id) {
           this.deps.health.coolKey(key.id, (info.retryAfterSeconds ?? routing.keyCooldownMs / 1000) * 1000, channel.id);
+          observer.keyRested(channel);
+        }
         if (info.code === 'upstream_auth_failed') this.deps.autoDisable?.keyRejected(channel, info.message);
         if (error instanceof CommittedFailure) throw error;
         ledger.addAttempt(channel, info.status, current.upstreamStatus, info.message, attemptStart);
@@ -235,6 +261,13 @@ export class Dispatcher {
       } finally {
         clearTimeout(timer);
         stopListening();
+        ledger.attemptOver();
+        observer.attemptEnded(ledger, channel, {
+          status: outcome.status,
+          upstreamStatus: current.upstreamStatus,
+          errorCode: outcome.code,
+          ms: ledger.elapsedMs() - attemptStart,
+        });
       }
     }
     if (!lastError && saturatedFor !== null) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestLogsTable } from '../../infra/db/schema.js';
+import type { CatalogChannel } from '../catalog.js';
 import { unknownModel } from '../catalog.js';
+import { type GatewayObserver, NOOP_OBSERVER } from '../observer.js';
 import type { UsageSink } from '../ports.js';
 import { RequestLedger } from './ledger.js';
 
@@ -97,5 +99,74 @@ describe('RequestLedger.settle', () => {
       estimated: 1,
     });
     expect(String(errors[0])).toMatch(/tokenizer gone/);
+  });
+});
+
+describe('RequestLedger: what observability reads', () => {
+  const channel = { id: 'chn_1', name: 'up' } as unknown as CatalogChannel;
+  const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function observed(recorder: UsageSink) {
+    const calls: string[] = [];
+    const seen: { overheadMs?: number; interTokenMs?: number | null; cost?: number } = {};
+    const observer: GatewayObserver = {
+      ...NOOP_OBSERVER,
+      opened: () => void calls.push('opened'),
+      settling: (l, status) => {
+        calls.push(`settling ${status}`);
+        seen.overheadMs = l.overheadMs;
+        seen.interTokenMs = l.interTokenMs;
+      },
+      settled: (_l, r) => {
+        calls.push(`settled ${r.status}`);
+        seen.cost = r.costMicros;
+      },
+    };
+    const l = new RequestLedger(
+      { requestId: 'req_2', caller, model, endpoint: 'chat', stream: true, clientIp: '127.0.0.1' },
+      recorder,
+      { now: () => 1_000 },
+      observer,
+    );
+    return { l, calls, seen };
+  }
+
+  it('tells the observer once each: opened, settling, settled (with the billed cost)', () => {
+    const { recorder } = fakeRecorder();
+    const { l, calls, seen } = observed(recorder);
+    l.settle(200, null, { prompt: 1_000_000, completion: 0, cached: 0, reasoning: 0, estimated: false });
+    l.settle(500, 'internal_error');
+    expect(calls).toEqual(['opened', 'settling 200', 'settled 200']);
+    expect(seen.cost).toBe(2_000_000);
+  });
+
+  it('counts time on the upstream apart from its own, and spaces output writes over the answer', async () => {
+    const { recorder } = fakeRecorder();
+    const { l, seen } = observed(recorder);
+    l.useTarget(channel, 'm', model);
+    await wait(30);
+    l.markFirstToken();
+    l.markFirstToken();
+    l.markFirstToken();
+    await wait(20);
+    l.settle(200, null);
+    l.attemptOver();
+    // Nearly all of the ~50 ms was the upstream's (the attempt was open): the overhead is small.
+    expect(seen.overheadMs).toBeGreaterThanOrEqual(0);
+    expect(seen.overheadMs).toBeLessThan(15);
+    // Three writes from ~30 ms to the end at ~50 ms: two gaps of ~10 ms.
+    expect(seen.interTokenMs).toBeGreaterThanOrEqual(8);
+    expect(seen.interTokenMs).toBeLessThan(40);
+    expect(l.upstreamMs).toBeGreaterThanOrEqual(45);
+  });
+
+  it('without an upstream attempt every millisecond is overhead; one write has no spacing', async () => {
+    const { recorder } = fakeRecorder();
+    const { l, seen } = observed(recorder);
+    l.markFirstToken();
+    await wait(20);
+    l.settle(200, null);
+    expect(seen.overheadMs).toBeGreaterThanOrEqual(15);
+    expect(seen.interTokenMs).toBeNull();
   });
 });

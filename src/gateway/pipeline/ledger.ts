@@ -3,6 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import { costOf, type TokenCounts, ZERO_TOKENS } from '../accounting.js';
 import type { CatalogChannel, CatalogModel } from '../catalog.js';
 import type { ClientStream } from '../client-stream.js';
+import { type GatewayObserver, NOOP_OBSERVER } from '../observer.js';
 import type { AdmissionTicket, UsageSink } from '../ports.js';
 import type { EndpointKind } from '../protocols.js';
 import type { Caller } from './authenticate.js';
@@ -59,7 +60,18 @@ export class RequestLedger {
   estimatedTokens = 0;
   /** The limits reservation, settled to the actual cost with the request. */
   admission: AdmissionTicket | undefined;
+  /** The tracer's state for this request (tracing on), read only by the observer that set it. */
+  trace: unknown;
+  /** Milliseconds spent in finished upstream attempts and in backoff between them (not the gateway's own time). */
+  upstreamMs = 0;
+  waitedMs = 0;
+  /** The gateway's own time (not waiting on an upstream), ms: set when the request settles. */
+  overheadMs = 0;
+  #attemptAt: number | null = null;
   #ttftMs: number | null = null;
+  /** Writes of output to the client, and when the answer ended (settle), for inter-token latency. */
+  #outputs = 0;
+  #endMs: number | null = null;
   #settled = false;
   /** What the client was answered (kept only when bodies are logged): a body, or a reader of a stream's text. */
   #response: unknown;
@@ -70,10 +82,12 @@ export class RequestLedger {
     readonly ctx: LedgerContext,
     private readonly recorder: UsageSink,
     clock: Clock,
+    readonly observer: GatewayObserver = NOOP_OBSERVER,
   ) {
     this.#at = clock.now();
     recorder.expect();
     if (ctx.request) ledgered.add(ctx.request);
+    observer.opened(this);
   }
 
   elapsedMs(): number {
@@ -84,6 +98,28 @@ export class RequestLedger {
     this.channel = channel;
     this.upstreamModel = upstreamModel;
     this.servedModel = model;
+    this.#attemptAt = this.elapsedMs();
+  }
+
+  /** The attempt begun by `useTarget` is over (its time was the upstream's). */
+  attemptOver(): void {
+    if (this.#attemptAt === null) return;
+    this.upstreamMs += this.elapsedMs() - this.#attemptAt;
+    this.#attemptAt = null;
+  }
+
+  /** Time spent on the upstream so far (the attempt in progress included), ms. */
+  upstreamElapsedMs(): number {
+    return this.upstreamMs + this.waitedMs + (this.#attemptAt === null ? 0 : this.elapsedMs() - this.#attemptAt);
+  }
+
+  /**
+   * Mean time between output writes, from the first to the end of the answer, ms (null with fewer than two
+   * writes, or before the request settled).
+   */
+  get interTokenMs(): number | null {
+    if (this.#outputs < 2 || this.#ttftMs === null || this.#endMs === null) return null;
+    return Math.max(0, this.#endMs - this.#ttftMs) / (this.#outputs - 1);
   }
 
   /** Time to first token from the start of the request, ms (null until known). */
@@ -91,8 +127,13 @@ export class RequestLedger {
     return this.#ttftMs;
   }
 
+  /**
+   * Output went to the client: the first marks time to first token; the others are only counted (the
+   * stream's end, at settle, closes the span they share: no clock read per write).
+   */
   markFirstToken(): void {
     if (this.#ttftMs === null) this.#ttftMs = Math.round(this.elapsedMs());
+    this.#outputs++;
   }
 
   addAttempt(
@@ -137,7 +178,11 @@ export class RequestLedger {
   settle(status: number, errorCode: string | null, tokens: TokenCounts | Promise<TokenCounts> = ZERO_TOKENS): void {
     if (this.#settled) return;
     this.#settled = true;
-    const latencyMs = Math.round(this.elapsedMs());
+    const elapsed = this.elapsedMs();
+    this.#endMs = elapsed;
+    const latencyMs = Math.round(elapsed);
+    this.overheadMs = Math.max(0, elapsed - this.upstreamElapsedMs());
+    this.observer.settling(this, status, errorCode);
     try {
       if (tokens instanceof Promise) {
         // A count that fails still leaves the row (unbilled, marked estimated) rather than none.
@@ -161,6 +206,7 @@ export class RequestLedger {
     const capture = ctx.capture;
     const keep = capture !== undefined && (capture.mode === 'all' || status >= 400);
     this.admission?.settle(cost, tokens.prompt + tokens.completion);
+    this.observer.settled(this, { status, errorCode, tokens, costMicros: cost, latencyMs });
     this.recorder.record({
       id: ctx.requestId,
       at: this.#at,

@@ -21,6 +21,7 @@ describe('settings schema', () => {
       logBodies: 'off',
       logBodyMaxChars: 16_384,
       responsesRetentionDays: 30,
+      metricsByOrganization: false,
     });
   });
 
@@ -49,6 +50,7 @@ describe('settings schema', () => {
       logBodies: 'log_bodies',
       logBodyMaxChars: 'log_body_max_chars',
       responsesRetentionDays: 'responses_retention_days',
+      metricsByOrganization: 'metrics_by_organization',
     });
   });
 

@@ -92,6 +92,10 @@ export const SettingsSchema = Type.Object({
     maximum: 3650,
     description: 'Keep stored Responses-API responses (store: true) this many days; 0 = keep forever',
   }),
+  metricsByOrganization: Type.Boolean({
+    default: false,
+    description: 'Also count requests, tokens and cost per organization (its id as a label) in /metrics',
+  }),
 });
 
 /** The instance settings (see SettingsSchema for each one's meaning and default). */

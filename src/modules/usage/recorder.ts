@@ -82,6 +82,7 @@ export class UsageRecorder implements UsageSink {
   readonly #maxBuffered: number;
   readonly #intervalMs: number;
   #onError: (error: unknown, pending: number) => void;
+  #onFlushed: ((ms: number, rows: number) => void) | undefined;
   /** Compiled insert SQL by row count, and the column of each parameter of one row. */
   readonly #insertSql = new Map<number, string>();
   #columnOrder: ReadonlyArray<(typeof LOG_COLUMNS)[number]> | undefined;
@@ -180,6 +181,11 @@ export class UsageRecorder implements UsageSink {
       .catch((error: unknown) => this.#onError(error, this.#buffer.length))
       .finally(() => this.#awaiting.delete(tracked));
     this.#awaiting.add(tracked);
+  }
+
+  /** Tell `listener` how long each written batch took (ms) and its rows: the flush-latency metric. */
+  observeFlushes(listener: (ms: number, rows: number) => void): void {
+    this.#onFlushed = listener;
   }
 
   /** Where write failures are reported (the server log); replaces the constructor's `onError`. */
@@ -339,6 +345,7 @@ export class UsageRecorder implements UsageSink {
   private async writeAll(): Promise<void> {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.slice(0, this.#batchSize);
+      const startedAt = performance.now();
       try {
         if (this.#sqliteFile !== undefined) {
           await this.writer().write(this.logBatch(batch));
@@ -348,6 +355,7 @@ export class UsageRecorder implements UsageSink {
           this.#buffer.splice(0, batch.length);
           await this.touchKeys(batch);
         }
+        this.#onFlushed?.(performance.now() - startedAt, batch.length);
       } catch (error) {
         // Keep the rows and retry on the next tick; the request path is never affected.
         this.#onError(error, this.#buffer.length);

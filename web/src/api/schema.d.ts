@@ -7271,6 +7271,11 @@ export interface paths {
                              * @default 30
                              */
                             responsesRetentionDays: number;
+                            /**
+                             * @description Also count requests, tokens and cost per organization (its id as a label) in /metrics
+                             * @default false
+                             */
+                            metricsByOrganization: boolean;
                         };
                     };
                 };
@@ -7396,6 +7401,8 @@ export interface paths {
                         logBodyMaxChars?: number;
                         /** @description Keep stored Responses-API responses (store: true) this many days; 0 = keep forever */
                         responsesRetentionDays?: number;
+                        /** @description Also count requests, tokens and cost per organization (its id as a label) in /metrics */
+                        metricsByOrganization?: boolean;
                     };
                 };
             };
@@ -7508,6 +7515,11 @@ export interface paths {
                              * @default 30
                              */
                             responsesRetentionDays: number;
+                            /**
+                             * @description Also count requests, tokens and cost per organization (its id as a label) in /metrics
+                             * @default false
+                             */
+                            metricsByOrganization: boolean;
                         };
                     };
                 };

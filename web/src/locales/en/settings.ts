@@ -61,6 +61,10 @@ export default {
       label: 'Re-enable channels automatically',
       help: 'Re-enable automatically disabled channels when their health check passes.',
     },
+    metricsByOrganization: {
+      label: 'Metrics per organization',
+      help: 'Also count requests, tokens and cost per organization (its id as a label) in /metrics. Off keeps the series few.',
+    },
     exposeChannelHeader: {
       label: 'Expose the serving channel',
       help: 'Send x-aihub-channel (the id of the channel that served the request) on /v1 answers.',

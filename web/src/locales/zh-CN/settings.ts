@@ -61,6 +61,10 @@ export default {
       label: '自动重新启用渠道',
       help: '被自动禁用的渠道在健康检查通过后自动重新启用。',
     },
+    metricsByOrganization: {
+      label: '按组织统计指标',
+      help: '在 /metrics 中同时按组织（以组织 ID 作为标签）统计请求、令牌和费用。关闭时时间序列更少。',
+    },
     exposeChannelHeader: {
       label: '暴露服务渠道',
       help: '在 /v1 响应中发送 x-aihub-channel 头（处理该请求的渠道 ID）。',
