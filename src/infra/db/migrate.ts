@@ -11,6 +11,7 @@ import * as m0009 from './migrations/0009_mail.js';
 import * as m0010 from './migrations/0010_sso.js';
 import * as m0011 from './migrations/0011_two_factor.js';
 import * as m0013 from './migrations/0013_scoping.js';
+import * as m0016 from './migrations/0016_billing.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -27,6 +28,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0010_sso': m0010,
   '0011_two_factor': m0011,
   '0013_scoping': m0013,
+  '0016_billing': m0016,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

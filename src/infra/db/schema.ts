@@ -264,6 +264,11 @@ export interface Database {
   login_challenges: LoginChallengesTable;
   email_tokens: EmailTokensTable;
   invitations: InvitationsTable;
+  wallets: WalletsTable;
+  wallet_transactions: WalletTransactionsTable;
+  redemption_batches: RedemptionBatchesTable;
+  redemption_codes: RedemptionCodesTable;
+  redemption_uses: RedemptionUsesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -348,7 +353,10 @@ export interface RequestLogsTable {
   reasoning_tokens: number;
   /** 1 when tokens were counted locally because the upstream gave no usage. */
   estimated: number;
+  /** Upstream cost (the model's price): what the operator pays. */
   cost_micros: number;
+  /** List price: what the customer pays (cost × the team's or organization's multiplier). */
+  price_micros: number;
   latency_ms: number;
   ttft_ms: number | null;
   client_ip: string | null;
@@ -453,4 +461,78 @@ export interface InvitationsTable {
   accepted_at: number | null;
   accepted_by: string | null;
   revoked_at: number | null;
+}
+
+/** An organization's wallet: its billing mode and the cached sum of its ledger (`wallet_transactions`). */
+export interface WalletsTable {
+  org_id: string;
+  /** Always the sum of the organization's `wallet_transactions.amount_micros` (`aihub billing verify`). */
+  balance_micros: number;
+  billing_mode: 'postpaid' | 'prepaid';
+  /** JSON array of balances (micro-units) below which the organization is told, once per crossing. */
+  low_balance_thresholds: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type WalletTransactionKind =
+  | 'top_up'
+  | 'redemption'
+  | 'subscription_grant'
+  | 'usage'
+  | 'refund'
+  | 'adjustment'
+  | 'expiry';
+
+/** One entry of an organization's ledger: append-only, never updated or deleted. */
+export interface WalletTransactionsTable {
+  id: string;
+  org_id: string;
+  kind: WalletTransactionKind;
+  /** Positive credits, negative debits (micro-units of the instance currency). */
+  amount_micros: number;
+  balance_after_micros: number;
+  /** Unique external reference (a payment's event id, a redemption, a usage batch): a replay credits once. */
+  reference: string | null;
+  /** Why (required for manual adjustments). */
+  reason: string | null;
+  /** Who: a user id, `master` or `system`. */
+  actor: string | null;
+  /** JSON detail (a usage batch's request count and period, a code's batch). */
+  detail: string | null;
+  created_at: number;
+}
+
+/** A batch of redemption codes made by a platform admin (platform-wide: any organization may redeem). */
+export interface RedemptionBatchesTable {
+  id: string;
+  name: string;
+  prefix: string;
+  amount_micros: number;
+  code_count: number;
+  /** Redemptions each code allows (each by a different organization). */
+  max_uses: number;
+  expires_at: number | null;
+  status: 'active' | 'disabled';
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RedemptionCodesTable {
+  id: string;
+  batch_id: string;
+  code: string;
+  uses: number;
+  created_at: number;
+}
+
+/** One successful redemption of a code by an organization (unique per code and organization). */
+export interface RedemptionUsesTable {
+  id: string;
+  code_id: string;
+  org_id: string;
+  user_id: string | null;
+  transaction_id: string;
+  created_at: number;
 }

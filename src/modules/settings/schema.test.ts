@@ -47,6 +47,8 @@ describe('settings schema', () => {
       logRetentionDays: 'log_retention_days',
       logBodies: 'log_bodies',
       logBodyMaxChars: 'log_body_max_chars',
+      currency: 'currency',
+      billingMaxAmountMicros: 'billing_max_amount_micros',
     });
   });
 
