@@ -20,6 +20,8 @@ describe('settings schema', () => {
       logRetentionDays: 0,
       logBodies: 'off',
       logBodyMaxChars: 16_384,
+      currency: 'USD',
+      billingMaxAmountMicros: 10_000_000_000,
     });
   });
 
