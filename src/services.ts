@@ -249,6 +249,7 @@ export function createServices(options: ServiceOptions): Services {
     publicUrl: config.publicUrl,
     redis: options.redis,
     redisPrefix: options.redisPrefix,
+    mail: (message) => mailer.send(message),
   });
   // A changed multiplier is priced from the next request on.
   organizations.onChange(() => void billing.service.load().catch(() => undefined));
@@ -453,6 +454,7 @@ export function startBackground(services: Services, options: { log?: BackgroundL
   services.billing.charger.reportErrorsTo((error) =>
     log?.error({ err: error }, 'writing usage charges to the ledger failed; they are kept and retried'),
   );
+  services.billing.notifier.reportErrorsTo((error) => log?.error({ err: error }, 'a low-balance notice failed'));
   services.changes?.reportErrorsTo((error) =>
     log?.error({ err: error }, 'telling other instances of a change, or applying theirs, failed'),
   );

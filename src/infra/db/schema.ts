@@ -471,6 +471,10 @@ export interface WalletsTable {
   billing_mode: 'postpaid' | 'prepaid';
   /** JSON array of balances (micro-units) below which the organization is told, once per crossing. */
   low_balance_thresholds: string | null;
+  /** The lowest threshold told about since the balance was last above it (null: every threshold armed). */
+  low_balance_notified_micros: number | null;
+  /** Where low-balance notices are POSTed (besides mail to the owners and billing managers). */
+  low_balance_webhook_url: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -12,7 +12,9 @@ import type { Database } from '../../infra/db/schema.js';
 import type { CounterStore } from '../../infra/state/counters.js';
 import type { AuditService } from '../audit/service.js';
 import { LoginThrottle } from '../auth/throttle.js';
+import type { MailMessage } from '../mail/mailer.js';
 import { BilledUsageSink, UsageCharger } from './charges.js';
+import { LowBalanceNotifier } from './low-balance.js';
 import { PrepaidAdmission, WalletCounters } from './prepaid.js';
 import { BillingDirectory } from './pricing.js';
 import { RedemptionService } from './redemption.js';
@@ -36,6 +38,8 @@ export interface BillingDeps {
   redisPrefix?: string | undefined;
   /** Failed redemptions allowed per user and per IP in 15 minutes (tests lower them). */
   redeemThrottle?: { perIp?: number; perAccount?: number };
+  /** Send a mail (the mailer; low-balance notices). */
+  mail: (message: MailMessage) => void;
   /** How often pending usage charges are written (ms). */
   chargeIntervalMs?: number;
 }
@@ -45,6 +49,7 @@ export interface Billing {
   redemption: RedemptionService;
   wallets: WalletCounters;
   charger: UsageCharger;
+  notifier: LowBalanceNotifier;
   /** What the data plane admits through (prepaid balance, then the limits). */
   admission: Admission;
   /** What the data plane records through (list price, usage charges, then the request log). */
@@ -56,7 +61,14 @@ export interface Billing {
 export function createBilling(deps: BillingDeps): Billing {
   const repo = new BillingRepository(deps.db);
   const directory = new BillingDirectory();
+  const notifier = new LowBalanceNotifier({
+    repo,
+    mail: deps.mail,
+    currency: () => deps.settings().currency,
+    publicUrl: deps.publicUrl,
+  });
   const service = new BillingService({
+    onLowBalance: (notice) => void notifier.notify(notice),
     repo,
     directory,
     clock: deps.clock,
@@ -107,6 +119,7 @@ export function createBilling(deps: BillingDeps): Billing {
     redemption,
     wallets,
     charger,
+    notifier,
     admission: new PrepaidAdmission({
       inner: deps.limits,
       wallets,

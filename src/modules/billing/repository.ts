@@ -6,6 +6,7 @@ import type {
   WalletTransactionKind,
   WalletTransactionsTable,
 } from '../../infra/db/schema.js';
+import { lowBalanceCrossing } from './notices.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -54,6 +55,8 @@ export class BillingRepository {
         balance_micros: 0,
         billing_mode: 'postpaid',
         low_balance_thresholds: null,
+        low_balance_notified_micros: null,
+        low_balance_webhook_url: null,
         created_at: at,
         updated_at: at,
       })
@@ -63,7 +66,12 @@ export class BillingRepository {
 
   async updateWallet(
     orgId: string,
-    patch: Partial<Pick<WalletsTable, 'billing_mode' | 'low_balance_thresholds'>>,
+    patch: Partial<
+      Pick<
+        WalletsTable,
+        'billing_mode' | 'low_balance_thresholds' | 'low_balance_webhook_url' | 'low_balance_notified_micros'
+      >
+    >,
     at: number,
   ): Promise<void> {
     await this.db
@@ -79,16 +87,37 @@ export class BillingRepository {
 
   /**
    * Append one entry inside `trx`: the wallet's cached balance moves by the amount and the entry records the
-   * balance after it (the wallet row is locked by the update until the transaction ends).
+   * balance after it (the wallet row is locked by the update until the transaction ends). The low-balance
+   * state moves with it: `notice` is the threshold just crossed downwards (to tell about once committed).
    */
-  async append(trx: Transaction<Database>, entry: LedgerEntry): Promise<WalletTransactionsTable> {
+  async append(
+    trx: Transaction<Database>,
+    entry: LedgerEntry,
+  ): Promise<WalletTransactionsTable & { notice: number | null }> {
     await this.ensureWallet(entry.orgId, entry.at, trx);
     const updated = await trx
       .updateTable('wallets')
       .set((eb) => ({ balance_micros: eb('balance_micros', '+', entry.amountMicros), updated_at: entry.at }))
       .where('org_id', '=', entry.orgId)
-      .returning('balance_micros')
+      .returning(['balance_micros', 'low_balance_thresholds', 'low_balance_notified_micros'])
       .executeTakeFirstOrThrow();
+    let notice: number | null = null;
+    if (updated.low_balance_thresholds) {
+      const notified =
+        updated.low_balance_notified_micros === null ? null : Number(updated.low_balance_notified_micros);
+      const crossing = lowBalanceCrossing(
+        JSON.parse(updated.low_balance_thresholds) as number[],
+        notified,
+        Number(updated.balance_micros),
+      );
+      notice = crossing.notify;
+      if (crossing.notified !== notified)
+        await trx
+          .updateTable('wallets')
+          .set({ low_balance_notified_micros: crossing.notified })
+          .where('org_id', '=', entry.orgId)
+          .execute();
+    }
     const row: WalletTransactionsTable = {
       id: entry.id,
       org_id: entry.orgId,
@@ -102,7 +131,7 @@ export class BillingRepository {
       created_at: entry.at,
     };
     await trx.insertInto('wallet_transactions').values(row).execute();
-    return row;
+    return { ...row, notice };
   }
 
   /** A page of an organization's ledger, newest first (ids are time-sortable). */
@@ -156,6 +185,20 @@ export class BillingRepository {
       teams: teams.map((t) => ({ id: t.id, ppm: Number(t.price_multiplier_ppm) })),
       prepaid: prepaid.map((w) => w.org_id),
     };
+  }
+
+  /** Who is told about a low balance: the owners' and billing managers' addresses. */
+  async billingContacts(orgId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.user_id')
+      .select('users.email')
+      .where('memberships.org_id', '=', orgId)
+      .where('memberships.team_id', 'is', null)
+      .where('memberships.role', 'in', ['owner', 'billing_manager'])
+      .where('users.status', '=', 'active')
+      .execute();
+    return rows.map((r) => r.email);
   }
 
   async orgExists(orgId: string): Promise<boolean> {

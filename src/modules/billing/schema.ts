@@ -12,6 +12,9 @@ export const WalletSchema = Type.Object({
   balanceMicros: Micros('The sum of the ledger'),
   billingMode: BillingModeSchema,
   lowBalanceThresholds: Type.Array(Type.Integer(), { description: 'Balances that trigger a low-balance notice' }),
+  lowBalanceWebhookUrl: Type.Union([Type.String(), Type.Null()], {
+    description: 'Where low-balance notices are POSTed, besides mail to owners and billing managers',
+  }),
   currency: Type.String({ description: "The instance's currency (setting `currency`)" }),
 });
 
@@ -64,6 +67,9 @@ export const WalletPatchBody = Type.Object(
   {
     billingMode: Type.Optional(BillingModeSchema),
     lowBalanceThresholds: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 10 })),
+    lowBalanceWebhookUrl: Type.Optional(
+      OrNull(Type.String({ pattern: '^https?://', maxLength: 2000, description: 'An http(s) URL, or null for none' })),
+    ),
   },
   { additionalProperties: false },
 );

@@ -13,6 +13,8 @@ export interface WalletView {
   balanceMicros: number;
   billingMode: BillingMode;
   lowBalanceThresholds: number[];
+  /** Where low-balance notices are POSTed (null: mail only). */
+  lowBalanceWebhookUrl: string | null;
   currency: string;
 }
 
@@ -55,6 +57,8 @@ export interface BillingServiceDeps {
   /** The instance's currency and the largest amount one adjustment or code may carry. */
   settings: () => { currency: string; maxAmountMicros: number };
   mirror?: BalanceMirror;
+  /** Told (after commit) when a posting took a balance below a threshold not told about yet. */
+  onLowBalance?: (notice: { orgId: string; balanceMicros: number; thresholdMicros: number }) => void;
 }
 
 /**
@@ -96,6 +100,7 @@ export class BillingService {
       balanceMicros: Number(w?.balance_micros ?? 0),
       billingMode: w?.billing_mode ?? 'postpaid',
       lowBalanceThresholds: w?.low_balance_thresholds ? (JSON.parse(w.low_balance_thresholds) as number[]) : [],
+      lowBalanceWebhookUrl: w?.low_balance_webhook_url ?? null,
       currency: this.deps.settings().currency,
     };
   }
@@ -109,6 +114,7 @@ export class BillingService {
       balanceMicros: Number(w.balance_micros),
       billingMode: w.billing_mode,
       lowBalanceThresholds: w.low_balance_thresholds ? (JSON.parse(w.low_balance_thresholds) as number[]) : [],
+      lowBalanceWebhookUrl: w.low_balance_webhook_url,
       currency,
     }));
   }
@@ -149,6 +155,13 @@ export class BillingService {
       throw error;
     }
     if (p.kind !== 'usage') await this.#mirror?.credited(p.orgId, p.amountMicros);
+    const notice = (row as { notice?: number | null }).notice;
+    if (notice !== undefined && notice !== null)
+      this.deps.onLowBalance?.({
+        orgId: p.orgId,
+        balanceMicros: Number(row.balance_after_micros),
+        thresholdMicros: notice,
+      });
     return toView(row);
   }
 
@@ -168,7 +181,7 @@ export class BillingService {
   /** Change an organization's billing mode and low-balance thresholds. */
   async configure(
     orgId: string,
-    patch: { billingMode?: BillingMode; lowBalanceThresholds?: number[] },
+    patch: { billingMode?: BillingMode; lowBalanceThresholds?: number[]; lowBalanceWebhookUrl?: string | null },
   ): Promise<WalletView> {
     if (!(await this.deps.repo.orgExists(orgId))) throw notFound('Organization');
     await this.deps.repo.ensureWallet(orgId, this.deps.clock.now());
@@ -177,9 +190,14 @@ export class BillingService {
       orgId,
       {
         ...(patch.billingMode ? { billing_mode: patch.billingMode } : {}),
+        // New thresholds are all armed.
         ...(thresholds
-          ? { low_balance_thresholds: JSON.stringify([...new Set(thresholds)].sort((a, b) => b - a)) }
+          ? {
+              low_balance_thresholds: JSON.stringify([...new Set(thresholds)].sort((a, b) => b - a)),
+              low_balance_notified_micros: null,
+            }
           : {}),
+        ...(patch.lowBalanceWebhookUrl !== undefined ? { low_balance_webhook_url: patch.lowBalanceWebhookUrl } : {}),
       },
       this.deps.clock.now(),
     );

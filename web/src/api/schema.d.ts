@@ -1821,7 +1821,7 @@ export interface paths {
                                 id: string;
                                 /** @description Epoch milliseconds */
                                 at: number;
-                                kind: "verify_email" | "password_reset" | "invitation";
+                                kind: "verify_email" | "password_reset" | "invitation" | "low_balance";
                                 to: string;
                                 subject: string;
                                 /** @description The link, while it reached nobody by mail (no SMTP, or delivery failed) */
@@ -11605,6 +11605,8 @@ export interface paths {
                             billingMode: "postpaid" | "prepaid";
                             /** @description Balances that trigger a low-balance notice */
                             lowBalanceThresholds: number[];
+                            /** @description Where low-balance notices are POSTed, besides mail to owners and billing managers */
+                            lowBalanceWebhookUrl: string | null;
                             /** @description The instance's currency (setting `currency`) */
                             currency: string;
                         };
@@ -11947,6 +11949,8 @@ export interface paths {
                                 billingMode: "postpaid" | "prepaid";
                                 /** @description Balances that trigger a low-balance notice */
                                 lowBalanceThresholds: number[];
+                                /** @description Where low-balance notices are POSTed, besides mail to owners and billing managers */
+                                lowBalanceWebhookUrl: string | null;
                                 /** @description The instance's currency (setting `currency`) */
                                 currency: string;
                                 name: string;
@@ -12048,6 +12052,7 @@ export interface paths {
                         /** @description postpaid: budgets only, billed later; prepaid: each request is paid from the balance first */
                         billingMode?: "postpaid" | "prepaid";
                         lowBalanceThresholds?: number[];
+                        lowBalanceWebhookUrl?: null | string;
                     };
                 };
             };
@@ -12066,6 +12071,8 @@ export interface paths {
                             billingMode: "postpaid" | "prepaid";
                             /** @description Balances that trigger a low-balance notice */
                             lowBalanceThresholds: number[];
+                            /** @description Where low-balance notices are POSTed, besides mail to owners and billing managers */
+                            lowBalanceWebhookUrl: string | null;
                             /** @description The instance's currency (setting `currency`) */
                             currency: string;
                         };

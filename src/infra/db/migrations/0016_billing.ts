@@ -12,6 +12,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('balance_micros', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('billing_mode', 'text', (c) => c.notNull().defaultTo('postpaid'))
     .addColumn('low_balance_thresholds', 'text')
+    .addColumn('low_balance_notified_micros', 'bigint')
+    .addColumn('low_balance_webhook_url', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
