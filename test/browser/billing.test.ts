@@ -78,6 +78,20 @@ describe.skipIf(!HAVE_CHROMIUM)('billing pages in Chromium', { timeout: 90_000 }
       .poll(() => page.locator('[data-test="redeem-error"]').textContent())
       .toContain('already redeemed this code');
     expect(await balance.textContent()).toBe('$5.00');
+
+    // Back on the admin page: the organization's wallet, with low-balance thresholds set.
+    await page.locator('nav').getByText('Billing & codes').click();
+    await page.waitForURL('**/admin/billing');
+    const wallets = page.locator('[data-test="wallets-table"]');
+    await expect.poll(() => wallets.textContent()).toContain('$5.00');
+    await page.locator('[data-test="wallet-notices"]').first().click();
+    await field(page, 'notice-thresholds').fill('10, 1');
+    await page.locator('[data-test="notice-save"]').click();
+    await expect.poll(() => wallets.textContent()).toContain('$10.00, $1.00');
+    const wallet = await t.services.billing.service.wallet(
+      (await t.services.billing.service.listWallets())[0]?.orgId as string,
+    );
+    expect(wallet.lowBalanceThresholds).toEqual([10_000_000, 1_000_000]);
     await context.close();
   });
 });

@@ -28,6 +28,13 @@ export default {
     expiry: 'Credits expired',
   },
   admin: {
+    notices: 'Low-balance notices',
+    noticesTitle: 'Low-balance notices of {org}',
+    noticesSaved: 'Notices saved',
+    thresholds:
+      'Thresholds (amounts, comma-separated): owners and billing managers are mailed once each time the balance falls below one',
+    thresholdsInvalid: 'Thresholds are amounts of zero or more, separated by commas',
+    webhook: 'Webhook URL (optional): receives a POST too',
     subtitle: 'Balances of every organization, billing modes, manual adjustments and redemption codes',
     balances: 'Balances',
     codes: 'Redemption codes',

@@ -28,6 +28,12 @@ export default {
     expiry: '额度过期',
   },
   admin: {
+    notices: '低余额提醒',
+    noticesTitle: '{org} 的低余额提醒',
+    noticesSaved: '提醒设置已保存',
+    thresholds: '阈值（金额，逗号分隔）：余额每次低于某个阈值时，邮件通知所有者和账单管理员一次',
+    thresholdsInvalid: '阈值须为不小于零的金额，用逗号分隔',
+    webhook: 'Webhook 地址（可选）：同时收到一个 POST 请求',
     subtitle: '所有组织的余额、计费模式、人工调整与兑换码',
     balances: '余额',
     codes: '兑换码',
