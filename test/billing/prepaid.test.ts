@@ -3,6 +3,8 @@
  * settles after; at zero balance /v1 answers 402 insufficient_balance in the client's protocol with a top-up
  * link; usage is charged to the ledger in batches; list price (× multiplier) and cost both land on the row.
  */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
@@ -61,6 +63,23 @@ describe.each(CASES)('prepaid billing (%s, %s counters)', (engine, backend) => {
     const anthropic = await app.messages(secret);
     expect(anthropic.status).toBe(402);
     expect(anthropic.body).toMatchObject({ type: 'error', error: { type: 'billing_error' } });
+    // The official SDKs read it as what it is.
+    const sdkError = await new OpenAI({ apiKey: secret, baseURL: `${app.t.url}/v1`, maxRetries: 0 }).chat.completions
+      .create({ model: 'mock-gpt', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(sdkError).toBeInstanceOf(OpenAI.APIError);
+    expect(sdkError).toMatchObject({ status: 402, code: 'insufficient_balance', type: 'insufficient_quota' });
+    const anthropicError = await new Anthropic({ apiKey: secret, baseURL: app.t.url, maxRetries: 0 }).messages
+      .create({ model: 'mock-gpt', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(anthropicError).toBeInstanceOf(Anthropic.APIError);
+    expect(anthropicError).toMatchObject({ status: 402, error: { type: 'error', error: { type: 'billing_error' } } });
     // Refused requests cost nothing and are charged nothing.
     expect((await walletOf(app, orgId)).balanceMicros).toBe(0);
   });
