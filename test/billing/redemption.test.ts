@@ -241,9 +241,20 @@ describe.each(ENGINES)('redemption codes and billing API (%s)', (engine) => {
       body: { billingMode: 'free' },
     });
     expect(badMode.status).toBe(400);
-    const wallets = await app.call<{ data: Array<{ orgId: string }> }>('GET', '/api/admin/billing/wallets', {
+    const fresh = await app.call<{ id: string }>('POST', '/api/organizations', {
       token: MASTER,
+      body: { name: 'Fresh', slug: `fresh-${engine}` },
     });
+    const wallets = await app.call<{ data: Array<{ orgId: string; balanceMicros: number; billingMode: string }> }>(
+      'GET',
+      '/api/admin/billing/wallets',
+      { token: MASTER },
+    );
     expect(wallets.body.data.map((w) => w.orgId)).toContain(orgId);
+    // An organization that never had a transaction is listed too, at zero and postpaid, so it can be credited.
+    expect(wallets.body.data.find((w) => w.orgId === fresh.body.id)).toMatchObject({
+      balanceMicros: 0,
+      billingMode: 'postpaid',
+    });
   });
 });

@@ -36,13 +36,30 @@ export class BillingRepository {
     return db.selectFrom('wallets').selectAll().where('org_id', '=', orgId).executeTakeFirst();
   }
 
-  /** Every wallet, with its organization's name (admins' list). */
-  listWallets(): Promise<Array<WalletsTable & { name: string; slug: string }>> {
+  /** Every organization with its wallet, if it has one yet (admins' list). */
+  listWallets(): Promise<
+    Array<{
+      org_id: string;
+      name: string;
+      slug: string;
+      balance_micros: number | null;
+      billing_mode: WalletsTable['billing_mode'] | null;
+      low_balance_thresholds: string | null;
+      low_balance_webhook_url: string | null;
+    }>
+  > {
     return this.db
-      .selectFrom('wallets')
-      .innerJoin('organizations', 'organizations.id', 'wallets.org_id')
-      .selectAll('wallets')
-      .select(['organizations.name', 'organizations.slug'])
+      .selectFrom('organizations')
+      .leftJoin('wallets', 'wallets.org_id', 'organizations.id')
+      .select([
+        'organizations.id as org_id',
+        'organizations.name',
+        'organizations.slug',
+        'wallets.balance_micros',
+        'wallets.billing_mode',
+        'wallets.low_balance_thresholds',
+        'wallets.low_balance_webhook_url',
+      ])
       .orderBy('organizations.name')
       .execute();
   }

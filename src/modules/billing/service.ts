@@ -111,10 +111,11 @@ export class BillingService {
       orgId: w.org_id,
       name: w.name,
       slug: w.slug,
-      balanceMicros: Number(w.balance_micros),
-      billingMode: w.billing_mode,
+      // An organization without a wallet yet: zero, postpaid.
+      balanceMicros: Number(w.balance_micros ?? 0),
+      billingMode: w.billing_mode ?? 'postpaid',
       lowBalanceThresholds: w.low_balance_thresholds ? (JSON.parse(w.low_balance_thresholds) as number[]) : [],
-      lowBalanceWebhookUrl: w.low_balance_webhook_url,
+      lowBalanceWebhookUrl: w.low_balance_webhook_url ?? null,
       currency,
     }));
   }
