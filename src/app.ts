@@ -25,6 +25,7 @@ import { auditRoutes } from './modules/audit/routes.js';
 import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { sessionRoutes } from './modules/auth/session-routes.js';
+import { billingRoutes } from './modules/billing/routes.js';
 import { channelRoutes } from './modules/channels/routes.js';
 import { ChannelSchema } from './modules/channels/schema.js';
 import { emailAuthRoutes } from './modules/email-auth/routes.js';
@@ -283,6 +284,13 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(tlsRoutes({ status: options.certificateStatus ?? (() => fileCertificateStatus(undefined)) }));
     await scope.register(playgroundRoutes(services.gateway, services.organizations));
     await scope.register(jobRoutes({ jobs: new JobsService(services.jobs, services.audit) }));
+    await scope.register(
+      billingRoutes({
+        billing: services.billing.service,
+        redemption: services.billing.redemption,
+        audit: services.audit,
+      }),
+    );
     await registerConsole(scope, services.config.webDir ?? DEFAULT_WEB_DIR);
   });
 

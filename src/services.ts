@@ -31,6 +31,7 @@ import { AuthService } from './modules/auth/service.js';
 import { RefreshSessions } from './modules/auth/sessions.js';
 import { LoginThrottle } from './modules/auth/throttle.js';
 import { AccessTokens } from './modules/auth/tokens.js';
+import { type Billing, createBilling } from './modules/billing/index.js';
 import { ChannelsRepository } from './modules/channels/repository.js';
 import { ChannelsService } from './modules/channels/service.js';
 import { EmailTokensRepository } from './modules/email-auth/repository.js';
@@ -109,6 +110,8 @@ export interface Services {
   mailer: Mailer;
   emailAuth: EmailAuthService;
   invitations: InvitationsService;
+  /** Wallets, ledger, redemption codes, list prices and prepaid admission. */
+  billing: Billing;
   /** Tells other instances what this one changed (with Redis; none on a single instance). */
   changes: RedisChangeBus | undefined;
   /** The durable job queue: modules register their job types and schedules on it (src/jobs/). */
@@ -261,6 +264,23 @@ export function createServices(options: ServiceOptions): Services {
     byOrganization: () => settings.get().metricsByOrganization,
     tracing: options.tracing,
   });
+  const billing = createBilling({
+    db,
+    clock,
+    newId: ids,
+    audit,
+    counters,
+    limits: enforcer,
+    log: recorder,
+    settings: () => settings.get(),
+    publicUrl: config.publicUrl,
+    redis: options.redis,
+    redisPrefix: options.redisPrefix,
+    mail: (message) => mailer.send(message),
+  });
+  // A changed multiplier is priced from the next request on.
+  organizations.onChange(() => void billing.service.load().catch(() => undefined));
+  teams.onChanged(() => void billing.service.load().catch(() => undefined));
   const dataPlane = createDataPlane({
     observer: observability.observer,
     catalog: {
@@ -269,8 +289,8 @@ export function createServices(options: ServiceOptions): Services {
       listRoutes: () => modelsRepo.listRoutes(),
     },
     keys: keyVerifier,
-    usage: recorder,
-    admission: enforcer,
+    usage: billing.usage,
+    admission: billing.admission,
     limits,
     channels: channelControl,
     settings: {
@@ -343,6 +363,8 @@ export function createServices(options: ServiceOptions): Services {
         return limits.load();
       case 'access-rules':
         return accessRules.load();
+      case 'billing':
+        return billing.service.load();
       case 'key':
         keyVerifier.invalidateKey(change.id, false);
         return undefined;
@@ -351,11 +373,11 @@ export function createServices(options: ServiceOptions): Services {
         return undefined;
       case 'org':
         keyVerifier.invalidateOrg(change.id, false);
-        return undefined;
+        return billing.service.load();
       case 'team':
         keyVerifier.invalidateTeam(change.id, false);
         limits.forget('team', change.id);
-        return undefined;
+        return billing.service.load();
     }
   };
   // With several instances (Redis), what one changes the others reload at once.
@@ -367,6 +389,7 @@ export function createServices(options: ServiceOptions): Services {
     models.onChange(() => publish({ kind: 'catalog' }));
     limits.onChange(() => publish({ kind: 'limits' }));
     accessRules.onChange(() => publish({ kind: 'access-rules' }));
+    billing.service.onChange(() => publish({ kind: 'billing' }));
     keyVerifier.onInvalidate((what) => publish(what));
     changes.onRemote((change) => applyChange(change));
   }
@@ -417,6 +440,7 @@ export function createServices(options: ServiceOptions): Services {
     mailer,
     emailAuth,
     invitations,
+    billing,
     changes,
     jobs,
     jobLog,
@@ -430,6 +454,7 @@ export function createServices(options: ServiceOptions): Services {
       // shutdown timeout, so their rows are written before the database closes.
       await recorder.close({ waitMs: config.shutdownTimeoutMs });
       await responses.drain();
+      await billing.close();
       await dataPlane.close();
       await observability.close();
     },
@@ -442,6 +467,7 @@ export async function startServices(services: Services): Promise<void> {
   await services.catalog.reload();
   await services.limits.load();
   await services.accessRules.load();
+  await services.billing.service.load();
   await services.changes?.start();
 }
 
@@ -474,6 +500,10 @@ export function startBackground(services: Services, options: { log?: BackgroundL
       ),
     );
   }
+  services.billing.charger.reportErrorsTo((error) =>
+    log?.error({ err: error }, 'writing usage charges to the ledger failed; they are kept and retried'),
+  );
+  services.billing.notifier.reportErrorsTo((error) => log?.error({ err: error }, 'a low-balance notice failed'));
   services.changes?.reportErrorsTo((error) =>
     log?.error({ err: error }, 'telling other instances of a change, or applying theirs, failed'),
   );
@@ -485,6 +515,7 @@ export function startBackground(services: Services, options: { log?: BackgroundL
       services.catalog.reload(),
       services.limits.load(),
       services.accessRules.load(),
+      services.billing.service.load(),
     ]).catch(() => undefined);
   }, REFRESH_MS);
   refresh.unref();

@@ -38,6 +38,11 @@ export const ERROR_STATUS = {
   email_unverified: 403,
   invitation_gone: 410,
   previous_response_not_found: 400,
+  insufficient_balance: 402,
+  code_expired: 410,
+  code_disabled: 410,
+  code_used_up: 409,
+  already_redeemed: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -4,7 +4,7 @@ import { googleStatus } from '../providers/gemini/inbound.js';
 
 /** OpenAI error `type` for each of our codes (what SDKs read). */
 function openAiType(code: ErrorCode, status: number): string {
-  if (code === 'insufficient_quota') return 'insufficient_quota';
+  if (code === 'insufficient_quota' || code === 'insufficient_balance') return 'insufficient_quota';
   if (status === 401) return 'authentication_error';
   if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
@@ -15,6 +15,8 @@ function openAiType(code: ErrorCode, status: number): string {
 
 function anthropicType(status: number): string {
   if (status === 401) return 'authentication_error';
+  // Anthropic's own type for a billing problem (402).
+  if (status === 402) return 'billing_error';
   if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
   if (status === 413) return 'request_too_large';

@@ -39,6 +39,7 @@ function logRow(at: number): RequestLogsTable {
     reasoning_tokens: 0,
     estimated: 0,
     cost_micros: 3,
+    price_micros: 3,
     latency_ms: 5,
     ttft_ms: null,
     client_ip: null,

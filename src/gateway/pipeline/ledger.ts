@@ -227,6 +227,8 @@ export class RequestLedger {
       reasoning_tokens: tokens.reasoning,
       estimated: tokens.estimated ? 1 : 0,
       cost_micros: cost,
+      // At cost until the billing sink applies the customer's multiplier (modules/billing/charges.ts).
+      price_micros: cost,
       latency_ms: latencyMs,
       ttft_ms: this.#ttftMs,
       client_ip: ctx.clientIp,

@@ -13,6 +13,7 @@ import * as m0011 from './migrations/0011_two_factor.js';
 import * as m0013 from './migrations/0013_scoping.js';
 import * as m0014 from './migrations/0014_channel_groups.js';
 import * as m0015 from './migrations/0015_jobs.js';
+import * as m0016 from './migrations/0016_billing.js';
 import * as m0018 from './migrations/0018_responses.js';
 import type { Database } from './schema.js';
 
@@ -32,6 +33,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0013_scoping': m0013,
   '0014_channel_groups': m0014,
   '0015_jobs': m0015,
+  '0016_billing': m0016,
   '0018_responses': m0018,
 };
 

@@ -272,6 +272,11 @@ export interface Database {
   jobs: JobsTable;
   job_dependencies: JobDependenciesTable;
   job_schedules: JobSchedulesTable;
+  wallets: WalletsTable;
+  wallet_transactions: WalletTransactionsTable;
+  redemption_batches: RedemptionBatchesTable;
+  redemption_codes: RedemptionCodesTable;
+  redemption_uses: RedemptionUsesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -358,7 +363,10 @@ export interface RequestLogsTable {
   reasoning_tokens: number;
   /** 1 when tokens were counted locally because the upstream gave no usage. */
   estimated: number;
+  /** Upstream cost (the model's price): what the operator pays. */
   cost_micros: number;
+  /** List price: what the customer pays (cost × the team's or organization's multiplier). */
+  price_micros: number;
   latency_ms: number;
   ttft_ms: number | null;
   client_ip: string | null;
@@ -537,4 +545,82 @@ export interface JobSchedulesTable {
   last_run_at: number | null;
   created_at: number;
   updated_at: number;
+}
+
+/** An organization's wallet: its billing mode and the cached sum of its ledger (`wallet_transactions`). */
+export interface WalletsTable {
+  org_id: string;
+  /** Always the sum of the organization's `wallet_transactions.amount_micros` (`aihub billing verify`). */
+  balance_micros: number;
+  billing_mode: 'postpaid' | 'prepaid';
+  /** JSON array of balances (micro-units) below which the organization is told, once per crossing. */
+  low_balance_thresholds: string | null;
+  /** The lowest threshold told about since the balance was last above it (null: every threshold armed). */
+  low_balance_notified_micros: number | null;
+  /** Where low-balance notices are POSTed (besides mail to the owners and billing managers). */
+  low_balance_webhook_url: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type WalletTransactionKind =
+  | 'top_up'
+  | 'redemption'
+  | 'subscription_grant'
+  | 'usage'
+  | 'refund'
+  | 'adjustment'
+  | 'expiry';
+
+/** One entry of an organization's ledger: append-only, never updated or deleted. */
+export interface WalletTransactionsTable {
+  id: string;
+  org_id: string;
+  kind: WalletTransactionKind;
+  /** Positive credits, negative debits (micro-units of the instance currency). */
+  amount_micros: number;
+  balance_after_micros: number;
+  /** Unique external reference (a payment's event id, a redemption, a usage batch): a replay credits once. */
+  reference: string | null;
+  /** Why (required for manual adjustments). */
+  reason: string | null;
+  /** Who: a user id, `master` or `system`. */
+  actor: string | null;
+  /** JSON detail (a usage batch's request count and period, a code's batch). */
+  detail: string | null;
+  created_at: number;
+}
+
+/** A batch of redemption codes made by a platform admin (platform-wide: any organization may redeem). */
+export interface RedemptionBatchesTable {
+  id: string;
+  name: string;
+  prefix: string;
+  amount_micros: number;
+  code_count: number;
+  /** Redemptions each code allows (each by a different organization). */
+  max_uses: number;
+  expires_at: number | null;
+  status: 'active' | 'disabled';
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RedemptionCodesTable {
+  id: string;
+  batch_id: string;
+  code: string;
+  uses: number;
+  created_at: number;
+}
+
+/** One successful redemption of a code by an organization (unique per code and organization). */
+export interface RedemptionUsesTable {
+  id: string;
+  code_id: string;
+  org_id: string;
+  user_id: string | null;
+  transaction_id: string;
+  created_at: number;
 }

@@ -3,10 +3,10 @@ import type { Redis } from 'ioredis';
 
 /** What an instance changed that other instances hold in memory. */
 export type Change =
-  | { kind: 'settings' | 'catalog' | 'limits' | 'access-rules' }
+  | { kind: 'settings' | 'catalog' | 'limits' | 'access-rules' | 'billing' }
   | { kind: 'key' | 'user' | 'team' | 'org'; id: string };
 
-const WHOLE = new Set(['settings', 'catalog', 'limits', 'access-rules']);
+const WHOLE = new Set(['settings', 'catalog', 'limits', 'access-rules', 'billing']);
 const ONE = new Set(['key', 'user', 'team', 'org']);
 
 /** A change as it came over the wire, or undefined when it is not one (another version's, or garbage). */

@@ -52,6 +52,7 @@ function logRow(row: Partial<RequestLogsTable> & Pick<RequestLogsTable, 'id' | '
     reasoning_tokens: 0,
     estimated: 0,
     cost_micros: 0,
+    price_micros: 0,
     latency_ms: 1,
     ttft_ms: null,
     client_ip: null,

@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import type { IdGenerator } from '../../core/ids.js';
 
 /** What a message is for (the outbox and the log say it). */
-export type MailKind = 'verify_email' | 'password_reset' | 'invitation';
+export type MailKind = 'verify_email' | 'password_reset' | 'invitation' | 'low_balance';
 
 export interface MailMessage {
   kind: MailKind;

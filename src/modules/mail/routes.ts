@@ -6,7 +6,12 @@ import type { Mailer } from './mailer.js';
 const OutboxEntrySchema = Type.Object({
   id: Type.String(),
   at: EpochMs,
-  kind: Type.Union([Type.Literal('verify_email'), Type.Literal('password_reset'), Type.Literal('invitation')]),
+  kind: Type.Union([
+    Type.Literal('verify_email'),
+    Type.Literal('password_reset'),
+    Type.Literal('invitation'),
+    Type.Literal('low_balance'),
+  ]),
   to: Type.String(),
   subject: Type.String(),
   link: Type.Union([Type.String(), Type.Null()], {

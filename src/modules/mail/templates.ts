@@ -82,3 +82,20 @@ export function invitationMessage(
     `The invitation expires in ${invite.validDays} days. If you did not expect it, ignore this message.`,
   );
 }
+
+/** A prepaid balance fell below a threshold its organization set (docs/billing.md). */
+export function lowBalanceMessage(
+  to: string,
+  link: string,
+  notice: { organization: string; balance: string; threshold: string },
+): MailMessage {
+  return message(
+    'low_balance',
+    to,
+    `AI Hub: the balance of ${notice.organization} is below ${notice.threshold}`,
+    ['Hello,', `The balance of ${notice.organization} is now ${notice.balance}, below ${notice.threshold}.`],
+    link,
+    'Top up or redeem a code',
+    'Prepaid requests are refused once the balance is used up. You get this message once each time the balance falls below a threshold.',
+  );
+}

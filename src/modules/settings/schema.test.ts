@@ -22,6 +22,8 @@ describe('settings schema', () => {
       logBodyMaxChars: 16_384,
       responsesRetentionDays: 30,
       metricsByOrganization: false,
+      currency: 'USD',
+      billingMaxAmountMicros: 10_000_000_000,
     });
   });
 
@@ -51,6 +53,8 @@ describe('settings schema', () => {
       logBodyMaxChars: 'log_body_max_chars',
       responsesRetentionDays: 'responses_retention_days',
       metricsByOrganization: 'metrics_by_organization',
+      currency: 'currency',
+      billingMaxAmountMicros: 'billing_max_amount_micros',
     });
   });
 

@@ -96,6 +96,18 @@ export const SettingsSchema = Type.Object({
     default: false,
     description: 'Also count requests, tokens and cost per organization (its id as a label) in /metrics',
   }),
+  currency: Type.String({
+    default: 'USD',
+    pattern: '^[A-Z]{3}$',
+    description:
+      'The currency balances and prices are shown in (ISO 4217 code); amounts are stored in its micro-units (1 = 1,000,000)',
+  }),
+  billingMaxAmountMicros: Type.Integer({
+    default: 10_000_000_000,
+    minimum: 1,
+    maximum: 1_000_000_000_000_000,
+    description: 'Largest amount one manual adjustment or redemption code may carry, in micro-units',
+  }),
 });
 
 /** The instance settings (see SettingsSchema for each one's meaning and default). */

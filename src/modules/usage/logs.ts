@@ -27,6 +27,7 @@ export interface LogEntry {
   reasoningTokens: number;
   estimated: boolean;
   costMicros: number;
+  priceMicros: number;
   latencyMs: number;
   ttftMs: number | null;
   clientIp: string | null;
@@ -63,6 +64,7 @@ export function toLogEntry(row: ListedRow): LogEntry {
     reasoningTokens: row.reasoning_tokens,
     estimated: row.estimated === 1,
     costMicros: row.cost_micros,
+    priceMicros: row.price_micros,
     latencyMs: row.latency_ms,
     ttftMs: row.ttft_ms,
     clientIp: row.client_ip,

@@ -25,6 +25,7 @@ function row(id: string, at: number, keyId: string | null = null): RequestLogsTa
     reasoning_tokens: 0,
     estimated: 0,
     cost_micros: 3,
+    price_micros: 3,
     latency_ms: 4,
     ttft_ms: null,
     client_ip: null,

@@ -24,6 +24,7 @@ const LOG_COLUMNS = [
   'reasoning_tokens',
   'estimated',
   'cost_micros',
+  'price_micros',
   'latency_ms',
   'ttft_ms',
   'client_ip',

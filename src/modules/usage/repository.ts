@@ -48,6 +48,7 @@ export const CSV_COLUMNS = [
   'reasoning_tokens',
   'estimated',
   'cost_micros',
+  'price_micros',
   'latency_ms',
   'ttft_ms',
   'client_ip',

@@ -23,6 +23,7 @@ export const LogEntrySchema = Type.Object({
   reasoningTokens: Type.Integer(),
   estimated: Type.Boolean(),
   costMicros: Type.Integer({ description: 'Cost in micro-USD (1 USD = 1,000,000)' }),
+  priceMicros: Type.Integer({ description: 'List price: what the customer pays (cost × multiplier), micro-units' }),
   latencyMs: Type.Integer(),
   ttftMs: Type.Union([Type.Integer(), Type.Null()]),
   clientIp: Type.Union([Type.String(), Type.Null()]),

@@ -1821,7 +1821,7 @@ export interface paths {
                                 id: string;
                                 /** @description Epoch milliseconds */
                                 at: number;
-                                kind: "verify_email" | "password_reset" | "invitation";
+                                kind: "verify_email" | "password_reset" | "invitation" | "low_balance";
                                 to: string;
                                 subject: string;
                                 /** @description The link, while it reached nobody by mail (no SMTP, or delivery failed) */
@@ -7276,6 +7276,16 @@ export interface paths {
                              * @default false
                              */
                             metricsByOrganization: boolean;
+                            /**
+                             * @description The currency balances and prices are shown in (ISO 4217 code); amounts are stored in its micro-units (1 = 1,000,000)
+                             * @default USD
+                             */
+                            currency: string;
+                            /**
+                             * @description Largest amount one manual adjustment or redemption code may carry, in micro-units
+                             * @default 10000000000
+                             */
+                            billingMaxAmountMicros: number;
                         };
                     };
                 };
@@ -7403,6 +7413,10 @@ export interface paths {
                         responsesRetentionDays?: number;
                         /** @description Also count requests, tokens and cost per organization (its id as a label) in /metrics */
                         metricsByOrganization?: boolean;
+                        /** @description The currency balances and prices are shown in (ISO 4217 code); amounts are stored in its micro-units (1 = 1,000,000) */
+                        currency?: string;
+                        /** @description Largest amount one manual adjustment or redemption code may carry, in micro-units */
+                        billingMaxAmountMicros?: number;
                     };
                 };
             };
@@ -7520,6 +7534,16 @@ export interface paths {
                              * @default false
                              */
                             metricsByOrganization: boolean;
+                            /**
+                             * @description The currency balances and prices are shown in (ISO 4217 code); amounts are stored in its micro-units (1 = 1,000,000)
+                             * @default USD
+                             */
+                            currency: string;
+                            /**
+                             * @description Largest amount one manual adjustment or redemption code may carry, in micro-units
+                             * @default 10000000000
+                             */
+                            billingMaxAmountMicros: number;
                         };
                     };
                 };
@@ -8973,6 +8997,8 @@ export interface paths {
                                 estimated: boolean;
                                 /** @description Cost in micro-USD (1 USD = 1,000,000) */
                                 costMicros: number;
+                                /** @description List price: what the customer pays (cost × multiplier), micro-units */
+                                priceMicros: number;
                                 latencyMs: number;
                                 ttftMs: number | null;
                                 clientIp: string | null;
@@ -9116,6 +9142,8 @@ export interface paths {
                                 estimated: boolean;
                                 /** @description Cost in micro-USD (1 USD = 1,000,000) */
                                 costMicros: number;
+                                /** @description List price: what the customer pays (cost × multiplier), micro-units */
+                                priceMicros: number;
                                 latencyMs: number;
                                 ttftMs: number | null;
                                 clientIp: string | null;
@@ -9246,6 +9274,8 @@ export interface paths {
                             estimated: boolean;
                             /** @description Cost in micro-USD (1 USD = 1,000,000) */
                             costMicros: number;
+                            /** @description List price: what the customer pays (cost × multiplier), micro-units */
+                            priceMicros: number;
                             latencyMs: number;
                             ttftMs: number | null;
                             clientIp: string | null;
@@ -9378,6 +9408,8 @@ export interface paths {
                             estimated: boolean;
                             /** @description Cost in micro-USD (1 USD = 1,000,000) */
                             costMicros: number;
+                            /** @description List price: what the customer pays (cost × multiplier), micro-units */
+                            priceMicros: number;
                             latencyMs: number;
                             ttftMs: number | null;
                             clientIp: string | null;
@@ -12814,6 +12846,1041 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current organization's wallet: balance, billing mode, low-balance thresholds, currency */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            orgId: string;
+                            /** @description The sum of the ledger (micro-units of the currency) */
+                            balanceMicros: number;
+                            /** @description postpaid: budgets only, billed later; prepaid: each request is paid from the balance first */
+                            billingMode: "postpaid" | "prepaid";
+                            /** @description Balances that trigger a low-balance notice */
+                            lowBalanceThresholds: number[];
+                            /** @description Where low-balance notices are POSTed, besides mail to owners and billing managers */
+                            lowBalanceWebhookUrl: string | null;
+                            /** @description The instance's currency (setting `currency`) */
+                            currency: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current organization's ledger, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description A transaction id: entries older than it */
+                    before?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                orgId: string;
+                                kind: "top_up" | "redemption" | "subscription_grant" | "usage" | "refund" | "adjustment" | "expiry";
+                                /** @description Positive credits, negative debits (micro-units of the currency) */
+                                amountMicros: number;
+                                /** @description The balance after this entry (micro-units of the currency) */
+                                balanceAfterMicros: number;
+                                reference: string | null;
+                                reason: string | null;
+                                actor: string | null;
+                                detail: {
+                                    [key: string]: unknown;
+                                } | null;
+                                createdAt: number;
+                            }[];
+                            next: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Redeem a code: its amount is credited to the current organization's balance */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            orgId: string;
+                            kind: "top_up" | "redemption" | "subscription_grant" | "usage" | "refund" | "adjustment" | "expiry";
+                            /** @description Positive credits, negative debits (micro-units of the currency) */
+                            amountMicros: number;
+                            /** @description The balance after this entry (micro-units of the currency) */
+                            balanceAfterMicros: number;
+                            reference: string | null;
+                            reason: string | null;
+                            actor: string | null;
+                            detail: {
+                                [key: string]: unknown;
+                            } | null;
+                            createdAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/wallets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every organization's wallet (organizations that never had one are at zero, postpaid) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                orgId: string;
+                                /** @description The sum of the ledger (micro-units of the currency) */
+                                balanceMicros: number;
+                                /** @description postpaid: budgets only, billed later; prepaid: each request is paid from the balance first */
+                                billingMode: "postpaid" | "prepaid";
+                                /** @description Balances that trigger a low-balance notice */
+                                lowBalanceThresholds: number[];
+                                /** @description Where low-balance notices are POSTed, besides mail to owners and billing managers */
+                                lowBalanceWebhookUrl: string | null;
+                                /** @description The instance's currency (setting `currency`) */
+                                currency: string;
+                                name: string;
+                                slug: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/organizations/{id}/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Set an organization's billing mode (postpaid or prepaid) and low-balance thresholds */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description postpaid: budgets only, billed later; prepaid: each request is paid from the balance first */
+                        billingMode?: "postpaid" | "prepaid";
+                        lowBalanceThresholds?: number[];
+                        lowBalanceWebhookUrl?: null | string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            orgId: string;
+                            /** @description The sum of the ledger (micro-units of the currency) */
+                            balanceMicros: number;
+                            /** @description postpaid: budgets only, billed later; prepaid: each request is paid from the balance first */
+                            billingMode: "postpaid" | "prepaid";
+                            /** @description Balances that trigger a low-balance notice */
+                            lowBalanceThresholds: number[];
+                            /** @description Where low-balance notices are POSTed, besides mail to owners and billing managers */
+                            lowBalanceWebhookUrl: string | null;
+                            /** @description The instance's currency (setting `currency`) */
+                            currency: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/organizations/{id}/billing/adjustments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Credit or debit an organization's balance by hand, with a reason */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Positive to credit, negative to debit (never zero) */
+                        amountMicros: number;
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            orgId: string;
+                            kind: "top_up" | "redemption" | "subscription_grant" | "usage" | "refund" | "adjustment" | "expiry";
+                            /** @description Positive credits, negative debits (micro-units of the currency) */
+                            amountMicros: number;
+                            /** @description The balance after this entry (micro-units of the currency) */
+                            balanceAfterMicros: number;
+                            reference: string | null;
+                            reason: string | null;
+                            actor: string | null;
+                            detail: {
+                                [key: string]: unknown;
+                            } | null;
+                            createdAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/redemption-batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every batch of redemption codes, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                name: string;
+                                prefix: string;
+                                amountMicros: number;
+                                count: number;
+                                maxUses: number;
+                                expiresAt: number | null;
+                                status: "active" | "disabled";
+                                /** @description Redemptions so far, over every code */
+                                redeemed: number;
+                                createdAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Generate a batch of redemption codes (amount, count, expiry, uses per code, prefix) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @description Letters and digits, up to 12 */
+                        prefix?: string;
+                        /** @description What each redemption credits (micro-units) */
+                        amountMicros: number;
+                        /** @description How many codes (1 to 10,000) */
+                        count: number;
+                        /**
+                         * @description Organizations each code may credit
+                         * @default 1
+                         */
+                        maxUses?: number;
+                        expiresAt?: null | number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            batch: {
+                                id: string;
+                                name: string;
+                                prefix: string;
+                                amountMicros: number;
+                                count: number;
+                                maxUses: number;
+                                expiresAt: number | null;
+                                status: "active" | "disabled";
+                                /** @description Redemptions so far, over every code */
+                                redeemed: number;
+                                createdAt: number;
+                            };
+                            /** @description Shown here and in the CSV export */
+                            codes: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/redemption-batches/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Disable (or enable again) every code of a batch */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        status: "active" | "disabled";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            prefix: string;
+                            amountMicros: number;
+                            count: number;
+                            maxUses: number;
+                            expiresAt: number | null;
+                            status: "active" | "disabled";
+                            /** @description Redemptions so far, over every code */
+                            redeemed: number;
+                            createdAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/billing/redemption-batches/{id}/codes.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A batch's codes as CSV */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

@@ -2,6 +2,7 @@ import {
   ChatDotRound,
   Coin,
   Connection,
+  CreditCard,
   DataAnalysis,
   Document,
   Key,
@@ -16,6 +17,7 @@ import {
   Timer,
   User,
   UserFilled,
+  Wallet,
 } from '@element-plus/icons-vue';
 import type { Component } from 'vue';
 import type { RouteComponent, RouteRecordRaw } from 'vue-router';
@@ -126,6 +128,14 @@ export const PAGES: readonly ConsolePage[] = [
   },
   {
     area: 'portal',
+    path: '/billing',
+    title: 'billing.nav',
+    permission: ['billing.read'],
+    icon: CreditCard,
+    component: () => import('@/views/portal/billing/BillingPage.vue'),
+  },
+  {
+    area: 'portal',
     path: '/profile',
     title: 'nav.profile',
     component: () => import('@/views/portal/profile/ProfilePage.vue'),
@@ -217,6 +227,14 @@ export const PAGES: readonly ConsolePage[] = [
     icon: OfficeBuilding,
     permission: ['platform.organizations'],
     component: () => import('@/views/admin/organizations/OrganizationsPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/billing',
+    title: 'billing.adminNav',
+    permission: ['platform.organizations'],
+    icon: Wallet,
+    component: () => import('@/views/admin/billing/BillingAdminPage.vue'),
   },
   {
     area: 'admin',
