@@ -31,6 +31,7 @@ import { AuthService } from './modules/auth/service.js';
 import { RefreshSessions } from './modules/auth/sessions.js';
 import { LoginThrottle } from './modules/auth/throttle.js';
 import { AccessTokens } from './modules/auth/tokens.js';
+import { registerBackupJobs } from './modules/backups/jobs.js';
 import { type Billing, createBilling } from './modules/billing/index.js';
 import { ChannelsRepository } from './modules/channels/repository.js';
 import { ChannelsService } from './modules/channels/service.js';
@@ -406,6 +407,7 @@ export function createServices(options: ServiceOptions): Services {
   const retention = new LogRetention(usageRepo, clock, { retentionDays: () => settings.get().logRetentionDays });
   registerRetentionJobs(jobs, retention, jobLog, () => settings.load());
   registerResponsesJobs(jobs, responses, jobLog, () => settings.load());
+  registerBackupJobs(jobs, database, config.backups, jobLog);
   return {
     config,
     database,

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { cronProblem } from '../jobs/policy.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type LogFormat = 'auto' | 'pretty' | 'json';
@@ -39,6 +40,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The job queue (src/jobs/): where jobs live, whether this process runs workers, how often idle workers poll. */
   jobs: { backend: 'embedded' | 'bullmq'; workers: boolean; pollMs: number };
+  /** Scheduled backups (a job): off unless `schedule` (cron, UTC) is set; files in `dir`, the newest `keep` kept. */
+  backups: { schedule: string | undefined; dir: string; keep: number };
   configFile: string | undefined;
   /** Seed the mock demo channel and models on a brand-new instance. */
   demo: boolean;
@@ -201,6 +204,21 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
     name: 'AIHUB_JOBS_POLL_MS',
     default: '1000',
     description: 'How often an idle embedded-queue worker looks for due jobs and schedules',
+  },
+  {
+    name: 'AIHUB_BACKUP_SCHEDULE',
+    default: '(empty)',
+    description: 'Cron expression (UTC) for scheduled backups, e.g. "0 3 * * *"; empty = no scheduled backups',
+  },
+  {
+    name: 'AIHUB_BACKUP_DIR',
+    default: '<data dir>/backups',
+    description: 'Where scheduled backups are written (share it, or mount backup storage, when several instances run)',
+  },
+  {
+    name: 'AIHUB_BACKUP_KEEP',
+    default: '7',
+    description: 'How many scheduled backups to keep (older ones are deleted after each new one)',
   },
   {
     name: 'AIHUB_CONFIG',
@@ -387,11 +405,12 @@ export function loadConfig(env: Env): Config {
   const smtpUrl = str('AIHUB_SMTP_URL');
   if (smtpUrl !== undefined && !/^smtps?:\/\/.+/.test(smtpUrl))
     problems.push('AIHUB_SMTP_URL must look like smtp://user:pass@host:port or smtps://…');
+  const dataDir = resolve(str('AIHUB_DATA_DIR') ?? './data');
 
   const config: Config = {
     port: int('PORT', 3000, 0, 65535),
     host: str('HOST') ?? '0.0.0.0',
-    dataDir: resolve(str('AIHUB_DATA_DIR') ?? './data'),
+    dataDir,
     databaseUrl,
     redisUrl,
     secretKey,
@@ -414,6 +433,11 @@ export function loadConfig(env: Env): Config {
       backend: jobsBackend(str('AIHUB_JOBS'), problems),
       workers: bool('AIHUB_WORKERS', true),
       pollMs: int('AIHUB_JOBS_POLL_MS', 1_000, 10, 60_000),
+    },
+    backups: {
+      schedule: cronSetting('AIHUB_BACKUP_SCHEDULE', str('AIHUB_BACKUP_SCHEDULE'), problems),
+      dir: resolve(str('AIHUB_BACKUP_DIR') ?? join(dataDir, 'backups')),
+      keep: int('AIHUB_BACKUP_KEEP', 7, 1, 1000),
     },
     configFile: str('AIHUB_CONFIG'),
     demo: bool('AIHUB_DEMO', true),
@@ -532,4 +556,11 @@ function jobsBackend(raw: string | undefined, problems: string[]): 'embedded' | 
     problems.push('AIHUB_JOBS=bullmq is not available yet: use embedded (it runs across instances on PostgreSQL)');
   else problems.push(`AIHUB_JOBS="${raw}" must be embedded`);
   return 'embedded';
+}
+
+/** A cron expression from the environment: one that is not one, or never fires, is refused at start. */
+function cronSetting(name: string, value: string | undefined, problems: string[]): string | undefined {
+  const problem = value === undefined ? undefined : cronProblem(value, Date.now());
+  if (problem) problems.push(`${name}: ${problem}`);
+  return value;
 }
