@@ -6,10 +6,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adjust, defaultOrg, expectLedgerConsistent } from '../support/billing.js';
 import { ENGINES } from '../support/databases.js';
 import { eventually } from '../support/gateway.js';
 import { type LimitsApp, MASTER, startLimitsApp } from '../support/limits.js';
-import { adjust, defaultOrg, expectLedgerConsistent } from './support.js';
 
 interface Hook {
   event: string;

@@ -7,9 +7,16 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/app.js';
+import {
+  adjust,
+  defaultOrg,
+  expectLedgerConsistent,
+  settleUsage,
+  type Transaction,
+  walletOf,
+} from '../support/billing.js';
 import { ENGINES } from '../support/databases.js';
 import { HELLO_COST, type LimitsApp, MASTER, startLimitsApp } from '../support/limits.js';
-import { adjust, defaultOrg, expectLedgerConsistent, settleUsage, type Transaction, walletOf } from './support.js';
 
 const CASES = ENGINES.flatMap((engine) => BACKENDS.map((backend) => [engine, backend] as const));
 

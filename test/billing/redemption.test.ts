@@ -7,8 +7,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorBody } from '../support/accounts.js';
 import { register } from '../support/app.js';
-import { ENGINES } from '../support/databases.js';
-import { type LimitsApp, MASTER, START, startLimitsApp, uniqueEmail } from '../support/limits.js';
 import {
   adjust,
   type Batch,
@@ -17,7 +15,9 @@ import {
   expectLedgerConsistent,
   type Transaction,
   walletOf,
-} from './support.js';
+} from '../support/billing.js';
+import { ENGINES } from '../support/databases.js';
+import { type LimitsApp, MASTER, START, startLimitsApp, uniqueEmail } from '../support/limits.js';
 
 describe.each(ENGINES)('redemption codes and billing API (%s)', (engine) => {
   let app: LimitsApp;

@@ -128,10 +128,10 @@ describe.skipIf(!HAVE_CHROMIUM)('two-factor authentication in the console', { ti
     await signIn(admin.page, 'first-admin@example.com', 'correct horse 1');
     await admin.page.goto('/org/members');
     const row = admin.page.locator('[data-test="members-table"] tr', { hasText: EMAIL });
-    await expect.poll(() => row.locator('[data-test="member-2fa"]').textContent()).toContain('On');
+    await expect.poll(() => row.locator('[data-test="member-2fa"]').textContent()).toContain('2FA on');
     await row.locator('[data-test="member-reset-2fa"]').click();
     await admin.page.locator('.el-message-box__btns .el-button--primary').click();
-    await expect.poll(() => row.locator('[data-test="member-2fa"]').textContent()).toContain('Off');
+    await expect.poll(() => row.locator('[data-test="member-2fa"]').textContent()).toContain('2FA off');
     expect(await row.locator('[data-test="member-reset-2fa"]').count()).toBe(0);
     const members = await call<{ data: Array<{ email: string; twoFactor: boolean }> }>('GET', '/api/org/members', {
       token: MASTER_KEY,

@@ -3,8 +3,8 @@
  * costs 48 micro-units), the Default organization's id, and the ledger invariant every billing test ends with.
  */
 import { expect } from 'vitest';
-import type { Call } from '../support/app.js';
-import { type LimitsApp, MASTER } from '../support/limits.js';
+import type { Call } from './app.js';
+import { type LimitsApp, MASTER } from './limits.js';
 
 export interface Wallet {
   orgId: string;
