@@ -67,7 +67,10 @@ export class Admitter {
       const message = `This API key may not use the model '${modelName}'`;
       throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_allowed', message);
     }
-    if (!modelReachable(model, caller.channelLimits, (name) => this.deps.catalog.getModel(name))) {
+    if (
+      caller.channelLimits.length > 0 &&
+      !modelReachable(model, caller.channelLimits, (name) => this.deps.catalog.getModel(name))
+    ) {
       const message = `No channel this API key's organization or team may use serves the model '${modelName}'`;
       throw this.refuse(request, caller, modelName, endpoint, stream, 'model_not_allowed', message);
     }
