@@ -288,6 +288,7 @@ export function createServices(options: ServiceOptions): Services {
       loadChannels: () => channels.loadWithSecrets(),
       listModels: () => modelsRepo.listAll(),
       listRoutes: () => modelsRepo.listRoutes(),
+      listTagRoutes: () => modelsRepo.listTagRoutes(),
     },
     keys: keyVerifier,
     usage: billing.usage,

@@ -16,6 +16,7 @@ const ChannelSpec = Type.Object(
     priority: Type.Optional(Type.Integer()),
     weight: Type.Optional(Type.Integer({ minimum: 0 })),
     groups: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$' }), { minItems: 1 })),
+    tags: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$' }))),
     enabled: Type.Optional(Type.Boolean()),
     headers: Type.Optional(StringMap),
     modelMapping: Type.Optional(StringMap),
@@ -63,7 +64,9 @@ const ModelSpec = Type.Object(
     routes: Type.Array(
       Type.Object(
         {
-          channel: Type.String(),
+          /** One channel by name, or `tag`: every channel with the tag. */
+          channel: Type.Optional(Type.String()),
+          tag: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$' })),
           upstreamModel: Type.Optional(Type.String()),
           priority: Type.Optional(Type.Integer()),
           weight: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -140,6 +143,7 @@ export async function applyDeclarativeConfig(
       priority: spec.priority ?? 0,
       weight: spec.weight ?? 1,
       ...(spec.groups ? { groups: spec.groups } : {}),
+      ...(spec.tags ? { tags: spec.tags } : {}),
       enabled: spec.enabled ?? true,
       options: {
         ...(spec.headers ? { headers: spec.headers } : {}),
@@ -162,15 +166,23 @@ export async function applyDeclarativeConfig(
   }
   for (const spec of config.models ?? []) {
     const routes = [];
+    const tagRoutes = [];
     for (const route of spec.routes) {
-      const channelId = channelIds.get(route.channel) ?? (await deps.channels.findByName(route.channel))?.id;
-      if (!channelId) throw new Error(`model ${spec.name}: route names unknown channel "${route.channel}"`);
-      routes.push({
-        channelId,
+      const weighting = {
         upstreamModel: route.upstreamModel ?? null,
         priority: route.priority ?? 0,
         weight: route.weight ?? 1,
-      });
+      };
+      if ((route.tag === undefined) === (route.channel === undefined))
+        throw new Error(`model ${spec.name}: a route names either a channel or a tag`);
+      if (route.tag !== undefined) {
+        tagRoutes.push({ tag: route.tag, ...weighting });
+        continue;
+      }
+      const channelName = route.channel ?? '';
+      const channelId = channelIds.get(channelName) ?? (await deps.channels.findByName(channelName))?.id;
+      if (!channelId) throw new Error(`model ${spec.name}: route names unknown channel "${channelName}"`);
+      routes.push({ channelId, ...weighting });
     }
     const input = {
       name: spec.name,
@@ -187,6 +199,7 @@ export async function applyDeclarativeConfig(
       ...(spec.maxOutputTokens !== undefined ? { maxOutputTokens: spec.maxOutputTokens } : {}),
       ...(spec.capabilities ? { capabilities: spec.capabilities } : {}),
       routes,
+      tagRoutes,
     };
     const existing = await deps.models.findByName(spec.name);
     if (existing) {

@@ -1,5 +1,6 @@
 import { getProvider } from '../providers/registry.js';
 import type { PromptOverhead, ProviderAdapter } from '../providers/types.js';
+import { buildModelRoutes } from './catalog-routes.js';
 import {
   type CatalogSource,
   type ChannelOptions,
@@ -20,6 +21,8 @@ export interface CatalogChannel {
   options: ChannelOptions;
   /** The groups the channel is in: callers limited to groups use only channels of theirs. */
   groups: readonly string[];
+  /** Labels: a model route may name a tag instead of a channel. */
+  tags?: readonly string[] | undefined;
   timeouts: Required<ChannelTimeouts>;
   priority: number;
   weight: number;
@@ -137,13 +140,14 @@ export class Catalog {
   }
 
   private async build(): Promise<void> {
-    const [channelRows, modelRows, routeRows] = await Promise.all([
+    const [channelRows, modelRows, routeRows, tagRouteRows] = await Promise.all([
       this.source.loadChannels(),
       this.source.listModels(),
       this.source.listRoutes(),
+      this.source.listTagRoutes?.() ?? [],
     ]);
     const channels = new Map<string, CatalogChannel>();
-    for (const { row, options, groups, keys } of channelRows) {
+    for (const { row, options, groups, tags, keys } of channelRows) {
       const adapter = getProvider(row.type);
       if (!adapter) continue;
       const old = this.#channels.get(row.id);
@@ -157,6 +161,7 @@ export class Catalog {
         disabledReason: row.disabled_reason,
         options,
         groups,
+        tags: tags ?? [],
         timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
         priority: row.priority,
         weight: row.weight,
@@ -166,20 +171,12 @@ export class Catalog {
     }
     const models = new Map<string, CatalogModel>();
     for (const m of modelRows) {
-      const routes: CatalogRoute[] = [];
-      for (const r of routeRows) {
-        if (r.model_id !== m.id) continue;
-        const channel = channels.get(r.channel_id);
-        if (!channel) continue;
-        const upstream = r.upstream_model ?? m.name;
-        // A route's priority adds to its channel's; its weight multiplies the channel's (both default neutral).
-        routes.push({
-          channel,
-          upstreamModel: channel.options.modelMapping?.[upstream] ?? upstream,
-          priority: r.priority + channel.priority,
-          weight: r.weight * channel.weight,
-        });
-      }
+      const routes = buildModelRoutes(
+        m.name,
+        routeRows.filter((r) => r.model_id === m.id),
+        tagRouteRows.filter((r) => r.model_id === m.id),
+        channels,
+      );
       models.set(m.name, {
         id: m.id,
         name: m.name,

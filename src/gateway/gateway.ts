@@ -11,7 +11,9 @@ import type { Catalog, CatalogModel } from './catalog.js';
 import { ClientStream } from './client-stream.js';
 import { chatCompletions } from './endpoints/chat-completions.js';
 import type { Endpoint, Exchange } from './endpoints/endpoint.js';
+import type { UpstreamInspector, UpstreamSpec } from './health/inspector.js';
 import type { HealthRegistry } from './health/registry.js';
+import { type ChannelTestFilter, type ChannelTestRow, testChannels } from './health/test-all.js';
 import type { ChannelTester, ChannelTestResult } from './health/tester.js';
 import type { GatewayObserver } from './observer.js';
 import { Admitter } from './pipeline/admit.js';
@@ -35,6 +37,8 @@ export interface GatewayDeps {
   upstream: UpstreamClient;
   health: HealthRegistry;
   tester: ChannelTester;
+  /** Upstream account questions: model lists, balances. */
+  inspector: UpstreamInspector;
   clock: Clock;
   masterKey: string | undefined;
   /** Key-level allowed-IP check (CIDR lists). */
@@ -138,6 +142,22 @@ export class Gateway {
   /** Send a one-token chat request through a channel (enabled or not) to check its URL, key and model. */
   testChannel(channelId: string, model?: string): Promise<ChannelTestResult> {
     return this.#deps.tester.test(channelId, model);
+  }
+
+  /** Test many channels a few at a time; `onRow` gets each result as soon as it is known. */
+  testChannels(filter: ChannelTestFilter, onRow: (row: ChannelTestRow) => void, signal?: AbortSignal): Promise<number> {
+    return testChannels(this.#deps.catalog, this.#deps.tester, filter, onRow, signal);
+  }
+
+  /** The models a channel's upstream lists (a saved channel by id, or one named in full). */
+  upstreamModels(channel: string | UpstreamSpec): Promise<string[]> {
+    const inspector = this.#deps.inspector;
+    return typeof channel === 'string' ? inspector.channelModels(channel) : inspector.specModels(channel);
+  }
+
+  /** The balance a channel's upstream account reports. */
+  upstreamBalance(channelId: string): ReturnType<UpstreamInspector['channelBalance']> {
+    return this.#deps.inspector.channelBalance(channelId);
   }
 
   /** The channel's live health on this instance (breakers, latency, last probe). */

@@ -9,6 +9,7 @@ import { Catalog } from './catalog.js';
 import { Gateway } from './gateway.js';
 import { AutoDisable } from './health/auto-disable.js';
 import { HealthChecker } from './health/checker.js';
+import { UpstreamInspector } from './health/inspector.js';
 import { HealthRegistry } from './health/registry.js';
 import { ChannelTester } from './health/tester.js';
 import type { GatewayObserver } from './observer.js';
@@ -29,7 +30,9 @@ export { ChatBody } from './endpoints/chat-completions.js';
 export type { Gateway } from './gateway.js';
 export { AUTO_DISABLE_PREFIX } from './health/auto-disable.js';
 export type { HealthChecker } from './health/checker.js';
+export type { UpstreamSpec } from './health/inspector.js';
 export type { ChannelHealthSummary, HealthRegistry } from './health/registry.js';
+export type { ChannelTestFilter, ChannelTestRow } from './health/test-all.js';
 export type { ChannelTestResult } from './health/tester.js';
 export type { AttemptOutcome, GatewayObserver, Refusal, SettledRequest } from './observer.js';
 export { NOOP_OBSERVER } from './observer.js';
@@ -118,6 +121,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     upstream,
     health,
     tester,
+    inspector: new UpstreamInspector(catalog, upstream, clock),
     clock,
     masterKey: deps.masterKey,
     ipAllowed: deps.ipAllowed,

@@ -4,7 +4,7 @@
  * `UsageRecorder implements UsageSink`, …) and the wiring (src/services.ts) hands them in; nothing under
  * src/gateway/ imports from src/modules/.
  */
-import type { ModelRoutesTable, ModelsTable, RequestLogsTable } from '../infra/db/schema.js';
+import type { ModelRoutesTable, ModelsTable, ModelTagRoutesTable, RequestLogsTable } from '../infra/db/schema.js';
 
 /** How a model orders its channels (the admin's choice per model, or the instance default). */
 export const STRATEGIES = ['weighted', 'round_robin', 'lowest_latency', 'least_inflight'] as const;
@@ -132,6 +132,8 @@ export interface StoredChannel {
   options: ChannelOptions;
   /** The groups the channel is in (never empty). */
   groups: string[];
+  /** The channel's tags (model routes may name one). */
+  tags?: string[];
   keys: Array<{ id: string; secret: string }>;
 }
 
@@ -140,6 +142,8 @@ export interface CatalogSource {
   loadChannels(): Promise<StoredChannel[]>;
   listModels(): Promise<ModelsTable[]>;
   listRoutes(): Promise<ModelRoutesTable[]>;
+  /** Routes naming a channel tag (expanded into one route per channel with it). */
+  listTagRoutes?(): Promise<ModelTagRoutesTable[]>;
 }
 
 /**

@@ -359,6 +359,36 @@ export interface ProviderAdapter extends ProviderDeclaration {
   readonly inProcess?: InProcessTransport;
   /** Present when the upstream serves the OpenAI Responses API itself (`/v1/responses` passes through). */
   readonly responses?: ResponsesPassthrough;
+  /** Present when the upstream lists its models (the console pre-fills a channel's models from it). */
+  readonly modelList?: ModelListApi;
+  /** Present when the upstream may tell the account's balance (resellers, DeepSeek, OpenRouter). */
+  readonly balance?: BalanceApi;
+}
+
+/** The upstream's own list of models: `GET /models` and its kin. */
+export interface ModelListApi {
+  buildRequest(target: UpstreamTarget): UpstreamHttpRequest;
+  /** The model ids in one answer (what a channel's routes name as upstream models). */
+  parse(body: unknown): string[];
+}
+
+/**
+ * An upstream account's credit as its provider reports it, in micro-units of `currency` (display only: it is
+ * the provider's figure, not part of AI Hub's ledger). A figure the provider does not report is null.
+ */
+export interface UpstreamBalance {
+  currency: string;
+  remainingMicros: number | null;
+  usedMicros: number | null;
+  limitMicros: number | null;
+}
+
+/** An account-balance API: one or more GETs whose answers together give the balance. */
+export interface BalanceApi {
+  /** The requests for a channel, or null when its upstream has no balance API (`now`: epoch ms, for date ranges). */
+  buildRequests(target: UpstreamTarget, now: number): UpstreamHttpRequest[] | null;
+  /** The balance from the answers, in the order of the requests. */
+  parse(bodies: unknown[], target: UpstreamTarget): UpstreamBalance;
 }
 
 /** Same-protocol path of the gateway's `/v1/responses`: the client's body goes upstream as it came (model renamed). */

@@ -255,6 +255,7 @@ export interface Database {
   channel_keys: ChannelKeysTable;
   models: ModelsTable;
   model_routes: ModelRoutesTable;
+  model_tag_routes: ModelTagRoutesTable;
   request_logs: RequestLogsTable;
   limit_policies: LimitPoliciesTable;
   ip_rules: IpRulesTable;
@@ -294,6 +295,12 @@ export interface ChannelsTable {
   options: string;
   /** JSON array of the groups the channel is in (organizations and teams may be limited to groups). */
   groups: string;
+  /** JSON array of labels: console filters, and model routes that name a tag instead of a channel. */
+  tags: string;
+  /** JSON ChannelBalance last fetched from the upstream account (null: never). */
+  balance: string | null;
+  /** When `balance` was fetched (epoch ms). */
+  balance_at: number | null;
   priority: number;
   weight: number;
   created_at: number;
@@ -337,6 +344,17 @@ export interface ModelRoutesTable {
   model_id: string;
   channel_id: string;
   /** Model name the upstream expects; null = the public name. */
+  upstream_model: string | null;
+  priority: number;
+  weight: number;
+  created_at: number;
+}
+
+/** A model route to every channel with a tag (expanded when the catalog is built). */
+export interface ModelTagRoutesTable {
+  id: string;
+  model_id: string;
+  tag: string;
   upstream_model: string | null;
   priority: number;
   weight: number;

@@ -18,6 +18,11 @@ export class ChannelsRepository {
     return this.db.selectFrom('channels').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  findByIds(ids: string[]): Promise<ChannelsTable[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('channels').selectAll().where('id', 'in', ids).execute();
+  }
+
   findByName(name: string): Promise<ChannelsTable | undefined> {
     return this.db.selectFrom('channels').selectAll().where('name', '=', name).executeTakeFirst();
   }
@@ -48,6 +53,23 @@ export class ChannelsRepository {
         await trx.deleteFrom('channel_keys').where('channel_id', '=', id).execute();
         if (keys.length > 0) await trx.insertInto('channel_keys').values(keys).execute();
       }
+    });
+  }
+
+  /** Patch several channels, or delete them with their routes and keys, in one transaction. */
+  async bulk(
+    ids: string[],
+    change: 'delete' | Array<{ id: string; patch: Partial<Omit<ChannelsTable, 'id' | 'created_at'>> }>,
+  ): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      if (change === 'delete') {
+        await trx.deleteFrom('model_routes').where('channel_id', 'in', ids).execute();
+        await trx.deleteFrom('channel_keys').where('channel_id', 'in', ids).execute();
+        await trx.deleteFrom('channels').where('id', 'in', ids).execute();
+        return;
+      }
+      for (const { id, patch } of change) await trx.updateTable('channels').set(patch).where('id', '=', id).execute();
     });
   }
 

@@ -4,6 +4,7 @@ import type { ChannelHealthSummary, Gateway } from '../../gateway/index.js';
 import { bearerSecurity, errorResponses, IdParam } from '../../http/schemas.js';
 import type { AuditService } from '../audit/service.js';
 import { actorOf } from '../auth/principal.js';
+import { channelOperationRoutes } from './operations-routes.js';
 import {
   ChannelBody,
   ChannelListSchema,
@@ -28,6 +29,7 @@ export function channelRoutes({ channels, gateway, audit }: ChannelRoutesDeps): 
   });
   return async (app) => {
     const tags = ['admin: channels'];
+    await app.register(channelOperationRoutes({ channels, gateway, audit, withHealth }));
 
     app.get(
       '/api/admin/channels',

@@ -37,6 +37,12 @@ export const ChannelGroupNames = Type.Array(
   { maxItems: 50 },
 );
 
+/** Channel tags: labels for the console's filters, and model routes may name a tag instead of a channel. */
+export const ChannelTagNames = Type.Array(
+  Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$', description: 'Letters, digits, _ . - (max 40)' }),
+  { maxItems: 50 },
+);
+
 export const ChannelBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
@@ -59,6 +65,10 @@ export const ChannelBody = Type.Object(
       description:
         'Groups the channel is in (default ["default"]); organizations and teams limited to groups use only their channels',
     }),
+    tags: Type.Optional({
+      ...ChannelTagNames,
+      description: 'Labels: filters in the console, and model routes may name a tag to reach every channel with it',
+    }),
     priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
     weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
     enabled: Type.Optional(Type.Boolean()),
@@ -76,6 +86,22 @@ export const ChannelSchema = Type.Object(
     disabledReason: Type.Union([Type.String(), Type.Null()]),
     options: ChannelOptionsSchema,
     groups: Type.Array(Type.String()),
+    tags: Type.Array(Type.String()),
+    balance: Type.Union(
+      [
+        Type.Object({
+          currency: Type.String(),
+          remainingMicros: Type.Union([Type.Integer(), Type.Null()], {
+            description: 'Credit left, in millionths of `currency`',
+          }),
+          usedMicros: Type.Union([Type.Integer(), Type.Null()]),
+          limitMicros: Type.Union([Type.Integer(), Type.Null()]),
+          fetchedAt: Type.Integer(),
+        }),
+        Type.Null(),
+      ],
+      { description: "The upstream account's balance as last fetched (POST …/balance refreshes it)" },
+    ),
     priority: Type.Integer(),
     weight: Type.Integer(),
     keys: Type.Array(Type.Object({ id: Type.String(), hint: Type.String(), status: Type.String() })),
@@ -130,3 +156,63 @@ export const ChannelTestResultSchema = Type.Object({
   error: Type.Union([Type.String(), Type.Null()]),
   reply: Type.Union([Type.String(), Type.Null()]),
 });
+
+export const ChannelTestAllBody = Type.Object(
+  {
+    ids: Type.Optional(
+      Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000, description: 'Only these channels' }),
+    ),
+    tag: Type.Optional(Type.String({ maxLength: 40, description: 'Only channels with this tag' })),
+    type: Type.Optional(Type.String({ maxLength: 40, description: 'Only channels of this provider type' })),
+    enabledOnly: Type.Optional(Type.Boolean({ description: 'Skip disabled channels' })),
+    allModels: Type.Optional(
+      Type.Boolean({ description: "Test every model routed to each channel, not only the channel's first" }),
+    ),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 8, description: 'Tests at once (default 4)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const UpstreamModelsSchema = Type.Object({
+  data: Type.Array(Type.String(), { description: 'Model ids the upstream lists, sorted' }),
+});
+
+export const UpstreamProbeBody = Type.Object(
+  {
+    type: Type.String({ minLength: 1, maxLength: 40 }),
+    baseUrl: Type.Optional(OrNull(Type.String({ maxLength: 500 }))),
+    key: Type.Optional(
+      Type.String({ maxLength: 4000, description: 'A provider key (used for this call only, never stored)' }),
+    ),
+    headers: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 2000 }))),
+    provider: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 500 }))),
+  },
+  { additionalProperties: false },
+);
+
+export const ChannelBulkBody = Type.Object(
+  {
+    ids: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 1000 }),
+    action: Type.Union(
+      ['enable', 'disable', 'delete', 'tag', 'untag'].map((a) => Type.Literal(a)),
+      { description: 'enable | disable | delete | tag (add `tags`) | untag (remove `tags`)' },
+    ),
+    tags: Type.Optional(ChannelTagNames),
+  },
+  { additionalProperties: false },
+);
+
+export const ChannelBulkResultSchema = Type.Object({
+  action: Type.String(),
+  ids: Type.Array(Type.String(), { description: 'The channels acted on' }),
+});
+
+export const ChannelCopyBody = Type.Optional(
+  Type.Object(
+    {
+      name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+      enabled: Type.Optional(Type.Boolean({ description: 'Start enabled (default: disabled, to check it first)' })),
+    },
+    { additionalProperties: false },
+  ),
+);

@@ -4,6 +4,7 @@ import type { IdGenerator } from '../../core/ids.js';
 import type { SecretBox } from '../../core/secrets.js';
 import type { ChannelKeysTable, ChannelStatus, ChannelsTable } from '../../infra/db/schema.js';
 import { getProvider, PROVIDER_IDS } from '../../providers/registry.js';
+import type { UpstreamBalance } from '../../providers/types.js';
 import { type ChannelOptions, parseChannelOptions } from './options.js';
 import type { ChannelsRepository } from './repository.js';
 
@@ -17,6 +18,9 @@ export interface ChannelResponse {
   disabledReason: string | null;
   options: ChannelOptions;
   groups: string[];
+  tags: string[];
+  /** The upstream account's balance as last fetched (never the key). */
+  balance: (UpstreamBalance & { fetchedAt: number }) | null;
   priority: number;
   weight: number;
   keys: Array<{ id: string; hint: string; status: 'active' | 'disabled' }>;
@@ -32,6 +36,7 @@ export interface ChannelInput {
   keys?: string[] | undefined;
   options?: ChannelOptions | undefined;
   groups?: string[] | undefined;
+  tags?: string[] | undefined;
   priority?: number | undefined;
   weight?: number | undefined;
   enabled?: boolean | undefined;
@@ -44,6 +49,7 @@ export interface ChannelWithSecrets {
   row: ChannelsTable;
   options: ChannelOptions;
   groups: string[];
+  tags: string[];
   keys: Array<{ id: string; secret: string }>;
 }
 
@@ -64,6 +70,32 @@ export function parseChannelGroups(json: string): string[] {
 }
 
 const storeGroups = (groups: string[]) => JSON.stringify([...new Set(groups)]);
+
+/** A channel's tags (stored as a JSON array; none when unreadable). */
+export function parseChannelTags(json: string | null | undefined): string[] {
+  try {
+    const value: unknown = JSON.parse(json ?? '[]');
+    if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  } catch {
+    // A hand-edited row: no tags rather than a failing catalog.
+  }
+  return [];
+}
+
+const storeTags = (tags: string[]) => JSON.stringify([...new Set(tags)].sort());
+
+function parseBalance(row: ChannelsTable): ChannelResponse['balance'] {
+  if (!row.balance || row.balance_at === null) return null;
+  try {
+    const value = JSON.parse(row.balance) as UpstreamBalance;
+    return { ...value, fetchedAt: row.balance_at };
+  } catch {
+    return null;
+  }
+}
+
+/** What a bulk action does to each channel. */
+export type BulkAction = 'enable' | 'disable' | 'delete' | 'tag' | 'untag';
 
 export function keyHint(secret: string): string {
   return secret.length <= 8 ? '…' : `${secret.slice(0, 3)}…${secret.slice(-4)}`;
@@ -126,6 +158,9 @@ export class ChannelsService {
       disabled_reason: input.enabled === false ? 'disabled by an admin' : null,
       options: JSON.stringify(input.options ?? {}),
       groups: storeGroups(input.groups ?? [DEFAULT_CHANNEL_GROUP]),
+      tags: storeTags(input.tags ?? []),
+      balance: null,
+      balance_at: null,
       priority: input.priority ?? 0,
       weight: input.weight ?? 1,
       created_at: now,
@@ -158,6 +193,7 @@ export class ChannelsService {
     if (patch.baseUrl !== undefined) update.base_url = normaliseBaseUrl(patch.baseUrl);
     if (patch.options !== undefined) update.options = JSON.stringify(patch.options);
     if (patch.groups !== undefined) update.groups = storeGroups(patch.groups);
+    if (patch.tags !== undefined) update.tags = storeTags(patch.tags);
     if (patch.priority !== undefined) update.priority = patch.priority;
     if (patch.weight !== undefined) update.weight = patch.weight;
     if (patch.enabled !== undefined) {
@@ -182,6 +218,93 @@ export class ChannelsService {
     await this.emit();
   }
 
+  /**
+   * A new channel with the settings and the same sealed keys as `id` (re-encrypting is not needed: the keys
+   * never leave their envelopes), named "<name> (copy)" (or "(copy 2)", …), disabled unless `enabled`.
+   */
+  async copy(
+    id: string,
+    options: { name?: string | undefined; enabled?: boolean | undefined } = {},
+  ): Promise<ChannelResponse> {
+    const source = await this.repo.findById(id);
+    if (!source) throw notFound('Channel');
+    let name = options.name;
+    if (name !== undefined) {
+      if (await this.repo.findByName(name))
+        throw new ApiError('conflict', `A channel named ${name} already exists`, { param: 'name' });
+    } else {
+      const base = `${source.name.slice(0, 90)} (copy`;
+      name = `${base})`;
+      for (let n = 2; await this.repo.findByName(name); n++) name = `${base} ${n})`;
+    }
+    const now = this.clock.now();
+    const enabled = options.enabled === true;
+    const row: ChannelsTable = {
+      ...source,
+      id: this.newId('chn'),
+      name,
+      status: enabled ? 'active' : 'disabled',
+      disabled_reason: enabled ? null : 'disabled by an admin',
+      balance: null,
+      balance_at: null,
+      created_at: now,
+      updated_at: now,
+    };
+    const keys = (await this.repo.listKeys(id)).map((k) => ({
+      ...k,
+      id: this.newId('ckey'),
+      channel_id: row.id,
+      created_at: now,
+    }));
+    await this.repo.insert(row, keys);
+    await this.emit();
+    return this.toResponse(row, keys);
+  }
+
+  /**
+   * One action on several channels in one transaction; unknown ids are refused before anything changes.
+   * Returns the ids acted on.
+   */
+  async bulk(ids: string[], action: BulkAction, tags: string[] = []): Promise<string[]> {
+    const unique = [...new Set(ids)];
+    const rows = await this.repo.findByIds(unique);
+    const missing = unique.filter((id) => !rows.some((r) => r.id === id));
+    if (missing.length > 0)
+      throw new ApiError('validation_failed', `ids: unknown channel ${missing.join(', ')}`, { param: 'ids' });
+    if ((action === 'tag' || action === 'untag') && tags.length === 0)
+      throw new ApiError('validation_failed', `tags: name at least one tag to ${action}`, { param: 'tags' });
+    const now = this.clock.now();
+    await this.repo.bulk(
+      unique,
+      action === 'delete'
+        ? 'delete'
+        : rows.map((row) => {
+            const patch: Partial<ChannelsTable> = { updated_at: now };
+            if (action === 'enable') Object.assign(patch, { status: 'active', disabled_reason: null });
+            if (action === 'disable')
+              Object.assign(patch, { status: 'disabled', disabled_reason: 'disabled by an admin' });
+            if (action === 'tag') patch.tags = storeTags([...parseChannelTags(row.tags), ...tags]);
+            if (action === 'untag') patch.tags = storeTags(parseChannelTags(row.tags).filter((t) => !tags.includes(t)));
+            return { id: row.id, patch };
+          }),
+    );
+    await this.emit();
+    return unique;
+  }
+
+  /** Every tag some channel has, sorted. */
+  async tagNames(): Promise<string[]> {
+    const names = new Set<string>();
+    for (const row of await this.repo.listAll()) for (const tag of parseChannelTags(row.tags)) names.add(tag);
+    return [...names].sort();
+  }
+
+  /** Store the balance just fetched for a channel (no catalog change: the data plane does not read it). */
+  async saveBalance(id: string, balance: UpstreamBalance): Promise<ChannelResponse> {
+    await this.repo.update(id, { balance: JSON.stringify(balance), balance_at: this.clock.now() });
+    return this.get(id);
+  }
+
   /** Every channel with its decrypted keys (for the in-memory catalog). */
   async loadWithSecrets(): Promise<ChannelWithSecrets[]> {
     const [rows, keys] = await Promise.all([this.repo.listAll(), this.repo.listKeys()]);
@@ -189,6 +312,7 @@ export class ChannelsService {
       row,
       options: parseChannelOptions(row.options),
       groups: parseChannelGroups(row.groups),
+      tags: parseChannelTags(row.tags),
       keys: keys
         .filter((k) => k.channel_id === row.id && k.status === 'active')
         .map((k) => ({ id: k.id, secret: this.box.decrypt(k.secret_enc) })),
@@ -238,6 +362,8 @@ export class ChannelsService {
       disabledReason: row.disabled_reason,
       options: parseChannelOptions(row.options),
       groups: parseChannelGroups(row.groups),
+      tags: parseChannelTags(row.tags),
+      balance: parseBalance(row),
       priority: row.priority,
       weight: row.weight,
       keys: keys.map((k) => ({ id: k.id, hint: k.hint, status: k.status })),

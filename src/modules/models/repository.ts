@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database, ModelRoutesTable, ModelsTable } from '../../infra/db/schema.js';
+import type { Database, ModelRoutesTable, ModelsTable, ModelTagRoutesTable } from '../../infra/db/schema.js';
 
 /** Data access for models and their routes to channels. */
 export class ModelsRepository {
@@ -11,6 +11,12 @@ export class ModelsRepository {
 
   listRoutes(modelId?: string): Promise<ModelRoutesTable[]> {
     let q = this.db.selectFrom('model_routes').selectAll();
+    if (modelId) q = q.where('model_id', '=', modelId);
+    return q.orderBy('priority', 'desc').orderBy('created_at', 'asc').execute();
+  }
+
+  listTagRoutes(modelId?: string): Promise<ModelTagRoutesTable[]> {
+    let q = this.db.selectFrom('model_tag_routes').selectAll();
     if (modelId) q = q.where('model_id', '=', modelId);
     return q.orderBy('priority', 'desc').orderBy('created_at', 'asc').execute();
   }
@@ -30,7 +36,12 @@ export class ModelsRepository {
   }
 
   /** Insert or update a model; when `routes` is given they replace the model's routes, in one transaction. */
-  async save(model: ModelsTable, routes: ModelRoutesTable[] | undefined, isNew: boolean): Promise<void> {
+  async save(
+    model: ModelsTable,
+    routes: ModelRoutesTable[] | undefined,
+    isNew: boolean,
+    tagRoutes?: ModelTagRoutesTable[],
+  ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       if (isNew) await trx.insertInto('models').values(model).execute();
       else {
@@ -41,12 +52,17 @@ export class ModelsRepository {
         await trx.deleteFrom('model_routes').where('model_id', '=', model.id).execute();
         if (routes.length > 0) await trx.insertInto('model_routes').values(routes).execute();
       }
+      if (tagRoutes) {
+        await trx.deleteFrom('model_tag_routes').where('model_id', '=', model.id).execute();
+        if (tagRoutes.length > 0) await trx.insertInto('model_tag_routes').values(tagRoutes).execute();
+      }
     });
   }
 
   async delete(id: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('model_routes').where('model_id', '=', id).execute();
+      await trx.deleteFrom('model_tag_routes').where('model_id', '=', id).execute();
       await trx.deleteFrom('models').where('id', '=', id).execute();
     });
   }

@@ -22,6 +22,22 @@ export const RouteBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Channel tag names (the same form as channel groups). */
+export const ChannelTagName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$',
+  description: 'Letters, digits, _ . - (max 40)',
+});
+
+export const TagRouteBody = Type.Object(
+  {
+    tag: ChannelTagName,
+    upstreamModel: Type.Optional(OrNull(Type.String({ minLength: 1, maxLength: 256 }))),
+    priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+    weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+  },
+  { additionalProperties: false },
+);
+
 export const ModelBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, description: 'The public name clients send as `model`' }),
@@ -34,6 +50,13 @@ export const ModelBody = Type.Object(
     maxOutputTokens: Type.Optional(OrNull(Type.Integer({ minimum: 1 }))),
     capabilities: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 })),
     routes: Type.Optional(Type.Array(RouteBody, { maxItems: 100 })),
+    tagRoutes: Type.Optional(
+      Type.Array(TagRouteBody, {
+        maxItems: 20,
+        description:
+          'Routes to every channel with a tag (expanded when the catalog is built; a channel also routed directly keeps its direct route)',
+      }),
+    ),
     strategy: Type.Optional(OrNull(Strategy)),
     fallbacks: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
@@ -63,6 +86,15 @@ export const ModelSchema = Type.Object(
       Type.Object({
         id: Type.String(),
         channelId: Type.String(),
+        upstreamModel: Type.Union([Type.String(), Type.Null()]),
+        priority: Type.Integer(),
+        weight: Type.Integer(),
+      }),
+    ),
+    tagRoutes: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        tag: Type.String(),
         upstreamModel: Type.Union([Type.String(), Type.Null()]),
         priority: Type.Integer(),
         weight: Type.Integer(),

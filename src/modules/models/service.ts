@@ -1,12 +1,20 @@
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
-import type { ModelRoutesTable, ModelsTable } from '../../infra/db/schema.js';
+import type { ModelRoutesTable, ModelsTable, ModelTagRoutesTable } from '../../infra/db/schema.js';
 import { DEFAULT_PRICES } from './default-prices.js';
 import type { ModelsRepository } from './repository.js';
 
 export interface RouteInput {
   channelId: string;
+  upstreamModel?: string | null | undefined;
+  priority?: number | undefined;
+  weight?: number | undefined;
+}
+
+/** A route to every channel with a tag (expanded when the catalog is built). */
+export interface TagRouteInput {
+  tag: string;
   upstreamModel?: string | null | undefined;
   priority?: number | undefined;
   weight?: number | undefined;
@@ -24,6 +32,8 @@ export interface ModelInput {
   maxOutputTokens?: number | null | undefined;
   capabilities?: string[] | undefined;
   routes?: RouteInput[] | undefined;
+  /** Routes naming a channel tag instead of one channel. */
+  tagRoutes?: TagRouteInput[] | undefined;
   /** One of the router's STRATEGIES (checked by the route schema); null = the instance default. */
   strategy?: string | null | undefined;
   /** Model names to try, in order, when every route of this model failed. */
@@ -44,6 +54,7 @@ export interface ModelResponse {
   strategy: string | null;
   fallbacks: string[];
   routes: Array<{ id: string; channelId: string; upstreamModel: string | null; priority: number; weight: number }>;
+  tagRoutes: Array<{ id: string; tag: string; upstreamModel: string | null; priority: number; weight: number }>;
   createdAt: number;
   updatedAt: number;
 }
@@ -65,11 +76,16 @@ export class ModelsService {
   }
 
   async list(): Promise<ModelResponse[]> {
-    const [models, routes] = await Promise.all([this.repo.listAll(), this.repo.listRoutes()]);
+    const [models, routes, tagRoutes] = await Promise.all([
+      this.repo.listAll(),
+      this.repo.listRoutes(),
+      this.repo.listTagRoutes(),
+    ]);
     return models.map((m) =>
       toResponse(
         m,
         routes.filter((r) => r.model_id === m.id),
+        tagRoutes.filter((r) => r.model_id === m.id),
       ),
     );
   }
@@ -77,7 +93,7 @@ export class ModelsService {
   async get(id: string): Promise<ModelResponse> {
     const model = await this.repo.findById(id);
     if (!model) throw notFound('Model');
-    return toResponse(model, await this.repo.listRoutes(id));
+    return toResponse(model, await this.repo.listRoutes(id), await this.repo.listTagRoutes(id));
   }
 
   findByName(name: string): Promise<ModelsTable | undefined> {
@@ -116,7 +132,7 @@ export class ModelsService {
       updated_at: now,
     };
     const routes = await this.buildRoutes(model.id, input.routes ?? [], now);
-    await this.repo.save(model, routes, true);
+    await this.repo.save(model, routes, true, this.buildTagRoutes(model.id, input.tagRoutes ?? [], now));
     await this.emit();
     return this.get(model.id);
   }
@@ -155,7 +171,8 @@ export class ModelsService {
       updated_at: now,
     };
     const routes = patch.routes ? await this.buildRoutes(id, patch.routes, now) : undefined;
-    await this.repo.save(model, routes, false);
+    const tagRoutes = patch.tagRoutes ? this.buildTagRoutes(id, patch.tagRoutes, now) : undefined;
+    await this.repo.save(model, routes, false, tagRoutes);
     await this.emit();
     return this.get(id);
   }
@@ -184,6 +201,18 @@ export class ModelsService {
     }));
   }
 
+  private buildTagRoutes(modelId: string, routes: TagRouteInput[], now: number): ModelTagRoutesTable[] {
+    return routes.map((r) => ({
+      id: this.newId('rte'),
+      model_id: modelId,
+      tag: r.tag,
+      upstream_model: r.upstreamModel ?? null,
+      priority: r.priority ?? 0,
+      weight: r.weight ?? 1,
+      created_at: now,
+    }));
+  }
+
   private async emit(): Promise<void> {
     for (const listener of this.#listeners) await listener();
   }
@@ -194,7 +223,7 @@ export function parseCapabilities(json: string): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-function toResponse(m: ModelsTable, routes: ModelRoutesTable[]): ModelResponse {
+function toResponse(m: ModelsTable, routes: ModelRoutesTable[], tagRoutes: ModelTagRoutesTable[]): ModelResponse {
   return {
     id: m.id,
     name: m.name,
@@ -211,6 +240,13 @@ function toResponse(m: ModelsTable, routes: ModelRoutesTable[]): ModelResponse {
     routes: routes.map((r) => ({
       id: r.id,
       channelId: r.channel_id,
+      upstreamModel: r.upstream_model,
+      priority: r.priority,
+      weight: r.weight,
+    })),
+    tagRoutes: tagRoutes.map((r) => ({
+      id: r.id,
+      tag: r.tag,
       upstreamModel: r.upstream_model,
       priority: r.priority,
       weight: r.weight,

@@ -2,12 +2,14 @@
  * Anthropic Messages API adapter (upstream direction) and the translators behind the gateway's own
  * Anthropic-compatible `/v1/messages` endpoint (inbound direction).
  */
+
 import type { ProviderAdapter } from '../types.js';
 import { ANTHROPIC_DEFAULT_BASE_URL } from './api.js';
 import { buildChatRequest } from './chat-request.js';
 import { parseChatResponse } from './chat-response.js';
 import { buildAnthropicForwardedRequest } from './count-tokens.js';
 import { parseError } from './errors.js';
+import { anthropicModelList } from './models.js';
 import { anthropicMessagesPassthrough } from './passthrough.js';
 import { createStreamTranslator } from './stream.js';
 
@@ -43,6 +45,7 @@ export const anthropicAdapter: ProviderAdapter = {
   parseError,
   messages: anthropicMessagesPassthrough,
   buildForwardedRequest: buildAnthropicForwardedRequest,
+  modelList: anthropicModelList,
 };
 
 export { buildChatRequest, DEFAULT_MAX_TOKENS, toAnthropicRequestBody } from './chat-request.js';

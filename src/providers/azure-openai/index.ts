@@ -2,6 +2,7 @@
  * Azure OpenAI adapter: OpenAI's wire format at a resource endpoint, dated (classic) or v1 API form.
  * Reference: PROTOCOLS.md §2.
  */
+
 import { OPENAI_PROMPT_OVERHEAD } from '../openai/api.js';
 import type { ProviderAdapter } from '../types.js';
 import { AZURE_DEFAULT_API_VERSION, AZURE_DEFAULT_BASE_URL } from './api.js';
@@ -9,6 +10,7 @@ import { buildAzureChatRequest, parseAzureChatResponse } from './chat.js';
 import { buildAzureEmbeddingsRequest, parseAzureEmbeddingsResponse } from './embeddings.js';
 import { parseAzureError } from './errors.js';
 import { buildAzureForwardedRequest } from './forwarded.js';
+import { azureModelList } from './models.js';
 import { createAzureStreamTranslator } from './stream.js';
 
 /**
@@ -40,6 +42,7 @@ export const azureOpenaiAdapter: ProviderAdapter = {
   parseEmbeddingsResponse: parseAzureEmbeddingsResponse,
   parseError: parseAzureError,
   buildForwardedRequest: buildAzureForwardedRequest,
+  modelList: azureModelList,
 };
 
 export {

@@ -8,6 +8,7 @@
 
 import { bearerAuth } from '../openai/api.js';
 import { parseOpenAiError } from '../openai/errors.js';
+import { idsOf, jsonGet } from '../shared/account.js';
 import { joinUrl, jsonPost } from '../shared/http-request.js';
 import { isRecord, readNumber, readRecord } from '../shared/json.js';
 import { UnsupportedRequestError } from '../shared/request-error.js';
@@ -54,4 +55,14 @@ export const cohereAdapter: ProviderAdapter = {
   buildForwardedRequest: buildCohereRerankRequest,
   parseForwardedResponse: parseCohereRerankResponse,
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers, 'Cohere'),
+  // GET /v1/models?endpoint=rerank → { models: [{ name, endpoints, … }], next_page_token } (docs.cohere.com, "List Models").
+  modelList: {
+    buildRequest: (target) =>
+      jsonGet(
+        `${joinUrl(target.baseUrl, 'v1/models')}?endpoint=rerank&page_size=1000`,
+        target.headers,
+        bearerAuth(target),
+      ),
+    parse: (body) => idsOf(isRecord(body) ? body.models : undefined, 'name'),
+  },
 };

@@ -1,11 +1,13 @@
 /**
  * Google Gemini API adapter (generativelanguage v1beta, `generateContent`). Reference: PROTOCOLS.md §4.
  */
+
 import type { ProviderAdapter } from '../types.js';
 import { GEMINI_DEFAULT_BASE_URL } from './api.js';
 import { buildGeminiChatRequest } from './chat.js';
 import { buildGeminiEmbeddingsRequest, parseGeminiEmbeddingsResponse } from './embeddings.js';
 import { parseGeminiError } from './errors.js';
+import { geminiModelList } from './models.js';
 import { parseGeminiResponse } from './response.js';
 import { createGeminiStreamTranslator } from './stream.js';
 
@@ -35,6 +37,7 @@ export const geminiAdapter: ProviderAdapter = {
   buildEmbeddingsRequest: buildGeminiEmbeddingsRequest,
   parseEmbeddingsResponse: parseGeminiEmbeddingsResponse,
   parseError: parseGeminiError,
+  modelList: geminiModelList,
 };
 
 export { GEMINI_DEFAULT_BASE_URL, geminiAuthHeaders, geminiModelPath, geminiUrl } from './api.js';

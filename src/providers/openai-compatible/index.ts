@@ -2,9 +2,12 @@
  * Adapter for OpenAI-compatible servers: DeepSeek, Moonshot (Kimi), Qwen/DashScope, Ollama, vLLM,
  * OpenRouter and the like. Reference: PROTOCOLS.md §5.
  */
+import { bearerAuth } from '../openai/api.js';
 import { buildOpenAiForwardedRequest } from '../openai/forwarded.js';
+import { openAiModelList } from '../shared/account.js';
 import type { ProviderAdapter } from '../types.js';
 import { COMPATIBLE_DEFAULT_BASE_URL } from './api.js';
+import { BALANCE_APIS, compatibleBalance } from './balance.js';
 import { buildCompatibleChatRequest, parseCompatibleChatResponse } from './chat.js';
 import { buildCompatibleEmbeddingsRequest, parseCompatibleEmbeddingsResponse } from './embeddings.js';
 import { parseCompatibleError } from './errors.js';
@@ -28,6 +31,8 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
       default: 'both',
     },
     { key: 'reasoningHistory', kind: 'select', choices: ['keep', 'drop'], default: 'keep' },
+    // Which account-balance API the server has (auto: DeepSeek and OpenRouter by host, else New API / One API).
+    { key: 'balanceApi', kind: 'select', choices: BALANCE_APIS, default: 'auto' },
   ],
   // Moderations, legacy completions and rerank where the server has them (vLLM serves the last two).
   endpoints: ['chat', 'embeddings', 'moderations', 'completions', 'rerank'],
@@ -49,6 +54,8 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
   parseEmbeddingsResponse: parseCompatibleEmbeddingsResponse,
   parseError: parseCompatibleError,
   buildForwardedRequest: buildOpenAiForwardedRequest,
+  modelList: openAiModelList(bearerAuth),
+  balance: compatibleBalance,
 };
 
 export { COMPATIBLE_DEFAULT_BASE_URL, COMPATIBLE_PROVIDER_NAME } from './api.js';

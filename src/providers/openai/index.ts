@@ -2,8 +2,9 @@
  * OpenAI Chat Completions adapter. The canonical format is OpenAI's, so this adapter passes requests
  * through with the upstream model and normalises what comes back. Reference: PROTOCOLS.md §1.
  */
+import { openAiModelList } from '../shared/account.js';
 import type { ProviderAdapter } from '../types.js';
-import { OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';
+import { bearerAuth, OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';
 import { buildOpenAiChatRequest, parseOpenAiChatResponse } from './chat.js';
 import { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 import { parseOpenAiError } from './errors.js';
@@ -36,6 +37,7 @@ export const openaiAdapter: ProviderAdapter = {
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers),
   buildForwardedRequest: buildOpenAiForwardedRequest,
   responses: { buildRequest: buildOpenAiResponsesRequest },
+  modelList: openAiModelList(bearerAuth),
 };
 
 export { bearerAuth, OPENAI_DEFAULT_BASE_URL, OPENAI_PROMPT_OVERHEAD } from './api.js';

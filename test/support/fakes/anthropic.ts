@@ -7,6 +7,7 @@
  * The text and tool-use streams replay the recorded SDK fixtures byte for byte; other answers are
  * generated in the same shapes. The Messages API always reports usage, so `omitUsage` is ignored here.
  */
+import { answerAnthropicModels } from './accounts.js';
 import {
   type CanonicalAnswer,
   type FakeUpstream,
@@ -276,6 +277,7 @@ export async function start(options: { key?: string } = {}): Promise<FakeUpstrea
     handler: async (exchange) => {
       const { req, scenario } = exchange;
       const requestId = { 'request-id': 'req_011CFakeAnthropic000001' };
+      if (answerAnthropicModels(exchange, key)) return;
       if (req.method !== 'POST' || req.path !== '/v1/messages') {
         exchange.json(404, errorBody('not_found_error', 'Not found'), requestId);
         return;

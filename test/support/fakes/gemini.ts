@@ -9,6 +9,7 @@
  * Text, tool-call and reasoning answers replay the fixtures (SSE events end with CRLF CRLF); others are
  * generated in the same shapes.
  */
+import { answerGeminiModels } from './accounts.js';
 import {
   type CanonicalAnswer,
   eventData,
@@ -194,6 +195,7 @@ export async function start(options: { key?: string } = {}): Promise<FakeUpstrea
     baseUrl: (origin) => `${origin}/v1beta`,
     handler: async (exchange) => {
       const { req, scenario } = exchange;
+      if (answerGeminiModels(exchange, key)) return;
       const match = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(
         req.path,
       );

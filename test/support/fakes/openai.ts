@@ -16,6 +16,8 @@
  * answers is in openai-answers.ts, how it is written on the wire in openai-wire.ts; this module is the
  * server: addresses, auth, request checks and errors.
  */
+
+import { answerOpenAiAccount } from './accounts.js';
 import {
   type Exchange,
   type FakeUpstream,
@@ -284,6 +286,7 @@ export async function start(options: OpenAiFakeOptions = {}): Promise<FakeUpstre
     baseUrl: (origin) => (flavor === 'openai' || flavor === 'ollama' ? `${origin}/v1` : origin),
     handler: async (exchange) => {
       const { req, scenario } = exchange;
+      if (answerOpenAiAccount(flavor, exchange, key)) return;
       const endpoint = route(flavor, req.path, req.query, options.deployments);
       if (req.method !== 'POST' || endpoint.kind === 'not_found') {
         exchange.json(
