@@ -339,7 +339,11 @@ export async function startFakeStripe(options: { webhookSecret?: string } = {}):
         }),
       );
     }
-    for (const event of events) await fake.deliver(event);
+    for (const event of events) {
+      const answer = await fake.deliver(event);
+      if (answer.status !== 200)
+        throw new Error(`the hub answered ${answer.status} to ${event.type}: ${JSON.stringify(answer.body)}`);
+    }
     res.writeHead(303, { location: session.success_url as string });
     res.end();
   };
