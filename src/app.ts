@@ -40,6 +40,7 @@ import { modelRoutes } from './modules/models/routes.js';
 import { ModelSchema } from './modules/models/schema.js';
 import { organizationRoutes } from './modules/organizations/routes.js';
 import { MemberSchema, OrganizationSchema, RoleSchema } from './modules/organizations/schema.js';
+import { paymentsRoutes } from './modules/payments/routes.js';
 import { playgroundRoutes } from './modules/playground/routes.js';
 import { providerRoutes } from './modules/providers/routes.js';
 import { ProviderDescriptionSchema } from './modules/providers/schema.js';
@@ -289,6 +290,16 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         billing: services.billing.service,
         redemption: services.billing.redemption,
         audit: services.audit,
+      }),
+    );
+    await scope.register(
+      paymentsRoutes({
+        payments: services.payments.service,
+        webhooks: services.payments.webhooks,
+        config: services.payments.config,
+        organizations: services.organizations,
+        audit: services.audit,
+        publicUrl: config.publicUrl,
       }),
     );
     await registerConsole(scope, services.config.webDir ?? DEFAULT_WEB_DIR);

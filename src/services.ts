@@ -51,6 +51,7 @@ import { ModelsRepository } from './modules/models/repository.js';
 import { ModelsService } from './modules/models/service.js';
 import { OrganizationsRepository } from './modules/organizations/repository.js';
 import { OrganizationsService } from './modules/organizations/service.js';
+import { createPayments, type Payments } from './modules/payments/index.js';
 import { registerResponsesJobs } from './modules/responses/jobs.js';
 import { ResponsesRepository } from './modules/responses/repository.js';
 import { ResponsesStore } from './modules/responses/service.js';
@@ -113,6 +114,8 @@ export interface Services {
   invitations: InvitationsService;
   /** Wallets, ledger, redemption codes, list prices and prepaid admission. */
   billing: Billing;
+  /** Stripe payments: Checkout top-ups and subscriptions, plans, the webhook. */
+  payments: Payments;
   /** Tells other instances what this one changed (with Redis; none on a single instance). */
   changes: RedisChangeBus | undefined;
   /** The durable job queue: modules register their job types and schedules on it (src/jobs/). */
@@ -409,6 +412,20 @@ export function createServices(options: ServiceOptions): Services {
   registerRetentionJobs(jobs, retention, jobLog, () => settings.load());
   registerResponsesJobs(jobs, responses, jobLog, () => settings.load());
   registerBackupJobs(jobs, database, config.backups, jobLog);
+  const payments = createPayments({
+    db,
+    clock,
+    newId: ids,
+    secretBox,
+    env: config.stripe,
+    billing: billing.service,
+    organizations,
+    limits,
+    audit,
+    jobs,
+    jobLog,
+    currency: () => settings.get().currency,
+  });
   return {
     config,
     database,
@@ -444,6 +461,7 @@ export function createServices(options: ServiceOptions): Services {
     emailAuth,
     invitations,
     billing,
+    payments,
     changes,
     jobs,
     jobLog,

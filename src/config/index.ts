@@ -55,6 +55,8 @@ export interface Config {
   metrics: MetricsConfig;
   /** OTLP/HTTP trace export, when the standard OTEL_* variables configure an endpoint. */
   tracing: boolean;
+  /** Stripe payments (STRIPE_*): these override what the console stores; apiUrl only for a local fake. */
+  stripe: { secretKey: string | undefined; webhookSecret: string | undefined; apiUrl: string | undefined };
 }
 
 export interface MetricsConfig {
@@ -446,7 +448,14 @@ export function loadConfig(env: Env): Config {
     acme: undefined,
     metrics: metricsConfig(env, problems, int),
     tracing: tracingConfigured(env),
+    stripe: {
+      secretKey: str('STRIPE_SECRET_KEY'),
+      webhookSecret: str('STRIPE_WEBHOOK_SECRET'),
+      apiUrl: str('STRIPE_API_URL'),
+    },
   };
+  if (config.stripe.apiUrl !== undefined && !/^https?:\/\/[^/?#]+\/?$/.test(config.stripe.apiUrl))
+    problems.push(`STRIPE_API_URL "${config.stripe.apiUrl}" must look like http://host:port`);
   if (config.configFile && !existsSync(config.configFile))
     problems.push(`AIHUB_CONFIG="${config.configFile}": no such file`);
   const certFile = str('AIHUB_TLS_CERT');

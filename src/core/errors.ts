@@ -43,6 +43,8 @@ export const ERROR_STATUS = {
   code_disabled: 410,
   code_used_up: 409,
   already_redeemed: 409,
+  payments_not_configured: 503,
+  invalid_signature: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

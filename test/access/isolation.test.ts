@@ -45,6 +45,7 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   [/^\/api\/admin\/models\/\{id\}/, 'model', { id: 'platform' }],
   [/^\/api\/admin\/ip-rules\/\{id\}/, 'ip rule', { id: 'platform' }],
   [/^\/api\/admin\/billing\/redemption-batches\/\{id\}/, 'redemption batch', { id: 'platform' }],
+  [/^\/api\/admin\/billing\/plans\/\{id\}/, 'billing plan', { id: 'platform' }],
   [/^\/api\/org\/sso\/\{id\}/, 'sso connection', { id: 'sso', testId: 'sso_test' }],
   [/^\/api\/admin\/sso\/\{id\}/, 'instance sso connection', { id: 'sso', testId: 'sso_test' }],
   [/^\/api\/me\/sessions\/\{id\}/, 'session', { id: 'session' }],

@@ -278,6 +278,11 @@ export interface Database {
   redemption_batches: RedemptionBatchesTable;
   redemption_codes: RedemptionCodesTable;
   redemption_uses: RedemptionUsesTable;
+  stripe_customers: StripeCustomersTable;
+  billing_plans: BillingPlansTable;
+  org_subscriptions: OrgSubscriptionsTable;
+  stripe_events: StripeEventsTable;
+  stripe_invoices: StripeInvoicesTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -641,4 +646,79 @@ export interface RedemptionUsesTable {
   user_id: string | null;
   transaction_id: string;
   created_at: number;
+}
+
+/** The Stripe customer that pays for an organization (one per organization). */
+export interface StripeCustomersTable {
+  org_id: string;
+  customer_id: string;
+  created_at: number;
+}
+
+/** A subscription plan offered to organizations (platform-wide; defined by platform admins). */
+export interface BillingPlansTable {
+  id: string;
+  name: string;
+  description: string | null;
+  interval: 'month' | 'year';
+  /** What one period costs, in micro-units of `currency`. */
+  price_micros: number;
+  /** The instance currency when the plan was made (ISO 4217, upper case). */
+  currency: string;
+  stripe_price_id: string;
+  stripe_product_id: string | null;
+  /** Credited to the wallet on every paid invoice of the plan. */
+  included_credits_micros: number;
+  /** Tokens per period while subscribed (set as the organization's token quota); null = none. */
+  token_quota: number | null;
+  /** JSON array of model patterns while subscribed; null = leave the organization's as they are. */
+  allowed_models: string | null;
+  /** JSON array of channel groups while subscribed; null = leave the organization's as they are. */
+  channel_groups: string | null;
+  status: 'active' | 'archived';
+  created_at: number;
+  updated_at: number;
+}
+
+/** An organization's Stripe subscription (at most one). */
+export interface OrgSubscriptionsTable {
+  org_id: string;
+  plan_id: string;
+  subscription_id: string;
+  /** Stripe's subscription status (active, trialing, past_due, canceled, unpaid, incomplete, ...). */
+  status: string;
+  current_period_end: number | null;
+  cancel_at_period_end: number;
+  /** A failed payment keeps the plan until then; the downgrade job ends it after. */
+  grace_until: number | null;
+  /** JSON of the organization's access before the plan (restored on downgrade). */
+  previous_access: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A Stripe webhook event already processed (its id is unique: a replay is not acted on again). */
+export interface StripeEventsTable {
+  event_id: string;
+  type: string;
+  org_id: string | null;
+  /** What was done: credited, granted, ignored, unknown_customer, currency_mismatch, ... */
+  outcome: string;
+  created_at: number;
+}
+
+/** A Stripe invoice of an organization's subscription, as last reported by Stripe. */
+export interface StripeInvoicesTable {
+  id: string;
+  org_id: string;
+  subscription_id: string | null;
+  number: string | null;
+  status: string;
+  amount_micros: number;
+  currency: string;
+  hosted_invoice_url: string | null;
+  period_start: number | null;
+  period_end: number | null;
+  created_at: number;
+  updated_at: number;
 }
