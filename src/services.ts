@@ -60,6 +60,7 @@ import { SsoFlow } from './modules/sso/flow.js';
 import { OidcClients } from './modules/sso/oidc.js';
 import { SsoRepository } from './modules/sso/repository.js';
 import { SsoConnectionsService } from './modules/sso/service.js';
+import { createStatements, registerStatementJobs, type StatementService } from './modules/statements/index.js';
 import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
 import { TwoFactorRepository } from './modules/two-factor/repository.js';
@@ -113,6 +114,8 @@ export interface Services {
   invitations: InvitationsService;
   /** Wallets, ledger, redemption codes, list prices and prepaid admission. */
   billing: Billing;
+  /** Monthly statements (CSV, PDF), credit notes and the revenue report. */
+  statements: StatementService;
   /** Tells other instances what this one changed (with Redis; none on a single instance). */
   changes: RedisChangeBus | undefined;
   /** The durable job queue: modules register their job types and schedules on it (src/jobs/). */
@@ -408,6 +411,17 @@ export function createServices(options: ServiceOptions): Services {
   registerRetentionJobs(jobs, retention, jobLog, () => settings.load());
   registerResponsesJobs(jobs, responses, jobLog, () => settings.load());
   registerBackupJobs(jobs, database, config.backups, jobLog);
+  const statements = createStatements({
+    db,
+    clock,
+    newId: ids,
+    settings: () => settings.get(),
+    flush: async () => {
+      await recorder.flush();
+      await billing.charger.flush();
+    },
+  });
+  registerStatementJobs(jobs, statements, jobLog, () => settings.load());
   return {
     config,
     database,
@@ -443,6 +457,7 @@ export function createServices(options: ServiceOptions): Services {
     emailAuth,
     invitations,
     billing,
+    statements,
     changes,
     jobs,
     jobLog,
