@@ -7286,6 +7286,26 @@ export interface paths {
                              * @default 10000000000
                              */
                             billingMaxAmountMicros: number;
+                            /**
+                             * @description Your company name, printed on statements (empty: AI Hub)
+                             * @default
+                             */
+                            operatorName: string;
+                            /**
+                             * @description Your postal address and tax details, printed on statements
+                             * @default
+                             */
+                            operatorAddress: string;
+                            /**
+                             * @description Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty
+                             * @default
+                             */
+                            operatorLogo: string;
+                            /**
+                             * @description Also issue a statement per team each month (chargeback), besides the organization statement
+                             * @default false
+                             */
+                            teamStatements: boolean;
                         };
                     };
                 };
@@ -7417,6 +7437,14 @@ export interface paths {
                         currency?: string;
                         /** @description Largest amount one manual adjustment or redemption code may carry, in micro-units */
                         billingMaxAmountMicros?: number;
+                        /** @description Your company name, printed on statements (empty: AI Hub) */
+                        operatorName?: string;
+                        /** @description Your postal address and tax details, printed on statements */
+                        operatorAddress?: string;
+                        /** @description Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty */
+                        operatorLogo?: string;
+                        /** @description Also issue a statement per team each month (chargeback), besides the organization statement */
+                        teamStatements?: boolean;
                     };
                 };
             };
@@ -7544,6 +7572,26 @@ export interface paths {
                              * @default 10000000000
                              */
                             billingMaxAmountMicros: number;
+                            /**
+                             * @description Your company name, printed on statements (empty: AI Hub)
+                             * @default
+                             */
+                            operatorName: string;
+                            /**
+                             * @description Your postal address and tax details, printed on statements
+                             * @default
+                             */
+                            operatorAddress: string;
+                            /**
+                             * @description Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty
+                             * @default
+                             */
+                            operatorLogo: string;
+                            /**
+                             * @description Also issue a statement per team each month (chargeback), besides the organization statement
+                             * @default false
+                             */
+                            teamStatements: boolean;
                         };
                     };
                 };
@@ -13876,6 +13924,1804 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/pricing-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every pricing group, with how many organizations and teams follow it */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                name: string;
+                                multiplier: number;
+                                overrides: ({
+                                    model: string;
+                                    /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                                    multiplier: number;
+                                } | {
+                                    model: string;
+                                    /** @description List price of input tokens (micro-units per 1M tokens) */
+                                    inputPrice: number;
+                                    /** @description List price of output tokens (micro-units per 1M tokens) */
+                                    outputPrice: number;
+                                    cachedInputPrice?: null | number;
+                                })[];
+                                /** @description Organizations following the group */
+                                organizations: number;
+                                /** @description Teams following the group */
+                                teams: number;
+                                createdAt: number;
+                                updatedAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a pricing group: a multiplier and per-model overrides */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                        multiplier?: number;
+                        overrides?: ({
+                            model: string;
+                            /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                            multiplier: number;
+                        } | {
+                            model: string;
+                            /** @description List price of input tokens (micro-units per 1M tokens) */
+                            inputPrice: number;
+                            /** @description List price of output tokens (micro-units per 1M tokens) */
+                            outputPrice: number;
+                            cachedInputPrice?: null | number;
+                        })[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            multiplier: number;
+                            overrides: ({
+                                model: string;
+                                /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                                multiplier: number;
+                            } | {
+                                model: string;
+                                /** @description List price of input tokens (micro-units per 1M tokens) */
+                                inputPrice: number;
+                                /** @description List price of output tokens (micro-units per 1M tokens) */
+                                outputPrice: number;
+                                cachedInputPrice?: null | number;
+                            })[];
+                            /** @description Organizations following the group */
+                            organizations: number;
+                            /** @description Teams following the group */
+                            teams: number;
+                            createdAt: number;
+                            updatedAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/pricing-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a pricing group no organization or team follows (409 otherwise) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a pricing group's name, multiplier or overrides (priced from the next request on) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                        multiplier?: number;
+                        overrides?: ({
+                            model: string;
+                            /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                            multiplier: number;
+                        } | {
+                            model: string;
+                            /** @description List price of input tokens (micro-units per 1M tokens) */
+                            inputPrice: number;
+                            /** @description List price of output tokens (micro-units per 1M tokens) */
+                            outputPrice: number;
+                            cachedInputPrice?: null | number;
+                        })[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            multiplier: number;
+                            overrides: ({
+                                model: string;
+                                /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                                multiplier: number;
+                            } | {
+                                model: string;
+                                /** @description List price of input tokens (micro-units per 1M tokens) */
+                                inputPrice: number;
+                                /** @description List price of output tokens (micro-units per 1M tokens) */
+                                outputPrice: number;
+                                cachedInputPrice?: null | number;
+                            })[];
+                            /** @description Organizations following the group */
+                            organizations: number;
+                            /** @description Teams following the group */
+                            teams: number;
+                            createdAt: number;
+                            updatedAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/organizations/{id}/pricing-group": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Assign an organization to a pricing group (null: none) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        groupId: null | string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/organizations/{id}/teams/{teamId}/pricing-group": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Assign a team to a pricing group (null: its organization's pricing) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    teamId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        groupId: null | string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current organization's statements, corrected statements and credit notes, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description YYYY-MM */
+                    period?: string;
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                /** @description AIH-<year>-<sequence>: sequential per instance */
+                                number: string;
+                                orgId: string;
+                                /** @description Set on a team's (chargeback) statement */
+                                teamId: string | null;
+                                /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                                kind: "statement" | "corrected" | "credit_note";
+                                /** @description YYYY-MM (UTC) */
+                                period: string;
+                                periodStart: number;
+                                /** @description Exclusive */
+                                periodEnd: number;
+                                currency: string;
+                                /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                                totalMicros: number;
+                                /** @description The document a correction or credit note refers to */
+                                correctsId: string | null;
+                                reason: string | null;
+                                issuedAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/statements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One statement with its lines: usage by model, team and key, and the balance movements */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description AIH-<year>-<sequence>: sequential per instance */
+                            number: string;
+                            orgId: string;
+                            /** @description Set on a team's (chargeback) statement */
+                            teamId: string | null;
+                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                            kind: "statement" | "corrected" | "credit_note";
+                            /** @description YYYY-MM (UTC) */
+                            period: string;
+                            periodStart: number;
+                            /** @description Exclusive */
+                            periodEnd: number;
+                            currency: string;
+                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                            totalMicros: number;
+                            /** @description The document a correction or credit note refers to */
+                            correctsId: string | null;
+                            reason: string | null;
+                            issuedAt: number;
+                            correctsNumber: string | null;
+                            content: {
+                                operator: {
+                                    name: string;
+                                    address: string;
+                                };
+                                customer: {
+                                    orgId: string;
+                                    name: string;
+                                    teamId: string | null;
+                                    teamName: string | null;
+                                };
+                                currency: string;
+                                usage: {
+                                    model: string;
+                                    teamId: string | null;
+                                    teamName: string | null;
+                                    keyId: string | null;
+                                    keyName: string | null;
+                                    requests: number;
+                                    inputTokens: number;
+                                    outputTokens: number;
+                                    /** @description List price (micro-units of the currency) */
+                                    amountMicros: number;
+                                }[];
+                                usageTotalMicros: number;
+                                ledger: {
+                                    openingBalanceMicros: number;
+                                    closingBalanceMicros: number;
+                                    topUpsMicros: number;
+                                    creditsMicros: number;
+                                    debitsMicros: number;
+                                    usageChargedMicros: number;
+                                } | null;
+                                creditMicros?: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/statements/{id}/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A statement as CSV */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/statements/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A statement as PDF */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every organization's statements, newest first (filter by organization and period) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description YYYY-MM */
+                    period?: string;
+                    limit?: number;
+                    offset?: number;
+                    orgId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                /** @description AIH-<year>-<sequence>: sequential per instance */
+                                number: string;
+                                orgId: string;
+                                /** @description Set on a team's (chargeback) statement */
+                                teamId: string | null;
+                                /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                                kind: "statement" | "corrected" | "credit_note";
+                                /** @description YYYY-MM (UTC) */
+                                period: string;
+                                periodStart: number;
+                                /** @description Exclusive */
+                                periodEnd: number;
+                                currency: string;
+                                /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                                totalMicros: number;
+                                /** @description The document a correction or credit note refers to */
+                                correctsId: string | null;
+                                reason: string | null;
+                                issuedAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue the statements of a month now (a job; statements that exist are kept) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description YYYY-MM; default the previous month */
+                        period?: string;
+                        /** @description Only this organization (issued even without usage) */
+                        orgId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            type: string;
+                            /** @description queued (or delayed) · waiting (for parents) · running · succeeded · failed (dead letter) · cancelled */
+                            state: "queued" | "waiting" | "running" | "succeeded" | "failed" | "cancelled";
+                            /** @description null: the instance’s own work */
+                            orgId: string | null;
+                            userId: string | null;
+                            payload: unknown;
+                            /** @description What the job returned (succeeded jobs) */
+                            result: unknown;
+                            /** @description The last attempt’s error */
+                            error: string | null;
+                            priority: number;
+                            /** @description Attempts started */
+                            attempts: number;
+                            maxAttempts: number;
+                            progress: number;
+                            progressMessage: string | null;
+                            /** @description Jobs that must succeed before this one starts */
+                            parents: string[];
+                            scheduleName: string | null;
+                            /** @description Epoch milliseconds */
+                            runAt: number;
+                            /** @description Epoch milliseconds */
+                            createdAt: number;
+                            /** @description Epoch milliseconds */
+                            startedAt: number | null;
+                            /** @description Epoch milliseconds */
+                            finishedAt: number | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Any organization's statement with its lines */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description AIH-<year>-<sequence>: sequential per instance */
+                            number: string;
+                            orgId: string;
+                            /** @description Set on a team's (chargeback) statement */
+                            teamId: string | null;
+                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                            kind: "statement" | "corrected" | "credit_note";
+                            /** @description YYYY-MM (UTC) */
+                            period: string;
+                            periodStart: number;
+                            /** @description Exclusive */
+                            periodEnd: number;
+                            currency: string;
+                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                            totalMicros: number;
+                            /** @description The document a correction or credit note refers to */
+                            correctsId: string | null;
+                            reason: string | null;
+                            issuedAt: number;
+                            correctsNumber: string | null;
+                            content: {
+                                operator: {
+                                    name: string;
+                                    address: string;
+                                };
+                                customer: {
+                                    orgId: string;
+                                    name: string;
+                                    teamId: string | null;
+                                    teamName: string | null;
+                                };
+                                currency: string;
+                                usage: {
+                                    model: string;
+                                    teamId: string | null;
+                                    teamName: string | null;
+                                    keyId: string | null;
+                                    keyName: string | null;
+                                    requests: number;
+                                    inputTokens: number;
+                                    outputTokens: number;
+                                    /** @description List price (micro-units of the currency) */
+                                    amountMicros: number;
+                                }[];
+                                usageTotalMicros: number;
+                                ledger: {
+                                    openingBalanceMicros: number;
+                                    closingBalanceMicros: number;
+                                    topUpsMicros: number;
+                                    creditsMicros: number;
+                                    debitsMicros: number;
+                                    usageChargedMicros: number;
+                                } | null;
+                                creditMicros?: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Any organization's statement as CSV */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Any organization's statement as PDF */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}/credit-note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue a credit note against a document (a new, numbered document; the original is unchanged) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description What to credit (at most the original's total) */
+                        amountMicros: number;
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description AIH-<year>-<sequence>: sequential per instance */
+                            number: string;
+                            orgId: string;
+                            /** @description Set on a team's (chargeback) statement */
+                            teamId: string | null;
+                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                            kind: "statement" | "corrected" | "credit_note";
+                            /** @description YYYY-MM (UTC) */
+                            period: string;
+                            periodStart: number;
+                            /** @description Exclusive */
+                            periodEnd: number;
+                            currency: string;
+                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                            totalMicros: number;
+                            /** @description The document a correction or credit note refers to */
+                            correctsId: string | null;
+                            reason: string | null;
+                            issuedAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}/reissue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue a corrected statement: the same period recomputed from the data as it is now */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description AIH-<year>-<sequence>: sequential per instance */
+                            number: string;
+                            orgId: string;
+                            /** @description Set on a team's (chargeback) statement */
+                            teamId: string | null;
+                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                            kind: "statement" | "corrected" | "credit_note";
+                            /** @description YYYY-MM (UTC) */
+                            period: string;
+                            periodStart: number;
+                            /** @description Exclusive */
+                            periodEnd: number;
+                            currency: string;
+                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                            totalMicros: number;
+                            /** @description The document a correction or credit note refers to */
+                            correctsId: string | null;
+                            reason: string | null;
+                            issuedAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List price, cost and margin per day or month (from the request log) */
+        get: {
+            parameters: {
+                query: {
+                    /** @description Epoch ms (inclusive) */
+                    from: number;
+                    /** @description Epoch ms (exclusive) */
+                    to: number;
+                    interval?: "day" | "month";
+                    /** @description One organization only */
+                    orgId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            currency: string;
+                            interval: "day" | "month";
+                            /** @description Buckets with requests only, oldest first */
+                            data: {
+                                /** @description Start of the day or month (UTC, epoch ms) */
+                                at: number;
+                                requests: number;
+                                /** @description List price: what customers pay (micro-units of the currency) */
+                                priceMicros: number;
+                                /** @description Cost price: what upstream costs (micro-units of the currency) */
+                                costMicros: number;
+                                /** @description List price − cost (micro-units of the currency) */
+                                marginMicros: number;
+                            }[];
+                            totals: {
+                                requests: number;
+                                priceMicros: number;
+                                costMicros: number;
+                                marginMicros: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
                 };
             };
         };
