@@ -167,7 +167,7 @@ describe.skipIf(!HAVE_CHROMIUM)('statements and revenue in Chromium', { timeout:
     await expect.poll(() => page.locator('[data-test="admin-statements"]').textContent()).toContain(number);
     await screenshot(page, `statements-admin-${size.name}`);
     // Nothing wider than the screen.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(1);
     expect(problems).toEqual([]);
     await context.close();
