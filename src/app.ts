@@ -25,6 +25,7 @@ import { auditRoutes } from './modules/audit/routes.js';
 import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { sessionRoutes } from './modules/auth/session-routes.js';
+import { pricingGroupRoutes } from './modules/billing/groups-routes.js';
 import { billingRoutes } from './modules/billing/routes.js';
 import { channelRoutes } from './modules/channels/routes.js';
 import { ChannelSchema } from './modules/channels/schema.js';
@@ -47,6 +48,7 @@ import { ProviderDescriptionSchema } from './modules/providers/schema.js';
 import { settingsRoutes } from './modules/settings/routes.js';
 import { ssoRoutes } from './modules/sso/routes.js';
 import { SsoConnectionSchema } from './modules/sso/schema.js';
+import { statementRoutes } from './modules/statements/index.js';
 import { teamRoutes } from './modules/teams/routes.js';
 import { TeamSchema } from './modules/teams/schema.js';
 import { tlsRoutes } from './modules/tls/routes.js';
@@ -301,6 +303,10 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         audit: services.audit,
         publicUrl: config.publicUrl,
       }),
+    );
+    await scope.register(pricingGroupRoutes({ groups: services.billing.groups, audit: services.audit }));
+    await scope.register(
+      statementRoutes({ statements: services.statements, jobs: services.jobs, audit: services.audit }),
     );
     await registerConsole(scope, services.config.webDir ?? DEFAULT_WEB_DIR);
   });

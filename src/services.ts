@@ -61,6 +61,7 @@ import { SsoFlow } from './modules/sso/flow.js';
 import { OidcClients } from './modules/sso/oidc.js';
 import { SsoRepository } from './modules/sso/repository.js';
 import { SsoConnectionsService } from './modules/sso/service.js';
+import { createStatements, registerStatementJobs, type StatementService } from './modules/statements/index.js';
 import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
 import { TwoFactorRepository } from './modules/two-factor/repository.js';
@@ -116,6 +117,8 @@ export interface Services {
   billing: Billing;
   /** Stripe payments: Checkout top-ups and subscriptions, plans, the webhook. */
   payments: Payments;
+  /** Monthly statements (CSV, PDF), credit notes and the revenue report. */
+  statements: StatementService;
   /** Tells other instances what this one changed (with Redis; none on a single instance). */
   changes: RedisChangeBus | undefined;
   /** The durable job queue: modules register their job types and schedules on it (src/jobs/). */
@@ -426,6 +429,17 @@ export function createServices(options: ServiceOptions): Services {
     jobLog,
     currency: () => settings.get().currency,
   });
+  const statements = createStatements({
+    db,
+    clock,
+    newId: ids,
+    settings: () => settings.get(),
+    flush: async () => {
+      await recorder.flush();
+      await billing.charger.flush();
+    },
+  });
+  registerStatementJobs(jobs, statements, jobLog, () => settings.load());
   return {
     config,
     database,
@@ -462,6 +476,7 @@ export function createServices(options: ServiceOptions): Services {
     invitations,
     billing,
     payments,
+    statements,
     changes,
     jobs,
     jobLog,

@@ -32,7 +32,7 @@ type Paths = Record<string, Record<string, Operation>>;
  * matrix until its kind is named here (and, if its ids belong to an organization, B's id of that kind is known).
  */
 const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
-  [/^\/api\/admin\/organizations\/\{id\}/, 'organization', { id: 'org' }],
+  [/^\/api\/admin\/organizations\/\{id\}/, 'organization', { id: 'org', teamId: 'team' }],
   [/^\/api\/org\/members\/\{userId\}/, 'member', { userId: 'user' }],
   [/^\/api\/org\/roles\/\{key\}/, 'role', { key: 'role' }],
   [/^\/api\/admin\/users\/\{id\}/, 'user', { id: 'user' }],
@@ -46,6 +46,8 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   [/^\/api\/admin\/ip-rules\/\{id\}/, 'ip rule', { id: 'platform' }],
   [/^\/api\/admin\/billing\/redemption-batches\/\{id\}/, 'redemption batch', { id: 'platform' }],
   [/^\/api\/admin\/billing\/plans\/\{id\}/, 'billing plan', { id: 'platform' }],
+  [/^\/api\/admin\/billing\/pricing-groups\/\{id\}/, 'pricing group', { id: 'platform' }],
+  [/^\/api\/(admin\/)?billing\/statements\/\{id\}/, 'statement', { id: 'statement' }],
   [/^\/api\/org\/sso\/\{id\}/, 'sso connection', { id: 'sso', testId: 'sso_test' }],
   [/^\/api\/admin\/sso\/\{id\}/, 'instance sso connection', { id: 'sso', testId: 'sso_test' }],
   [/^\/api\/me\/sessions\/\{id\}/, 'session', { id: 'session' }],
@@ -73,6 +75,7 @@ type IdKind =
   | 'sso_test'
   | 'session'
   | 'job'
+  | 'statement'
   | 'public';
 
 /** Bodies for the writes an organization role can reach, so validation does not answer before the lookup. */
@@ -95,6 +98,9 @@ function declared(op: Operation): string[] | 'public' | 'signed_in' {
   if (value === 'public' || value === 'signed_in') return value;
   return Array.isArray(value) ? (value as string[]) : [value as string];
 }
+
+/** B's statements (issued in beforeAll). */
+let statementsOfB: string[] = [];
 
 /** B's ids of one kind. */
 function idsOf(kind: IdKind, b: TenantOrg): string[] {
@@ -121,6 +127,8 @@ function idsOf(kind: IdKind, b: TenantOrg): string[] {
       return [b.invitation.id];
     case 'job':
       return [b.job];
+    case 'statement':
+      return statementsOfB;
     case 'token':
     case 'scope_target':
     case 'platform':
@@ -193,6 +201,11 @@ describe.each(ENGINES)('isolation between organizations (%s)', (engine) => {
       expect(me.body.organization.id).toBe(a.id);
       permissionsOf.set(role, new Set(me.body.permissions));
     }
+    const month = new Date();
+    const period = `${month.getUTCFullYear() - 1}-${String(month.getUTCMonth() + 1).padStart(2, '0')}`;
+    const issued = await env.t.services.statements.run({ period, orgId: b.id });
+    statementsOfB = (await env.t.services.statements.list({ orgId: b.id, limit: 10, offset: 0 })).map((s) => s.id);
+    expect(statementsOfB).toHaveLength(issued.issued.length);
     before = await snapshotOrg(env.t, b);
   }, 120_000);
   afterAll(async () => env?.close());

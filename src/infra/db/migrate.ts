@@ -17,6 +17,7 @@ import * as m0016 from './migrations/0016_billing.js';
 import * as m0018 from './migrations/0018_responses.js';
 import * as m0023 from './migrations/0023_channel_tags.js';
 import * as m0024 from './migrations/0024_stripe.js';
+import * as m0025 from './migrations/0025_statements.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -39,6 +40,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0018_responses': m0018,
   '0023_channel_tags': m0023,
   '0024_stripe': m0024,
+  '0025_statements': m0025,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

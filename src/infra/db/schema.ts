@@ -13,6 +13,8 @@ export interface OrganizationsTable {
   price_multiplier_ppm: number | null;
   /** JSON array of channel groups whose channels may serve the organization; null = every channel. */
   channel_groups: string | null;
+  /** The pricing group (migration 0025) its prices follow; null = none. */
+  pricing_group_id?: string | null;
   /** 1 when every member must use two-factor authentication. */
   require_2fa: number;
   /** The user who created it (self-serve), null for the Default organization and platform-made ones. */
@@ -32,6 +34,8 @@ export interface TeamsTable {
   price_multiplier_ppm: number | null;
   /** JSON array of channel groups the team's keys may use (within the organization's); null = all. */
   channel_groups: string | null;
+  /** The pricing group (migration 0025) the team's usage is priced by; null = the organization's. */
+  pricing_group_id?: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -283,6 +287,8 @@ export interface Database {
   org_subscriptions: OrgSubscriptionsTable;
   stripe_events: StripeEventsTable;
   stripe_invoices: StripeInvoicesTable;
+  pricing_groups: PricingGroupsTable;
+  statements: StatementsTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -680,6 +686,18 @@ export interface BillingPlansTable {
   updated_at: number;
 }
 
+/** A pricing group (platform-wide): a multiplier and per-model overrides that organizations and teams follow. */
+export interface PricingGroupsTable {
+  id: string;
+  name: string;
+  /** The group's multiplier in parts per million (1.25 × = 1_250_000). */
+  multiplier_ppm: number;
+  /** JSON array of per-model overrides: `{model, multiplierPpm}` or `{model, inputPrice, outputPrice, cachedInputPrice}`. */
+  overrides: string;
+  created_at: number;
+  updated_at: number;
+}
+
 /** An organization's Stripe subscription (at most one). */
 export interface OrgSubscriptionsTable {
   org_id: string;
@@ -721,4 +739,35 @@ export interface StripeInvoicesTable {
   period_end: number | null;
   created_at: number;
   updated_at: number;
+}
+
+export type StatementKind = 'statement' | 'corrected' | 'credit_note';
+
+/** An issued statement, corrected statement or credit note: numbered and never changed once written. */
+export interface StatementsTable {
+  id: string;
+  /** Sequential per instance: the number's last part. */
+  seq: number;
+  /** `AIH-<year>-<seq, 6 digits>`. */
+  number: string;
+  org_id: string;
+  /** Set on a team's (chargeback) statement. */
+  team_id: string | null;
+  kind: StatementKind;
+  /** `YYYY-MM` (UTC). */
+  period: string;
+  period_start: number;
+  period_end: number;
+  currency: string;
+  /** What the document bills (taxes excluded; negative for a credit note). */
+  total_micros: number;
+  /** The document a corrected statement or credit note refers to. */
+  corrects_id: string | null;
+  reason: string | null;
+  /** JSON StatementContent (src/modules/statements/content.ts), frozen at issue time. */
+  content: string;
+  /** `<org>:<team or ->:<period>` for regular statements (one per period); null for corrections. */
+  unique_key: string | null;
+  issued_by: string | null;
+  issued_at: number;
 }

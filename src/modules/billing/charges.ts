@@ -6,7 +6,8 @@
 
 import type { UsageSink } from '../../gateway/ports.js';
 import type { RequestLogsTable } from '../../infra/db/schema.js';
-import { type BillingDirectory, listPrice, PPM_ONE } from './pricing.js';
+import type { WalletCounters } from './prepaid.js';
+import { type BillingDirectory, listPrice } from './pricing.js';
 import type { Posting } from './service.js';
 
 interface Pending {
@@ -124,6 +125,8 @@ export class BilledUsageSink implements UsageSink {
     private readonly inner: UsageSink,
     private readonly directory: BillingDirectory,
     private readonly charger: UsageCharger,
+    /** The prepaid counters, corrected when a per-model override priced a row off its multiplier. */
+    private readonly wallets?: WalletCounters,
   ) {}
 
   expect(): void {
@@ -139,10 +142,15 @@ export class BilledUsageSink implements UsageSink {
   }
 
   record(row: RequestLogsTable): void {
-    const ppm = this.directory.multiplier(row.org_id, row.team_id);
-    if (ppm !== PPM_ONE) row.price_micros = listPrice(row.cost_micros, ppm);
-    if (row.price_micros > 0 && row.org_id !== null && this.directory.isPrepaid(row.org_id))
-      this.charger.charge(row.org_id, row.price_micros, row.at);
+    row.price_micros = this.directory.priceOf(row);
+    if (row.org_id !== null && this.directory.isPrepaid(row.org_id)) {
+      if (row.price_micros > 0) this.charger.charge(row.org_id, row.price_micros, row.at);
+      // Prepaid admission settled the multiplier's price (it does not know the model's override): the
+      // counter moves by the difference, so it still equals the ledger once the charge is written.
+      const settled = listPrice(row.cost_micros, this.directory.multiplier(row.org_id, row.team_id));
+      if (settled !== row.price_micros)
+        void this.wallets?.settle(row.org_id, row.price_micros - settled).catch(() => undefined);
+    }
     this.inner.record(row);
   }
 }

@@ -14,6 +14,8 @@ import type { AuditService } from '../audit/service.js';
 import { LoginThrottle } from '../auth/throttle.js';
 import type { MailMessage } from '../mail/mailer.js';
 import { BilledUsageSink, UsageCharger } from './charges.js';
+import { PricingGroupService } from './groups.js';
+import { PricingGroupRepository } from './groups-repository.js';
 import { LowBalanceNotifier } from './low-balance.js';
 import { PrepaidAdmission, WalletCounters } from './prepaid.js';
 import { BillingDirectory } from './pricing.js';
@@ -46,6 +48,7 @@ export interface BillingDeps {
 
 export interface Billing {
   service: BillingService;
+  groups: PricingGroupService;
   redemption: RedemptionService;
   wallets: WalletCounters;
   charger: UsageCharger;
@@ -60,6 +63,7 @@ export interface Billing {
 
 export function createBilling(deps: BillingDeps): Billing {
   const repo = new BillingRepository(deps.db);
+  const groupRepo = new PricingGroupRepository(deps.db);
   const directory = new BillingDirectory();
   const notifier = new LowBalanceNotifier({
     repo,
@@ -71,6 +75,7 @@ export function createBilling(deps: BillingDeps): Billing {
     onLowBalance: (notice) => void notifier.notify(notice),
     repo,
     directory,
+    groups: groupRepo,
     clock: deps.clock,
     newId: deps.newId,
     settings: () => {
@@ -114,8 +119,15 @@ export function createBilling(deps: BillingDeps): Billing {
       }),
   });
   const publicUrl = deps.publicUrl;
+  const groups = new PricingGroupService({
+    repo: groupRepo,
+    clock: deps.clock,
+    newId: deps.newId,
+    changed: () => service.reloadAndPublish(),
+  });
   return {
     service,
+    groups,
     redemption,
     wallets,
     charger,
@@ -126,7 +138,7 @@ export function createBilling(deps: BillingDeps): Billing {
       directory,
       topUpUrl: () => (publicUrl ? `${publicUrl}/billing` : undefined),
     }),
-    usage: new BilledUsageSink(deps.log, directory, charger),
+    usage: new BilledUsageSink(deps.log, directory, charger, wallets),
     close: () => charger.close(),
   };
 }

@@ -1,8 +1,11 @@
 /**
  * List prices: what a customer pays for a request is its cost (the model's price, what the operator pays
  * upstream) times the customer's price multiplier — the team's when it has one, else the organization's.
- * Integer arithmetic only (micro-units × parts per million overflows a double's exact range, so BigInt).
+ * A pricing group adds a named multiplier and per-model overrides (a multiplier, or a fixed list price per
+ * 1M tokens) that organizations and teams follow. Integer arithmetic only (micro-units × parts per million
+ * overflows a double's exact range, so BigInt).
  */
+import { costOf } from '../../gateway/accounting.js';
 
 /** A multiplier of 1 in parts per million. */
 export const PPM_ONE = 1_000_000;
@@ -16,6 +19,17 @@ export function listPrice(costMicros: number, ppm: number): number {
   return Number((BigInt(costMicros) * BigInt(ppm) + HALF_BIG) / PPM_ONE_BIG);
 }
 
+/** A per-model override of a pricing group: a multiplier of the cost, or a fixed list price per 1M tokens. */
+export type ModelOverride =
+  | { model: string; multiplierPpm: number }
+  | { model: string; inputPrice: number; outputPrice: number; cachedInputPrice: number | null };
+
+/** A pricing group as the data plane prices with it. */
+export interface PricingGroup {
+  ppm: number;
+  overrides: Map<string, ModelOverride>;
+}
+
 /** What the data plane needs to price and bill a request, read from memory (refreshed on change). */
 export interface PricingSnapshot {
   /** Multipliers set on organizations (absent = 1). */
@@ -24,6 +38,32 @@ export interface PricingSnapshot {
   teams: Map<string, number>;
   /** Organizations billed in advance from their balance. */
   prepaid: Set<string>;
+  /** Pricing groups by id, and which organizations and teams follow which (absent: none). */
+  groups?: Map<string, PricingGroup>;
+  orgGroups?: Map<string, string>;
+  teamGroups?: Map<string, string>;
+}
+
+/** The tokens of a request row that a fixed per-model price needs. */
+export interface BilledTokens {
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+}
+
+/** The list price of one request under a per-model override (pure). */
+export function overridePrice(override: ModelOverride, costMicros: number, tokens: BilledTokens): number {
+  if ('multiplierPpm' in override) return listPrice(costMicros, override.multiplierPpm);
+  return costOf(
+    {
+      prompt: tokens.prompt_tokens,
+      completion: tokens.completion_tokens,
+      cached: tokens.cached_tokens,
+      reasoning: 0,
+      estimated: false,
+    },
+    { input: override.inputPrice, output: override.outputPrice, cachedInput: override.cachedInputPrice },
+  );
 }
 
 /**
@@ -37,15 +77,43 @@ export class BillingDirectory {
     this.#snapshot = snapshot;
   }
 
-  /** The multiplier (ppm) that applies to a request of `orgId`, billed to `teamId`. */
-  multiplier(orgId: string | null, teamId: string | null): number {
+  /**
+   * Who prices a request: the team when it has a multiplier or a pricing group of its own, else the
+   * organization. Its own multiplier wins over its group's.
+   */
+  private resolve(orgId: string | null, teamId: string | null): { ppm: number; group: PricingGroup | undefined } {
     const s = this.#snapshot;
     if (teamId !== null) {
-      const team = s.teams.get(teamId);
-      if (team !== undefined) return team;
+      const own = s.teams.get(teamId);
+      const group = this.groupOf(s.teamGroups, teamId);
+      if (own !== undefined || group !== undefined) return { ppm: own ?? group?.ppm ?? PPM_ONE, group };
     }
-    const org = orgId === null ? undefined : s.orgs.get(orgId);
-    return org ?? PPM_ONE;
+    if (orgId === null) return { ppm: PPM_ONE, group: undefined };
+    const own = s.orgs.get(orgId);
+    const group = this.groupOf(s.orgGroups, orgId);
+    return { ppm: own ?? group?.ppm ?? PPM_ONE, group };
+  }
+
+  private groupOf(assigned: Map<string, string> | undefined, id: string): PricingGroup | undefined {
+    const groupId = assigned?.get(id);
+    return groupId === undefined ? undefined : this.#snapshot.groups?.get(groupId);
+  }
+
+  /** The multiplier (ppm) that applies to a request of `orgId`, billed to `teamId` (any model). */
+  multiplier(orgId: string | null, teamId: string | null): number {
+    return this.resolve(orgId, teamId).ppm;
+  }
+
+  /**
+   * The list price of one request row: its pricing group's override for the model when there is one, else
+   * the cost × the multiplier.
+   */
+  priceOf(
+    row: BilledTokens & { org_id: string | null; team_id: string | null; model: string; cost_micros: number },
+  ): number {
+    const { ppm, group } = this.resolve(row.org_id, row.team_id);
+    const override = group?.overrides.get(row.model);
+    return override ? overridePrice(override, row.cost_micros, row) : listPrice(row.cost_micros, ppm);
   }
 
   isPrepaid(orgId: string | null): boolean {

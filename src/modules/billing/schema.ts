@@ -110,3 +110,61 @@ export const BatchPatchBody = Type.Object(
   { status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]) },
   { additionalProperties: false },
 );
+
+const GroupMultiplier = Type.Number({
+  minimum: 0,
+  maximum: 1000,
+  description: 'Multiplies the cost (1.25 = 25 % above cost)',
+});
+const PricePer1M = (what: string) =>
+  Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description: `${what} (micro-units per 1M tokens)` });
+
+export const OverrideSchema = Type.Union([
+  Type.Object(
+    { model: Type.String({ minLength: 1, maxLength: 200 }), multiplier: GroupMultiplier },
+    { additionalProperties: false, description: "This model's cost × its own multiplier" },
+  ),
+  Type.Object(
+    {
+      model: Type.String({ minLength: 1, maxLength: 200 }),
+      inputPrice: PricePer1M('List price of input tokens'),
+      outputPrice: PricePer1M('List price of output tokens'),
+      cachedInputPrice: Type.Optional(OrNull(PricePer1M('List price of cached input tokens; null = the input price'))),
+    },
+    { additionalProperties: false, description: 'A fixed list price for this model, whatever it costs' },
+  ),
+]);
+
+export const PricingGroupSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  multiplier: Type.Number(),
+  overrides: Type.Array(OverrideSchema),
+  organizations: Type.Integer({ description: 'Organizations following the group' }),
+  teams: Type.Integer({ description: 'Teams following the group' }),
+  createdAt: Type.Integer(),
+  updatedAt: Type.Integer(),
+});
+
+export const PricingGroupCreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    multiplier: Type.Optional(GroupMultiplier),
+    overrides: Type.Optional(Type.Array(OverrideSchema, { maxItems: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+export const PricingGroupPatchBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    multiplier: Type.Optional(GroupMultiplier),
+    overrides: Type.Optional(Type.Array(OverrideSchema, { maxItems: 500 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const GroupAssignmentBody = Type.Object(
+  { groupId: OrNull(Type.String({ minLength: 1, maxLength: 64, description: 'A pricing group id; null = none' })) },
+  { additionalProperties: false },
+);

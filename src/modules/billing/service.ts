@@ -2,7 +2,9 @@ import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
 import type { WalletTransactionKind, WalletTransactionsTable } from '../../infra/db/schema.js';
-import type { BillingDirectory } from './pricing.js';
+import { parseOverrides } from './groups.js';
+import type { PricingGroupRepository } from './groups-repository.js';
+import type { BillingDirectory, PricingGroup } from './pricing.js';
 import type { BillingRepository } from './repository.js';
 
 export type BillingMode = 'postpaid' | 'prepaid';
@@ -52,6 +54,8 @@ export interface BalanceMirror {
 export interface BillingServiceDeps {
   repo: BillingRepository;
   directory: BillingDirectory;
+  /** Pricing groups, loaded into the directory with the multipliers. */
+  groups?: PricingGroupRepository;
   clock: Clock;
   newId: IdGenerator;
   /** The instance's currency and the largest amount one adjustment or code may carry. */
@@ -85,12 +89,30 @@ export class BillingService {
 
   /** Reload the data plane's view of multipliers and billing modes. */
   async load(): Promise<void> {
-    const s = await this.deps.repo.pricingSnapshot();
+    const [s, g] = await Promise.all([this.deps.repo.pricingSnapshot(), this.deps.groups?.snapshot()]);
+    const groups = new Map<string, PricingGroup>(
+      (g?.groups ?? []).map((row) => [
+        row.id,
+        {
+          ppm: Number(row.multiplier_ppm),
+          overrides: new Map(parseOverrides(row.overrides).map((o) => [o.model, o])),
+        },
+      ]),
+    );
     this.deps.directory.replace({
       orgs: new Map(s.orgs.map((o) => [o.id, o.ppm])),
       teams: new Map(s.teams.map((t) => [t.id, t.ppm])),
       prepaid: new Set(s.prepaid),
+      groups,
+      orgGroups: new Map((g?.orgs ?? []).map((o) => [o.id, o.group])),
+      teamGroups: new Map((g?.teams ?? []).map((t) => [t.id, t.group])),
     });
+  }
+
+  /** Reload prices here and tell the other instances (a pricing group changed). */
+  async reloadAndPublish(): Promise<void> {
+    await this.load();
+    for (const listener of this.#listeners) listener();
   }
 
   async wallet(orgId: string): Promise<WalletView> {

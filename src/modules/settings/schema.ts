@@ -108,6 +108,26 @@ export const SettingsSchema = Type.Object({
     maximum: 1_000_000_000_000_000,
     description: 'Largest amount one manual adjustment or redemption code may carry, in micro-units',
   }),
+  operatorName: Type.String({
+    default: '',
+    maxLength: 200,
+    description: 'Your company name, printed on statements (empty: AI Hub)',
+  }),
+  operatorAddress: Type.String({
+    default: '',
+    maxLength: 1000,
+    description: 'Your postal address and tax details, printed on statements',
+  }),
+  operatorLogo: Type.String({
+    default: '',
+    maxLength: 300_000,
+    pattern: '^(data:image/(png|jpeg|jpg);base64,[A-Za-z0-9+/=]+)?$',
+    description: 'Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty',
+  }),
+  teamStatements: Type.Boolean({
+    default: false,
+    description: 'Also issue a statement per team each month (chargeback), besides the organization statement',
+  }),
 });
 
 /** The instance settings (see SettingsSchema for each one's meaning and default). */
