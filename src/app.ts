@@ -21,6 +21,7 @@ import { logV1Request } from './http/v1-log.js';
 import { jobRoutes } from './jobs/routes.js';
 import { JobsService } from './jobs/service.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
+import { alertRoutes } from './modules/alerts/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
@@ -161,7 +162,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   services.observability.metrics?.watchCertificate(
     options.certificateStatus ?? (() => fileCertificateStatus(undefined)),
   );
-  registerMetricsRoute(app, services.observability.metrics, config.metrics.token);
+  registerMetricsRoute(app, services.observability.metrics, config.metrics.token, config.metrics.allowIps);
 
   // Control plane and docs: security headers, a smaller body limit and an access log; the /v1 hot path has none of these.
   await app.register(async (scope) => {
@@ -291,6 +292,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         audit: services.audit,
       }),
     );
+    await scope.register(alertRoutes({ alerts: services.alerts.service, audit: services.audit }));
     await registerConsole(scope, services.config.webDir ?? DEFAULT_WEB_DIR);
   });
 

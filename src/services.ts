@@ -23,6 +23,7 @@ import { AccessRepository } from './modules/access/repository.js';
 import { AccessService } from './modules/access/service.js';
 import { AccessRulesRepository } from './modules/access-rules/repository.js';
 import { AccessRulesService } from './modules/access-rules/service.js';
+import { type Alerts, createAlerts } from './modules/alerts/index.js';
 import { AuditRepository } from './modules/audit/repository.js';
 import { AuditService, SYSTEM_ACTOR } from './modules/audit/service.js';
 import { createArgon2Hasher, type PasswordHasher } from './modules/auth/passwords.js';
@@ -113,6 +114,8 @@ export interface Services {
   invitations: InvitationsService;
   /** Wallets, ledger, redemption codes, list prices and prepaid admission. */
   billing: Billing;
+  /** Alert rules, destinations and history; evaluated and delivered by jobs. */
+  alerts: Alerts;
   /** Tells other instances what this one changed (with Redis; none on a single instance). */
   changes: RedisChangeBus | undefined;
   /** The durable job queue: modules register their job types and schedules on it (src/jobs/). */
@@ -261,7 +264,8 @@ export function createServices(options: ServiceOptions): Services {
     },
   };
   const observability = createObservability({
-    metrics: config.metrics.token !== undefined || config.metrics.port !== undefined,
+    metrics:
+      config.metrics.token !== undefined || config.metrics.port !== undefined || config.metrics.allowIps.length > 0,
     byOrganization: () => settings.get().metricsByOrganization,
     tracing: options.tracing,
   });
@@ -408,6 +412,29 @@ export function createServices(options: ServiceOptions): Services {
   registerRetentionJobs(jobs, retention, jobLog, () => settings.load());
   registerResponsesJobs(jobs, responses, jobLog, () => settings.load());
   registerBackupJobs(jobs, database, config.backups, jobLog);
+  const alerts = createAlerts({
+    db,
+    clock,
+    newId: ids,
+    secrets: secretBox,
+    jobs,
+    log: jobLog,
+    mail: (message) => mailer.deliver(message),
+    publicUrl: config.publicUrl,
+    sources: {
+      breakerOpen: (channelId) => {
+        const states = health.breakerStates(channelId);
+        return states.closed === 0 && states.open + states.half_open > 0;
+      },
+      budgetOf: async (orgId) => {
+        const usage = await usageSummary.forScope('org', orgId, limits.get('org', orgId));
+        return { used: usage.spend.used, limit: usage.spend.limit };
+      },
+      backlog: () => recorder.pending,
+      flushLog: () => recorder.flush(),
+      currency: () => settings.get().currency,
+    },
+  });
   return {
     config,
     database,
@@ -443,6 +470,7 @@ export function createServices(options: ServiceOptions): Services {
     emailAuth,
     invitations,
     billing,
+    alerts,
     changes,
     jobs,
     jobLog,
