@@ -44,6 +44,8 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   [/^\/api\/admin\/channels\/\{id\}/, 'channel', { id: 'platform' }],
   [/^\/api\/admin\/models\/\{id\}/, 'model', { id: 'platform' }],
   [/^\/api\/admin\/ip-rules\/\{id\}/, 'ip rule', { id: 'platform' }],
+  [/^\/api\/admin\/alerts\/rules\/\{id\}/, 'alert rule', { id: 'platform' }],
+  [/^\/api\/admin\/alerts\/destinations\/\{id\}/, 'alert destination', { id: 'platform' }],
   [/^\/api\/admin\/billing\/redemption-batches\/\{id\}/, 'redemption batch', { id: 'platform' }],
   [/^\/api\/org\/sso\/\{id\}/, 'sso connection', { id: 'sso', testId: 'sso_test' }],
   [/^\/api\/admin\/sso\/\{id\}/, 'instance sso connection', { id: 'sso', testId: 'sso_test' }],

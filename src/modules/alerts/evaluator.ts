@@ -114,6 +114,8 @@ export class AlertEvaluator {
     const { repo, sources } = this.deps;
     const now = this.deps.clock.now();
     const from = now - rule.window_minutes * MINUTE_MS;
+    // Windows are [from, to): a request logged this very millisecond counts.
+    const to = now + 1;
     const all = (value: number | null, breached: boolean): Observation[] => [
       { subject: 'all', subjectName: null, value, breached, organizationId: null },
     ];
@@ -128,20 +130,20 @@ export class AlertEvaluator {
         });
       }
       case 'error_rate': {
-        const { total, errors } = await repo.errorCounts(from, now, rule.channel_id);
+        const { total, errors } = await repo.errorCounts(from, to, rule.channel_id);
         if (total === 0 || total < rule.min_samples) return all(null, false);
         const rate = Math.round((errors / total) * 1000) / 10;
         return all(rate, rate > rule.threshold);
       }
       case 'latency_p95': {
-        const latencies = await repo.latencies(from, now, rule.channel_id, LATENCY_SAMPLE_CAP);
+        const latencies = await repo.latencies(from, to, rule.channel_id, LATENCY_SAMPLE_CAP);
         if (latencies.length === 0 || latencies.length < rule.min_samples) return all(null, false);
         const p95 = percentile(latencies, 95);
         return all(p95, p95 !== null && p95 > rule.threshold);
       }
       case 'spend_spike': {
         const window = rule.window_minutes * MINUTE_MS;
-        const current = await repo.spend(from, now, rule.organization_id);
+        const current = await repo.spend(from, to, rule.organization_id);
         const previous = await repo.spend(from - window, from, rule.organization_id);
         const breached = isSpendSpike(current, previous, rule.threshold, rule.min_samples);
         return [
