@@ -21,6 +21,7 @@ import { logV1Request } from './http/v1-log.js';
 import { jobRoutes } from './jobs/routes.js';
 import { JobsService } from './jobs/service.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
+import { alertRoutes } from './modules/alerts/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
@@ -164,7 +165,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
   services.observability.metrics?.watchCertificate(
     options.certificateStatus ?? (() => fileCertificateStatus(undefined)),
   );
-  registerMetricsRoute(app, services.observability.metrics, config.metrics.token);
+  registerMetricsRoute(app, services.observability.metrics, config.metrics.token, config.metrics.allowIps);
 
   // Control plane and docs: security headers, a smaller body limit and an access log; the /v1 hot path has none of these.
   await app.register(async (scope) => {
@@ -308,6 +309,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(
       statementRoutes({ statements: services.statements, jobs: services.jobs, audit: services.audit }),
     );
+    await scope.register(alertRoutes({ alerts: services.alerts.service, audit: services.audit }));
     await registerConsole(scope, services.config.webDir ?? DEFAULT_WEB_DIR);
   });
 

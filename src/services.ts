@@ -23,6 +23,7 @@ import { AccessRepository } from './modules/access/repository.js';
 import { AccessService } from './modules/access/service.js';
 import { AccessRulesRepository } from './modules/access-rules/repository.js';
 import { AccessRulesService } from './modules/access-rules/service.js';
+import { type Alerts, createAlerts } from './modules/alerts/index.js';
 import { AuditRepository } from './modules/audit/repository.js';
 import { AuditService, SYSTEM_ACTOR } from './modules/audit/service.js';
 import { createArgon2Hasher, type PasswordHasher } from './modules/auth/passwords.js';
@@ -119,6 +120,8 @@ export interface Services {
   payments: Payments;
   /** Monthly statements (CSV, PDF), credit notes and the revenue report. */
   statements: StatementService;
+  /** Alert rules, destinations and history; evaluated and delivered by jobs. */
+  alerts: Alerts;
   /** Tells other instances what this one changed (with Redis; none on a single instance). */
   changes: RedisChangeBus | undefined;
   /** The durable job queue: modules register their job types and schedules on it (src/jobs/). */
@@ -267,7 +270,8 @@ export function createServices(options: ServiceOptions): Services {
     },
   };
   const observability = createObservability({
-    metrics: config.metrics.token !== undefined || config.metrics.port !== undefined,
+    metrics:
+      config.metrics.token !== undefined || config.metrics.port !== undefined || config.metrics.allowIps.length > 0,
     byOrganization: () => settings.get().metricsByOrganization,
     tracing: options.tracing,
   });
@@ -440,6 +444,29 @@ export function createServices(options: ServiceOptions): Services {
     },
   });
   registerStatementJobs(jobs, statements, jobLog, () => settings.load());
+  const alerts = createAlerts({
+    db,
+    clock,
+    newId: ids,
+    secrets: secretBox,
+    jobs,
+    log: jobLog,
+    mail: (message) => mailer.deliver(message),
+    publicUrl: config.publicUrl,
+    sources: {
+      breakerOpen: (channelId) => {
+        const states = health.breakerStates(channelId);
+        return states.closed === 0 && states.open + states.half_open > 0;
+      },
+      budgetOf: async (orgId) => {
+        const usage = await usageSummary.forScope('org', orgId, limits.get('org', orgId));
+        return { used: usage.spend.used, limit: usage.spend.limit };
+      },
+      backlog: () => recorder.pending,
+      flushLog: () => recorder.flush(),
+      currency: () => settings.get().currency,
+    },
+  });
   return {
     config,
     database,
@@ -477,6 +504,7 @@ export function createServices(options: ServiceOptions): Services {
     billing,
     payments,
     statements,
+    alerts,
     changes,
     jobs,
     jobLog,

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { formatCidr, parseCidr } from '../core/ip.js';
 import { cronProblem } from '../jobs/policy.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -65,6 +66,8 @@ export interface MetricsConfig {
   /** A listener of its own serving only /metrics (no token needed unless `token` is set). */
   port: number | undefined;
   host: string;
+  /** Client addresses (CIDRs) allowed to GET /metrics; empty = any (then the token decides). */
+  allowIps: string[];
 }
 
 export interface AcmeConfig {
@@ -295,6 +298,12 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
       'Serve GET /metrics on this port of its own (keep it off the public network; the token applies if set)',
   },
   {
+    name: 'AIHUB_METRICS_ALLOW_IPS',
+    default: '(empty: any address)',
+    description:
+      'Comma-separated IPs or CIDR ranges allowed to GET /metrics (on PORT and AIHUB_METRICS_PORT); on PORT it serves /metrics without a token too. With a token both apply',
+  },
+  {
     name: 'AIHUB_METRICS_HOST',
     default: '(HOST)',
     description: 'Interface the AIHUB_METRICS_PORT listener binds to, e.g. 127.0.0.1',
@@ -484,7 +493,18 @@ function metricsConfig(
   if (token !== undefined && token.length < 16) problems.push('AIHUB_METRICS_TOKEN must be at least 16 characters');
   const port = blank(env.AIHUB_METRICS_PORT) ? undefined : int('AIHUB_METRICS_PORT', 0, 0, 65535);
   const host = (blank(env.AIHUB_METRICS_HOST) ? env.HOST?.trim() : env.AIHUB_METRICS_HOST?.trim()) || '0.0.0.0';
-  return { token, port, host };
+  const allowIps: string[] = [];
+  for (const entry of (env.AIHUB_METRICS_ALLOW_IPS ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    try {
+      allowIps.push(formatCidr(parseCidr(entry)));
+    } catch (error) {
+      problems.push(`AIHUB_METRICS_ALLOW_IPS: ${(error as Error).message}`);
+    }
+  }
+  return { token, port, host, allowIps };
 }
 
 /** Whether the OTel variables ask for trace export (an OTLP endpoint, not disabled). */

@@ -1,11 +1,12 @@
 /**
- * GET /metrics: on the public port only with a bearer token (AIHUB_METRICS_TOKEN), and on a port of its
- * own (AIHUB_METRICS_PORT), which needs the token only when one is set. Without either there is no route
- * (404): metrics are off by default.
+ * GET /metrics: on the public port only with a bearer token (AIHUB_METRICS_TOKEN) or an IP allow list
+ * (AIHUB_METRICS_ALLOW_IPS), and on a port of its own (AIHUB_METRICS_PORT), which needs either only when
+ * set. When both are set both apply. Without any there is no route (404): metrics are off by default.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../core/errors.js';
+import { ipInCidrs } from '../core/ip.js';
 import { safeEqual } from '../core/secrets.js';
 import { bearerToken } from '../http/bearer.js';
 import type { Metrics } from './metrics.js';
@@ -19,18 +20,29 @@ function authorized(token: string | undefined, header: string | undefined): bool
   return presented !== undefined && safeEqual(presented, token);
 }
 
-/** GET /metrics on the public app: served with a token configured, else a 404 (not the console's page). */
+/** Whether the client address may scrape (always true without an allow list). */
+function allowedIp(allowIps: readonly string[], ip: string | undefined): boolean {
+  return allowIps.length === 0 || (ip !== undefined && ipInCidrs(ip, [...allowIps]));
+}
+
+/**
+ * GET /metrics on the public app: served with a token or an IP allow list configured, else a 404 (not the
+ * console's page). The client address is the proxy-aware one (AIHUB_TRUST_PROXY).
+ */
 export function registerMetricsRoute(
   app: FastifyInstance,
   metrics: Metrics | undefined,
   token: string | undefined,
+  allowIps: readonly string[] = [],
 ): void {
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (!metrics || token === undefined)
+    if (!metrics || (token === undefined && allowIps.length === 0))
       throw new ApiError(
         'not_found',
-        'Metrics are not served on this port (set AIHUB_METRICS_TOKEN, or AIHUB_METRICS_PORT for a port of their own)',
+        'Metrics are not served on this port (set AIHUB_METRICS_TOKEN or AIHUB_METRICS_ALLOW_IPS, or AIHUB_METRICS_PORT for a port of their own)',
       );
+    if (!allowedIp(allowIps, request.ip))
+      throw new ApiError('ip_not_allowed', `Metrics are not served to ${request.ip} (AIHUB_METRICS_ALLOW_IPS)`);
     if (!authorized(token, request.headers.authorization)) {
       const presented = bearerToken(request.headers.authorization) !== undefined;
       throw new ApiError(
@@ -49,12 +61,16 @@ export function registerMetricsRoute(
 /** A listener of its own that answers GET /metrics (and nothing else). */
 export async function listenForMetrics(
   metrics: Metrics,
-  options: { port: number; host: string; token: string | undefined },
+  options: { port: number; host: string; token: string | undefined; allowIps?: readonly string[] },
 ): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const server = createServer((req: IncomingMessage, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: this port serves GET /metrics\n');
+      return;
+    }
+    if (!allowedIp(options.allowIps ?? [], req.socket.remoteAddress)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden: this address may not read the metrics\n');
       return;
     }
     if (!authorized(options.token, req.headers.authorization)) {

@@ -44,6 +44,8 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   [/^\/api\/admin\/channels\/\{id\}/, 'channel', { id: 'platform' }],
   [/^\/api\/admin\/models\/\{id\}/, 'model', { id: 'platform' }],
   [/^\/api\/admin\/ip-rules\/\{id\}/, 'ip rule', { id: 'platform' }],
+  [/^\/api\/admin\/alerts\/rules\/\{id\}/, 'alert rule', { id: 'platform' }],
+  [/^\/api\/admin\/alerts\/destinations\/\{id\}/, 'alert destination', { id: 'platform' }],
   [/^\/api\/admin\/billing\/redemption-batches\/\{id\}/, 'redemption batch', { id: 'platform' }],
   [/^\/api\/admin\/billing\/plans\/\{id\}/, 'billing plan', { id: 'platform' }],
   [/^\/api\/admin\/billing\/pricing-groups\/\{id\}/, 'pricing group', { id: 'platform' }],

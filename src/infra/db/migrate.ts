@@ -18,6 +18,7 @@ import * as m0018 from './migrations/0018_responses.js';
 import * as m0023 from './migrations/0023_channel_tags.js';
 import * as m0024 from './migrations/0024_stripe.js';
 import * as m0025 from './migrations/0025_statements.js';
+import * as m0022 from './migrations/0022_alerts.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -41,6 +42,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0023_channel_tags': m0023,
   '0024_stripe': m0024,
   '0025_statements': m0025,
+  '0022_alerts': m0022,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -289,6 +289,10 @@ export interface Database {
   stripe_invoices: StripeInvoicesTable;
   pricing_groups: PricingGroupsTable;
   statements: StatementsTable;
+  alert_destinations: AlertDestinationsTable;
+  alert_rules: AlertRulesTable;
+  alert_states: AlertStatesTable;
+  alert_events: AlertEventsTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -770,4 +774,62 @@ export interface StatementsTable {
   unique_key: string | null;
   issued_by: string | null;
   issued_at: number;
+}
+
+/** Where alerts are delivered (platform-wide). */
+export interface AlertDestinationsTable {
+  id: string;
+  name: string;
+  kind: 'webhook' | 'slack' | 'email';
+  /** Webhook URL, or comma-separated email addresses; for Slack only the host (its URL is the secret). */
+  target: string;
+  /** Sealed with the SecretBox: the webhook's HMAC secret or the Slack incoming-webhook URL. */
+  secret: string | null;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An alert rule (platform-wide; budget and balance rules may name one organization). */
+export interface AlertRulesTable {
+  id: string;
+  name: string;
+  kind: string;
+  threshold: number;
+  window_minutes: number;
+  min_samples: number;
+  organization_id: string | null;
+  channel_id: string | null;
+  /** JSON array of alert destination ids. */
+  destination_ids: string;
+  enabled: number;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Whether one rule is firing for one subject (a channel, an organization, or `all`). */
+export interface AlertStatesTable {
+  rule_id: string;
+  subject: string;
+  state: 'firing' | 'ok';
+  value: number | null;
+  since: number;
+  updated_at: number;
+}
+
+/** The history: one row per firing and per resolution. */
+export interface AlertEventsTable {
+  id: string;
+  rule_id: string;
+  rule_name: string;
+  kind: string;
+  subject: string;
+  subject_name: string | null;
+  state: 'firing' | 'resolved';
+  value: number | null;
+  threshold: number;
+  message: string;
+  organization_id: string | null;
+  at: number;
 }

@@ -48,6 +48,7 @@ export const PLATFORM_PERMISSIONS = {
   'models.manage': 'Manage models, routes and prices',
   'settings.manage': 'Change instance settings, TLS and mail',
   'ip_rules.manage': 'Manage the instance’s IP allow and deny rules',
+  'platform.alerts': 'Manage alert rules and destinations, and see the alert history',
 } as const;
 
 export type OrgPermission = keyof typeof ORG_PERMISSIONS;

@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import type { IdGenerator } from '../../core/ids.js';
 
 /** What a message is for (the outbox and the log say it). */
-export type MailKind = 'verify_email' | 'password_reset' | 'invitation' | 'low_balance';
+export type MailKind = 'verify_email' | 'password_reset' | 'invitation' | 'low_balance' | 'alert';
 
 export interface MailMessage {
   kind: MailKind;
@@ -91,6 +91,15 @@ export class Mailer {
 
   /** Queue a message: delivered in the background, or logged when there is no SMTP server. */
   send(message: MailMessage): void {
+    void this.deliver(message).catch(() => undefined);
+  }
+
+  /**
+   * Deliver a message and wait for the SMTP server's answer (kept in the outbox like `send`'s). Rejects when
+   * the delivery fails, and when no SMTP server is configured (the message is logged): for senders that
+   * retry, such as alerts.
+   */
+  deliver(message: MailMessage): Promise<void> {
     const entry: OutboxEntry = {
       id: this.options.newId('mail'),
       at: this.options.clock.now(),
@@ -109,7 +118,7 @@ export class Mailer {
         { mail: message.kind, to: message.to, link: message.link },
         `mail not sent (no AIHUB_SMTP_URL): ${message.kind} for ${message.to}: ${message.link}`,
       );
-      return;
+      return Promise.reject(new Error('no SMTP server is configured (AIHUB_SMTP_URL)'));
     }
     const delivery = transport
       .sendMail({
@@ -132,10 +141,16 @@ export class Mailer {
             { mail: message.kind, to: message.to, err: entry.error },
             `mail delivery failed: ${message.kind} to ${message.to} (the link is in the outbox: GET /api/admin/mail/outbox)`,
           );
+          throw error;
         },
-      )
-      .finally(() => this.#pending.delete(delivery));
-    this.#pending.add(delivery);
+      );
+    const tracked: Promise<void> = delivery.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#pending.add(tracked);
+    void tracked.finally(() => this.#pending.delete(tracked));
+    return delivery;
   }
 
   /** The newest messages first. */

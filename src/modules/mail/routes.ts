@@ -11,6 +11,7 @@ const OutboxEntrySchema = Type.Object({
     Type.Literal('password_reset'),
     Type.Literal('invitation'),
     Type.Literal('low_balance'),
+    Type.Literal('alert'),
   ]),
   to: Type.String(),
   subject: Type.String(),

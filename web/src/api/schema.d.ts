@@ -1821,7 +1821,7 @@ export interface paths {
                                 id: string;
                                 /** @description Epoch milliseconds */
                                 at: number;
-                                kind: "verify_email" | "password_reset" | "invitation" | "low_balance";
+                                kind: "verify_email" | "password_reset" | "invitation" | "low_balance" | "alert";
                                 to: string;
                                 subject: string;
                                 /** @description The link, while it reached nobody by mail (no SMTP, or delivery failed) */
@@ -7286,26 +7286,6 @@ export interface paths {
                              * @default 10000000000
                              */
                             billingMaxAmountMicros: number;
-                            /**
-                             * @description Your company name, printed on statements (empty: AI Hub)
-                             * @default
-                             */
-                            operatorName: string;
-                            /**
-                             * @description Your postal address and tax details, printed on statements
-                             * @default
-                             */
-                            operatorAddress: string;
-                            /**
-                             * @description Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty
-                             * @default
-                             */
-                            operatorLogo: string;
-                            /**
-                             * @description Also issue a statement per team each month (chargeback), besides the organization statement
-                             * @default false
-                             */
-                            teamStatements: boolean;
                         };
                     };
                 };
@@ -7437,14 +7417,6 @@ export interface paths {
                         currency?: string;
                         /** @description Largest amount one manual adjustment or redemption code may carry, in micro-units */
                         billingMaxAmountMicros?: number;
-                        /** @description Your company name, printed on statements (empty: AI Hub) */
-                        operatorName?: string;
-                        /** @description Your postal address and tax details, printed on statements */
-                        operatorAddress?: string;
-                        /** @description Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty */
-                        operatorLogo?: string;
-                        /** @description Also issue a statement per team each month (chargeback), besides the organization statement */
-                        teamStatements?: boolean;
                     };
                 };
             };
@@ -7572,26 +7544,6 @@ export interface paths {
                              * @default 10000000000
                              */
                             billingMaxAmountMicros: number;
-                            /**
-                             * @description Your company name, printed on statements (empty: AI Hub)
-                             * @default
-                             */
-                            operatorName: string;
-                            /**
-                             * @description Your postal address and tax details, printed on statements
-                             * @default
-                             */
-                            operatorAddress: string;
-                            /**
-                             * @description Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty
-                             * @default
-                             */
-                            operatorLogo: string;
-                            /**
-                             * @description Also issue a statement per team each month (chargeback), besides the organization statement
-                             * @default false
-                             */
-                            teamStatements: boolean;
                         };
                     };
                 };
@@ -13935,14 +13887,14 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/admin/billing/pricing-groups": {
+    "/api/admin/alerts/rules": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Every pricing group, with how many organizations and teams follow it */
+        /** Alert rules, with how many subjects each fires for now */
         get: {
             parameters: {
                 query?: never;
@@ -13962,24 +13914,20 @@ export interface paths {
                             data: {
                                 id: string;
                                 name: string;
-                                multiplier: number;
-                                overrides: ({
-                                    model: string;
-                                    /** @description Multiplies the cost (1.25 = 25 % above cost) */
-                                    multiplier: number;
-                                } | {
-                                    model: string;
-                                    /** @description List price of input tokens (micro-units per 1M tokens) */
-                                    inputPrice: number;
-                                    /** @description List price of output tokens (micro-units per 1M tokens) */
-                                    outputPrice: number;
-                                    cachedInputPrice?: null | number;
-                                })[];
-                                /** @description Organizations following the group */
-                                organizations: number;
-                                /** @description Teams following the group */
-                                teams: number;
+                                /** @description What the rule watches (docs/alerts.md) */
+                                kind: "channel_down" | "error_rate" | "latency_p95" | "budget" | "balance" | "spend_spike" | "usage_backlog";
+                                threshold: number;
+                                windowMinutes: number;
+                                minSamples: number;
+                                organizationId: string | null;
+                                channelId: string | null;
+                                destinationIds: string[];
+                                enabled: boolean;
+                                /** @description Subjects this rule is firing for now */
+                                firing: number;
+                                /** @description Epoch milliseconds */
                                 createdAt: number;
+                                /** @description Epoch milliseconds */
                                 updatedAt: number;
                             }[];
                         };
@@ -14042,7 +13990,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a pricing group: a multiplier and per-model overrides */
+        /** Add an alert rule */
         post: {
             parameters: {
                 query?: never;
@@ -14054,20 +14002,15 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        /** @description Multiplies the cost (1.25 = 25 % above cost) */
-                        multiplier?: number;
-                        overrides?: ({
-                            model: string;
-                            /** @description Multiplies the cost (1.25 = 25 % above cost) */
-                            multiplier: number;
-                        } | {
-                            model: string;
-                            /** @description List price of input tokens (micro-units per 1M tokens) */
-                            inputPrice: number;
-                            /** @description List price of output tokens (micro-units per 1M tokens) */
-                            outputPrice: number;
-                            cachedInputPrice?: null | number;
-                        })[];
+                        /** @description What the rule watches (docs/alerts.md) */
+                        kind: "channel_down" | "error_rate" | "latency_p95" | "budget" | "balance" | "spend_spike" | "usage_backlog";
+                        threshold?: number;
+                        windowMinutes?: number;
+                        minSamples?: number;
+                        organizationId?: null | string;
+                        channelId?: null | string;
+                        destinationIds?: string[];
+                        enabled?: boolean;
                     };
                 };
             };
@@ -14081,24 +14024,20 @@ export interface paths {
                         "application/json": {
                             id: string;
                             name: string;
-                            multiplier: number;
-                            overrides: ({
-                                model: string;
-                                /** @description Multiplies the cost (1.25 = 25 % above cost) */
-                                multiplier: number;
-                            } | {
-                                model: string;
-                                /** @description List price of input tokens (micro-units per 1M tokens) */
-                                inputPrice: number;
-                                /** @description List price of output tokens (micro-units per 1M tokens) */
-                                outputPrice: number;
-                                cachedInputPrice?: null | number;
-                            })[];
-                            /** @description Organizations following the group */
-                            organizations: number;
-                            /** @description Teams following the group */
-                            teams: number;
+                            /** @description What the rule watches (docs/alerts.md) */
+                            kind: "channel_down" | "error_rate" | "latency_p95" | "budget" | "balance" | "spend_spike" | "usage_backlog";
+                            threshold: number;
+                            windowMinutes: number;
+                            minSamples: number;
+                            organizationId: string | null;
+                            channelId: string | null;
+                            destinationIds: string[];
+                            enabled: boolean;
+                            /** @description Subjects this rule is firing for now */
+                            firing: number;
+                            /** @description Epoch milliseconds */
                             createdAt: number;
+                            /** @description Epoch milliseconds */
                             updatedAt: number;
                         };
                     };
@@ -14165,7 +14104,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/admin/billing/pricing-groups/{id}": {
+    "/api/admin/alerts/rules/{id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -14175,7 +14114,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a pricing group no organization or team follows (409 otherwise) */
+        /** Delete an alert rule (its history stays) */
         delete: {
             parameters: {
                 query?: never;
@@ -14252,7 +14191,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Change a pricing group's name, multiplier or overrides (priced from the next request on) */
+        /** Change an alert rule (disabling it, or changing what it watches, resolves it silently) */
         patch: {
             parameters: {
                 query?: never;
@@ -14266,20 +14205,13 @@ export interface paths {
                 content: {
                     "application/json": {
                         name?: string;
-                        /** @description Multiplies the cost (1.25 = 25 % above cost) */
-                        multiplier?: number;
-                        overrides?: ({
-                            model: string;
-                            /** @description Multiplies the cost (1.25 = 25 % above cost) */
-                            multiplier: number;
-                        } | {
-                            model: string;
-                            /** @description List price of input tokens (micro-units per 1M tokens) */
-                            inputPrice: number;
-                            /** @description List price of output tokens (micro-units per 1M tokens) */
-                            outputPrice: number;
-                            cachedInputPrice?: null | number;
-                        })[];
+                        threshold?: number;
+                        windowMinutes?: number;
+                        minSamples?: number;
+                        organizationId?: null | string;
+                        channelId?: null | string;
+                        destinationIds?: string[];
+                        enabled?: boolean;
                     };
                 };
             };
@@ -14293,24 +14225,20 @@ export interface paths {
                         "application/json": {
                             id: string;
                             name: string;
-                            multiplier: number;
-                            overrides: ({
-                                model: string;
-                                /** @description Multiplies the cost (1.25 = 25 % above cost) */
-                                multiplier: number;
-                            } | {
-                                model: string;
-                                /** @description List price of input tokens (micro-units per 1M tokens) */
-                                inputPrice: number;
-                                /** @description List price of output tokens (micro-units per 1M tokens) */
-                                outputPrice: number;
-                                cachedInputPrice?: null | number;
-                            })[];
-                            /** @description Organizations following the group */
-                            organizations: number;
-                            /** @description Teams following the group */
-                            teams: number;
+                            /** @description What the rule watches (docs/alerts.md) */
+                            kind: "channel_down" | "error_rate" | "latency_p95" | "budget" | "balance" | "spend_spike" | "usage_backlog";
+                            threshold: number;
+                            windowMinutes: number;
+                            minSamples: number;
+                            organizationId: string | null;
+                            channelId: string | null;
+                            destinationIds: string[];
+                            enabled: boolean;
+                            /** @description Subjects this rule is firing for now */
+                            firing: number;
+                            /** @description Epoch milliseconds */
                             createdAt: number;
+                            /** @description Epoch milliseconds */
                             updatedAt: number;
                         };
                     };
@@ -14373,215 +14301,17 @@ export interface paths {
         };
         trace?: never;
     };
-    "/api/admin/organizations/{id}/pricing-group": {
+    "/api/admin/alerts/destinations": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        /** Assign an organization to a pricing group (null: none) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        groupId: null | string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/organizations/{id}/teams/{teamId}/pricing-group": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** Assign a team to a pricing group (null: its organization's pricing) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    teamId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        groupId: null | string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/billing/statements": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The current organization's statements, corrected statements and credit notes, newest first */
+        /** Alert destinations (never their secrets) */
         get: {
             parameters: {
-                query?: {
-                    /** @description YYYY-MM */
-                    period?: string;
-                    limit?: number;
-                    offset?: number;
-                };
+                query?: never;
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -14597,25 +14327,17 @@ export interface paths {
                         "application/json": {
                             data: {
                                 id: string;
-                                /** @description AIH-<year>-<sequence>: sequential per instance */
-                                number: string;
-                                orgId: string;
-                                /** @description Set on a team's (chargeback) statement */
-                                teamId: string | null;
-                                /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
-                                kind: "statement" | "corrected" | "credit_note";
-                                /** @description YYYY-MM (UTC) */
-                                period: string;
-                                periodStart: number;
-                                /** @description Exclusive */
-                                periodEnd: number;
-                                currency: string;
-                                /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
-                                totalMicros: number;
-                                /** @description The document a correction or credit note refers to */
-                                correctsId: string | null;
-                                reason: string | null;
-                                issuedAt: number;
+                                name: string;
+                                kind: "webhook" | "slack" | "email";
+                                /** @description The webhook URL, the email addresses, or (Slack) only the host: the Slack URL is a secret */
+                                target: string;
+                                /** @description A webhook signs its deliveries (the secret is never shown again) */
+                                hasSecret: boolean;
+                                enabled: boolean;
+                                /** @description Epoch milliseconds */
+                                createdAt: number;
+                                /** @description Epoch milliseconds */
+                                updatedAt: number;
                             }[];
                         };
                     };
@@ -14677,363 +14399,7 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/billing/statements/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One statement with its lines: usage by model, team and key, and the balance movements */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @description AIH-<year>-<sequence>: sequential per instance */
-                            number: string;
-                            orgId: string;
-                            /** @description Set on a team's (chargeback) statement */
-                            teamId: string | null;
-                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
-                            kind: "statement" | "corrected" | "credit_note";
-                            /** @description YYYY-MM (UTC) */
-                            period: string;
-                            periodStart: number;
-                            /** @description Exclusive */
-                            periodEnd: number;
-                            currency: string;
-                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
-                            totalMicros: number;
-                            /** @description The document a correction or credit note refers to */
-                            correctsId: string | null;
-                            reason: string | null;
-                            issuedAt: number;
-                            correctsNumber: string | null;
-                            content: {
-                                operator: {
-                                    name: string;
-                                    address: string;
-                                };
-                                customer: {
-                                    orgId: string;
-                                    name: string;
-                                    teamId: string | null;
-                                    teamName: string | null;
-                                };
-                                currency: string;
-                                usage: {
-                                    model: string;
-                                    teamId: string | null;
-                                    teamName: string | null;
-                                    keyId: string | null;
-                                    keyName: string | null;
-                                    requests: number;
-                                    inputTokens: number;
-                                    outputTokens: number;
-                                    /** @description List price (micro-units of the currency) */
-                                    amountMicros: number;
-                                }[];
-                                usageTotalMicros: number;
-                                ledger: {
-                                    openingBalanceMicros: number;
-                                    closingBalanceMicros: number;
-                                    topUpsMicros: number;
-                                    creditsMicros: number;
-                                    debitsMicros: number;
-                                    usageChargedMicros: number;
-                                } | null;
-                                creditMicros?: number;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/billing/statements/{id}/csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A statement as CSV */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/billing/statements/{id}/pdf": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** A statement as PDF */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/billing/statements": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Every organization's statements, newest first (filter by organization and period) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description YYYY-MM */
-                    period?: string;
-                    limit?: number;
-                    offset?: number;
-                    orgId?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                id: string;
-                                /** @description AIH-<year>-<sequence>: sequential per instance */
-                                number: string;
-                                orgId: string;
-                                /** @description Set on a team's (chargeback) statement */
-                                teamId: string | null;
-                                /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
-                                kind: "statement" | "corrected" | "credit_note";
-                                /** @description YYYY-MM (UTC) */
-                                period: string;
-                                periodStart: number;
-                                /** @description Exclusive */
-                                periodEnd: number;
-                                currency: string;
-                                /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
-                                totalMicros: number;
-                                /** @description The document a correction or credit note refers to */
-                                correctsId: string | null;
-                                reason: string | null;
-                                issuedAt: number;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/billing/statements/run": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Issue the statements of a month now (a job; statements that exist are kept) */
+        /** Add a destination: a signed webhook, a Slack-compatible webhook, or email addresses */
         post: {
             parameters: {
                 query?: never;
@@ -15044,50 +14410,230 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description YYYY-MM; default the previous month */
-                        period?: string;
-                        /** @description Only this organization (issued even without usage) */
-                        orgId?: string;
+                        name: string;
+                        kind: "webhook" | "slack" | "email";
+                        url?: string;
+                        emails?: string[];
+                        secret?: string;
+                        enabled?: boolean;
                     };
                 };
             };
             responses: {
                 /** @description Default Response */
-                202: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
                             id: string;
-                            type: string;
-                            /** @description queued (or delayed) · waiting (for parents) · running · succeeded · failed (dead letter) · cancelled */
-                            state: "queued" | "waiting" | "running" | "succeeded" | "failed" | "cancelled";
-                            /** @description null: the instance’s own work */
-                            orgId: string | null;
-                            userId: string | null;
-                            payload: unknown;
-                            /** @description What the job returned (succeeded jobs) */
-                            result: unknown;
-                            /** @description The last attempt’s error */
-                            error: string | null;
-                            priority: number;
-                            /** @description Attempts started */
-                            attempts: number;
-                            maxAttempts: number;
-                            progress: number;
-                            progressMessage: string | null;
-                            /** @description Jobs that must succeed before this one starts */
-                            parents: string[];
-                            scheduleName: string | null;
-                            /** @description Epoch milliseconds */
-                            runAt: number;
+                            name: string;
+                            kind: "webhook" | "slack" | "email";
+                            /** @description The webhook URL, the email addresses, or (Slack) only the host: the Slack URL is a secret */
+                            target: string;
+                            /** @description A webhook signs its deliveries (the secret is never shown again) */
+                            hasSecret: boolean;
+                            enabled: boolean;
                             /** @description Epoch milliseconds */
                             createdAt: number;
                             /** @description Epoch milliseconds */
-                            startedAt: number | null;
+                            updatedAt: number;
+                            /** @description A webhook’s signing secret, shown once (generated when none was given) */
+                            secret?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/alerts/destinations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a destination (409 while a rule sends to it) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a destination (a new secret or URL replaces the stored one) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        url?: string;
+                        emails?: string[];
+                        secret?: string;
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            kind: "webhook" | "slack" | "email";
+                            /** @description The webhook URL, the email addresses, or (Slack) only the host: the Slack URL is a secret */
+                            target: string;
+                            /** @description A webhook signs its deliveries (the secret is never shown again) */
+                            hasSecret: boolean;
+                            enabled: boolean;
                             /** @description Epoch milliseconds */
-                            finishedAt: number | null;
+                            createdAt: number;
+                            /** @description Epoch milliseconds */
+                            updatedAt: number;
                         };
                     };
                 };
@@ -15147,234 +14693,9 @@ export interface paths {
                 };
             };
         };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
         trace?: never;
     };
-    "/api/admin/billing/statements/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Any organization's statement with its lines */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @description AIH-<year>-<sequence>: sequential per instance */
-                            number: string;
-                            orgId: string;
-                            /** @description Set on a team's (chargeback) statement */
-                            teamId: string | null;
-                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
-                            kind: "statement" | "corrected" | "credit_note";
-                            /** @description YYYY-MM (UTC) */
-                            period: string;
-                            periodStart: number;
-                            /** @description Exclusive */
-                            periodEnd: number;
-                            currency: string;
-                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
-                            totalMicros: number;
-                            /** @description The document a correction or credit note refers to */
-                            correctsId: string | null;
-                            reason: string | null;
-                            issuedAt: number;
-                            correctsNumber: string | null;
-                            content: {
-                                operator: {
-                                    name: string;
-                                    address: string;
-                                };
-                                customer: {
-                                    orgId: string;
-                                    name: string;
-                                    teamId: string | null;
-                                    teamName: string | null;
-                                };
-                                currency: string;
-                                usage: {
-                                    model: string;
-                                    teamId: string | null;
-                                    teamName: string | null;
-                                    keyId: string | null;
-                                    keyName: string | null;
-                                    requests: number;
-                                    inputTokens: number;
-                                    outputTokens: number;
-                                    /** @description List price (micro-units of the currency) */
-                                    amountMicros: number;
-                                }[];
-                                usageTotalMicros: number;
-                                ledger: {
-                                    openingBalanceMicros: number;
-                                    closingBalanceMicros: number;
-                                    topUpsMicros: number;
-                                    creditsMicros: number;
-                                    debitsMicros: number;
-                                    usageChargedMicros: number;
-                                } | null;
-                                creditMicros?: number;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/billing/statements/{id}/csv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Any organization's statement as CSV */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/billing/statements/{id}/pdf": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Any organization's statement as PDF */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/billing/statements/{id}/credit-note": {
+    "/api/admin/alerts/destinations/{id}/test": {
         parameters: {
             query?: never;
             header?: never;
@@ -15383,7 +14704,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issue a credit note against a document (a new, numbered document; the original is unchanged) */
+        /** Send a test alert to the destination now, and say whether it arrived */
         post: {
             parameters: {
                 query?: never;
@@ -15393,43 +14714,17 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description What to credit (at most the original's total) */
-                        amountMicros: number;
-                        reason: string;
-                    };
-                };
-            };
+            requestBody?: never;
             responses: {
                 /** @description Default Response */
-                201: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            id: string;
-                            /** @description AIH-<year>-<sequence>: sequential per instance */
-                            number: string;
-                            orgId: string;
-                            /** @description Set on a team's (chargeback) statement */
-                            teamId: string | null;
-                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
-                            kind: "statement" | "corrected" | "credit_note";
-                            /** @description YYYY-MM (UTC) */
-                            period: string;
-                            periodStart: number;
-                            /** @description Exclusive */
-                            periodEnd: number;
-                            currency: string;
-                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
-                            totalMicros: number;
-                            /** @description The document a correction or credit note refers to */
-                            correctsId: string | null;
-                            reason: string | null;
-                            issuedAt: number;
+                            delivered: boolean;
+                            error: string | null;
                         };
                     };
                 };
@@ -15495,143 +14790,21 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/admin/billing/statements/{id}/reissue": {
+    "/api/admin/alerts/events": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        /** Issue a corrected statement: the same period recomputed from the data as it is now */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @description AIH-<year>-<sequence>: sequential per instance */
-                            number: string;
-                            orgId: string;
-                            /** @description Set on a team's (chargeback) statement */
-                            teamId: string | null;
-                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
-                            kind: "statement" | "corrected" | "credit_note";
-                            /** @description YYYY-MM (UTC) */
-                            period: string;
-                            periodStart: number;
-                            /** @description Exclusive */
-                            periodEnd: number;
-                            currency: string;
-                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
-                            totalMicros: number;
-                            /** @description The document a correction or credit note refers to */
-                            correctsId: string | null;
-                            reason: string | null;
-                            issuedAt: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorBody"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/billing/revenue": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List price, cost and margin per day or month (from the request log) */
+        /** The alert history, newest first (filter by rule and state) */
         get: {
             parameters: {
-                query: {
-                    /** @description Epoch ms (inclusive) */
-                    from: number;
-                    /** @description Epoch ms (exclusive) */
-                    to: number;
-                    interval?: "day" | "month";
-                    /** @description One organization only */
-                    orgId?: string;
+                query?: {
+                    ruleId?: string;
+                    state?: "firing" | "resolved";
+                    limit?: number;
+                    offset?: number;
                 };
                 header?: never;
                 path?: never;
@@ -15646,26 +14819,22 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            currency: string;
-                            interval: "day" | "month";
-                            /** @description Buckets with requests only, oldest first */
                             data: {
-                                /** @description Start of the day or month (UTC, epoch ms) */
+                                id: string;
+                                ruleId: string;
+                                ruleName: string;
+                                kind: string;
+                                subject: string;
+                                subjectName: string | null;
+                                state: "firing" | "resolved";
+                                value: number | null;
+                                threshold: number;
+                                message: string;
+                                organizationId: string | null;
+                                /** @description Epoch milliseconds */
                                 at: number;
-                                requests: number;
-                                /** @description List price: what customers pay (micro-units of the currency) */
-                                priceMicros: number;
-                                /** @description Cost price: what upstream costs (micro-units of the currency) */
-                                costMicros: number;
-                                /** @description List price − cost (micro-units of the currency) */
-                                marginMicros: number;
                             }[];
-                            totals: {
-                                requests: number;
-                                priceMicros: number;
-                                costMicros: number;
-                                marginMicros: number;
-                            };
+                            total: number;
                         };
                     };
                 };

@@ -1,4 +1,5 @@
 import {
+  Bell,
   ChatDotRound,
   Coin,
   Connection,
@@ -302,6 +303,14 @@ export const PAGES: readonly ConsolePage[] = [
     permission: ['audit.read'],
     icon: Memo,
     component: () => import('@/views/admin/audit/AuditPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/alerts',
+    title: 'nav.admin.alerts',
+    permission: ['platform.alerts'],
+    icon: Bell,
+    component: () => import('@/views/admin/alerts/AlertsPage.vue'),
   },
   {
     area: 'admin',

@@ -28,6 +28,7 @@ export default {
     logs: 'Request logs',
     'ip-rules': 'IP rules',
     audit: 'Audit log',
+    alerts: 'Alerts',
     jobs: 'Jobs',
     sso: 'Single sign-on',
     settings: 'Settings',

@@ -28,6 +28,7 @@ export default {
     logs: '请求日志',
     'ip-rules': 'IP 规则',
     audit: '审计日志',
+    alerts: '告警',
     jobs: '任务',
     sso: '单点登录',
     settings: '系统设置',
