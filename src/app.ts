@@ -25,10 +25,12 @@ import { auditRoutes } from './modules/audit/routes.js';
 import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { sessionRoutes } from './modules/auth/session-routes.js';
+import { registerBatchRoutes } from './modules/batches/routes.js';
 import { billingRoutes } from './modules/billing/routes.js';
 import { channelRoutes } from './modules/channels/routes.js';
 import { ChannelSchema } from './modules/channels/schema.js';
 import { emailAuthRoutes } from './modules/email-auth/routes.js';
+import { registerFilesRoutes } from './modules/files/routes.js';
 import { invitationRoutes } from './modules/invitations/routes.js';
 import { InvitationSchema } from './modules/invitations/schema.js';
 import { keyRoutes } from './modules/keys/routes.js';
@@ -308,6 +310,13 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     });
     registerV1Routes(v1, services.gateway);
     registerResponsesRoutes(v1, services.gateway, { store: services.responses, clock: services.clock });
+    // The Files and Batch APIs (multipart only inside the files routes' own scope).
+    await registerFilesRoutes(v1, {
+      gateway: services.gateway,
+      files: services.batchApi.files,
+      fileMaxBytes: config.batch.fileMaxBytes,
+    });
+    registerBatchRoutes(v1, { gateway: services.gateway, batches: services.batchApi.batches });
   });
 
   return app;

@@ -13,6 +13,7 @@ import {
   type HealthChecker,
   type HealthRegistry,
 } from './gateway/index.js';
+import { type BlobStore, FileBlobStore } from './infra/blobs/index.js';
 import type { DatabaseHandle } from './infra/db/client.js';
 import { type Change, RedisChangeBus } from './infra/state/change-bus.js';
 import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
@@ -32,6 +33,7 @@ import { RefreshSessions } from './modules/auth/sessions.js';
 import { LoginThrottle } from './modules/auth/throttle.js';
 import { AccessTokens } from './modules/auth/tokens.js';
 import { registerBackupJobs } from './modules/backups/jobs.js';
+import { type BatchApi, createBatchApi } from './modules/batches/index.js';
 import { type Billing, createBilling } from './modules/billing/index.js';
 import { ChannelsRepository } from './modules/channels/repository.js';
 import { ChannelsService } from './modules/channels/service.js';
@@ -117,6 +119,10 @@ export interface Services {
   changes: RedisChangeBus | undefined;
   /** The durable job queue: modules register their job types and schedules on it (src/jobs/). */
   jobs: JobQueue;
+  /** Large payloads (batch files, exports): files under AIHUB_BLOB_DIR. */
+  blobs: BlobStore;
+  /** The OpenAI Files and Batch APIs. */
+  batchApi: BatchApi;
   /** Where job handlers log; `startBackground` and `aihub worker` point it at their logger. */
   jobLog: RelayLog;
   /** Prometheus metrics and OpenTelemetry traces (each off unless configured). */
@@ -408,6 +414,17 @@ export function createServices(options: ServiceOptions): Services {
   registerRetentionJobs(jobs, retention, jobLog, () => settings.load());
   registerResponsesJobs(jobs, responses, jobLog, () => settings.load());
   registerBackupJobs(jobs, database, config.backups, jobLog);
+  const blobs = new FileBlobStore(config.batch.blobDir);
+  const batchApi = createBatchApi({
+    db,
+    blobs,
+    gateway,
+    responses,
+    jobs,
+    clock,
+    newId: ids,
+    limits: config.batch,
+  });
   return {
     config,
     database,
@@ -446,6 +463,8 @@ export function createServices(options: ServiceOptions): Services {
     changes,
     jobs,
     jobLog,
+    blobs,
+    batchApi,
     observability,
     close: async () => {
       healthChecker.stop();
