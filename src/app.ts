@@ -54,6 +54,7 @@ import { tlsRoutes } from './modules/tls/routes.js';
 import type { CertificateStatus } from './modules/tls/schema.js';
 import { fileCertificateStatus } from './modules/tls/service.js';
 import { twoFactorRoutes } from './modules/two-factor/routes.js';
+import { exportRoutes } from './modules/usage/export-routes.js';
 import { usageRoutes } from './modules/usage/routes.js';
 import { userAdminRoutes } from './modules/users/routes.js';
 import { UserSchema } from './modules/users/schema.js';
@@ -285,7 +286,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit }));
     await scope.register(tlsRoutes({ status: options.certificateStatus ?? (() => fileCertificateStatus(undefined)) }));
     await scope.register(playgroundRoutes(services.gateway, services.organizations));
-    await scope.register(jobRoutes({ jobs: new JobsService(services.jobs, services.audit) }));
+    const jobsService = new JobsService(services.jobs, services.audit);
+    await scope.register(jobRoutes({ jobs: jobsService }));
+    await scope.register(exportRoutes({ jobs: jobsService, blobs: services.blobs }));
     await scope.register(
       billingRoutes({
         billing: services.billing.service,

@@ -66,6 +66,7 @@ import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
 import { TwoFactorRepository } from './modules/two-factor/repository.js';
 import { TwoFactorService } from './modules/two-factor/service.js';
+import { registerExportJobs } from './modules/usage/exports.js';
 import { PURGE_LOGS_JOB, registerRetentionJobs } from './modules/usage/jobs.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
@@ -415,6 +416,8 @@ export function createServices(options: ServiceOptions): Services {
   registerResponsesJobs(jobs, responses, jobLog, () => settings.load());
   registerBackupJobs(jobs, database, config.backups, jobLog);
   const blobs = new FileBlobStore(config.batch.blobDir);
+  const logs = new LogsService(usageRepo, () => recorder.flush());
+  registerExportJobs(jobs, { logs, blobs });
   const batchApi = createBatchApi({
     db,
     blobs,
@@ -446,7 +449,7 @@ export function createServices(options: ServiceOptions): Services {
     models,
     catalog,
     recorder,
-    logs: new LogsService(usageRepo, () => recorder.flush()),
+    logs,
     gateway,
     limits,
     enforcer,

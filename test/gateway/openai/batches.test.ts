@@ -138,7 +138,7 @@ describe.each(ENGINES)('Files and Batch API (%s)', (engine) => {
     expect(output).toHaveLength(1000);
     expect(new Set(output.map((l) => l.custom_id)).size).toBe(1000);
     expect(output[0]).toMatchObject({ custom_id: 'big-0', error: null, response: { status_code: 200 } });
-    expect(output[0]?.response.body.choices[0].message.content).toBe('hello from fake');
+    expect(output[0]?.response.body.choices[0]?.message.content).toBe('hello from fake');
     expect(output[0]?.id).toMatch(/^batch_req_/);
 
     const sent = sentIds({ requests: upstream.requests.slice(before) } as ProgrammableUpstream);
