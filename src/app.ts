@@ -27,10 +27,12 @@ import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { sessionRoutes } from './modules/auth/session-routes.js';
 import { pricingGroupRoutes } from './modules/billing/groups-routes.js';
+import { registerBatchRoutes } from './modules/batches/routes.js';
 import { billingRoutes } from './modules/billing/routes.js';
 import { channelRoutes } from './modules/channels/routes.js';
 import { ChannelSchema } from './modules/channels/schema.js';
 import { emailAuthRoutes } from './modules/email-auth/routes.js';
+import { registerFilesRoutes } from './modules/files/routes.js';
 import { invitationRoutes } from './modules/invitations/routes.js';
 import { InvitationSchema } from './modules/invitations/schema.js';
 import { keyRoutes } from './modules/keys/routes.js';
@@ -56,6 +58,7 @@ import { tlsRoutes } from './modules/tls/routes.js';
 import type { CertificateStatus } from './modules/tls/schema.js';
 import { fileCertificateStatus } from './modules/tls/service.js';
 import { twoFactorRoutes } from './modules/two-factor/routes.js';
+import { exportRoutes } from './modules/usage/export-routes.js';
 import { usageRoutes } from './modules/usage/routes.js';
 import { userAdminRoutes } from './modules/users/routes.js';
 import { UserSchema } from './modules/users/schema.js';
@@ -287,7 +290,9 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit }));
     await scope.register(tlsRoutes({ status: options.certificateStatus ?? (() => fileCertificateStatus(undefined)) }));
     await scope.register(playgroundRoutes(services.gateway, services.organizations));
-    await scope.register(jobRoutes({ jobs: new JobsService(services.jobs, services.audit) }));
+    const jobsService = new JobsService(services.jobs, services.audit);
+    await scope.register(jobRoutes({ jobs: jobsService }));
+    await scope.register(exportRoutes({ jobs: jobsService, blobs: services.blobs }));
     await scope.register(
       billingRoutes({
         billing: services.billing.service,
@@ -327,6 +332,13 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     });
     registerV1Routes(v1, services.gateway);
     registerResponsesRoutes(v1, services.gateway, { store: services.responses, clock: services.clock });
+    // The Files and Batch APIs (multipart only inside the files routes' own scope).
+    await registerFilesRoutes(v1, {
+      gateway: services.gateway,
+      files: services.batchApi.files,
+      fileMaxBytes: config.batch.fileMaxBytes,
+    });
+    registerBatchRoutes(v1, { gateway: services.gateway, batches: services.batchApi.batches });
   });
 
   return app;

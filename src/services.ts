@@ -13,6 +13,7 @@ import {
   type HealthChecker,
   type HealthRegistry,
 } from './gateway/index.js';
+import { type BlobStore, FileBlobStore } from './infra/blobs/index.js';
 import type { DatabaseHandle } from './infra/db/client.js';
 import { type Change, RedisChangeBus } from './infra/state/change-bus.js';
 import { type CounterStore, MemoryCounterStore } from './infra/state/counters.js';
@@ -33,6 +34,7 @@ import { RefreshSessions } from './modules/auth/sessions.js';
 import { LoginThrottle } from './modules/auth/throttle.js';
 import { AccessTokens } from './modules/auth/tokens.js';
 import { registerBackupJobs } from './modules/backups/jobs.js';
+import { type BatchApi, createBatchApi } from './modules/batches/index.js';
 import { type Billing, createBilling } from './modules/billing/index.js';
 import { ChannelsRepository } from './modules/channels/repository.js';
 import { ChannelsService } from './modules/channels/service.js';
@@ -67,6 +69,7 @@ import { TeamsRepository } from './modules/teams/repository.js';
 import { TeamsService } from './modules/teams/service.js';
 import { TwoFactorRepository } from './modules/two-factor/repository.js';
 import { TwoFactorService } from './modules/two-factor/service.js';
+import { registerExportJobs } from './modules/usage/exports.js';
 import { PURGE_LOGS_JOB, registerRetentionJobs } from './modules/usage/jobs.js';
 import { LogsService } from './modules/usage/logs.js';
 import { UsageRecorder } from './modules/usage/recorder.js';
@@ -126,6 +129,10 @@ export interface Services {
   changes: RedisChangeBus | undefined;
   /** The durable job queue: modules register their job types and schedules on it (src/jobs/). */
   jobs: JobQueue;
+  /** Large payloads (batch files, exports): files under AIHUB_BLOB_DIR. */
+  blobs: BlobStore;
+  /** The OpenAI Files and Batch APIs. */
+  batchApi: BatchApi;
   /** Where job handlers log; `startBackground` and `aihub worker` point it at their logger. */
   jobLog: RelayLog;
   /** Prometheus metrics and OpenTelemetry traces (each off unless configured). */
@@ -467,6 +474,19 @@ export function createServices(options: ServiceOptions): Services {
       currency: () => settings.get().currency,
     },
   });
+  const blobs = new FileBlobStore(config.batch.blobDir);
+  const logs = new LogsService(usageRepo, () => recorder.flush());
+  registerExportJobs(jobs, { logs, blobs });
+  const batchApi = createBatchApi({
+    db,
+    blobs,
+    gateway,
+    responses,
+    jobs,
+    clock,
+    newId: ids,
+    limits: config.batch,
+  });
   return {
     config,
     database,
@@ -488,7 +508,7 @@ export function createServices(options: ServiceOptions): Services {
     models,
     catalog,
     recorder,
-    logs: new LogsService(usageRepo, () => recorder.flush()),
+    logs,
     gateway,
     limits,
     enforcer,
@@ -508,6 +528,8 @@ export function createServices(options: ServiceOptions): Services {
     changes,
     jobs,
     jobLog,
+    blobs,
+    batchApi,
     observability,
     close: async () => {
       healthChecker.stop();

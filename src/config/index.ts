@@ -41,6 +41,14 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The job queue (src/jobs/): where jobs live, whether this process runs workers, how often idle workers poll. */
   jobs: { backend: 'embedded' | 'bullmq'; workers: boolean; pollMs: number };
+  /** Files and batches (OpenAI Files + Batch API): where blobs live, size limits, the pace of batch lines. */
+  batch: {
+    blobDir: string;
+    fileMaxBytes: number;
+    lineMaxBytes: number;
+    requestsPerSecond: number;
+    concurrency: number;
+  };
   /** Scheduled backups (a job): off unless `schedule` (cron, UTC) is set; files in `dir`, the newest `keep` kept. */
   backups: { schedule: string | undefined; dir: string; keep: number };
   configFile: string | undefined;
@@ -210,6 +218,19 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
     default: '1000',
     description: 'How often an idle embedded-queue worker looks for due jobs and schedules',
   },
+  {
+    name: 'AIHUB_BLOB_DIR',
+    default: '(AIHUB_DATA_DIR/blobs)',
+    description: 'Directory for large payloads: uploaded batch files, batch results, exports',
+  },
+  { name: 'AIHUB_FILE_MAX_MB', default: '200', description: 'Largest file accepted by POST /v1/files' },
+  { name: 'AIHUB_BATCH_LINE_MAX_KB', default: '1024', description: 'Largest line of a batch input file' },
+  {
+    name: 'AIHUB_BATCH_RPS',
+    default: '20',
+    description: 'Batch lines each instance sends per second at most (leaves room for interactive traffic)',
+  },
+  { name: 'AIHUB_BATCH_CONCURRENCY', default: '4', description: 'Batch lines in flight at once per batch' },
   {
     name: 'AIHUB_BACKUP_SCHEDULE',
     default: '(empty)',
@@ -444,6 +465,13 @@ export function loadConfig(env: Env): Config {
       backend: jobsBackend(str('AIHUB_JOBS'), problems),
       workers: bool('AIHUB_WORKERS', true),
       pollMs: int('AIHUB_JOBS_POLL_MS', 1_000, 10, 60_000),
+    },
+    batch: {
+      blobDir: resolve(str('AIHUB_BLOB_DIR') ?? join(dataDir, 'blobs')),
+      fileMaxBytes: int('AIHUB_FILE_MAX_MB', 200, 1, 100_000) * 1024 * 1024,
+      lineMaxBytes: int('AIHUB_BATCH_LINE_MAX_KB', 1024, 1, 1_048_576) * 1024,
+      requestsPerSecond: int('AIHUB_BATCH_RPS', 20, 1, 100_000),
+      concurrency: int('AIHUB_BATCH_CONCURRENCY', 4, 1, 256),
     },
     backups: {
       schedule: cronSetting('AIHUB_BACKUP_SCHEDULE', str('AIHUB_BACKUP_SCHEDULE'), problems),

@@ -49,6 +49,8 @@ export interface CatalogModel {
   name: string;
   active: boolean;
   prices: ModelPrices;
+  /** Discount on `prices` for batch lines, percent (0 = none). */
+  batchDiscountPercent: number;
   contextWindow: number | null;
   maxOutputTokens: number | null;
   capabilities: string[];
@@ -86,6 +88,7 @@ export function unknownModel(name: string): CatalogModel {
     name,
     active: false,
     prices: { input: 0, output: 0, cachedInput: null },
+    batchDiscountPercent: 0,
     contextWindow: null,
     maxOutputTokens: null,
     capabilities: [],
@@ -182,6 +185,7 @@ export class Catalog {
         name: m.name,
         active: m.status === 'active',
         prices: { input: m.input_price, output: m.output_price, cachedInput: m.cached_input_price },
+        batchDiscountPercent: m.batch_discount_percent ?? 0,
         contextWindow: m.context_window,
         maxOutputTokens: m.max_output_tokens,
         capabilities: stringsOf(m.capabilities),

@@ -17,7 +17,7 @@ import { type ChannelTestFilter, type ChannelTestRow, testChannels } from './hea
 import type { ChannelTester, ChannelTestResult } from './health/tester.js';
 import type { GatewayObserver } from './observer.js';
 import { Admitter } from './pipeline/admit.js';
-import { authenticateCaller, type Caller, mayUseModel } from './pipeline/authenticate.js';
+import { authenticateCaller, type Caller, callerOfKey, mayUseModel } from './pipeline/authenticate.js';
 import type { Dispatcher } from './pipeline/dispatch.js';
 import { CommittedFailure } from './pipeline/failure.js';
 import type { RequestLedger } from './pipeline/ledger.js';
@@ -70,6 +70,11 @@ export class Gateway {
     const caller = await authenticateCaller(request, this.#deps.keys, this.#deps.masterKey);
     if (this.addressRefused(caller, request.ip)) throw new ApiError('ip_not_allowed', addressMessage(request.ip));
     return caller;
+  }
+
+  /** The caller for a virtual key known by id, checked now (revoked, disabled, expired: refused with 401). */
+  async callerForKey(keyId: string): Promise<Caller> {
+    return callerOfKey(await this.#deps.keys.verifyId(keyId));
   }
 
   /**

@@ -26,6 +26,13 @@ import type {
 } from './ports.js';
 
 export type { Catalog, CatalogChannel, CatalogModel } from './catalog.js';
+export {
+  DETACHED_ENDPOINTS,
+  type DetachedAnswer,
+  type DetachedEndpoint,
+  type DetachedRequest,
+  DetachedRunner,
+} from './detached.js';
 export { ChatBody } from './endpoints/chat-completions.js';
 export type { Gateway } from './gateway.js';
 export { AUTO_DISABLE_PREFIX } from './health/auto-disable.js';

@@ -36,6 +36,8 @@ export type KeyCheck =
 /** Verifies a virtual API key (from memory in steady state). Implemented by modules/keys/verifier.ts. */
 export interface KeyLookup {
   verify(secret: string): Promise<KeyCheck>;
+  /** The same checks for a key known by id (a batch runs as the key that created it). */
+  verifyId(keyId: string): Promise<KeyCheck>;
 }
 
 /** One level a request belongs to, with its limits. */

@@ -33,6 +33,11 @@ export class JobsService {
     return this.jobs.list({ ...query, scope: { orgId: principal.orgId, instanceWide: isAdmin(principal) } });
   }
 
+  /** Start a job owned by the caller (an export): it shows on their Jobs page. */
+  enqueueOwn(type: string, payload: unknown, owner: { orgId: string; userId: string }): Promise<JobRecord> {
+    return this.jobs.enqueue(type, payload, owner);
+  }
+
   /** A job the caller may see (404 otherwise: another organization's jobs do not exist for them). */
   async get(caller: Caller, id: string, own: boolean): Promise<JobRecord> {
     const job = await this.jobs.get(id);

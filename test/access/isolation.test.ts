@@ -59,6 +59,8 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   // An invitation link's token is a capability of whoever holds it, not an id to guess (test/invitations/).
   [/^\/api\/invitations\/\{token\}/, 'invitation link', { token: 'token' }],
   [/^\/api\/(admin\/)?jobs\/\{id\}/, 'job', { id: 'job' }],
+  // A log export is a job of its user.
+  [/^\/api\/logs\/exports\/\{id\}/, 'log export', { id: 'job' }],
   // Schedules are the instance's own (platform.settings): org roles are refused.
   [/^\/api\/admin\/jobs\/schedules\/\{name\}/, 'job schedule', { name: 'platform' }],
 ];

@@ -12,7 +12,7 @@ import { type GatewayObserver, NOOP_OBSERVER } from '../observer.js';
 import type { Admission, GatewaySettings, LimitsLookup, Scope, UsageSink } from '../ports.js';
 import { type EndpointKind, errorBodyFor } from '../protocols.js';
 import { type Caller, mayUseModel } from './authenticate.js';
-import { type LedgerContext, RequestLedger } from './ledger.js';
+import { batchOf, type LedgerContext, RequestLedger } from './ledger.js';
 import { modelReachable } from './route.js';
 import { fail } from './settle.js';
 
@@ -155,6 +155,7 @@ export class Admitter {
       stream,
       clientIp: request.ip,
       request,
+      batchId: batchOf.get(request),
     };
     const capture = this.deps.settings.bodyCapture();
     if (capture) {

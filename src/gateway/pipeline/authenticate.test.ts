@@ -15,6 +15,7 @@ function lookup(verdicts: Record<string, KeyCheck>): KeyLookup & { asked: string
       asked.push(secret);
       return verdicts[secret] ?? { ok: false, code: 'NOT_FOUND' };
     },
+    verifyId: async () => ({ ok: false, code: 'NOT_FOUND' }),
   };
 }
 

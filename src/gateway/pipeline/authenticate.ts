@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
 import { safeEqual } from '../../core/secrets.js';
 import { bearerToken } from '../../http/bearer.js';
-import type { KeyLookup, LimitPolicy } from '../ports.js';
+import type { KeyCheck, KeyLookup, LimitPolicy } from '../ports.js';
 
 /** Who is calling the data plane: a virtual key (and its owner), or the master key. */
 export interface Caller {
@@ -66,7 +66,11 @@ export async function authenticateCaller(
   const secret = presentedKey(request);
   if (!secret) throw new ApiError('invalid_api_key', 'Missing API key: send Authorization: Bearer <your AI Hub key>');
   if (masterKey && safeEqual(secret, masterKey)) return MASTER_CALLER;
-  const result = await verifier.verify(secret);
+  return callerOfKey(await verifier.verify(secret));
+}
+
+/** The caller a verified key makes (a refused key throws the client's 401). */
+export function callerOfKey(result: KeyCheck): Caller {
   if (!result.ok) throw new ApiError('invalid_api_key', FAILURE_MESSAGES[result.code]);
   const key = result.key;
   return {

@@ -54,6 +54,7 @@ function modelOf(channels: CatalogChannel[]): CatalogModel {
     id: 'mdl_1',
     name: 'm',
     active: true,
+    batchDiscountPercent: 0,
     prices: { input: 0, output: 0, cachedInput: null },
     contextWindow: null,
     maxOutputTokens: null,

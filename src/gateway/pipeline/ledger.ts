@@ -37,6 +37,17 @@ export interface LedgerContext {
   requestBody?: unknown;
   /** The HTTP request: its one access log line is written with the usage record (see `hasLedger`). */
   request?: FastifyRequest | undefined;
+  /** Set for a line of a batch: its usage row carries the batch id, and the model's batch discount applies. */
+  batchId?: string | undefined;
+}
+
+/** Requests run without HTTP for a batch (gateway/detached.ts), with their batch's id. */
+export const batchOf = new WeakMap<FastifyRequest, string>();
+
+/** The cost of a batch line: the model's price less its batch discount (rounded in the customer's favour). */
+export function batchCost(cost: number, discountPercent: number): number {
+  if (!(discountPercent > 0)) return cost;
+  return cost - Math.ceil((cost * Math.min(discountPercent, 100)) / 100);
 }
 
 /** Requests whose ledger writes their access log line (the /v1 access hook skips them). */
@@ -202,7 +213,9 @@ export class RequestLedger {
 
   private write(status: number, errorCode: string | null, tokens: TokenCounts, latencyMs: number): void {
     const { ctx } = this;
-    const cost = costOf(tokens, (this.servedModel ?? ctx.model).prices);
+    const priced = this.servedModel ?? ctx.model;
+    const listCost = costOf(tokens, priced.prices);
+    const cost = ctx.batchId === undefined ? listCost : batchCost(listCost, priced.batchDiscountPercent);
     const capture = ctx.capture;
     const keep = capture !== undefined && (capture.mode === 'all' || status >= 400);
     this.admission?.settle(cost, tokens.prompt + tokens.completion);
@@ -235,6 +248,7 @@ export class RequestLedger {
       attempts: this.attempts.length > 0 ? JSON.stringify(this.attempts) : null,
       request_body: keep ? bodyText(ctx.requestBody, capture.maxChars) : null,
       response_body: keep ? bodyText(this.#response, capture.maxChars) : null,
+      batch_id: ctx.batchId ?? null,
     });
     const request = ctx.request;
     if (request) {

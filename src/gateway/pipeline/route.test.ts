@@ -29,6 +29,7 @@ function model(routes: Array<Partial<CatalogRoute> & { channel: CatalogChannel }
     id: 'mdl_1',
     name: 'm',
     active: true,
+    batchDiscountPercent: 0,
     prices: { input: 0, output: 0, cachedInput: null },
     contextWindow: null,
     maxOutputTokens: null,

@@ -293,6 +293,9 @@ export interface Database {
   alert_rules: AlertRulesTable;
   alert_states: AlertStatesTable;
   alert_events: AlertEventsTable;
+  files: FilesTable;
+  batches: BatchesTable;
+  batch_results: BatchResultsTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -350,6 +353,8 @@ export interface ModelsTable {
   strategy: string | null;
   /** JSON array of model names to fall back to. */
   fallback_models: string | null;
+  /** Discount on this model's prices for batch lines, percent (0–100). */
+  batch_discount_percent?: number;
   created_at: number;
   updated_at: number;
 }
@@ -408,6 +413,8 @@ export interface RequestLogsTable {
   /** Stored only when the admin enables it (size-capped). */
   request_body: string | null;
   response_body: string | null;
+  /** The batch whose line this request was (null for a request of its own). */
+  batch_id?: string | null;
 }
 
 /** An OpenID Connect connection: one organization's (org_id), or instance-wide (org_id null). */
@@ -832,4 +839,62 @@ export interface AlertEventsTable {
   message: string;
   organization_id: string | null;
   at: number;
+}
+
+/** A file of the OpenAI Files API (its bytes are in the BlobStore under `files/<id>`). */
+export interface FilesTable {
+  id: string;
+  org_id: string;
+  key_id: string | null;
+  user_id: string | null;
+  filename: string;
+  /** `batch` (uploaded input), `batch_output` (a batch's output or error file). */
+  purpose: string;
+  bytes: number;
+  /** JSONL lines (input files). */
+  lines: number | null;
+  /** `processed` once stored whole. */
+  status: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+/** A batch of the OpenAI Batch API, with its progress (the counts are its job's checkpoint). */
+export interface BatchesTable {
+  id: string;
+  org_id: string;
+  key_id: string;
+  user_id: string | null;
+  job_id: string | null;
+  endpoint: string;
+  input_file_id: string;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  completion_window: string;
+  status: string;
+  total: number;
+  completed: number;
+  failed: number;
+  /** JSON object of the client's metadata. */
+  metadata: string | null;
+  /** JSON `{ object: 'list', data: [...] }` when validation failed the batch. */
+  errors: string | null;
+  client_ip: string | null;
+  created_at: number;
+  in_progress_at: number | null;
+  expires_at: number;
+  finalizing_at: number | null;
+  completed_at: number | null;
+  failed_at: number | null;
+  expired_at: number | null;
+  cancelling_at: number | null;
+  cancelled_at: number | null;
+}
+
+/** One finished line of a batch: its output (ok = 1) or error line, JSON text, until the files are written. */
+export interface BatchResultsTable {
+  batch_id: string;
+  line: number;
+  ok: number;
+  body: string;
 }

@@ -71,9 +71,19 @@ export class KeyVerifier implements KeyLookup {
   }
 
   /** Check a presented secret; checks run in a fixed order (found, revoked, disabled, expired, owner). */
-  async verify(secret: string): Promise<KeyVerification> {
+  verify(secret: string): Promise<KeyVerification> {
+    return this.verifyHash(sha256Hex(secret));
+  }
+
+  /** The same checks for a key known by id (a batch's lines run as the key that created the batch). */
+  async verifyId(keyId: string): Promise<KeyVerification> {
+    const hash = this.#hashById.get(keyId) ?? (await this.repo.findById(keyId))?.key_hash;
+    if (hash === undefined) return { ok: false, code: 'NOT_FOUND' };
+    return this.verifyHash(hash);
+  }
+
+  private async verifyHash(hash: string): Promise<KeyVerification> {
     const now = this.clock.now();
-    const hash = sha256Hex(secret);
     let entry = this.#cache.get(hash);
     if (!entry || now - entry.loadedAt > (entry.record ? this.#ttlMs : this.#negativeTtlMs)) {
       entry = await this.load(hash, now);

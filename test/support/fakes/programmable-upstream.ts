@@ -14,7 +14,7 @@ export type Behaviour =
  * Answers chat completions (stream and not) and GET /models; counts what it received.
  */
 export class ProgrammableUpstream {
-  readonly requests: Array<{ path: string; auth: string | undefined; stream: boolean }> = [];
+  readonly requests: Array<{ path: string; auth: string | undefined; stream: boolean; body: string }> = [];
   #queue: Behaviour[] = [];
   #default: Behaviour = { kind: 'ok' };
   #server: Server | undefined;
@@ -55,7 +55,7 @@ export class ProgrammableUpstream {
     let body = '';
     for await (const chunk of req) body += chunk;
     const parsed = body ? (JSON.parse(body) as { stream?: boolean; model?: string }) : {};
-    this.requests.push({ path: req.url ?? '', auth: req.headers.authorization, stream: parsed.stream === true });
+    this.requests.push({ path: req.url ?? '', auth: req.headers.authorization, stream: parsed.stream === true, body });
     const b = this.#queue.shift() ?? this.#default;
     if (b.kind === 'reset') {
       req.socket.destroy();
