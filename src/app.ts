@@ -306,7 +306,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       if (services.accessRules.check('v1', request.ip)) return done();
       done(new ApiError('ip_not_allowed', `Requests from ${request.ip} are not allowed here`));
     });
-    registerV1Routes(v1, services.gateway);
+    registerV1Routes(v1, services.gateway, { uploadLimitBytes: config.uploadLimitBytes });
     registerResponsesRoutes(v1, services.gateway, { store: services.responses, clock: services.clock });
   });
 

@@ -328,6 +328,8 @@ export interface ModelsTable {
   strategy: string | null;
   /** JSON array of model names to fall back to. */
   fallback_models: string | null;
+  /** JSON object of per-unit prices (see gateway/unit-prices.ts); null = token prices only. Migration 0019. */
+  unit_prices?: string | null;
   created_at: number;
   updated_at: number;
 }

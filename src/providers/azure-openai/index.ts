@@ -9,6 +9,7 @@ import { buildAzureChatRequest, parseAzureChatResponse } from './chat.js';
 import { buildAzureEmbeddingsRequest, parseAzureEmbeddingsResponse } from './embeddings.js';
 import { parseAzureError } from './errors.js';
 import { buildAzureForwardedRequest } from './forwarded.js';
+import { buildAzureMediaRequest } from './media.js';
 import { createAzureStreamTranslator } from './stream.js';
 
 /**
@@ -28,7 +29,16 @@ export const azureOpenaiAdapter: ProviderAdapter = {
     { key: 'apiMode', kind: 'select', choices: ['v1'] },
     { key: 'auth', kind: 'select', choices: ['api-key', 'bearer'] },
   ],
-  endpoints: ['chat', 'embeddings', 'completions'],
+  endpoints: [
+    'chat',
+    'embeddings',
+    'completions',
+    'image_generations',
+    'image_edits',
+    'transcriptions',
+    'translations',
+    'speech',
+  ],
   passThrough: [],
   openaiCompatible: true,
   // Azure serves OpenAI's models with OpenAI's chat template.
@@ -40,6 +50,7 @@ export const azureOpenaiAdapter: ProviderAdapter = {
   parseEmbeddingsResponse: parseAzureEmbeddingsResponse,
   parseError: parseAzureError,
   buildForwardedRequest: buildAzureForwardedRequest,
+  buildMediaRequest: buildAzureMediaRequest,
 };
 
 export {

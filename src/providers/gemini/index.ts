@@ -6,6 +6,7 @@ import { GEMINI_DEFAULT_BASE_URL } from './api.js';
 import { buildGeminiChatRequest } from './chat.js';
 import { buildGeminiEmbeddingsRequest, parseGeminiEmbeddingsResponse } from './embeddings.js';
 import { parseGeminiError } from './errors.js';
+import { buildImagenRequest, parseImagenResponse } from './imagen.js';
 import { parseGeminiResponse } from './response.js';
 import { createGeminiStreamTranslator } from './stream.js';
 
@@ -20,7 +21,8 @@ export const geminiAdapter: ProviderAdapter = {
   key: 'required',
   baseUrl: { mode: 'default', default: GEMINI_DEFAULT_BASE_URL },
   options: [],
-  endpoints: ['chat', 'embeddings'],
+  // Image generation on Imagen models (`:predict`); no image edits or audio APIs.
+  endpoints: ['chat', 'embeddings', 'image_generations'],
   passThrough: [],
   openaiCompatible: false,
   /*
@@ -35,6 +37,8 @@ export const geminiAdapter: ProviderAdapter = {
   buildEmbeddingsRequest: buildGeminiEmbeddingsRequest,
   parseEmbeddingsResponse: parseGeminiEmbeddingsResponse,
   parseError: parseGeminiError,
+  buildMediaRequest: buildImagenRequest,
+  parseMediaResponse: parseImagenResponse,
 };
 
 export { GEMINI_DEFAULT_BASE_URL, geminiAuthHeaders, geminiModelPath, geminiUrl } from './api.js';

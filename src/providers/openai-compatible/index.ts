@@ -3,6 +3,7 @@
  * OpenRouter and the like. Reference: PROTOCOLS.md §5.
  */
 import { buildOpenAiForwardedRequest } from '../openai/forwarded.js';
+import { buildOpenAiMediaRequest } from '../openai/media.js';
 import type { ProviderAdapter } from '../types.js';
 import { COMPATIBLE_DEFAULT_BASE_URL } from './api.js';
 import { buildCompatibleChatRequest, parseCompatibleChatResponse } from './chat.js';
@@ -29,8 +30,20 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
     },
     { key: 'reasoningHistory', kind: 'select', choices: ['keep', 'drop'], default: 'keep' },
   ],
-  // Moderations, legacy completions and rerank where the server has them (vLLM serves the last two).
-  endpoints: ['chat', 'embeddings', 'moderations', 'completions', 'rerank'],
+  // Moderations, legacy completions, rerank, images and audio where the server has them (vLLM serves
+  // completions, rerank and transcriptions; LocalAI and Speaches serve images and audio).
+  endpoints: [
+    'chat',
+    'embeddings',
+    'moderations',
+    'completions',
+    'rerank',
+    'image_generations',
+    'image_edits',
+    'transcriptions',
+    'translations',
+    'speech',
+  ],
   passThrough: [],
   openaiCompatible: true,
   /*
@@ -49,6 +62,7 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
   parseEmbeddingsResponse: parseCompatibleEmbeddingsResponse,
   parseError: parseCompatibleError,
   buildForwardedRequest: buildOpenAiForwardedRequest,
+  buildMediaRequest: buildOpenAiMediaRequest,
 };
 
 export { COMPATIBLE_DEFAULT_BASE_URL, COMPATIBLE_PROVIDER_NAME } from './api.js';
