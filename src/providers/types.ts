@@ -5,10 +5,10 @@
  * Reference: ../shared/PROTOCOLS.md §1.
  */
 
+import type { FormData } from 'undici';
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue | undefined };
-
-import type { FormData } from 'undici';
 
 export interface ChatTextPart {
   type: 'text';
