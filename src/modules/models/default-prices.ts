@@ -3,7 +3,7 @@
  * model by one of these names without giving a price. Public list prices as of 2026; check your
  * provider's page and override per model where they differ.
  */
-import type { UnitPrices } from '../../gateway/unit-prices.js';
+import type { UnitPrices } from '../../gateway/index.js';
 
 export interface DefaultPrice {
   input: number;

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
-import { parseUnitPrices, type UnitPrices } from '../../gateway/unit-prices.js';
+import { parseUnitPrices, type UnitPrices } from '../../gateway/index.js';
 import type { ModelRoutesTable, ModelsTable } from '../../infra/db/schema.js';
 import { DEFAULT_PRICES } from './default-prices.js';
 import type { ModelsRepository } from './repository.js';
