@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { LogLevel } from './config/index.js';
 import { ApiError } from './core/errors.js';
 import { newId } from './core/ids.js';
-import { registerResponsesRoutes, registerV1Routes } from './gateway/index.js';
+import { createResponsesEndpoint, type Endpoint, registerResponsesRoutes, registerV1Routes } from './gateway/index.js';
 import { DEFAULT_WEB_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerJsonParser } from './http/json-body.js';
@@ -289,7 +289,13 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
     await scope.register(teamRoutes({ teams: services.teams, audit: services.audit }));
     await scope.register(accessRuleRoutes({ rules: services.accessRules, audit: services.audit }));
     await scope.register(tlsRoutes({ status: options.certificateStatus ?? (() => fileCertificateStatus(undefined)) }));
-    await scope.register(playgroundRoutes(services.gateway, services.organizations));
+    const { endpoint: playgroundResponses } = createResponsesEndpoint({
+      store: services.responses,
+      clock: services.clock,
+    });
+    await scope.register(
+      playgroundRoutes(services.gateway, services.organizations, playgroundResponses as Endpoint<unknown, unknown>),
+    );
     const jobsService = new JobsService(services.jobs, services.audit);
     await scope.register(jobRoutes({ jobs: jobsService }));
     await scope.register(exportRoutes({ jobs: jobsService, blobs: services.blobs }));
@@ -330,7 +336,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       if (services.accessRules.check('v1', request.ip)) return done();
       done(new ApiError('ip_not_allowed', `Requests from ${request.ip} are not allowed here`));
     });
-    registerV1Routes(v1, services.gateway);
+    registerV1Routes(v1, services.gateway, { uploadLimitBytes: config.uploadLimitBytes });
     registerResponsesRoutes(v1, services.gateway, { store: services.responses, clock: services.clock });
     // The Files and Batch APIs (multipart only inside the files routes' own scope).
     await registerFilesRoutes(v1, {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import type { UnitPrices } from '../gateway/unit-prices.js';
 import type { ChannelsService } from '../modules/channels/service.js';
 import type { ModelsService } from '../modules/models/service.js';
 
@@ -54,6 +55,19 @@ const ModelSpec = Type.Object(
           input: Type.Number({ minimum: 0 }),
           output: Type.Number({ minimum: 0 }),
           cachedInput: Type.Optional(Type.Number({ minimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** USD per unit: per image (any / by "size/quality"), per audio second, per speech character, per search unit. */
+    unitPrices: Type.Optional(
+      Type.Object(
+        {
+          image: Type.Optional(Type.Number({ minimum: 0 })),
+          images: Type.Optional(Type.Record(Type.String(), Type.Number({ minimum: 0 }))),
+          second: Type.Optional(Type.Number({ minimum: 0 })),
+          character: Type.Optional(Type.Number({ minimum: 0 })),
+          searchUnit: Type.Optional(Type.Number({ minimum: 0 })),
         },
         { additionalProperties: false },
       ),
@@ -116,6 +130,18 @@ export function readDeclarativeConfig(file: string, env: Record<string, string |
 }
 
 const toMicros = (usd: number) => Math.round(usd * 1_000_000);
+
+/** A file's unit prices (USD per unit) as the API's micro-USD per unit. */
+function unitPricesInMicros(usd: Static<typeof ModelSpec>['unitPrices'] & object): UnitPrices {
+  const out: UnitPrices = {};
+  if (usd.image !== undefined) out.image = toMicros(usd.image);
+  if (usd.second !== undefined) out.second = toMicros(usd.second);
+  if (usd.character !== undefined) out.character = toMicros(usd.character);
+  if (usd.searchUnit !== undefined) out.searchUnit = toMicros(usd.searchUnit);
+  if (usd.images)
+    out.images = Object.fromEntries(Object.entries(usd.images).map(([variant, price]) => [variant, toMicros(price)]));
+  return out;
+}
 
 export interface ApplyReport {
   channelsCreated: number;
@@ -195,6 +221,7 @@ export async function applyDeclarativeConfig(
             cachedInputPrice: spec.price.cachedInput === undefined ? null : toMicros(spec.price.cachedInput),
           }
         : {}),
+      ...(spec.unitPrices ? { unitPrices: unitPricesInMicros(spec.unitPrices) } : {}),
       ...(spec.contextWindow !== undefined ? { contextWindow: spec.contextWindow } : {}),
       ...(spec.maxOutputTokens !== undefined ? { maxOutputTokens: spec.maxOutputTokens } : {}),
       ...(spec.capabilities ? { capabilities: spec.capabilities } : {}),

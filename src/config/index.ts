@@ -35,6 +35,8 @@ export interface Config {
   /** The From address of outgoing mail. */
   mailFrom: string;
   bodyLimitBytes: number;
+  /** Largest file of a multipart upload to /v1 (images/edits, audio transcriptions and translations). */
+  uploadLimitBytes: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   trustProxy: boolean;
@@ -186,6 +188,11 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
     name: 'AIHUB_BODY_LIMIT_MB',
     default: '20',
     description: 'Largest accepted request body in MiB (images in chat requests count)',
+  },
+  {
+    name: 'AIHUB_UPLOAD_LIMIT_MB',
+    default: '25',
+    description: 'Largest file in MiB of a /v1 multipart upload (image edits, audio transcriptions/translations)',
   },
   { name: 'AIHUB_ACCESS_TOKEN_TTL', default: '900', description: 'Console access-token lifetime in seconds' },
   {
@@ -457,6 +464,7 @@ export function loadConfig(env: Env): Config {
     smtpUrl,
     mailFrom: str('AIHUB_MAIL_FROM') ?? 'AI Hub <no-reply@localhost>',
     bodyLimitBytes: int('AIHUB_BODY_LIMIT_MB', 20, 1, 1024) * 1024 * 1024,
+    uploadLimitBytes: int('AIHUB_UPLOAD_LIMIT_MB', 25, 1, 1024) * 1024 * 1024,
     accessTokenTtlSeconds: int('AIHUB_ACCESS_TOKEN_TTL', 900, 30, 86_400),
     refreshTokenTtlSeconds: int('AIHUB_REFRESH_TOKEN_TTL', 2_592_000, 300, 31_536_000),
     trustProxy: bool('AIHUB_TRUST_PROXY', false),

@@ -9,6 +9,7 @@ import type {
 } from '../providers/types.js';
 import type { ModelPrices } from './catalog.js';
 import { TokenCounter } from './tokenizer.js';
+import { type BillableUnits, unitCost } from './unit-prices.js';
 
 /** Token counts of one request, as billed. */
 export interface TokenCounts {
@@ -18,6 +19,8 @@ export interface TokenCounts {
   reasoning: number;
   /** True when counted locally because the upstream reported no usage. */
   estimated: boolean;
+  /** Images, seconds, characters or search units produced (endpoints billed per unit). */
+  units?: BillableUnits | undefined;
 }
 
 export const ZERO_TOKENS: TokenCounts = { prompt: 0, completion: 0, cached: 0, reasoning: 0, estimated: false };
@@ -33,10 +36,13 @@ export function fromUsage(usage: ChatUsage): TokenCounts {
 }
 
 /**
- * Cost in micro-USD: uncached prompt tokens at the input price, cached prompt tokens at the cached price
- * (input price when the model has none), completion tokens (reasoning included) at the output price.
+ * Cost in micro-USD: units the model has a per-unit price for (images, seconds, characters, search units)
+ * at those prices; otherwise uncached prompt tokens at the input price, cached prompt tokens at the cached
+ * price (input price when the model has none), completion tokens (reasoning included) at the output price.
  */
 export function costOf(tokens: TokenCounts, prices: ModelPrices): number {
+  const byUnits = tokens.units ? unitCost(tokens.units, prices.units ?? null) : null;
+  if (byUnits !== null) return byUnits;
   const cached = Math.min(tokens.cached, tokens.prompt);
   return (
     tokenCost(tokens.prompt - cached, prices.input) +

@@ -9,6 +9,7 @@ import {
   STRATEGIES,
   type Strategy,
 } from './ports.js';
+import { parseUnitPrices, type UnitPrices } from './unit-prices.js';
 
 export interface CatalogChannel {
   id: string;
@@ -42,6 +43,8 @@ export interface ModelPrices {
   input: number;
   output: number;
   cachedInput: number | null;
+  /** Per-unit prices (images, audio seconds, speech characters, search units); null: none. */
+  units?: UnitPrices | null;
 }
 
 export interface CatalogModel {
@@ -184,7 +187,12 @@ export class Catalog {
         id: m.id,
         name: m.name,
         active: m.status === 'active',
-        prices: { input: m.input_price, output: m.output_price, cachedInput: m.cached_input_price },
+        prices: {
+          input: m.input_price,
+          output: m.output_price,
+          cachedInput: m.cached_input_price,
+          units: parseUnitPrices(m.unit_prices),
+        },
         batchDiscountPercent: m.batch_discount_percent ?? 0,
         contextWindow: m.context_window,
         maxOutputTokens: m.max_output_tokens,

@@ -116,9 +116,13 @@ export class Gateway {
       }
       const result = await this.#deps.dispatcher.run(x, endpoint);
       const answer = endpoint.answer(call, result);
-      ledger.respondedWith(answer.raw ?? answer.body);
+      ledger.respondedWith(answer.logged ?? answer.raw ?? answer.body);
       ledger.settle(200, null, answer.tokens);
       reply.headers(this.headersFor(ledger));
+      if (answer.contentType !== undefined) {
+        reply.type(answer.contentType);
+        return answer.raw ?? answer.body;
+      }
       if (answer.raw === undefined) return answer.body;
       // The upstream's own bytes: a same-protocol answer needs no translation, and re-serialising costs CPU.
       reply.type('application/json; charset=utf-8');

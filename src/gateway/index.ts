@@ -34,6 +34,10 @@ export {
   DetachedRunner,
 } from './detached.js';
 export { ChatBody } from './endpoints/chat-completions.js';
+export type { Endpoint } from './endpoints/endpoint.js';
+export { imageGenerations } from './endpoints/images.js';
+export { parseUnitPrices, type UnitPrices } from './unit-prices.js';
+export { createResponsesEndpoint } from './endpoints/responses.js';
 export type { Gateway } from './gateway.js';
 export { AUTO_DISABLE_PREFIX } from './health/auto-disable.js';
 export type { HealthChecker } from './health/checker.js';

@@ -4,19 +4,32 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../core/errors.js';
+import { speech, transcriptions, translations } from './endpoints/audio.js';
 import { chatCompletions } from './endpoints/chat-completions.js';
 import { completions } from './endpoints/completions.js';
 import { countTokens } from './endpoints/count-tokens.js';
 import { embeddings } from './endpoints/embeddings.js';
 import type { Endpoint } from './endpoints/endpoint.js';
 import { geminiEndpointFor, toGeminiModel } from './endpoints/gemini.js';
+import { imageEdits, imageGenerations } from './endpoints/images.js';
 import { messages } from './endpoints/messages.js';
 import { moderations } from './endpoints/moderations.js';
 import { rerank } from './endpoints/rerank.js';
 import type { Gateway } from './gateway.js';
+import { withMultipart } from './multipart.js';
+
+/** Options of the /v1 routes. */
+export interface V1RouteOptions {
+  /** Largest file of a multipart upload (image edits, audio), bytes. */
+  uploadLimitBytes: number;
+}
 
 /** POST /v1/chat/completions, /v1/embeddings, /v1/messages; GET /v1/models, /v1/models/{id}. */
-export function registerV1Routes(app: FastifyInstance, gateway: Gateway): void {
+export function registerV1Routes(
+  app: FastifyInstance,
+  gateway: Gateway,
+  options: V1RouteOptions = { uploadLimitBytes: 25 * 1024 * 1024 },
+): void {
   // One line per endpoint (a new /v1 surface: its file in ./endpoints/ and a line here). No body schema:
   // each endpoint checks its body without coercion (and without Ajv's cost).
   app.post('/v1/chat/completions', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
@@ -41,6 +54,24 @@ export function registerV1Routes(app: FastifyInstance, gateway: Gateway): void {
   app.post('/v1/rerank', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
     gateway.serve(rerank, q, r, null),
   );
+  // Images and audio (issue 19): JSON bodies here, multipart uploads in their own scope.
+  app.post('/v1/images/generations', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(imageGenerations, q, r, null),
+  );
+  app.post('/v1/audio/speech', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+    gateway.serve(speech, q, r, null),
+  );
+  withMultipart(app, { fileBytes: options.uploadLimitBytes }, (uploads) => {
+    uploads.post('/v1/images/edits', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+      gateway.serve(imageEdits, q, r, null),
+    );
+    uploads.post('/v1/audio/transcriptions', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+      gateway.serve(transcriptions, q, r, null),
+    );
+    uploads.post('/v1/audio/translations', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) =>
+      gateway.serve(translations, q, r, null),
+    );
+  });
   // The Gemini API (/v1beta) for Google's SDKs: models/{model}:{generateContent|streamGenerateContent|…}.
   app.post('/v1beta/models/*', { schema: { hide: true } }, (q: FastifyRequest, r: FastifyReply) => {
     const endpoint = geminiEndpointFor(q);

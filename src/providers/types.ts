@@ -5,6 +5,8 @@
  * Reference: ../shared/PROTOCOLS.md §1.
  */
 
+import type { FormData } from 'undici';
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue | undefined };
 
@@ -166,7 +168,38 @@ export interface UpstreamHttpRequest {
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /**
+   * A multipart body instead (uploads): undici writes its content type with the boundary, and the form,
+   * held in memory, can be sent again on failover.
+   */
+  form?: FormData;
 }
+
+/** One file of a multipart upload, held in memory (size-limited at the edge). */
+export interface UploadedFile {
+  /** The form field it came in (`file`, `image`, `image[]`, `mask`). */
+  readonly field: string;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly data: Buffer;
+}
+
+/** A multipart/form-data body: its text fields in order (repeated names kept) and its files. */
+export interface MultipartForm {
+  readonly fields: ReadonlyArray<readonly [string, string]>;
+  readonly files: readonly UploadedFile[];
+}
+
+/**
+ * The media APIs of OpenAI's shape: image generation (JSON), image edits (multipart), audio transcription
+ * and translation (multipart), speech (JSON in, audio bytes out).
+ */
+export type MediaApi = 'image_generations' | 'image_edits' | 'transcriptions' | 'translations' | 'speech';
+
+/** A media request as the client sent it (model not yet renamed): a JSON body or a multipart form. */
+export type MediaRequest =
+  | { readonly api: 'image_generations' | 'speech'; readonly json: JsonObject }
+  | { readonly api: 'image_edits' | 'transcriptions' | 'translations'; readonly form: MultipartForm };
 
 /** What an upstream error means for the caller and for routing. */
 export interface UpstreamErrorInfo {
@@ -270,7 +303,7 @@ export interface ProviderOptionField {
 }
 
 /** The upstream APIs an adapter can call: canonical chat, native Anthropic Messages, embeddings, forwarded APIs. */
-export type ProviderEndpoint = 'chat' | 'messages' | 'embeddings' | ForwardedApi;
+export type ProviderEndpoint = 'chat' | 'messages' | 'embeddings' | ForwardedApi | MediaApi;
 
 /**
  * Upstream APIs whose request is the client's JSON body in the inbound protocol's own shape (only `model`
@@ -353,6 +386,13 @@ export interface ProviderAdapter extends ProviderDeclaration {
    * provider's own result shape); absent: the upstream's body is the answer as it came.
    */
   parseForwardedResponse?(api: ForwardedApi, body: unknown): JsonObject;
+  /**
+   * The upstream request of a media API the adapter declares in `endpoints`; throws
+   * UnsupportedRequestError (naming the field and the provider) for what the upstream cannot do.
+   */
+  buildMediaRequest?(request: MediaRequest, target: UpstreamTarget): UpstreamHttpRequest;
+  /** A JSON media answer in OpenAI's shape, where the upstream's differs (Imagen); absent: as it came. */
+  parseMediaResponse?(api: MediaApi, body: unknown): JsonObject;
   /** Present when the upstream speaks Anthropic Messages natively (endpoint `messages`). */
   readonly messages?: MessagesPassthrough;
   /** Present when the provider answers in-process: the gateway then never calls the HTTP methods. */

@@ -73,6 +73,8 @@ export interface ModelBody {
   inputPrice?: number;
   outputPrice?: number;
   cachedInputPrice?: number | null;
+  /** micro-USD per image (`image`, `images` by size/quality), audio `second`, speech `character`, `searchUnit`. */
+  unitPrices?: Record<string, number | Record<string, number>> | null;
   capabilities?: string[];
   routes?: Array<{ channelId: string; upstreamModel?: string | null; priority?: number; weight?: number }>;
 }

@@ -32,6 +32,13 @@ export interface Answer {
   /** The upstream's bytes, forwarded as they came (same protocol, well formed). */
   raw?: string | undefined;
   tokens: TokenCounts | Promise<TokenCounts>;
+  /**
+   * The answer is not JSON: `raw` (text: a transcript as SRT) or `body` (a stream of audio bytes, sent as
+   * it arrives) goes out with this content type.
+   */
+  contentType?: string | undefined;
+  /** What the request log keeps of the answer when bodies are logged (metadata instead of image or audio bytes). */
+  logged?: unknown;
 }
 
 export interface Endpoint<Call, Result> {

@@ -3,8 +3,11 @@
  * `results[{ index, relevance_score, document? }]`) on channels whose adapter declares `rerank` (Cohere,
  * Jina, OpenAI-compatible servers such as vLLM). The answer is normalised (results read defensively, the
  * requested model name, `document` added from the request when asked for and the upstream left it out).
- * Billing: the upstream's `usage.total_tokens` at the model's input price; where the upstream reports only
- * search units (Cohere), the query and documents are counted by the tokenizer (marked estimated).
+ * Billing: per search unit when the model has a search-unit price — the upstream's
+ * `meta.billed_units.search_units` (Cohere), else one unit per 100 documents (Cohere's definition of a
+ * search: one query over up to 100 documents); otherwise the upstream's `usage.total_tokens` at the model's
+ * input price, and where the upstream reports only search units, the query and documents counted by the
+ * tokenizer (marked estimated).
  */
 
 import { documentTexts, readRerankResults } from '../../providers/shared/rerank.js';
@@ -21,6 +24,17 @@ async function countedTokens(call: RerankCall): Promise<TokenCounts> {
   let prompt = 0;
   for (const count of await countTokensOf([call.query, ...documentTexts(call.documents)])) prompt += count;
   return { prompt, completion: 0, cached: 0, reasoning: 0, estimated: true };
+}
+
+/** Search units: as the upstream billed them (Cohere's `meta.billed_units`), else one per 100 documents. */
+export function searchUnits(call: RerankCall, upstream: JsonObject): number {
+  const meta = upstream.meta;
+  if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
+    const billed = meta.billed_units;
+    if (billed && typeof billed === 'object' && !Array.isArray(billed) && typeof billed.search_units === 'number')
+      return billed.search_units;
+  }
+  return Math.max(1, Math.ceil(call.documents.length / 100));
 }
 
 /** The answer for the client: the requested model, results (with documents when asked), usage and meta. */
@@ -60,6 +74,7 @@ export const rerank: Endpoint<RerankCall, JsonObject> = {
   estimate: (call) => ({
     promptTokens: Math.ceil(Buffer.byteLength(call.query + documentTexts(call.documents).join('')) / 2),
     maxOutputTokens: 0,
+    units: { searchUnits: Math.max(1, Math.ceil(call.documents.length / 100)) },
   }),
   sink: () => undefined,
   async attempt(x, attempt) {
@@ -72,12 +87,13 @@ export const rerank: Endpoint<RerankCall, JsonObject> = {
       usage && typeof usage === 'object' && !Array.isArray(usage) && typeof usage.total_tokens === 'number'
         ? usage.total_tokens
         : undefined;
+    const units = { searchUnits: searchUnits(call, upstream) };
     return {
       body: answerOf(call, upstream),
       tokens:
         total === undefined
-          ? countedTokens(call)
-          : { prompt: total, completion: 0, cached: 0, reasoning: 0, estimated: false },
+          ? countedTokens(call).then((tokens) => ({ ...tokens, units }))
+          : { prompt: total, completion: 0, cached: 0, reasoning: 0, estimated: false, units },
     };
   },
 };

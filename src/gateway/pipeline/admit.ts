@@ -11,6 +11,7 @@ import { type Catalog, type CatalogModel, unknownModel } from '../catalog.js';
 import { type GatewayObserver, NOOP_OBSERVER } from '../observer.js';
 import type { Admission, GatewaySettings, LimitsLookup, Scope, UsageSink } from '../ports.js';
 import { type EndpointKind, errorBodyFor } from '../protocols.js';
+import type { BillableUnits } from '../unit-prices.js';
 import { type Caller, mayUseModel } from './authenticate.js';
 import { batchOf, type LedgerContext, RequestLedger } from './ledger.js';
 import { modelReachable } from './route.js';
@@ -26,6 +27,8 @@ export interface UsageEstimate {
   shape?: PromptShape;
   /** The client's max output tokens, if it set one. */
   maxOutputTokens: number | null;
+  /** Units the request may be billed (images asked for, speech characters…), for models priced per unit. */
+  units?: BillableUnits | undefined;
 }
 
 export interface AdmitDeps {
@@ -99,7 +102,7 @@ export class Admitter {
         const perChoice =
           u.maxOutputTokens ?? model.maxOutputTokens ?? (endpoint === 'embeddings' ? 0 : DEFAULT_OUTPUT_RESERVATION);
         const completion = perChoice * Math.max(1, u.choices ?? 1);
-        const tokens = { prompt, completion, cached: 0, reasoning: 0, estimated: true };
+        const tokens = { prompt, completion, cached: 0, reasoning: 0, estimated: true, units: u.units };
         ledger.estimatedTokens = prompt + completion;
         // A fallback model may serve (and bill) the request: reserve at the dearest price that could apply.
         return {

@@ -38,7 +38,7 @@ export class UpstreamClient {
       path,
       method: req.method,
       headers: req.headers,
-      body: req.body,
+      body: req.form ?? req.body,
       signal,
       headersTimeout: timeouts.firstByteMs,
       bodyTimeout: timeouts.idleMs,

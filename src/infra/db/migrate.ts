@@ -20,6 +20,7 @@ import * as m0024 from './migrations/0024_stripe.js';
 import * as m0025 from './migrations/0025_statements.js';
 import * as m0022 from './migrations/0022_alerts.js';
 import * as m0020 from './migrations/0020_batches.js';
+import * as m0019 from './migrations/0019_unit_prices.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -45,6 +46,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0025_statements': m0025,
   '0022_alerts': m0022,
   '0020_batches': m0020,
+  '0019_unit_prices': m0019,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

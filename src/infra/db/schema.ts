@@ -357,6 +357,8 @@ export interface ModelsTable {
   batch_discount_percent?: number;
   created_at: number;
   updated_at: number;
+  /** JSON object of per-unit prices (see gateway/unit-prices.ts); null = token prices only. Migration 0019. */
+  unit_prices?: string | null;
 }
 
 export interface ModelRoutesTable {

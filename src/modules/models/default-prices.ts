@@ -3,12 +3,16 @@
  * model by one of these names without giving a price. Public list prices as of 2026; check your
  * provider's page and override per model where they differ.
  */
+import type { UnitPrices } from '../../gateway/index.js';
+
 export interface DefaultPrice {
   input: number;
   output: number;
   cachedInput?: number;
   contextWindow?: number;
   capabilities: string[];
+  /** Per-unit prices (micro-USD per image, audio second, speech character, search unit). */
+  units?: UnitPrices;
 }
 
 const usd = (n: number) => Math.round(n * 1_000_000);
@@ -166,4 +170,36 @@ export const DEFAULT_PRICES: Record<string, DefaultPrice> = {
   },
   'mock-reasoner': { input: usd(1), output: usd(4), contextWindow: 128_000, capabilities: ['chat', 'reasoning'] },
   'mock-embedding': { input: usd(0.02), output: 0, contextWindow: 8_191, capabilities: ['embeddings'] },
+  // Priced per unit (micro-USD per image / second / character / search unit); token prices unused.
+  'dall-e-3': {
+    input: 0,
+    output: 0,
+    capabilities: ['images'],
+    units: {
+      image: usd(0.04),
+      images: {
+        '1024x1024/standard': usd(0.04),
+        '1024x1024/hd': usd(0.08),
+        '1792x1024/standard': usd(0.08),
+        '1024x1792/standard': usd(0.08),
+        '1792x1024/hd': usd(0.12),
+        '1024x1792/hd': usd(0.12),
+      },
+    },
+  },
+  'dall-e-2': {
+    input: 0,
+    output: 0,
+    capabilities: ['images'],
+    units: { image: usd(0.02), images: { '512x512': usd(0.018), '256x256': usd(0.016) } },
+  },
+  'imagen-4.0-generate-001': { input: 0, output: 0, capabilities: ['images'], units: { image: usd(0.04) } },
+  'imagen-4.0-fast-generate-001': { input: 0, output: 0, capabilities: ['images'], units: { image: usd(0.02) } },
+  // $0.006 a minute.
+  'whisper-1': { input: 0, output: 0, capabilities: ['audio'], units: { second: 100 } },
+  // $15 / $30 per 1M characters.
+  'tts-1': { input: 0, output: 0, capabilities: ['audio'], units: { character: 15 } },
+  'tts-1-hd': { input: 0, output: 0, capabilities: ['audio'], units: { character: 30 } },
+  // $2 per 1,000 searches.
+  'rerank-v3.5': { input: 0, output: 0, capabilities: ['rerank'], units: { searchUnit: 2000 } },
 };

@@ -54,6 +54,7 @@ export function modelRoutes({
           inputPrice: p.input,
           outputPrice: p.output,
           cachedInputPrice: p.cachedInput ?? null,
+          unitPrices: p.units ?? null,
           contextWindow: p.contextWindow ?? null,
           capabilities: p.capabilities,
         })),

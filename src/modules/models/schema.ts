@@ -12,6 +12,23 @@ export const Strategy = Type.Union(
   },
 );
 
+/** Per-unit prices (micro-USD per unit); a request that produced a priced unit is billed by it, not by tokens. */
+export const UnitPricesSchema = Type.Object(
+  {
+    image: Type.Optional(Micros('micro-USD per image (any size/quality without its own entry in images)')),
+    images: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9x_-]{1,32}(/[A-Za-z0-9_-]{1,32})?$' }), Micros('micro-USD'), {
+        maxProperties: 40,
+        description: 'micro-USD per image by "size/quality" (e.g. "1024x1024/hd") or by "size" alone',
+      }),
+    ),
+    second: Type.Optional(Micros('micro-USD per second of audio input (transcriptions, translations)')),
+    character: Type.Optional(Micros('micro-USD per character of speech input (audio/speech)')),
+    searchUnit: Type.Optional(Micros('micro-USD per rerank search unit')),
+  },
+  { additionalProperties: false },
+);
+
 export const RouteBody = Type.Object(
   {
     channelId: Type.String({ maxLength: 64 }),
@@ -46,6 +63,7 @@ export const ModelBody = Type.Object(
     inputPrice: Type.Optional(Micros('micro-USD per 1M input tokens')),
     outputPrice: Type.Optional(Micros('micro-USD per 1M output tokens')),
     cachedInputPrice: Type.Optional(OrNull(Micros('micro-USD per 1M cached input tokens'))),
+    unitPrices: Type.Optional(OrNull(UnitPricesSchema)),
     contextWindow: Type.Optional(OrNull(Type.Integer({ minimum: 1 }))),
     maxOutputTokens: Type.Optional(OrNull(Type.Integer({ minimum: 1 }))),
     capabilities: Type.Optional(Type.Array(Type.String({ maxLength: 40 }), { maxItems: 20 })),
@@ -77,6 +95,7 @@ export const ModelSchema = Type.Object(
     inputPrice: Type.Integer(),
     outputPrice: Type.Integer(),
     cachedInputPrice: Type.Union([Type.Integer(), Type.Null()]),
+    unitPrices: Type.Union([UnitPricesSchema, Type.Null()]),
     contextWindow: Type.Union([Type.Integer(), Type.Null()]),
     maxOutputTokens: Type.Union([Type.Integer(), Type.Null()]),
     capabilities: Type.Array(Type.String()),
@@ -116,6 +135,7 @@ export const DefaultPricesSchema = Type.Object({
       inputPrice: Type.Integer(),
       outputPrice: Type.Integer(),
       cachedInputPrice: Type.Union([Type.Integer(), Type.Null()]),
+      unitPrices: Type.Union([UnitPricesSchema, Type.Null()]),
       contextWindow: Type.Union([Type.Integer(), Type.Null()]),
       capabilities: Type.Array(Type.String()),
     }),

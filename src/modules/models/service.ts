@@ -1,6 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';
+import { parseUnitPrices, type UnitPrices } from '../../gateway/index.js';
 import type { ModelRoutesTable, ModelsTable, ModelTagRoutesTable } from '../../infra/db/schema.js';
 import { DEFAULT_PRICES } from './default-prices.js';
 import type { ModelsRepository } from './repository.js';
@@ -28,6 +29,8 @@ export interface ModelInput {
   inputPrice?: number | undefined;
   outputPrice?: number | undefined;
   cachedInputPrice?: number | null | undefined;
+  /** micro-USD per image, audio second, speech character, search unit; null = none. */
+  unitPrices?: UnitPrices | null | undefined;
   contextWindow?: number | null | undefined;
   maxOutputTokens?: number | null | undefined;
   capabilities?: string[] | undefined;
@@ -48,6 +51,7 @@ export interface ModelResponse {
   inputPrice: number;
   outputPrice: number;
   cachedInputPrice: number | null;
+  unitPrices: UnitPrices | null;
   contextWindow: number | null;
   maxOutputTokens: number | null;
   capabilities: string[];
@@ -123,6 +127,7 @@ export class ModelsService {
       input_price: input.inputPrice ?? known?.input ?? 0,
       output_price: input.outputPrice ?? known?.output ?? 0,
       cached_input_price: input.cachedInputPrice !== undefined ? input.cachedInputPrice : (known?.cachedInput ?? null),
+      unit_prices: unitPricesText(input.unitPrices !== undefined ? input.unitPrices : (known?.units ?? null)),
       context_window: input.contextWindow !== undefined ? input.contextWindow : (known?.contextWindow ?? null),
       max_output_tokens: input.maxOutputTokens ?? null,
       capabilities: JSON.stringify(input.capabilities ?? known?.capabilities ?? ['chat']),
@@ -158,6 +163,7 @@ export class ModelsService {
       input_price: patch.inputPrice ?? current.input_price,
       output_price: patch.outputPrice ?? current.output_price,
       cached_input_price: patch.cachedInputPrice !== undefined ? patch.cachedInputPrice : current.cached_input_price,
+      unit_prices: patch.unitPrices !== undefined ? unitPricesText(patch.unitPrices) : (current.unit_prices ?? null),
       context_window: patch.contextWindow !== undefined ? patch.contextWindow : current.context_window,
       max_output_tokens: patch.maxOutputTokens !== undefined ? patch.maxOutputTokens : current.max_output_tokens,
       capabilities: patch.capabilities ? JSON.stringify(patch.capabilities) : current.capabilities,
@@ -218,6 +224,12 @@ export class ModelsService {
   }
 }
 
+/** Unit prices as stored: JSON text, null when there are none. */
+function unitPricesText(prices: UnitPrices | null): string | null {
+  const parsed = prices ? parseUnitPrices(JSON.stringify(prices)) : null;
+  return parsed ? JSON.stringify(parsed) : null;
+}
+
 export function parseCapabilities(json: string): string[] {
   const value: unknown = JSON.parse(json);
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
@@ -232,6 +244,7 @@ function toResponse(m: ModelsTable, routes: ModelRoutesTable[], tagRoutes: Model
     inputPrice: m.input_price,
     outputPrice: m.output_price,
     cachedInputPrice: m.cached_input_price,
+    unitPrices: parseUnitPrices(m.unit_prices),
     contextWindow: m.context_window,
     maxOutputTokens: m.max_output_tokens,
     capabilities: parseCapabilities(m.capabilities),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/errors.js';
-import { type Caller, ChatBody, type Gateway } from '../../gateway/index.js';
+import { type Caller, ChatBody, type Endpoint, type Gateway, imageGenerations } from '../../gateway/index.js';
 import { bearerSecurity } from '../../http/schemas.js';
 import { principalOf } from '../auth/guard.js';
 import type { OrganizationsService } from '../organizations/service.js';
@@ -15,6 +15,8 @@ const NOT_CHAT = new Set(['embeddings', 'embedding']);
 export function playgroundRoutes(
   gateway: Gateway,
   organizations: Pick<OrganizationsService, 'access'>,
+  /** The Responses API endpoint (stateless here: the playground sends the whole conversation). */
+  responses?: Endpoint<unknown, unknown>,
 ): FastifyPluginAsync {
   const callerOf = async (request: FastifyRequest): Promise<Caller> => {
     const principal = principalOf(request);
@@ -92,5 +94,57 @@ export function playgroundRoutes(
       async (request: FastifyRequest, reply: FastifyReply) =>
         gateway.chatCompletionAs(await callerOf(request), request, reply),
     );
+
+    const responsesEndpoint = responses;
+    if (responsesEndpoint)
+      app.post(
+        '/api/playground/responses',
+        {
+          config: { permission: ['keys.own', 'keys.team', 'keys.all'] },
+          schema: {
+            tags: ['playground'],
+            summary: 'An OpenAI Responses API answer (streamed or not) as the signed-in user; not stored',
+            security: bearerSecurity,
+            body: OpenAiBody,
+          },
+        },
+        async (request: FastifyRequest, reply: FastifyReply) => {
+          const body = request.body as Record<string, unknown>;
+          if (body.background === true || typeof body.previous_response_id === 'string')
+            throw new ApiError(
+              'bad_request',
+              'The playground sends whole conversations: no background or previous_response_id',
+              {
+                param: body.background === true ? 'background' : 'previous_response_id',
+              },
+            );
+          // Nothing kept server-side: the conversation lives in the browser.
+          body.store = false;
+          return gateway.serve(responsesEndpoint, request, reply, await callerOf(request));
+        },
+      );
+
+    app.post(
+      '/api/playground/images/generations',
+      {
+        config: { permission: ['keys.own', 'keys.team', 'keys.all'] },
+        schema: {
+          tags: ['playground'],
+          summary: 'An OpenAI image generation as the signed-in user',
+          security: bearerSecurity,
+          body: OpenAiBody,
+        },
+      },
+      async (request: FastifyRequest, reply: FastifyReply) =>
+        gateway.serve(imageGenerations, request, reply, await callerOf(request)),
+    );
   };
 }
+
+/** An OpenAI request body: an object with a model (the endpoint checks the rest, as on /v1). */
+const OpenAiBody = {
+  type: 'object',
+  required: ['model'],
+  properties: { model: { type: 'string', minLength: 1 } },
+  additionalProperties: true,
+} as const;

@@ -17,6 +17,11 @@ const Endpoint = Type.Union([
   Type.Literal('moderations'),
   Type.Literal('completions'),
   Type.Literal('rerank'),
+  Type.Literal('image_generations'),
+  Type.Literal('image_edits'),
+  Type.Literal('transcriptions'),
+  Type.Literal('translations'),
+  Type.Literal('speech'),
 ]);
 
 /** What a channel of one provider needs and can do: the console builds its channel form from this. */

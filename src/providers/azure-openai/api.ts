@@ -17,7 +17,15 @@ export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
 /** Azure has no global endpoint: every channel names its resource (`https://{resource}.openai.azure.com`). */
 export const AZURE_DEFAULT_BASE_URL = '';
 
-export type AzurePath = 'chat/completions' | 'embeddings' | 'completions';
+export type AzurePath =
+  | 'chat/completions'
+  | 'embeddings'
+  | 'completions'
+  | 'images/generations'
+  | 'images/edits'
+  | 'audio/transcriptions'
+  | 'audio/translations'
+  | 'audio/speech';
 
 /** True when the channel opted into the v1 API form. */
 export function isV1(target: UpstreamTarget): boolean {

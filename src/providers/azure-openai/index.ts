@@ -11,6 +11,7 @@ import { buildAzureEmbeddingsRequest, parseAzureEmbeddingsResponse } from './emb
 import { parseAzureError } from './errors.js';
 import { buildAzureForwardedRequest } from './forwarded.js';
 import { azureModelList } from './models.js';
+import { buildAzureMediaRequest } from './media.js';
 import { createAzureStreamTranslator } from './stream.js';
 
 /**
@@ -30,7 +31,16 @@ export const azureOpenaiAdapter: ProviderAdapter = {
     { key: 'apiMode', kind: 'select', choices: ['v1'] },
     { key: 'auth', kind: 'select', choices: ['api-key', 'bearer'] },
   ],
-  endpoints: ['chat', 'embeddings', 'completions'],
+  endpoints: [
+    'chat',
+    'embeddings',
+    'completions',
+    'image_generations',
+    'image_edits',
+    'transcriptions',
+    'translations',
+    'speech',
+  ],
   passThrough: [],
   openaiCompatible: true,
   // Azure serves OpenAI's models with OpenAI's chat template.
@@ -43,6 +53,7 @@ export const azureOpenaiAdapter: ProviderAdapter = {
   parseError: parseAzureError,
   buildForwardedRequest: buildAzureForwardedRequest,
   modelList: azureModelList,
+  buildMediaRequest: buildAzureMediaRequest,
 };
 
 export {

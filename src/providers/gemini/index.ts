@@ -8,6 +8,7 @@ import { buildGeminiChatRequest } from './chat.js';
 import { buildGeminiEmbeddingsRequest, parseGeminiEmbeddingsResponse } from './embeddings.js';
 import { parseGeminiError } from './errors.js';
 import { geminiModelList } from './models.js';
+import { buildImagenRequest, parseImagenResponse } from './imagen.js';
 import { parseGeminiResponse } from './response.js';
 import { createGeminiStreamTranslator } from './stream.js';
 
@@ -22,7 +23,8 @@ export const geminiAdapter: ProviderAdapter = {
   key: 'required',
   baseUrl: { mode: 'default', default: GEMINI_DEFAULT_BASE_URL },
   options: [],
-  endpoints: ['chat', 'embeddings'],
+  // Image generation on Imagen models (`:predict`); no image edits or audio APIs.
+  endpoints: ['chat', 'embeddings', 'image_generations'],
   passThrough: [],
   openaiCompatible: false,
   /*
@@ -38,6 +40,8 @@ export const geminiAdapter: ProviderAdapter = {
   parseEmbeddingsResponse: parseGeminiEmbeddingsResponse,
   parseError: parseGeminiError,
   modelList: geminiModelList,
+  buildMediaRequest: buildImagenRequest,
+  parseMediaResponse: parseImagenResponse,
 };
 
 export { GEMINI_DEFAULT_BASE_URL, geminiAuthHeaders, geminiModelPath, geminiUrl } from './api.js';

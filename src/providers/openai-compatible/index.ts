@@ -5,6 +5,7 @@
 import { bearerAuth } from '../openai/api.js';
 import { buildOpenAiForwardedRequest } from '../openai/forwarded.js';
 import { openAiModelList } from '../shared/account.js';
+import { buildOpenAiMediaRequest } from '../openai/media.js';
 import type { ProviderAdapter } from '../types.js';
 import { COMPATIBLE_DEFAULT_BASE_URL } from './api.js';
 import { BALANCE_APIS, compatibleBalance } from './balance.js';
@@ -34,8 +35,20 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
     // Which account-balance API the server has (auto: DeepSeek and OpenRouter by host, else New API / One API).
     { key: 'balanceApi', kind: 'select', choices: BALANCE_APIS, default: 'auto' },
   ],
-  // Moderations, legacy completions and rerank where the server has them (vLLM serves the last two).
-  endpoints: ['chat', 'embeddings', 'moderations', 'completions', 'rerank'],
+  // Moderations, legacy completions, rerank, images and audio where the server has them (vLLM serves
+  // completions, rerank and transcriptions; LocalAI and Speaches serve images and audio).
+  endpoints: [
+    'chat',
+    'embeddings',
+    'moderations',
+    'completions',
+    'rerank',
+    'image_generations',
+    'image_edits',
+    'transcriptions',
+    'translations',
+    'speech',
+  ],
   passThrough: [],
   openaiCompatible: true,
   /*
@@ -56,6 +69,7 @@ export const openaiCompatibleAdapter: ProviderAdapter = {
   buildForwardedRequest: buildOpenAiForwardedRequest,
   modelList: openAiModelList(bearerAuth),
   balance: compatibleBalance,
+  buildMediaRequest: buildOpenAiMediaRequest,
 };
 
 export { COMPATIBLE_DEFAULT_BASE_URL, COMPATIBLE_PROVIDER_NAME } from './api.js';

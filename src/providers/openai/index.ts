@@ -9,6 +9,7 @@ import { buildOpenAiChatRequest, parseOpenAiChatResponse } from './chat.js';
 import { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 import { parseOpenAiError } from './errors.js';
 import { buildOpenAiForwardedRequest } from './forwarded.js';
+import { buildOpenAiMediaRequest } from './media.js';
 import { buildOpenAiResponsesRequest } from './responses/passthrough.js';
 import { createOpenAiStreamTranslator } from './stream.js';
 
@@ -23,7 +24,17 @@ export const openaiAdapter: ProviderAdapter = {
   key: 'required',
   baseUrl: { mode: 'default', default: OPENAI_DEFAULT_BASE_URL },
   options: [],
-  endpoints: ['chat', 'embeddings', 'moderations', 'completions'],
+  endpoints: [
+    'chat',
+    'embeddings',
+    'moderations',
+    'completions',
+    'image_generations',
+    'image_edits',
+    'transcriptions',
+    'translations',
+    'speech',
+  ],
   // OpenAI's own answers go to OpenAI clients byte for byte; other OpenAI-compatible servers vary (reasoning
   // field names, usage shapes, `choices: null`, filter annotations) and go through the translator.
   passThrough: ['chat'],
@@ -36,6 +47,7 @@ export const openaiAdapter: ProviderAdapter = {
   parseEmbeddingsResponse: (body, request) => parseOpenAiEmbeddingsResponse(body, request),
   parseError: (status, body, headers) => parseOpenAiError(status, body, headers),
   buildForwardedRequest: buildOpenAiForwardedRequest,
+  buildMediaRequest: buildOpenAiMediaRequest,
   responses: { buildRequest: buildOpenAiResponsesRequest },
   modelList: openAiModelList(bearerAuth),
 };
@@ -45,4 +57,5 @@ export { buildOpenAiChatRequest, parseOpenAiChatResponse, readFinishReason, toOp
 export { buildOpenAiEmbeddingsRequest, parseOpenAiEmbeddingsResponse } from './embeddings.js';
 export { openAiStreamErrorInfo, parseOpenAiError } from './errors.js';
 export { buildOpenAiForwardedRequest } from './forwarded.js';
+export { buildOpenAiMediaRequest } from './media.js';
 export { createOpenAiStreamTranslator, type OpenAiStreamOptions } from './stream.js';

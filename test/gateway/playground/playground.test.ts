@@ -131,4 +131,57 @@ describe('playground (chat as the signed-in user)', () => {
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('model_not_found');
   });
+
+  const post = (path: string, token: string, body: Record<string, unknown>) =>
+    fetch(`${t.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('Responses mode: streams a Responses API answer with the reasoning summary, stores nothing', async () => {
+    const res = await post('/api/playground/responses', user.token, {
+      model: 'mock-reasoner',
+      input: [{ role: 'user', content: 'Why is the sky blue?' }],
+      stream: true,
+      reasoning: { summary: 'auto' },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('response.output_text.delta');
+    expect(text).toContain('response.completed');
+    const completed = text
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice(6)) as { type: string; response?: { id: string } })
+      .find((event) => event.type === 'response.completed');
+    const id = completed?.response?.id as string;
+    expect(id).toMatch(/^resp_/);
+    // Not stored: no follow-up can find it.
+    const rows = await t.database.handle.db.selectFrom('responses').select('id').where('id', '=', id).execute();
+    expect(rows).toHaveLength(0);
+    const follow = await post('/api/playground/responses', user.token, {
+      model: 'mock-reasoner',
+      input: 'again',
+      previous_response_id: id,
+    });
+    expect(follow.status).toBe(400);
+  });
+
+  it('Images mode: an image generation as the user; no session, no answer', async () => {
+    const noAuth = await fetch(`${t.url}/api/playground/images/generations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock-gpt', prompt: 'x' }),
+    });
+    expect(noAuth.status).toBe(401);
+    // The demo's mock channel makes no images: a clear 400 naming the channel, not a 5xx.
+    const res = await post('/api/playground/images/generations', user.token, { model: 'mock-gpt', prompt: 'a fox' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /does not serve image generations/,
+    );
+    const missing = await post('/api/playground/images/generations', user.token, { model: 'mock-gpt' });
+    expect(missing.status).toBe(400);
+  });
 });

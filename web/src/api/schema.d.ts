@@ -8483,6 +8483,20 @@ export interface paths {
                         /** @description micro-USD per 1M output tokens */
                         outputPrice?: number;
                         cachedInputPrice?: null | number;
+                        unitPrices?: null | {
+                            /** @description micro-USD per image (any size/quality without its own entry in images) */
+                            image?: number;
+                            /** @description micro-USD per image by "size/quality" (e.g. "1024x1024/hd") or by "size" alone */
+                            images?: {
+                                [key: string]: number;
+                            };
+                            /** @description micro-USD per second of audio input (transcriptions, translations) */
+                            second?: number;
+                            /** @description micro-USD per character of speech input (audio/speech) */
+                            character?: number;
+                            /** @description micro-USD per rerank search unit */
+                            searchUnit?: number;
+                        };
                         contextWindow?: null | number;
                         maxOutputTokens?: null | number;
                         capabilities?: string[];
@@ -8599,6 +8613,20 @@ export interface paths {
                                 inputPrice: number;
                                 outputPrice: number;
                                 cachedInputPrice: number | null;
+                                unitPrices: {
+                                    /** @description micro-USD per image (any size/quality without its own entry in images) */
+                                    image?: number;
+                                    /** @description micro-USD per image by "size/quality" (e.g. "1024x1024/hd") or by "size" alone */
+                                    images?: {
+                                        [key: string]: number;
+                                    };
+                                    /** @description micro-USD per second of audio input (transcriptions, translations) */
+                                    second?: number;
+                                    /** @description micro-USD per character of speech input (audio/speech) */
+                                    character?: number;
+                                    /** @description micro-USD per rerank search unit */
+                                    searchUnit?: number;
+                                } | null;
                                 contextWindow: number | null;
                                 capabilities: string[];
                             }[];
@@ -8854,6 +8882,20 @@ export interface paths {
                         /** @description micro-USD per 1M output tokens */
                         outputPrice?: number;
                         cachedInputPrice?: null | number;
+                        unitPrices?: null | {
+                            /** @description micro-USD per image (any size/quality without its own entry in images) */
+                            image?: number;
+                            /** @description micro-USD per image by "size/quality" (e.g. "1024x1024/hd") or by "size" alone */
+                            images?: {
+                                [key: string]: number;
+                            };
+                            /** @description micro-USD per second of audio input (transcriptions, translations) */
+                            second?: number;
+                            /** @description micro-USD per character of speech input (audio/speech) */
+                            character?: number;
+                            /** @description micro-USD per rerank search unit */
+                            searchUnit?: number;
+                        };
                         contextWindow?: null | number;
                         maxOutputTokens?: null | number;
                         capabilities?: string[];
@@ -15380,6 +15422,20 @@ export interface components {
             inputPrice: number;
             outputPrice: number;
             cachedInputPrice: number | null;
+            unitPrices: {
+                /** @description micro-USD per image (any size/quality without its own entry in images) */
+                image?: number;
+                /** @description micro-USD per image by "size/quality" (e.g. "1024x1024/hd") or by "size" alone */
+                images?: {
+                    [key: string]: number;
+                };
+                /** @description micro-USD per second of audio input (transcriptions, translations) */
+                second?: number;
+                /** @description micro-USD per character of speech input (audio/speech) */
+                character?: number;
+                /** @description micro-USD per rerank search unit */
+                searchUnit?: number;
+            } | null;
             contextWindow: number | null;
             maxOutputTokens: number | null;
             capabilities: string[];
@@ -15419,7 +15475,7 @@ export interface components {
                 required?: boolean;
             }[];
             /** @description The upstream APIs it serves */
-            endpoints: ("chat" | "messages" | "embeddings" | "count_tokens" | "moderations" | "completions" | "rerank")[];
+            endpoints: ("chat" | "messages" | "embeddings" | "count_tokens" | "moderations" | "completions" | "rerank" | "image_generations" | "image_edits" | "transcriptions" | "translations" | "speech")[];
             /** @description Inbound protocols whose bytes go to and from the upstream unchanged */
             passThrough: ("chat" | "messages")[];
         };

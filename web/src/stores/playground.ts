@@ -4,6 +4,17 @@ import { authFetch } from '@/api/client';
 import type { paths } from '@/api/schema';
 import { readJsonStream, StreamErrorEvent } from '@/utils/sse';
 import { useAuth } from './auth';
+import {
+  IMAGE_SIZES,
+  imagesBody,
+  imagesOf,
+  PG_MODES,
+  type PgMode,
+  type ResponsesUsage,
+  readResponseObject,
+  readResponsesEvent,
+  responsesBody,
+} from './playground-modes';
 
 /**
  * The playground's conversations and settings. They live in this browser only (localStorage, one entry per
@@ -51,6 +62,8 @@ export interface PgMessage {
   error?: PgError;
   /** Still being written (false once finished, stopped or failed). */
   pending?: boolean;
+  /** Images mode: the generated images (data URLs or the upstream's URLs). */
+  images?: string[];
 }
 
 export interface PgConversation {
@@ -67,6 +80,10 @@ export interface PgSettings {
   temperature: number;
   maxTokens: number | null;
   stream: boolean;
+  /** Chat Completions, the Responses API, or image generation. */
+  mode: PgMode;
+  /** Images mode: the size asked for. */
+  imageSize: string;
 }
 
 /** Which phase a streaming answer is in, for the page (reasoning panel open/closed, cursor). */
@@ -82,6 +99,8 @@ const defaultSettings = (): PgSettings => ({
   temperature: DEFAULT_TEMPERATURE,
   maxTokens: null,
   stream: true,
+  mode: 'chat',
+  imageSize: '1024x1024',
 });
 
 const newId = (): string =>
@@ -102,6 +121,8 @@ function sanitize(saved: Partial<PgSettings> | null): PgSettings {
     out.temperature = saved.temperature;
   if (typeof saved.maxTokens === 'number' && saved.maxTokens > 0) out.maxTokens = Math.floor(saved.maxTokens);
   if (typeof saved.stream === 'boolean') out.stream = saved.stream;
+  if (PG_MODES.includes(saved.mode as PgMode)) out.mode = saved.mode as PgMode;
+  if ((IMAGE_SIZES as readonly string[]).includes(saved.imageSize as string)) out.imageSize = saved.imageSize as string;
   return out;
 }
 
@@ -158,6 +179,17 @@ interface ChatCompletion {
   usage?: ChunkUsage | null;
 }
 
+/** Responses API usage in the playground's terms. */
+function fromResponsesUsage(usage: ResponsesUsage | undefined): PgUsage | undefined {
+  if (!usage || typeof usage.input_tokens !== 'number') return undefined;
+  return toUsage({
+    prompt_tokens: usage.input_tokens,
+    completion_tokens: usage.output_tokens ?? 0,
+    total_tokens: usage.total_tokens,
+    completion_tokens_details: usage.output_tokens_details ?? null,
+  });
+}
+
 function toUsage(usage: ChunkUsage | null | undefined): PgUsage | undefined {
   if (!usage || typeof usage.prompt_tokens !== 'number') return undefined;
   const completion = usage.completion_tokens ?? 0;
@@ -201,6 +233,8 @@ export const usePlayground = defineStore('playground', () => {
   /** The conversation an answer is streaming into, if any. */
   const streamingId = ref<string | null>(null);
   const phase = ref<PgPhase>('waiting');
+  /** Whether the selected model reasons (set by the page from the model list): Responses asks for its summary. */
+  const reasoningModel = ref(false);
   /** Set when the browser refused to store everything (quota). */
   const storageFull = ref(false);
   let controller: AbortController | null = null;
@@ -377,8 +411,27 @@ export const usePlayground = defineStore('playground', () => {
     return body;
   }
 
+  /** The endpoint and body of the mode in use (images: the last prompt; responses: the conversation). */
+  function modeRequest(
+    conversation: PgConversation,
+    reasoningModel: boolean,
+  ): { url: string; body: Record<string, unknown> } {
+    if (settings.mode === 'images') {
+      const prompt = [...conversation.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+      return {
+        url: '/api/playground/images/generations',
+        body: imagesBody(settings.model, prompt, settings.imageSize),
+      };
+    }
+    const chat = requestBody(conversation);
+    if (settings.mode === 'chat') return { url: '/api/playground/chat/completions', body: chat };
+    const messages = chat.messages as { role: string; content: string }[];
+    return { url: '/api/playground/responses', body: responsesBody(settings, messages, reasoningModel) };
+  }
+
   async function answer(conversation: PgConversation): Promise<void> {
-    const body = requestBody(conversation);
+    const mode = settings.mode;
+    const { url, body } = modeRequest(conversation, reasoningModel.value);
     const started = performance.now();
     conversation.messages.push({
       id: newId(),
@@ -412,7 +465,7 @@ export const usePlayground = defineStore('playground', () => {
     };
 
     try {
-      const response = await authFetch('/api/playground/chat/completions', {
+      const response = await authFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: body.stream ? 'text/event-stream' : 'application/json' },
         body: JSON.stringify(body),
@@ -421,6 +474,58 @@ export const usePlayground = defineStore('playground', () => {
       });
       if (!response.ok) {
         message.error = await responseError(response);
+        return;
+      }
+      if (mode === 'images') {
+        const { images, revisedPrompt } = imagesOf(await response.json());
+        markFirstToken();
+        message.images = images;
+        content = revisedPrompt;
+        return;
+      }
+      if (mode === 'responses' && (!body.stream || !response.body)) {
+        const answered = readResponseObject(await response.json());
+        content = answered.text;
+        reasoning = answered.reasoning;
+        view.flush();
+        message.usage = fromResponsesUsage(answered.usage);
+        return;
+      }
+      if (mode === 'responses' && response.body) {
+        const events = readJsonStream(response.body);
+        let ended = false;
+        for (;;) {
+          const next = await events.next();
+          if (next.done) break;
+          const step = readResponsesEvent(next.value);
+          if (step.kind === 'reasoning') {
+            markFirstToken();
+            if (!reasoningStart) reasoningStart = performance.now();
+            reasoning += step.delta;
+            if (phase.value === 'waiting') phase.value = 'reasoning';
+            view.schedule();
+          } else if (step.kind === 'text') {
+            markFirstToken();
+            endReasoning();
+            content += step.delta;
+            phase.value = 'answering';
+            view.schedule();
+          } else if (step.kind === 'end') {
+            ended = true;
+            message.usage = fromResponsesUsage(step.usage);
+            if (step.status !== 'completed') message.finishReason = step.status;
+          } else if (step.kind === 'failed') {
+            ended = true;
+            message.error = { code: step.code, message: step.message, status: 0 };
+          }
+          save();
+        }
+        if (!ended)
+          message.error = {
+            code: 'stream_cut',
+            message: 'The connection closed before the answer was complete.',
+            status: 0,
+          };
         return;
       }
       if (!body.stream || !response.body) {
@@ -502,6 +607,7 @@ export const usePlayground = defineStore('playground', () => {
     streaming,
     phase,
     storageFull,
+    reasoningModel,
     load,
     startNew,
     select,
