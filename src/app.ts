@@ -21,6 +21,7 @@ import { logV1Request } from './http/v1-log.js';
 import { jobRoutes } from './jobs/routes.js';
 import { JobsService } from './jobs/service.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
+import { analyticsRoutes } from './modules/analytics/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
@@ -269,6 +270,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         clock: services.clock,
       }),
     );
+    await scope.register(analyticsRoutes({ analytics: services.analytics, now: () => services.clock.now() }));
     await scope.register(
       limitRoutes({
         limits: services.limits,
