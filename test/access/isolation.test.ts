@@ -54,6 +54,7 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   // An invitation link's token is a capability of whoever holds it, not an id to guess (test/invitations/).
   [/^\/api\/invitations\/\{token\}/, 'invitation link', { token: 'token' }],
   [/^\/api\/(admin\/)?jobs\/\{id\}/, 'job', { id: 'job' }],
+  [/^\/api\/analytics\/views\/\{id\}/, 'analytics view', { id: 'analytics_view' }],
   // Schedules are the instance's own (platform.settings): org roles are refused.
   [/^\/api\/admin\/jobs\/schedules\/\{name\}/, 'job schedule', { name: 'platform' }],
 ];
@@ -72,6 +73,7 @@ type IdKind =
   | 'sso_test'
   | 'session'
   | 'job'
+  | 'analytics_view'
   | 'public';
 
 /** Bodies for the writes an organization role can reach, so validation does not answer before the lookup. */
@@ -120,6 +122,8 @@ function idsOf(kind: IdKind, b: TenantOrg): string[] {
       return [b.invitation.id];
     case 'job':
       return [b.job];
+    case 'analytics_view':
+      return [b.analyticsView];
     case 'token':
     case 'scope_target':
     case 'platform':
