@@ -20,8 +20,8 @@ export interface RangePlan {
 /**
  * Which rollup table answers a range: the finest that fits it (minutes up to 6 hours, hours up to 31 days,
  * days beyond) and still holds rows that old (minutes are kept `minuteDays`, hours `hourDays`). An interval
- * finer than that table is refused; a coarser one sums its buckets. The range is widened to whole intervals
- * (UTC), so sums are exact: every request of a bucket is in it or not.
+ * finer than that table is refused; a coarser one is read from its own table. The range is widened to whole
+ * intervals (UTC), so sums are exact: every request of a bucket is in it or not.
  */
 export function planRange(
   range: { from: number; to: number; interval?: Grain | undefined },
@@ -40,6 +40,9 @@ export function planRange(
       'validation_failed',
       `interval=${interval} is finer than this range allows (${grain}): minutes need a range of at most 6 hours within the last ${retention.minuteDays} days, hours at most 31 days within the last ${retention.hourDays} days`,
     );
+  // The range is aligned to whole intervals, so the interval's own table answers exactly, and it is smaller
+  // (coarser tables are kept at least as long as finer ones).
+  grain = interval;
   const width = GRAINS[interval].ms;
   const alignedFrom = Math.floor(from / width) * width;
   const alignedTo = Math.ceil(to / width) * width;

@@ -19,6 +19,8 @@ export interface RollupFilter {
   to: number;
   /** Exact dimension values. */
   equals: Partial<Record<Dimension, string>>;
+  /** One of these keys (a key list's spend column). */
+  keyIds?: string[] | undefined;
   /** 'success' (2xx) or 'error' (anything else). */
   outcome?: 'success' | 'error' | undefined;
 }
@@ -90,6 +92,7 @@ export class AnalyticsRepository {
       .where('bucket', '<', filter.to);
     for (const [dimension, value] of Object.entries(filter.equals) as Array<[Dimension, string]>)
       query = query.where(dimension, '=', value);
+    if (filter.keyIds) query = query.where('key_id', 'in', filter.keyIds.length > 0 ? filter.keyIds : ['']);
     if (filter.outcome === 'success') query = query.where('status_class', '=', '2xx');
     else if (filter.outcome === 'error') query = query.where('status_class', '!=', '2xx');
     if (options.groupBy && options.groups) {

@@ -31,7 +31,9 @@ export const AnalyticsQuery = Type.Object({
   ),
   model: Type.Optional(Type.String({ maxLength: 200 })),
   channelId: Type.Optional(Type.String({ maxLength: 100 })),
-  keyId: Type.Optional(Type.String({ maxLength: 100 })),
+  keyId: Type.Optional(
+    Type.String({ maxLength: 4000, description: 'One key id, or several separated by commas (at most 100)' }),
+  ),
   userId: Type.Optional(Type.String({ maxLength: 100 })),
   teamId: Type.Optional(Type.String({ maxLength: 100 })),
   status: Type.Optional(

@@ -209,13 +209,15 @@ function rollupFilter(plan: RangePlan, params: AnalyticsParams): RollupFilter {
   const equals: RollupFilter['equals'] = {};
   if (f.model !== undefined) equals.model = f.model;
   if (f.channelId !== undefined) equals.channel_id = f.channelId;
-  if (f.keyId !== undefined) equals.key_id = f.keyId;
+  // A comma-separated list of keys: one of them (the spend column of a key list).
+  const keyIds = f.keyId?.includes(',') ? f.keyId.split(',').slice(0, 100) : undefined;
+  if (f.keyId !== undefined && !keyIds) equals.key_id = f.keyId;
   if (f.userId !== undefined) equals.user_id = f.userId;
   if (f.teamId !== undefined) equals.team_id = f.teamId;
   let outcome: RollupFilter['outcome'];
   if (f.status === 'success' || f.status === 'error') outcome = f.status;
   else if (f.status !== undefined) equals.status_class = f.status;
-  return { table: GRAINS[plan.grain].table, from: plan.from, to: plan.to, equals, outcome };
+  return { table: GRAINS[plan.grain].table, from: plan.from, to: plan.to, equals, keyIds, outcome };
 }
 
 const EMPTY_SUMS: Record<Sum, number> = {

@@ -15,6 +15,7 @@ import {
   Setting,
   Stamp,
   Timer,
+  TrendCharts,
   User,
   UserFilled,
   Wallet,
@@ -203,6 +204,14 @@ export const PAGES: readonly ConsolePage[] = [
     permission: ['usage.read'],
     icon: DataAnalysis,
     component: () => import('@/views/admin/overview/OverviewPage.vue'),
+  },
+  {
+    area: 'admin',
+    path: '/admin/analytics',
+    title: 'nav.admin.analytics',
+    permission: ['usage.read'],
+    icon: TrendCharts,
+    component: () => import('@/views/admin/analytics/AnalyticsPage.vue'),
   },
   {
     area: 'admin',
