@@ -21,11 +21,12 @@ describe.skipIf(!HAVE_CHROMIUM)('the Analytics page of the console', { timeout: 
     t = await startTestApp();
     const call = client(t.url);
     const admin = await register(call, 'analytics-admin@example.com', PASSWORD);
-    const created = await call<{ id: string }>('POST', '/api/keys', {
+    const created = await call<{ key: { id: string } }>('POST', '/api/keys', {
       token: admin.token,
       body: { name: 'reporting' },
     });
-    keyId = created.body.id;
+    keyId = created.body.key.id;
+    expect(keyId).toMatch(/^key_/);
     const user = await t.services.users.findByEmail('analytics-admin@example.com');
     const now = Date.now();
     for (let i = 0; i < 30; i++) {
