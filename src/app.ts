@@ -22,6 +22,7 @@ import { jobRoutes } from './jobs/routes.js';
 import { JobsService } from './jobs/service.js';
 import { accessRuleRoutes } from './modules/access-rules/routes.js';
 import { alertRoutes } from './modules/alerts/routes.js';
+import { analyticsRoutes } from './modules/analytics/routes.js';
 import { auditRoutes } from './modules/audit/routes.js';
 import { createAccessHook } from './modules/auth/guard.js';
 import { authRoutes } from './modules/auth/routes.js';
@@ -276,6 +277,7 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
         clock: services.clock,
       }),
     );
+    await scope.register(analyticsRoutes({ analytics: services.analytics, now: () => services.clock.now() }));
     await scope.register(
       limitRoutes({
         limits: services.limits,

@@ -25,6 +25,13 @@ import { AccessService } from './modules/access/service.js';
 import { AccessRulesRepository } from './modules/access-rules/repository.js';
 import { AccessRulesService } from './modules/access-rules/service.js';
 import { type Alerts, createAlerts } from './modules/alerts/index.js';
+import {
+  AnalyticsRepository,
+  AnalyticsService,
+  HOUR_RETENTION_DAYS,
+  MINUTE_RETENTION_DAYS,
+  registerAnalyticsJobs,
+} from './modules/analytics/index.js';
 import { AuditRepository } from './modules/audit/repository.js';
 import { AuditService, SYSTEM_ACTOR } from './modules/audit/service.js';
 import { createArgon2Hasher, type PasswordHasher } from './modules/auth/passwords.js';
@@ -82,6 +89,7 @@ import { createObservability, type Observability, type RequestTracing } from './
 
 /** Everything the app is built from. Tests build their own with a temp database and a fake clock. */
 export interface Services {
+  analytics: AnalyticsService;
   config: Config;
   database: DatabaseHandle;
   clock: Clock;
@@ -424,6 +432,7 @@ export function createServices(options: ServiceOptions): Services {
   });
   const retention = new LogRetention(usageRepo, clock, { retentionDays: () => settings.get().logRetentionDays });
   registerRetentionJobs(jobs, retention, jobLog, () => settings.load());
+  registerAnalyticsJobs(jobs, db, clock, jobLog);
   registerResponsesJobs(jobs, responses, jobLog, () => settings.load());
   registerBackupJobs(jobs, database, config.backups, jobLog);
   const payments = createPayments({
@@ -509,6 +518,13 @@ export function createServices(options: ServiceOptions): Services {
     catalog,
     recorder,
     logs,
+    analytics: new AnalyticsService({
+      repo: new AnalyticsRepository(db),
+      clock,
+      newId: ids,
+      retention: { minuteDays: MINUTE_RETENTION_DAYS, hourDays: HOUR_RETENTION_DAYS },
+      flush: () => recorder.flush(),
+    }),
     gateway,
     limits,
     enforcer,

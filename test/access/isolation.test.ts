@@ -61,6 +61,7 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   [/^\/api\/(admin\/)?jobs\/\{id\}/, 'job', { id: 'job' }],
   // A log export is a job of its user.
   [/^\/api\/logs\/exports\/\{id\}/, 'log export', { id: 'job' }],
+  [/^\/api\/analytics\/views\/\{id\}/, 'analytics view', { id: 'analytics_view' }],
   // Schedules are the instance's own (platform.settings): org roles are refused.
   [/^\/api\/admin\/jobs\/schedules\/\{name\}/, 'job schedule', { name: 'platform' }],
 ];
@@ -80,6 +81,7 @@ type IdKind =
   | 'session'
   | 'job'
   | 'statement'
+  | 'analytics_view'
   | 'public';
 
 /** Bodies for the writes an organization role can reach, so validation does not answer before the lookup. */
@@ -133,6 +135,8 @@ function idsOf(kind: IdKind, b: TenantOrg): string[] {
       return [b.job];
     case 'statement':
       return statementsOfB;
+    case 'analytics_view':
+      return [b.analyticsView];
     case 'token':
     case 'scope_target':
     case 'platform':

@@ -59,6 +59,8 @@ export interface TenantOrg {
   invitation: { id: string; email: string };
   /** A job of the organization started by its developer (queued: no worker runs in the tenancy app). */
   job: string;
+  /** A saved analytics view of its owner. */
+  analyticsView: string;
   /** Every string of this organization a leak would show (ids, emails, names, hints, slug). */
   secrets: string[];
 }
@@ -241,9 +243,17 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
     orgId: org.id,
     userId: members.developer.userId,
   });
+  const view = await ok<{ id: string }>(
+    call,
+    'POST',
+    '/api/analytics/views',
+    { ...as(members.owner), body: { name: `view ${tag}`, query: { groupBy: 'model' } } },
+    201,
+  );
   const keys = [...Object.values(personal), devTeamKey, service, otherService];
   const secrets = [
     job.id,
+    view.id,
     org.id,
     org.slug,
     org.name,
@@ -274,6 +284,7 @@ async function buildOrg(t: TestApp, call: Call, admin: SignedIn): Promise<Tenant
     sessionId,
     invitation: { id: invitation.id, email: invitation.email },
     job: job.id,
+    analyticsView: view.id,
     secrets,
   };
 }

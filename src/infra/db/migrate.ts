@@ -21,6 +21,7 @@ import * as m0025 from './migrations/0025_statements.js';
 import * as m0022 from './migrations/0022_alerts.js';
 import * as m0020 from './migrations/0020_batches.js';
 import * as m0019 from './migrations/0019_unit_prices.js';
+import * as m0021 from './migrations/0021_analytics.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -47,6 +48,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0022_alerts': m0022,
   '0020_batches': m0020,
   '0019_unit_prices': m0019,
+  '0021_analytics': m0021,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -296,6 +296,10 @@ export interface Database {
   files: FilesTable;
   batches: BatchesTable;
   batch_results: BatchResultsTable;
+  analytics_minute: AnalyticsRollupTable;
+  analytics_hour: AnalyticsRollupTable;
+  analytics_day: AnalyticsRollupTable;
+  analytics_views: AnalyticsViewsTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -899,4 +903,40 @@ export interface BatchResultsTable {
   line: number;
   ok: number;
   body: string;
+}
+
+/**
+ * A rollup of the request log (src/modules/analytics/rollup.ts): one bucket (epoch ms, UTC-aligned) of one
+ * group; dimensions a request has none of are ''. `lat_00`…`lat_39` and `ttft_00`…`ttft_39` are histogram
+ * bucket counts (src/modules/analytics/histogram.ts).
+ */
+export interface AnalyticsRollupTable {
+  bucket: number;
+  org_id: string;
+  team_id: string;
+  user_id: string;
+  key_id: string;
+  model: string;
+  channel_id: string;
+  status_class: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  cost_micros: number;
+  price_micros: number;
+  latency_ms_sum: number;
+  [histogram: `lat_${number}` | `ttft_${number}`]: number;
+}
+
+/** A user's saved view of the analytics page: its query string parameters as JSON. */
+export interface AnalyticsViewsTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  name: string;
+  query: string;
+  created_at: number;
 }

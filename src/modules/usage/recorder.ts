@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { UsageSink } from '../../gateway/ports.js';
 import type { Database, RequestLogsTable } from '../../infra/db/schema.js';
+import { type RollupWrite, rollupStatements, rollupsOf, writeRollups } from '../analytics/writer.js';
 import { type LogBatch, type LogWriter, SqliteLogWriter } from './sqlite-log-writer.js';
 
 /** Every column of a request log row, in a fixed order (the type check below keeps it complete). */
@@ -261,10 +262,8 @@ export class UsageRecorder implements UsageSink {
    */
   private async insert(rows: RequestLogsTable[]): Promise<void> {
     const chunks = chunkSizes(rows.length);
-    if (chunks.length === 1) {
-      await this.db.executeQuery(this.insertQuery(rows, 0, rows.length));
-      return;
-    }
+    // The analytics rollups of the batch are upserted in the same transaction: they never disagree with the log.
+    const rollups = rollupsOf(rows);
     await this.db.transaction().execute(async (trx) => {
       let offset = 0;
       for (const size of chunks) {
@@ -272,6 +271,7 @@ export class UsageRecorder implements UsageSink {
         await trx.executeQuery(this.insertQuery(rows, offset, size));
         offset += size;
       }
+      await writeRollups(trx, rollups);
     });
   }
 
@@ -288,7 +288,7 @@ export class UsageRecorder implements UsageSink {
       .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', 2)]))
       .compile();
     if (touch.parameters.join() !== '1,key,2') throw new Error('unexpected update statement shape');
-    this.#writer = new SqliteLogWriter(this.#sqliteFile as string, insertSql, touch.sql);
+    this.#writer = new SqliteLogWriter(this.#sqliteFile as string, insertSql, touch.sql, rollupStatements());
     return this.#writer;
   }
 
@@ -300,7 +300,8 @@ export class UsageRecorder implements UsageSink {
       chunks.push({ rows: size, parameters: this.insertQuery(rows, offset, size).parameters as unknown[] });
       offset += size;
     }
-    return { chunks, touches: [...latestUse(rows)] };
+    const rollups: RollupWrite[] = rollupsOf(rows);
+    return { chunks, touches: [...latestUse(rows)], rollups };
   }
 
   /** `insert into request_logs … values (…), (…)` for rows[offset, offset + count), with its parameters. */

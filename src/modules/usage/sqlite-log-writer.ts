@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { RollupWrite } from '../analytics/writer.js';
 
 /** One batch for the writer: parameter arrays of the prepared inserts, and keys' latest use. */
 export interface LogBatch {
@@ -7,6 +8,8 @@ export interface LogBatch {
   chunks: Array<{ rows: number; parameters: unknown[] }>;
   /** `[keyId, at]`: set api_keys.last_used_at to `at` where it is older. */
   touches: Array<[string, number]>;
+  /** Analytics rollup rows to upsert in the same transaction: `[table, parameters]` (see analytics/writer.ts). */
+  rollups: RollupWrite[];
 }
 
 /** Writes request-log batches somewhere other than the event loop's thread. */
@@ -38,9 +41,19 @@ const insert = (rows) => {
   return statement;
 };
 const touch = db.prepare(workerData.touchSql);
+const upserts = new Map();
+const upsert = (table) => {
+  let statement = upserts.get(table);
+  if (!statement) {
+    statement = db.prepare(workerData.rollupSql[table]);
+    upserts.set(table, statement);
+  }
+  return statement;
+};
 const write = db.transaction((batch) => {
   for (const chunk of batch.chunks) insert(chunk.rows).run(chunk.parameters);
   for (const [keyId, at] of batch.touches) touch.run(at, keyId, at);
+  for (const [table, parameters] of batch.rollups) upsert(table).run(parameters);
 });
 parentPort.on('message', (message) => {
   if (message.close) {
@@ -80,6 +93,8 @@ export class SqliteLogWriter implements LogWriter {
     private readonly insertSql: Record<number, string>,
     /** `update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)`. */
     private readonly touchSql: string,
+    /** The one-row analytics rollup upsert of each rollup table (`?` placeholders). */
+    private readonly rollupSql: Record<string, string>,
   ) {}
 
   write(batch: LogBatch): Promise<void> {
@@ -109,7 +124,13 @@ export class SqliteLogWriter implements LogWriter {
     const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { driverPath, file: this.file, insertSql: this.insertSql, touchSql: this.touchSql },
+      workerData: {
+        driverPath,
+        file: this.file,
+        insertSql: this.insertSql,
+        touchSql: this.touchSql,
+        rollupSql: this.rollupSql,
+      },
     });
     worker.unref();
     worker.on('message', (reply: { id: number; ok: boolean; message?: string }) => {

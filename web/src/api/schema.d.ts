@@ -10142,6 +10142,486 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Requests, errors, tokens, cost and latency percentiles over a range, by group and interval, from the rollups (usage.read / logs.all: the organization; logs.team: your teams; logs.own: yours) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Start (epoch ms); default: 24 hours before `to` */
+                    from?: number;
+                    /** @description End, exclusive (epoch ms); default: now */
+                    to?: number;
+                    /** @description Bucket width of the series (default: the range's own table) */
+                    interval?: "minute" | "hour" | "day";
+                    /** @description What the groups are */
+                    groupBy?: "model" | "channel" | "key" | "user" | "team" | "organization" | "status";
+                    /** @description Comma-separated: requests, errors, error_rate, tokens, prompt_tokens, completion_tokens, cost, price, latency_avg, latency_p50, latency_p95, latency_p99, ttft_p50, ttft_p95 */
+                    metrics?: string;
+                    /** @description Groups returned, largest first (default 10) */
+                    top?: number;
+                    /** @description How groups are ranked (default requests) */
+                    sort?: "requests" | "errors" | "tokens" | "cost" | "price";
+                    model?: string;
+                    channelId?: string;
+                    /** @description One key id, or several separated by commas (at most 100) */
+                    keyId?: string;
+                    userId?: string;
+                    teamId?: string;
+                    /** @description 'success', 'error' or a status class ('4xx') */
+                    status?: string;
+                    /** @description Narrow to your own requests or your teams’ */
+                    scope?: "own" | "team" | "all";
+                    /** @description csv: the series as CSV */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The rollup table read: minute, hour or day */
+                            grain: string;
+                            interval: string;
+                            /** @description Epoch milliseconds */
+                            from: number;
+                            /** @description Epoch milliseconds */
+                            to: number;
+                            groupBy: string | null;
+                            metrics: string[];
+                            totals: {
+                                requests: number;
+                                errors: number;
+                                errorRate: number;
+                                promptTokens: number;
+                                completionTokens: number;
+                                cachedTokens: number;
+                                reasoningTokens: number;
+                                tokens: number;
+                                /** @description Upstream cost, micro-USD */
+                                costMicros: number;
+                                /** @description List price (what the customer pays), micro-units */
+                                priceMicros: number;
+                                latencyAvgMs: number | null;
+                                /** @description From the rollups’ histograms: within one bucket (≤ 41 %) */
+                                latencyP50Ms: number | null;
+                                latencyP95Ms: number | null;
+                                latencyP99Ms: number | null;
+                                ttftP50Ms: number | null;
+                                ttftP95Ms: number | null;
+                            };
+                            groups: {
+                                key: string;
+                                label: string | null;
+                                metrics: {
+                                    requests: number;
+                                    errors: number;
+                                    errorRate: number;
+                                    promptTokens: number;
+                                    completionTokens: number;
+                                    cachedTokens: number;
+                                    reasoningTokens: number;
+                                    tokens: number;
+                                    /** @description Upstream cost, micro-USD */
+                                    costMicros: number;
+                                    /** @description List price (what the customer pays), micro-units */
+                                    priceMicros: number;
+                                    latencyAvgMs: number | null;
+                                    /** @description From the rollups’ histograms: within one bucket (≤ 41 %) */
+                                    latencyP50Ms: number | null;
+                                    latencyP95Ms: number | null;
+                                    latencyP99Ms: number | null;
+                                    ttftP50Ms: number | null;
+                                    ttftP95Ms: number | null;
+                                };
+                            }[];
+                            series: {
+                                /** @description Epoch milliseconds */
+                                at: number;
+                                key: string;
+                                metrics: {
+                                    requests: number;
+                                    errors: number;
+                                    errorRate: number;
+                                    promptTokens: number;
+                                    completionTokens: number;
+                                    cachedTokens: number;
+                                    reasoningTokens: number;
+                                    tokens: number;
+                                    /** @description Upstream cost, micro-USD */
+                                    costMicros: number;
+                                    /** @description List price (what the customer pays), micro-units */
+                                    priceMicros: number;
+                                    latencyAvgMs: number | null;
+                                    /** @description From the rollups’ histograms: within one bucket (≤ 41 %) */
+                                    latencyP50Ms: number | null;
+                                    latencyP95Ms: number | null;
+                                    latencyP99Ms: number | null;
+                                    ttftP50Ms: number | null;
+                                    ttftP95Ms: number | null;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your saved analytics views in the current organization */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                name: string;
+                                query: {
+                                    [key: string]: string;
+                                };
+                                /** @description Epoch milliseconds */
+                                createdAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Save a view (a name and the page’s query parameters) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        query: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            query: {
+                                [key: string]: string;
+                            };
+                            /** @description Epoch milliseconds */
+                            createdAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/views/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one of your saved views */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/limits/{scope}/{id}": {
         parameters: {
             query?: never;

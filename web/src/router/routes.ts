@@ -218,6 +218,14 @@ export const PAGES: readonly ConsolePage[] = [
   },
   {
     area: 'admin',
+    path: '/admin/analytics',
+    title: 'nav.admin.analytics',
+    permission: ['usage.read'],
+    icon: TrendCharts,
+    component: () => import('@/views/admin/analytics/AnalyticsPage.vue'),
+  },
+  {
+    area: 'admin',
     path: '/admin/channels',
     title: 'nav.admin.channels',
     permission: ['channels.read'],

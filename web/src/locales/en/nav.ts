@@ -20,6 +20,7 @@ export default {
   admin: {
     // The platform admin's list of every organization.
     organizations: 'Organizations',
+    analytics: 'Analytics',
     overview: 'Overview',
     channels: 'Channels',
     models: 'Models & prices',

@@ -20,6 +20,7 @@ export default {
   admin: {
     // The platform admin's list of every organization.
     organizations: '所有组织',
+    analytics: '数据分析',
     overview: '概览',
     channels: '渠道',
     models: '模型与价格',

@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// Analytics benchmark (issue #20): seeds N request-log rows (default 10 million) over 90 days, builds their
+// rollups with the upgrade backfill (the same rollups the usage writer upserts), and times typical
+// GET /api/analytics queries through AnalyticsService (what the route calls), median of several runs.
+// Runs the compiled code in dist/ (`npx tsc -p tsconfig.build.json` first).
+//   node bench/analytics.mjs [--rows N] [--pg URL] [--repeats R] [--keep FILE]
+// --pg: PostgreSQL (a temporary database is created in the server URL given and dropped afterwards);
+// default SQLite in a temporary directory.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const ROWS = Number(option('rows', 10_000_000));
+const REPEATS = Number(option('repeats', 5));
+const PG = option('pg', undefined);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const load = (path) => import(pathToFileURL(join(root, 'dist', path)).href);
+const { openDatabase } = await load('infra/db/client.js');
+const { migrateToLatest } = await load('infra/db/migrate.js');
+const { backfillRollups } = await load('modules/analytics/backfill.js');
+const { AnalyticsRepository } = await load('modules/analytics/repository.js');
+const { AnalyticsService } = await load('modules/analytics/service.js');
+const { MINUTE_RETENTION_DAYS, HOUR_RETENTION_DAYS } = await load('modules/analytics/retention.js');
+const { sql } = await import('kysely');
+
+const DAY = 86_400_000;
+const SPAN = 90 * DAY;
+const NOW = Math.floor(Date.UTC(2026, 11, 1, 12, 0, 0) / 60_000) * 60_000;
+const START = NOW - SPAN;
+const CHUNK = 500_000;
+const ORGS = 5;
+const KEYS = 200;
+const USERS = 50;
+const TEAMS = 10;
+const MODELS = [
+  'gpt-4o',
+  'gpt-4o-mini',
+  'claude-sonnet',
+  'claude-haiku',
+  'gemini-pro',
+  'deepseek-chat',
+  'llama-70b',
+  'qwen-72b',
+];
+
+let dataDir;
+let database;
+let admin;
+let pgName;
+if (PG) {
+  const pg = (await import('pg')).default;
+  pgName = `aihub_bench_${process.pid}`;
+  admin = new pg.Client({ connectionString: PG });
+  await admin.connect();
+  await admin.query(`create database ${pgName}`);
+  const url = new URL(PG);
+  url.pathname = `/${pgName}`;
+  dataDir = mkdtempSync(join(tmpdir(), 'aihub-analytics-'));
+  database = openDatabase({ dataDir, url: url.toString() });
+} else {
+  dataDir = mkdtempSync(join(tmpdir(), 'aihub-analytics-'));
+  database = openDatabase({ dataDir });
+}
+const db = database.db;
+const engine = PG ? 'postgres' : 'sqlite';
+await migrateToLatest(db);
+
+/**
+ * The rows i in [lo, hi), generated in SQL (no round trip per row). A key belongs to one user, team and
+ * organization and uses two models; a model goes to one of two channels; 97 % succeed, 2 % are 429, 1 % 502;
+ * latencies spread over 20 ms – 30 s, half the requests stream (with a TTFT).
+ */
+function seedSql(lo, hi) {
+  const key = `(i * 7919) % ${KEYS}`;
+  const model = `((${key}) + (i / 13) % 2) % ${MODELS.length}`;
+  const modelName = `case ${MODELS.map((m, n) => `when ${model} = ${n} then '${m}'`).join(' ')} end`;
+  const status = 'case when i % 100 < 97 then 200 when i % 100 < 99 then 429 else 502 end';
+  const latency = '20 + ((i * 104729) % 1000) * ((i * 7) % 30)';
+  const columns = `id, at, user_id, key_id, org_id, team_id, channel_id, model, upstream_model, endpoint, stream, status,
+    error_code, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, estimated, cost_micros, price_micros,
+    latency_ms, ttft_ms, client_ip, attempts, request_body, response_body`;
+  const id = PG ? `'req_' || lpad(i::text, 12, '0')` : `printf('req_%012d', i)`;
+  const select = `select ${id}, ${START} + (i * ${SPAN}) / ${ROWS}, 'usr_' || ((${key}) % ${USERS}), 'key_' || (${key}),
+    'org_' || ((${key}) % ${ORGS}), 'team_' || ((${key}) % ${TEAMS}), 'chn_' || ((${model}) * 2 + i % 2), ${modelName}, null,
+    'chat', i % 2, ${status}, case when i % 100 < 97 then null else 'upstream_error' end, (i * 31) % 2000,
+    (i * 17) % 800, 0, 0, 0, (i * 13) % 9000, (i * 13) % 9000 + 500, ${latency},
+    case when i % 2 = 1 then (${latency}) / 5 else null end, null, null, null, null`;
+  if (PG)
+    return `insert into request_logs (${columns}) ${select} from generate_series(${lo}::bigint, ${hi - 1}::bigint) as s(i)`;
+  return `with recursive seq(i) as (select ${lo} union all select i + 1 from seq where i < ${hi - 1})
+    insert into request_logs (${columns}) ${select} from seq`;
+}
+
+const time = async (label, fn) => {
+  const started = performance.now();
+  const value = await fn();
+  const ms = performance.now() - started;
+  console.log(`${label}: ${(ms / 1000).toFixed(1)} s`);
+  return { value, ms };
+};
+
+console.log(`# ${engine}, ${ROWS.toLocaleString('en')} request-log rows over 90 days`);
+const seed = await time('seed request_logs', async () => {
+  for (let lo = 0; lo < ROWS; lo += CHUNK) {
+    const hi = Math.min(ROWS, lo + CHUNK);
+    // SQLite's compiled-in recursion has no depth limit for this form; one chunk per transaction.
+    await sql.raw(seedSql(lo, hi)).execute(db);
+    process.stdout.write(`  ${hi.toLocaleString('en')}\r`);
+  }
+});
+const backfill = await time(
+  'build rollups (backfill: hours from the log, days from hours, minutes of the last 3 days)',
+  () => backfillRollups(db, NOW, MINUTE_RETENTION_DAYS),
+);
+if (PG) await sql.raw('analyze').execute(db);
+else await sql.raw('analyze').execute(db);
+
+const counts = {};
+for (const table of ['request_logs', 'analytics_minute', 'analytics_hour', 'analytics_day'])
+  counts[table] = Number((await sql.raw(`select count(*) as n from ${table}`).execute(db)).rows[0].n);
+console.log(counts);
+
+const analytics = new AnalyticsService({
+  repo: new AnalyticsRepository(db),
+  clock: { now: () => NOW },
+  newId: (p) => `${p}_bench`,
+  retention: { minuteDays: MINUTE_RETENTION_DAYS, hourDays: HOUR_RETENTION_DAYS },
+});
+const org = { orgId: 'org_1', instanceWide: false };
+const developer = { orgId: 'org_1', instanceWide: false, within: { userId: 'usr_1', teamIds: [] } };
+const teamAdmin = { orgId: 'org_1', instanceWide: false, within: { userId: 'usr_1', teamIds: ['team_1', 'team_6'] } };
+const ALL = ['requests', 'errors', 'tokens', 'cost', 'latency_p50', 'latency_p95', 'ttft_p50'];
+const base = { metrics: ALL, top: 10, sort: 'requests', filters: {} };
+const QUERIES = [
+  [
+    'last 6 h by key, per minute (minute rollups)',
+    org,
+    { ...base, from: NOW - 6 * 3_600_000, to: NOW, groupBy: 'key' },
+  ],
+  ['last 24 h by model, per hour (hour rollups)', org, { ...base, from: NOW - DAY, to: NOW, groupBy: 'model' }],
+  ['last 7 days by channel, per hour', org, { ...base, from: NOW - 7 * DAY, to: NOW, groupBy: 'channel' }],
+  [
+    'last 30 days by user, per day (hour rollups)',
+    org,
+    { ...base, from: NOW - 30 * DAY, to: NOW, groupBy: 'user', interval: 'day' },
+  ],
+  ['last 90 days by model, per day (day rollups)', org, { ...base, from: NOW - 90 * DAY, to: NOW, groupBy: 'model' }],
+  [
+    'last 30 days, status errors by key, sorted by cost',
+    org,
+    { ...base, from: NOW - 30 * DAY, to: NOW, groupBy: 'key', sort: 'cost', filters: { status: 'error' } },
+  ],
+  [
+    'developer: own keys, last 30 days by key, per day',
+    developer,
+    { ...base, from: NOW - 30 * DAY, to: NOW, groupBy: 'key', interval: 'day' },
+  ],
+  ['team admin: teams, last 7 days by team', teamAdmin, { ...base, from: NOW - 7 * DAY, to: NOW, groupBy: 'team' }],
+];
+
+const results = [];
+for (const [label, scope, params] of QUERIES) {
+  await analytics.query(scope, params); // warm the cache (pages of the table)
+  const times = [];
+  let answer;
+  for (let r = 0; r < REPEATS; r++) {
+    const started = performance.now();
+    answer = await analytics.query(scope, params);
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  results.push({
+    label,
+    median,
+    max: times[times.length - 1],
+    grain: answer.grain,
+    groups: answer.groups.length,
+    points: answer.series.length,
+  });
+  console.log(
+    `${label}: median ${median.toFixed(1)} ms, max ${times[times.length - 1].toFixed(1)} ms (${answer.grain}, ${answer.groups.length} groups, ${answer.series.length} points)`,
+  );
+}
+
+// For comparison: the first 24-hour query straight over the raw log (what rollups avoid).
+const raw = await time('same 24 h by model over raw request_logs (no percentiles)', () =>
+  sql
+    .raw(
+      `select model, count(*), sum(prompt_tokens + completion_tokens), sum(cost_micros) from request_logs where org_id = 'org_1' and at >= ${NOW - DAY} and at < ${NOW} group by model`,
+    )
+    .execute(db),
+);
+const raw30 = await time('30 days by user over raw request_logs (no percentiles)', () =>
+  sql
+    .raw(
+      `select user_id, count(*), sum(prompt_tokens + completion_tokens), sum(cost_micros) from request_logs where org_id = 'org_1' and at >= ${NOW - 30 * DAY} and at < ${NOW} group by user_id`,
+    )
+    .execute(db),
+);
+
+console.log('\n| query | median ms | max ms | table | groups | points |\n|---|---|---|---|---|---|');
+for (const r of results)
+  console.log(`| ${r.label} | ${r.median.toFixed(1)} | ${r.max.toFixed(1)} | ${r.grain} | ${r.groups} | ${r.points} |`);
+console.log(
+  `\nseed ${(seed.ms / 1000).toFixed(0)} s, rollups ${(backfill.ms / 1000).toFixed(0)} s; raw-log 24 h query ${raw.ms.toFixed(0)} ms, raw 30 days ${raw30.ms.toFixed(0)} ms; rows ${JSON.stringify(counts)}`,
+);
+
+await db.destroy();
+if (admin) {
+  await admin.query(`drop database ${pgName}`);
+  await admin.end();
+}
+if (!args.includes('--keep')) rmSync(dataDir, { recursive: true, force: true });
