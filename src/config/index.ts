@@ -203,7 +203,8 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
   {
     name: 'AIHUB_JOBS_POLL_MS',
     default: '1000',
-    description: 'How often an idle embedded-queue worker looks for due jobs and schedules',
+    description:
+      'How often an idle embedded-queue worker looks for due jobs and schedules (BullMQ: fires schedules, sees cancels from elsewhere)',
   },
   {
     name: 'AIHUB_BACKUP_SCHEDULE',
