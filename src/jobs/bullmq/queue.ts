@@ -145,13 +145,13 @@ export class BullMqJobQueue implements JobQueue {
     for (const definition of this.#registry.schedules()) await this.#schedules.upsert(definition, now);
     if (options.workers === false || this.#working) return;
     this.#working = true;
-    const { lib, redis } = await this.#store.open();
+    const { lib, workerRedis } = await this.#store.open();
     for (const definition of this.#registry.types()) {
       const worker = new lib.Worker<JobData, unknown, string>(
         definition.type,
         (job, token) => this.#process(lib, definition, job, token),
         {
-          connection: redis,
+          connection: workerRedis,
           prefix: this.#store.bullPrefix,
           concurrency: definition.concurrency ?? 1,
           lockDuration: this.#leaseMs,

@@ -24,7 +24,10 @@ type BullMq = typeof import('bullmq');
 const PARKED_MS = 365 * 24 * 3_600_000;
 
 interface Connection {
+  /** Our commands and the queues': fail after two retries (an API call errors rather than hangs without Redis). */
   redis: Redis;
+  /** The workers' (BullMQ duplicates it to block on): retries forever, as BullMQ requires of workers. */
+  workerRedis: Redis;
   lib: BullMq;
   queues: Map<string, BullQueue>;
 }
@@ -57,9 +60,9 @@ export class BullStore {
   open(): Promise<Connection> {
     this.#connection ??= (async () => {
       const [lib, { Redis }] = await Promise.all([import('bullmq'), import('ioredis')]);
-      // BullMQ's workers block on this connection's duplicates: no retry limit per command (BullMQ requires it).
-      const redis = new Redis(this.url, { maxRetriesPerRequest: null, keyPrefix: '' });
-      return { redis, lib, queues: new Map() };
+      const redis = new Redis(this.url, { maxRetriesPerRequest: 2, keyPrefix: '' });
+      const workerRedis = new Redis(this.url, { maxRetriesPerRequest: null, keyPrefix: '', lazyConnect: true });
+      return { redis, workerRedis, lib, queues: new Map() };
     })();
     return this.#connection;
   }
@@ -72,9 +75,11 @@ export class BullStore {
     const pending = this.#connection;
     this.#connection = undefined;
     if (!pending) return;
-    const { redis, queues } = await pending;
+    const { redis, workerRedis, queues } = await pending;
     await Promise.all([...queues.values()].map((q) => q.close()));
     await redis.quit().catch(() => redis.disconnect());
+    if (workerRedis.status === 'wait') workerRedis.disconnect();
+    else await workerRedis.quit().catch(() => workerRedis.disconnect());
   }
 
   async queue(type: string): Promise<BullQueue> {
