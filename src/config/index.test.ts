@@ -112,15 +112,14 @@ describe('loadConfig', () => {
     for (const v of CONFIG_VARIABLES) expect(v.default.length * v.description.length, v.name).toBeGreaterThan(0);
   });
 
-  it('refuses a job queue it does not have, naming the variable', () => {
-    expect(() => loadConfig({ AIHUB_JOBS: 'bullmq', REDIS_URL: 'redis://cache:6379' })).toThrow(/AIHUB_JOBS=bullmq/);
-    expect(() => loadConfig({ AIHUB_JOBS: 'celery' })).toThrow(/AIHUB_JOBS="celery"/);
+  it('picks the job queue: BullMQ with REDIS_URL, embedded without; refuses what it cannot run', () => {
+    expect(loadConfig({}).jobs).toEqual({ backend: 'embedded', workers: true, pollMs: 1000 });
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).jobs.backend).toBe('bullmq');
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379', AIHUB_JOBS: 'embedded' }).jobs.backend).toBe('embedded');
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379', AIHUB_JOBS: 'BullMQ' }).jobs.backend).toBe('bullmq');
+    expect(() => loadConfig({ AIHUB_JOBS: 'bullmq' })).toThrow(/AIHUB_JOBS=bullmq needs REDIS_URL/);
+    expect(() => loadConfig({ AIHUB_JOBS: 'celery' })).toThrow(/AIHUB_JOBS="celery" must be embedded or bullmq/);
     expect(() => loadConfig({ AIHUB_JOBS_POLL_MS: '5' })).toThrow(/AIHUB_JOBS_POLL_MS/);
-    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).jobs).toEqual({
-      backend: 'embedded',
-      workers: true,
-      pollMs: 1000,
-    });
   });
 
   it('accepts `*` for CORS, sqlite: URLs, port 0 and a base64 secret key', () => {

@@ -212,8 +212,8 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
   },
   {
     name: 'AIHUB_JOBS',
-    default: 'embedded',
-    description: 'Job queue: embedded (jobs in the database; BullMQ on Redis is not available yet)',
+    default: '(bullmq when REDIS_URL is set, else embedded)',
+    description: 'Job queue: embedded (jobs in the database) or bullmq (BullMQ on Redis at REDIS_URL)',
   },
   {
     name: 'AIHUB_WORKERS',
@@ -223,7 +223,8 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
   {
     name: 'AIHUB_JOBS_POLL_MS',
     default: '1000',
-    description: 'How often an idle embedded-queue worker looks for due jobs and schedules',
+    description:
+      'How often an idle embedded-queue worker looks for due jobs and schedules (BullMQ: fires schedules, sees cancels from elsewhere)',
   },
   {
     name: 'AIHUB_BLOB_DIR',
@@ -470,7 +471,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: bool('AIHUB_TRUST_PROXY', false),
     shutdownTimeoutMs: int('AIHUB_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 600_000),
     jobs: {
-      backend: jobsBackend(str('AIHUB_JOBS'), problems),
+      backend: jobsBackend(str('AIHUB_JOBS'), redisUrl, problems),
       workers: bool('AIHUB_WORKERS', true),
       pollMs: int('AIHUB_JOBS_POLL_MS', 1_000, 10, 60_000),
     },
@@ -612,14 +613,18 @@ export function readEnvironment(cwd = process.cwd(), env: Env = process.env): En
 }
 
 /**
- * AIHUB_JOBS: the job queue. Only the embedded queue exists in this version (it works across instances on
- * PostgreSQL, claiming with SKIP LOCKED); `bullmq` is refused with a clear message rather than ignored.
+ * AIHUB_JOBS: the job queue. BullMQ on Redis when REDIS_URL is set (the instances share Redis already),
+ * else the embedded queue in the database; `bullmq` without REDIS_URL is refused at start.
  */
-function jobsBackend(raw: string | undefined, problems: string[]): 'embedded' | 'bullmq' {
-  if (raw === undefined || raw.toLowerCase() === 'embedded') return 'embedded';
-  if (raw.toLowerCase() === 'bullmq')
-    problems.push('AIHUB_JOBS=bullmq is not available yet: use embedded (it runs across instances on PostgreSQL)');
-  else problems.push(`AIHUB_JOBS="${raw}" must be embedded`);
+function jobsBackend(raw: string | undefined, redisUrl: string | undefined, problems: string[]): 'embedded' | 'bullmq' {
+  const value = raw?.toLowerCase();
+  if (value === undefined) return redisUrl ? 'bullmq' : 'embedded';
+  if (value === 'embedded') return 'embedded';
+  if (value === 'bullmq') {
+    if (!redisUrl) problems.push('AIHUB_JOBS=bullmq needs REDIS_URL: BullMQ keeps its jobs in Redis');
+    return 'bullmq';
+  }
+  problems.push(`AIHUB_JOBS="${raw}" must be embedded or bullmq`);
   return 'embedded';
 }
 

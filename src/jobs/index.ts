@@ -2,6 +2,7 @@ import type { Config } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { IdGenerator } from '../core/ids.js';
 import type { DatabaseHandle } from '../infra/db/client.js';
+import { BullMqJobQueue } from './bullmq/queue.js';
 import { EmbeddedJobQueue } from './embedded/queue.js';
 import type { JobLog } from './registry.js';
 import type { JobQueue } from './types.js';
@@ -16,16 +17,26 @@ export interface JobQueueOptions {
   log: JobLog;
   /** Prefix of Redis keys (for a Redis-backed queue; tests use their own). */
   redisPrefix?: string;
-  /** Test timings of the embedded queue. */
+  /** Test timings: the embedded queue's lease, BullMQ's lock on a running job. */
   leaseMs?: number;
 }
 
 /**
- * The configured queue. Today the embedded one (the configuration refuses AIHUB_JOBS=bullmq); a BullMQ
- * implementation of JobQueue plugs in here and must pass test/jobs/contract.test.ts.
+ * The configured queue: BullMQ on Redis (AIHUB_JOBS=bullmq, the default with REDIS_URL) or the embedded one in
+ * the database. Both pass test/jobs/contract.test.ts.
  */
 export function createJobQueue(options: JobQueueOptions): JobQueue {
   const { config } = options;
+  if (config.jobs.backend === 'bullmq' && config.redisUrl)
+    return new BullMqJobQueue({
+      url: config.redisUrl,
+      prefix: options.redisPrefix ?? 'aihub',
+      clock: options.clock,
+      newId: options.newId,
+      pollMs: config.jobs.pollMs,
+      leaseMs: options.leaseMs,
+      log: options.log,
+    });
   return new EmbeddedJobQueue({
     database: options.database,
     clock: options.clock,

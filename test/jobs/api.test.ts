@@ -6,18 +6,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRecord, ScheduleRecord } from '../../src/jobs/types.js';
 import { auditRows, type ErrorBody, MASTER_KEY } from '../support/accounts.js';
-import { ENGINES } from '../support/databases.js';
+import { ENGINES, type EngineName } from '../support/databases.js';
 import { inOrg, startTenancy, type Tenancy, type TenantOrg } from '../support/tenancy.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.each(ENGINES)('jobs API (%s)', (engine) => {
+/** Each engine with the embedded queue, and BullMQ on Redis (TEST_REDIS_URL): the API behaves the same. */
+const CASES: Array<[string, EngineName, 'embedded' | 'bullmq']> = [
+  ...ENGINES.map((engine): [string, EngineName, 'embedded'] => [`${engine}, embedded queue`, engine, 'embedded']),
+  ...(process.env.TEST_REDIS_URL
+    ? [['sqlite, BullMQ queue', 'sqlite', 'bullmq'] as [string, EngineName, 'bullmq']]
+    : []),
+];
+
+describe.each(CASES)('jobs API (%s)', (_name, engine, queue) => {
   let env: Tenancy;
   let a: TenantOrg;
   let b: TenantOrg;
   let failNext = true;
   beforeAll(async () => {
-    env = await startTenancy(engine, 2);
+    env = await startTenancy(
+      engine,
+      2,
+      queue === 'bullmq'
+        ? { backend: 'redis', env: { REDIS_URL: process.env.TEST_REDIS_URL as string, AIHUB_JOBS: 'bullmq' } }
+        : {},
+    );
+    expect(env.t.services.jobs.backend).toBe(queue);
     [a, b] = env.orgs as [TenantOrg, TenantOrg];
     const jobs = env.t.services.jobs;
     jobs.define<{ steps: number }, { ok: boolean }>({

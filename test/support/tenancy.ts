@@ -8,7 +8,7 @@
  */
 import { seedDemo } from '../../src/demo.js';
 import { MASTER_KEY } from './accounts.js';
-import { type Call, client, register, type SignedIn, startTestApp, type TestApp } from './app.js';
+import { type Call, client, register, type SignedIn, startTestApp, type TestApp, type TestAppOptions } from './app.js';
 import type { EngineName } from './databases.js';
 
 /** The built-in roles (src/modules/access/permissions.ts); the isolation test checks this list is complete. */
@@ -89,8 +89,16 @@ async function ok<T>(call: Call, method: string, path: string, options: Paramete
 }
 
 /** Start an app with `count` organizations built as described above. */
-export async function startTenancy(engine: EngineName, count = 2): Promise<Tenancy> {
-  const t = await startTestApp({ engine, env: { AIHUB_MASTER_KEY: MASTER_KEY } });
+export async function startTenancy(
+  engine: EngineName,
+  count = 2,
+  options: Pick<TestAppOptions, 'backend' | 'env'> = {},
+): Promise<Tenancy> {
+  const t = await startTestApp({
+    engine,
+    backend: options.backend,
+    env: { AIHUB_MASTER_KEY: MASTER_KEY, ...options.env },
+  });
   const call = client(t.url);
   const admin = await register(call, `platform-${Math.random().toString(36).slice(2, 8)}@aihub.test`);
   await seedDemo(t.services);
