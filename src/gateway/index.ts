@@ -3,8 +3,10 @@
  * ./ports.ts) only: `createDataPlane` builds the gateway from the ports, and the Gateway's methods are
  * everything the rest of AI Hub may ask of it.
  */
+
 import type { Clock } from '../core/clock.js';
 import type { CounterStore } from '../infra/state/counters.js';
+import type { ResponseCache } from './cache.js';
 import { Catalog } from './catalog.js';
 import { Gateway } from './gateway.js';
 import { AutoDisable } from './health/auto-disable.js';
@@ -59,6 +61,8 @@ export interface DataPlaneDeps {
   ipAllowed: (ip: string, cidrs: string[]) => boolean;
   /** Metrics and traces at the stages' boundaries (none when observability is off). */
   observer?: GatewayObserver | undefined;
+  /** The response cache (docs/response-cache.md). */
+  cache?: ResponseCache | undefined;
 }
 
 export interface DataPlane {
@@ -122,6 +126,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     masterKey: deps.masterKey,
     ipAllowed: deps.ipAllowed,
     observer: deps.observer,
+    cache: deps.cache,
   });
   return {
     gateway,

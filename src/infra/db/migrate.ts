@@ -15,6 +15,7 @@ import * as m0014 from './migrations/0014_channel_groups.js';
 import * as m0015 from './migrations/0015_jobs.js';
 import * as m0016 from './migrations/0016_billing.js';
 import * as m0018 from './migrations/0018_responses.js';
+import * as m0026 from './migrations/0026_response_cache.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -35,6 +36,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0015_jobs': m0015,
   '0016_billing': m0016,
   '0018_responses': m0018,
+  '0026_response_cache': m0026,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -102,6 +102,8 @@ export interface ApiKeysTable {
   allowed_models: string | null;
   /** JSON array of CIDRs; null = any. */
   allowed_ips: string | null;
+  /** 1: answers to this key's requests are cached (docs/response-cache.md); 0 or null: only on request. */
+  response_cache: number | null;
   budget_micros: number | null;
   budget_period: string | null;
   token_quota: number | null;
@@ -256,6 +258,7 @@ export interface Database {
   models: ModelsTable;
   model_routes: ModelRoutesTable;
   request_logs: RequestLogsTable;
+  response_cache: ResponseCacheTable;
   limit_policies: LimitPoliciesTable;
   ip_rules: IpRulesTable;
   acme_certificates: AcmeCertificatesTable;
@@ -328,6 +331,8 @@ export interface ModelsTable {
   strategy: string | null;
   /** JSON array of model names to fall back to. */
   fallback_models: string | null;
+  /** Answers for this model are cached this many seconds (docs/response-cache.md); null = only on request. */
+  cache_ttl_seconds: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -375,6 +380,8 @@ export interface RequestLogsTable {
   /** Stored only when the admin enables it (size-capped). */
   request_body: string | null;
   response_body: string | null;
+  /** `hit` when the response cache answered, `miss` when it was asked and stored the answer; null otherwise. */
+  cache: string | null;
 }
 
 /** An OpenID Connect connection: one organization's (org_id), or instance-wide (org_id null). */
@@ -623,4 +630,17 @@ export interface RedemptionUsesTable {
   user_id: string | null;
   transaction_id: string;
   created_at: number;
+}
+
+/** A cached answer (docs/response-cache.md): `key` hashes organization, endpoint, model and body. */
+export interface ResponseCacheTable {
+  key: string;
+  org_id: string | null;
+  /** The answer as sent: a JSON body, or a stream's SSE text. */
+  body: string;
+  /** JSON: content type, whether it is a stream, the tokens the original request used. */
+  meta: string;
+  size: number;
+  created_at: number;
+  expires_at: number;
 }

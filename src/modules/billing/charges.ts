@@ -140,7 +140,8 @@ export class BilledUsageSink implements UsageSink {
 
   record(row: RequestLogsTable): void {
     const ppm = this.directory.multiplier(row.org_id, row.team_id);
-    if (ppm !== PPM_ONE) row.price_micros = listPrice(row.cost_micros, ppm);
+    // The row's price is its charge at cost (the cost itself, or a response-cache hit's charge).
+    if (ppm !== PPM_ONE) row.price_micros = listPrice(row.price_micros, ppm);
     if (row.price_micros > 0 && row.org_id !== null && this.directory.isPrepaid(row.org_id))
       this.charger.charge(row.org_id, row.price_micros, row.at);
     this.inner.record(row);

@@ -30,6 +30,7 @@ export function playgroundRoutes(
       channelLimits: access.channelGroups,
       allowedIps: null,
       keyLimits: null,
+      responseCache: false,
     };
   };
 

@@ -31,6 +31,7 @@ const LOG_COLUMNS = [
   'attempts',
   'request_body',
   'response_body',
+  'cache',
 ] as const satisfies ReadonlyArray<keyof RequestLogsTable>;
 type MissingColumn = Exclude<keyof RequestLogsTable, (typeof LOG_COLUMNS)[number]>;
 const allColumnsListed: [MissingColumn] extends [never] ? true : MissingColumn = true;
