@@ -62,6 +62,7 @@ import { ModelsService } from './modules/models/service.js';
 import { OrganizationsRepository } from './modules/organizations/repository.js';
 import { OrganizationsService } from './modules/organizations/service.js';
 import { createPayments, type Payments } from './modules/payments/index.js';
+import { createResponseCache, registerResponseCacheJobs } from './modules/response-cache/index.js';
 import { registerResponsesJobs } from './modules/responses/jobs.js';
 import { ResponsesRepository } from './modules/responses/repository.js';
 import { ResponsesStore } from './modules/responses/service.js';
@@ -307,7 +308,24 @@ export function createServices(options: ServiceOptions): Services {
   // A changed multiplier is priced from the next request on.
   organizations.onChange(() => void billing.service.load().catch(() => undefined));
   teams.onChanged(() => void billing.service.load().catch(() => undefined));
+  const jobLog = new RelayLog();
+  const responseCache = createResponseCache({
+    db,
+    clock,
+    redis: options.redis,
+    redisPrefix: options.redisPrefix,
+    settings: () => {
+      const st = settings.get();
+      return {
+        defaultTtlMs: st.responseCacheTtlSeconds * 1000,
+        maxEntryBytes: st.responseCacheMaxEntryBytes,
+        hitChargePercent: st.responseCacheHitChargePercent,
+      };
+    },
+    log: jobLog,
+  });
   const dataPlane = createDataPlane({
+    cache: responseCache.cache,
     observer: observability.observer,
     catalog: {
       loadChannels: () => channels.loadWithSecrets(),
@@ -420,7 +438,6 @@ export function createServices(options: ServiceOptions): Services {
     keyVerifier.onInvalidate((what) => publish(what));
     changes.onRemote((change) => applyChange(change));
   }
-  const jobLog = new RelayLog();
   const jobs = createJobQueue({
     config,
     database,
@@ -496,6 +513,7 @@ export function createServices(options: ServiceOptions): Services {
     newId: ids,
     limits: config.batch,
   });
+  registerResponseCacheJobs(jobs, responseCache.store, jobLog);
   return {
     config,
     database,

@@ -63,6 +63,8 @@ export interface CatalogModel {
   strategy: Strategy | null;
   /** Models to try, in order, when every target of this one failed. */
   fallbacks: string[];
+  /** Answers are cached this long (ms) without the client asking; null = only on request (docs/response-cache.md). */
+  cacheTtlMs: number | null;
   /** The largest chat-template overhead among the model's routes: reservations are made before routing. */
   promptOverhead: PromptOverhead;
 }
@@ -99,6 +101,7 @@ export function unknownModel(name: string): CatalogModel {
     routes: [],
     strategy: null,
     fallbacks: [],
+    cacheTtlMs: null,
     promptOverhead: NO_OVERHEAD,
   };
 }
@@ -201,6 +204,7 @@ export class Catalog {
         routes,
         strategy: STRATEGIES.includes(m.strategy as Strategy) ? (m.strategy as Strategy) : null,
         fallbacks: m.fallback_models ? (JSON.parse(m.fallback_models) as string[]) : [],
+        cacheTtlMs: m.cache_ttl_seconds ? m.cache_ttl_seconds * 1000 : null,
         promptOverhead: largestOverhead(routes),
       });
     }

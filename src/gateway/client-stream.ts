@@ -40,7 +40,8 @@ export class ClientStream implements ClientPresence {
   /** Keep what is written to the client, up to `maxChars` characters and one more (so a cut shows). */
   record(maxChars: number): void {
     this.#transcript ??= '';
-    this.#recordMax = maxChars + 1;
+    // The request log and the response cache may both ask: keep the longer.
+    this.#recordMax = Math.max(this.#recordMax, maxChars + 1);
   }
 
   /** What was written so far (empty unless `record` was called). */
@@ -72,6 +73,11 @@ export class ClientStream implements ClientPresence {
     const listeners = this.#listeners;
     this.#listeners = undefined;
     if (listeners) for (const listener of listeners) listener();
+  }
+
+  /** Whether the answer was ended (the stream's last write done). */
+  get ended(): boolean {
+    return this.#ended && !this.#gone;
   }
 
   /** Whether response headers were sent (after this, errors go into the stream, not the status). */

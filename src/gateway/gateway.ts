@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import { ApiError } from '../core/errors.js';
+import type { CachedAnswer, CachePlan, ResponseCache } from './cache.js';
 import type { Catalog, CatalogModel } from './catalog.js';
 import { ClientStream } from './client-stream.js';
 import { chatCompletions } from './endpoints/chat-completions.js';
@@ -44,6 +45,8 @@ export interface GatewayDeps {
   /** Key-level allowed-IP check (CIDR lists). */
   ipAllowed: (ip: string, cidrs: string[]) => boolean;
   observer?: GatewayObserver | undefined;
+  /** The response cache (docs/response-cache.md); absent: never used. */
+  cache?: ResponseCache | undefined;
 }
 
 const addressMessage = (ip: string) => `This API key may not be used from ${ip}`;
@@ -51,6 +54,8 @@ const addressMessage = (ip: string) => `This API key may not be used from ${ip}`
 export class Gateway {
   readonly #deps: GatewayDeps;
   readonly #admitter: Admitter;
+  /** Non-stream answers of cache misses, until their row is written and the answer stored. */
+  readonly #answers = new WeakMap<RequestLedger, unknown>();
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
@@ -104,6 +109,13 @@ export class Gateway {
     const sink = stream ? endpoint.sink(call, ledger) : undefined;
     const x: Exchange<Call> = { call, ledger, client, sink, upstream: this.#deps.upstream };
     try {
+      const cache = this.#deps.cache;
+      const plan = cache ? cache.plan(endpoint.kind, request, who, ledger.ctx.model, stream) : null;
+      if (plan && cache) {
+        const hit = plan.lookup ? await cache.get(plan.key) : undefined;
+        if (hit && hit.stream === stream) return this.replay(hit, ledger, client, reply, cache);
+        this.storeAnswer(plan, ledger, client, cache);
+      }
       if (sink) {
         ledger.recordStream(client);
         try {
@@ -116,6 +128,7 @@ export class Gateway {
       }
       const result = await this.#deps.dispatcher.run(x, endpoint);
       const answer = endpoint.answer(call, result);
+      if (ledger.cache === 'miss') this.#answers.set(ledger, answer.raw ?? answer.body);
       ledger.respondedWith(answer.logged ?? answer.raw ?? answer.body);
       ledger.settle(200, null, answer.tokens);
       reply.headers(this.headersFor(ledger));
@@ -130,6 +143,58 @@ export class Gateway {
     } catch (error) {
       throw fail(ledger, error);
     }
+  }
+
+  /** Answer from the cache: the stored body (or the stream's text, replayed), logged as a hit at no upstream cost. */
+  private replay(
+    hit: CachedAnswer,
+    ledger: RequestLedger,
+    client: ClientStream,
+    reply: FastifyReply,
+    cache: ResponseCache,
+  ): unknown {
+    ledger.cache = 'hit';
+    ledger.hitChargePercent = cache.settings().hitChargePercent;
+    const tokens = { ...hit.tokens, estimated: false };
+    ledger.markFirstToken();
+    if (hit.stream) {
+      ledger.recordStream(client);
+      client.end(hit.body);
+      ledger.settle(200, null, tokens);
+      return reply;
+    }
+    ledger.respondedWith(hit.body);
+    ledger.settle(200, null, tokens);
+    reply.headers(this.headersFor(ledger));
+    reply.type(hit.contentType);
+    return hit.body;
+  }
+
+  /** A miss: keep the answer as the client gets it, and store it once the request settled with success. */
+  private storeAnswer(plan: CachePlan, ledger: RequestLedger, client: ClientStream, cache: ResponseCache): void {
+    ledger.cache = 'miss';
+    const maxBytes = cache.settings().maxEntryBytes;
+    if (ledger.ctx.stream) client.record(maxBytes);
+    ledger.onWritten = (status, tokens) => {
+      if (status !== 200) return;
+      let body: string;
+      if (ledger.ctx.stream) {
+        body = client.transcript;
+        // Cut off (longer than the largest entry) or not ended: not a whole answer.
+        if (body.length > maxBytes || !client.ended) return;
+      } else {
+        const answer = this.#answers.get(ledger);
+        if (answer === undefined) return;
+        body = typeof answer === 'string' ? answer : JSON.stringify(answer);
+      }
+      const { prompt, completion, cached, reasoning } = tokens;
+      cache.put(plan, ledger.ctx.caller.orgId, {
+        body,
+        stream: ledger.ctx.stream,
+        contentType: ledger.ctx.stream ? 'text/event-stream; charset=utf-8' : 'application/json; charset=utf-8',
+        tokens: { prompt, completion, cached, reasoning },
+      });
+    };
   }
 
   /** A chat completion (streamed or not) as `caller` — the console's playground signs in with a session. */

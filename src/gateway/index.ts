@@ -3,8 +3,10 @@
  * ./ports.ts) only: `createDataPlane` builds the gateway from the ports, and the Gateway's methods are
  * everything the rest of AI Hub may ask of it.
  */
+
 import type { Clock } from '../core/clock.js';
 import type { CounterStore } from '../infra/state/counters.js';
+import type { ResponseCache } from './cache.js';
 import { Catalog } from './catalog.js';
 import { Gateway } from './gateway.js';
 import { AutoDisable } from './health/auto-disable.js';
@@ -36,7 +38,6 @@ export {
 export { ChatBody } from './endpoints/chat-completions.js';
 export type { Endpoint } from './endpoints/endpoint.js';
 export { imageGenerations } from './endpoints/images.js';
-export { parseUnitPrices, type UnitPrices } from './unit-prices.js';
 export { createResponsesEndpoint } from './endpoints/responses.js';
 export type { Gateway } from './gateway.js';
 export { AUTO_DISABLE_PREFIX } from './health/auto-disable.js';
@@ -54,6 +55,7 @@ export * from './ports.js';
 export { registerResponsesRoutes } from './responses/routes.js';
 export type { ResponseOwner, ResponseStore, StoredResponse } from './responses/state.js';
 export { registerV1Routes } from './routes.js';
+export { parseUnitPrices, type UnitPrices } from './unit-prices.js';
 
 export interface DataPlaneDeps {
   catalog: CatalogSource;
@@ -73,6 +75,8 @@ export interface DataPlaneDeps {
   ipAllowed: (ip: string, cidrs: string[]) => boolean;
   /** Metrics and traces at the stages' boundaries (none when observability is off). */
   observer?: GatewayObserver | undefined;
+  /** The response cache (docs/response-cache.md). */
+  cache?: ResponseCache | undefined;
 }
 
 export interface DataPlane {
@@ -137,6 +141,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     masterKey: deps.masterKey,
     ipAllowed: deps.ipAllowed,
     observer: deps.observer,
+    cache: deps.cache,
   });
   return {
     gateway,

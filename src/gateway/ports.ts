@@ -25,6 +25,8 @@ export interface VerifiedKey {
   /** Channel groups the organization and the team are limited to: a channel must be in one of each list. */
   channelLimits: ReadonlyArray<readonly string[]>;
   allowedIps: string[] | null;
+  /** Answers to this key's requests are cached (docs/response-cache.md). */
+  responseCache: boolean;
   limits: LimitPolicy;
 }
 

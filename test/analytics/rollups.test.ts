@@ -117,6 +117,7 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
         attempts: null,
         request_body: null,
         response_body: null,
+        cache: null,
       };
       rows.push(row);
       t.services.recorder.record(row);

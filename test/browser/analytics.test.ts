@@ -57,6 +57,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the Analytics page of the console', { timeout: 
         attempts: null,
         request_body: null,
         response_body: null,
+        cache: null,
       };
       t.services.recorder.record(row);
     }

@@ -39,6 +39,7 @@ function row(i: number, owner: { orgId: string; userId: string; keyId: string })
     attempts: null,
     request_body: null,
     response_body: null,
+    cache: null,
   };
 }
 

@@ -46,6 +46,7 @@ function logRow(at: number): RequestLogsTable {
     attempts: null,
     request_body: null,
     response_body: null,
+    cache: null,
   };
 }
 

@@ -28,6 +28,7 @@ const KEY = {
   modelLimits: [],
   channelLimits: [],
   allowedIps: ['10.0.0.0/8'],
+  responseCache: false,
   limits: { rpm: 5 },
 };
 
@@ -106,6 +107,7 @@ describe('mayUseModel', () => {
     channelLimits: [],
     allowedIps: null,
     keyLimits: null,
+    responseCache: false,
   });
   it("also requires a match in each of the organization's and team's lists", () => {
     expect(mayUseModel(caller(null, [['gpt-*']]), 'gpt-4o')).toBe(true);

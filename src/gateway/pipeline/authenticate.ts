@@ -20,6 +20,8 @@ export interface Caller {
   allowedIps: string[] | null;
   /** The key's own limits (null for the master key). */
   keyLimits: LimitPolicy | null;
+  /** The key opted in to the response cache (docs/response-cache.md). */
+  responseCache: boolean;
 }
 
 const MASTER_CALLER: Caller = {
@@ -32,6 +34,7 @@ const MASTER_CALLER: Caller = {
   channelLimits: [],
   allowedIps: null,
   keyLimits: null,
+  responseCache: false,
 };
 
 const FAILURE_MESSAGES = {
@@ -83,6 +86,7 @@ export function callerOfKey(result: KeyCheck): Caller {
     channelLimits: key.channelLimits,
     allowedIps: key.allowedIps,
     keyLimits: key.limits,
+    responseCache: key.responseCache,
   };
 }
 

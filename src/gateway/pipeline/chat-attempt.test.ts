@@ -104,6 +104,7 @@ function setup(adapter: ProviderAdapter) {
         channelLimits: [],
         allowedIps: null,
         keyLimits: null,
+        responseCache: false,
       },
       model,
       endpoint: 'chat',

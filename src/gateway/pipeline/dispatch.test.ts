@@ -62,6 +62,7 @@ function modelOf(channels: CatalogChannel[]): CatalogModel {
     createdAt: 0,
     strategy: 'round_robin',
     fallbacks: [],
+    cacheTtlMs: null,
     promptOverhead: { perRequest: 0, perMessage: 0, withTools: 0 },
     // Priorities keep the order fixed: a first, then b, then c.
     routes: channels.map((c, i) => ({ channel: c, upstreamModel: 'up', priority: -i, weight: 1 })),
@@ -97,6 +98,7 @@ function setup(channels: CatalogChannel[], routing: Partial<RoutingSettings> = {
           channelLimits: [],
           allowedIps: null,
           keyLimits: null,
+          responseCache: false,
         },
         model,
         endpoint: 'chat',

@@ -32,6 +32,7 @@ const caller = {
   channelLimits: [],
   allowedIps: null,
   keyLimits: null,
+  responseCache: false,
 };
 const model = {
   ...unknownModel('gpt-4o'),

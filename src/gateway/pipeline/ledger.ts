@@ -78,6 +78,12 @@ export class RequestLedger {
   waitedMs = 0;
   /** The gateway's own time (not waiting on an upstream), ms: set when the request settles. */
   overheadMs = 0;
+  /** The response cache's part: `hit` (answered from it), `miss` (asked, the answer is stored), null (not used). */
+  cache: 'hit' | 'miss' | null = null;
+  /** A hit's charge, percent of the price the tokens would have had (its upstream cost is 0). */
+  hitChargePercent = 0;
+  /** Called once the row is written, with its status and tokens (the response cache stores the answer then). */
+  onWritten: ((status: number, tokens: TokenCounts) => void) | undefined;
   #attemptAt: number | null = null;
   #ttftMs: number | null = null;
   /** Writes of output to the client, and when the answer ended (settle), for inter-token latency. */
@@ -215,10 +221,16 @@ export class RequestLedger {
     const { ctx } = this;
     const priced = this.servedModel ?? ctx.model;
     const listCost = costOf(tokens, priced.prices);
-    const cost = ctx.batchId === undefined ? listCost : batchCost(listCost, priced.batchDiscountPercent);
+    let cost = ctx.batchId === undefined ? listCost : batchCost(listCost, priced.batchDiscountPercent);
+    // What the customer is charged, before their multiplier (modules/billing/charges.ts applies it).
+    let charge = cost;
+    if (this.cache === 'hit') {
+      charge = Math.round((cost * this.hitChargePercent) / 100);
+      cost = 0;
+    }
     const capture = ctx.capture;
     const keep = capture !== undefined && (capture.mode === 'all' || status >= 400);
-    this.admission?.settle(cost, tokens.prompt + tokens.completion);
+    this.admission?.settle(charge, tokens.prompt + tokens.completion);
     this.observer.settled(this, { status, errorCode, tokens, costMicros: cost, latencyMs });
     this.recorder.record({
       id: ctx.requestId,
@@ -241,7 +253,7 @@ export class RequestLedger {
       estimated: tokens.estimated ? 1 : 0,
       cost_micros: cost,
       // At cost until the billing sink applies the customer's multiplier (modules/billing/charges.ts).
-      price_micros: cost,
+      price_micros: charge,
       latency_ms: latencyMs,
       ttft_ms: this.#ttftMs,
       client_ip: ctx.clientIp,
@@ -249,7 +261,9 @@ export class RequestLedger {
       request_body: keep ? bodyText(ctx.requestBody, capture.maxChars) : null,
       response_body: keep ? bodyText(this.#response, capture.maxChars) : null,
       batch_id: ctx.batchId ?? null,
+      cache: this.cache,
     });
+    this.onWritten?.(status, tokens);
     const request = ctx.request;
     if (request) {
       // The root logger, not the request's child: a child costs an object and its bindings per request.

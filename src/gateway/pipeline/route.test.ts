@@ -37,6 +37,7 @@ function model(routes: Array<Partial<CatalogRoute> & { channel: CatalogChannel }
     createdAt: 0,
     strategy: null,
     fallbacks: [],
+    cacheTtlMs: null,
     promptOverhead: { perRequest: 0, perMessage: 0, withTools: 0 },
     routes: routes.map((r) => ({ upstreamModel: 'up', priority: 0, weight: 1, ...r })),
   };

@@ -26,6 +26,12 @@ export function fail(ledger: RequestLedger, error: unknown): ApiError {
 /** Headers a successful /v1 answer carries (known once a target is chosen). */
 export function responseHeaders(ledger: RequestLedger, exposeChannel: boolean): Record<string, string> {
   const limits = ledger.admission?.headers ?? {};
+  const cache = ledger.cache;
+  if (cache !== null) {
+    const headers: Record<string, string> = { ...limits, 'x-aihub-cache': cache };
+    if (exposeChannel && ledger.channel) headers['x-aihub-channel'] = ledger.channel.id;
+    return headers;
+  }
   return exposeChannel && ledger.channel ? { ...limits, 'x-aihub-channel': ledger.channel.id } : limits;
 }
 

@@ -15,13 +15,14 @@ import * as m0014 from './migrations/0014_channel_groups.js';
 import * as m0015 from './migrations/0015_jobs.js';
 import * as m0016 from './migrations/0016_billing.js';
 import * as m0018 from './migrations/0018_responses.js';
+import * as m0019 from './migrations/0019_unit_prices.js';
+import * as m0020 from './migrations/0020_batches.js';
+import * as m0021 from './migrations/0021_analytics.js';
+import * as m0022 from './migrations/0022_alerts.js';
 import * as m0023 from './migrations/0023_channel_tags.js';
 import * as m0024 from './migrations/0024_stripe.js';
 import * as m0025 from './migrations/0025_statements.js';
-import * as m0022 from './migrations/0022_alerts.js';
-import * as m0020 from './migrations/0020_batches.js';
-import * as m0019 from './migrations/0019_unit_prices.js';
-import * as m0021 from './migrations/0021_analytics.js';
+import * as m0026 from './migrations/0026_response_cache.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -42,13 +43,14 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0015_jobs': m0015,
   '0016_billing': m0016,
   '0018_responses': m0018,
+  '0019_unit_prices': m0019,
+  '0020_batches': m0020,
+  '0021_analytics': m0021,
+  '0022_alerts': m0022,
   '0023_channel_tags': m0023,
   '0024_stripe': m0024,
   '0025_statements': m0025,
-  '0022_alerts': m0022,
-  '0020_batches': m0020,
-  '0019_unit_prices': m0019,
-  '0021_analytics': m0021,
+  '0026_response_cache': m0026,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -106,6 +106,8 @@ export interface ApiKeysTable {
   allowed_models: string | null;
   /** JSON array of CIDRs; null = any. */
   allowed_ips: string | null;
+  /** 1: answers to this key's requests are cached (docs/response-cache.md); 0 or null: only on request. */
+  response_cache: number | null;
   budget_micros: number | null;
   budget_period: string | null;
   token_quota: number | null;
@@ -300,6 +302,7 @@ export interface Database {
   analytics_hour: AnalyticsRollupTable;
   analytics_day: AnalyticsRollupTable;
   analytics_views: AnalyticsViewsTable;
+  response_cache: ResponseCacheTable;
 }
 
 export type ChannelStatus = 'active' | 'disabled';
@@ -363,6 +366,8 @@ export interface ModelsTable {
   updated_at: number;
   /** JSON object of per-unit prices (see gateway/unit-prices.ts); null = token prices only. Migration 0019. */
   unit_prices?: string | null;
+  /** Answers for this model are cached this many seconds (docs/response-cache.md); null = only on request. */
+  cache_ttl_seconds: number | null;
 }
 
 export interface ModelRoutesTable {
@@ -421,6 +426,8 @@ export interface RequestLogsTable {
   response_body: string | null;
   /** The batch whose line this request was (null for a request of its own). */
   batch_id?: string | null;
+  /** `hit` when the response cache answered, `miss` when it was asked and stored the answer; null otherwise. */
+  cache: string | null;
 }
 
 /** An OpenID Connect connection: one organization's (org_id), or instance-wide (org_id null). */
@@ -939,4 +946,17 @@ export interface AnalyticsViewsTable {
   name: string;
   query: string;
   created_at: number;
+}
+
+/** A cached answer (docs/response-cache.md): `key` hashes organization, endpoint, model and body. */
+export interface ResponseCacheTable {
+  key: string;
+  org_id: string | null;
+  /** The answer as sent: a JSON body, or a stream's SSE text. */
+  body: string;
+  /** JSON: content type, whether it is a stream, the tokens the original request used. */
+  meta: string;
+  size: number;
+  created_at: number;
+  expires_at: number;
 }

@@ -142,6 +142,14 @@ export class BilledUsageSink implements UsageSink {
   }
 
   record(row: RequestLogsTable): void {
+    if (row.cache === 'hit') {
+      // A response-cache hit: no upstream cost; its charge (at cost) is in price_micros, × the multiplier.
+      row.price_micros = listPrice(row.price_micros, this.directory.multiplier(row.org_id, row.team_id));
+      if (row.price_micros > 0 && row.org_id !== null && this.directory.isPrepaid(row.org_id))
+        this.charger.charge(row.org_id, row.price_micros, row.at);
+      this.inner.record(row);
+      return;
+    }
     row.price_micros = this.directory.priceOf(row);
     if (row.org_id !== null && this.directory.isPrepaid(row.org_id)) {
       if (row.price_micros > 0) this.charger.charge(row.org_id, row.price_micros, row.at);

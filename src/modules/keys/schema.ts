@@ -23,6 +23,9 @@ export const KeySchema = Type.Object(
     revokedAt: Nullable(EpochMs),
     allowedModels: Type.Union([Type.Array(Type.String()), Type.Null()]),
     allowedIps: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    responseCache: Type.Boolean({
+      description: "Cache the answers to this key's requests (docs/response-cache.md); false: only on request",
+    }),
     limits: LimitPolicySchema,
   },
   { $id: 'ApiKey' },
@@ -45,6 +48,12 @@ export const keyRestrictionFields = {
         description: 'IPs or CIDR ranges (v4/v6); null = anywhere',
       }),
     ),
+  ),
+  responseCache: Type.Optional(
+    Type.Boolean({
+      description:
+        "Cache the answers to this key's requests (exact match, per organization; docs/response-cache.md); the header x-aihub-cache still turns it off or on per request",
+    }),
   ),
   teamId: Type.Optional(
     OrNull(

@@ -32,6 +32,7 @@ export interface KeyResponse {
   revokedAt: number | null;
   allowedModels: string[] | null;
   allowedIps: string[] | null;
+  responseCache: boolean;
   limits: LimitPolicy;
 }
 
@@ -56,6 +57,7 @@ export function toKeyResponse(row: ApiKeysTable): KeyResponse {
     revokedAt: row.revoked_at,
     allowedModels: jsonList(row.allowed_models),
     allowedIps: jsonList(row.allowed_ips),
+    responseCache: Number(row.response_cache) === 1,
     limits: policyFromColumns(row),
   };
 }
@@ -72,6 +74,8 @@ export interface KeyRestrictions extends Partial<LimitPolicy> {
   allowedModels?: string[] | null | undefined;
   /** Client IPs or CIDRs (v4/v6); null = anywhere. */
   allowedIps?: string[] | null | undefined;
+  /** Cache the answers to this key's requests (docs/response-cache.md). */
+  responseCache?: boolean | undefined;
 }
 
 export interface CreateKeyInput extends KeyRestrictions {
@@ -116,6 +120,7 @@ function restrictionColumns(input: KeyRestrictions, base: LimitPolicy): Partial<
     out.allowed_models = input.allowedModels === null ? null : JSON.stringify(input.allowedModels);
   if (input.allowedIps !== undefined)
     out.allowed_ips = input.allowedIps === null ? null : JSON.stringify(input.allowedIps);
+  if (input.responseCache !== undefined) out.response_cache = input.responseCache ? 1 : 0;
   return out;
 }
 
@@ -188,6 +193,7 @@ export class KeysService {
       revoked_at: null,
       allowed_models: null,
       allowed_ips: null,
+      response_cache: null,
       budget_micros: null,
       budget_period: null,
       token_quota: null,

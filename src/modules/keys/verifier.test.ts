@@ -37,6 +37,7 @@ function row(secret: string, extra: Partial<KeyWithOwner> = {}): KeyWithOwner {
     revoked_at: null,
     allowed_models: '["gpt-*"]',
     allowed_ips: null,
+    response_cache: null,
     budget_micros: 5,
     budget_period: 'day',
     token_quota: null,

@@ -21,6 +21,8 @@ export interface KeyRecord {
   /** The organization's and the team's channel groups (a channel must be in one of each). */
   channelLimits: string[][];
   allowedIps: string[] | null;
+  /** Answers to this key's requests are cached (docs/response-cache.md). */
+  responseCache: boolean;
   limits: LimitPolicy;
   /** A service key owned by its team: it does not depend on its creator's account. */
   teamOwned: boolean;
@@ -195,6 +197,7 @@ function toKeyRecord(row: KeyWithOwner): KeyRecord {
       (l): l is string[] => l !== null,
     ),
     allowedIps: parseList(row.allowed_ips),
+    responseCache: Number(row.response_cache) === 1,
     limits: policyFromColumns(row),
     teamOwned: row.team_owned === 1,
     orgStatus: row.org_status,

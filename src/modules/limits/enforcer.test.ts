@@ -59,6 +59,7 @@ function logRow(row: Partial<RequestLogsTable> & Pick<RequestLogsTable, 'id' | '
     attempts: null,
     request_body: null,
     response_body: null,
+    cache: null,
     ...row,
   };
 }

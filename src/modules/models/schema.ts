@@ -82,6 +82,16 @@ export const ModelBody = Type.Object(
         description: 'Models to try, in order, when every route of this one failed',
       }),
     ),
+    cacheTtlSeconds: Type.Optional(
+      OrNull(
+        Type.Integer({
+          minimum: 1,
+          maximum: 30 * 86_400,
+          description:
+            'Cache answers for this model this many seconds (docs/response-cache.md); null = only on request',
+        }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -101,6 +111,7 @@ export const ModelSchema = Type.Object(
     capabilities: Type.Array(Type.String()),
     strategy: Type.Union([Type.String(), Type.Null()]),
     fallbacks: Type.Array(Type.String()),
+    cacheTtlSeconds: Type.Union([Type.Integer(), Type.Null()]),
     routes: Type.Array(
       Type.Object({
         id: Type.String(),

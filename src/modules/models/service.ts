@@ -41,6 +41,8 @@ export interface ModelInput {
   strategy?: string | null | undefined;
   /** Model names to try, in order, when every route of this model failed. */
   fallbacks?: string[] | undefined;
+  /** Cache answers for this model this many seconds (docs/response-cache.md); null = only on request. */
+  cacheTtlSeconds?: number | null | undefined;
 }
 
 export interface ModelResponse {
@@ -57,6 +59,7 @@ export interface ModelResponse {
   capabilities: string[];
   strategy: string | null;
   fallbacks: string[];
+  cacheTtlSeconds: number | null;
   routes: Array<{ id: string; channelId: string; upstreamModel: string | null; priority: number; weight: number }>;
   tagRoutes: Array<{ id: string; tag: string; upstreamModel: string | null; priority: number; weight: number }>;
   createdAt: number;
@@ -133,6 +136,7 @@ export class ModelsService {
       capabilities: JSON.stringify(input.capabilities ?? known?.capabilities ?? ['chat']),
       strategy: input.strategy ?? null,
       fallback_models: input.fallbacks && input.fallbacks.length > 0 ? JSON.stringify(input.fallbacks) : null,
+      cache_ttl_seconds: input.cacheTtlSeconds ?? null,
       created_at: now,
       updated_at: now,
     };
@@ -174,6 +178,7 @@ export class ModelsService {
             ? JSON.stringify(patch.fallbacks)
             : null
           : current.fallback_models,
+      cache_ttl_seconds: patch.cacheTtlSeconds !== undefined ? patch.cacheTtlSeconds : current.cache_ttl_seconds,
       updated_at: now,
     };
     const routes = patch.routes ? await this.buildRoutes(id, patch.routes, now) : undefined;
@@ -250,6 +255,7 @@ function toResponse(m: ModelsTable, routes: ModelRoutesTable[], tagRoutes: Model
     capabilities: parseCapabilities(m.capabilities),
     strategy: m.strategy,
     fallbacks: m.fallback_models ? (JSON.parse(m.fallback_models) as string[]) : [],
+    cacheTtlSeconds: m.cache_ttl_seconds,
     routes: routes.map((r) => ({
       id: r.id,
       channelId: r.channel_id,

@@ -32,6 +32,7 @@ export function playgroundRoutes(
       channelLimits: access.channelGroups,
       allowedIps: null,
       keyLimits: null,
+      responseCache: false,
     };
   };
 

@@ -92,6 +92,26 @@ export const SettingsSchema = Type.Object({
     maximum: 3650,
     description: 'Keep stored Responses-API responses (store: true) this many days; 0 = keep forever',
   }),
+  responseCacheTtlSeconds: Type.Integer({
+    default: 3600,
+    minimum: 1,
+    maximum: 30 * 86_400,
+    description:
+      'Response cache: how long an answer is kept when the model sets no TTL of its own (docs/response-cache.md)',
+  }),
+  responseCacheMaxEntryBytes: Type.Integer({
+    default: 1_048_576,
+    minimum: 1024,
+    maximum: 16_777_216,
+    description: 'Response cache: larger answers (JSON body or a stream as sent) are not cached',
+  }),
+  responseCacheHitChargePercent: Type.Integer({
+    default: 0,
+    minimum: 0,
+    maximum: 100,
+    description:
+      'Response cache: what a cache hit is charged, in percent of the price the original request had (0 = free; the upstream cost of a hit is always 0)',
+  }),
   metricsByOrganization: Type.Boolean({
     default: false,
     description: 'Also count requests, tokens and cost per organization (its id as a label) in /metrics',

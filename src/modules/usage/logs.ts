@@ -31,6 +31,7 @@ export interface LogEntry {
   latencyMs: number;
   ttftMs: number | null;
   clientIp: string | null;
+  cache: 'hit' | 'miss' | null;
   /** Failed upstream attempts: `status` is the gateway's mapping, `upstreamStatus` the upstream's own HTTP status. */
   attempts: Array<{ channelId: string; status: number; upstreamStatus: number | null; error: string; ms: number }>;
   /** Whether the log kept this request's bodies (see `LogsService.get`). */
@@ -68,6 +69,7 @@ export function toLogEntry(row: ListedRow): LogEntry {
     latencyMs: row.latency_ms,
     ttftMs: row.ttft_ms,
     clientIp: row.client_ip,
+    cache: row.cache === 'hit' || row.cache === 'miss' ? row.cache : null,
     // Rows written before upstreamStatus was recorded have none: null (unknown).
     attempts: row.attempts
       ? (JSON.parse(row.attempts) as LogEntry['attempts']).map((a) => ({

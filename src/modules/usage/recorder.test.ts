@@ -32,6 +32,7 @@ function row(id: string, at: number, keyId: string | null = null): RequestLogsTa
     attempts: null,
     request_body: null,
     response_body: null,
+    cache: null,
   };
 }
 

@@ -33,6 +33,7 @@ const LOG_COLUMNS = [
   'request_body',
   'response_body',
   'batch_id',
+  'cache',
 ] as const satisfies ReadonlyArray<keyof RequestLogsTable>;
 type MissingColumn = Exclude<keyof RequestLogsTable, (typeof LOG_COLUMNS)[number]>;
 const allColumnsListed: [MissingColumn] extends [never] ? true : MissingColumn = true;

@@ -52,6 +52,7 @@ export const CSV_COLUMNS = [
   'latency_ms',
   'ttft_ms',
   'client_ip',
+  'cache',
 ] as const satisfies ReadonlyArray<keyof RequestLogsTable>;
 
 /** The columns a list reads (the bodies stay in the table until one request is asked for). */
@@ -125,6 +126,8 @@ export interface WindowSums {
   completion: number;
   cost: number;
   users: number;
+  cacheHits: number;
+  cacheMisses: number;
 }
 
 /**
@@ -262,6 +265,8 @@ export class UsageRepository {
             sumIn(eb.ref('prompt_tokens')).as(`${window}_prompt`),
             sumIn(eb.ref('completion_tokens')).as(`${window}_completion`),
             sumIn(eb.ref('cost_micros')).as(`${window}_cost`),
+            sumIn(eb.lit(1), eb.and([inWindow, eb('cache', '=', 'hit')])).as(`${window}_cache_hits`),
+            sumIn(eb.lit(1), eb.and([inWindow, eb('cache', '=', 'miss')])).as(`${window}_cache_misses`),
             // COUNT ignores the NULLs: rows outside the window, and master-key requests (no user).
             eb.fn
               .count<number>(eb.case().when(inWindow).then(eb.ref('user_id')).end())
@@ -283,6 +288,8 @@ export class UsageRepository {
         completion: value(`${window}_completion`),
         cost: value(`${window}_cost`),
         users: value(`${window}_users`),
+        cacheHits: value(`${window}_cache_hits`),
+        cacheMisses: value(`${window}_cache_misses`),
       };
     }
     return out;

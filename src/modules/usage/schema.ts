@@ -27,6 +27,10 @@ export const LogEntrySchema = Type.Object({
   latencyMs: Type.Integer(),
   ttftMs: Type.Union([Type.Integer(), Type.Null()]),
   clientIp: Type.Union([Type.String(), Type.Null()]),
+  cache: Type.Union([Type.Literal('hit'), Type.Literal('miss'), Type.Null()], {
+    description:
+      'hit: answered from the response cache (no upstream cost); miss: asked the cache and stored the answer',
+  }),
   attempts: Type.Array(
     Type.Object({
       channelId: Type.String(),
@@ -120,6 +124,11 @@ const windowTotals = (description: string) =>
       completionTokens: Type.Integer(),
       costMicros: Type.Integer({ description: 'micro-USD' }),
       activeUsers: Type.Integer({ description: 'Distinct users with at least one request in the window' }),
+      cacheHits: Type.Integer({ description: 'Requests answered from the response cache' }),
+      cacheMisses: Type.Integer({
+        description:
+          'Requests that asked the response cache and were not answered from it (hit rate = hits / (hits + misses))',
+      }),
     },
     { description },
   );

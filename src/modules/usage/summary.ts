@@ -44,6 +44,9 @@ export interface WindowTotals {
   costMicros: number;
   /** Distinct users with at least one request in the window (master-key requests have no user). */
   activeUsers: number;
+  /** Requests answered from the response cache, and those that asked it in vain. */
+  cacheHits: number;
+  cacheMisses: number;
 }
 
 /** The admin dashboard's headline numbers. */
@@ -142,6 +145,8 @@ export class UsageSummary {
       completionTokens: sums[window].completion,
       costMicros: sums[window].cost,
       activeUsers: sums[window].users,
+      cacheHits: sums[window].cacheHits,
+      cacheMisses: sums[window].cacheMisses,
     });
     return {
       today: totals('today'),

@@ -10,8 +10,8 @@ import { buildAzureChatRequest, parseAzureChatResponse } from './chat.js';
 import { buildAzureEmbeddingsRequest, parseAzureEmbeddingsResponse } from './embeddings.js';
 import { parseAzureError } from './errors.js';
 import { buildAzureForwardedRequest } from './forwarded.js';
-import { azureModelList } from './models.js';
 import { buildAzureMediaRequest } from './media.js';
+import { azureModelList } from './models.js';
 import { createAzureStreamTranslator } from './stream.js';
 
 /**

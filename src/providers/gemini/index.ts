@@ -7,8 +7,8 @@ import { GEMINI_DEFAULT_BASE_URL } from './api.js';
 import { buildGeminiChatRequest } from './chat.js';
 import { buildGeminiEmbeddingsRequest, parseGeminiEmbeddingsResponse } from './embeddings.js';
 import { parseGeminiError } from './errors.js';
-import { geminiModelList } from './models.js';
 import { buildImagenRequest, parseImagenResponse } from './imagen.js';
+import { geminiModelList } from './models.js';
 import { parseGeminiResponse } from './response.js';
 import { createGeminiStreamTranslator } from './stream.js';
 

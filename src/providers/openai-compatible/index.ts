@@ -4,8 +4,8 @@
  */
 import { bearerAuth } from '../openai/api.js';
 import { buildOpenAiForwardedRequest } from '../openai/forwarded.js';
-import { openAiModelList } from '../shared/account.js';
 import { buildOpenAiMediaRequest } from '../openai/media.js';
+import { openAiModelList } from '../shared/account.js';
 import type { ProviderAdapter } from '../types.js';
 import { COMPATIBLE_DEFAULT_BASE_URL } from './api.js';
 import { BALANCE_APIS, compatibleBalance } from './balance.js';

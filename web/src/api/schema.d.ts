@@ -6435,6 +6435,8 @@ export interface paths {
                         teamOwned?: boolean;
                         allowedModels?: null | string[];
                         allowedIps?: null | string[];
+                        /** @description Cache the answers to this key's requests (exact match, per organization; docs/response-cache.md); the header x-aihub-cache still turns it off or on per request */
+                        responseCache?: boolean;
                         teamId?: null | string;
                         budgetMicros?: null | number;
                         budgetPeriod?: "day" | "week" | "month" | "lifetime";
@@ -6704,6 +6706,8 @@ export interface paths {
                         expiresAt?: null | number;
                         allowedModels?: null | string[];
                         allowedIps?: null | string[];
+                        /** @description Cache the answers to this key's requests (exact match, per organization; docs/response-cache.md); the header x-aihub-cache still turns it off or on per request */
+                        responseCache?: boolean;
                         teamId?: null | string;
                         budgetMicros?: null | number;
                         budgetPeriod?: "day" | "week" | "month" | "lifetime";
@@ -7272,6 +7276,21 @@ export interface paths {
                              */
                             responsesRetentionDays: number;
                             /**
+                             * @description Response cache: how long an answer is kept when the model sets no TTL of its own (docs/response-cache.md)
+                             * @default 3600
+                             */
+                            responseCacheTtlSeconds: number;
+                            /**
+                             * @description Response cache: larger answers (JSON body or a stream as sent) are not cached
+                             * @default 1048576
+                             */
+                            responseCacheMaxEntryBytes: number;
+                            /**
+                             * @description Response cache: what a cache hit is charged, in percent of the price the original request had (0 = free; the upstream cost of a hit is always 0)
+                             * @default 0
+                             */
+                            responseCacheHitChargePercent: number;
+                            /**
                              * @description Also count requests, tokens and cost per organization (its id as a label) in /metrics
                              * @default false
                              */
@@ -7286,6 +7305,26 @@ export interface paths {
                              * @default 10000000000
                              */
                             billingMaxAmountMicros: number;
+                            /**
+                             * @description Your company name, printed on statements (empty: AI Hub)
+                             * @default
+                             */
+                            operatorName: string;
+                            /**
+                             * @description Your postal address and tax details, printed on statements
+                             * @default
+                             */
+                            operatorAddress: string;
+                            /**
+                             * @description Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty
+                             * @default
+                             */
+                            operatorLogo: string;
+                            /**
+                             * @description Also issue a statement per team each month (chargeback), besides the organization statement
+                             * @default false
+                             */
+                            teamStatements: boolean;
                         };
                     };
                 };
@@ -7411,12 +7450,26 @@ export interface paths {
                         logBodyMaxChars?: number;
                         /** @description Keep stored Responses-API responses (store: true) this many days; 0 = keep forever */
                         responsesRetentionDays?: number;
+                        /** @description Response cache: how long an answer is kept when the model sets no TTL of its own (docs/response-cache.md) */
+                        responseCacheTtlSeconds?: number;
+                        /** @description Response cache: larger answers (JSON body or a stream as sent) are not cached */
+                        responseCacheMaxEntryBytes?: number;
+                        /** @description Response cache: what a cache hit is charged, in percent of the price the original request had (0 = free; the upstream cost of a hit is always 0) */
+                        responseCacheHitChargePercent?: number;
                         /** @description Also count requests, tokens and cost per organization (its id as a label) in /metrics */
                         metricsByOrganization?: boolean;
                         /** @description The currency balances and prices are shown in (ISO 4217 code); amounts are stored in its micro-units (1 = 1,000,000) */
                         currency?: string;
                         /** @description Largest amount one manual adjustment or redemption code may carry, in micro-units */
                         billingMaxAmountMicros?: number;
+                        /** @description Your company name, printed on statements (empty: AI Hub) */
+                        operatorName?: string;
+                        /** @description Your postal address and tax details, printed on statements */
+                        operatorAddress?: string;
+                        /** @description Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty */
+                        operatorLogo?: string;
+                        /** @description Also issue a statement per team each month (chargeback), besides the organization statement */
+                        teamStatements?: boolean;
                     };
                 };
             };
@@ -7530,6 +7583,21 @@ export interface paths {
                              */
                             responsesRetentionDays: number;
                             /**
+                             * @description Response cache: how long an answer is kept when the model sets no TTL of its own (docs/response-cache.md)
+                             * @default 3600
+                             */
+                            responseCacheTtlSeconds: number;
+                            /**
+                             * @description Response cache: larger answers (JSON body or a stream as sent) are not cached
+                             * @default 1048576
+                             */
+                            responseCacheMaxEntryBytes: number;
+                            /**
+                             * @description Response cache: what a cache hit is charged, in percent of the price the original request had (0 = free; the upstream cost of a hit is always 0)
+                             * @default 0
+                             */
+                            responseCacheHitChargePercent: number;
+                            /**
                              * @description Also count requests, tokens and cost per organization (its id as a label) in /metrics
                              * @default false
                              */
@@ -7544,6 +7612,26 @@ export interface paths {
                              * @default 10000000000
                              */
                             billingMaxAmountMicros: number;
+                            /**
+                             * @description Your company name, printed on statements (empty: AI Hub)
+                             * @default
+                             */
+                            operatorName: string;
+                            /**
+                             * @description Your postal address and tax details, printed on statements
+                             * @default
+                             */
+                            operatorAddress: string;
+                            /**
+                             * @description Your logo on statements: a data:image/png or image/jpeg base64 URL (up to ~200 KB), or empty
+                             * @default
+                             */
+                            operatorLogo: string;
+                            /**
+                             * @description Also issue a statement per team each month (chargeback), besides the organization statement
+                             * @default false
+                             */
+                            teamStatements: boolean;
                         };
                     };
                 };
@@ -7603,6 +7691,703 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/admin/channel-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tags in use on channels */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/channels/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test many channels at once (4 at a time); streams NDJSON: one result per line as it comes, then {"done":true,…} */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Only these channels */
+                        ids?: string[];
+                        /** @description Only channels with this tag */
+                        tag?: string;
+                        /** @description Only channels of this provider type */
+                        type?: string;
+                        /** @description Skip disabled channels */
+                        enabledOnly?: boolean;
+                        /** @description Test every model routed to each channel, not only the channel's first */
+                        allModels?: boolean;
+                        /** @description Tests at once (default 4) */
+                        concurrency?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description application/x-ndjson lines {channelId, channelName, model, kind, ok, latencyMs, status, error, reply}, last {done, total, ok, failed} */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/channels/upstream-models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** List an upstream's models before the channel is saved (the key is used for this call only) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        type: string;
+                        baseUrl?: null | string;
+                        /** @description A provider key (used for this call only, never stored) */
+                        key?: string;
+                        headers?: {
+                            [key: string]: string;
+                        };
+                        provider?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Model ids the upstream lists, sorted */
+                            data: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/channels/{id}/upstream-models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The models the channel's upstream lists (GET /models and its kin), to pre-fill its routes */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Model ids the upstream lists, sorted */
+                            data: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/channels/{id}/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fetch the upstream account's balance and keep it on the channel */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Channel"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/channels/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enable, disable, delete, tag or untag several channels at once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        ids: string[];
+                        /** @description enable | disable | delete | tag (add `tags`) | untag (remove `tags`) */
+                        action: "enable" | "disable" | "delete" | "tag" | "untag";
+                        tags?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            action: string;
+                            /** @description The channels acted on */
+                            ids: string[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/channels/{id}/copy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new channel with the same settings and keys ("<name> (copy)", disabled unless enabled: true) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /** @description Start enabled (default: disabled, to check it first) */
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Channel"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/admin/channels": {
@@ -7731,6 +8516,8 @@ export interface paths {
                         };
                         /** @description Groups the channel is in (default ["default"]); organizations and teams limited to groups use only their channels */
                         groups?: string[];
+                        /** @description Labels: filters in the console, and model routes may name a tag to reach every channel with it */
+                        tags?: string[];
                         priority?: number;
                         weight?: number;
                         enabled?: boolean;
@@ -8107,6 +8894,8 @@ export interface paths {
                         };
                         /** @description Groups the channel is in (default ["default"]); organizations and teams limited to groups use only their channels */
                         groups?: string[];
+                        /** @description Labels: filters in the console, and model routes may name a tag to reach every channel with it */
+                        tags?: string[];
                         priority?: number;
                         weight?: number;
                         enabled?: boolean;
@@ -8506,9 +9295,18 @@ export interface paths {
                             priority?: number;
                             weight?: number;
                         }[];
+                        /** @description Routes to every channel with a tag (expanded when the catalog is built; a channel also routed directly keeps its direct route) */
+                        tagRoutes?: {
+                            /** @description Letters, digits, _ . - (max 40) */
+                            tag: string;
+                            upstreamModel?: null | string;
+                            priority?: number;
+                            weight?: number;
+                        }[];
                         strategy?: null | ("weighted" | "round_robin" | "lowest_latency" | "least_inflight");
                         /** @description Models to try, in order, when every route of this one failed */
                         fallbacks?: string[];
+                        cacheTtlSeconds?: null | number;
                     };
                 };
             };
@@ -8905,9 +9703,18 @@ export interface paths {
                             priority?: number;
                             weight?: number;
                         }[];
+                        /** @description Routes to every channel with a tag (expanded when the catalog is built; a channel also routed directly keeps its direct route) */
+                        tagRoutes?: {
+                            /** @description Letters, digits, _ . - (max 40) */
+                            tag: string;
+                            upstreamModel?: null | string;
+                            priority?: number;
+                            weight?: number;
+                        }[];
                         strategy?: null | ("weighted" | "round_robin" | "lowest_latency" | "least_inflight");
                         /** @description Models to try, in order, when every route of this one failed */
                         fallbacks?: string[];
+                        cacheTtlSeconds?: null | number;
                     };
                 };
             };
@@ -9044,6 +9851,8 @@ export interface paths {
                                 latencyMs: number;
                                 ttftMs: number | null;
                                 clientIp: string | null;
+                                /** @description hit: answered from the response cache (no upstream cost); miss: asked the cache and stored the answer */
+                                cache: "hit" | "miss" | (never | null);
                                 attempts: {
                                     channelId: string;
                                     /** @description The gateway's status for this failure (e.g. 502 for an upstream 500) */
@@ -9189,6 +9998,8 @@ export interface paths {
                                 latencyMs: number;
                                 ttftMs: number | null;
                                 clientIp: string | null;
+                                /** @description hit: answered from the response cache (no upstream cost); miss: asked the cache and stored the answer */
+                                cache: "hit" | "miss" | (never | null);
                                 attempts: {
                                     channelId: string;
                                     /** @description The gateway's status for this failure (e.g. 502 for an upstream 500) */
@@ -9321,6 +10132,8 @@ export interface paths {
                             latencyMs: number;
                             ttftMs: number | null;
                             clientIp: string | null;
+                            /** @description hit: answered from the response cache (no upstream cost); miss: asked the cache and stored the answer */
+                            cache: "hit" | "miss" | (never | null);
                             attempts: {
                                 channelId: string;
                                 /** @description The gateway's status for this failure (e.g. 502 for an upstream 500) */
@@ -9455,6 +10268,8 @@ export interface paths {
                             latencyMs: number;
                             ttftMs: number | null;
                             clientIp: string | null;
+                            /** @description hit: answered from the response cache (no upstream cost); miss: asked the cache and stored the answer */
+                            cache: "hit" | "miss" | (never | null);
                             attempts: {
                                 channelId: string;
                                 /** @description The gateway's status for this failure (e.g. 502 for an upstream 500) */
@@ -10038,6 +10853,10 @@ export interface paths {
                                 costMicros: number;
                                 /** @description Distinct users with at least one request in the window */
                                 activeUsers: number;
+                                /** @description Requests answered from the response cache */
+                                cacheHits: number;
+                                /** @description Requests that asked the response cache and were not answered from it (hit rate = hits / (hits + misses)) */
+                                cacheMisses: number;
                             };
                             /** @description The last 7 UTC days, today included */
                             week: {
@@ -10050,6 +10869,10 @@ export interface paths {
                                 costMicros: number;
                                 /** @description Distinct users with at least one request in the window */
                                 activeUsers: number;
+                                /** @description Requests answered from the response cache */
+                                cacheHits: number;
+                                /** @description Requests that asked the response cache and were not answered from it (hit rate = hits / (hits + misses)) */
+                                cacheMisses: number;
                             };
                             /** @description The last 30 UTC days, today included */
                             month: {
@@ -10062,6 +10885,10 @@ export interface paths {
                                 costMicros: number;
                                 /** @description Distinct users with at least one request in the window */
                                 activeUsers: number;
+                                /** @description Requests answered from the response cache */
+                                cacheHits: number;
+                                /** @description Requests that asked the response cache and were not answered from it (hit rate = hits / (hits + misses)) */
+                                cacheMisses: number;
                             };
                             users: {
                                 /** @description Every member of the organization */
@@ -12203,6 +13030,90 @@ export interface paths {
                             role: string;
                         }[];
                         stream?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/playground/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An OpenAI Responses API answer (streamed or not) as the signed-in user; not stored */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/playground/images/generations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An OpenAI image generation as the signed-in user */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        model: string;
+                    } & {
+                        [key: string]: unknown;
                     };
                 };
             };
@@ -14760,6 +15671,3153 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether Stripe payments are configured, the currency and the top-up bounds */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Whether Stripe payments are set up (else: codes and manual top-ups only) */
+                            configured: boolean;
+                            /** @description The instance currency every amount is in */
+                            currency: string;
+                            /** @description Smallest top-up, micro-units */
+                            topUpMinMicros: number;
+                            /** @description Largest top-up, micro-units */
+                            topUpMaxMicros: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/stripe/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a top-up: a Stripe Checkout session; the balance is credited when Stripe confirms payment */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Amount to add to the balance, micro-units of the instance currency */
+                        amountMicros: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stripe Checkout's page: send the customer there */
+                            url: string;
+                            sessionId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/stripe/subscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Subscribe to a plan: a Stripe Checkout session in subscription mode */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        planId: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stripe Checkout's page: send the customer there */
+                            url: string;
+                            sessionId: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/stripe/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open Stripe's Customer Portal: cards, invoices, plan changes and cancellation */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Stripe's Customer Portal page */
+                            url: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The subscription plans on offer */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                name: string;
+                                description: null | string;
+                                interval: "month" | "year";
+                                /** @description Price per interval, micro-units */
+                                priceMicros: number;
+                                currency: string;
+                                stripePriceId: string;
+                                /** @description Credited to the balance on every paid invoice */
+                                includedCreditsMicros: number;
+                                tokenQuota: null | number;
+                                allowedModels: null | string[];
+                                channelGroups: null | string[];
+                                status: "active" | "archived";
+                                /** @description Epoch milliseconds */
+                                createdAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/subscription": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current organization's subscription (null: none) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            subscription: null | {
+                                plan: null | {
+                                    id: string;
+                                    name: string;
+                                    description: null | string;
+                                    interval: "month" | "year";
+                                    /** @description Price per interval, micro-units */
+                                    priceMicros: number;
+                                    currency: string;
+                                    stripePriceId: string;
+                                    /** @description Credited to the balance on every paid invoice */
+                                    includedCreditsMicros: number;
+                                    tokenQuota: null | number;
+                                    allowedModels: null | string[];
+                                    channelGroups: null | string[];
+                                    status: "active" | "archived";
+                                    /** @description Epoch milliseconds */
+                                    createdAt: number;
+                                };
+                                /** @description Stripe's status (active, past_due, ...) or downgraded (grace ended) */
+                                status: string;
+                                currentPeriodEnd: null | number;
+                                cancelAtPeriodEnd: boolean;
+                                graceUntil: null | number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/stripe-invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current organization's Stripe invoices (subscriptions), newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                orgId: string;
+                                subscriptionId: null | string;
+                                number: null | string;
+                                status: string;
+                                amountMicros: number;
+                                currency: string;
+                                hostedInvoiceUrl: null | string;
+                                periodStart: null | number;
+                                periodEnd: null | number;
+                                /** @description Epoch milliseconds */
+                                createdAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/stripe/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe's webhook endpoint (authenticated by the Stripe-Signature header, not a token) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            received: boolean;
+                            eventId: string;
+                            /** @description What was done: credited, granted, duplicate, ignored, unknown_customer, ... */
+                            outcome: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every subscription plan, archived ones included */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                name: string;
+                                description: null | string;
+                                interval: "month" | "year";
+                                /** @description Price per interval, micro-units */
+                                priceMicros: number;
+                                currency: string;
+                                stripePriceId: string;
+                                /** @description Credited to the balance on every paid invoice */
+                                includedCreditsMicros: number;
+                                tokenQuota: null | number;
+                                allowedModels: null | string[];
+                                channelGroups: null | string[];
+                                status: "active" | "archived";
+                                /** @description Epoch milliseconds */
+                                createdAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a plan (its Stripe product and recurring price are created, or an existing price is used) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        description?: null | string;
+                        interval: "month" | "year";
+                        /** @description Price per interval, micro-units of the instance currency */
+                        priceMicros: number;
+                        /** @description An existing Stripe price to use (else a product and price are created in Stripe) */
+                        stripePriceId?: string;
+                        includedCreditsMicros?: number;
+                        tokenQuota?: null | number;
+                        allowedModels?: null | string[];
+                        channelGroups?: null | string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            description: null | string;
+                            interval: "month" | "year";
+                            /** @description Price per interval, micro-units */
+                            priceMicros: number;
+                            currency: string;
+                            stripePriceId: string;
+                            /** @description Credited to the balance on every paid invoice */
+                            includedCreditsMicros: number;
+                            tokenQuota: null | number;
+                            allowedModels: null | string[];
+                            channelGroups: null | string[];
+                            status: "active" | "archived";
+                            /** @description Epoch milliseconds */
+                            createdAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/plans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change what a plan grants, or archive it (its price is fixed: make a new plan for a new price) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        description?: null | string;
+                        includedCreditsMicros?: number;
+                        tokenQuota?: null | number;
+                        allowedModels?: null | string[];
+                        channelGroups?: null | string[];
+                        status?: "active" | "archived";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            description: null | string;
+                            interval: "month" | "year";
+                            /** @description Price per interval, micro-units */
+                            priceMicros: number;
+                            currency: string;
+                            stripePriceId: string;
+                            /** @description Credited to the balance on every paid invoice */
+                            includedCreditsMicros: number;
+                            tokenQuota: null | number;
+                            allowedModels: null | string[];
+                            channelGroups: null | string[];
+                            status: "active" | "archived";
+                            /** @description Epoch milliseconds */
+                            createdAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/billing/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The Stripe set-up: whether keys are set (never the keys), top-up bounds, grace period */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            configured: boolean;
+                            secretKeySet: boolean;
+                            webhookSecretSet: boolean;
+                            secretKeySource: null | ("env" | "console");
+                            webhookSecretSource: null | ("env" | "console");
+                            topUpMinMicros: number;
+                            topUpMaxMicros: number;
+                            graceDays: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Set the Stripe keys (stored encrypted), top-up bounds and the grace period after a failed payment */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        secretKey?: null | string;
+                        webhookSecret?: null | string;
+                        topUpMinMicros?: number;
+                        topUpMaxMicros?: number;
+                        graceDays?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            configured: boolean;
+                            secretKeySet: boolean;
+                            webhookSecretSet: boolean;
+                            secretKeySource: null | ("env" | "console");
+                            webhookSecretSource: null | ("env" | "console");
+                            topUpMinMicros: number;
+                            topUpMaxMicros: number;
+                            graceDays: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/billing/pricing-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every pricing group, with how many organizations and teams follow it */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                name: string;
+                                multiplier: number;
+                                overrides: ({
+                                    model: string;
+                                    /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                                    multiplier: number;
+                                } | {
+                                    model: string;
+                                    /** @description List price of input tokens (micro-units per 1M tokens) */
+                                    inputPrice: number;
+                                    /** @description List price of output tokens (micro-units per 1M tokens) */
+                                    outputPrice: number;
+                                    cachedInputPrice?: null | number;
+                                })[];
+                                /** @description Organizations following the group */
+                                organizations: number;
+                                /** @description Teams following the group */
+                                teams: number;
+                                createdAt: number;
+                                updatedAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Create a pricing group: a multiplier and per-model overrides */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                        multiplier?: number;
+                        overrides?: ({
+                            model: string;
+                            /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                            multiplier: number;
+                        } | {
+                            model: string;
+                            /** @description List price of input tokens (micro-units per 1M tokens) */
+                            inputPrice: number;
+                            /** @description List price of output tokens (micro-units per 1M tokens) */
+                            outputPrice: number;
+                            cachedInputPrice?: null | number;
+                        })[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            multiplier: number;
+                            overrides: ({
+                                model: string;
+                                /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                                multiplier: number;
+                            } | {
+                                model: string;
+                                /** @description List price of input tokens (micro-units per 1M tokens) */
+                                inputPrice: number;
+                                /** @description List price of output tokens (micro-units per 1M tokens) */
+                                outputPrice: number;
+                                cachedInputPrice?: null | number;
+                            })[];
+                            /** @description Organizations following the group */
+                            organizations: number;
+                            /** @description Teams following the group */
+                            teams: number;
+                            createdAt: number;
+                            updatedAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/pricing-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a pricing group no organization or team follows (409 otherwise) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a pricing group's name, multiplier or overrides (priced from the next request on) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                        multiplier?: number;
+                        overrides?: ({
+                            model: string;
+                            /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                            multiplier: number;
+                        } | {
+                            model: string;
+                            /** @description List price of input tokens (micro-units per 1M tokens) */
+                            inputPrice: number;
+                            /** @description List price of output tokens (micro-units per 1M tokens) */
+                            outputPrice: number;
+                            cachedInputPrice?: null | number;
+                        })[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            multiplier: number;
+                            overrides: ({
+                                model: string;
+                                /** @description Multiplies the cost (1.25 = 25 % above cost) */
+                                multiplier: number;
+                            } | {
+                                model: string;
+                                /** @description List price of input tokens (micro-units per 1M tokens) */
+                                inputPrice: number;
+                                /** @description List price of output tokens (micro-units per 1M tokens) */
+                                outputPrice: number;
+                                cachedInputPrice?: null | number;
+                            })[];
+                            /** @description Organizations following the group */
+                            organizations: number;
+                            /** @description Teams following the group */
+                            teams: number;
+                            createdAt: number;
+                            updatedAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/organizations/{id}/pricing-group": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Assign an organization to a pricing group (null: none) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        groupId: null | string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/organizations/{id}/teams/{teamId}/pricing-group": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Assign a team to a pricing group (null: its organization's pricing) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    teamId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        groupId: null | string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current organization's statements, corrected statements and credit notes, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description YYYY-MM */
+                    period?: string;
+                    limit?: number;
+                    offset?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                /** @description AIH-<year>-<sequence>: sequential per instance */
+                                number: string;
+                                orgId: string;
+                                /** @description Set on a team's (chargeback) statement */
+                                teamId: string | null;
+                                /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                                kind: "statement" | "corrected" | "credit_note";
+                                /** @description YYYY-MM (UTC) */
+                                period: string;
+                                periodStart: number;
+                                /** @description Exclusive */
+                                periodEnd: number;
+                                currency: string;
+                                /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                                totalMicros: number;
+                                /** @description The document a correction or credit note refers to */
+                                correctsId: string | null;
+                                reason: string | null;
+                                issuedAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/statements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One statement with its lines: usage by model, team and key, and the balance movements */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description AIH-<year>-<sequence>: sequential per instance */
+                            number: string;
+                            orgId: string;
+                            /** @description Set on a team's (chargeback) statement */
+                            teamId: string | null;
+                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                            kind: "statement" | "corrected" | "credit_note";
+                            /** @description YYYY-MM (UTC) */
+                            period: string;
+                            periodStart: number;
+                            /** @description Exclusive */
+                            periodEnd: number;
+                            currency: string;
+                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                            totalMicros: number;
+                            /** @description The document a correction or credit note refers to */
+                            correctsId: string | null;
+                            reason: string | null;
+                            issuedAt: number;
+                            correctsNumber: string | null;
+                            content: {
+                                operator: {
+                                    name: string;
+                                    address: string;
+                                };
+                                customer: {
+                                    orgId: string;
+                                    name: string;
+                                    teamId: string | null;
+                                    teamName: string | null;
+                                };
+                                currency: string;
+                                usage: {
+                                    model: string;
+                                    teamId: string | null;
+                                    teamName: string | null;
+                                    keyId: string | null;
+                                    keyName: string | null;
+                                    requests: number;
+                                    inputTokens: number;
+                                    outputTokens: number;
+                                    /** @description List price (micro-units of the currency) */
+                                    amountMicros: number;
+                                }[];
+                                usageTotalMicros: number;
+                                ledger: {
+                                    openingBalanceMicros: number;
+                                    closingBalanceMicros: number;
+                                    topUpsMicros: number;
+                                    creditsMicros: number;
+                                    debitsMicros: number;
+                                    usageChargedMicros: number;
+                                } | null;
+                                creditMicros?: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/statements/{id}/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A statement as CSV */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/statements/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A statement as PDF */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every organization's statements, newest first (filter by organization and period) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description YYYY-MM */
+                    period?: string;
+                    limit?: number;
+                    offset?: number;
+                    orgId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                /** @description AIH-<year>-<sequence>: sequential per instance */
+                                number: string;
+                                orgId: string;
+                                /** @description Set on a team's (chargeback) statement */
+                                teamId: string | null;
+                                /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                                kind: "statement" | "corrected" | "credit_note";
+                                /** @description YYYY-MM (UTC) */
+                                period: string;
+                                periodStart: number;
+                                /** @description Exclusive */
+                                periodEnd: number;
+                                currency: string;
+                                /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                                totalMicros: number;
+                                /** @description The document a correction or credit note refers to */
+                                correctsId: string | null;
+                                reason: string | null;
+                                issuedAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue the statements of a month now (a job; statements that exist are kept) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description YYYY-MM; default the previous month */
+                        period?: string;
+                        /** @description Only this organization (issued even without usage) */
+                        orgId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            type: string;
+                            /** @description queued (or delayed) · waiting (for parents) · running · succeeded · failed (dead letter) · cancelled */
+                            state: "queued" | "waiting" | "running" | "succeeded" | "failed" | "cancelled";
+                            /** @description null: the instance’s own work */
+                            orgId: string | null;
+                            userId: string | null;
+                            payload: unknown;
+                            /** @description What the job returned (succeeded jobs) */
+                            result: unknown;
+                            /** @description The last attempt’s error */
+                            error: string | null;
+                            priority: number;
+                            /** @description Attempts started */
+                            attempts: number;
+                            maxAttempts: number;
+                            progress: number;
+                            progressMessage: string | null;
+                            /** @description Jobs that must succeed before this one starts */
+                            parents: string[];
+                            scheduleName: string | null;
+                            /** @description Epoch milliseconds */
+                            runAt: number;
+                            /** @description Epoch milliseconds */
+                            createdAt: number;
+                            /** @description Epoch milliseconds */
+                            startedAt: number | null;
+                            /** @description Epoch milliseconds */
+                            finishedAt: number | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Any organization's statement with its lines */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description AIH-<year>-<sequence>: sequential per instance */
+                            number: string;
+                            orgId: string;
+                            /** @description Set on a team's (chargeback) statement */
+                            teamId: string | null;
+                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                            kind: "statement" | "corrected" | "credit_note";
+                            /** @description YYYY-MM (UTC) */
+                            period: string;
+                            periodStart: number;
+                            /** @description Exclusive */
+                            periodEnd: number;
+                            currency: string;
+                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                            totalMicros: number;
+                            /** @description The document a correction or credit note refers to */
+                            correctsId: string | null;
+                            reason: string | null;
+                            issuedAt: number;
+                            correctsNumber: string | null;
+                            content: {
+                                operator: {
+                                    name: string;
+                                    address: string;
+                                };
+                                customer: {
+                                    orgId: string;
+                                    name: string;
+                                    teamId: string | null;
+                                    teamName: string | null;
+                                };
+                                currency: string;
+                                usage: {
+                                    model: string;
+                                    teamId: string | null;
+                                    teamName: string | null;
+                                    keyId: string | null;
+                                    keyName: string | null;
+                                    requests: number;
+                                    inputTokens: number;
+                                    outputTokens: number;
+                                    /** @description List price (micro-units of the currency) */
+                                    amountMicros: number;
+                                }[];
+                                usageTotalMicros: number;
+                                ledger: {
+                                    openingBalanceMicros: number;
+                                    closingBalanceMicros: number;
+                                    topUpsMicros: number;
+                                    creditsMicros: number;
+                                    debitsMicros: number;
+                                    usageChargedMicros: number;
+                                } | null;
+                                creditMicros?: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}/csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Any organization's statement as CSV */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Any organization's statement as PDF */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}/credit-note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue a credit note against a document (a new, numbered document; the original is unchanged) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description What to credit (at most the original's total) */
+                        amountMicros: number;
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description AIH-<year>-<sequence>: sequential per instance */
+                            number: string;
+                            orgId: string;
+                            /** @description Set on a team's (chargeback) statement */
+                            teamId: string | null;
+                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                            kind: "statement" | "corrected" | "credit_note";
+                            /** @description YYYY-MM (UTC) */
+                            period: string;
+                            periodStart: number;
+                            /** @description Exclusive */
+                            periodEnd: number;
+                            currency: string;
+                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                            totalMicros: number;
+                            /** @description The document a correction or credit note refers to */
+                            correctsId: string | null;
+                            reason: string | null;
+                            issuedAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/statements/{id}/reissue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Issue a corrected statement: the same period recomputed from the data as it is now */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description AIH-<year>-<sequence>: sequential per instance */
+                            number: string;
+                            orgId: string;
+                            /** @description Set on a team's (chargeback) statement */
+                            teamId: string | null;
+                            /** @description statement: the monthly one; corrected: a recomputed statement; credit_note: a credit against one */
+                            kind: "statement" | "corrected" | "credit_note";
+                            /** @description YYYY-MM (UTC) */
+                            period: string;
+                            periodStart: number;
+                            /** @description Exclusive */
+                            periodEnd: number;
+                            currency: string;
+                            /** @description What the document bills, taxes excluded (negative for a credit note) (micro-units of the currency) */
+                            totalMicros: number;
+                            /** @description The document a correction or credit note refers to */
+                            correctsId: string | null;
+                            reason: string | null;
+                            issuedAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/billing/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List price, cost and margin per day or month (from the request log) */
+        get: {
+            parameters: {
+                query: {
+                    /** @description Epoch ms (inclusive) */
+                    from: number;
+                    /** @description Epoch ms (exclusive) */
+                    to: number;
+                    interval?: "day" | "month";
+                    /** @description One organization only */
+                    orgId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            currency: string;
+                            interval: "day" | "month";
+                            /** @description Buckets with requests only, oldest first */
+                            data: {
+                                /** @description Start of the day or month (UTC, epoch ms) */
+                                at: number;
+                                requests: number;
+                                /** @description List price: what customers pay (micro-units of the currency) */
+                                priceMicros: number;
+                                /** @description Cost price: what upstream costs (micro-units of the currency) */
+                                costMicros: number;
+                                /** @description List price − cost (micro-units of the currency) */
+                                marginMicros: number;
+                            }[];
+                            totals: {
+                                requests: number;
+                                priceMicros: number;
+                                costMicros: number;
+                                marginMicros: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/alerts/rules": {
         parameters: {
             query?: never;
@@ -15826,6 +19884,8 @@ export interface components {
             revokedAt: number | null;
             allowedModels: string[] | null;
             allowedIps: string[] | null;
+            /** @description Cache the answers to this key's requests (docs/response-cache.md); false: only on request */
+            responseCache: boolean;
             limits: {
                 budgetMicros: number | null;
                 budgetPeriod: "day" | "week" | "month" | "lifetime";
@@ -15866,6 +19926,16 @@ export interface components {
                 };
             };
             groups: string[];
+            tags: string[];
+            /** @description The upstream account's balance as last fetched (POST …/balance refreshes it) */
+            balance: {
+                currency: string;
+                /** @description Credit left, in millionths of `currency` */
+                remainingMicros: number | null;
+                usedMicros: number | null;
+                limitMicros: number | null;
+                fetchedAt: number;
+            } | null;
             priority: number;
             weight: number;
             keys: {
@@ -15921,9 +19991,17 @@ export interface components {
             capabilities: string[];
             strategy: string | null;
             fallbacks: string[];
+            cacheTtlSeconds: number | null;
             routes: {
                 id: string;
                 channelId: string;
+                upstreamModel: string | null;
+                priority: number;
+                weight: number;
+            }[];
+            tagRoutes: {
+                id: string;
+                tag: string;
                 upstreamModel: string | null;
                 priority: number;
                 weight: number;

@@ -14,6 +14,8 @@ export default {
   seconds: 's',
   days: 'days',
   characters: 'characters',
+  bytes: 'bytes',
+  percent: '%',
   off: 'off',
   forever: 'keep forever',
   groups: {
@@ -101,6 +103,18 @@ export default {
     responsesRetentionDays: {
       label: 'Stored responses retention',
       help: 'Keep Responses-API responses stored with store: true (for retrieval and previous_response_id) this many days; 0 = keep forever.',
+    },
+    responseCacheTtlSeconds: {
+      label: 'Response cache TTL',
+      help: 'How long a cached answer is kept when its model sets no TTL of its own. The cache is used when a key or model opts in, or a request sends x-aihub-cache: on.',
+    },
+    responseCacheMaxEntryBytes: {
+      label: 'Largest cached answer',
+      help: 'Answers larger than this (a JSON body, or a stream as sent) are not cached.',
+    },
+    responseCacheHitChargePercent: {
+      label: 'Charge for a cache hit',
+      help: 'Percent of the original price a cache hit costs the customer (0 = free). A hit never costs anything upstream.',
     },
   },
   strategies: {

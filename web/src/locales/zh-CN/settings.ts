@@ -14,6 +14,8 @@ export default {
   seconds: '秒',
   days: '天',
   characters: '个字符',
+  bytes: '字节',
+  percent: '%',
   off: '关闭',
   forever: '永久保留',
   groups: {
@@ -97,6 +99,18 @@ export default {
     logBodyMaxChars: {
       label: '正文最大长度',
       help: '每个请求或响应正文最多保留的字符数（256–1000000）；超出部分会被截断并加以标注。',
+    },
+    responseCacheTtlSeconds: {
+      label: '响应缓存有效期',
+      help: '模型未设置自己的有效期时，缓存的回答保留多久。密钥或模型开启缓存，或请求带 x-aihub-cache: on 时使用缓存。',
+    },
+    responseCacheMaxEntryBytes: {
+      label: '最大缓存条目',
+      help: '超过此大小的回答（JSON 正文或按原样发送的流）不缓存。',
+    },
+    responseCacheHitChargePercent: {
+      label: '缓存命中计费',
+      help: '缓存命中按原价格的百分之几向客户计费（0 = 免费）。命中不产生任何上游成本。',
     },
     responsesRetentionDays: {
       label: '已存储响应保留天数',
