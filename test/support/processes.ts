@@ -19,7 +19,10 @@ export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
       continue;
     env[name] = value;
   }
-  return { ...env, AIHUB_LOG_LEVEL: 'silent', ...extra };
+  // Servers of different tests share one Redis under the default key prefix: with BullMQ (the default when
+  // REDIS_URL is set) one server's workers would run another's jobs against the wrong database. A test that
+  // means BullMQ says AIHUB_JOBS=bullmq.
+  return { ...env, AIHUB_LOG_LEVEL: 'silent', AIHUB_JOBS: 'embedded', ...extra };
 }
 
 /** Environment that points a child at a test database. */
