@@ -29,6 +29,9 @@ export default {
   modelsHint:
     'Pick models or type a name and press Enter; a trailing * matches a prefix, e.g. gpt-4o*. Empty = all models.',
   allowedIps: 'Allowed IPs',
+  responseCache: 'Response cache',
+  responseCacheHint:
+    'Answer repeated identical requests of this key from the cache (no upstream cost); a request can still send x-aihub-cache: off.',
   anyIp: 'Any address',
   ipsHint: 'IP addresses or CIDR ranges (IPv4 or IPv6), Enter or comma after each, e.g. 10.0.0.0/8. Empty = anywhere.',
   badIps: 'Not an IP address or CIDR range: {list}',

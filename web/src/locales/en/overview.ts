@@ -13,6 +13,7 @@ export default {
     activeUsersToday: 'Active users today',
     accounts: '{active} of {total} accounts active',
     activeKeys: 'Active keys',
+    cacheHits: 'Cache hit rate {rate} ({hits} hits)',
   },
   trend: {
     ok: 'Succeeded',

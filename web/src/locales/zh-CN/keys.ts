@@ -28,6 +28,8 @@ export default {
   allModels: '全部模型',
   modelsHint: '选择模型，或输入名称后按回车；末尾的 * 表示前缀匹配，例如 gpt-4o*。留空表示全部模型。',
   allowedIps: '允许的 IP',
+  responseCache: '响应缓存',
+  responseCacheHint: '此密钥重复的相同请求由缓存回答（无上游成本）；单个请求仍可发送 x-aihub-cache: off 关闭。',
   anyIp: '任意地址',
   ipsHint: 'IP 地址或 CIDR 网段（IPv4 或 IPv6），每项后按回车或逗号，例如 10.0.0.0/8。留空表示不限来源。',
   badIps: '不是有效的 IP 地址或 CIDR 网段：{list}',

@@ -13,6 +13,7 @@ export default {
     activeUsersToday: '今日活跃用户',
     accounts: '{total} 个账号中 {active} 个正常',
     activeKeys: '有效密钥',
+    cacheHits: '缓存命中率 {rate}（{hits} 次命中）',
   },
   trend: {
     ok: '成功',
