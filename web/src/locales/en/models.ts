@@ -37,6 +37,7 @@ export default {
     context: 'Context',
   },
   fields: {
+    cacheTtlSeconds: 'Response cache (seconds)',
     name: 'Public name',
     description: 'Description',
     enabled: 'Enabled',
@@ -57,6 +58,7 @@ export default {
     capabilities: 'Capabilities',
   },
   placeholders: {
+    cacheOff: 'off (only on request)',
     name: 'e.g. gpt-4o',
     cached: 'Same as input',
     channels: 'Choose one or more channels',
@@ -66,6 +68,8 @@ export default {
     capabilities: 'Built-in for known names, else chat',
   },
   help: {
+    cacheTtlSeconds:
+      'Answer repeated identical requests for this model from the response cache for this long (no upstream cost). Empty: only when a key or request asks.',
     name: "The name clients send as model. Letters, digits and . _ : / {'@'} - only.",
     prices: 'Requests are billed at these prices.',
     pricesKnown: 'Left empty, the built-in prices of this model are used.',

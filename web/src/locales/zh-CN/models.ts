@@ -36,6 +36,7 @@ export default {
     context: '上下文',
   },
   fields: {
+    cacheTtlSeconds: '响应缓存（秒）',
     name: '对外名称',
     description: '描述',
     enabled: '启用',
@@ -56,6 +57,7 @@ export default {
     capabilities: '能力',
   },
   placeholders: {
+    cacheOff: '关闭（仅按请求）',
     name: '例如 gpt-4o',
     cached: '与输入相同',
     channels: '选择一个或多个渠道',
@@ -65,6 +67,7 @@ export default {
     capabilities: '已知模型用内置值，否则为对话',
   },
   help: {
+    cacheTtlSeconds: '在此时长内，此模型的重复相同请求由响应缓存回答（无上游成本）。留空：仅在密钥或请求要求时使用。',
     name: "客户端在 model 中发送的名称，只能包含字母、数字和 . _ : / {'@'} -。",
     prices: '请求按这些价格计费。',
     pricesKnown: '留空则使用此模型的内置价格。',
