@@ -28,6 +28,8 @@ interface Totals {
   completionTokens: number;
   costMicros: number;
   activeUsers: number;
+  cacheHits: number;
+  cacheMisses: number;
 }
 interface Overview {
   today: Totals;
@@ -62,6 +64,9 @@ function expectedTotals(rows: Row[], since: number): Totals {
     completionTokens: sum((r) => r.completion),
     costMicros: sum((r) => r.cost),
     activeUsers: new Set(inWindow.flatMap((r) => (r.userId ? [r.userId] : []))).size,
+    // No request of these tests asks the response cache.
+    cacheHits: 0,
+    cacheMisses: 0,
   };
 }
 
@@ -175,6 +180,8 @@ describe.each(ENGINES)('admin usage statistics (%s)', (engine) => {
       completionTokens: 3 * 20,
       costMicros: 3 * HELLO_COST,
       activeUsers: 2,
+      cacheHits: 0,
+      cacheMisses: 0,
     });
     // The week adds dev's chat and embedding of three days ago (the same two users).
     expect(numbers.week.requests).toBe(6);
@@ -206,6 +213,8 @@ describe.each(ENGINES)('admin usage statistics (%s)', (engine) => {
       completionTokens: 0,
       costMicros: 0,
       activeUsers: 0,
+      cacheHits: 0,
+      cacheMisses: 0,
     });
     expect(tomorrow.week.activeUsers).toBe(2);
     clock.time = START + 2_000;
