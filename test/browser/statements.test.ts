@@ -116,8 +116,8 @@ describe.skipIf(!HAVE_CHROMIUM)('statements and revenue in Chromium', { timeout:
     expect(pdf.name).toBe(`${number}.pdf`);
     expect(pdf.body.subarray(0, 5).toString()).toBe('%PDF-');
     await screenshot(page, `statements-portal-${size.name}`);
-    // The one 404 is the Stripe route this build lacks (Chromium logs it); nothing else went wrong.
-    expect([...new Set(missing)]).toEqual(['/api/billing/stripe-invoices']);
+    // Nothing was missing (the Stripe invoices route answers an empty list without payments), nothing went wrong.
+    expect([...new Set(missing)]).toEqual([]);
     expect(problems.filter((p) => !p.includes('status of 404'))).toEqual([]);
     await context.close();
   });
