@@ -27,6 +27,13 @@ import type {
   UsageSink,
 } from './ports.js';
 
+export { costOf } from './accounting.js';
+export {
+  type CachedAnswer,
+  ResponseCache,
+  type ResponseCacheSettings,
+  type ResponseCacheStore,
+} from './cache.js';
 export type { Catalog, CatalogChannel, CatalogModel } from './catalog.js';
 export {
   DETACHED_ENDPOINTS,

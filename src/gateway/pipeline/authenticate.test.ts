@@ -80,6 +80,7 @@ describe('authenticateCaller', () => {
       channelLimits: [],
       allowedIps: ['10.0.0.0/8'],
       keyLimits: { rpm: 5 },
+      responseCache: false,
     });
   });
 

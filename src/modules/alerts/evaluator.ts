@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../../core/clock.js';
 import type { IdGenerator } from '../../core/ids.js';
-import { AUTO_DISABLE_PREFIX } from '../../gateway/health/auto-disable.js';
+import { AUTO_DISABLE_PREFIX } from '../../gateway/index.js';
 import type { AlertEventsTable, AlertRulesTable } from '../../infra/db/schema.js';
 import type { AlertsRepository } from './repository.js';
 import {

@@ -5,7 +5,7 @@
  * 1M tokens) that organizations and teams follow. Integer arithmetic only (micro-units × parts per million
  * overflows a double's exact range, so BigInt).
  */
-import { costOf } from '../../gateway/accounting.js';
+import { costOf } from '../../gateway/index.js';
 
 /** A multiplier of 1 in parts per million. */
 export const PPM_ONE = 1_000_000;

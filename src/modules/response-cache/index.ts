@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
-import { ResponseCache, type ResponseCacheSettings } from '../../gateway/cache.js';
+import { ResponseCache, type ResponseCacheSettings } from '../../gateway/index.js';
 import type { Database } from '../../infra/db/schema.js';
 import type { BackgroundLogTarget } from '../../jobs/log.js';
 import type { JobQueue } from '../../jobs/types.js';

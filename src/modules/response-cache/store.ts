@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../core/clock.js';
-import type { CachedAnswer, ResponseCacheStore } from '../../gateway/cache.js';
+import type { CachedAnswer, ResponseCacheStore } from '../../gateway/index.js';
 import type { Database } from '../../infra/db/schema.js';
 
 type OnError = (error: unknown) => void;

@@ -27,6 +27,10 @@ describe('settings schema', () => {
       metricsByOrganization: false,
       currency: 'USD',
       billingMaxAmountMicros: 10_000_000_000,
+      operatorName: '',
+      operatorAddress: '',
+      operatorLogo: '',
+      teamStatements: false,
     });
   });
 
@@ -61,6 +65,10 @@ describe('settings schema', () => {
       metricsByOrganization: 'metrics_by_organization',
       currency: 'currency',
       billingMaxAmountMicros: 'billing_max_amount_micros',
+      operatorName: 'operator_name',
+      operatorAddress: 'operator_address',
+      operatorLogo: 'operator_logo',
+      teamStatements: 'team_statements',
     });
   });
 
