@@ -24,7 +24,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<CliResult>
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/main.ts', ...args],
-      { cwd: ROOT, env: childEnv(env), timeout: 30_000 },
+      { cwd: ROOT, env: childEnv(env), timeout: 90_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         done({ code, stdout, stderr });
@@ -45,7 +45,7 @@ describe('aihub CLI: help and configuration', () => {
     expect(res.code).toBe(0);
     for (const command of ['start', 'worker', 'migrate', 'user', 'key', 'config'])
       expect(res.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
-  }, 60_000);
+  }, 180_000);
 
   it.concurrent('config check: exits 1 naming every bad variable', async () => {
     const res = await runCli(['config', 'check'], { AIHUB_DATA_DIR: dataDir, PORT: 'abc', AIHUB_MASTER_KEY: 'short' });
@@ -53,7 +53,7 @@ describe('aihub CLI: help and configuration', () => {
     expect(res.stderr).toContain('PORT');
     expect(res.stderr).toContain('AIHUB_MASTER_KEY');
     expect(res.stderr).not.toMatch(/^\s+at /m); // a message, not a stack trace
-  }, 60_000);
+  }, 180_000);
 
   it.concurrent('config check: exits 0 on a valid configuration without printing secrets', async () => {
     const res = await runCli(['config', 'check'], {
@@ -71,7 +71,7 @@ describe('aihub CLI: help and configuration', () => {
     expect(printed).not.toContain(MASTER_KEY);
     expect(printed).not.toContain('db-password-123');
     expect(printed).not.toContain('cd'.repeat(32));
-  }, 60_000);
+  }, 180_000);
 
   it.concurrent('user create: refuses a password shorter than 8 characters', async () => {
     const res = await runCli(['user', 'create', '--email', 'short@y.io', '--password', 'short'], {
@@ -79,14 +79,14 @@ describe('aihub CLI: help and configuration', () => {
     });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('--password');
-  }, 60_000);
+  }, 180_000);
 
   // The API only accepts email addresses as sign-in names; the CLI must not create other ones.
   it('user create: refuses an email that is not an email address', async () => {
     const res = await runCli(['user', 'create', '--email', 'not-an-email'], { AIHUB_DATA_DIR: dataDir });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('email');
-  }, 60_000);
+  }, 180_000);
 });
 
 // Each test has its own database: they run side by side to keep the file fast.
@@ -138,7 +138,7 @@ describe.concurrent.each(ENGINES)('aihub CLI on %s', (engine) => {
 
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toContain('already exists');
-  }, 60_000);
+  }, 180_000);
 
   it('creates an organization with an owner, adds a member, and makes a key in it', async () => {
     const env = databaseEnv(db);
@@ -222,7 +222,7 @@ describe.concurrent.each(ENGINES)('aihub CLI on %s', (engine) => {
     expect(again.stderr).toContain('no two-factor authentication');
     expect(nobody.code).toBe(1);
     expect(nobody.stderr).toContain('nobody@phone.io');
-  }, 60_000);
+  }, 180_000);
 
   it('starts the server, serves /health, creates the first admin from the environment, and exits 0 on SIGTERM', async () => {
     const fresh = await createTestDatabase(engine);
@@ -243,7 +243,7 @@ describe.concurrent.each(ENGINES)('aihub CLI on %s', (engine) => {
     child.stderr?.on('data', (chunk) => (output += chunk));
     try {
       const base = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 30_000; // tsx compiles the server on start: slow on a busy 2-core machine
+      const deadline = Date.now() + 90_000; // tsx compiles the server on start: slow on a busy 2-core machine
       let healthy = false;
       while (!healthy && Date.now() < deadline && child.exitCode === null) {
         healthy = await fetch(`${base}/health`).then(
@@ -268,5 +268,5 @@ describe.concurrent.each(ENGINES)('aihub CLI on %s', (engine) => {
       if (child.exitCode === null) child.kill('SIGKILL');
       await fresh.drop();
     }
-  }, 60_000);
+  }, 180_000);
 });
