@@ -123,8 +123,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await choose(page, 'channel-type', 'Azure OpenAI');
     await expect.poll(() => test('channel-dialog').textContent()).toContain('API version');
     await test('channel-submit').click();
+    // The form validates its fields one by one, so each message may show up a moment after the other.
     await expect.poll(() => test('channel-dialog').textContent()).toContain('This provider type needs a base URL');
-    expect(await test('channel-dialog').textContent()).toContain('This provider type needs at least one key');
+    await expect.poll(() => test('channel-dialog').textContent()).toContain('This provider type needs at least one key');
     await choose(page, 'channel-type', 'mock');
     expect(await test('channel-base-url').count()).toBe(0);
     expect(await test('channel-keys').count()).toBe(0);
