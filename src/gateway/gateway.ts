@@ -4,9 +4,11 @@
  * declared in ./endpoints/. Routes and the control plane use only the methods below; nothing inside is
  * public.
  */
+import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.js';
 import { ApiError } from '../core/errors.js';
+import type { TokenCounts } from './accounting.js';
 import type { CachedAnswer, CachePlan, ResponseCache } from './cache.js';
 import type { Catalog, CatalogModel } from './catalog.js';
 import { ClientStream } from './client-stream.js';
@@ -20,7 +22,7 @@ import type { GatewayObserver } from './observer.js';
 import { Admitter } from './pipeline/admit.js';
 import { authenticateCaller, type Caller, callerOfKey, mayUseModel } from './pipeline/authenticate.js';
 import type { Dispatcher } from './pipeline/dispatch.js';
-import { CommittedFailure } from './pipeline/failure.js';
+import { CLIENT_CLOSED, CommittedFailure } from './pipeline/failure.js';
 import type { RequestLedger } from './pipeline/ledger.js';
 import { modelReachable } from './pipeline/route.js';
 import { fail, responseHeaders } from './pipeline/settle.js';
@@ -130,7 +132,8 @@ export class Gateway {
       const answer = endpoint.answer(call, result);
       if (ledger.cache === 'miss') this.#answers.set(ledger, answer.raw ?? answer.body);
       ledger.respondedWith(answer.logged ?? answer.raw ?? answer.body);
-      ledger.settle(200, null, answer.tokens);
+      if (answer.body instanceof Readable) settleWhenSent(ledger, answer.body, reply, answer.tokens);
+      else ledger.settle(200, null, answer.tokens);
       reply.headers(this.headersFor(ledger));
       if (answer.contentType !== undefined) {
         reply.type(answer.contentType);
@@ -251,4 +254,28 @@ export class Gateway {
   private headersFor(ledger: RequestLedger): Record<string, string> {
     return responseHeaders(ledger, this.#deps.settings.exposeChannelHeader());
   }
+}
+
+/**
+ * A body streamed to the client as it arrives (speech audio) settles when it has been sent: 200 once the last
+ * byte is written, 502 when the upstream breaks off mid-way, 499 when the client leaves first. It is billed by
+ * what was known before (its input), whichever way it ends.
+ */
+function settleWhenSent(
+  ledger: RequestLedger,
+  body: Readable,
+  reply: FastifyReply,
+  tokens: TokenCounts | Promise<TokenCounts>,
+): void {
+  let settled = false;
+  const settle = (status: number, code: string | null) => {
+    if (settled) return;
+    settled = true;
+    ledger.settle(status, code, tokens);
+  };
+  body.once('error', () => settle(502, 'upstream_error'));
+  reply.raw.once('finish', () => settle(200, null));
+  reply.raw.once('close', () =>
+    body.errored ? settle(502, 'upstream_error') : settle(CLIENT_CLOSED, 'client_closed'),
+  );
 }

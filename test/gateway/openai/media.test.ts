@@ -273,6 +273,19 @@ describe.each(ENGINES)('images and audio with the OpenAI SDK (%s)', (engine) => 
     },
   );
 
+  it('audio.speech broken off by the upstream mid-way: the client sees the cut, the log says 502', async () => {
+    const res = await fetch(`${gw.url}/v1/audio/speech`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tts-openai', input: 'break off', voice: 'alloy' }),
+    });
+    // The headers went out with the first bytes; the body then ends in an error, not in a short 'complete' file.
+    expect(res.status).toBe(200);
+    await expect(res.arrayBuffer()).rejects.toThrow();
+    const id = res.headers.get('x-request-id') ?? '';
+    expect(await logOf(gw.t, id)).toMatchObject({ status: 502, endpoint: 'speech', errorCode: 'upstream_error' });
+  });
+
   it('bad multipart input: a clear 4xx in OpenAI shape, never a 5xx', async () => {
     // Over the upload limit (1 MiB in this app).
     const big = await post(

@@ -120,7 +120,9 @@ export async function startMediaFake(flavor: MediaFlavor): Promise<MediaFake> {
       } else if (api === 'audio/speech') {
         res.writeHead(200, { 'content-type': 'audio/mpeg', 'transfer-encoding': 'chunked' });
         res.write(SPEECH_BYTES.subarray(0, 1024));
-        setTimeout(() => res.end(SPEECH_BYTES.subarray(1024)), 5);
+        // `input: "break off"`: the upstream drops the connection after the first chunk.
+        const breakOff = (req.body as { input?: string } | undefined)?.input === 'break off';
+        setTimeout(() => (breakOff ? res.destroy() : res.end(SPEECH_BYTES.subarray(1024))), 5);
       } else json(404, { error: { message: `no route ${req.path}`, type: 'invalid_request_error', code: null } });
     },
   });
