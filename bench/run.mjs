@@ -24,6 +24,11 @@ const duration = Number(option('duration', quick ? 3 : 10));
 const repeats = Number(option('repeats', quick ? 1 : 3));
 const connectionsList = option('connections', '1,50').split(',').map(Number);
 const modes = option('only', 'nonstream,stream').split(',');
+// cache-hit: one body again and again with `x-aihub-cache: on` (every request after the first is a hit);
+// cache-miss: the same header and a new body each request (a lookup that misses, then a store). Builds that do
+// not know the header (the baseline proxy, an older reference) just forward these as ordinary requests.
+const MODES = { nonstream: 'Non-stream', stream: 'Stream', 'cache-hit': 'Cache hit', 'cache-miss': 'Cache miss' };
+for (const mode of modes) if (!MODES[mode]) throw new Error(`--only ${mode}: one of ${Object.keys(MODES).join(', ')}`);
 const pg = flag('pg');
 const reference = option('reference', undefined);
 const heapSnapshot = flag('heap');
@@ -56,12 +61,21 @@ function hasWrk() {
  * One load run with wrk (one thread, `connections` connections); the same result fields as autocannon's
  * that the report reads. Latencies in ms; non-2xx counted from wrk's status errors (status > 399).
  */
-function wrkLoad({ url, auth, body, connections, seconds }) {
+function wrkLoad({ url, auth, body, connections, seconds, header = '', unique = false }) {
   return new Promise((resolvePromise, reject) => {
     execFile(
       'wrk',
       ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', join(root, 'bench/wrk-report.lua'), url],
-      { env: { ...process.env, BENCH_BODY: body, BENCH_AUTH: auth }, maxBuffer: 1 << 20 },
+      {
+        env: {
+          ...process.env,
+          BENCH_BODY: body,
+          BENCH_AUTH: auth,
+          BENCH_HEADER: header,
+          BENCH_UNIQUE: unique ? '1' : '0',
+        },
+        maxBuffer: 1 << 20,
+      },
       (error, stdout) => {
         if (error) return reject(error);
         const line = stdout.split('\n').find((l) => l.startsWith('{"requests"'));
@@ -317,6 +331,8 @@ async function main() {
       messages: [{ role: 'user', content: 'Say twenty words.' }],
       ...(mode === 'stream' ? { stream: true, stream_options: { include_usage: true } } : {}),
     });
+    const cacheMode = mode.startsWith('cache-');
+    if (cacheMode && loadGenerator !== 'wrk') throw new Error(`--only ${mode} needs wrk (a new body per request)`);
     for (const connections of connectionsList) {
       for (let r = 0; r < repeats; r++) {
         // The hubs take turns going first: the slot right after the baseline measured ~10 µs/req more in
@@ -325,7 +341,15 @@ async function main() {
         for (const target of order) {
           const load = (seconds) =>
             loadGenerator === 'wrk'
-              ? wrkLoad({ url: `${target.url}/v1/chat/completions`, auth: target.auth, body, connections, seconds })
+              ? wrkLoad({
+                  url: `${target.url}/v1/chat/completions`,
+                  auth: target.auth,
+                  body,
+                  connections,
+                  seconds,
+                  header: cacheMode ? 'x-aihub-cache: on' : '',
+                  unique: mode === 'cache-miss',
+                })
               : autocannon({
                   url: `${target.url}/v1/chat/completions`,
                   method: 'POST',
@@ -413,9 +437,7 @@ function renderReport(results, extra) {
             .filter((r) => r.mode === mode && r.connections === connections && r.target === target)
             .map((r) => r[key]),
         );
-      lines.push(
-        `### ${mode === 'stream' ? 'Stream' : 'Non-stream'}, ${connections} connection${connections === 1 ? '' : 's'}`,
-      );
+      lines.push(`### ${MODES[mode]}, ${connections} connection${connections === 1 ? '' : 's'}`);
       lines.push('');
       lines.push('| target | req/s | p50 ms | p99 ms | mean ms | CPU µs/req | loop µs/req | RSS MiB | errors |');
       lines.push('|---|---|---|---|---|---|---|---|---|');
@@ -436,6 +458,22 @@ function renderReport(results, extra) {
       }
       lines.push('');
     }
+  }
+  // What the response cache adds on a miss: a cache-miss request's CPU over a plain non-stream one's, per hub.
+  if (modes.includes('cache-miss') && modes.includes('nonstream')) {
+    for (const connections of connectionsList) {
+      const cpu = (mode, hub) =>
+        median(
+          results
+            .filter((r) => r.mode === mode && r.connections === connections && r.target === hub)
+            .map((r) => r.cpuPerReq),
+        );
+      for (const hub of extra.hubs)
+        lines.push(
+          `${hub}, ${connections} connection(s): a cache miss costs ${(cpu('cache-miss', hub) - cpu('nonstream', hub)).toFixed(0)} µs CPU over a plain non-stream request (lookup + store; an older build without the cache shows only noise here).`,
+        );
+    }
+    lines.push('');
   }
   for (const hub of extra.hubs) {
     const rows = extra.rows.get(hub);
