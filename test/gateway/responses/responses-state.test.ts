@@ -181,7 +181,12 @@ describe.each(ENGINES)('Responses API state (%s)', (engine) => {
         expect(log.costMicros).toBeGreaterThan(0);
       }
       const succeeded = async () => {
-        const jobs = await gw.t.services.jobs.list({ scope: null, type: 'responses.background', limit: 100, offset: 0 });
+        const jobs = await gw.t.services.jobs.list({
+          scope: null,
+          type: 'responses.background',
+          limit: 100,
+          offset: 0,
+        });
         return jobs.data.filter((j) => j.state === 'succeeded').length;
       };
       for (let i = 0; i < 100 && (await succeeded()) < 2; i++) await new Promise((r) => setTimeout(r, 20));
