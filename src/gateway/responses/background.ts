@@ -100,6 +100,15 @@ async function runBackground(
     signal: context.signal,
     background: { responseId, followUp },
   });
+  // A cancelled job (both queues abort with "cancelled"): cancelled, whatever the run wrote meanwhile.
+  const reason: unknown = context.signal.reason;
+  if (context.signal.aborted && reason instanceof Error && reason.message === 'cancelled') {
+    const latest = (await store.find(owner, responseId)) ?? stored;
+    if (latest.response.status !== 'cancelled')
+      store.save({ ...latest, response: { ...latest.response, status: 'cancelled' } });
+    await store.find(owner, responseId);
+    return { status: 'cancelled' };
+  }
   const now = await store.find(owner, responseId);
   if (now?.response.status === 'cancelled') return { status: 'cancelled' };
   if (context.signal.aborted && answer.status >= 400) {
