@@ -12,6 +12,7 @@ import { start as startOpenAi } from '../../support/fakes/openai.js';
 import {
   addChannel,
   addModel,
+  createKey,
   type GatewayUnderTest,
   logOf,
   MASTER_KEY,
@@ -212,6 +213,40 @@ describe.each(ENGINES)('Responses API state (%s)', (engine) => {
       expect(done.error?.message).toContain('text content blocks must be non-empty');
     } finally {
       claude.setScenario('text');
+    }
+  });
+
+  it('never runs a background response cancelled while queued, and fails one whose key was revoked', async () => {
+    // No worker runs: the jobs wait in the queue.
+    await gw.t.services.jobs.stop(1000);
+    try {
+      const before = claude.requests.length;
+      const waiting = await openai.responses.create({ model: 'claude', input: 'never mind', background: true });
+      const cancelled = await openai.responses.cancel(waiting.id);
+      expect(cancelled).toMatchObject({ id: waiting.id, status: 'cancelled' });
+      const other = await createKey(gw.call, gw.admin.token, 'revoked-before-run');
+      const revokedClient = openaiClient(gw, other.secret);
+      const orphan = await revokedClient.responses.create({ model: 'claude', input: 'too late', background: true });
+      const revoke = await gw.call('DELETE', `/api/keys/${other.id}`, { token: gw.admin.token });
+      expect(revoke.status).toBeLessThan(300);
+      await gw.t.services.jobs.start({ workers: true });
+      // (The revoked key cannot read it any more: the stored row is checked.)
+      const stored = async () => {
+        const row = await gw.t.database.handle.db
+          .selectFrom('responses')
+          .select('response')
+          .where('id', '=', orphan.id)
+          .executeTakeFirst();
+        return row ? (JSON.parse(row.response) as { status: string }) : undefined;
+      };
+      for (let i = 0; i < 100 && (await stored())?.status !== 'failed'; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await stored()).toMatchObject({ status: 'failed', error: { code: 'invalid_api_key' } });
+      expect((await openai.responses.retrieve(waiting.id)).status).toBe('cancelled');
+      // Neither reached the upstream.
+      expect(claude.requests.length).toBe(before);
+    } finally {
+      await gw.t.services.jobs.start({ workers: true }).catch(() => undefined);
     }
   });
 
