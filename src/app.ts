@@ -339,7 +339,11 @@ export async function buildApp(services: Services, options: BuildAppOptions = {}
       done(new ApiError('ip_not_allowed', `Requests from ${request.ip} are not allowed here`));
     });
     registerV1Routes(v1, services.gateway, { uploadLimitBytes: config.uploadLimitBytes });
-    registerResponsesRoutes(v1, services.gateway, { store: services.responses, clock: services.clock });
+    registerResponsesRoutes(v1, services.gateway, {
+      store: services.responses,
+      clock: services.clock,
+      jobs: services.jobs,
+    });
     // The Files and Batch APIs (multipart only inside the files routes' own scope).
     await registerFilesRoutes(v1, {
       gateway: services.gateway,

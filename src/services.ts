@@ -9,9 +9,11 @@ import {
   type Catalog,
   type ChannelControl,
   createDataPlane,
+  DetachedRunner,
   type Gateway,
   type HealthChecker,
   type HealthRegistry,
+  registerBackgroundResponses,
 } from './gateway/index.js';
 import { type BlobStore, FileBlobStore } from './infra/blobs/index.js';
 import type { DatabaseHandle } from './infra/db/client.js';
@@ -451,6 +453,11 @@ export function createServices(options: ServiceOptions): Services {
   registerRetentionJobs(jobs, retention, jobLog, () => settings.load());
   registerAnalyticsJobs(jobs, db, clock, jobLog);
   registerResponsesJobs(jobs, responses, jobLog, () => settings.load());
+  registerBackgroundResponses(jobs, {
+    runner: new DetachedRunner(gateway, { store: responses, clock }),
+    store: responses,
+    clock,
+  });
   registerBackupJobs(jobs, database, config.backups, jobLog);
   const payments = createPayments({
     db,

@@ -12,7 +12,7 @@ import { toApiError } from '../http/errors.js';
 import { chatCompletions } from './endpoints/chat-completions.js';
 import { embeddings } from './endpoints/embeddings.js';
 import type { Endpoint } from './endpoints/endpoint.js';
-import { createResponsesEndpoint } from './endpoints/responses.js';
+import { createResponsesEndpoint, type FollowUp } from './endpoints/responses.js';
 import type { Gateway } from './gateway.js';
 import type { Caller } from './pipeline/authenticate.js';
 import { batchOf } from './pipeline/ledger.js';
@@ -30,7 +30,9 @@ export interface DetachedRequest {
   /** The address the request is logged with (the batch creator's). */
   clientIp: string;
   /** The batch the request is a line of (tags its usage row, applies the batch discount). */
-  batchId: string;
+  batchId?: string | undefined;
+  /** A background response run (`/v1/responses` only): its queued response's id, and what it follows. */
+  background?: { responseId: string; followUp: FollowUp | undefined } | undefined;
   /** Aborts the upstream request, as a client that leaves does. */
   signal?: AbortSignal | undefined;
 }
@@ -60,21 +62,28 @@ const QUIET_SERVER = { log: { info: () => undefined } };
 /** Runs requests through the gateway without HTTP (see the file comment). */
 export class DetachedRunner {
   readonly #endpoints: Record<DetachedEndpoint, Endpoint<unknown, unknown>>;
+  readonly #responses: ReturnType<typeof createResponsesEndpoint>;
 
   constructor(
     private readonly gateway: Gateway,
     deps: { store: ResponseStore; clock: Clock },
   ) {
+    this.#responses = createResponsesEndpoint(deps);
     this.#endpoints = {
       '/v1/chat/completions': chatCompletions as Endpoint<unknown, unknown>,
       '/v1/embeddings': embeddings as Endpoint<unknown, unknown>,
-      '/v1/responses': createResponsesEndpoint(deps).endpoint as Endpoint<unknown, unknown>,
+      '/v1/responses': this.#responses.endpoint as Endpoint<unknown, unknown>,
     };
   }
 
   /** The caller for the virtual key `keyId`, checked now: a revoked, disabled or expired key is refused (401). */
   callerForKey(keyId: string): Promise<Caller> {
     return this.gateway.callerForKey(keyId);
+  }
+
+  /** As `callerForKey`, and null for the master key (while it is configured). */
+  callerFor(keyId: string | null): Promise<Caller> {
+    return this.gateway.callerFor(keyId);
   }
 
   /** Serve one request; every refusal and failure is an answer (status ≥ 400 with the OpenAI error body). */
@@ -90,7 +99,11 @@ export class DetachedRunner {
       url: endpoint,
       server: QUIET_SERVER,
     } as unknown as FastifyRequest;
-    batchOf.set(request, input.batchId);
+    if (input.batchId !== undefined) batchOf.set(request, input.batchId);
+    if (input.background && endpoint === '/v1/responses') {
+      this.#responses.backgrounds.set(request, input.background.responseId);
+      if (input.background.followUp) this.#responses.followUps.set(request, input.background.followUp);
+    }
     const reply = new DetachedReply();
     const leave = () => reply.raw.emit('close');
     input.signal?.addEventListener('abort', leave, { once: true });

@@ -20,7 +20,7 @@ import { type ChannelTestFilter, type ChannelTestRow, testChannels } from './hea
 import type { ChannelTester, ChannelTestResult } from './health/tester.js';
 import type { GatewayObserver } from './observer.js';
 import { Admitter } from './pipeline/admit.js';
-import { authenticateCaller, type Caller, callerOfKey, mayUseModel } from './pipeline/authenticate.js';
+import { authenticateCaller, type Caller, callerOfKey, MASTER_CALLER, mayUseModel } from './pipeline/authenticate.js';
 import type { Dispatcher } from './pipeline/dispatch.js';
 import { CLIENT_CLOSED, CommittedFailure } from './pipeline/failure.js';
 import type { RequestLedger } from './pipeline/ledger.js';
@@ -82,6 +82,16 @@ export class Gateway {
   /** The caller for a virtual key known by id, checked now (revoked, disabled, expired: refused with 401). */
   async callerForKey(keyId: string): Promise<Caller> {
     return callerOfKey(await this.#deps.keys.verifyId(keyId));
+  }
+
+  /**
+   * The caller for a key known by id, or for the master key (null) while it is still configured: work queued
+   * by a caller (a background response) runs as that caller, checked again when it runs.
+   */
+  async callerFor(keyId: string | null): Promise<Caller> {
+    if (keyId !== null) return this.callerForKey(keyId);
+    if (!this.#deps.masterKey) throw new ApiError('invalid_api_key', 'The master key is no longer configured');
+    return MASTER_CALLER;
   }
 
   /**

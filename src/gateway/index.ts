@@ -59,6 +59,7 @@ export type { Caller } from './pipeline/authenticate.js';
 export { hasLedger } from './pipeline/ledger.js';
 export type { UpstreamClient } from './pipeline/upstream.js';
 export * from './ports.js';
+export { BACKGROUND_RESPONSE_JOB, registerBackgroundResponses } from './responses/background.js';
 export { registerResponsesRoutes } from './responses/routes.js';
 export type { ResponseOwner, ResponseStore, StoredResponse } from './responses/state.js';
 export { registerV1Routes } from './routes.js';

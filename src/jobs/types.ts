@@ -20,7 +20,10 @@ export interface JobContext<P = unknown> {
   payload: P;
   /** 1 for the first attempt. */
   attempt: number;
-  /** Aborted when the job is cancelled, times out, or the worker shuts down: stop soon, and throw. */
+  /**
+   * Aborted when the job is cancelled, times out, or the worker shuts down: stop soon, and throw. On a
+   * cancel its `reason` is an Error with the message `cancelled` (both queues).
+   */
   signal: AbortSignal;
   /** Report progress (0–100) and a short message, readable by others while the job runs. */
   progress(percent: number, message?: string): Promise<void>;

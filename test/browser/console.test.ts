@@ -125,7 +125,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await test('channel-submit').click();
     // The form validates its fields one by one, so each message may show up a moment after the other.
     await expect.poll(() => test('channel-dialog').textContent()).toContain('This provider type needs a base URL');
-    await expect.poll(() => test('channel-dialog').textContent()).toContain('This provider type needs at least one key');
+    await expect
+      .poll(() => test('channel-dialog').textContent())
+      .toContain('This provider type needs at least one key');
     await choose(page, 'channel-type', 'mock');
     expect(await test('channel-base-url').count()).toBe(0);
     expect(await test('channel-keys').count()).toBe(0);
@@ -137,8 +139,41 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await test('model-create').click();
     await test('model-name').fill('team-model');
     await choose(page, 'model-channels', 'Second mock');
+    // Per-unit prices: one per image, and one for a size/quality.
+    await page.locator('[data-test="model-image-price"] input').fill('0.04');
+    await test('model-image-variant-add').click();
+    // (el-input puts data-test on its <input>; el-input-number on its wrapper.)
+    const variantInput = page.locator('input[data-test="model-image-variant"]');
+    await variantInput.fill('1024x1024/hd');
+    await page.locator('[data-test="model-image-variant-price"] input').fill('0.08');
+    const created = page.waitForResponse(
+      (r) => new URL(r.url()).pathname === '/api/admin/models' && r.request().method() === 'POST',
+    );
     await test('model-submit').click();
+    const saved = await created;
+    expect(saved.status(), await saved.text()).toBe(201);
+    expect(((await saved.json()) as { unitPrices: unknown }).unitPrices).toEqual({
+      image: 40_000,
+      images: { '1024x1024/hd': 80_000 },
+    });
     await expect.poll(() => test('models-table').textContent()).toContain('team-model');
+    expect(await test('model-unit-prices').first().textContent()).toMatch(
+      /Image\s*\$0\.04.*Image 1024x1024\/hd\s*\$0\.08/s,
+    );
+    // Kept: stored with the model, and read back by the list into the edit form.
+    const stored = await t.database.handle.db
+      .selectFrom('models')
+      .select('unit_prices')
+      .where('name', '=', 'team-model')
+      .executeTakeFirstOrThrow();
+    expect(JSON.parse(stored.unit_prices ?? 'null')).toEqual({ image: 40_000, images: { '1024x1024/hd': 80_000 } });
+    const row = test('models-table').locator('tr', { hasText: 'team-model' });
+    await row.locator('[data-test="model-edit"]').click();
+    await expect.poll(() => page.locator('[data-test="model-image-price"] input').inputValue()).toBe('0.040000');
+    expect(await variantInput.inputValue()).toBe('1024x1024/hd');
+    await screenshot(page, '07b-model-unit-prices');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => test('model-dialog').isVisible()).toBe(false);
     await screenshot(page, '07-models');
 
     const res = await fetch(`${t.url}/v1/chat/completions`, {

@@ -93,9 +93,14 @@ describe.skipIf(!HAVE_CHROMIUM)('playground modes in the browser', { timeout: 12
         });
         await screenshot(page, `playground-images-${size.name}`);
 
-        // The page fits the screen.
+        // The page fits the screen, and the bar keeps the model picker and its buttons on one row.
         const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
         expect(width).toBeLessThanOrEqual(size.width);
+        const picker = await test(page, 'pg-model').boundingBox();
+        for (const button of ['pg-clear', ...(size.name === 'phone' ? ['pg-history', 'pg-settings-toggle'] : [])]) {
+          const box = await test(page, button).boundingBox();
+          expect(Math.abs((box?.y ?? -100) - (picker?.y ?? 0)), `${button} beside the model picker`).toBeLessThan(8);
+        }
         expect(problems).toEqual([]);
       } finally {
         await context.close();

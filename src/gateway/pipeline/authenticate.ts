@@ -24,7 +24,7 @@ export interface Caller {
   responseCache: boolean;
 }
 
-const MASTER_CALLER: Caller = {
+export const MASTER_CALLER: Caller = {
   keyId: null,
   userId: null,
   orgId: null,

@@ -1,12 +1,14 @@
 /**
  * The Responses API routes: `POST /v1/responses` (the endpoint, through the whole pipeline), and the
  * stored responses — `GET /v1/responses/{id}` (with `stream=true`: the events replayed),
- * `DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items` (a page). A stored response is the
+ * `DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items` (a page), and background responses
+ * (`background: true`, run as jobs: ./background.ts) with `POST /v1/responses/{id}/cancel`. A stored response is the
  * organization's and key's that created it: any other caller gets 404, as for an unknown id.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.js';
 import { ApiError } from '../../core/errors.js';
+import type { JobQueue } from '../../jobs/types.js';
 import { responseShell } from '../../providers/openai/responses/from-chat.js';
 import { ResponsesStreamEncoder } from '../../providers/openai/responses/stream-encoder.js';
 import { inputItems, responsesToChat } from '../../providers/openai/responses/to-chat.js';
@@ -15,7 +17,7 @@ import { isRecord } from '../../providers/shared/json.js';
 import { createResponsesEndpoint, previousNotFound, responseIdOf } from '../endpoints/responses.js';
 import type { Gateway } from '../gateway.js';
 import type { Caller } from '../pipeline/authenticate.js';
-import { BackgroundRuns } from './background.js';
+import { queueBackground } from './background.js';
 import { checkResponsesBody } from './checks.js';
 import { countInputTokens } from './input-tokens.js';
 import type { ResponseOwner, ResponseStore, StoredResponse } from './state.js';
@@ -41,12 +43,11 @@ function limitOf(value: string | undefined): number {
 export function registerResponsesRoutes(
   app: FastifyInstance,
   gateway: Gateway,
-  deps: { store: ResponseStore; clock: Clock },
+  deps: { store: ResponseStore; clock: Clock; jobs: JobQueue },
 ): void {
-  const { endpoint, followUps, backgrounds } = createResponsesEndpoint(deps);
-  const runs = new BackgroundRuns();
+  const { endpoint, followUps } = createResponsesEndpoint(deps);
 
-  /** `background: true`: keep a queued response, answer it, and run the request detached. */
+  /** `background: true`: keep a queued response, queue the job that runs it, and answer the queued response. */
   async function startBackground(request: FastifyRequest, body: ResponsesRequest): Promise<ResponseObject> {
     if (body.stream === true)
       throw new ApiError('bad_request', 'Streaming a background response is not supported by this gateway yet', {
@@ -65,9 +66,9 @@ export function registerResponsesRoutes(
       );
     const previousId = body.previous_response_id;
     if (typeof previousId === 'string' && previousId !== '') {
+      // Checked now (a clear 400 to the client); the job reads the conversation again when it runs.
       const conversation = await deps.store.conversation(ownerOf(caller), previousId);
       if (!conversation) throw previousNotFound(previousId);
-      followUps.set(request, conversation);
     }
     const id = responseIdOf(request.id);
     const queued = responseShell(body, { id, createdAt: Math.floor(deps.clock.now() / 1000) }, body.model);
@@ -87,26 +88,12 @@ export function registerResponsesRoutes(
       response: queued,
       createdAt: deps.clock.now(),
     };
-    deps.store.save(stored);
-    backgrounds.set(request, id);
-    runs.start(
-      id,
-      (reply) => gateway.serve(endpoint, request, reply, caller),
-      (error) => {
-        if (error === undefined) return;
-        // A finished run stored its response itself; a failed or cancelled one is stored here.
-        const apiError =
-          error instanceof ApiError ? error : new ApiError('internal_error', 'The background run failed');
-        const cancelled = apiError.code === 'client_closed';
-        deps.store.save({
-          ...stored,
-          response: {
-            ...queued,
-            status: cancelled ? 'cancelled' : 'failed',
-            error: cancelled ? null : { code: apiError.code, message: apiError.message },
-          },
-        });
-      },
+    await queueBackground(
+      deps.jobs,
+      deps.store,
+      stored,
+      { responseId: id, orgId: caller.orgId, keyId: caller.keyId, clientIp: request.ip, body },
+      caller.userId,
     );
     return queued;
   }
@@ -180,9 +167,10 @@ export function registerResponsesRoutes(
     const { status } = stored.response;
     if (status !== 'queued' && status !== 'in_progress') return stored.response;
     const cancelled: ResponseObject = { ...stored.response, status: 'cancelled' };
-    // Stored at once: the run (here, or lost with another instance) may not report back.
+    // Stored first: the job, wherever it runs, finds it cancelled (and stops) or is aborted by its signal.
     deps.store.save({ ...stored, response: cancelled });
-    runs.cancel(id);
+    await deps.store.find(ownerOf(caller), id);
+    if (stored.jobId) await deps.jobs.cancel(stored.jobId);
     return cancelled;
   });
 

@@ -27,6 +27,8 @@ export interface StoredResponse {
   response: ResponseObject;
   /** Epoch milliseconds. */
   createdAt: number;
+  /** A background response: the job that runs it (set once it is queued). */
+  jobId?: string | null;
 }
 
 export interface ResponseStore {
@@ -35,6 +37,8 @@ export interface ResponseStore {
   /** The owner's response, unless expired; waits for its write when it is still in flight. */
   find(owner: ResponseOwner, id: string): Promise<StoredResponse | undefined>;
   delete(owner: ResponseOwner, id: string): Promise<boolean>;
+  /** Remember the job that runs background response `id` (after its writes in flight). */
+  setJob(id: string, jobId: string): Promise<void>;
   /** Every input and output item up to and including response `id` (in order), with that response. */
   conversation(
     owner: ResponseOwner,

@@ -545,6 +545,8 @@ export interface ResponsesTable {
   /** JSON: the response object. */
   response: string;
   created_at: number;
+  /** The job running a background response (migration 0030); null for the others. */
+  job_id: string | null;
 }
 
 /** A job of the embedded queue (src/jobs/embedded/). JSON columns hold JSON text. */

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ResponseOwner } from '../../gateway/index.js';
 import type { Database, ResponsesTable } from '../../infra/db/schema.js';
 
@@ -20,9 +20,15 @@ export class ResponsesRepository {
           channel_id: row.channel_id,
           provider_key_id: row.provider_key_id,
           native: row.native,
+          // A write that knows no job (the run's own answer) keeps the one already recorded.
+          job_id: row.job_id ?? sql<string | null>`responses.job_id`,
         }),
       )
       .execute();
+  }
+
+  async setJob(id: string, jobId: string): Promise<void> {
+    await this.db.updateTable('responses').set({ job_id: jobId }).where('id', '=', id).execute();
   }
 
   /** The owner's response `id` created at or after `since`. */

@@ -49,6 +49,7 @@ export class ResponsesStore implements ResponseStore {
       input: JSON.stringify(stored.input),
       response: JSON.stringify(stored.response),
       created_at: stored.createdAt,
+      job_id: stored.jobId ?? null,
     };
     // A later write of the same id (a background run finishing) starts after the earlier one.
     const previous = this.#pending.get(stored.id);
@@ -76,7 +77,13 @@ export class ResponsesStore implements ResponseStore {
       input: JSON.parse(row.input) as JsonObject[],
       response: JSON.parse(row.response) as ResponseObject,
       createdAt: row.created_at,
+      jobId: row.job_id,
     };
+  }
+
+  async setJob(id: string, jobId: string): Promise<void> {
+    await this.#pending.get(id);
+    await this.repo.setJob(id, jobId);
   }
 
   async delete(owner: ResponseOwner, id: string): Promise<boolean> {

@@ -12,6 +12,7 @@ import { start as startOpenAi } from '../../support/fakes/openai.js';
 import {
   addChannel,
   addModel,
+  createKey,
   type GatewayUnderTest,
   logOf,
   MASTER_KEY,
@@ -31,6 +32,8 @@ describe.each(ENGINES)('Responses API state (%s)', (engine) => {
 
   beforeAll(async () => {
     gw = await startGateway(engine);
+    // Background responses run as jobs.
+    await gw.t.services.jobs.start({ workers: true });
     openai = openaiClient(gw);
     left = await startOpenAi({ flavor: 'openai', key: 'sk-left-1111111111111111' });
     right = await startOpenAi({ flavor: 'openai', key: 'sk-right-222222222222222' });
@@ -173,11 +176,77 @@ describe.each(ENGINES)('Responses API state (%s)', (engine) => {
         expect(done).toMatchObject({ id: queued.id, status: 'completed', background: true });
         expect(done.output_text.length).toBeGreaterThan(0);
         expect(done.usage?.output_tokens).toBeGreaterThan(0);
+        // Run by a job, as the key that created it, with its usage row under the accepting request's id.
+        const log = await logOf(gw.t, `req_${queued.id.slice(5)}`);
+        expect(log).toMatchObject({ endpoint: 'responses', status: 200, keyId: gw.keyId, model: name });
+        expect(log.costMicros).toBeGreaterThan(0);
       }
+      const succeeded = async () => {
+        const jobs = await gw.t.services.jobs.list({
+          scope: null,
+          type: 'responses.background',
+          limit: 100,
+          offset: 0,
+        });
+        return jobs.data.filter((j) => j.state === 'succeeded').length;
+      };
+      for (let i = 0; i < 100 && (await succeeded()) < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await succeeded()).toBeGreaterThanOrEqual(2);
       // The OpenAI upstream answered in the foreground: the hub runs the background.
       expect((left.last().body as Record<string, unknown>).background).toBeUndefined();
     } finally {
       claude.setScenario('text');
+    }
+  });
+
+  it('stores a failed background run as failed, with the upstream error', async () => {
+    claude.setScenario('bad_request');
+    try {
+      const queued = await openai.responses.create({ model: 'claude', input: 'fail please', background: true });
+      expect(queued.status).toBe('queued');
+      let done = await openai.responses.retrieve(queued.id);
+      for (let i = 0; i < 100 && (done.status === 'queued' || done.status === 'in_progress'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        done = await openai.responses.retrieve(queued.id);
+      }
+      expect(done.status).toBe('failed');
+      expect(done.error?.message).toContain('text content blocks must be non-empty');
+    } finally {
+      claude.setScenario('text');
+    }
+  });
+
+  it('never runs a background response cancelled while queued, and fails one whose key was revoked', async () => {
+    // No worker runs: the jobs wait in the queue.
+    await gw.t.services.jobs.stop(1000);
+    try {
+      const before = claude.requests.length;
+      const waiting = await openai.responses.create({ model: 'claude', input: 'never mind', background: true });
+      const cancelled = await openai.responses.cancel(waiting.id);
+      expect(cancelled).toMatchObject({ id: waiting.id, status: 'cancelled' });
+      const other = await createKey(gw.call, gw.admin.token, 'revoked-before-run');
+      const revokedClient = openaiClient(gw, other.secret);
+      const orphan = await revokedClient.responses.create({ model: 'claude', input: 'too late', background: true });
+      const revoke = await gw.call('DELETE', `/api/keys/${other.id}`, { token: gw.admin.token });
+      expect(revoke.status).toBeLessThan(300);
+      await gw.t.services.jobs.start({ workers: true });
+      // (The revoked key cannot read it any more: the stored row is checked.)
+      const stored = async () => {
+        const row = await gw.t.database.handle.db
+          .selectFrom('responses')
+          .select('response')
+          .where('id', '=', orphan.id)
+          .executeTakeFirst();
+        return row ? (JSON.parse(row.response) as { status: string }) : undefined;
+      };
+      for (let i = 0; i < 100 && (await stored())?.status !== 'failed'; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await stored()).toMatchObject({ status: 'failed', error: { code: 'invalid_api_key' } });
+      expect((await openai.responses.retrieve(waiting.id)).status).toBe('cancelled');
+      // Neither reached the upstream.
+      expect(claude.requests.length).toBe(before);
+    } finally {
+      await gw.t.services.jobs.start({ workers: true }).catch(() => undefined);
     }
   });
 

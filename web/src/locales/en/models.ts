@@ -20,7 +20,14 @@ export default {
     'Delete model {name} and its routes? It is a fallback of {others}. Requests for it will be refused. This cannot be undone.',
   knownModel: '{name} is a well-known model: {input} input, {output} output per million tokens.',
   prefill: 'Use these prices',
+  addImageVariant: 'Add an image size',
   columns: {
+    perImage: 'Image',
+    perImageVariant: 'Image {variant}',
+    perSecond: 'Audio / s',
+    perCharacter: 'Speech / char',
+    perSearchUnit: 'Search unit',
+    unitPricesUnit: 'USD / unit',
     name: 'Model',
     active: 'Active',
     activeFor: '{name} active',
@@ -37,6 +44,14 @@ export default {
     context: 'Context',
   },
   fields: {
+    unitPrices: 'Per-unit prices (USD per unit)',
+    imagePrice: 'Per image',
+    secondPrice: 'Per second of audio',
+    characterPrice: 'Per character of speech',
+    searchUnitPrice: 'Per search unit',
+    imageVariants: 'Per image by size / quality',
+    imageVariant: 'Image size / quality',
+    imageVariantPrice: 'USD per image',
     cacheTtlSeconds: 'Response cache (seconds)',
     name: 'Public name',
     description: 'Description',
@@ -58,6 +73,8 @@ export default {
     capabilities: 'Capabilities',
   },
   placeholders: {
+    byTokens: 'By tokens',
+    imageVariant: 'e.g. 1024x1024/hd',
     cacheOff: 'off (only on request)',
     name: 'e.g. gpt-4o',
     cached: 'Same as input',
@@ -68,6 +85,8 @@ export default {
     capabilities: 'Built-in for known names, else chat',
   },
   help: {
+    unitPrices:
+      'Image, transcription, speech and rerank requests are billed by these units when the model has a price for them; otherwise by tokens. A size / quality price (1024x1024/hd, or a size alone) takes precedence over the per-image price.',
     cacheTtlSeconds:
       'Answer repeated identical requests for this model from the response cache for this long (no upstream cost). Empty: only when a key or request asks.',
     name: "The name clients send as model. Letters, digits and . _ : / {'@'} - only.",
@@ -95,6 +114,9 @@ export default {
     embeddings: 'Embeddings',
   },
   errors: {
+    imageVariant: 'Use a size or size/quality, e.g. 1024x1024 or 1024x1024/hd',
+    imageVariantTaken: '{variant} is listed twice',
+    imageVariantPrice: 'Enter a price for {variant}',
     name: "Use letters, digits and . _ : / {'@'} - (up to 128, starting with a letter or digit)",
     nameTaken: 'A model with this name already exists',
     price: 'Enter a price between 0 and 1,000,000',

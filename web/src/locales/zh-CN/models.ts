@@ -19,7 +19,14 @@ export default {
   deleteConfirmFallback: '删除模型 {name} 及其路由？它是 {others} 的备用模型。对它的请求将被拒绝。此操作无法撤销。',
   knownModel: '{name} 是已知模型：每百万 Token 输入 {input}，输出 {output}。',
   prefill: '使用这些价格',
+  addImageVariant: '添加图片尺寸',
   columns: {
+    perImage: '图片',
+    perImageVariant: '图片 {variant}',
+    perSecond: '音频 / 秒',
+    perCharacter: '语音 / 字符',
+    perSearchUnit: '检索单元',
+    unitPricesUnit: '美元 / 单位',
     name: '模型',
     active: '启用',
     activeFor: '{name} 启用',
@@ -36,6 +43,14 @@ export default {
     context: '上下文',
   },
   fields: {
+    unitPrices: '按单位计价（美元 / 单位）',
+    imagePrice: '每张图片',
+    secondPrice: '每秒音频',
+    characterPrice: '每个语音字符',
+    searchUnitPrice: '每个检索单元',
+    imageVariants: '按尺寸 / 质量的每张图片价格',
+    imageVariant: '图片尺寸 / 质量',
+    imageVariantPrice: '每张图片（美元）',
     cacheTtlSeconds: '响应缓存（秒）',
     name: '对外名称',
     description: '描述',
@@ -57,6 +72,8 @@ export default {
     capabilities: '能力',
   },
   placeholders: {
+    byTokens: '按 Token',
+    imageVariant: '例如 1024x1024/hd',
     cacheOff: '关闭（仅按请求）',
     name: '例如 gpt-4o',
     cached: '与输入相同',
@@ -67,6 +84,8 @@ export default {
     capabilities: '已知模型用内置值，否则为对话',
   },
   help: {
+    unitPrices:
+      '图片、转写、语音合成和重排序请求在模型设置了对应单位价格时按单位计费，否则按 Token 计费。按尺寸 / 质量（1024x1024/hd，或仅尺寸）设置的价格优先于每张图片的价格。',
     cacheTtlSeconds: '在此时长内，此模型的重复相同请求由响应缓存回答（无上游成本）。留空：仅在密钥或请求要求时使用。',
     name: "客户端在 model 中发送的名称，只能包含字母、数字和 . _ : / {'@'} -。",
     prices: '请求按这些价格计费。',
@@ -91,6 +110,9 @@ export default {
     embeddings: '向量嵌入',
   },
   errors: {
+    imageVariant: '请填写尺寸或 尺寸/质量，例如 1024x1024 或 1024x1024/hd',
+    imageVariantTaken: '{variant} 重复了',
+    imageVariantPrice: '请填写 {variant} 的价格',
     name: "只能使用字母、数字和 . _ : / {'@'} -（最多 128 个字符，以字母或数字开头）",
     nameTaken: '已存在同名模型',
     price: '请输入 0 到 1,000,000 之间的价格',
