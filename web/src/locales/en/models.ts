@@ -29,6 +29,7 @@ export default {
     in: 'In',
     out: 'Out',
     cached: 'Cached',
+    batch: 'Batch',
     routes: 'Routes',
     routeDetail: 'priority {priority} · weight {weight}',
     strategy: 'Strategy',
@@ -37,6 +38,7 @@ export default {
     context: 'Context',
   },
   fields: {
+    batchDiscountPercent: 'Batch discount (%)',
     cacheTtlSeconds: 'Response cache (seconds)',
     name: 'Public name',
     description: 'Description',
@@ -68,6 +70,8 @@ export default {
     capabilities: 'Built-in for known names, else chat',
   },
   help: {
+    batchDiscountPercent:
+      'Percent off these prices for lines of a batch (/v1/batches); interactive requests pay the full price. 0: no discount.',
     cacheTtlSeconds:
       'Answer repeated identical requests for this model from the response cache for this long (no upstream cost). Empty: only when a key or request asks.',
     name: "The name clients send as model. Letters, digits and . _ : / {'@'} - only.",

@@ -28,6 +28,7 @@ export default {
     in: '输入',
     out: '输出',
     cached: '缓存',
+    batch: '批处理',
     routes: '路由',
     routeDetail: '优先级 {priority} · 权重 {weight}',
     strategy: '策略',
@@ -36,6 +37,7 @@ export default {
     context: '上下文',
   },
   fields: {
+    batchDiscountPercent: '批处理折扣（%）',
     cacheTtlSeconds: '响应缓存（秒）',
     name: '对外名称',
     description: '描述',
@@ -67,6 +69,7 @@ export default {
     capabilities: '已知模型用内置值，否则为对话',
   },
   help: {
+    batchDiscountPercent: '批处理（/v1/batches）各行按此百分比减价；交互请求仍按原价计费。0：无折扣。',
     cacheTtlSeconds: '在此时长内，此模型的重复相同请求由响应缓存回答（无上游成本）。留空：仅在密钥或请求要求时使用。',
     name: "客户端在 model 中发送的名称，只能包含字母、数字和 . _ : / {'@'} -。",
     prices: '请求按这些价格计费。',
