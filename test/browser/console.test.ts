@@ -125,7 +125,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await test('channel-submit').click();
     // The form validates its fields one by one, so each message may show up a moment after the other.
     await expect.poll(() => test('channel-dialog').textContent()).toContain('This provider type needs a base URL');
-    await expect.poll(() => test('channel-dialog').textContent()).toContain('This provider type needs at least one key');
+    await expect
+      .poll(() => test('channel-dialog').textContent())
+      .toContain('This provider type needs at least one key');
     await choose(page, 'channel-type', 'mock');
     expect(await test('channel-base-url').count()).toBe(0);
     expect(await test('channel-keys').count()).toBe(0);
@@ -137,8 +139,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await test('model-create').click();
     await test('model-name').fill('team-model');
     await choose(page, 'model-channels', 'Second mock');
+    // A batch discount: percent off for lines of /v1/batches, shown beside the prices.
+    await page.locator('[data-test="model-batch-discount"] input').fill('25');
     await test('model-submit').click();
     await expect.poll(() => test('models-table').textContent()).toContain('team-model');
+    await expect.poll(() => test('model-batch-discount-cell').textContent()).toContain('25 %');
     await screenshot(page, '07-models');
 
     const res = await fetch(`${t.url}/v1/chat/completions`, {
