@@ -75,6 +75,8 @@ const ModelSpec = Type.Object(
     contextWindow: Type.Optional(Type.Integer({ minimum: 1 })),
     maxOutputTokens: Type.Optional(Type.Integer({ minimum: 1 })),
     capabilities: Type.Optional(Type.Array(Type.String())),
+    /** Percent off the price for lines of a batch (/v1/batches), 0–100. */
+    batchDiscountPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
     routes: Type.Array(
       Type.Object(
         {
@@ -225,6 +227,7 @@ export async function applyDeclarativeConfig(
       ...(spec.contextWindow !== undefined ? { contextWindow: spec.contextWindow } : {}),
       ...(spec.maxOutputTokens !== undefined ? { maxOutputTokens: spec.maxOutputTokens } : {}),
       ...(spec.capabilities ? { capabilities: spec.capabilities } : {}),
+      ...(spec.batchDiscountPercent !== undefined ? { batchDiscountPercent: spec.batchDiscountPercent } : {}),
       routes,
       tagRoutes,
     };

@@ -25,8 +25,22 @@ export interface JobContext<P = unknown> {
    * cancel its `reason` is an Error with the message `cancelled` (both queues).
    */
   signal: AbortSignal;
+  /**
+   * Aborted as soon as this worker begins a graceful shutdown (before `signal`, which aborts when the grace
+   * period is over). A long handler that keeps checkpoints may stop taking new work here, finish what it has in
+   * flight, and throw `JobInterrupted`: the job goes back to the queue and the attempt does not count.
+   */
+  stopping: AbortSignal;
   /** Report progress (0–100) and a short message, readable by others while the job runs. */
   progress(percent: number, message?: string): Promise<void>;
+}
+
+/** Thrown by a handler that stopped at a checkpoint for a shutdown: re-queued, the attempt not counted. */
+export class JobInterrupted extends Error {
+  constructor(message = 'interrupted by a shutdown; it resumes from its checkpoint') {
+    super(message);
+    this.name = 'JobInterrupted';
+  }
 }
 
 export type JobHandler<P = unknown, R = unknown> = (context: JobContext<P>) => Promise<R>;

@@ -149,6 +149,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     const created = page.waitForResponse(
       (r) => new URL(r.url()).pathname === '/api/admin/models' && r.request().method() === 'POST',
     );
+    // A batch discount: percent off for lines of /v1/batches, shown beside the prices.
+    await page.locator('[data-test="model-batch-discount"] input').fill('25');
     await test('model-submit').click();
     const saved = await created;
     expect(saved.status(), await saved.text()).toBe(201);
@@ -157,6 +159,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
       images: { '1024x1024/hd': 80_000 },
     });
     await expect.poll(() => test('models-table').textContent()).toContain('team-model');
+    await expect.poll(() => test('model-batch-discount-cell').textContent()).toContain('25 %');
     expect(await test('model-unit-prices').first().textContent()).toMatch(
       /Image\s*\$0\.04.*Image 1024x1024\/hd\s*\$0\.08/s,
     );

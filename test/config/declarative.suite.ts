@@ -30,6 +30,7 @@ models:
   - name: yaml-gpt
     description: \${MODEL_DESCRIPTION:-GPT through the YAML file}
     price: { input: 2.5, output: 10, cachedInput: 1.25 }
+    batchDiscountPercent: 50
     routes:
       - channel: yaml-openai
         upstreamModel: gpt-4o
@@ -61,6 +62,7 @@ interface ModelView {
   inputPrice: number;
   outputPrice: number;
   cachedInputPrice: number | null;
+  batchDiscountPercent: number;
   routes: Array<{ channelId: string; upstreamModel: string | null; priority: number; weight: number }>;
 }
 
@@ -101,20 +103,23 @@ export function declarativeSuite(): void {
           options,
           keys: keys.map(({ hint, status: keyStatus }) => ({ hint, status: keyStatus })),
         })),
-        models: models.map(({ name, description, status, inputPrice, outputPrice, cachedInputPrice, routes }) => ({
-          name,
-          description,
-          status,
-          inputPrice,
-          outputPrice,
-          cachedInputPrice,
-          routes: routes.map((r) => ({
-            channel: nameOf.get(r.channelId),
-            upstreamModel: r.upstreamModel,
-            priority: r.priority,
-            weight: r.weight,
-          })),
-        })),
+        models: models.map(
+          ({ name, description, status, inputPrice, outputPrice, cachedInputPrice, batchDiscountPercent, routes }) => ({
+            name,
+            description,
+            status,
+            inputPrice,
+            outputPrice,
+            cachedInputPrice,
+            batchDiscountPercent,
+            routes: routes.map((r) => ({
+              channel: nameOf.get(r.channelId),
+              upstreamModel: r.upstreamModel,
+              priority: r.priority,
+              weight: r.weight,
+            })),
+          }),
+        ),
         ids: { channels: channels.map((c) => c.id).sort(), models: models.map((m) => m.id).sort() },
       };
     }
@@ -159,6 +164,7 @@ export function declarativeSuite(): void {
         inputPrice: 2_500_000,
         outputPrice: 10_000_000,
         cachedInputPrice: 1_250_000,
+        batchDiscountPercent: 50,
         routes: [
           { channel: 'yaml-openai', upstreamModel: 'gpt-4o', priority: 10, weight: 1 },
           { channel: 'yaml-mock', upstreamModel: 'mock-gpt', priority: 0, weight: 1 },

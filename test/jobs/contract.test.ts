@@ -4,7 +4,7 @@
  * with the reason.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { JobContext, JobQueue, JobRecord, JobState } from '../../src/jobs/types.js';
+import { type JobContext, JobInterrupted, type JobQueue, type JobRecord, type JobState } from '../../src/jobs/types.js';
 import { HARNESSES, JumpClock, type QueueHarness } from '../support/jobs.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -378,6 +378,49 @@ for (const factory of HARNESSES) {
       await until(next, stubborn.id, ['running']);
       release?.();
       expect(await until(next, stubborn.id, ['succeeded'])).toMatchObject({ result: 'stubborn done', attempts: 1 });
+      await next.stop(0);
+    });
+
+    it('tells handlers a shutdown began; one that stops at a checkpoint is put back without using an attempt', async () => {
+      const q = fresh();
+      const type = typeName('checkpoint');
+      let steps = 0;
+      let sawStopping = false;
+      let signalAbortedThen = true;
+      const defineOn = (instance: JobQueue) =>
+        instance.define<null, number>({
+          type,
+          attempts: 1,
+          handler: async ({ stopping, signal }) => {
+            while (steps < 200) {
+              if (stopping.aborted && instance === q) {
+                sawStopping = true;
+                signalAbortedThen = signal.aborted;
+                throw new JobInterrupted();
+              }
+              steps++;
+              await sleep(10);
+            }
+            return steps;
+          },
+        });
+      defineOn(q);
+      await q.start();
+      const job = await q.enqueue(type, null);
+      await until(q, job.id, ['running']);
+      await sleep(50);
+      const started = Date.now();
+      await q.stop(10_000);
+      // It stopped at once, well within the grace period, before its signal aborted.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(sawStopping).toBe(true);
+      expect(signalAbortedThen).toBe(false);
+      expect(await q.get(job.id)).toMatchObject({ state: 'queued', attempts: 0 });
+      // Its only attempt was not used: another worker finishes it from where it stopped.
+      const next = harness.create(clock);
+      defineOn(next);
+      await next.start();
+      expect(await until(next, job.id, ['succeeded'], 20_000)).toMatchObject({ result: 200, attempts: 1 });
       await next.stop(0);
     });
 

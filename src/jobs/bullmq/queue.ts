@@ -3,14 +3,15 @@ import { type Clock, systemClock } from '../../core/clock.js';
 import type { IdGenerator } from '../../core/ids.js';
 import { backoffDelay, cronProblem, DEFAULT_BACKOFF } from '../policy.js';
 import { type JobLog, JobRegistry } from '../registry.js';
-import type {
-  EnqueueOptions,
-  JobQuery,
-  JobQueue,
-  JobRecord,
-  JobTypeDefinition,
-  ScheduleDefinition,
-  ScheduleRecord,
+import {
+  type EnqueueOptions,
+  JobInterrupted,
+  type JobQuery,
+  type JobQueue,
+  type JobRecord,
+  type JobTypeDefinition,
+  type ScheduleDefinition,
+  type ScheduleRecord,
 } from '../types.js';
 import { RedisSchedules } from './schedules.js';
 import { type BullJob, BullStore, type JobData } from './store.js';
@@ -29,6 +30,9 @@ export interface BullMqQueueOptions {
   leaseMs?: number;
   log?: JobLog;
 }
+
+/** After the grace period, how long an aborted handler gets to stop at a checkpoint before its job is re-queued. */
+const ABORT_DRAIN_MS = 10_000;
 
 interface Running {
   controller: AbortController;
@@ -59,6 +63,8 @@ export class BullMqJobQueue implements JobQueue {
   readonly #running = new Map<string, Running>();
   #workers: Worker<JobData, unknown, string>[] = [];
   #working = false;
+  /** Aborted when `stop` begins (the handlers' `stopping`); a new one on each `start`. */
+  #stopping = new AbortController();
   #tickTimer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #lastRepair = 0;
@@ -145,6 +151,7 @@ export class BullMqJobQueue implements JobQueue {
     for (const definition of this.#registry.schedules()) await this.#schedules.upsert(definition, now);
     if (options.workers === false || this.#working) return;
     this.#working = true;
+    if (this.#stopping.signal.aborted) this.#stopping = new AbortController();
     const { lib, workerRedis } = await this.#store.open();
     for (const definition of this.#registry.types()) {
       const worker = new lib.Worker<JobData, unknown, string>(
@@ -177,6 +184,7 @@ export class BullMqJobQueue implements JobQueue {
   async stop(graceMs = 30_000): Promise<void> {
     if (this.#working) {
       this.#working = false;
+      this.#stopping.abort(new Error('shutdown'));
       clearTimeout(this.#tickTimer);
       await this.#ticking;
       // Closing a worker stops it taking jobs and waits for those it runs.
@@ -254,14 +262,16 @@ export class BullMqJobQueue implements JobQueue {
     running.abandoned.catch(() => undefined);
     this.#running.set(id, running);
     let timer: NodeJS.Timeout | undefined;
+    let work: Promise<unknown> = Promise.resolve();
     try {
-      const work = Promise.resolve().then(() =>
+      work = Promise.resolve().then(() =>
         definition.handler({
           id,
           type: definition.type,
           payload: job.data.payload,
           attempt,
           signal: controller.signal,
+          stopping: this.#stopping.signal,
           progress: async (percent, message) => {
             await job.updateProgress({
               percent: Math.max(0, Math.min(100, Math.round(percent))),
@@ -283,8 +293,17 @@ export class BullMqJobQueue implements JobQueue {
     } catch (error) {
       const reason = running.reason;
       if (reason === 'lost') return await new Promise<never>(() => undefined);
-      if (reason === 'shutdown') {
-        // Back to the queue for another worker; this attempt does not count.
+      if (reason === 'shutdown' || (!reason && error instanceof JobInterrupted)) {
+        // Back to the queue for another worker; this attempt does not count. An aborted handler first gets a
+        // moment to stop at a checkpoint (its writes must land before the stores close).
+        if (reason === 'shutdown') {
+          let drain: NodeJS.Timeout | undefined;
+          await Promise.race([
+            work.catch(() => undefined),
+            new Promise((r) => (drain = setTimeout(r, ABORT_DRAIN_MS))),
+          ]);
+          clearTimeout(drain);
+        }
         await redis.multi().hincrby(key, 'attempts', -1).hdel(key, 'running').exec();
         await job.moveToWait(token);
         throw new errors.WaitingError();

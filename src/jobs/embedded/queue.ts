@@ -3,16 +3,20 @@ import type { IdGenerator } from '../../core/ids.js';
 import type { DatabaseHandle } from '../../infra/db/client.js';
 import { backoffDelay, cronProblem, DEFAULT_BACKOFF, nextCronRun } from '../policy.js';
 import { type JobLog, JobRegistry } from '../registry.js';
-import type {
-  EnqueueOptions,
-  JobQuery,
-  JobQueue,
-  JobRecord,
-  JobState,
-  ScheduleDefinition,
-  ScheduleRecord,
+import {
+  type EnqueueOptions,
+  JobInterrupted,
+  type JobQuery,
+  type JobQueue,
+  type JobRecord,
+  type JobState,
+  type ScheduleDefinition,
+  type ScheduleRecord,
 } from '../types.js';
 import { type JobRow, JobStore } from './store.js';
+
+/** After the grace period, how long aborted handlers get to stop at a checkpoint before their jobs are re-queued. */
+const ABORT_DRAIN_MS = 10_000;
 
 export interface EmbeddedQueueOptions {
   database: DatabaseHandle;
@@ -52,6 +56,8 @@ export class EmbeddedJobQueue implements JobQueue {
   readonly #workerId: string;
   readonly #running = new Map<string, Running>();
   #working = false;
+  /** Aborted when `stop` begins (the handlers' `stopping`); a new one on each `start`. */
+  #stopping = new AbortController();
   #polling: Promise<void> | undefined;
   #again = false;
   #pollTimer: NodeJS.Timeout | undefined;
@@ -171,6 +177,7 @@ export class EmbeddedJobQueue implements JobQueue {
     }
     if (options.workers === false || this.#working) return;
     this.#working = true;
+    if (this.#stopping.signal.aborted) this.#stopping = new AbortController();
     this.#wake();
     this.#heartbeat();
   }
@@ -178,6 +185,7 @@ export class EmbeddedJobQueue implements JobQueue {
   async stop(graceMs = 30_000): Promise<void> {
     if (!this.#working) return;
     this.#working = false;
+    this.#stopping.abort(new Error('shutdown'));
     clearTimeout(this.#pollTimer);
     await this.#polling;
     const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
@@ -190,14 +198,19 @@ export class EmbeddedJobQueue implements JobQueue {
     ]);
     clearTimeout(timer);
     if (!finished) {
-      // Past the grace period: abort what still runs and put it back in the queue for another worker.
-      const now = this.#clock.now();
-      await Promise.all(
-        [...this.#running.values()].map(async (running) => {
-          this.#abort(running, 'shutdown');
-          await this.#store.finish(running.row.id, this.#workerId, { state: 'requeued' }, now);
+      // Past the grace period: abort what still runs, give the handlers a moment to stop at a checkpoint (their
+      // writes must land before the database closes), and put the jobs back in the queue for another worker.
+      const left = [...this.#running.values()];
+      for (const running of left) this.#abort(running, 'shutdown');
+      await Promise.race([
+        Promise.all(left.map((r) => r.done)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, Math.min(graceMs, ABORT_DRAIN_MS));
         }),
-      );
+      ]);
+      clearTimeout(timer);
+      const now = this.#clock.now();
+      await Promise.all(left.map((r) => this.#store.finish(r.row.id, this.#workerId, { state: 'requeued' }, now)));
       this.#running.clear();
     }
     clearTimeout(this.#heartbeatTimer);
@@ -305,6 +318,7 @@ export class EmbeddedJobQueue implements JobQueue {
         payload: JSON.parse(row.payload) as unknown,
         attempt: row.attempts,
         signal: controller.signal,
+        stopping: this.#stopping.signal,
         progress: async (percent, message) => {
           const clamped = Math.max(0, Math.min(100, Math.round(percent)));
           await this.#store.progress(row.id, this.#workerId, clamped, message ?? null, this.#clock.now());
@@ -333,7 +347,9 @@ export class EmbeddedJobQueue implements JobQueue {
       const message = error instanceof Error ? error.message : String(error);
       const now = this.#clock.now();
       if (running.reason === 'shutdown' || running.reason === 'lost') return;
-      if (running.reason === 'cancel') {
+      if (error instanceof JobInterrupted && !running.reason) {
+        await this.#store.finish(row.id, this.#workerId, { state: 'requeued' }, now);
+      } else if (running.reason === 'cancel') {
         await this.#store.finish(row.id, this.#workerId, { state: 'cancelled', error: 'cancelled' }, now);
       } else if (row.attempts < row.max_attempts) {
         const delay = backoffDelay(definition.backoff ?? DEFAULT_BACKOFF, row.attempts, this.#random);

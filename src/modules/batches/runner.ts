@@ -4,6 +4,10 @@
  * instance, a few in flight. Each finished line is recorded (batch_results) before it counts: the record is
  * the checkpoint, so a batch resumed after a restart skips every finished line and sends none twice.
  * Cancel (`cancelling`) and the completion window are checked between lines; lines in flight finish.
+ * On a graceful shutdown (the worker's `stopping`) no new line starts, the lines in flight finish and are
+ * recorded, and the job goes back to the queue (`JobInterrupted`); the next run resumes after the records.
+ * Only a process killed outright (kill -9, power loss) between a line's upstream answer and its record leaves
+ * a line sent but unrecorded: that line is sent again on resume (at most `concurrency` lines).
  * At the end the output and error files are written from the records, in line order.
  */
 import type { Clock } from '../../core/clock.js';
@@ -12,7 +16,7 @@ import type { IdGenerator } from '../../core/ids.js';
 import type { Caller, DetachedEndpoint, DetachedRunner } from '../../gateway/index.js';
 import type { BlobStore } from '../../infra/blobs/index.js';
 import type { BatchesTable } from '../../infra/db/schema.js';
-import type { JobContext, JobQueue } from '../../jobs/types.js';
+import { type JobContext, JobInterrupted, type JobQueue } from '../../jobs/types.js';
 import { jsonlLines, parseLineObject } from '../files/jsonl.js';
 import { blobKeyOf, type FilesService } from '../files/service.js';
 import { checkLine, errorLine, FINISHED, responseLine } from './format.js';
@@ -90,9 +94,11 @@ async function runBatch(deps: BatchRunnerDeps, context: JobContext<{ batchId: st
 
   const stream = await deps.blobs.read(blobKeyOf(batch.input_file_id));
   if (!stream) throw new Error(`the input file ${batch.input_file_id} of batch ${batch.id} is gone`);
+  const interrupted = () => context.signal.aborted || context.stopping.aborted;
+  let failure: unknown;
   for await (const { line, text } of jsonlLines(stream)) {
     if (done.lines.has(line)) continue;
-    if (context.signal.aborted) break;
+    if (interrupted() || failure !== undefined) break;
     if (clock.now() - checkedAt >= CANCEL_POLL_MS) {
       checkedAt = clock.now();
       status = (await repo.statusOf(batch.id)) ?? status;
@@ -107,20 +113,29 @@ async function runBatch(deps: BatchRunnerDeps, context: JobContext<{ batchId: st
     }
     while (inFlight.size >= Math.max(1, deps.concurrency())) await Promise.race(inFlight);
     await deps.pacer.take();
+    // A shutdown may have begun while this line waited for room or for the pacer: it is not sent.
+    if (interrupted() || failure !== undefined) break;
     const task = runLine(deps, batch, caller, line, text).then(async ({ ok, body }) => {
       await repo.recordLine(batch.id, line, ok, body);
       done.lines.add(line);
       if (ok) counts.completed++;
       else counts.failed++;
     });
-    const tracked = task.finally(() => inFlight.delete(tracked));
+    // A line that throws (the database went away, say) stops the batch once the others in flight settle.
+    const tracked: Promise<void> = task
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      .finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     if (clock.now() - savedAt >= PROGRESS_MS) await saveProgress();
   }
+  // Every line sent is recorded before the job lets go, whatever stopped the loop.
   await Promise.all(inFlight);
+  if (failure !== undefined) throw failure;
   await saveProgress();
   // Shut down (or timed out) mid-batch: back to the queue; the next run resumes after the recorded lines.
-  if (context.signal.aborted) throw new Error('the batch was interrupted; it resumes from its checkpoint');
+  if (interrupted()) throw new JobInterrupted('the batch was interrupted; it resumes from its checkpoint');
   if (ending === 'completed' && (await repo.statusOf(batch.id)) === 'cancelling') ending = 'cancelled';
   return { status: await finish(deps, batch, ending) };
 }

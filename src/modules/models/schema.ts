@@ -82,6 +82,13 @@ export const ModelBody = Type.Object(
         description: 'Models to try, in order, when every route of this one failed',
       }),
     ),
+    batchDiscountPercent: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100,
+        description: 'Percent off the price of this model for lines of a batch (/v1/batches); 0 = none',
+      }),
+    ),
     cacheTtlSeconds: Type.Optional(
       OrNull(
         Type.Integer({
@@ -112,6 +119,7 @@ export const ModelSchema = Type.Object(
     strategy: Type.Union([Type.String(), Type.Null()]),
     fallbacks: Type.Array(Type.String()),
     cacheTtlSeconds: Type.Union([Type.Integer(), Type.Null()]),
+    batchDiscountPercent: Type.Integer(),
     routes: Type.Array(
       Type.Object({
         id: Type.String(),

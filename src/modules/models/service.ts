@@ -43,6 +43,8 @@ export interface ModelInput {
   fallbacks?: string[] | undefined;
   /** Cache answers for this model this many seconds (docs/response-cache.md); null = only on request. */
   cacheTtlSeconds?: number | null | undefined;
+  /** Percent (0–100) off this model's price for batch lines. */
+  batchDiscountPercent?: number | undefined;
 }
 
 export interface ModelResponse {
@@ -60,6 +62,7 @@ export interface ModelResponse {
   strategy: string | null;
   fallbacks: string[];
   cacheTtlSeconds: number | null;
+  batchDiscountPercent: number;
   routes: Array<{ id: string; channelId: string; upstreamModel: string | null; priority: number; weight: number }>;
   tagRoutes: Array<{ id: string; tag: string; upstreamModel: string | null; priority: number; weight: number }>;
   createdAt: number;
@@ -137,6 +140,7 @@ export class ModelsService {
       strategy: input.strategy ?? null,
       fallback_models: input.fallbacks && input.fallbacks.length > 0 ? JSON.stringify(input.fallbacks) : null,
       cache_ttl_seconds: input.cacheTtlSeconds ?? null,
+      batch_discount_percent: input.batchDiscountPercent ?? 0,
       created_at: now,
       updated_at: now,
     };
@@ -179,6 +183,7 @@ export class ModelsService {
             : null
           : current.fallback_models,
       cache_ttl_seconds: patch.cacheTtlSeconds !== undefined ? patch.cacheTtlSeconds : current.cache_ttl_seconds,
+      batch_discount_percent: patch.batchDiscountPercent ?? current.batch_discount_percent ?? 0,
       updated_at: now,
     };
     const routes = patch.routes ? await this.buildRoutes(id, patch.routes, now) : undefined;
@@ -256,6 +261,7 @@ function toResponse(m: ModelsTable, routes: ModelRoutesTable[], tagRoutes: Model
     strategy: m.strategy,
     fallbacks: m.fallback_models ? (JSON.parse(m.fallback_models) as string[]) : [],
     cacheTtlSeconds: m.cache_ttl_seconds,
+    batchDiscountPercent: m.batch_discount_percent ?? 0,
     routes: routes.map((r) => ({
       id: r.id,
       channelId: r.channel_id,

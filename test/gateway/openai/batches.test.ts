@@ -311,6 +311,72 @@ describe.each(ENGINES)('Files and Batch API (%s)', (engine) => {
     expect(e.status).toBe(401);
   }, 60_000);
 
+  it("bills batch lines with the model's batch discount, set through the admin API (0–100)", async () => {
+    const channel = await addChannel(gw, { name: 'discount-up', type: 'openai', baseUrl: upstream.url, keys: ['k'] });
+    const model = await addModel(gw, {
+      name: 'discount-model',
+      inputPrice: 3_000_000,
+      outputPrice: 7_000_000,
+      routes: [{ channelId: channel.id }],
+    });
+    expect(model).toMatchObject({ batchDiscountPercent: 0 });
+    for (const bad of [101, -1, 12.5]) {
+      const refused = await gw.call('PATCH', `/api/admin/models/${model.id}`, {
+        token: gw.admin.token,
+        body: { batchDiscountPercent: bad },
+      });
+      expect(refused.status, String(bad)).toBe(400);
+    }
+    const patched = await gw.call<{ batchDiscountPercent: number }>('PATCH', `/api/admin/models/${model.id}`, {
+      token: gw.admin.token,
+      body: { batchDiscountPercent: 40 },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.batchDiscountPercent).toBe(40);
+    const listed = await gw.call<{ data: Array<{ id: string; batchDiscountPercent: number }> }>(
+      'GET',
+      '/api/admin/models',
+      { token: gw.admin.token },
+    );
+    expect(listed.body.data.find((m) => m.id === model.id)?.batchDiscountPercent).toBe(40);
+
+    // The same request, once interactive (list price) and once as a batch line (40 % off).
+    const body = {
+      model: 'discount-model',
+      messages: [{ role: 'user' as const, content: 'question same' }],
+      max_tokens: 10,
+    };
+    const interactive = await sdk.chat.completions.create(body).withResponse();
+    const file = await upload(
+      sdk,
+      `${JSON.stringify({ custom_id: 'same', method: 'POST', url: '/v1/chat/completions', body })}\n`,
+    );
+    const created = await sdk.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const batch = await finished(sdk, created.id);
+    expect(batch.request_counts).toEqual({ total: 1, completed: 1, failed: 0 });
+    await gw.t.services.recorder.flush();
+    const db = gw.t.services.database.db;
+    const listRow = await db
+      .selectFrom('request_logs')
+      .select(['cost_micros', 'prompt_tokens', 'completion_tokens'])
+      .where('id', '=', interactive.response.headers.get('x-request-id') ?? '')
+      .executeTakeFirstOrThrow();
+    const batchRow = await db
+      .selectFrom('request_logs')
+      .select(['cost_micros', 'prompt_tokens', 'completion_tokens'])
+      .where('batch_id', '=', batch.id)
+      .executeTakeFirstOrThrow();
+    expect(batchRow.prompt_tokens).toBe(listRow.prompt_tokens);
+    expect(batchRow.completion_tokens).toBe(listRow.completion_tokens);
+    const list = Number(listRow.cost_micros);
+    expect(list).toBeGreaterThan(0);
+    expect(Number(batchRow.cost_micros)).toBe(list - Math.ceil((list * 40) / 100));
+  }, 60_000);
+
   it('fails a batch whose key was revoked before it ran; deletes files', async () => {
     const key = await createKey(gw.call, gw.admin.token, 'short-lived');
     const keySdk = openaiClient(gw, key.secret);

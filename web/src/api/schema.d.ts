@@ -9306,6 +9306,8 @@ export interface paths {
                         strategy?: null | ("weighted" | "round_robin" | "lowest_latency" | "least_inflight");
                         /** @description Models to try, in order, when every route of this one failed */
                         fallbacks?: string[];
+                        /** @description Percent off the price of this model for lines of a batch (/v1/batches); 0 = none */
+                        batchDiscountPercent?: number;
                         cacheTtlSeconds?: null | number;
                     };
                 };
@@ -9714,6 +9716,8 @@ export interface paths {
                         strategy?: null | ("weighted" | "round_robin" | "lowest_latency" | "least_inflight");
                         /** @description Models to try, in order, when every route of this one failed */
                         fallbacks?: string[];
+                        /** @description Percent off the price of this model for lines of a batch (/v1/batches); 0 = none */
+                        batchDiscountPercent?: number;
                         cacheTtlSeconds?: null | number;
                     };
                 };
@@ -19992,6 +19996,7 @@ export interface components {
             strategy: string | null;
             fallbacks: string[];
             cacheTtlSeconds: number | null;
+            batchDiscountPercent: number;
             routes: {
                 id: string;
                 channelId: string;

@@ -36,6 +36,7 @@ export default {
     in: 'In',
     out: 'Out',
     cached: 'Cached',
+    batch: 'Batch',
     routes: 'Routes',
     routeDetail: 'priority {priority} · weight {weight}',
     strategy: 'Strategy',
@@ -52,6 +53,7 @@ export default {
     imageVariants: 'Per image by size / quality',
     imageVariant: 'Image size / quality',
     imageVariantPrice: 'USD per image',
+    batchDiscountPercent: 'Batch discount (%)',
     cacheTtlSeconds: 'Response cache (seconds)',
     name: 'Public name',
     description: 'Description',
@@ -87,6 +89,8 @@ export default {
   help: {
     unitPrices:
       'Image, transcription, speech and rerank requests are billed by these units when the model has a price for them; otherwise by tokens. A size / quality price (1024x1024/hd, or a size alone) takes precedence over the per-image price.',
+    batchDiscountPercent:
+      'Percent off these prices for lines of a batch (/v1/batches); interactive requests pay the full price. 0: no discount.',
     cacheTtlSeconds:
       'Answer repeated identical requests for this model from the response cache for this long (no upstream cost). Empty: only when a key or request asks.',
     name: "The name clients send as model. Letters, digits and . _ : / {'@'} - only.",

@@ -35,6 +35,7 @@ export default {
     in: '输入',
     out: '输出',
     cached: '缓存',
+    batch: '批处理',
     routes: '路由',
     routeDetail: '优先级 {priority} · 权重 {weight}',
     strategy: '策略',
@@ -51,6 +52,7 @@ export default {
     imageVariants: '按尺寸 / 质量的每张图片价格',
     imageVariant: '图片尺寸 / 质量',
     imageVariantPrice: '每张图片（美元）',
+    batchDiscountPercent: '批处理折扣（%）',
     cacheTtlSeconds: '响应缓存（秒）',
     name: '对外名称',
     description: '描述',
@@ -86,6 +88,7 @@ export default {
   help: {
     unitPrices:
       '图片、转写、语音合成和重排序请求在模型设置了对应单位价格时按单位计费，否则按 Token 计费。按尺寸 / 质量（1024x1024/hd，或仅尺寸）设置的价格优先于每张图片的价格。',
+    batchDiscountPercent: '批处理（/v1/batches）各行按此百分比减价；交互请求仍按原价计费。0：无折扣。',
     cacheTtlSeconds: '在此时长内，此模型的重复相同请求由响应缓存回答（无上游成本）。留空：仅在密钥或请求要求时使用。',
     name: "客户端在 model 中发送的名称，只能包含字母、数字和 . _ : / {'@'} -。",
     prices: '请求按这些价格计费。',
