@@ -239,12 +239,15 @@ export async function startServer(config: Config): Promise<void> {
     });
     const drained = (async () => {
       stopWatchingTls();
+      // Jobs stop beside the HTTP drain, not before it (the listener closes at once). Running jobs get half
+      // the timeout, then are aborted and put back in the queue with time left to record what they did.
+      const jobsStopped = stopBackground(Math.floor(config.shutdownTimeoutMs / 2));
       await metricsServer?.close();
       await acme?.stop();
-      await stopBackground();
       // Resolves once every response has ended. A stream's row is settled when its upstream body ends,
       // which can be after its client got the whole answer: wait for every admitted request's row too.
       await app.close();
+      await jobsStopped;
       await recorder.settled(Math.max(0, config.shutdownTimeoutMs - (Date.now() - startedAt)));
       return 'drained' as const;
     })();

@@ -615,7 +615,10 @@ export interface BackgroundLog {
  * request-log purge is one of its jobs). Tests call it when they want it. The returned function stops it all
  * and lets running jobs finish (or puts them back in the queue) within the shutdown timeout.
  */
-export function startBackground(services: Services, options: { log?: BackgroundLog } = {}): () => Promise<void> {
+export function startBackground(
+  services: Services,
+  options: { log?: BackgroundLog } = {},
+): (jobGraceMs?: number) => Promise<void> {
   const { log } = options;
   if (log) {
     services.recorder.reportErrorsTo((error, pending) =>
@@ -649,11 +652,11 @@ export function startBackground(services: Services, options: { log?: BackgroundL
   // Jobs: the request-log purge (once now, then hourly by its schedule) and whatever else modules registered.
   services.jobLog.use(log);
   const jobsStarted = startJobs(services, { workers: services.config.jobs.workers }, log);
-  return async () => {
+  return async (jobGraceMs = services.config.shutdownTimeoutMs) => {
     services.healthChecker.stop();
     clearInterval(refresh);
     await jobsStarted;
-    await services.jobs.stop(services.config.shutdownTimeoutMs);
+    await services.jobs.stop(jobGraceMs);
   };
 }
 

@@ -65,6 +65,8 @@ export class BullMqJobQueue implements JobQueue {
   #working = false;
   /** Aborted when `stop` begins (the handlers' `stopping`); a new one on each `start`. */
   #stopping = new AbortController();
+  /** How long an aborted handler may take to stop at a checkpoint (never longer than `stop`'s grace). */
+  #abortDrainMs = ABORT_DRAIN_MS;
   #tickTimer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #lastRepair = 0;
@@ -184,6 +186,7 @@ export class BullMqJobQueue implements JobQueue {
   async stop(graceMs = 30_000): Promise<void> {
     if (this.#working) {
       this.#working = false;
+      this.#abortDrainMs = Math.min(graceMs, ABORT_DRAIN_MS);
       this.#stopping.abort(new Error('shutdown'));
       clearTimeout(this.#tickTimer);
       await this.#ticking;
@@ -300,7 +303,7 @@ export class BullMqJobQueue implements JobQueue {
           let drain: NodeJS.Timeout | undefined;
           await Promise.race([
             work.catch(() => undefined),
-            new Promise((r) => (drain = setTimeout(r, ABORT_DRAIN_MS))),
+            new Promise((r) => (drain = setTimeout(r, this.#abortDrainMs))),
           ]);
           clearTimeout(drain);
         }

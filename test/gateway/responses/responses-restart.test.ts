@@ -61,8 +61,8 @@ describe('a background response across a restart of the hub (SQLite file)', () =
         ...databaseEnv(db),
         AIHUB_MASTER_KEY: MASTER_KEY,
         AIHUB_SECRET_KEY: SECRET_KEY,
-        // The running job is aborted soon after SIGTERM and put back in the queue.
-        AIHUB_SHUTDOWN_TIMEOUT_MS: '1000',
+        // The running job is aborted half-way through the shutdown timeout and put back in the queue.
+        AIHUB_SHUTDOWN_TIMEOUT_MS: '4000',
         AIHUB_JOBS_POLL_MS: '100',
       };
       const first = spawnServer(await freePort(), env);
@@ -94,8 +94,8 @@ describe('a background response across a restart of the hub (SQLite file)', () =
       for (let i = 0; i < 200 && claude.requests.length === before; i++) await new Promise((r) => setTimeout(r, 50));
       expect(claude.requests.length, 'the job sent the request upstream').toBeGreaterThan(before);
       expect((await openai.responses.retrieve(queued.id)).status).toBe('in_progress');
-      // (Exit status 1: the job outlived the shutdown timeout, which the server reports as a late shutdown.)
-      expect(await stop(first), first.output()).not.toBe('timeout');
+      // A clean stop: the job that outlived its share of the timeout was put back in time.
+      expect(await stop(first), first.output()).toBe(0);
       // The stop aborted the upstream request; the response waits in the queue.
       expect(claude.last().aborted).toBe(true);
       const row = await db.handle.db
