@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/demo.js';
@@ -191,6 +192,29 @@ describe.skipIf(!HAVE_CHROMIUM)('web console in Chromium', { timeout: 60_000 }, 
     await page.goto('/admin/logs');
     await expect.poll(() => test('logs-table').textContent(), { timeout: 10_000 }).toContain('team-model');
     await screenshot(page, '08-admin-logs');
+    // Export: a job on the server (workers on for this step), followed by the page, then the file downloads.
+    await t.services.jobs.start({ workers: true });
+    try {
+      await choose(page, 'logs-model', 'team-model');
+      await expect.poll(() => test('logs-table').textContent()).not.toContain('mock-reasoner');
+      const [file] = await Promise.all([
+        page.waitForEvent('download', { timeout: 30_000 }),
+        test('logs-export').click(),
+      ]);
+      const csv = (await readFile((await file.path()) as string, 'utf8')).trimEnd().split('\n');
+      expect(csv[0]).toContain('model');
+      expect(csv.length).toBeGreaterThan(1);
+      for (const line of csv.slice(1)) expect(line).toContain('team-model');
+      const exports = await t.database.handle.db
+        .selectFrom('jobs')
+        .select('type')
+        .where('type', '=', 'logs.export')
+        .execute();
+      expect(exports.length).toBe(1);
+    } finally {
+      await t.services.jobs.stop(1_000);
+    }
+    await page.goto('/admin/logs');
     await page.goto('/admin/overview');
     await expect.poll(() => test('ov-requests-today').textContent(), { timeout: 10_000 }).toMatch(/[1-9]/);
     await screenshot(page, '09-overview');

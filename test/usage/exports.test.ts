@@ -117,6 +117,29 @@ describe.each(ENGINES)('log exports as jobs (%s)', (engine) => {
     expect(done.result?.rows).toBe(ROWS / 2);
   }, 60_000);
 
+  it('takes the admin list’s user and channel filters', async () => {
+    const owner = await gw.t.services.database.db
+      .selectFrom('api_keys')
+      .select('user_id')
+      .where('id', '=', gw.keyId)
+      .executeTakeFirstOrThrow();
+    const rowsOf = async (body: Record<string, string>) => {
+      const started = await gw.call<Job>('POST', '/api/logs/exports', { token: gw.admin.token, body });
+      expect(started.status).toBe(202);
+      const done = await eventually(
+        async () => {
+          const job = await gw.call<Job>('GET', `/api/logs/exports/${started.body.id}`, { token: gw.admin.token });
+          return job.body.state === 'succeeded' ? job.body : undefined;
+        },
+        30_000,
+        'the export',
+      );
+      return done.result?.rows;
+    };
+    expect(await rowsOf({ scope: 'all', userId: owner.user_id, model: 'odd-model' })).toBe(ROWS / 2);
+    expect(await rowsOf({ scope: 'all', channelId: 'ch_none' })).toBe(0);
+  }, 60_000);
+
   it('is its user’s alone: another user gets 404, no token 401, bad input 400', async () => {
     const started = await gw.call<Job>('POST', '/api/logs/exports', { token: gw.admin.token, body: {} });
     const other = await register(client(gw.url), uniqueEmail('other'));
@@ -135,6 +158,26 @@ describe.each(ENGINES)('log exports as jobs (%s)', (engine) => {
       'the export',
     );
     expect(done.result?.rows).toBe(0);
+    // Naming another user's id narrows what you reach; it never widens it.
+    const owner = await gw.t.services.database.db
+      .selectFrom('api_keys')
+      .select('user_id')
+      .where('id', '=', gw.keyId)
+      .executeTakeFirstOrThrow();
+    const named = await gw.call<Job>('POST', '/api/logs/exports', {
+      token: other.token,
+      body: { userId: owner.user_id },
+    });
+    expect(named.status).toBe(202);
+    const namedDone = await eventually(
+      async () => {
+        const job = await gw.call<Job>('GET', `/api/logs/exports/${named.body.id}`, { token: other.token });
+        return job.body.state === 'succeeded' ? job.body : undefined;
+      },
+      30_000,
+      'the export',
+    );
+    expect(namedDone.result?.rows).toBe(0);
     const bad = await gw.call('POST', '/api/logs/exports', { token: gw.admin.token, body: { status: 'many' } });
     expect(bad.status).toBe(400);
     expect((await gw.call('GET', '/api/logs/exports/job_nope', { token: gw.admin.token })).status).toBe(404);

@@ -10,10 +10,11 @@ import { logReach } from '../access/reach.js';
 import { principalOf } from '../auth/guard.js';
 import { isAdmin, userIdOf } from '../auth/principal.js';
 import { EXPORT_JOB, type ExportResult, exportBlobKey } from './exports.js';
-import { LogExportQuery } from './schema.js';
+import { LogExportJobBody } from './schema.js';
 
 /**
- * POST /api/logs/exports (start an export of the requests you reach, filtered like GET /api/logs/export.csv),
+ * POST /api/logs/exports (start an export of the requests you reach, filtered like the log lists: GET /api/logs's
+ * filters, and the admin list's userId and channelId, which narrow what you reach and never widen it),
  * GET /api/logs/exports/{id} (the job and its progress), GET /api/logs/exports/{id}/download (the CSV).
  * An export is its user's: anyone else gets 404.
  */
@@ -38,7 +39,7 @@ export function exportRoutes({ jobs, blobs }: { jobs: JobsService; blobs: BlobSt
           tags: ['logs'],
           summary: 'Export the requests you reach as a CSV file, produced in the background (a job)',
           security: bearerSecurity,
-          body: LogExportQuery,
+          body: LogExportJobBody,
           response: { 202: JobSchema, ...errorResponses },
         },
       },

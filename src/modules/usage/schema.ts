@@ -161,6 +161,8 @@ const LogScope = {
 export const LogListQuery = Type.Object({ ...LogFilters, ...LogScope, ...PageLimit });
 export const AdminLogListQuery = Type.Object({ ...AdminLogFilters, ...PageLimit });
 export const LogExportQuery = Type.Object({ ...LogFilters, ...LogScope });
+/** An export job: the list's filters, the admin list's user and channel too (they only narrow what you reach). */
+export const LogExportJobBody = Type.Object({ ...AdminLogFilters, ...LogScope });
 export const AdminLogExportQuery = Type.Object(AdminLogFilters);
 export const HistoryQuery = Type.Object({ ...HistoryRangeQuery, keyId: Type.Optional(Type.String({ maxLength: 64 })) });
 export const AdminHistoryQuery = Type.Object({

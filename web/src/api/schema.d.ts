@@ -14319,6 +14319,8 @@ export interface paths {
                         status?: string;
                         /** @description Cursor: the id of the last row of the previous page */
                         before?: string;
+                        userId?: string;
+                        channelId?: string;
                         /** @description Narrow the rows: own (your requests), team (and your teams'), all (the organization's); default the widest you hold */
                         scope?: "own" | "team" | "all";
                     };

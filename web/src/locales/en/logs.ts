@@ -18,6 +18,8 @@ export default {
   ok: 'Succeeded',
   error: 'Failed',
   export: 'Export CSV',
+  exporting: 'Exporting… {progress}',
+  exportFailed: 'The export failed: {error}',
   exported: 'CSV downloaded',
   empty: 'No requests match these filters',
   endpoint: 'Endpoint',

@@ -18,6 +18,8 @@ export default {
   ok: '成功',
   error: '失败',
   export: '导出 CSV',
+  exporting: '正在导出… {progress}',
+  exportFailed: '导出失败：{error}',
   exported: 'CSV 已下载',
   empty: '没有符合条件的请求',
   endpoint: '接口',
