@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import { quantile } from './histogram.js';
-import { planRange, type RangePlan } from './plan.js';
+import { planRange, planTable, type RangePlan } from './plan.js';
 import type { AnalyticsRepository, RollupFilter, RollupScope, RollupTotals } from './repository.js';
 import { type Dimension, GRAINS, type Grain, type Sum } from './rollup.js';
 
@@ -126,7 +126,7 @@ export class AnalyticsService {
   async query(scope: RollupScope, params: AnalyticsParams): Promise<AnalyticsResult> {
     const plan = this.plan(params);
     await this.options.flush?.();
-    const filter = rollupFilter(plan, params);
+    const filter = rollupFilter(plan, params, scope);
     const histograms = {
       latency: params.metrics.some((m) => m.startsWith('latency_p')),
       ttft: params.metrics.some((m) => m.startsWith('ttft_')),
@@ -204,7 +204,7 @@ export class AnalyticsService {
   }
 }
 
-function rollupFilter(plan: RangePlan, params: AnalyticsParams): RollupFilter {
+function rollupFilter(plan: RangePlan, params: AnalyticsParams, scope: RollupScope): RollupFilter {
   const f = params.filters;
   const equals: RollupFilter['equals'] = {};
   if (f.model !== undefined) equals.model = f.model;
@@ -217,7 +217,12 @@ function rollupFilter(plan: RangePlan, params: AnalyticsParams): RollupFilter {
   let outcome: RollupFilter['outcome'];
   if (f.status === 'success' || f.status === 'error') outcome = f.status;
   else if (f.status !== undefined) equals.status_class = f.status;
-  return { table: GRAINS[plan.grain].table, from: plan.from, to: plan.to, equals, keyIds, outcome };
+  const table = planTable(plan.grain, {
+    groupBy: params.groupBy ? GROUP_BY[params.groupBy] : null,
+    filtered: [...(Object.keys(equals) as Dimension[]), ...(keyIds ? (['key_id'] as const) : [])],
+    scopedToUsers: scope.within !== undefined,
+  });
+  return { table, from: plan.from, to: plan.to, equals, keyIds, outcome };
 }
 
 const EMPTY_SUMS: Record<Sum, number> = {
@@ -230,6 +235,8 @@ const EMPTY_SUMS: Record<Sum, number> = {
   cost_micros: 0,
   price_micros: 0,
   latency_ms_sum: 0,
+  cache_hits: 0,
+  cache_misses: 0,
 };
 
 /** The metrics of summed rollups: counters as they are, percentiles from the merged histograms. */
