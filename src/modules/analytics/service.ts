@@ -1,6 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
-import { quantile } from './histogram.js';
+import { BUCKETS, quantile } from './histogram.js';
 import { planRange, planTable, type RangePlan } from './plan.js';
 import type { AnalyticsRepository, RollupFilter, RollupScope, RollupTotals } from './repository.js';
 import { type Dimension, GRAINS, type Grain, type Sum } from './rollup.js';
@@ -132,7 +132,6 @@ export class AnalyticsService {
       ttft: params.metrics.some((m) => m.startsWith('ttft_')),
     };
     const { repo } = this.options;
-    const [total] = await repo.totals(scope, filter, { groupBy: null, histograms });
     const groupBy = params.groupBy ?? null;
     const dimension = groupBy ? GROUP_BY[groupBy] : null;
     const groups = dimension
@@ -143,12 +142,18 @@ export class AnalyticsService {
           limit: params.top,
         })
       : [];
+    // Fewer groups than the top-N: they are all of them (so the series needs no list of groups, and the
+    // totals are their sum: one scan fewer).
+    const allGroups = dimension === null || groups.length < params.top;
     const series = await repo.totals(scope, filter, {
       groupBy: dimension,
       histograms,
       interval: GRAINS[plan.interval].ms,
-      groups: dimension ? groups.map((g) => g.group) : undefined,
+      groups: dimension && !allGroups ? groups.map((g) => g.group) : undefined,
     });
+    const total = allGroups
+      ? sumTotals(dimension ? groups : series, histograms)
+      : (await repo.totals(scope, filter, { groupBy: null, histograms }))[0];
     const labels = dimension
       ? await repo.labels(
           scope.orgId,
@@ -238,6 +243,26 @@ const EMPTY_SUMS: Record<Sum, number> = {
   cache_hits: 0,
   cache_misses: 0,
 };
+
+/** Rollup totals added up (counters and histogram counts are sums, so this equals summing their rows). */
+export function sumTotals(
+  list: readonly RollupTotals[],
+  histograms: { latency: boolean; ttft: boolean },
+): RollupTotals {
+  const sums = { ...EMPTY_SUMS };
+  const latency = histograms.latency ? new Array<number>(BUCKETS).fill(0) : null;
+  const ttft = histograms.ttft ? new Array<number>(BUCKETS).fill(0) : null;
+  for (const item of list) {
+    for (const key of Object.keys(sums) as Sum[]) sums[key] += item.sums[key];
+    item.latency?.forEach((n, i) => {
+      if (latency) latency[i] = (latency[i] as number) + n;
+    });
+    item.ttft?.forEach((n, i) => {
+      if (ttft) ttft[i] = (ttft[i] as number) + n;
+    });
+  }
+  return { group: '', bucket: 0, sums, latency, ttft };
+}
 
 /** The metrics of summed rollups: counters as they are, percentiles from the merged histograms. */
 export function toMetrics(totals: RollupTotals | undefined, metrics: readonly Metric[]): Metrics {
