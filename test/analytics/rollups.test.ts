@@ -11,11 +11,20 @@ import { DEFAULT_ORG_ID } from '../../src/infra/db/migrations/0001_foundation.js
 import type { RequestLogsTable } from '../../src/infra/db/schema.js';
 import { backfillRollups } from '../../src/modules/analytics/backfill.js';
 import { bucketOf } from '../../src/modules/analytics/histogram.js';
+import { planTable } from '../../src/modules/analytics/plan.js';
 import { pruneRollups } from '../../src/modules/analytics/retention.js';
 import { client, ManualClock, register, type SignedIn, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
 
 const DAY = 86_400_000;
+const ALL_TABLES = [
+  'analytics_minute',
+  'analytics_hour',
+  'analytics_day',
+  'analytics_narrow_minute',
+  'analytics_narrow_hour',
+  'analytics_narrow_day',
+] as const;
 const HOUR = 3_600_000;
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
@@ -117,7 +126,7 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
         attempts: null,
         request_body: null,
         response_body: null,
-        cache: null,
+        cache: pick(random, [null, null, 'hit', 'miss'] as const),
       };
       rows.push(row);
       t.services.recorder.record(row);
@@ -227,6 +236,56 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
     expect([...grains].sort()).toEqual(['day', 'hour', 'minute']);
   });
 
+  it('keeps the narrow rollups equal to the wide ones summed over key and user, cache counts included', async () => {
+    const db = t.database.handle.db;
+    const columns = sql.raw(
+      `bucket, org_id, team_id, model, channel_id, status_class, sum(requests), sum(errors), sum(prompt_tokens),
+      sum(completion_tokens), sum(cost_micros), sum(latency_ms_sum), sum(cache_hits), sum(cache_misses), sum(lat_10),
+      sum(ttft_05)`,
+    );
+    for (const grain of ['minute', 'hour', 'day'] as const) {
+      const read = async (table: string) =>
+        (
+          await sql<Record<string, unknown>>`select ${columns} from ${sql.table(table)}
+            group by bucket, org_id, team_id, model, channel_id, status_class
+            order by bucket, org_id, team_id, model, channel_id, status_class`.execute(db)
+        ).rows.map((r) =>
+          JSON.stringify(Object.values(r).map((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v))),
+        );
+      const wide = await read(`analytics_${grain}`);
+      const narrow = await read(`analytics_narrow_${grain}`);
+      expect(narrow.length, grain).toBeGreaterThan(0);
+      expect(narrow, grain).toEqual(wide);
+      // Fewer rows: key and user are summed away.
+      const count = async (table: string) =>
+        Number((await sql<{ n: unknown }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows[0]?.n);
+      expect(await count(`analytics_narrow_${grain}`)).toBeLessThan(await count(`analytics_${grain}`));
+    }
+    // The cache counters equal the log's.
+    const raw = await sql<{ hits: unknown; misses: unknown }>`select
+      sum(case when cache = 'hit' then 1 else 0 end) as hits, sum(case when cache = 'miss' then 1 else 0 end) as misses
+      from request_logs`.execute(db);
+    const day = await sql<{ hits: unknown; misses: unknown }>`select sum(cache_hits) as hits,
+      sum(cache_misses) as misses from analytics_narrow_day`.execute(db);
+    expect(Number(day.rows[0]?.hits)).toBe(Number(raw.rows[0]?.hits));
+    expect(Number(day.rows[0]?.misses)).toBe(Number(raw.rows[0]?.misses));
+    expect(Number(raw.rows[0]?.hits)).toBeGreaterThan(0);
+  });
+
+  it('reads the narrow table unless the query needs keys or users', () => {
+    const plain = { groupBy: null, filtered: [], scopedToUsers: false };
+    expect(planTable('hour', plain)).toBe('analytics_narrow_hour');
+    expect(planTable('day', { ...plain, groupBy: 'model', filtered: ['team_id', 'status_class'] })).toBe(
+      'analytics_narrow_day',
+    );
+    expect(planTable('hour', { ...plain, groupBy: 'key_id' })).toBe('analytics_hour');
+    expect(planTable('minute', { ...plain, groupBy: 'user_id' })).toBe('analytics_minute');
+    expect(planTable('day', { ...plain, groupBy: 'model', filtered: ['key_id'] })).toBe('analytics_day');
+    expect(planTable('day', { ...plain, filtered: ['user_id'] })).toBe('analytics_day');
+    // A developer or team admin sees only their own rows: the user dimension is needed.
+    expect(planTable('hour', { ...plain, groupBy: 'model', scopedToUsers: true })).toBe('analytics_hour');
+  });
+
   it('reads percentiles from the histograms: in the bucket of the exact value', async () => {
     const from = clock.now() - 40 * DAY;
     const to = clock.now() + 60_000;
@@ -262,28 +321,28 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
     const db = t.database.handle.db;
     const snapshot = async () =>
       Promise.all(
-        (['analytics_minute', 'analytics_hour', 'analytics_day'] as const).map(async (table) =>
+        ALL_TABLES.map(async (table) =>
           (
             await sql<
               Record<string, unknown>
             >`select * from ${sql.table(table)} where bucket >= ${clock.now() - 2 * DAY}
-              order by org_id, bucket, team_id, user_id, key_id, model, channel_id, status_class`.execute(db)
+              order by org_id, bucket, team_id, ${table.includes('narrow') ? sql`` : sql`user_id, key_id,`} model,
+              channel_id, status_class`.execute(db)
           ).rows.map((r) =>
             JSON.stringify(Object.values(r).map((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v))),
           ),
         ),
       );
     const written = await snapshot();
-    for (const table of ['analytics_minute', 'analytics_hour', 'analytics_day'] as const)
-      await db.deleteFrom(table).execute();
+    for (const table of ALL_TABLES) await db.deleteFrom(table).execute();
     await backfillRollups(db as never, clock.now(), 3);
     expect(await snapshot()).toEqual(written);
-    expect(written[0]?.length).toBeGreaterThan(0);
+    for (const rows of written) expect(rows.length).toBeGreaterThan(0);
   });
 
   it('prunes minute and hour rollups by age, keeps day rollups; the log retention keeps them all', async () => {
     const db = t.database.handle.db;
-    const count = async (table: 'analytics_minute' | 'analytics_hour' | 'analytics_day') =>
+    const count = async (table: (typeof ALL_TABLES)[number]) =>
       Number(
         (
           await db
@@ -308,6 +367,9 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
     expect(await count('analytics_minute')).toBe(0);
     expect(await count('analytics_hour')).toBe(0);
     expect(await count('analytics_day')).toBe(daysBefore);
+    expect(await count('analytics_narrow_minute')).toBe(0);
+    expect(await count('analytics_narrow_hour')).toBe(0);
+    expect(await count('analytics_narrow_day')).toBeGreaterThan(0);
     // Day answers still come from the day rollups.
     const res = await call()<Answer>(
       'GET',

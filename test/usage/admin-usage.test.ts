@@ -336,4 +336,50 @@ describe.each(ENGINES)('admin usage statistics (%s)', (engine) => {
     expect(JSON.stringify(overviewOp)).toContain('activeUsers');
     expect(JSON.stringify(historyOp)).toContain('userId');
   });
+
+  it('counts response-cache hits and misses, and keeps the totals once the log is purged (read from rollups)', async () => {
+    clock.time = START + 3_000;
+    const before = await overview();
+    for (const [n, cache] of (['hit', 'hit', 'miss', null] as const).entries())
+      a.t.services.recorder.record({
+        id: `req_cache_${engine}_${n}`,
+        at: clock.now(),
+        user_id: null,
+        key_id: null,
+        // Master-key traffic (no organization), which the instance's overview counts.
+        org_id: null,
+        team_id: null,
+        channel_id: null,
+        model: 'mock',
+        upstream_model: null,
+        endpoint: 'chat',
+        stream: 0,
+        status: 200,
+        error_code: null,
+        prompt_tokens: 8,
+        completion_tokens: 20,
+        cached_tokens: 0,
+        reasoning_tokens: 0,
+        estimated: 0,
+        cost_micros: cache === 'hit' ? 0 : HELLO_COST,
+        price_micros: 0,
+        latency_ms: 5,
+        ttft_ms: null,
+        client_ip: null,
+        attempts: null,
+        request_body: null,
+        response_body: null,
+        cache,
+      });
+    const after = await overview();
+    expect(after.today.requests - before.today.requests).toBe(4);
+    expect(after.today.cacheHits - before.today.cacheHits).toBe(2);
+    expect(after.today.cacheMisses - before.today.cacheMisses).toBe(1);
+    expect(after.month.cacheHits - before.month.cacheHits).toBe(2);
+    expect(after.today.costMicros - before.today.costMicros).toBe(2 * HELLO_COST);
+
+    // The log's retention deletes raw rows; the overview's windows are daily rollups, which stay.
+    await a.t.database.handle.db.deleteFrom('request_logs').where('at', '<', TODAY).execute();
+    expect(await overview()).toEqual(after);
+  });
 });

@@ -23,6 +23,7 @@ import * as m0023 from './migrations/0023_channel_tags.js';
 import * as m0024 from './migrations/0024_stripe.js';
 import * as m0025 from './migrations/0025_statements.js';
 import * as m0026 from './migrations/0026_response_cache.js';
+import * as m0027 from './migrations/0027_analytics_narrow.js';
 import * as m0030 from './migrations/0030_response_jobs.js';
 import type { Database } from './schema.js';
 
@@ -52,6 +53,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0024_stripe': m0024,
   '0025_statements': m0025,
   '0026_response_cache': m0026,
+  '0027_analytics_narrow': m0027,
   '0030_response_jobs': m0030,
 };
 

@@ -301,6 +301,9 @@ export interface Database {
   analytics_minute: AnalyticsRollupTable;
   analytics_hour: AnalyticsRollupTable;
   analytics_day: AnalyticsRollupTable;
+  analytics_narrow_minute: AnalyticsNarrowRollupTable;
+  analytics_narrow_hour: AnalyticsNarrowRollupTable;
+  analytics_narrow_day: AnalyticsNarrowRollupTable;
   analytics_views: AnalyticsViewsTable;
   response_cache: ResponseCacheTable;
 }
@@ -937,8 +940,14 @@ export interface AnalyticsRollupTable {
   cost_micros: number;
   price_micros: number;
   latency_ms_sum: number;
+  /** Requests answered from the response cache, and those that asked it in vain (migration 0027). */
+  cache_hits: number;
+  cache_misses: number;
   [histogram: `lat_${number}` | `ttft_${number}`]: number;
 }
+
+/** A narrow rollup (migration 0027): the same without the key and user dimensions. */
+export type AnalyticsNarrowRollupTable = Omit<AnalyticsRollupTable, 'user_id' | 'key_id'>;
 
 /** A user's saved view of the analytics page: its query string parameters as JSON. */
 export interface AnalyticsViewsTable {

@@ -1,6 +1,24 @@
 import { type Kysely, sql } from 'kysely';
 import { BOUNDS, LATENCY_COLUMNS, TTFT_COLUMNS } from './histogram.js';
-import { ADDED_COLUMNS, DIMENSIONS, GRAINS, type Grain, ROLLUP_COLUMNS } from './rollup.js';
+import {
+  ADDED_COLUMNS,
+  columnsOf,
+  DIMENSIONS,
+  dimensionsOf,
+  GRAINS,
+  type Grain,
+  NARROW_TABLES,
+  ROLLUP_COLUMNS,
+  type RollupTable,
+} from './rollup.js';
+
+/**
+ * Which schema the rollups have: 'current', or '0021' (migration 0021's, without the cache counters and the
+ * narrow tables of 0027), so that migration still builds what it created when an old install upgrades.
+ */
+export type Schema = 'current' | '0021';
+/** The counters added by migration 0027. */
+export const CACHE_SUMS: readonly string[] = ['cache_hits', 'cache_misses'];
 
 /** `sum(case when <column> in bucket i then 1 else 0 end)` for every bucket of the histogram. */
 function histogramSums(column: 'latency_ms' | 'ttft_ms'): string[] {
@@ -16,11 +34,18 @@ function histogramSums(column: 'latency_ms' | 'ttft_ms'): string[] {
 }
 
 /**
- * Rollup rows of `grain` built from the raw request log, in SQL (an upgrade's history, the benchmark's
- * seed): the same sums and histograms the usage writer adds per flush. `from` limits the rows read.
+ * Rollup rows of `grain` (the wide table) built from the raw request log, in SQL (an upgrade's history, the
+ * benchmark's seed): the same sums and histograms the usage writer adds per flush. `from` limits the rows
+ * read. `source` replaces `request_logs` by a relation with its columns (the benchmark's generated rows).
  * Inserts into an empty range of the table (rows of the same bucket and group would collide).
  */
-export async function rollupFromLog(db: Kysely<unknown>, grain: Grain, from?: number): Promise<void> {
+export async function rollupFromLog(
+  db: Kysely<unknown>,
+  grain: Grain,
+  from?: number,
+  source = 'request_logs',
+  schema: Schema = 'current',
+): Promise<void> {
   const width = GRAINS[grain].ms;
   const selected = [
     `(at / ${width}) * ${width}`,
@@ -40,45 +65,88 @@ export async function rollupFromLog(db: Kysely<unknown>, grain: Grain, from?: nu
     'sum(cost_micros)',
     'sum(coalesce(price_micros, 0))',
     'sum(latency_ms)',
+    ...(schema === 'current'
+      ? ["sum(case when cache = 'hit' then 1 else 0 end)", "sum(case when cache = 'miss' then 1 else 0 end)"]
+      : []),
     ...histogramSums('latency_ms'),
     ...histogramSums('ttft_ms'),
   ];
   const where = from === undefined ? '' : ` where at >= ${Math.floor(from)}`;
-  const columns = ROLLUP_COLUMNS.map((c) => `"${c}"`).join(', ');
+  const columns = ROLLUP_COLUMNS.filter((c) => schema === 'current' || !CACHE_SUMS.includes(c))
+    .map((c) => `"${c}"`)
+    .join(', ');
   const groupBy = Array.from({ length: 1 + DIMENSIONS.length }, (_, i) => i + 1).join(', ');
   await sql
     .raw(
-      `insert into "${GRAINS[grain].table}" (${columns}) select ${selected.join(', ')} from request_logs${where} group by ${groupBy}`,
-    )
-    .execute(db);
-}
-
-/** Rollup rows of a coarser grain summed from a finer table (day rows from hour rows). */
-export async function rollupFromRollup(db: Kysely<unknown>, target: Grain, source: Grain): Promise<void> {
-  const width = GRAINS[target].ms;
-  const columns = ROLLUP_COLUMNS.map((c) => `"${c}"`).join(', ');
-  const selected = [
-    `(bucket / ${width}) * ${width}`,
-    ...DIMENSIONS.map((d) => `"${d}"`),
-    ...ADDED_COLUMNS.map((c) => `sum("${c}")`),
-  ];
-  const groupBy = Array.from({ length: 1 + DIMENSIONS.length }, (_, i) => i + 1).join(', ');
-  await sql
-    .raw(
-      `insert into "${GRAINS[target].table}" (${columns}) select ${selected.join(', ')} from "${GRAINS[source].table}" group by ${groupBy}`,
+      `insert into "${GRAINS[grain].table}" (${columns}) select ${selected.join(', ')} from ${source}${where} group by ${groupBy}`,
     )
     .execute(db);
 }
 
 /**
- * Build every rollup table from the request log already stored (an install upgraded to analytics, or a
- * seeded benchmark): hours from the raw rows, days from the hours, minutes only for the last `minuteDays`.
+ * Rollup rows summed from another rollup table: a coarser grain from a finer one (day rows from hour rows),
+ * and/or a narrow table from a wide one (dropping key and user). `from` limits the buckets read.
  */
-export async function backfillRollups(db: Kysely<unknown>, now: number, minuteDays: number): Promise<void> {
-  await rollupFromLog(db, 'hour');
-  await rollupFromRollup(db, 'day', 'hour');
+export async function rollupInto(
+  db: Kysely<unknown>,
+  target: { table: RollupTable; grain: Grain },
+  source: RollupTable,
+  from?: number,
+  schema: Schema = 'current',
+): Promise<void> {
+  const width = GRAINS[target.grain].ms;
+  const dimensions = dimensionsOf(target.table);
+  const current = (c: string) => schema === 'current' || !CACHE_SUMS.includes(c);
+  const columns = columnsOf(target.table)
+    .filter(current)
+    .map((c) => `"${c}"`)
+    .join(', ');
+  const selected = [
+    `(bucket / ${width}) * ${width}`,
+    ...dimensions.map((d) => `"${d}"`),
+    ...ADDED_COLUMNS.filter(current).map((c) => `sum("${c}")`),
+  ];
+  const where = from === undefined ? '' : ` where bucket >= ${Math.floor(from)}`;
+  const groupBy = Array.from({ length: 1 + dimensions.length }, (_, i) => i + 1).join(', ');
+  await sql
+    .raw(
+      `insert into "${target.table}" (${columns}) select ${selected.join(', ')} from "${source}"${where} group by ${groupBy}`,
+    )
+    .execute(db);
+}
+
+/** Rollup rows of a coarser grain summed from a finer wide table (day rows from hour rows). */
+export function rollupFromRollup(
+  db: Kysely<unknown>,
+  target: Grain,
+  source: Grain,
+  schema: Schema = 'current',
+): Promise<void> {
+  return rollupInto(db, { table: GRAINS[target].table, grain: target }, GRAINS[source].table, undefined, schema);
+}
+
+/** The narrow tables summed from the wide ones, grain by grain (migration 0027, the backfill). */
+export async function narrowFromWide(db: Kysely<unknown>): Promise<void> {
+  for (const grain of Object.keys(GRAINS) as Grain[])
+    await rollupInto(db, { table: NARROW_TABLES[grain], grain }, GRAINS[grain].table);
+}
+
+/**
+ * Build every rollup table from the request log already stored (an install upgraded to analytics, or a
+ * seeded benchmark): hours from the raw rows, days from the hours, minutes only for the last `minuteDays`,
+ * then the narrow tables from the wide ones.
+ */
+export async function backfillRollups(
+  db: Kysely<unknown>,
+  now: number,
+  minuteDays: number,
+  schema: Schema = 'current',
+): Promise<void> {
+  await rollupFromLog(db, 'hour', undefined, 'request_logs', schema);
+  await rollupFromRollup(db, 'day', 'hour', schema);
   const cutoff = Math.floor((now - minuteDays * GRAINS.day.ms) / GRAINS.minute.ms) * GRAINS.minute.ms;
-  await rollupFromLog(db, 'minute', cutoff);
+  await rollupFromLog(db, 'minute', cutoff, 'request_logs', schema);
+  if (schema === 'current') await narrowFromWide(db);
 }
 
 export { LATENCY_COLUMNS, TTFT_COLUMNS };

@@ -1,5 +1,5 @@
 import { ApiError } from '../../core/errors.js';
-import { GRAINS, type Grain } from './rollup.js';
+import { type Dimension, GRAINS, type Grain, NARROW_TABLES, type RollupTable, WIDE_ONLY } from './rollup.js';
 
 /** The longest range read from minute rollups, and from hour rollups; longer ones read day rollups. */
 export const MINUTE_MAX_RANGE_MS = 6 * 3_600_000;
@@ -52,4 +52,20 @@ export function planRange(
       `the range holds more than ${MAX_POINTS} ${interval}s: choose a coarser interval`,
     );
   return { grain, interval, from: alignedFrom, to: alignedTo };
+}
+
+/**
+ * Which table of a grain answers a query: the narrow one (no key, no user: far fewer rows) unless the query
+ * groups by, filters by or is scoped to a dimension only the wide table holds (key, user). Both hold the same
+ * sums over the same buckets, so the answer is the same either way.
+ */
+export function planTable(
+  grain: Grain,
+  query: { groupBy: Dimension | null; filtered: readonly Dimension[]; scopedToUsers: boolean },
+): RollupTable {
+  const wide =
+    query.scopedToUsers ||
+    (query.groupBy !== null && WIDE_ONLY.includes(query.groupBy)) ||
+    query.filtered.some((d) => WIDE_ONLY.includes(d));
+  return wide ? GRAINS[grain].table : NARROW_TABLES[grain];
 }

@@ -3,7 +3,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Database } from '../../infra/db/schema.js';
 import type { BackgroundLogTarget } from '../../jobs/log.js';
 import type { JobQueue } from '../../jobs/types.js';
-import { GRAINS } from './rollup.js';
+import { GRAINS, NARROW_TABLES } from './rollup.js';
 
 /** Days of minute rollups kept (ranges up to 6 hours read them; older ranges read hours). */
 export const MINUTE_RETENTION_DAYS = 3;
@@ -21,30 +21,30 @@ export interface PruneResult {
   hour: number;
 }
 
-/** Delete minute and hour rollups older than their retention; day rollups are never deleted. */
+/** Delete minute and hour rollups (wide and narrow) older than their retention; day rollups are never deleted. */
 export async function pruneRollups(db: Kysely<Database>, now: number, signal?: AbortSignal): Promise<PruneResult> {
   const result: PruneResult = { minute: 0, hour: 0 };
   for (const [grain, days] of [
     ['minute', MINUTE_RETENTION_DAYS],
     ['hour', HOUR_RETENTION_DAYS],
   ] as const) {
-    const table = GRAINS[grain].table;
     const cutoff = now - days * GRAINS.day.ms;
-    while (!signal?.aborted) {
-      // Whole buckets at a time (the oldest first), so a bucket is never half deleted.
-      const oldest = await db
-        .selectFrom(table)
-        .select('bucket')
-        .where('bucket', '<', cutoff)
-        .orderBy('bucket')
-        .limit(1)
-        .executeTakeFirst();
-      if (!oldest) break;
-      const upTo = Math.min(cutoff, Number(oldest.bucket) + BATCH * GRAINS[grain].ms);
-      const deleted = await db.deleteFrom(table).where('bucket', '<', upTo).executeTakeFirst();
-      result[grain] += Number(deleted.numDeletedRows);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    for (const table of [GRAINS[grain].table, NARROW_TABLES[grain]])
+      while (!signal?.aborted) {
+        // Whole buckets at a time (the oldest first), so a bucket is never half deleted.
+        const oldest = await db
+          .selectFrom(table)
+          .select('bucket')
+          .where('bucket', '<', cutoff)
+          .orderBy('bucket')
+          .limit(1)
+          .executeTakeFirst();
+        if (!oldest) break;
+        const upTo = Math.min(cutoff, Number(oldest.bucket) + BATCH * GRAINS[grain].ms);
+        const deleted = await db.deleteFrom(table).where('bucket', '<', upTo).executeTakeFirst();
+        result[grain] += Number(deleted.numDeletedRows);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
   }
   return result;
 }

@@ -8,8 +8,26 @@ export const GRAINS = {
   day: { table: 'analytics_day', ms: 86_400_000 },
 } as const;
 export type Grain = keyof typeof GRAINS;
-export type RollupTable = (typeof GRAINS)[Grain]['table'];
 export const GRAIN_NAMES = Object.keys(GRAINS) as Grain[];
+
+/**
+ * The narrow rollups (migration 0027): the same buckets without the key and user dimensions, which barely
+ * compress (one row per key and hour is nearly a row per request for a quiet key). Every query that neither
+ * groups nor filters by key or user (nor is scoped to a user's own rows) reads these: far fewer rows.
+ */
+export const NARROW_TABLES = {
+  minute: 'analytics_narrow_minute',
+  hour: 'analytics_narrow_hour',
+  day: 'analytics_narrow_day',
+} as const;
+export type WideTable = (typeof GRAINS)[Grain]['table'];
+export type NarrowTable = (typeof NARROW_TABLES)[Grain];
+export type RollupTable = WideTable | NarrowTable;
+/** Every rollup table, with its grain and whether it is narrow. */
+export const ROLLUP_TABLES: ReadonlyArray<{ table: RollupTable; grain: Grain; narrow: boolean }> = [
+  ...GRAIN_NAMES.map((grain) => ({ table: GRAINS[grain].table, grain, narrow: false })),
+  ...GRAIN_NAMES.map((grain) => ({ table: NARROW_TABLES[grain], grain, narrow: true })),
+];
 
 /**
  * What a rollup row is keyed by. Dimensions a request has none of (master-key requests: no organization,
@@ -18,6 +36,19 @@ export const GRAIN_NAMES = Object.keys(GRAINS) as Grain[];
  */
 export const DIMENSIONS = ['org_id', 'team_id', 'user_id', 'key_id', 'model', 'channel_id', 'status_class'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
+/** The dimensions of the narrow tables: all but key and user. */
+export const NARROW_DIMENSIONS = ['org_id', 'team_id', 'model', 'channel_id', 'status_class'] as const;
+/** Dimensions only the wide tables hold. */
+export const WIDE_ONLY: readonly Dimension[] = ['user_id', 'key_id'];
+
+export function isNarrow(table: RollupTable): table is NarrowTable {
+  return (Object.values(NARROW_TABLES) as string[]).includes(table);
+}
+
+/** The dimensions a table is keyed by. */
+export function dimensionsOf(table: RollupTable): readonly Dimension[] {
+  return isNarrow(table) ? NARROW_DIMENSIONS : DIMENSIONS;
+}
 
 /** Counters summed into a rollup row. */
 export const SUMS = [
@@ -30,13 +61,20 @@ export const SUMS = [
   'cost_micros',
   'price_micros',
   'latency_ms_sum',
+  'cache_hits',
+  'cache_misses',
 ] as const;
 export type Sum = (typeof SUMS)[number];
 
 /** Every column that is added on conflict: the sums and both histograms. */
 export const ADDED_COLUMNS: readonly string[] = [...SUMS, ...LATENCY_COLUMNS, ...TTFT_COLUMNS];
-/** Every column of a rollup row, in the order `rollupParameters` gives the values. */
+/** Every column of a (wide) rollup row, in the order `rollupParameters` gives the values. */
 export const ROLLUP_COLUMNS: readonly string[] = ['bucket', ...DIMENSIONS, ...ADDED_COLUMNS];
+
+/** Every column of a row of `table`, in the order `rollupParameters(row, table)` gives the values. */
+export function columnsOf(table: RollupTable): readonly string[] {
+  return isNarrow(table) ? ['bucket', ...NARROW_DIMENSIONS, ...ADDED_COLUMNS] : ROLLUP_COLUMNS;
+}
 
 /** One rollup row being built in memory. */
 export interface RollupRow {
@@ -61,7 +99,11 @@ export function isError(status: number): boolean {
  * The rollup rows of a batch of request-log rows at one grain: one per bucket and distinct dimensions, with
  * sums and histograms. Pure: the writer calls it once per flush per grain, then upserts the result.
  */
-export function aggregate(rows: readonly RequestLogsTable[], grain: Grain): RollupRow[] {
+export function aggregate(
+  rows: readonly RequestLogsTable[],
+  grain: Grain,
+  dimensions: readonly Dimension[] = DIMENSIONS,
+): RollupRow[] {
   const width = GRAINS[grain].ms;
   const byKey = new Map<string, RollupRow>();
   for (const row of rows) {
@@ -75,7 +117,7 @@ export function aggregate(rows: readonly RequestLogsTable[], grain: Grain): Roll
       channel_id: row.channel_id ?? '',
       status_class: statusClass(row.status),
     };
-    const key = `${bucket}\u0000${DIMENSIONS.map((d) => dims[d]).join('\u0000')}`;
+    const key = `${bucket}\u0000${dimensions.map((d) => dims[d]).join('\u0000')}`;
     let rollup = byKey.get(key);
     if (!rollup) {
       rollup = {
@@ -91,6 +133,8 @@ export function aggregate(rows: readonly RequestLogsTable[], grain: Grain): Roll
           cost_micros: 0,
           price_micros: 0,
           latency_ms_sum: 0,
+          cache_hits: 0,
+          cache_misses: 0,
         },
         latency: new Array<number>(BUCKETS).fill(0),
         ttft: new Array<number>(BUCKETS).fill(0),
@@ -107,16 +151,18 @@ export function aggregate(rows: readonly RequestLogsTable[], grain: Grain): Roll
     s.cost_micros += row.cost_micros;
     s.price_micros += row.price_micros ?? 0;
     s.latency_ms_sum += row.latency_ms;
+    if (row.cache === 'hit') s.cache_hits++;
+    else if (row.cache === 'miss') s.cache_misses++;
     (rollup.latency[bucketOf(row.latency_ms)] as number)++;
     if (row.ttft_ms !== null && row.ttft_ms !== undefined) (rollup.ttft[bucketOf(row.ttft_ms)] as number)++;
   }
   return [...byKey.values()];
 }
 
-/** A rollup row's values in `ROLLUP_COLUMNS` order. */
-export function rollupParameters(row: RollupRow): Array<number | string> {
+/** A rollup row's values in `columnsOf(table)` order (the wide tables' by default). */
+export function rollupParameters(row: RollupRow, table?: RollupTable): Array<number | string> {
   const values: Array<number | string> = [row.bucket];
-  for (const d of DIMENSIONS) values.push(row.dims[d]);
+  for (const d of table ? dimensionsOf(table) : DIMENSIONS) values.push(row.dims[d]);
   for (const s of SUMS) values.push(row.sums[s]);
   for (const c of row.latency) values.push(c);
   for (const c of row.ttft) values.push(c);
@@ -134,14 +180,15 @@ export function rollupRecord(row: RollupRow): Record<string, number | string> {
  * placeholders (SQLite) or `$n` (PostgreSQL). Identifiers are our own constants, quoted.
  */
 export function upsertSql(table: RollupTable, rows: number, placeholder: 'question' | 'dollar'): string {
-  const columns = ROLLUP_COLUMNS.map((c) => `"${c}"`).join(', ');
+  const all = columnsOf(table);
+  const columns = all.map((c) => `"${c}"`).join(', ');
   const groups: string[] = [];
   let n = 0;
   for (let r = 0; r < rows; r++) {
-    const marks = ROLLUP_COLUMNS.map(() => (placeholder === 'question' ? '?' : `$${++n}`));
+    const marks = all.map(() => (placeholder === 'question' ? '?' : `$${++n}`));
     groups.push(`(${marks.join(', ')})`);
   }
-  const key = ['bucket', ...DIMENSIONS].map((c) => `"${c}"`).join(', ');
+  const key = ['bucket', ...dimensionsOf(table)].map((c) => `"${c}"`).join(', ');
   const sets = ADDED_COLUMNS.map((c) => `"${c}" = "${table}"."${c}" + excluded."${c}"`).join(', ');
   return `insert into "${table}" (${columns}) values ${groups.join(', ')} on conflict (${key}) do update set ${sets}`;
 }

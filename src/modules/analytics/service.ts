@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
-import { quantile } from './histogram.js';
-import { planRange, type RangePlan } from './plan.js';
+import { BUCKETS, quantile } from './histogram.js';
+import { planRange, planTable, type RangePlan } from './plan.js';
 import type { AnalyticsRepository, RollupFilter, RollupScope, RollupTotals } from './repository.js';
 import { type Dimension, GRAINS, type Grain, type Sum } from './rollup.js';
 
@@ -126,13 +126,12 @@ export class AnalyticsService {
   async query(scope: RollupScope, params: AnalyticsParams): Promise<AnalyticsResult> {
     const plan = this.plan(params);
     await this.options.flush?.();
-    const filter = rollupFilter(plan, params);
+    const filter = rollupFilter(plan, params, scope);
     const histograms = {
       latency: params.metrics.some((m) => m.startsWith('latency_p')),
       ttft: params.metrics.some((m) => m.startsWith('ttft_')),
     };
     const { repo } = this.options;
-    const [total] = await repo.totals(scope, filter, { groupBy: null, histograms });
     const groupBy = params.groupBy ?? null;
     const dimension = groupBy ? GROUP_BY[groupBy] : null;
     const groups = dimension
@@ -143,12 +142,18 @@ export class AnalyticsService {
           limit: params.top,
         })
       : [];
+    // Fewer groups than the top-N: they are all of them (so the series needs no list of groups, and the
+    // totals are their sum: one scan fewer).
+    const allGroups = dimension === null || groups.length < params.top;
     const series = await repo.totals(scope, filter, {
       groupBy: dimension,
       histograms,
       interval: GRAINS[plan.interval].ms,
-      groups: dimension ? groups.map((g) => g.group) : undefined,
+      groups: dimension && !allGroups ? groups.map((g) => g.group) : undefined,
     });
+    const total = allGroups
+      ? sumTotals(dimension ? groups : series, histograms)
+      : (await repo.totals(scope, filter, { groupBy: null, histograms }))[0];
     const labels = dimension
       ? await repo.labels(
           scope.orgId,
@@ -204,7 +209,7 @@ export class AnalyticsService {
   }
 }
 
-function rollupFilter(plan: RangePlan, params: AnalyticsParams): RollupFilter {
+function rollupFilter(plan: RangePlan, params: AnalyticsParams, scope: RollupScope): RollupFilter {
   const f = params.filters;
   const equals: RollupFilter['equals'] = {};
   if (f.model !== undefined) equals.model = f.model;
@@ -217,7 +222,12 @@ function rollupFilter(plan: RangePlan, params: AnalyticsParams): RollupFilter {
   let outcome: RollupFilter['outcome'];
   if (f.status === 'success' || f.status === 'error') outcome = f.status;
   else if (f.status !== undefined) equals.status_class = f.status;
-  return { table: GRAINS[plan.grain].table, from: plan.from, to: plan.to, equals, keyIds, outcome };
+  const table = planTable(plan.grain, {
+    groupBy: params.groupBy ? GROUP_BY[params.groupBy] : null,
+    filtered: [...(Object.keys(equals) as Dimension[]), ...(keyIds ? (['key_id'] as const) : [])],
+    scopedToUsers: scope.within !== undefined,
+  });
+  return { table, from: plan.from, to: plan.to, equals, keyIds, outcome };
 }
 
 const EMPTY_SUMS: Record<Sum, number> = {
@@ -230,7 +240,29 @@ const EMPTY_SUMS: Record<Sum, number> = {
   cost_micros: 0,
   price_micros: 0,
   latency_ms_sum: 0,
+  cache_hits: 0,
+  cache_misses: 0,
 };
+
+/** Rollup totals added up (counters and histogram counts are sums, so this equals summing their rows). */
+export function sumTotals(
+  list: readonly RollupTotals[],
+  histograms: { latency: boolean; ttft: boolean },
+): RollupTotals {
+  const sums = { ...EMPTY_SUMS };
+  const latency = histograms.latency ? new Array<number>(BUCKETS).fill(0) : null;
+  const ttft = histograms.ttft ? new Array<number>(BUCKETS).fill(0) : null;
+  for (const item of list) {
+    for (const key of Object.keys(sums) as Sum[]) sums[key] += item.sums[key];
+    item.latency?.forEach((n, i) => {
+      if (latency) latency[i] = (latency[i] as number) + n;
+    });
+    item.ttft?.forEach((n, i) => {
+      if (ttft) ttft[i] = (ttft[i] as number) + n;
+    });
+  }
+  return { group: '', bucket: 0, sums, latency, ttft };
+}
 
 /** The metrics of summed rollups: counters as they are, percentiles from the merged histograms. */
 export function toMetrics(totals: RollupTotals | undefined, metrics: readonly Metric[]): Metrics {

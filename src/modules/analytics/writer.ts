@@ -1,30 +1,28 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database, RequestLogsTable } from '../../infra/db/schema.js';
-import { aggregate, GRAIN_NAMES, GRAINS, type RollupTable, rollupParameters, upsertSql } from './rollup.js';
+import { aggregate, dimensionsOf, ROLLUP_TABLES, type RollupTable, rollupParameters, upsertSql } from './rollup.js';
 
-/** One rollup row to upsert: its table and its values in ROLLUP_COLUMNS order. */
+/** One rollup row to upsert: its table and its values in `columnsOf(table)` order. */
 export type RollupWrite = [RollupTable, Array<number | string>];
 
-/** Rows per upsert statement on the Kysely path (89 parameters each). */
+/** Rows per upsert statement on the Kysely path (at most 99 parameters each). */
 const ROWS_PER_STATEMENT = 50;
 
 /**
- * The rollup rows of one batch of request-log rows, for every grain (minute, hour, day): aggregated in memory
- * once per flush, so the database sees one upsert per group rather than one per request.
+ * The rollup rows of one batch of request-log rows, for every grain (minute, hour, day), wide and narrow:
+ * aggregated in memory once per flush, so the database sees one upsert per group rather than one per request.
  */
 export function rollupsOf(rows: readonly RequestLogsTable[]): RollupWrite[] {
   const writes: RollupWrite[] = [];
-  for (const grain of GRAIN_NAMES) {
-    const table = GRAINS[grain].table;
-    for (const row of aggregate(rows, grain)) writes.push([table, rollupParameters(row)]);
-  }
+  for (const { table, grain } of ROLLUP_TABLES)
+    for (const row of aggregate(rows, grain, dimensionsOf(table))) writes.push([table, rollupParameters(row, table)]);
   return writes;
 }
 
 /** The one-row upsert of each rollup table with `?` placeholders (the SQLite writer thread prepares them). */
 export function rollupStatements(): Record<RollupTable, string> {
   const statements = {} as Record<RollupTable, string>;
-  for (const grain of GRAIN_NAMES) statements[GRAINS[grain].table] = upsertSql(GRAINS[grain].table, 1, 'question');
+  for (const { table } of ROLLUP_TABLES) statements[table] = upsertSql(table, 1, 'question');
   return statements;
 }
 

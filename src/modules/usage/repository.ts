@@ -243,42 +243,69 @@ export class UsageRepository {
   }
 
   /**
-   * Sums for several windows in one pass over the rows since the earliest start (the `at` index); each
-   * window counts only its own rows.
+   * Sums for several windows that start on a UTC day (today, the last 7 and 30 days), read from the daily
+   * rollups (analytics, issue #20) rather than the log: the narrow table for the sums (one row per day, team,
+   * model, channel and status class), the wide one for the distinct users. The usage writer upserts both in
+   * the same transaction as the log rows, so they hold exactly the rows the log holds (and more: the rollups
+   * outlive the log's retention). Each window counts only its own days; errors are 4xx and 5xx, as the log's.
    */
   async windowSums<W extends string>(
     starts: Record<W, number>,
     org: { id: string; instanceWide: boolean },
   ): Promise<Record<W, WindowSums>> {
     const names = Object.keys(starts) as W[];
+    for (const name of names)
+      if (starts[name] % DAY_MS !== 0) throw new Error(`window ${name} does not start on a UTC day`);
     const earliest = Math.min(...names.map((name) => starts[name]));
-    const row = await this.db
-      .selectFrom('request_logs')
+    const inRollupOrg = (eb: ExpressionBuilder<Database, 'analytics_day' | 'analytics_narrow_day'>) =>
+      org.instanceWide ? eb.or([eb('org_id', '=', org.id), eb('org_id', '=', '')]) : eb('org_id', '=', org.id);
+    const sums = await this.db
+      .selectFrom('analytics_narrow_day')
       .select((eb) =>
         names.flatMap((window) => {
-          const inWindow = eb('at', '>=', starts[window]);
+          const inWindow = eb('bucket', '>=', starts[window]);
           const sumIn = (value: Expression<number>, condition: Expression<SqlBool> = inWindow) =>
             eb.fn.sum<number>(eb.case().when(condition).then(value).else(0).end());
           return [
-            sumIn(eb.lit(1)).as(`${window}_requests`),
-            sumIn(eb.lit(1), eb.and([inWindow, eb('status', '>=', 400)])).as(`${window}_errors`),
+            sumIn(eb.ref('requests')).as(`${window}_requests`),
+            sumIn(eb.ref('requests'), eb.and([inWindow, eb('status_class', '>=', '4xx')])).as(`${window}_errors`),
             sumIn(eb.ref('prompt_tokens')).as(`${window}_prompt`),
             sumIn(eb.ref('completion_tokens')).as(`${window}_completion`),
             sumIn(eb.ref('cost_micros')).as(`${window}_cost`),
-            sumIn(eb.lit(1), eb.and([inWindow, eb('cache', '=', 'hit')])).as(`${window}_cache_hits`),
-            sumIn(eb.lit(1), eb.and([inWindow, eb('cache', '=', 'miss')])).as(`${window}_cache_misses`),
-            // COUNT ignores the NULLs: rows outside the window, and master-key requests (no user).
-            eb.fn
-              .count<number>(eb.case().when(inWindow).then(eb.ref('user_id')).end())
-              .distinct()
-              .as(`${window}_users`),
+            sumIn(eb.ref('cache_hits')).as(`${window}_cache_hits`),
+            sumIn(eb.ref('cache_misses')).as(`${window}_cache_misses`),
           ];
         }),
       )
-      .where((eb) => inOrg(eb, org.id, org.instanceWide))
-      .where('at', '>=', earliest)
+      .where((eb) => inRollupOrg(eb as never))
+      .where('bucket', '>=', earliest)
       .executeTakeFirst();
-    const value = (name: string) => Number((row as Record<string, unknown> | undefined)?.[name] ?? 0);
+    const users = await this.db
+      .selectFrom('analytics_day')
+      .select((eb) =>
+        names.map((window) =>
+          // COUNT ignores the NULLs: days outside the window, and master-key requests (no user: '').
+          eb.fn
+            .count<number>(
+              eb
+                .case()
+                .when(eb.and([eb('bucket', '>=', starts[window]), eb('user_id', '!=', '')]))
+                .then(eb.ref('user_id'))
+                .end(),
+            )
+            .distinct()
+            .as(`${window}_users`),
+        ),
+      )
+      .where((eb) => inRollupOrg(eb as never))
+      .where('bucket', '>=', earliest)
+      .executeTakeFirst();
+    const value = (name: string) =>
+      Number(
+        ((sums as Record<string, unknown> | undefined)?.[name] ??
+          (users as Record<string, unknown> | undefined)?.[name] ??
+          0) as number,
+      );
     const out = {} as Record<W, WindowSums>;
     for (const window of names) {
       out[window] = {

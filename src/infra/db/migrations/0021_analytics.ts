@@ -1,5 +1,5 @@
 import type { CreateTableBuilder, Kysely } from 'kysely';
-import { backfillRollups } from '../../../modules/analytics/backfill.js';
+import { backfillRollups, CACHE_SUMS } from '../../../modules/analytics/backfill.js';
 import { LATENCY_COLUMNS, TTFT_COLUMNS } from '../../../modules/analytics/histogram.js';
 import { MINUTE_RETENTION_DAYS } from '../../../modules/analytics/retention.js';
 import { DIMENSIONS, GRAINS, SUMS } from '../../../modules/analytics/rollup.js';
@@ -23,7 +23,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       string
     >;
     for (const d of DIMENSIONS) create = create.addColumn(d, 'text', (c) => c.notNull());
-    for (const s of SUMS) create = create.addColumn(s, 'bigint', (c) => c.notNull().defaultTo(0));
+    // The cache counters came with 0027, which adds them.
+    for (const s of SUMS.filter((c) => !CACHE_SUMS.includes(c)))
+      create = create.addColumn(s, 'bigint', (c) => c.notNull().defaultTo(0));
     for (const h of [...LATENCY_COLUMNS, ...TTFT_COLUMNS])
       create = create.addColumn(h, 'integer', (c) => c.notNull().defaultTo(0));
     // Organization first: every query is one organization's range of buckets.
@@ -47,5 +49,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .columns(['org_id', 'user_id'])
     .execute();
 
-  await backfillRollups(db, Date.now(), MINUTE_RETENTION_DAYS);
+  await backfillRollups(db, Date.now(), MINUTE_RETENTION_DAYS, '0021');
 }
