@@ -188,6 +188,12 @@ export class BillingService {
     return toView(row);
   }
 
+  /** The ledger entry posted under an external reference (e.g. a Stripe payment), if it was posted. */
+  async entryByReference(reference: string): Promise<TransactionView | undefined> {
+    const row = await this.deps.repo.findByReference(reference);
+    return row ? toView(row) : undefined;
+  }
+
   /** A credit written to the ledger by another transaction (a redemption): available to prepaid admission at once. */
   async mirrorCredit(orgId: string, amountMicros: number): Promise<void> {
     await this.#mirror?.credited(orgId, amountMicros);
