@@ -20144,6 +20144,7 @@ export interface components {
             status: "active" | "disabled";
             allowedModels: null | string[];
             priceMultiplier: null | number;
+            pricingGroupId: null | string;
             channelGroups: null | string[];
             require2fa: boolean;
             members: number;
@@ -20188,6 +20189,7 @@ export interface components {
             description: null | string;
             allowedModels: null | string[];
             priceMultiplier: null | number;
+            pricingGroupId: null | string;
             channelGroups: null | string[];
             /** @description Keys (not revoked) of the team */
             keys: number;
