@@ -23,6 +23,7 @@ import * as m0023 from './migrations/0023_channel_tags.js';
 import * as m0024 from './migrations/0024_stripe.js';
 import * as m0025 from './migrations/0025_statements.js';
 import * as m0026 from './migrations/0026_response_cache.js';
+import * as m0028 from './migrations/0028_member_wallets.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -51,6 +52,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0024_stripe': m0024,
   '0025_statements': m0025,
   '0026_response_cache': m0026,
+  '0028_member_wallets': m0028,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
