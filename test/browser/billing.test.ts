@@ -125,6 +125,13 @@ describe.skipIf(!HAVE_CHROMIUM)('billing pages in Chromium', { timeout: 90_000 }
     await page.locator('[data-test="member-wallet-submit"]').click();
     await expect.poll(() => dialog.locator('[data-test="member-wallets-table"]').textContent()).toContain('$7.00');
     expect(await dialog.locator('[data-test="member-wallets-table"]').textContent()).toContain('Research');
+    // Turn team wallets on from the dialog (the platform setting).
+    await dialog.locator('[data-test="member-wallets-setting"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'Team wallets' }).first().click();
+    await expect.poll(() => t.services.settings.get().billingMemberWallets).toBe('team');
+    await expect
+      .poll(() => dialog.locator('[data-test="member-wallets-mode"]').textContent())
+      .toContain('On for teams');
     const [member] = await t.services.billing.service.memberWallets(orgId);
     expect(member).toMatchObject({ ownerType: 'team', ownerId: teamId, balanceMicros: 7_000_000 });
     expect(await t.services.billing.service.verify()).toEqual([]);

@@ -54,6 +54,13 @@ export default {
     memberAdjust: 'Top up or debit a wallet',
     owner: 'Team or member',
     ownerTypes: { team: 'Team', user: 'User' },
+    memberWalletSetting: 'Use team and user wallets (all organizations)',
+    memberWalletModeNames: {
+      off: 'Off',
+      team: 'Team wallets',
+      user: 'User wallets',
+      team_and_user: 'User, then team wallets',
+    },
     adjusted: 'Balance adjusted',
     adjustTitle: 'Adjust the balance of {org}',
     amountUnits: 'Amount (negative to debit)',

@@ -53,6 +53,8 @@ export default {
     memberAdjust: '充值或扣减钱包',
     owner: '团队或成员',
     ownerTypes: { team: '团队', user: '用户' },
+    memberWalletSetting: '使用团队与用户钱包（适用于所有组织）',
+    memberWalletModeNames: { off: '关闭', team: '团队钱包', user: '用户钱包', team_and_user: '先用户后团队钱包' },
     adjusted: '余额已调整',
     adjustTitle: '调整 {org} 的余额',
     amountUnits: '金额（负数为扣减）',
