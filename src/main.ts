@@ -276,13 +276,17 @@ export function buildCli(): Command {
   const billing = program.command('billing').description('Balances and the ledger');
   billing
     .command('verify')
-    .description("Check that every organization's balance is the sum of its ledger (exit 1 otherwise)")
+    .description(
+      "Check that every wallet's balance (organizations', teams' and users') is the sum of its ledger (exit 1 otherwise)",
+    )
     .action(async () => {
       await withRuntime(async ({ services }) => {
         await services.billing.charger.flush();
         const wrong = await services.billing.service.verify();
         for (const w of wrong)
-          console.error(`${w.orgId}: balance ${w.balance} but the ledger sums to ${w.ledger} (micro-units)`);
+          console.error(
+            `${w.walletId ? `${w.orgId} wallet ${w.walletId}` : w.orgId}: balance ${w.balance} but the ledger sums to ${w.ledger} (micro-units)`,
+          );
         if (wrong.length > 0) throw new CliError(`${wrong.length} wallet(s) do not match their ledger`);
         console.log('Every balance is the sum of its ledger.');
       });

@@ -62,6 +62,7 @@ describe.skipIf(!REDIS_URL)('prepaid balance across two instances sharing Redis'
   let b: Instance;
   let secret: string;
   let orgId: string;
+  let userId: string;
 
   const chat = (on: Instance) =>
     on.call<{ error: { code: string } }>('POST', '/v1/chat/completions', {
@@ -89,6 +90,7 @@ describe.skipIf(!REDIS_URL)('prepaid balance across two instances sharing Redis'
       body: { name: 'prepaid', userId: user.body.id },
     });
     secret = key.body.secret;
+    userId = user.body.id;
     orgId = (await a.call<{ id: string }>('GET', '/api/org', { token: MASTER })).body.id;
   }, 60_000);
   afterAll(async () => {
@@ -132,5 +134,45 @@ describe.skipIf(!REDIS_URL)('prepaid balance across two instances sharing Redis'
     const wallet = await a.services.billing.service.wallet(orgId);
     expect(wallet.balanceMicros).toBe(credit - served * HELLO_COST);
     expect(await b.services.billing.wallets.available(orgId)).toBe(wallet.balanceMicros);
+  });
+
+  it("spends a user wallet once under a burst over both instances, leaving the organization's alone", async () => {
+    const on = await a.call('PATCH', '/api/admin/settings', { token: MASTER, body: { billingMemberWallets: 'user' } });
+    expect(on.status).toBe(200);
+    const orgBefore = (await a.services.billing.service.wallet(orgId)).balanceMicros;
+    await b.call('POST', `/api/admin/organizations/${orgId}/billing/adjustments`, {
+      token: MASTER,
+      body: { amountMicros: 1_000_000, reason: 'the organization has money' },
+    });
+    const credit = 10 * HELLO_COST + 20;
+    // Created on b: a learns of the new wallet (and the setting) over the change bus.
+    const topUp = await b.call<{ walletId: string }>(
+      'POST',
+      `/api/admin/organizations/${orgId}/billing/member-wallets/adjustments`,
+      { token: MASTER, body: { ownerType: 'user', ownerId: userId, amountMicros: credit, reason: 'burst test' } },
+    );
+    expect(topUp.status, JSON.stringify(topUp.body)).toBe(201);
+    const walletId = topUp.body.walletId;
+    await eventually(
+      async () => a.services.billing.service.memberWalletMode() === 'user',
+      5_000,
+      'the setting on the other instance',
+    );
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => chat(i % 2 === 0 ? a : b)));
+    const counts = statuses(results);
+    expect((counts[200] ?? 0) + (counts[402] ?? 0)).toBe(60);
+    const served = counts[200] ?? 0;
+    expect(served * HELLO_COST).toBeLessThanOrEqual(credit + HELLO_RESERVATION);
+    expect(served).toBeGreaterThanOrEqual(10);
+    expect(results.filter((r, i) => i % 2 === 0 && r.status === 402).length).toBeGreaterThan(0);
+    expect(results.filter((r, i) => i % 2 === 1 && r.status === 402).length).toBeGreaterThan(0);
+
+    await settle();
+    expect(await a.services.billing.service.verify()).toEqual([]);
+    const member = (await a.services.billing.service.memberWallets(orgId)).find((w) => w.id === walletId);
+    expect(member?.balanceMicros).toBe(credit - served * HELLO_COST);
+    expect(await b.services.billing.wallets.available(walletId)).toBe(member?.balanceMicros);
+    expect((await a.services.billing.service.wallet(orgId)).balanceMicros).toBe(orgBefore + 1_000_000);
+    await a.call('PATCH', '/api/admin/settings', { token: MASTER, body: { billingMemberWallets: 'off' } });
   });
 });

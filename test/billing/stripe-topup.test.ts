@@ -61,7 +61,7 @@ describe.each(ENGINES)('Stripe top-ups (%s)', (engine) => {
     expect(created?.params).toMatchObject({
       mode: 'payment',
       client_reference_id: orgId,
-      success_url: 'https://hub.example/billing?checkout=success',
+      success_url: 'https://hub.example/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}',
       cancel_url: 'https://hub.example/billing?checkout=cancelled',
       line_items: [{ quantity: '1', price_data: { currency: 'usd', unit_amount: '2000' } }],
       metadata: { aihub_org_id: orgId, aihub_kind: 'top_up', aihub_amount_micros: '20000000' },
@@ -69,7 +69,7 @@ describe.each(ENGINES)('Stripe top-ups (%s)', (engine) => {
     expect(await balance()).toBe(before);
 
     // Paying on Checkout: the signed webhook credits the balance, then the customer is sent back.
-    expect(await pay(session.url)).toBe('https://hub.example/billing?checkout=success');
+    expect(await pay(session.url)).toBe(`https://hub.example/billing?checkout=success&session_id=${session.sessionId}`);
     expect(await balance()).toBe(before + 20_000_000);
     const [entry] = await ledger();
     expect(entry).toMatchObject({ kind: 'top_up', amountMicros: 20_000_000, reason: 'Stripe top-up' });
@@ -79,6 +79,49 @@ describe.each(ENGINES)('Stripe top-ups (%s)', (engine) => {
     await checkout(app, orgId, 5_000_000);
     expect(app.stripe.calls.filter((c) => c.path === '/v1/customers')).toHaveLength(1);
     expect((await auditRows(app.t, { action: 'billing.stripe.top_up' })).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('tells the returning customer where the session stands: open, processing until the webhook, credited', async () => {
+    const before = await balance();
+    const session = await checkout(app, orgId, 6_000_000);
+    const status = (sessionId: string, org = orgId) =>
+      app.call<{ status: string; amountMicros: number | null; transactionId: string | null }>(
+        'GET',
+        `/api/billing/stripe/checkout/${sessionId}`,
+        asMaster(org),
+      );
+    expect((await status(session.sessionId)).body).toMatchObject({ status: 'open', amountMicros: null });
+
+    // Stripe sends the customer back before its webhook arrives: paid, not credited yet.
+    app.stripe.webhookDelayMs = 60_000;
+    const stored = app.stripe.sessions.get(session.sessionId) as Record<string, unknown>;
+    const event = paidSessionEvent(session);
+    try {
+      Object.assign(stored, {
+        status: 'complete',
+        payment_status: 'paid',
+        payment_intent: (event.data as { object: { payment_intent: string } }).object.payment_intent,
+      });
+      expect((await status(session.sessionId)).body).toMatchObject({ status: 'processing', transactionId: null });
+      expect(await balance()).toBe(before);
+    } finally {
+      app.stripe.webhookDelayMs = undefined;
+    }
+    expect((await app.stripe.deliver(event)).status).toBe(200);
+    const credited = await status(session.sessionId);
+    expect(credited.status).toBe(200);
+    expect(credited.body).toMatchObject({ status: 'credited', amountMicros: 6_000_000 });
+    expect((await ledger()).find((e) => e.id === credited.body.transactionId)?.kind).toBe('top_up');
+    expect(await balance()).toBe(before + 6_000_000);
+
+    // Another organization's session, or one Stripe does not know: not found.
+    const other = await app.call<{ id: string }>('POST', '/api/organizations', {
+      token: MASTER,
+      body: { name: `Elsewhere ${Date.now()}` },
+    });
+    expect(other.status).toBe(201);
+    expect((await status(session.sessionId, other.body.id)).status).toBe(404);
+    expect((await status('cs_test_nosuchsession')).status).toBe(404);
   });
 
   it('credits a payment once: a replayed event, its payment_intent.succeeded, and concurrent deliveries', async () => {

@@ -94,4 +94,49 @@ describe.skipIf(!HAVE_CHROMIUM)('billing pages in Chromium', { timeout: 90_000 }
     expect(wallet.lowBalanceThresholds).toEqual([10_000_000, 1_000_000]);
     await context.close();
   });
+
+  it("tops up a team's wallet from the balances page", async () => {
+    const orgId = (await t.services.billing.service.listWallets())[0]?.orgId as string;
+    const team = await fetch(`${t.url}/api/org/teams`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${MASTER_KEY}`,
+        'x-aihub-organization': orgId,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ name: 'Research' }),
+    });
+    expect(team.status).toBe(201);
+    const teamId = ((await team.json()) as { id: string }).id;
+    const { page, problems, context } = await openPage(browser, t.url);
+    await signIn(page, 'admin@example.com', PASSWORD);
+    await page.goto('/admin/billing');
+    await settled(page);
+    await page.locator('[data-test="wallet-members"]').first().click();
+    const dialog = page.locator('[data-test="member-wallets-dialog"]');
+    await expect.poll(() => dialog.locator('[data-test="member-wallets-mode"]').textContent()).toContain('off');
+    await expect
+      .poll(() => dialog.locator('[data-test="member-wallets-table"]').textContent())
+      .toContain('No team or user wallet');
+    await dialog.locator('[data-test="member-wallet-owner"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'Team: Research' }).first().click();
+    await field(page, 'member-wallet-amount').fill('7');
+    await field(page, 'member-wallet-reason').fill('Q1 budget');
+    await page.locator('[data-test="member-wallet-submit"]').click();
+    await expect.poll(() => dialog.locator('[data-test="member-wallets-table"]').textContent()).toContain('$7.00');
+    expect(await dialog.locator('[data-test="member-wallets-table"]').textContent()).toContain('Research');
+    // Turn team wallets on from the dialog (the platform setting).
+    await dialog.locator('[data-test="member-wallets-setting"]').click();
+    await page.locator('.el-select-dropdown__item:visible', { hasText: 'Team wallets' }).first().click();
+    await expect.poll(() => t.services.settings.get().billingMemberWallets).toBe('team');
+    await expect
+      .poll(() => dialog.locator('[data-test="member-wallets-mode"]').textContent())
+      .toContain('On for teams');
+    const [member] = await t.services.billing.service.memberWallets(orgId);
+    expect(member).toMatchObject({ ownerType: 'team', ownerId: teamId, balanceMicros: 7_000_000 });
+    expect(await t.services.billing.service.verify()).toEqual([]);
+    await screenshot(page, 'billing-admin-member-wallets');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 });

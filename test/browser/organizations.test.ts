@@ -30,6 +30,7 @@ describe.skipIf(!HAVE_CHROMIUM)('organizations, members, teams and roles in the 
   let problems: string[][] = [];
   let adminToken = '';
   let orgId = '';
+  let pricingGroupId = '';
 
   const on = (page: Page) => (test: string) => page.locator(`[data-test="${test}"]`);
 
@@ -170,14 +171,22 @@ describe.skipIf(!HAVE_CHROMIUM)('organizations, members, teams and roles in the 
     await screenshot(admin, 'orgs-members');
   });
 
-  it('creates a team and adds the member to it', async () => {
+  it('creates a team in a pricing group and adds the member to it', async () => {
     const $ = on(admin);
+    const group = await fetch(`${t.url}/api/admin/billing/pricing-groups`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Resellers', multiplier: 1.2 }),
+    });
+    expect(group.status).toBe(201);
+    pricingGroupId = ((await group.json()) as { id: string }).id;
     await admin.goto('/org/teams');
     await settled(admin);
     await $('team-create').click();
     await $('team-name').fill('Platform');
     await $('team-description').fill('The platform squad');
     await $('team-multiplier').fill('0.9');
+    await pick(admin, $('team-pricing-group'), 'Resellers');
     await $('team-submit').click();
     await $('team-Platform').click();
     const drawer = $('team-drawer');
@@ -191,8 +200,25 @@ describe.skipIf(!HAVE_CHROMIUM)('organizations, members, teams and roles in the 
     await admin.keyboard.press('Escape');
     await expect.poll(() => $('teams-table').locator('tr', { hasText: 'Platform' }).textContent()).toContain('×0.9');
     const teams = (await asAdmin('/api/org/teams')).body.data as Array<{ id: string; name: string; members: number }>;
-    const platform = teams.find((team) => team.name === 'Platform');
+    const platform = teams.find((team) => team.name === 'Platform') as
+      | { id: string; members: number; pricingGroupId: string | null }
+      | undefined;
     expect(platform?.members).toBe(1);
+    expect(platform?.pricingGroupId).toBe(pricingGroupId);
+    // The dialog shows the assignment when the team is edited again.
+    await $('teams-table').locator('tr', { hasText: 'Platform' }).locator('[data-test="team-more"]').click();
+    await admin.locator('[data-test="team-edit"]:visible').click();
+    await expect.poll(() => $('team-pricing-group').textContent()).toContain('Resellers');
+    await pick(admin, $('team-pricing-group'), "None (the organization's pricing)");
+    await $('team-submit').click();
+    await expect
+      .poll(
+        async () =>
+          ((await asAdmin('/api/org/teams')).body.data as Array<{ name: string; pricingGroupId: string | null }>).find(
+            (team) => team.name === 'Platform',
+          )?.pricingGroupId,
+      )
+      .toBeNull();
     const members = (await asAdmin(`/api/org/teams/${platform?.id}/members`)).body.data as Array<{ email: string }>;
     expect(members.map((m) => m.email)).toEqual([MEMBER]);
   });
@@ -219,8 +245,10 @@ describe.skipIf(!HAVE_CHROMIUM)('organizations, members, teams and roles in the 
     await admin.keyboard.type('vip');
     await admin.keyboard.press('Enter');
     await $('org-edit-name').click(); // close the list
+    await pick(admin, $('org-edit-pricing-group'), 'Resellers');
     await $('org-edit-submit').click();
     await expect.poll(async () => (await asAdmin('/api/org')).body.channelGroups).toEqual(['vip']);
+    expect((await asAdmin('/api/org')).body.pricingGroupId).toBe(pricingGroupId);
     expect((await asAdmin('/api/org')).body.priceMultiplier).toBe(1.25);
   });
 

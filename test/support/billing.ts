@@ -21,6 +21,7 @@ export interface Transaction {
   reference: string | null;
   reason: string | null;
   detail: Record<string, unknown> | null;
+  walletId?: string | null;
 }
 export interface Batch {
   id: string;

@@ -24,6 +24,7 @@ import * as m0024 from './migrations/0024_stripe.js';
 import * as m0025 from './migrations/0025_statements.js';
 import * as m0026 from './migrations/0026_response_cache.js';
 import * as m0027 from './migrations/0027_analytics_narrow.js';
+import * as m0028 from './migrations/0028_member_wallets.js';
 import * as m0030 from './migrations/0030_response_jobs.js';
 import type { Database } from './schema.js';
 
@@ -54,6 +55,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0025_statements': m0025,
   '0026_response_cache': m0026,
   '0027_analytics_narrow': m0027,
+  '0028_member_wallets': m0028,
   '0030_response_jobs': m0030,
 };
 

@@ -281,6 +281,7 @@ export interface Database {
   job_schedules: JobSchedulesTable;
   wallets: WalletsTable;
   wallet_transactions: WalletTransactionsTable;
+  member_wallets: MemberWalletsTable;
   redemption_batches: RedemptionBatchesTable;
   redemption_codes: RedemptionCodesTable;
   redemption_uses: RedemptionUsesTable;
@@ -631,9 +632,24 @@ export type WalletTransactionKind =
   | 'expiry';
 
 /** One entry of an organization's ledger: append-only, never updated or deleted. */
+/** A team's or a user's wallet inside an organization (setting billingMemberWallets). */
+export interface MemberWalletsTable {
+  id: string;
+  org_id: string;
+  owner_type: 'team' | 'user';
+  /** The team's id, or the user's. */
+  owner_id: string;
+  /** Always the sum of its `wallet_transactions` (wallet_id = id). */
+  balance_micros: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface WalletTransactionsTable {
   id: string;
   org_id: string;
+  /** A team or user wallet's entry (member_wallets.id); null/absent: the organization's wallet. */
+  wallet_id?: string | null;
   kind: WalletTransactionKind;
   /** Positive credits, negative debits (micro-units of the instance currency). */
   amount_micros: number;

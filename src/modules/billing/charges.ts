@@ -11,6 +11,7 @@ import { type BillingDirectory, listPrice } from './pricing.js';
 import type { Posting } from './service.js';
 
 interface Pending {
+  orgId: string;
   amount: number;
   requests: number;
   from: number;
@@ -43,15 +44,18 @@ export class UsageCharger {
     this.#onError = handler;
   }
 
-  /** Queue a request's list price for its organization. Never throws, never waits. */
-  charge(orgId: string, amount: number, at: number): void {
-    const p = this.#pending.get(orgId);
+  /**
+   * Queue a request's list price for the wallet it was reserved against (`wallet`: the organization's id, or
+   * a team or user wallet's id; default the organization's). Never throws, never waits.
+   */
+  charge(orgId: string, amount: number, at: number, wallet: string = orgId): void {
+    const p = this.#pending.get(wallet);
     if (p) {
       p.amount += amount;
       p.requests++;
       if (at < p.from) p.from = at;
       if (at > p.to) p.to = at;
-    } else this.#pending.set(orgId, { amount, requests: 1, from: at, to: at });
+    } else this.#pending.set(wallet, { orgId, amount, requests: 1, from: at, to: at });
     if (!this.#timer) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
@@ -80,10 +84,11 @@ export class UsageCharger {
   private async writeAll(): Promise<void> {
     const batch = this.#pending;
     this.#pending = new Map();
-    for (const [orgId, p] of batch) {
+    for (const [wallet, p] of batch) {
       try {
         await this.options.post({
-          orgId,
+          orgId: p.orgId,
+          walletId: wallet === p.orgId ? null : wallet,
           kind: 'usage',
           amountMicros: -p.amount,
           // A retried batch after an unclear failure would charge twice without it.
@@ -94,13 +99,13 @@ export class UsageCharger {
       } catch (error) {
         // Kept for the next flush: a charge is never dropped because the database hiccuped.
         this.#onError(error);
-        const again = this.#pending.get(orgId);
+        const again = this.#pending.get(wallet);
         if (again) {
           again.amount += p.amount;
           again.requests += p.requests;
           again.from = Math.min(again.from, p.from);
           again.to = Math.max(again.to, p.to);
-        } else this.#pending.set(orgId, p);
+        } else this.#pending.set(wallet, p);
         if (!this.#timer) {
           this.#timer = setTimeout(
             () => {
@@ -146,19 +151,25 @@ export class BilledUsageSink implements UsageSink {
       // A response-cache hit: no upstream cost; its charge (at cost) is in price_micros, × the multiplier.
       row.price_micros = listPrice(row.price_micros, this.directory.multiplier(row.org_id, row.team_id));
       if (row.price_micros > 0 && row.org_id !== null && this.directory.isPrepaid(row.org_id))
-        this.charger.charge(row.org_id, row.price_micros, row.at);
+        this.charger.charge(row.org_id, row.price_micros, row.at, this.walletOf(row, row.org_id));
       this.inner.record(row);
       return;
     }
     row.price_micros = this.directory.priceOf(row);
     if (row.org_id !== null && this.directory.isPrepaid(row.org_id)) {
-      if (row.price_micros > 0) this.charger.charge(row.org_id, row.price_micros, row.at);
+      const wallet = this.walletOf(row, row.org_id);
+      if (row.price_micros > 0) this.charger.charge(row.org_id, row.price_micros, row.at, wallet);
       // Prepaid admission settled the multiplier's price (it does not know the model's override): the
       // counter moves by the difference, so it still equals the ledger once the charge is written.
       const settled = listPrice(row.cost_micros, this.directory.multiplier(row.org_id, row.team_id));
       if (settled !== row.price_micros)
-        void this.wallets?.settle(row.org_id, row.price_micros - settled).catch(() => undefined);
+        void this.wallets?.settle(wallet, row.price_micros - settled).catch(() => undefined);
     }
     this.inner.record(row);
+  }
+
+  /** The wallet the request was reserved against (the same rule as admission: BillingDirectory.walletOf). */
+  private walletOf(row: RequestLogsTable, orgId: string): string {
+    return this.directory.walletOf(orgId, row.team_id, row.user_id);
   }
 }

@@ -18,7 +18,7 @@ import { PricingGroupService } from './groups.js';
 import { PricingGroupRepository } from './groups-repository.js';
 import { LowBalanceNotifier } from './low-balance.js';
 import { PrepaidAdmission, WalletCounters } from './prepaid.js';
-import { BillingDirectory } from './pricing.js';
+import { BillingDirectory, type MemberWalletMode } from './pricing.js';
 import { RedemptionService } from './redemption.js';
 import { BillingRepository } from './repository.js';
 import { BillingService } from './service.js';
@@ -33,7 +33,7 @@ export interface BillingDeps {
   limits: Admission;
   /** The request-log writer, wrapped by the pricing sink. */
   log: UsageSink;
-  settings: () => { currency: string; billingMaxAmountMicros: number };
+  settings: () => { currency: string; billingMaxAmountMicros: number; billingMemberWallets?: MemberWalletMode };
   /** AIHUB_PUBLIC_URL, for the top-up link of a 402. */
   publicUrl: string | undefined;
   redis?: Redis | undefined;
@@ -65,6 +65,7 @@ export function createBilling(deps: BillingDeps): Billing {
   const repo = new BillingRepository(deps.db);
   const groupRepo = new PricingGroupRepository(deps.db);
   const directory = new BillingDirectory();
+  directory.useWalletMode(() => deps.settings().billingMemberWallets ?? 'off');
   const notifier = new LowBalanceNotifier({
     repo,
     mail: deps.mail,
@@ -80,7 +81,11 @@ export function createBilling(deps: BillingDeps): Billing {
     newId: deps.newId,
     settings: () => {
       const s = deps.settings();
-      return { currency: s.currency, maxAmountMicros: s.billingMaxAmountMicros };
+      return {
+        currency: s.currency,
+        maxAmountMicros: s.billingMaxAmountMicros,
+        memberWallets: s.billingMemberWallets ?? 'off',
+      };
     },
   });
   const charger = new UsageCharger({
@@ -90,7 +95,10 @@ export function createBilling(deps: BillingDeps): Billing {
   });
   const wallets = new WalletCounters({
     counters: deps.counters,
-    balanceOf: async (orgId) => (await service.wallet(orgId)).balanceMicros,
+    balanceOf: async (walletKey) =>
+      walletKey.startsWith('mwl_')
+        ? Number((await repo.memberWalletById(walletKey))?.balance_micros ?? 0)
+        : (await service.wallet(walletKey)).balanceMicros,
     flushCharges: () => charger.flush(),
   });
   service.mirrorTo(wallets);

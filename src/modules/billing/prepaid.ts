@@ -15,13 +15,16 @@ import type { BalanceMirror } from './service.js';
 
 export interface WalletCountersDeps {
   counters: CounterStore;
-  /** The ledger's sum for an organization (its wallet's cached balance). */
-  balanceOf: (orgId: string) => Promise<number>;
+  /** The ledger's sum for a wallet key (an organization's id, or a team or user wallet's id). */
+  balanceOf: (walletKey: string) => Promise<number>;
   /** Write usage charges still in memory, before a counter is rebuilt from the ledger. */
   flushCharges: () => Promise<void>;
 }
 
-/** The available balance of each prepaid organization, as an admission counter. */
+/**
+ * The available balance of each wallet of a prepaid organization, as an admission counter. A wallet key is
+ * the organization's id (its own wallet) or a team or user wallet's id (`mwl_…`, see BillingDirectory.walletOf).
+ */
 export class WalletCounters implements BalanceMirror {
   /** Counters known to exist (loaded from the ledger once per process). */
   readonly #initialised = new Set<string>();
@@ -88,7 +91,9 @@ export class PrepaidAdmission implements Admission {
     const org = scopes.find((s) => s.type === 'org');
     if (!org || !this.deps.directory.isPrepaid(org.id)) return this.deps.inner.admit(scopes, estimate);
     const teamId = scopes.find((s) => s.type === 'team')?.id ?? null;
+    const userId = scopes.find((s) => s.type === 'user')?.id ?? null;
     const ppm = this.deps.directory.multiplier(org.id, teamId);
+    const wallet = this.deps.directory.walletOf(org.id, teamId, userId);
     let reservation: Reservation | undefined;
     const once = (): Reservation => {
       reservation ??= estimate();
@@ -96,12 +101,12 @@ export class PrepaidAdmission implements Admission {
     };
     // At least one micro-unit: an empty balance refuses even a request estimated free.
     const reserved = Math.max(1, listPrice(Math.max(0, Math.round(once().costMicros)), ppm));
-    if (!(await this.deps.wallets.reserve(org.id, reserved))) throw this.refusal();
+    if (!(await this.deps.wallets.reserve(wallet, reserved))) throw this.refusal(wallet !== org.id);
     let ticket: AdmissionTicket;
     try {
       ticket = await this.deps.inner.admit(scopes, once);
     } catch (error) {
-      void this.deps.wallets.settle(org.id, -reserved).catch(() => undefined);
+      void this.deps.wallets.settle(wallet, -reserved).catch(() => undefined);
       throw error;
     }
     let settled = false;
@@ -111,13 +116,18 @@ export class PrepaidAdmission implements Admission {
         ticket.settle(costMicros, tokens);
         if (settled) return;
         settled = true;
-        void this.deps.wallets.settle(org.id, listPrice(costMicros, ppm) - reserved).catch(() => undefined);
+        void this.deps.wallets.settle(wallet, listPrice(costMicros, ppm) - reserved).catch(() => undefined);
       },
     };
   }
 
-  private refusal(): ApiError {
+  private refusal(member: boolean): ApiError {
     const url = this.deps.topUpUrl();
+    if (member)
+      return new ApiError(
+        'insufficient_balance',
+        "Your team's or your own prepaid balance in this organization is used up; ask an organization admin to top it up to continue",
+      );
     return new ApiError(
       'insufficient_balance',
       `Your organization's prepaid balance is used up; top up or redeem a code${url ? ` at ${url}` : ' in the console (Billing)'} to continue`,

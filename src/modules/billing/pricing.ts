@@ -42,7 +42,12 @@ export interface PricingSnapshot {
   groups?: Map<string, PricingGroup>;
   orgGroups?: Map<string, string>;
   teamGroups?: Map<string, string>;
+  /** Team and user wallets by owner (`team:<teamId>`, `user:<orgId>:<userId>`) → their id. */
+  memberWallets?: Map<string, string>;
 }
+
+/** Which member wallets are used (setting billingMemberWallets). */
+export type MemberWalletMode = 'off' | 'team' | 'user' | 'team_and_user';
 
 /** The tokens of a request row that a fixed per-model price needs. */
 export interface BilledTokens {
@@ -73,8 +78,36 @@ export function overridePrice(override: ModelOverride, costMicros: number, token
 export class BillingDirectory {
   #snapshot: PricingSnapshot = { orgs: new Map(), teams: new Map(), prepaid: new Set() };
 
+  #walletMode: () => MemberWalletMode = () => 'off';
+
   replace(snapshot: PricingSnapshot): void {
     this.#snapshot = snapshot;
+  }
+
+  /** Where the member-wallet setting is read (each request: a setting change applies at once). */
+  useWalletMode(mode: () => MemberWalletMode): void {
+    this.#walletMode = mode;
+  }
+
+  /**
+   * The wallet a prepaid organization's request is charged to: the key owner's user wallet when user wallets
+   * are on and it has one, else the key's team wallet when team wallets are on and it has one, else the
+   * organization's. The answer is a wallet key: the organization's id, or the member wallet's id (`mwl_…`).
+   */
+  walletOf(orgId: string, teamId: string | null, userId: string | null): string {
+    const mode = this.#walletMode();
+    if (mode === 'off') return orgId;
+    const wallets = this.#snapshot.memberWallets;
+    if (!wallets) return orgId;
+    if (userId !== null && (mode === 'user' || mode === 'team_and_user')) {
+      const id = wallets.get(`user:${orgId}:${userId}`);
+      if (id !== undefined) return id;
+    }
+    if (teamId !== null && (mode === 'team' || mode === 'team_and_user')) {
+      const id = wallets.get(`team:${teamId}`);
+      if (id !== undefined) return id;
+    }
+    return orgId;
   }
 
   /**

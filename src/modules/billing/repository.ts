@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type {
   Database,
+  MemberWalletsTable,
   RedemptionBatchesTable,
   WalletsTable,
   WalletTransactionKind,
@@ -14,6 +15,8 @@ type Db = Kysely<Database> | Transaction<Database>;
 export interface LedgerEntry {
   id: string;
   orgId: string;
+  /** A team or user wallet (member_wallets.id); null: the organization's wallet. */
+  walletId?: string | null;
   kind: WalletTransactionKind;
   amountMicros: number;
   reference: string | null;
@@ -111,6 +114,7 @@ export class BillingRepository {
     trx: Transaction<Database>,
     entry: LedgerEntry,
   ): Promise<WalletTransactionsTable & { notice: number | null }> {
+    if (entry.walletId) return this.appendMember(trx, entry, entry.walletId);
     await this.ensureWallet(entry.orgId, entry.at, trx);
     const updated = await trx
       .updateTable('wallets')
@@ -151,23 +155,135 @@ export class BillingRepository {
     return { ...row, notice };
   }
 
-  /** A page of an organization's ledger, newest first (ids are time-sortable). */
+  /** Append to a team or user wallet (no low-balance notices: those are the organization's). */
+  private async appendMember(
+    trx: Transaction<Database>,
+    entry: LedgerEntry,
+    walletId: string,
+  ): Promise<WalletTransactionsTable & { notice: null }> {
+    const updated = await trx
+      .updateTable('member_wallets')
+      .set((eb) => ({ balance_micros: eb('balance_micros', '+', entry.amountMicros), updated_at: entry.at }))
+      .where('id', '=', walletId)
+      .where('org_id', '=', entry.orgId)
+      .returning(['balance_micros'])
+      .executeTakeFirstOrThrow();
+    const row: WalletTransactionsTable = {
+      id: entry.id,
+      org_id: entry.orgId,
+      wallet_id: walletId,
+      kind: entry.kind,
+      amount_micros: entry.amountMicros,
+      balance_after_micros: Number(updated.balance_micros),
+      reference: entry.reference,
+      reason: entry.reason,
+      actor: entry.actor,
+      detail: entry.detail === null ? null : JSON.stringify(entry.detail),
+      created_at: entry.at,
+    };
+    await trx.insertInto('wallet_transactions').values(row).execute();
+    return { ...row, notice: null };
+  }
+
+  /** A team's or user's wallet, created (balance 0) when it does not exist yet; true when it was created. */
+  async ensureMemberWallet(wallet: Omit<MemberWalletsTable, 'balance_micros' | 'updated_at'>): Promise<boolean> {
+    const result = await this.db
+      .insertInto('member_wallets')
+      .values({ ...wallet, balance_micros: 0, updated_at: wallet.created_at })
+      .onConflict((oc) => oc.columns(['org_id', 'owner_type', 'owner_id']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  memberWallet(
+    orgId: string,
+    ownerType: MemberWalletsTable['owner_type'],
+    ownerId: string,
+  ): Promise<MemberWalletsTable | undefined> {
+    return this.db
+      .selectFrom('member_wallets')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('owner_type', '=', ownerType)
+      .where('owner_id', '=', ownerId)
+      .executeTakeFirst();
+  }
+
+  memberWalletById(id: string): Promise<MemberWalletsTable | undefined> {
+    return this.db.selectFrom('member_wallets').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** An organization's team and user wallets, with the team's name or the user's email. */
+  listMemberWallets(orgId: string): Promise<Array<MemberWalletsTable & { label: string | null }>> {
+    return this.db
+      .selectFrom('member_wallets')
+      .leftJoin('teams', (j) =>
+        j.onRef('teams.id', '=', 'member_wallets.owner_id').on('member_wallets.owner_type', '=', 'team'),
+      )
+      .leftJoin('users', (j) =>
+        j.onRef('users.id', '=', 'member_wallets.owner_id').on('member_wallets.owner_type', '=', 'user'),
+      )
+      .selectAll('member_wallets')
+      .select((eb) => eb.fn.coalesce('teams.name', 'users.email').as('label'))
+      .where('member_wallets.org_id', '=', orgId)
+      .orderBy('member_wallets.owner_type')
+      .orderBy('member_wallets.created_at')
+      .execute();
+  }
+
+  /** Every team and user wallet (the data plane's routing: which owners have one). */
+  memberWalletOwners(): Promise<Array<Pick<MemberWalletsTable, 'id' | 'org_id' | 'owner_type' | 'owner_id'>>> {
+    return this.db.selectFrom('member_wallets').select(['id', 'org_id', 'owner_type', 'owner_id']).execute();
+  }
+
+  /** Is the team the organization's, is the user a member of it? */
+  async ownerBelongs(orgId: string, ownerType: MemberWalletsTable['owner_type'], ownerId: string): Promise<boolean> {
+    const row =
+      ownerType === 'team'
+        ? await this.db
+            .selectFrom('teams')
+            .select('id')
+            .where('id', '=', ownerId)
+            .where('org_id', '=', orgId)
+            .executeTakeFirst()
+        : await this.db
+            .selectFrom('memberships')
+            .select('user_id')
+            .where('user_id', '=', ownerId)
+            .where('org_id', '=', orgId)
+            .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** A page of a team or user wallet's ledger, newest first. */
+  listMemberTransactions(walletId: string, limit: number, before?: string): Promise<WalletTransactionsTable[]> {
+    let query = this.db.selectFrom('wallet_transactions').selectAll().where('wallet_id', '=', walletId);
+    if (before) query = query.where('id', '<', before);
+    return query.orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  /** A page of an organization's own wallet's ledger, newest first (ids are time-sortable). */
   listTransactions(orgId: string, limit: number, before?: string): Promise<WalletTransactionsTable[]> {
-    let query = this.db.selectFrom('wallet_transactions').selectAll().where('org_id', '=', orgId);
+    let query = this.db
+      .selectFrom('wallet_transactions')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('wallet_id', 'is', null);
     if (before) query = query.where('id', '<', before);
     return query.orderBy('id', 'desc').limit(limit).execute();
   }
 
   /** Wallets whose cached balance differs from the sum of their ledger (the invariant `verify` checks). */
-  async mismatches(): Promise<Array<{ orgId: string; balance: number; ledger: number }>> {
+  async mismatches(): Promise<Array<{ orgId: string; walletId?: string; balance: number; ledger: number }>> {
     const sums = await this.db
       .selectFrom('wallet_transactions')
       .select(['org_id', (eb) => eb.fn.sum<number>('amount_micros').as('total')])
+      .where('wallet_id', 'is', null)
       .groupBy('org_id')
       .execute();
     const ledger = new Map(sums.map((r) => [r.org_id, Number(r.total)]));
     const wallets = await this.db.selectFrom('wallets').select(['org_id', 'balance_micros']).execute();
-    const out: Array<{ orgId: string; balance: number; ledger: number }> = [];
+    const out: Array<{ orgId: string; walletId?: string; balance: number; ledger: number }> = [];
     for (const w of wallets) {
       const sum = ledger.get(w.org_id) ?? 0;
       if (sum !== Number(w.balance_micros))
@@ -175,6 +291,22 @@ export class BillingRepository {
       ledger.delete(w.org_id);
     }
     for (const [orgId, sum] of ledger) out.push({ orgId, balance: 0, ledger: sum });
+    // Team and user wallets: each balance against its own entries.
+    const memberSums = await this.db
+      .selectFrom('wallet_transactions')
+      .select(['wallet_id', (eb) => eb.fn.sum<number>('amount_micros').as('total')])
+      .where('wallet_id', 'is not', null)
+      .groupBy('wallet_id')
+      .execute();
+    const memberLedger = new Map(memberSums.map((r) => [r.wallet_id as string, Number(r.total)]));
+    const members = await this.db.selectFrom('member_wallets').select(['id', 'org_id', 'balance_micros']).execute();
+    for (const w of members) {
+      const sum = memberLedger.get(w.id) ?? 0;
+      if (sum !== Number(w.balance_micros))
+        out.push({ orgId: w.org_id, walletId: w.id, balance: Number(w.balance_micros), ledger: sum });
+      memberLedger.delete(w.id);
+    }
+    for (const [walletId, sum] of memberLedger) out.push({ orgId: '', walletId, balance: 0, ledger: sum });
     return out;
   }
 

@@ -12,6 +12,8 @@ import {
   BatchCreatedSchema,
   BatchPatchBody,
   BatchSchema,
+  MemberAdjustmentBody,
+  MemberWalletListSchema,
   RedeemBody,
   TransactionListSchema,
   TransactionQuery,
@@ -170,6 +172,84 @@ export function billingRoutes({ billing, redemption, audit }: BillingRoutesDeps)
         });
         reply.code(201);
         return entry;
+      },
+    );
+
+    app.get(
+      '/api/admin/organizations/:id/billing/member-wallets',
+      {
+        config: { permission: 'platform.organizations' },
+        schema: {
+          tags: adminTags,
+          summary:
+            "An organization's team and user wallets, and which of them prepaid requests use (billingMemberWallets)",
+          security: bearerSecurity,
+          params: IdParam,
+          response: { 200: MemberWalletListSchema, ...errorResponses },
+        },
+      },
+      async (request) => ({ mode: billing.memberWalletMode(), data: await billing.memberWallets(request.params.id) }),
+    );
+
+    app.post(
+      '/api/admin/organizations/:id/billing/member-wallets/adjustments',
+      {
+        config: { permission: 'platform.organizations' },
+        schema: {
+          tags: adminTags,
+          summary:
+            "Top up (or debit) a team's or a member's wallet by hand, with a reason (the wallet is created on first use)",
+          security: bearerSecurity,
+          params: IdParam,
+          body: MemberAdjustmentBody,
+          response: { 201: TransactionSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const entry = await billing.adjustMember(
+          request.params.id,
+          { type: request.body.ownerType, id: request.body.ownerId },
+          request.body.amountMicros,
+          request.body.reason,
+          userIdOf(principal) ?? 'master',
+        );
+        await record(request, request.params.id, 'billing.adjust', request.body.ownerType, request.body.ownerId, {
+          walletId: entry.walletId,
+          amountMicros: entry.amountMicros,
+          reason: entry.reason,
+          transactionId: entry.id,
+        });
+        reply.code(201);
+        return entry;
+      },
+    );
+
+    app.get(
+      '/api/admin/organizations/:id/billing/member-wallets/:walletId/transactions',
+      {
+        config: { permission: 'platform.organizations' },
+        schema: {
+          tags: adminTags,
+          summary: "A team or user wallet's ledger, newest first",
+          security: bearerSecurity,
+          params: Type.Object({
+            id: Type.String({ minLength: 1, maxLength: 64 }),
+            walletId: Type.String({ minLength: 1, maxLength: 64 }),
+          }),
+          querystring: TransactionQuery,
+          response: { 200: TransactionListSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const limit = request.query.limit ?? 50;
+        const data = await billing.memberTransactions(
+          request.params.id,
+          request.params.walletId,
+          limit,
+          request.query.before,
+        );
+        return { data, next: data.length === limit ? (data[data.length - 1]?.id ?? null) : null };
       },
     );
 

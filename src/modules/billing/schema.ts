@@ -29,6 +29,9 @@ export const TransactionKindSchema = Type.Union(
 export const TransactionSchema = Type.Object({
   id: Type.String(),
   orgId: Type.String(),
+  walletId: Type.Union([Type.String(), Type.Null()], {
+    description: "A team or user wallet's entry (its id); null: the organization's wallet",
+  }),
   kind: TransactionKindSchema,
   amountMicros: Micros('Positive credits, negative debits'),
   balanceAfterMicros: Micros('The balance after this entry'),
@@ -62,6 +65,34 @@ export const AdjustmentBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const MemberAdjustmentBody = Type.Object(
+  {
+    ownerType: Type.Union([Type.Literal('team'), Type.Literal('user')]),
+    ownerId: Type.String({ minLength: 1, maxLength: 64, description: "The team's id, or the member's user id" }),
+    amountMicros: Type.Integer({ description: 'Positive to credit, negative to debit (never zero)' }),
+    reason: Type.String({ minLength: 1, maxLength: 500 }),
+  },
+  { additionalProperties: false },
+);
+
+export const MemberWalletSchema = Type.Object({
+  id: Type.String(),
+  orgId: Type.String(),
+  ownerType: Type.Union([Type.Literal('team'), Type.Literal('user')]),
+  ownerId: Type.String(),
+  ownerLabel: Type.Union([Type.String(), Type.Null()], { description: "The team's name or the user's email" }),
+  balanceMicros: Micros('The sum of its ledger'),
+  currency: Type.String(),
+  createdAt: Type.Integer(),
+});
+
+export const MemberWalletListSchema = Type.Object({
+  mode: Type.Union([Type.Literal('off'), Type.Literal('team'), Type.Literal('user'), Type.Literal('team_and_user')], {
+    description: 'The setting billingMemberWallets: which of these wallets prepaid requests are charged to',
+  }),
+  data: Type.Array(MemberWalletSchema),
+});
 
 export const WalletPatchBody = Type.Object(
   {

@@ -4,7 +4,7 @@ import type { IdGenerator } from '../../core/ids.js';
 import type { WalletTransactionKind, WalletTransactionsTable } from '../../infra/db/schema.js';
 import { parseOverrides } from './groups.js';
 import type { PricingGroupRepository } from './groups-repository.js';
-import type { BillingDirectory, PricingGroup } from './pricing.js';
+import type { BillingDirectory, MemberWalletMode, PricingGroup } from './pricing.js';
 import type { BillingRepository } from './repository.js';
 
 export type BillingMode = 'postpaid' | 'prepaid';
@@ -24,6 +24,8 @@ export interface WalletView {
 export interface TransactionView {
   id: string;
   orgId: string;
+  /** A team or user wallet's entry; null: the organization's wallet. */
+  walletId: string | null;
   kind: WalletTransactionKind;
   amountMicros: number;
   balanceAfterMicros: number;
@@ -37,6 +39,8 @@ export interface TransactionView {
 /** A credit or debit to write (the service fills in the id and time). */
 export interface Posting {
   orgId: string;
+  /** A team or user wallet of the organization (member_wallets.id); absent/null: the organization's wallet. */
+  walletId?: string | null;
   kind: WalletTransactionKind;
   amountMicros: number;
   /** Unique external reference: a second posting with it returns the first and changes nothing. */
@@ -48,7 +52,21 @@ export interface Posting {
 
 /** Where a posted amount is reflected at once for prepaid admission (see prepaid.ts WalletCounters). */
 export interface BalanceMirror {
-  credited(orgId: string, amountMicros: number): Promise<void>;
+  /** `walletKey`: the organization's id, or a team or user wallet's id. */
+  credited(walletKey: string, amountMicros: number): Promise<void>;
+}
+
+/** A team's or a user's wallet as the API shows it. */
+export interface MemberWalletView {
+  id: string;
+  orgId: string;
+  ownerType: 'team' | 'user';
+  ownerId: string;
+  /** The team's name or the user's email. */
+  ownerLabel: string | null;
+  balanceMicros: number;
+  currency: string;
+  createdAt: number;
 }
 
 export interface BillingServiceDeps {
@@ -59,7 +77,7 @@ export interface BillingServiceDeps {
   clock: Clock;
   newId: IdGenerator;
   /** The instance's currency and the largest amount one adjustment or code may carry. */
-  settings: () => { currency: string; maxAmountMicros: number };
+  settings: () => { currency: string; maxAmountMicros: number; memberWallets?: MemberWalletMode };
   mirror?: BalanceMirror;
   /** Told (after commit) when a posting took a balance below a threshold not told about yet. */
   onLowBalance?: (notice: { orgId: string; balanceMicros: number; thresholdMicros: number }) => void;
@@ -89,7 +107,11 @@ export class BillingService {
 
   /** Reload the data plane's view of multipliers and billing modes. */
   async load(): Promise<void> {
-    const [s, g] = await Promise.all([this.deps.repo.pricingSnapshot(), this.deps.groups?.snapshot()]);
+    const [s, g, members] = await Promise.all([
+      this.deps.repo.pricingSnapshot(),
+      this.deps.groups?.snapshot(),
+      this.deps.repo.memberWalletOwners(),
+    ]);
     const groups = new Map<string, PricingGroup>(
       (g?.groups ?? []).map((row) => [
         row.id,
@@ -106,6 +128,9 @@ export class BillingService {
       groups,
       orgGroups: new Map((g?.orgs ?? []).map((o) => [o.id, o.group])),
       teamGroups: new Map((g?.teams ?? []).map((t) => [t.id, t.group])),
+      memberWallets: new Map(
+        members.map((w) => [w.owner_type === 'team' ? `team:${w.owner_id}` : `user:${w.org_id}:${w.owner_id}`, w.id]),
+      ),
     });
   }
 
@@ -162,6 +187,7 @@ export class BillingService {
         this.deps.repo.append(trx, {
           id: this.deps.newId('wtx'),
           orgId: p.orgId,
+          walletId: p.walletId ?? null,
           kind: p.kind,
           amountMicros: p.amountMicros,
           reference,
@@ -177,7 +203,7 @@ export class BillingService {
       if (seen) return toView(seen);
       throw error;
     }
-    if (p.kind !== 'usage') await this.#mirror?.credited(p.orgId, p.amountMicros);
+    if (p.kind !== 'usage') await this.#mirror?.credited(p.walletId ?? p.orgId, p.amountMicros);
     const notice = (row as { notice?: number | null }).notice;
     if (notice !== undefined && notice !== null)
       this.deps.onLowBalance?.({
@@ -186,6 +212,12 @@ export class BillingService {
         thresholdMicros: notice,
       });
     return toView(row);
+  }
+
+  /** The ledger entry posted under an external reference (e.g. a Stripe payment), if it was posted. */
+  async entryByReference(reference: string): Promise<TransactionView | undefined> {
+    const row = await this.deps.repo.findByReference(reference);
+    return row ? toView(row) : undefined;
   }
 
   /** A credit written to the ledger by another transaction (a redemption): available to prepaid admission at once. */
@@ -231,8 +263,79 @@ export class BillingService {
     return this.wallet(orgId);
   }
 
+  /** Which team and user wallets are used (setting billingMemberWallets). */
+  memberWalletMode(): MemberWalletMode {
+    return this.deps.settings().memberWallets ?? 'off';
+  }
+
+  /** An organization's team and user wallets. */
+  async memberWallets(orgId: string): Promise<MemberWalletView[]> {
+    const currency = this.deps.settings().currency;
+    return (await this.deps.repo.listMemberWallets(orgId)).map((w) => ({
+      id: w.id,
+      orgId: w.org_id,
+      ownerType: w.owner_type,
+      ownerId: w.owner_id,
+      ownerLabel: w.label,
+      balanceMicros: Number(w.balance_micros),
+      currency,
+      createdAt: Number(w.created_at),
+    }));
+  }
+
+  /** A team or user wallet's ledger (the wallet must be the organization's). */
+  async memberTransactions(
+    orgId: string,
+    walletId: string,
+    limit: number,
+    before?: string,
+  ): Promise<TransactionView[]> {
+    const wallet = await this.deps.repo.memberWalletById(walletId);
+    if (wallet?.org_id !== orgId) throw notFound('Wallet');
+    return (await this.deps.repo.listMemberTransactions(walletId, limit, before)).map(toView);
+  }
+
+  /**
+   * An admin's top-up (positive) or debit (negative) of a team's or a user's wallet, with its reason. The
+   * wallet is created on first use; from then on (with the setting on) the owner's prepaid requests are
+   * charged to it.
+   */
+  async adjustMember(
+    orgId: string,
+    owner: { type: 'team' | 'user'; id: string },
+    amountMicros: number,
+    reason: string,
+    actor: string,
+  ): Promise<TransactionView & { walletId: string }> {
+    this.checkAmount(amountMicros, 'amountMicros', true);
+    if (reason.trim() === '') throw new ApiError('validation_failed', 'body.reason is required', { param: 'reason' });
+    if (!(await this.deps.repo.orgExists(orgId))) throw notFound('Organization');
+    if (!(await this.deps.repo.ownerBelongs(orgId, owner.type, owner.id)))
+      throw notFound(owner.type === 'team' ? 'Team' : 'Member');
+    const created = await this.deps.repo.ensureMemberWallet({
+      id: this.deps.newId('mwl'),
+      org_id: orgId,
+      owner_type: owner.type,
+      owner_id: owner.id,
+      created_at: this.deps.clock.now(),
+    });
+    const wallet = await this.deps.repo.memberWallet(orgId, owner.type, owner.id);
+    if (!wallet) throw notFound('Wallet');
+    const entry = await this.post({
+      orgId,
+      walletId: wallet.id,
+      kind: 'adjustment',
+      amountMicros,
+      reason: reason.trim(),
+      actor,
+    });
+    // A new wallet changes where the owner's requests are charged: every instance reloads its routing.
+    if (created) await this.reloadAndPublish();
+    return { ...entry, walletId: wallet.id };
+  }
+
   /** Wallets whose balance is not the sum of their ledger (empty when all is well). */
-  verify(): Promise<Array<{ orgId: string; balance: number; ledger: number }>> {
+  verify(): Promise<Array<{ orgId: string; walletId?: string; balance: number; ledger: number }>> {
     return this.deps.repo.mismatches();
   }
 
@@ -256,6 +359,7 @@ export function toView(row: WalletTransactionsTable): TransactionView {
   return {
     id: row.id,
     orgId: row.org_id,
+    walletId: row.wallet_id ?? null,
     kind: row.kind,
     amountMicros: Number(row.amount_micros),
     balanceAfterMicros: Number(row.balance_after_micros),

@@ -39,6 +39,11 @@ export const OrganizationSchema = Type.Object(
     status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
     allowedModels: OrNull(Type.Array(Type.String())),
     priceMultiplier: OrNull(Type.Number()),
+    pricingGroupId: OrNull(
+      Type.String({
+        description: "The organization's pricing group; set with PUT /api/admin/organizations/{id}/pricing-group",
+      }),
+    ),
     channelGroups: OrNull(Type.Array(Type.String())),
     require2fa: Type.Boolean(),
     members: Type.Integer(),

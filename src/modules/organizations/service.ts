@@ -24,6 +24,8 @@ export interface OrganizationResponse {
   allowedModels: string[] | null;
   channelGroups: string[] | null;
   priceMultiplier: number | null;
+  /** The pricing group the organization is assigned to (null: none). */
+  pricingGroupId: string | null;
   require2fa: boolean;
   members: number;
   teams: number;
@@ -175,6 +177,7 @@ export class OrganizationsService {
       status: org.status,
       allowedModels: parseModelList(org.allowed_models),
       priceMultiplier: multiplierFromPpm(org.price_multiplier_ppm),
+      pricingGroupId: org.pricing_group_id ?? null,
       channelGroups: parseModelList(org.channel_groups),
       require2fa: org.require_2fa === 1,
       members: org.members,

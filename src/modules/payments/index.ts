@@ -45,7 +45,14 @@ export interface Payments {
 export function createPayments(deps: PaymentsDeps): Payments {
   const repo = new PaymentsRepository(deps.db);
   const config = new PaymentsConfigStore({ repo, secretBox: deps.secretBox, env: deps.env, clock: deps.clock });
-  const service = new PaymentsService({ repo, config, clock: deps.clock, newId: deps.newId, currency: deps.currency });
+  const service = new PaymentsService({
+    repo,
+    config,
+    clock: deps.clock,
+    newId: deps.newId,
+    currency: deps.currency,
+    ledgerEntry: (reference) => deps.billing.entryByReference(reference),
+  });
   const webhooks = new StripeWebhooks({
     repo,
     config,

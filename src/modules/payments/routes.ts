@@ -9,6 +9,8 @@ import type { OrganizationsService } from '../organizations/service.js';
 import type { PaymentsConfigStore } from './config.js';
 import {
   CheckoutSchema,
+  CheckoutSessionParam,
+  CheckoutStatusSchema,
   InvoiceQuery,
   PaymentsConfigPatchBody,
   PaymentsConfigSchema,
@@ -89,7 +91,8 @@ export function paymentsRoutes(deps: PaymentsRoutesDeps): FastifyPluginAsyncType
         const org = await orgOf(request);
         const page = billingPage(request);
         const session = await payments.topUpCheckout(org, request.body.amountMicros, {
-          success: `${page}?checkout=success`,
+          // Stripe fills in {CHECKOUT_SESSION_ID}: the page polls that session until its payment is credited.
+          success: `${page}?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
           cancel: `${page}?checkout=cancelled`,
         });
         await record(request, org.id, 'billing.stripe.checkout', 'stripe_checkout', session.sessionId, {
@@ -143,6 +146,22 @@ export function paymentsRoutes(deps: PaymentsRoutesDeps): FastifyPluginAsyncType
         reply.code(201);
         return portal;
       },
+    );
+
+    app.get(
+      '/api/billing/stripe/checkout/:sessionId',
+      {
+        config: { permission: 'billing.read' },
+        schema: {
+          tags,
+          summary:
+            "Where a top-up's Checkout session stands (open, processing: paid but Stripe's webhook not received yet, credited, expired)",
+          security: bearerSecurity,
+          params: CheckoutSessionParam,
+          response: { 200: CheckoutStatusSchema, ...errorResponses },
+        },
+      },
+      async (request) => payments.checkoutStatus(principalOf(request).orgId, request.params.sessionId),
     );
 
     app.get(

@@ -26,6 +26,23 @@ export const CheckoutSchema = Type.Object({
   sessionId: Type.String(),
 });
 
+export const CheckoutSessionParam = Type.Object({
+  sessionId: Type.String({ minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_]+$' }),
+});
+
+export const CheckoutStatusSchema = Type.Object({
+  sessionId: Type.String(),
+  status: Type.Union(
+    [Type.Literal('open'), Type.Literal('processing'), Type.Literal('credited'), Type.Literal('expired')],
+    {
+      description:
+        "open: not paid; processing: paid, Stripe's webhook not received yet; credited: on the balance; expired",
+    },
+  ),
+  amountMicros: Type.Union([Type.Integer(), Type.Null()], { description: 'The credit, once credited' }),
+  transactionId: Type.Union([Type.String(), Type.Null()], { description: 'The ledger entry, once credited' }),
+});
+
 export const PortalSchema = Type.Object({ url: Type.String({ description: "Stripe's Customer Portal page" }) });
 
 const interval = Type.Union([Type.Literal('month'), Type.Literal('year')]);

@@ -83,6 +83,20 @@ export interface PaymentsServiceDeps {
   clock: Clock;
   newId: IdGenerator;
   currency: () => string;
+  /** The ledger entry written under an external reference, if any (a top-up credited by its webhook). */
+  ledgerEntry?: (reference: string) => Promise<{ id: string; amountMicros: number } | undefined>;
+}
+
+/** Where a top-up's Checkout session stands, as the console polls it on the way back from Stripe. */
+export interface CheckoutStatusView {
+  sessionId: string;
+  /**
+   * `open`: not paid (yet); `processing`: paid, Stripe's webhook not received yet; `credited`: on the
+   * balance; `expired`: abandoned.
+   */
+  status: 'open' | 'processing' | 'credited' | 'expired';
+  amountMicros: number | null;
+  transactionId: string | null;
 }
 
 /** Where Checkout and the Customer Portal send the customer back to (the console's billing page). */
@@ -172,6 +186,40 @@ export class PaymentsService {
     });
     if (!session.url) throw new ApiError('upstream_error', 'Stripe returned a Checkout session without a URL');
     return { url: session.url, sessionId: session.id };
+  }
+
+  /**
+   * Where a top-up's Checkout session stands. Stripe sends the customer back to the success URL and the
+   * webhook separately, in either order; the console polls this until the webhook credited the payment. A
+   * session of another organization is not found.
+   */
+  async checkoutStatus(orgId: string, sessionId: string): Promise<CheckoutStatusView> {
+    const { stripe } = await this.deps.config.client();
+    let session: Stripe.Checkout.Session;
+    try {
+      session = await stripe.checkout.sessions.retrieve(sessionId);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) throw notFound('Checkout session');
+      throw error;
+    }
+    if (session.metadata?.aihub_org_id !== orgId || session.mode !== 'payment') throw notFound('Checkout session');
+    const intent = session.payment_intent;
+    const paymentId = (typeof intent === 'string' ? intent : intent?.id) ?? session.id;
+    const entry =
+      session.payment_status === 'paid' ? await this.deps.ledgerEntry?.(`stripe:payment:${paymentId}`) : undefined;
+    const status: CheckoutStatusView['status'] = entry
+      ? 'credited'
+      : session.payment_status === 'paid'
+        ? 'processing'
+        : session.status === 'expired'
+          ? 'expired'
+          : 'open';
+    return {
+      sessionId: session.id,
+      status,
+      amountMicros: entry ? entry.amountMicros : null,
+      transactionId: entry?.id ?? null,
+    };
   }
 
   /** A Checkout session (subscription mode) for a plan; an organization subscribed already changes plans in the portal. */

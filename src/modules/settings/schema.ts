@@ -128,6 +128,14 @@ export const SettingsSchema = Type.Object({
     maximum: 1_000_000_000_000_000,
     description: 'Largest amount one manual adjustment or redemption code may carry, in micro-units',
   }),
+  billingMemberWallets: Type.Union(
+    [Type.Literal('off'), Type.Literal('team'), Type.Literal('user'), Type.Literal('team_and_user')],
+    {
+      default: 'off',
+      description:
+        "Team and user wallets: a prepaid organization's request is charged to the key owner's user wallet (when user wallets are on and it has one), else the key's team wallet (when team wallets are on and it has one), else the organization's wallet",
+    },
+  ),
   operatorName: Type.String({
     default: '',
     maxLength: 200,

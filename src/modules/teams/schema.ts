@@ -23,6 +23,12 @@ export const TeamSchema = Type.Object(
     description: OrNull(Type.String()),
     allowedModels: OrNull(Type.Array(Type.String())),
     priceMultiplier: OrNull(Type.Number()),
+    pricingGroupId: OrNull(
+      Type.String({
+        description:
+          "The team's pricing group (null: its organization's); set by platform admins with PUT /api/admin/organizations/{id}/teams/{teamId}/pricing-group",
+      }),
+    ),
     channelGroups: OrNull(Type.Array(Type.String())),
     keys: Type.Integer({ description: 'Keys (not revoked) of the team' }),
     members: Type.Integer(),

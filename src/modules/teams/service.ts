@@ -14,6 +14,8 @@ export interface TeamResponse {
   description: string | null;
   allowedModels: string[] | null;
   priceMultiplier: number | null;
+  /** The pricing group the team is assigned to (null: its organization's pricing). */
+  pricingGroupId: string | null;
   channelGroups: string[] | null;
   keys: number;
   members: number;
@@ -44,6 +46,7 @@ function toResponse(row: TeamWithCounts): TeamResponse {
     description: row.description,
     allowedModels: parseModelList(row.allowed_models),
     priceMultiplier: multiplierFromPpm(row.price_multiplier_ppm),
+    pricingGroupId: row.pricing_group_id ?? null,
     channelGroups: parseModelList(row.channel_groups),
     keys: row.keys,
     members: row.members,

@@ -4,11 +4,12 @@
  *
  *   POST /v1/customers                   POST /v1/checkout/sessions       POST /v1/billing_portal/sessions
  *   POST /v1/products                    POST /v1/prices                  GET  /v1/prices/:id
- *   GET  /v1/subscriptions/:id
+ *   GET  /v1/subscriptions/:id           GET  /v1/checkout/sessions/:id
  *
  * Its Checkout URL is a page of its own (`GET /pay/:session`) that "pays": it sends the signed webhook events
  * Stripe would (checkout.session.completed; for a subscription also invoice.paid) to the hub, then redirects
- * to the session's success URL. Tests also build and sign events themselves (`event`, `sign`, `deliver`).
+ * to the session's success URL ({CHECKOUT_SESSION_ID} filled in, as Stripe does). With `webhookDelayMs` set it
+ * redirects first and delivers the events that long after, as real Stripe may (the two are not ordered). Tests also build and sign events themselves (`event`, `sign`, `deliver`).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -43,6 +44,8 @@ export interface FakeStripe {
   prices: Map<string, Json>;
   /** Where the fake's pay page sends webhooks (the hub's /api/billing/stripe/webhook). */
   webhookUrl: string | undefined;
+  /** Redirect back from the pay page first and deliver its webhooks this many ms later (unset: before). */
+  webhookDelayMs: number | undefined;
   /** An event in Stripe's envelope (`evt_…` id unless given). */
   event(type: string, object: Json, id?: string): Json;
   /** The Stripe-Signature header for a payload, by the SDK's own test helper. */
@@ -113,6 +116,7 @@ export async function startFakeStripe(options: { webhookSecret?: string } = {}):
     subscriptions,
     prices,
     webhookUrl: undefined,
+    webhookDelayMs: undefined,
     event(type, object, eventId) {
       return {
         id: eventId ?? id('evt'),
@@ -286,6 +290,13 @@ export async function startFakeStripe(options: { webhookSecret?: string } = {}):
       const found = prices.get(price[1] as string);
       return found ? send(res, 200, found) : missing(res, 'price', price[1] as string);
     }
+    const checkout = path.match(/^\/v1\/checkout\/sessions\/([^/]+)$/);
+    if (req.method === 'GET' && checkout) {
+      const found = sessions.get(checkout[1] as string);
+      if (!found) return missing(res, 'checkout.session', checkout[1] as string);
+      const { _subscription_metadata: _m, _price_id: _p, ...wire } = found;
+      return send(res, 200, wire);
+    }
     const sub = path.match(/^\/v1\/subscriptions\/([^/]+)$/);
     if (req.method === 'GET' && sub) {
       const found = subscriptions.get(sub[1] as string);
@@ -339,12 +350,20 @@ export async function startFakeStripe(options: { webhookSecret?: string } = {}):
         }),
       );
     }
-    for (const event of events) {
-      const answer = await fake.deliver(event);
-      if (answer.status !== 200)
-        throw new Error(`the hub answered ${answer.status} to ${event.type}: ${JSON.stringify(answer.body)}`);
-    }
-    res.writeHead(303, { location: session.success_url as string });
+    const deliverAll = async () => {
+      for (const event of events) {
+        const answer = await fake.deliver(event);
+        if (answer.status !== 200)
+          throw new Error(`the hub answered ${answer.status} to ${event.type}: ${JSON.stringify(answer.body)}`);
+      }
+    };
+    const delay = fake.webhookDelayMs;
+    if (delay === undefined) await deliverAll();
+    else
+      setTimeout(() => {
+        deliverAll().catch((error: unknown) => console.error('[fake stripe] late webhook failed:', error));
+      }, delay);
+    res.writeHead(303, { location: (session.success_url as string).replace('{CHECKOUT_SESSION_ID}', sessionId) });
     res.end();
   };
 

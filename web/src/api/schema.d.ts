@@ -7306,6 +7306,11 @@ export interface paths {
                              */
                             billingMaxAmountMicros: number;
                             /**
+                             * @description Team and user wallets: a prepaid organization's request is charged to the key owner's user wallet (when user wallets are on and it has one), else the key's team wallet (when team wallets are on and it has one), else the organization's wallet
+                             * @default off
+                             */
+                            billingMemberWallets: "off" | "team" | "user" | "team_and_user";
+                            /**
                              * @description Your company name, printed on statements (empty: AI Hub)
                              * @default
                              */
@@ -7462,6 +7467,8 @@ export interface paths {
                         currency?: string;
                         /** @description Largest amount one manual adjustment or redemption code may carry, in micro-units */
                         billingMaxAmountMicros?: number;
+                        /** @description Team and user wallets: a prepaid organization's request is charged to the key owner's user wallet (when user wallets are on and it has one), else the key's team wallet (when team wallets are on and it has one), else the organization's wallet */
+                        billingMemberWallets?: "off" | "team" | "user" | "team_and_user";
                         /** @description Your company name, printed on statements (empty: AI Hub) */
                         operatorName?: string;
                         /** @description Your postal address and tax details, printed on statements */
@@ -7612,6 +7619,11 @@ export interface paths {
                              * @default 10000000000
                              */
                             billingMaxAmountMicros: number;
+                            /**
+                             * @description Team and user wallets: a prepaid organization's request is charged to the key owner's user wallet (when user wallets are on and it has one), else the key's team wallet (when team wallets are on and it has one), else the organization's wallet
+                             * @default off
+                             */
+                            billingMemberWallets: "off" | "team" | "user" | "team_and_user";
                             /**
                              * @description Your company name, printed on statements (empty: AI Hub)
                              * @default
@@ -14775,6 +14787,8 @@ export interface paths {
                             data: {
                                 id: string;
                                 orgId: string;
+                                /** @description A team or user wallet's entry (its id); null: the organization's wallet */
+                                walletId: string | null;
                                 kind: "top_up" | "redemption" | "subscription_grant" | "usage" | "refund" | "adjustment" | "expiry";
                                 /** @description Positive credits, negative debits (micro-units of the currency) */
                                 amountMicros: number;
@@ -14890,6 +14904,8 @@ export interface paths {
                         "application/json": {
                             id: string;
                             orgId: string;
+                            /** @description A team or user wallet's entry (its id); null: the organization's wallet */
+                            walletId: string | null;
                             kind: "top_up" | "redemption" | "subscription_grant" | "usage" | "refund" | "adjustment" | "expiry";
                             /** @description Positive credits, negative debits (micro-units of the currency) */
                             amountMicros: number;
@@ -15242,6 +15258,8 @@ export interface paths {
                         "application/json": {
                             id: string;
                             orgId: string;
+                            /** @description A team or user wallet's entry (its id); null: the organization's wallet */
+                            walletId: string | null;
                             kind: "top_up" | "redemption" | "subscription_grant" | "usage" | "refund" | "adjustment" | "expiry";
                             /** @description Positive credits, negative debits (micro-units of the currency) */
                             amountMicros: number;
@@ -15313,6 +15331,350 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/organizations/{id}/billing/member-wallets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An organization's team and user wallets, and which of them prepaid requests use (billingMemberWallets) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The setting billingMemberWallets: which of these wallets prepaid requests are charged to */
+                            mode: "off" | "team" | "user" | "team_and_user";
+                            data: {
+                                id: string;
+                                orgId: string;
+                                ownerType: "team" | "user";
+                                ownerId: string;
+                                /** @description The team's name or the user's email */
+                                ownerLabel: string | null;
+                                /** @description The sum of its ledger (micro-units of the currency) */
+                                balanceMicros: number;
+                                currency: string;
+                                createdAt: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/organizations/{id}/billing/member-wallets/adjustments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Top up (or debit) a team's or a member's wallet by hand, with a reason (the wallet is created on first use) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        ownerType: "team" | "user";
+                        /** @description The team's id, or the member's user id */
+                        ownerId: string;
+                        /** @description Positive to credit, negative to debit (never zero) */
+                        amountMicros: number;
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            orgId: string;
+                            /** @description A team or user wallet's entry (its id); null: the organization's wallet */
+                            walletId: string | null;
+                            kind: "top_up" | "redemption" | "subscription_grant" | "usage" | "refund" | "adjustment" | "expiry";
+                            /** @description Positive credits, negative debits (micro-units of the currency) */
+                            amountMicros: number;
+                            /** @description The balance after this entry (micro-units of the currency) */
+                            balanceAfterMicros: number;
+                            reference: string | null;
+                            reason: string | null;
+                            actor: string | null;
+                            detail: {
+                                [key: string]: unknown;
+                            } | null;
+                            createdAt: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/organizations/{id}/billing/member-wallets/{walletId}/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A team or user wallet's ledger, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description A transaction id: entries older than it */
+                    before?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                    walletId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                id: string;
+                                orgId: string;
+                                /** @description A team or user wallet's entry (its id); null: the organization's wallet */
+                                walletId: string | null;
+                                kind: "top_up" | "redemption" | "subscription_grant" | "usage" | "refund" | "adjustment" | "expiry";
+                                /** @description Positive credits, negative debits (micro-units of the currency) */
+                                amountMicros: number;
+                                /** @description The balance after this entry (micro-units of the currency) */
+                                balanceAfterMicros: number;
+                                reference: string | null;
+                                reason: string | null;
+                                actor: string | null;
+                                detail: {
+                                    [key: string]: unknown;
+                                } | null;
+                                createdAt: number;
+                            }[];
+                            next: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -16064,6 +16426,106 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/stripe/checkout/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where a top-up's Checkout session stands (open, processing: paid but Stripe's webhook not received yet, credited, expired) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sessionId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sessionId: string;
+                            /** @description open: not paid; processing: paid, Stripe's webhook not received yet; credited: on the balance; expired */
+                            status: "open" | "processing" | "credited" | "expired";
+                            /** @description The credit, once credited */
+                            amountMicros: number | null;
+                            /** @description The ledger entry, once credited */
+                            transactionId: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorBody"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -20051,6 +20513,7 @@ export interface components {
             status: "active" | "disabled";
             allowedModels: null | string[];
             priceMultiplier: null | number;
+            pricingGroupId: null | string;
             channelGroups: null | string[];
             require2fa: boolean;
             members: number;
@@ -20095,6 +20558,7 @@ export interface components {
             description: null | string;
             allowedModels: null | string[];
             priceMultiplier: null | number;
+            pricingGroupId: null | string;
             channelGroups: null | string[];
             /** @description Keys (not revoked) of the team */
             keys: number;

@@ -12,6 +12,10 @@ export default {
   allowedModels: 'Allowed models',
   orgModels: 'As the organization',
   orgMultiplier: 'As the organization',
+  pricingGroup: 'Pricing group',
+  pricingGroupNone: "None (the organization's pricing)",
+  pricingGroupHelp:
+    "The team's usage is priced by this group (its multiplier and per-model prices) instead of the organization's. Set by the platform's admins.",
   multiplierNone: "The organization's",
   channelGroupsHelp:
     "Only channels in one of these groups (and in the organization's) serve the team's keys; empty = the organization's.",
