@@ -71,18 +71,22 @@ describe.each(ENGINES)('log exports as jobs (%s)', (engine) => {
     await gw?.t.close();
   });
 
-  it('produces the CSV in the background; the user downloads it and sees the job on their Jobs page', async () => {
-    const started = await gw.call<Job>('POST', '/api/logs/exports', { token: gw.admin.token, body: {} });
-    expect(started.status).toBe(202);
-    expect(started.body.type).toBe('logs.export');
-    const done = await eventually(
+  /** The export job once it has succeeded (its owner's view). */
+  const succeeded = (id: string, token: string) =>
+    eventually(
       async () => {
-        const job = await gw.call<Job>('GET', `/api/logs/exports/${started.body.id}`, { token: gw.admin.token });
+        const job = await gw.call<Job>('GET', `/api/logs/exports/${id}`, { token });
         return job.body.state === 'succeeded' ? job.body : undefined;
       },
       30_000,
       'the export',
     );
+
+  it('produces the CSV in the background; the user downloads it and sees the job on their Jobs page', async () => {
+    const started = await gw.call<Job>('POST', '/api/logs/exports', { token: gw.admin.token, body: {} });
+    expect(started.status).toBe(202);
+    expect(started.body.type).toBe('logs.export');
+    const done = await succeeded(started.body.id, gw.admin.token);
     expect(done.progress).toBe(100);
     expect(done.result?.rows).toBe(ROWS);
 
@@ -106,14 +110,7 @@ describe.each(ENGINES)('log exports as jobs (%s)', (engine) => {
       body: { model: 'even-model' },
     });
     expect(started.status).toBe(202);
-    const done = await eventually(
-      async () => {
-        const job = await gw.call<Job>('GET', `/api/logs/exports/${started.body.id}`, { token: gw.admin.token });
-        return job.body.state === 'succeeded' ? job.body : undefined;
-      },
-      30_000,
-      'the export',
-    );
+    const done = await succeeded(started.body.id, gw.admin.token);
     expect(done.result?.rows).toBe(ROWS / 2);
   }, 60_000);
 
@@ -126,14 +123,7 @@ describe.each(ENGINES)('log exports as jobs (%s)', (engine) => {
     const rowsOf = async (body: Record<string, string>) => {
       const started = await gw.call<Job>('POST', '/api/logs/exports', { token: gw.admin.token, body });
       expect(started.status).toBe(202);
-      const done = await eventually(
-        async () => {
-          const job = await gw.call<Job>('GET', `/api/logs/exports/${started.body.id}`, { token: gw.admin.token });
-          return job.body.state === 'succeeded' ? job.body : undefined;
-        },
-        30_000,
-        'the export',
-      );
+      const done = await succeeded(started.body.id, gw.admin.token);
       return done.result?.rows;
     };
     expect(await rowsOf({ scope: 'all', userId: owner.user_id, model: 'odd-model' })).toBe(ROWS / 2);
@@ -149,14 +139,7 @@ describe.each(ENGINES)('log exports as jobs (%s)', (engine) => {
     }
     // What the other user exports holds only their own requests (none).
     const theirs = await gw.call<Job>('POST', '/api/logs/exports', { token: other.token, body: {} });
-    const done = await eventually(
-      async () => {
-        const job = await gw.call<Job>('GET', `/api/logs/exports/${theirs.body.id}`, { token: other.token });
-        return job.body.state === 'succeeded' ? job.body : undefined;
-      },
-      30_000,
-      'the export',
-    );
+    const done = await succeeded(theirs.body.id, other.token);
     expect(done.result?.rows).toBe(0);
     // Naming another user's id narrows what you reach; it never widens it.
     const owner = await gw.t.services.database.db
@@ -169,14 +152,7 @@ describe.each(ENGINES)('log exports as jobs (%s)', (engine) => {
       body: { userId: owner.user_id },
     });
     expect(named.status).toBe(202);
-    const namedDone = await eventually(
-      async () => {
-        const job = await gw.call<Job>('GET', `/api/logs/exports/${named.body.id}`, { token: other.token });
-        return job.body.state === 'succeeded' ? job.body : undefined;
-      },
-      30_000,
-      'the export',
-    );
+    const namedDone = await succeeded(named.body.id, other.token);
     expect(namedDone.result?.rows).toBe(0);
     const bad = await gw.call('POST', '/api/logs/exports', { token: gw.admin.token, body: { status: 'many' } });
     expect(bad.status).toBe(400);
