@@ -32,7 +32,7 @@ type Paths = Record<string, Record<string, Operation>>;
  * matrix until its kind is named here (and, if its ids belong to an organization, B's id of that kind is known).
  */
 const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
-  [/^\/api\/admin\/organizations\/\{id\}/, 'organization', { id: 'org', teamId: 'team' }],
+  [/^\/api\/admin\/organizations\/\{id\}/, 'organization', { id: 'org', teamId: 'team', walletId: 'member_wallet' }],
   [/^\/api\/org\/members\/\{userId\}/, 'member', { userId: 'user' }],
   [/^\/api\/org\/roles\/\{key\}/, 'role', { key: 'role' }],
   [/^\/api\/admin\/users\/\{id\}/, 'user', { id: 'user' }],
@@ -62,6 +62,9 @@ const ID_KINDS: Array<[RegExp, string, Record<string, IdKind>]> = [
   // A log export is a job of its user.
   [/^\/api\/logs\/exports\/\{id\}/, 'log export', { id: 'job' }],
   [/^\/api\/analytics\/views\/\{id\}/, 'analytics view', { id: 'analytics_view' }],
+  // A Checkout session lives at Stripe (not configured here); another organization's session is 404 in
+  // test/billing/stripe-topup.test.ts against the Stripe fake.
+  [/^\/api\/billing\/stripe\/checkout\/\{sessionId\}/, 'checkout session', { sessionId: 'stripe_session' }],
   // Schedules are the instance's own (platform.settings): org roles are refused.
   [/^\/api\/admin\/jobs\/schedules\/\{name\}/, 'job schedule', { name: 'platform' }],
 ];
@@ -82,6 +85,8 @@ type IdKind =
   | 'job'
   | 'statement'
   | 'analytics_view'
+  | 'member_wallet'
+  | 'stripe_session'
   | 'public';
 
 /** Bodies for the writes an organization role can reach, so validation does not answer before the lookup. */
@@ -107,6 +112,8 @@ function declared(op: Operation): string[] | 'public' | 'signed_in' {
 
 /** B's statements (issued in beforeAll). */
 let statementsOfB: string[] = [];
+/** B's team wallet (funded in beforeAll). */
+let memberWalletsOfB: string[] = [];
 
 /** B's ids of one kind. */
 function idsOf(kind: IdKind, b: TenantOrg): string[] {
@@ -137,6 +144,9 @@ function idsOf(kind: IdKind, b: TenantOrg): string[] {
       return statementsOfB;
     case 'analytics_view':
       return [b.analyticsView];
+    case 'member_wallet':
+      return memberWalletsOfB;
+    case 'stripe_session':
     case 'token':
     case 'scope_target':
     case 'platform':
@@ -214,6 +224,14 @@ describe.each(ENGINES)('isolation between organizations (%s)', (engine) => {
     const issued = await env.t.services.statements.run({ period, orgId: b.id });
     statementsOfB = (await env.t.services.statements.list({ orgId: b.id, limit: 10, offset: 0 })).map((s) => s.id);
     expect(statementsOfB).toHaveLength(issued.issued.length);
+    const wallet = await env.t.services.billing.service.adjustMember(
+      b.id,
+      { type: 'team', id: b.team.id },
+      1_000,
+      'isolation test credit',
+      'master',
+    );
+    memberWalletsOfB = [wallet.walletId];
     before = await snapshotOrg(env.t, b);
   }, 120_000);
   afterAll(async () => env?.close());
