@@ -6,9 +6,10 @@
 // without storing them in request_logs (queries read only rollups; see bench/README.md). --with-log stores
 // them in request_logs first and runs the backfill over the table (slower: ~10x the seeding time).
 // Runs the compiled code in dist/ (`npx tsc -p tsconfig.build.json` first).
-//   node bench/analytics.mjs [--rows N] [--pg URL] [--repeats R] [--with-log] [--keep]
+//   node bench/analytics.mjs [--rows N] [--pg URL] [--repeats R] [--with-log] [--keep] [--reuse NAME]
 // --pg: PostgreSQL (a temporary database is created in the server URL given and dropped afterwards);
-// default SQLite in a temporary directory.
+// default SQLite in a temporary directory. --keep keeps the seeded database (SQLite: its directory; PostgreSQL:
+// the database) and prints its name; --reuse NAME times the queries again over such a database, without seeding.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,20 +60,23 @@ let dataDir;
 let database;
 let admin;
 let pgName;
+const REUSE = option('reuse', undefined);
+const KEEP = args.includes('--keep') || REUSE !== undefined;
 if (PG) {
   const pg = (await import('pg')).default;
-  pgName = `aihub_bench_${process.pid}`;
+  pgName = REUSE ?? `aihub_bench_${process.pid}`;
   admin = new pg.Client({ connectionString: PG });
   await admin.connect();
-  await admin.query(`create database ${pgName}`);
+  if (!REUSE) await admin.query(`create database ${pgName}`);
   const url = new URL(PG);
   url.pathname = `/${pgName}`;
   dataDir = mkdtempSync(join(tmpdir(), 'aihub-analytics-'));
   database = openDatabase({ dataDir, url: url.toString() });
 } else {
-  dataDir = mkdtempSync(join(tmpdir(), 'aihub-analytics-'));
+  dataDir = REUSE ?? mkdtempSync(join(tmpdir(), 'aihub-analytics-'));
   database = openDatabase({ dataDir });
 }
+if (KEEP) console.log(`database kept: ${PG ? pgName : dataDir} (--reuse it)`);
 const db = database.db;
 const engine = PG ? 'postgres' : 'sqlite';
 await migrateToLatest(db);
@@ -148,7 +152,7 @@ console.log(
   `# ${engine}, ${ROWS.toLocaleString('en')} request-log rows over 90 days${WITH_LOG ? ' (stored in request_logs)' : ' (rolled up as generated)'}`,
 );
 const seed = await time(WITH_LOG ? 'seed request_logs' : 'seed: nothing stored in request_logs', async () => {
-  if (!WITH_LOG) return;
+  if (!WITH_LOG || REUSE) return;
   for (let lo = 0; lo < ROWS; lo += CHUNK) {
     const hi = Math.min(ROWS, lo + CHUNK);
     // SQLite's compiled-in recursion has no depth limit for this form; one chunk per transaction.
@@ -160,6 +164,7 @@ const minuteCutoff = Math.floor((NOW - MINUTE_RETENTION_DAYS * DAY) / 60_000) * 
 const backfill = await time(
   'build rollups (hours from the rows, days from hours, minutes of the last 3 days, narrow from wide)',
   async () => {
+    if (REUSE) return;
     if (WITH_LOG) return backfillRollups(db, NOW, MINUTE_RETENTION_DAYS);
     // The backfill's SQL over generated rows, a day at a time: whole hours per chunk, so no hour group is
     // split between two inserts (which would collide on the key).
@@ -174,8 +179,7 @@ const backfill = await time(
     await narrowFromWide(db);
   },
 );
-if (PG) await sql.raw('analyze').execute(db);
-else await sql.raw('analyze').execute(db);
+if (!REUSE) await sql.raw('analyze').execute(db);
 
 const counts = {};
 for (const table of [
@@ -244,7 +248,9 @@ const tableOf = (scope, params) => {
   }).replace('analytics_', '');
 };
 const results = [];
-for (const [label, scope, params] of QUERIES) {
+// --only TEXT: the queries whose label contains TEXT.
+const ONLY = option('only', undefined);
+for (const [label, scope, params] of QUERIES.filter(([label]) => ONLY === undefined || label.includes(ONLY))) {
   await analytics.query(scope, params); // warm the cache (pages of the table)
   const times = [];
   let answer;
@@ -306,7 +312,7 @@ console.log(`uptime: ${execSync('uptime').toString().trim()}`);
 
 await db.destroy();
 if (admin) {
-  await admin.query(`drop database ${pgName}`);
+  if (!KEEP) await admin.query(`drop database ${pgName}`);
   await admin.end();
 }
-if (!args.includes('--keep')) rmSync(dataDir, { recursive: true, force: true });
+if (!KEEP) rmSync(dataDir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { DEFAULT_ORG_ID } from '../../src/infra/db/migrations/0001_foundation.js
 import type { RequestLogsTable } from '../../src/infra/db/schema.js';
 import { backfillRollups } from '../../src/modules/analytics/backfill.js';
 import { bucketOf } from '../../src/modules/analytics/histogram.js';
-import { planTable } from '../../src/modules/analytics/plan.js';
+import { coverRange, planTable } from '../../src/modules/analytics/plan.js';
 import { pruneRollups } from '../../src/modules/analytics/retention.js';
 import { client, ManualClock, register, type SignedIn, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
@@ -78,6 +78,7 @@ interface Answer {
   totals: Metrics;
   groups: Array<{ key: string; metrics: Metrics }>;
   series: Array<{ at: number; key: string; metrics: Metrics }>;
+  timeline: Array<{ at: number; metrics: Metrics }>;
 }
 
 describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
@@ -143,10 +144,14 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
     to: number,
     groupBy: keyof typeof GROUP_COLUMN | undefined,
     model: string | undefined,
+    /** Per bucket of this width instead (keys: the bucket's start). */
+    width?: number,
   ): Promise<Map<string, Agg>> {
     const column = groupBy ? GROUP_COLUMN[groupBy] : undefined;
     const group =
-      column === 'status_class'
+      width !== undefined
+        ? sql`cast((at / ${sql.lit(width)}) * ${sql.lit(width)} as text)`
+        : column === 'status_class'
         ? sql`cast(status / 100 as text) || 'xx'`
         : column
           ? sql`coalesce(${sql.ref(column)}, '')`
@@ -201,7 +206,9 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
         | keyof typeof GROUP_COLUMN
         | undefined;
       const model = random() < 0.25 ? pick(random, ['gpt-4o', 'llama']) : undefined;
-      const params = new URLSearchParams({ from: String(from), to: String(to), top: '100' });
+      // A small top-N leaves groups out: the totals and the timeline must still count every row.
+      const top = random() < 0.3 ? 2 : 100;
+      const params = new URLSearchParams({ from: String(from), to: String(to), top: String(top) });
       if (groupBy) params.set('groupBy', groupBy);
       if (model) params.set('model', model);
       if (span > 2 * DAY && random() < 0.5) params.set('interval', 'day');
@@ -222,7 +229,19 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
       );
       const label = `${params} (${answer.grain})`;
       expect(aggOf(answer.totals), label).toEqual(rawTotal);
-      if (groupBy) {
+      // The timeline: every request of the range, per bucket.
+      const width = answer.interval === 'day' ? DAY : answer.interval === 'hour' ? HOUR : 60_000;
+      const rawTimeline = await rawSums(answer.from, answer.to, undefined, model, width);
+      expect(new Map(answer.timeline.map((p) => [String(p.at), aggOf(p.metrics)])), label).toEqual(rawTimeline);
+      if (groupBy && top === 2) {
+        const largest = [...raw.values()].map((a) => a.requests).sort((a, b) => b - a);
+        expect(
+          answer.groups.map((g) => g.metrics.requests),
+          label,
+        ).toEqual(largest.slice(0, 2));
+        for (const g of answer.groups) expect(aggOf(g.metrics), label).toEqual(raw.get(g.key));
+        expect(new Set(answer.series.map((p) => p.key)), label).toEqual(new Set(answer.groups.map((g) => g.key)));
+      } else if (groupBy) {
         expect(new Map(answer.groups.map((g) => [g.key, aggOf(g.metrics)])), label).toEqual(raw);
         // The series adds up to its groups.
         const bySeries = new Map<string, number>();
@@ -286,6 +305,21 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
     expect(planTable('hour', { ...plain, groupBy: 'model', scopedToUsers: true })).toBe('analytics_hour');
   });
 
+  it('covers a range with whole days, then whole hours, then minutes at its edges', () => {
+    const day = Date.UTC(2026, 5, 10);
+    const at = (d: number, h = 0, m = 0) => day + d * DAY + h * HOUR + m * 60_000;
+    expect(coverRange(at(0, 22, 30), at(3, 1, 15), 'minute')).toEqual([
+      { grain: 'minute', from: at(0, 22, 30), to: at(0, 23) },
+      { grain: 'hour', from: at(0, 23), to: at(1) },
+      { grain: 'day', from: at(1), to: at(3) },
+      { grain: 'hour', from: at(3), to: at(3, 1) },
+      { grain: 'minute', from: at(3, 1), to: at(3, 1, 15) },
+    ]);
+    expect(coverRange(at(0, 5), at(0, 9), 'hour')).toEqual([{ grain: 'hour', from: at(0, 5), to: at(0, 9) }]);
+    expect(coverRange(at(0), at(30), 'hour')).toEqual([{ grain: 'day', from: at(0), to: at(30) }]);
+    expect(coverRange(at(2), at(5), 'day')).toEqual([{ grain: 'day', from: at(2), to: at(5) }]);
+  });
+
   it('reads percentiles from the histograms: in the bucket of the exact value', async () => {
     const from = clock.now() - 40 * DAY;
     const to = clock.now() + 60_000;
@@ -315,6 +349,35 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
       expect(estimate as number).toBeGreaterThanOrEqual(value / Math.SQRT2 - 1);
       expect(estimate as number).toBeLessThanOrEqual(value * Math.SQRT2 + 1);
     }
+  });
+
+  it('gives percentiles per bucket in the timeline, and per group and bucket only when asked', async () => {
+    const from = clock.now() - 3 * DAY;
+    const to = clock.now() + 60_000;
+    const query = `/api/analytics?from=${from}&to=${to}&interval=day&groupBy=model&metrics=requests,latency_p95`;
+    const plain = await call()<Answer>('GET', query, { token: admin.token });
+    expect(plain.status).toBe(200);
+    expect(plain.body.series.length).toBeGreaterThan(0);
+    expect(plain.body.series.every((p) => p.metrics.latencyP95Ms === null)).toBe(true);
+    const full = await call()<Answer>('GET', `${query}&seriesPercentiles=true`, { token: admin.token });
+    expect(full.status).toBe(200);
+    const mine = rows.filter(
+      (r) => (r.org_id === DEFAULT_ORG_ID || r.org_id === null) && r.at >= full.body.from && r.at < full.body.to,
+    );
+    const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.ceil(0.95 * values.length) - 1] as number;
+    const near = (estimate: number | null, exact: number, label: string) => {
+      expect(estimate, label).not.toBeNull();
+      expect(Math.abs(bucketOf(estimate as number) - bucketOf(exact)), label).toBeLessThanOrEqual(1);
+    };
+    const inDay = (at: number) => (r: RequestLogsTable) => r.at >= at && r.at < at + DAY;
+    for (const point of full.body.series) {
+      const exact = p95(mine.filter((r) => inDay(point.at)(r) && (r.model ?? '') === point.key).map((r) => r.latency_ms));
+      near(point.metrics.latencyP95Ms, exact, `${point.key} ${point.at}`);
+    }
+    // The timeline: every model of the day together.
+    expect(full.body.timeline.length).toBe(4);
+    for (const point of full.body.timeline)
+      near(point.metrics.latencyP95Ms, p95(mine.filter(inDay(point.at)).map((r) => r.latency_ms)), `${point.at}`);
   });
 
   it('builds the same rollups from the stored log (the upgrade backfill)', async () => {

@@ -199,6 +199,30 @@ describe.each(ENGINES)('usage API (%s)', (engine) => {
       expect(admin.body.data).toEqual(expectedDaily(await a.logs('key_id', theirs.id)));
     });
 
+    it('reads whole days of the history from the daily rollups: purged log rows still count', async () => {
+      const token = await signIn(a.call, dev);
+      // A range that starts and ends inside a day: its edges come from the log, the days between from rollups.
+      const from = START - 2 * DAY;
+      const before = await a.call<{ data: Daily[] }>('GET', `/api/usage/history?from=${from}&to=${START + 1}`, {
+        token,
+      });
+      expect(before.status).toBe(200);
+      const rows = (await a.logs('user_id', dev.userId)).filter((r) => r.at >= from && r.at < START + 1);
+      expect(before.body.data).toEqual(expectedDaily(rows));
+      expect(before.body.data.map((d) => d.date)).toContain('2026-11-21');
+      // Retention deletes the middle day's rows from the log; its rollups stay, so the answer does not change.
+      const db = a.t.database.handle.db;
+      await db
+        .deleteFrom('request_logs')
+        .where('at', '>=', START - DAY - (START % DAY))
+        .where('at', '<', START - (START % DAY))
+        .execute();
+      const after = await a.call<{ data: Daily[] }>('GET', `/api/usage/history?from=${from}&to=${START + 1}`, {
+        token,
+      });
+      expect(after.body.data).toEqual(before.body.data);
+    });
+
     it('refuses a backwards or too long range', async () => {
       const token = await signIn(a.call, dev);
       const backwards = await a.call<{ error: { message: string } }>(

@@ -26,6 +26,7 @@ import * as m0026 from './migrations/0026_response_cache.js';
 import * as m0027 from './migrations/0027_analytics_narrow.js';
 import * as m0028 from './migrations/0028_member_wallets.js';
 import * as m0030 from './migrations/0030_response_jobs.js';
+import * as m0031 from './migrations/0031_analytics_covering.js';
 import type { Database } from './schema.js';
 
 /** Numbered, forward-only migrations. Add new ones at the end; never edit a released one. */
@@ -57,6 +58,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0027_analytics_narrow': m0027,
   '0028_member_wallets': m0028,
   '0030_response_jobs': m0030,
+  '0031_analytics_covering': m0031,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,5 +1,13 @@
 import { ApiError } from '../../core/errors.js';
-import { type Dimension, GRAINS, type Grain, NARROW_TABLES, type RollupTable, WIDE_ONLY } from './rollup.js';
+import {
+  type Dimension,
+  GRAIN_NAMES,
+  GRAINS,
+  type Grain,
+  NARROW_TABLES,
+  type RollupTable,
+  WIDE_ONLY,
+} from './rollup.js';
 
 /** The longest range read from minute rollups, and from hour rollups; longer ones read day rollups. */
 export const MINUTE_MAX_RANGE_MS = 6 * 3_600_000;
@@ -68,4 +76,40 @@ export function planTable(
     (query.groupBy !== null && WIDE_ONLY.includes(query.groupBy)) ||
     query.filtered.some((d) => WIDE_ONLY.includes(d));
   return wide ? GRAINS[grain].table : NARROW_TABLES[grain];
+}
+
+/** A part of a range, read from one grain's table. */
+export interface RangePart {
+  grain: Grain;
+  from: number;
+  to: number;
+}
+
+/**
+ * A range aligned to `grain`, as parts each read from the coarsest table that covers it exactly: the whole
+ * days inside from the day table, the whole hours at its edges from the hour table, and only the minutes left
+ * from the minute table. A sum over a range (the top-N groups) needs the fine rows at its edges only: 30 days
+ * by hour read ~2 days of hour rows and 28 day rows per group instead of 720 hour rows. Coarser tables are
+ * kept at least as long as finer ones, so every part is still there.
+ */
+export function coverRange(from: number, to: number, grain: Grain): RangePart[] {
+  const finest = GRAIN_NAMES.indexOf(grain);
+  const parts: RangePart[] = [];
+  const cover = (lo: number, hi: number, level: number): void => {
+    if (lo >= hi) return;
+    const name = GRAIN_NAMES[level] as Grain;
+    if (level <= finest) {
+      parts.push({ grain: name, from: lo, to: hi });
+      return;
+    }
+    const width = GRAINS[name].ms;
+    const start = Math.ceil(lo / width) * width;
+    const end = Math.floor(hi / width) * width;
+    if (start >= end) return cover(lo, hi, level - 1);
+    cover(lo, start, level - 1);
+    parts.push({ grain: name, from: start, to: end });
+    cover(end, hi, level - 1);
+  };
+  cover(from, to, GRAIN_NAMES.length - 1);
+  return parts;
 }

@@ -1,7 +1,7 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { AnalyticsViewsTable, Database } from '../../infra/db/schema.js';
 import { LATENCY_COLUMNS, TTFT_COLUMNS } from './histogram.js';
-import type { Dimension, RollupTable, Sum, WideTable } from './rollup.js';
+import { type Dimension, GRAINS, ROLLUP_TABLES, type RollupTable, type Sum, type WideTable } from './rollup.js';
 
 /** Which rollup rows a query reads: always one organization's (and no one's, for platform admins). */
 export interface RollupScope {
@@ -77,10 +77,14 @@ export class AnalyticsRepository {
     // asks of it (planTable).
     const table = filter.table as WideTable;
     const groupExpr = options.groupBy ? sql.ref(`${table}.${options.groupBy}`) : sql.lit('');
+    // The table's own bucket width: the bucket itself, which the primary key orders (no sort to group).
+    const native = options.interval === GRAINS[ROLLUP_TABLES.find((t) => t.table === table)?.grain ?? 'day'].ms;
     const bucketExpr =
       options.interval === undefined
         ? sql.lit(0)
-        : sql`(${sql.ref(`${table}.bucket`)} / ${sql.lit(options.interval)}) * ${sql.lit(options.interval)}`;
+        : native
+          ? sql.ref(`${table}.bucket`)
+          : sql`(${sql.ref(`${table}.bucket`)} / ${sql.lit(options.interval)}) * ${sql.lit(options.interval)}`;
     const selections = [
       sql`${groupExpr}`.as('grp'),
       sql`${bucketExpr}`.as('bkt'),

@@ -84,6 +84,7 @@ export function analyticsRoutes({ analytics, now }: AnalyticsRoutesDeps): Fastif
           metrics: parseMetrics(q.metrics),
           top: q.top ?? 10,
           sort: q.sort ?? 'requests',
+          seriesPercentiles: q.seriesPercentiles === true || q.format === 'csv',
           filters: {
             model: q.model,
             channelId: q.channelId,

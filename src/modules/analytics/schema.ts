@@ -40,7 +40,13 @@ export const AnalyticsQuery = Type.Object({
     Type.String({ pattern: '^(success|error|[1-5]xx)$', description: "'success', 'error' or a status class ('4xx')" }),
   ),
   scope: Type.Optional(StringEnum(['own', 'team', 'all'], 'Narrow to your own requests or your teams’')),
-  format: Type.Optional(StringEnum(['json', 'csv'], 'csv: the series as CSV')),
+  format: Type.Optional(StringEnum(['json', 'csv'], 'csv: the series as CSV (with percentiles per group and bucket)')),
+  seriesPercentiles: Type.Optional(
+    Type.Boolean({
+      description:
+        'Percentiles for every group and bucket of `series` too (default false: `series` has counters, `timeline`, `groups` and `totals` have percentiles); slower over long ranges',
+    }),
+  ),
 });
 
 const Nullable = <T extends ReturnType<typeof Type.Number>>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -75,7 +81,12 @@ export const AnalyticsSchema = Type.Object({
   groups: Type.Array(
     Type.Object({ key: Type.String(), label: Type.Union([Type.String(), Type.Null()]), metrics: MetricsSchema }),
   ),
-  series: Type.Array(Type.Object({ at: EpochMs, key: Type.String(), metrics: MetricsSchema })),
+  series: Type.Array(Type.Object({ at: EpochMs, key: Type.String(), metrics: MetricsSchema }), {
+    description: 'Per top-N group and bucket; latency/TTFT percentiles only with seriesPercentiles=true',
+  }),
+  timeline: Type.Array(Type.Object({ at: EpochMs, metrics: MetricsSchema }), {
+    description: 'Per bucket, every request of the filter (all groups, not only the top-N), with percentiles',
+  }),
 });
 
 export const SavedViewSchema = Type.Object({

@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.js';
 import { ApiError, notFound } from '../../core/errors.js';
 import { BUCKETS, quantile } from './histogram.js';
-import { planRange, planTable, type RangePlan } from './plan.js';
+import { coverRange, planRange, planTable, type RangePart, type RangePlan } from './plan.js';
 import type { AnalyticsRepository, RollupFilter, RollupScope, RollupTotals } from './repository.js';
 import { type Dimension, GRAINS, type Grain, type Sum } from './rollup.js';
 
@@ -55,6 +55,8 @@ export interface AnalyticsParams {
   metrics: readonly Metric[];
   top: number;
   sort: SortBy;
+  /** Sum histograms for every group and bucket of the series too (percentiles per group over time; slower). */
+  seriesPercentiles?: boolean | undefined;
   filters: {
     model?: string | undefined;
     channelId?: string | undefined;
@@ -95,7 +97,10 @@ export interface AnalyticsResult {
   metrics: Metric[];
   totals: Metrics;
   groups: Array<{ key: string; label: string | null; metrics: Metrics }>;
+  /** Per group and bucket: counters; percentiles only with `seriesPercentiles`. */
   series: Array<{ at: number; key: string; metrics: Metrics }>;
+  /** Per bucket, every row of the filter (not only the top-N groups), percentiles included. */
+  timeline: Array<{ at: number; metrics: Metrics }>;
 }
 
 export interface SavedView {
@@ -123,37 +128,64 @@ export class AnalyticsService {
     return planRange(params, this.options.clock.now(), this.options.retention);
   }
 
+  /**
+   * Totals, the top-N groups, each group's series and the timeline (every row of the filter per bucket). Each
+   * part reads the narrowest table that holds what it needs, and histograms are summed only where percentiles
+   * are shown: the groups and the timeline (and the totals, which are the timeline's sum); a group's series
+   * carries counters only unless `seriesPercentiles` — thousands of group-buckets × 80 histogram columns are
+   * what made a 30-day hourly chart slow.
+   */
   async query(scope: RollupScope, params: AnalyticsParams): Promise<AnalyticsResult> {
     const plan = this.plan(params);
     await this.options.flush?.();
-    const filter = rollupFilter(plan, params, scope);
+    const groupBy = params.groupBy ?? null;
+    const dimension = groupBy ? GROUP_BY[groupBy] : null;
+    const filter = rollupFilter(plan, params, scope, dimension);
     const histograms = {
       latency: params.metrics.some((m) => m.startsWith('latency_p')),
       ttft: params.metrics.some((m) => m.startsWith('ttft_')),
     };
+    const counters = { latency: false, ttft: false };
+    const interval = GRAINS[plan.interval].ms;
     const { repo } = this.options;
-    const groupBy = params.groupBy ?? null;
-    const dimension = groupBy ? GROUP_BY[groupBy] : null;
-    const groups = dimension
-      ? await repo.totals(scope, filter, {
-          groupBy: dimension,
-          histograms,
-          orderBy: params.sort === 'tokens' ? 'tokens' : SORTS[params.sort],
-          limit: params.top,
-        })
-      : [];
-    // Fewer groups than the top-N: they are all of them (so the series needs no list of groups, and the
-    // totals are their sum: one scan fewer).
-    const allGroups = dimension === null || groups.length < params.top;
-    const series = await repo.totals(scope, filter, {
-      groupBy: dimension,
+    // The timeline: every row of the filter, whatever the groups; it needs no group dimension, so it reads
+    // the narrow table unless a filter or the caller's scope needs keys or users.
+    const timeline = await repo.totals(scope, rollupFilter(plan, params, scope, null), {
+      groupBy: null,
       histograms,
-      interval: GRAINS[plan.interval].ms,
-      groups: dimension && !allGroups ? groups.map((g) => g.group) : undefined,
+      interval,
     });
-    const total = allGroups
-      ? sumTotals(dimension ? groups : series, histograms)
-      : (await repo.totals(scope, filter, { groupBy: null, histograms }))[0];
+    let groups: RollupTotals[] = [];
+    let series = timeline;
+    if (dimension) {
+      // Ranked on counters first; the histograms are then summed for the chosen groups only. Both are sums
+      // over the whole range: read from the coarsest tables that cover it (coverRange).
+      groups = await this.rangeTotals(scope, plan, params, dimension, {
+        histograms: counters,
+        orderBy: params.sort === 'tokens' ? 'tokens' : SORTS[params.sort],
+        limit: params.top,
+      });
+      // Fewer groups than the top-N: they are all of them (no list of groups needed).
+      const chosen = groups.length < params.top ? undefined : groups.map((g) => g.group);
+      if ((histograms.latency || histograms.ttft) && groups.length > 0) {
+        const withHistograms = await this.rangeTotals(scope, plan, params, dimension, { histograms, groups: chosen });
+        const byGroup = new Map(withHistograms.map((g) => [g.group, g]));
+        groups = groups.map((g) => ({
+          ...g,
+          latency: byGroup.get(g.group)?.latency ?? null,
+          ttft: byGroup.get(g.group)?.ttft ?? null,
+        }));
+      }
+      series =
+        groups.length === 0
+          ? []
+          : await repo.totals(scope, filter, {
+              groupBy: dimension,
+              histograms: params.seriesPercentiles ? histograms : counters,
+              interval,
+              groups: chosen,
+            });
+    }
     const labels = dimension
       ? await repo.labels(
           scope.orgId,
@@ -168,14 +200,56 @@ export class AnalyticsService {
       to: plan.to,
       groupBy,
       metrics: [...params.metrics],
-      totals: toMetrics(total, params.metrics),
+      totals: toMetrics(sumTotals(timeline, histograms), params.metrics),
       groups: groups.map((g) => ({
         key: g.group,
         label: labels.get(g.group) ?? null,
         metrics: toMetrics(g, params.metrics),
       })),
       series: series.map((s) => ({ at: s.bucket, key: s.group, metrics: toMetrics(s, params.metrics) })),
+      timeline: timeline.map((s) => ({ at: s.bucket, metrics: toMetrics(s, params.metrics) })),
     };
+  }
+
+  /**
+   * Sums per group over the whole range, from the parts coverRange gives (one query each); ranked by
+   * `orderBy` (largest first, then by group) and cut to `limit` when given.
+   */
+  private async rangeTotals(
+    scope: RollupScope,
+    plan: RangePlan,
+    params: AnalyticsParams,
+    dimension: Dimension,
+    options: {
+      histograms: { latency: boolean; ttft: boolean };
+      orderBy?: Sum | 'tokens';
+      limit?: number;
+      groups?: string[] | undefined;
+    },
+  ): Promise<RollupTotals[]> {
+    const parts = coverRange(plan.from, plan.to, plan.grain);
+    const read = (part: RangePart, ranked: boolean) =>
+      this.options.repo.totals(scope, rollupFilter({ ...plan, ...part }, params, scope, dimension), {
+        groupBy: dimension,
+        histograms: options.histograms,
+        groups: options.groups,
+        ...(ranked ? { orderBy: options.orderBy, limit: options.limit } : {}),
+      });
+    if (parts.length === 1) return read(parts[0] as RangePart, true);
+    const byGroup = new Map<string, RollupTotals[]>();
+    for (const list of await Promise.all(parts.map((part) => read(part, false))))
+      for (const item of list) {
+        const items = byGroup.get(item.group);
+        if (items) items.push(item);
+        else byGroup.set(item.group, [item]);
+      }
+    const merged = [...byGroup].map(([group, items]) => ({ ...sumTotals(items, options.histograms), group }));
+    const { orderBy, limit } = options;
+    if (orderBy === undefined) return merged;
+    const value = (t: RollupTotals) =>
+      orderBy === 'tokens' ? t.sums.prompt_tokens + t.sums.completion_tokens : t.sums[orderBy];
+    merged.sort((a, b) => value(b) - value(a) || (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+    return limit === undefined ? merged : merged.slice(0, limit);
   }
 
   async listViews(orgId: string, userId: string): Promise<SavedView[]> {
@@ -209,7 +283,13 @@ export class AnalyticsService {
   }
 }
 
-function rollupFilter(plan: RangePlan, params: AnalyticsParams, scope: RollupScope): RollupFilter {
+/** The rows a query part reads, and the narrowest table holding them when grouped by `groupBy`. */
+function rollupFilter(
+  plan: RangePlan,
+  params: AnalyticsParams,
+  scope: RollupScope,
+  groupBy: Dimension | null,
+): RollupFilter {
   const f = params.filters;
   const equals: RollupFilter['equals'] = {};
   if (f.model !== undefined) equals.model = f.model;
@@ -223,7 +303,7 @@ function rollupFilter(plan: RangePlan, params: AnalyticsParams, scope: RollupSco
   if (f.status === 'success' || f.status === 'error') outcome = f.status;
   else if (f.status !== undefined) equals.status_class = f.status;
   const table = planTable(plan.grain, {
-    groupBy: params.groupBy ? GROUP_BY[params.groupBy] : null,
+    groupBy,
     filtered: [...(Object.keys(equals) as Dimension[]), ...(keyIds ? (['key_id'] as const) : [])],
     scopedToUsers: scope.within !== undefined,
   });

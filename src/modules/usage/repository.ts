@@ -209,8 +209,33 @@ export class UsageRepository {
     };
   }
 
-  /** Per UTC day and model in `[from, to)`, of the rows matching every condition of `scope`. */
+  /**
+   * Per UTC day and model in `[from, to)`, of the rows matching every condition of `scope`: the whole days
+   * from the daily rollups (analytics, issue #20: kept whatever the log's retention, one row per day, key,
+   * model, channel and status class instead of one per request), only the partial days at the edges from the
+   * log itself. Errors are 4xx and 5xx, as in the log.
+   */
   async daily(from: number, to: number, scope: UsageScope): Promise<DailyRow[]> {
+    const firstDay = Math.ceil(from / DAY_MS) * DAY_MS;
+    const lastDay = Math.max(firstDay, Math.floor(to / DAY_MS) * DAY_MS);
+    const parts = await Promise.all([
+      firstDay > from ? this.dailyFromLog(from, Math.min(firstDay, to), scope) : [],
+      lastDay > firstDay ? this.dailyFromRollups(firstDay, lastDay, scope) : [],
+      to > lastDay ? this.dailyFromLog(lastDay, to, scope) : [],
+    ]);
+    const merged = new Map<string, DailyRow>();
+    for (const row of parts.flat()) {
+      const key = `${row.day}\u0000${row.model}`;
+      const seen = merged.get(key);
+      if (!seen) merged.set(key, { ...row });
+      else
+        for (const field of ['requests', 'errors', 'prompt', 'completion', 'cached', 'cost'] as const)
+          seen[field] += row[field];
+    }
+    return [...merged.values()].sort((a, b) => a.day - b.day || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
+  }
+
+  private async dailyFromLog(from: number, to: number, scope: UsageScope): Promise<DailyRow[]> {
     const day = sql<number>`(at / ${sql.lit(DAY_MS)})`;
     let query = this.db
       .selectFrom('request_logs')
@@ -229,17 +254,36 @@ export class UsageRepository {
     const org = scope.org;
     if (org) query = query.where((eb) => inOrg(eb, org.id, org.instanceWide));
     for (const { column, id } of scope.filters) query = query.where(column, '=', id);
-    const rows = await query.groupBy([day, 'model']).orderBy(day).orderBy('model').execute();
-    return rows.map((r) => ({
-      day: Number(r.day),
-      model: r.model,
-      requests: Number(r.requests),
-      errors: Number(r.errors ?? 0),
-      prompt: Number(r.prompt ?? 0),
-      completion: Number(r.completion ?? 0),
-      cached: Number(r.cached ?? 0),
-      cost: Number(r.cost ?? 0),
-    }));
+    return toDailyRows(await query.groupBy([day, 'model']).execute());
+  }
+
+  /** Whole UTC days (`from` and `to` on day boundaries) from `analytics_day`, which holds every dimension. */
+  private async dailyFromRollups(from: number, to: number, scope: UsageScope): Promise<DailyRow[]> {
+    const day = sql<number>`(bucket / ${sql.lit(DAY_MS)})`;
+    let query = this.db
+      .selectFrom('analytics_day')
+      .select((eb) => [
+        day.as('day'),
+        'model',
+        eb.fn.sum<number>('requests').as('requests'),
+        eb.fn
+          .sum<number>(eb.case().when('status_class', '>=', '4xx').then(eb.ref('requests')).else(0).end())
+          .as('errors'),
+        eb.fn.sum<number>('prompt_tokens').as('prompt'),
+        eb.fn.sum<number>('completion_tokens').as('completion'),
+        eb.fn.sum<number>('cached_tokens').as('cached'),
+        eb.fn.sum<number>('cost_micros').as('cost'),
+      ])
+      .where('bucket', '>=', from)
+      .where('bucket', '<', to);
+    const org = scope.org;
+    // Rollups store "no organization" (master-key requests) as ''.
+    if (org)
+      query = query.where((eb) =>
+        org.instanceWide ? eb.or([eb('org_id', '=', org.id), eb('org_id', '=', '')]) : eb('org_id', '=', org.id),
+      );
+    for (const { column, id } of scope.filters) query = query.where(column, '=', id);
+    return toDailyRows(await query.groupBy([day, 'model']).execute());
   }
 
   /**
@@ -379,4 +423,28 @@ export class UsageRepository {
     if (filter.before) q = q.where('id', '<', filter.before);
     return q;
   }
+}
+
+function toDailyRows(
+  rows: Array<{
+    day: unknown;
+    model: string;
+    requests: unknown;
+    errors: unknown;
+    prompt: unknown;
+    completion: unknown;
+    cached: unknown;
+    cost: unknown;
+  }>,
+): DailyRow[] {
+  return rows.map((r) => ({
+    day: Number(r.day),
+    model: r.model,
+    requests: Number(r.requests ?? 0),
+    errors: Number(r.errors ?? 0),
+    prompt: Number(r.prompt ?? 0),
+    completion: Number(r.completion ?? 0),
+    cached: Number(r.cached ?? 0),
+    cost: Number(r.cost ?? 0),
+  }));
 }

@@ -11020,8 +11020,10 @@ export interface paths {
                     status?: string;
                     /** @description Narrow to your own requests or your teams’ */
                     scope?: "own" | "team" | "all";
-                    /** @description csv: the series as CSV */
+                    /** @description csv: the series as CSV (with percentiles per group and bucket) */
                     format?: "json" | "csv";
+                    /** @description Percentiles for every group and bucket of `series` too (default false: `series` has counters, `timeline`, `groups` and `totals` have percentiles); slower over long ranges */
+                    seriesPercentiles?: boolean;
                 };
                 header?: never;
                 path?: never;
@@ -11091,10 +11093,37 @@ export interface paths {
                                     ttftP95Ms: number | null;
                                 };
                             }[];
+                            /** @description Per top-N group and bucket; latency/TTFT percentiles only with seriesPercentiles=true */
                             series: {
                                 /** @description Epoch milliseconds */
                                 at: number;
                                 key: string;
+                                metrics: {
+                                    requests: number;
+                                    errors: number;
+                                    errorRate: number;
+                                    promptTokens: number;
+                                    completionTokens: number;
+                                    cachedTokens: number;
+                                    reasoningTokens: number;
+                                    tokens: number;
+                                    /** @description Upstream cost, micro-USD */
+                                    costMicros: number;
+                                    /** @description List price (what the customer pays), micro-units */
+                                    priceMicros: number;
+                                    latencyAvgMs: number | null;
+                                    /** @description From the rollups’ histograms: within one bucket (≤ 41 %) */
+                                    latencyP50Ms: number | null;
+                                    latencyP95Ms: number | null;
+                                    latencyP99Ms: number | null;
+                                    ttftP50Ms: number | null;
+                                    ttftP95Ms: number | null;
+                                };
+                            }[];
+                            /** @description Per bucket, every request of the filter (all groups, not only the top-N), with percentiles */
+                            timeline: {
+                                /** @description Epoch milliseconds */
+                                at: number;
                                 metrics: {
                                     requests: number;
                                     errors: number;
