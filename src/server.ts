@@ -241,13 +241,19 @@ export async function startServer(config: Config): Promise<void> {
       stopWatchingTls();
       // Jobs stop beside the HTTP drain, not before it (the listener closes at once). Running jobs get half
       // the timeout, then are aborted and put back in the queue with time left to record what they did.
-      const jobsStopped = stopBackground(Math.floor(config.shutdownTimeoutMs / 2));
+      // Its failure is held (not left to reject unhandled if closing the listener throws first) and raised
+      // after the drain.
+      const jobsStopped = stopBackground(Math.floor(config.shutdownTimeoutMs / 2)).then(
+        () => null,
+        (error: unknown) => ({ error }),
+      );
       await metricsServer?.close();
       await acme?.stop();
       // Resolves once every response has ended. A stream's row is settled when its upstream body ends,
       // which can be after its client got the whole answer: wait for every admitted request's row too.
       await app.close();
-      await jobsStopped;
+      const jobsFailed = await jobsStopped;
+      if (jobsFailed) throw jobsFailed.error;
       await recorder.settled(Math.max(0, config.shutdownTimeoutMs - (Date.now() - startedAt)));
       return 'drained' as const;
     })();

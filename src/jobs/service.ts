@@ -57,6 +57,8 @@ export class JobsService {
       throw new ApiError('conflict', `Job ${id} has already finished (${job.state})`);
     const after = (await this.jobs.cancel(id)) ?? job;
     await this.record(caller, 'job.cancel', job, { state: job.state });
+    if (after.state === 'cancelled')
+      await this.jobs.definitionOf(job.type)?.onCancel?.({ job: after, wasRunning: job.state === 'running' });
     return after;
   }
 

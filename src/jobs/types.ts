@@ -63,6 +63,11 @@ export interface JobTypeDefinition<P = unknown, R = unknown> {
   backoff?: BackoffPolicy;
   /** An attempt running longer fails (its signal aborts); default none. */
   timeoutMs?: number;
+  /**
+   * Called after a job of this type is cancelled through the jobs API, so the module that owns what the job
+   * runs can end it too (a running job also sees its signal abort with the reason `cancelled`).
+   */
+  onCancel?: (cancelled: { job: JobRecord; wasRunning: boolean }) => Promise<void>;
 }
 
 export interface EnqueueOptions {
@@ -143,6 +148,8 @@ export interface JobQueue {
   readonly backend: JobBackend;
   /** Register a job type and its handler (before `start`). */
   define<P, R>(definition: JobTypeDefinition<P, R>): void;
+  /** The definition registered for a type, if any. */
+  definitionOf(type: string): JobTypeDefinition | undefined;
   /** Register a recurring schedule (stored on `start`; enabled unless an admin disabled it). */
   schedule(definition: ScheduleDefinition): void;
   enqueue(type: string, payload: unknown, options?: EnqueueOptions): Promise<JobRecord>;

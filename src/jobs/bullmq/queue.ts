@@ -83,6 +83,7 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   define: JobQueue['define'] = (definition) => this.#registry.define(definition);
+  definitionOf: JobQueue['definitionOf'] = (type) => (this.#registry.has(type) ? this.#registry.type(type) : undefined);
 
   schedule(definition: ScheduleDefinition): void {
     const problem = cronProblem(definition.cron, this.#clock.now());

@@ -77,6 +77,7 @@ export class EmbeddedJobQueue implements JobQueue {
   }
 
   define: JobQueue['define'] = (definition) => this.#registry.define(definition);
+  definitionOf: JobQueue['definitionOf'] = (type) => (this.#registry.has(type) ? this.#registry.type(type) : undefined);
 
   schedule(definition: ScheduleDefinition): void {
     const problem = cronProblem(definition.cron, this.#clock.now());

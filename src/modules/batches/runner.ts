@@ -16,7 +16,7 @@ import type { IdGenerator } from '../../core/ids.js';
 import type { Caller, DetachedEndpoint, DetachedRunner } from '../../gateway/index.js';
 import type { BlobStore } from '../../infra/blobs/index.js';
 import type { BatchesTable } from '../../infra/db/schema.js';
-import { type JobContext, JobInterrupted, type JobQueue } from '../../jobs/types.js';
+import { type JobContext, JobInterrupted, type JobQueue, type JobRecord } from '../../jobs/types.js';
 import { jsonlLines, parseLineObject } from '../files/jsonl.js';
 import { blobKeyOf, type FilesService } from '../files/service.js';
 import { checkLine, errorLine, FINISHED, responseLine } from './format.js';
@@ -51,7 +51,30 @@ export function registerBatchJobs(jobs: JobQueue, deps: BatchRunnerDeps): void {
     attempts: 5,
     backoff: { baseMs: 5_000, maxMs: 300_000 },
     handler: (context) => runBatch(deps, context),
+    onCancel: ({ job, wasRunning }) => cancelBatchOfJob(deps, job, wasRunning),
   });
+}
+
+/**
+ * The batch job was cancelled through the jobs API (an admin's console): the batch is cancelled too, as by
+ * `POST /v1/batches/{id}/cancel`. A running job ends it itself (its signal aborts with `cancelled`: the lines in
+ * flight are recorded, the rest go to the error file); a job that was not running has no runner left to do it.
+ */
+async function cancelBatchOfJob(deps: BatchRunnerDeps, job: JobRecord, wasRunning: boolean): Promise<void> {
+  const batchId = (job.payload as { batchId?: unknown } | null)?.batchId;
+  if (typeof batchId !== 'string') return;
+  const batch = await deps.repo.findForJob(batchId);
+  if (!batch || FINISHED.includes(batch.status)) return;
+  // Every line was already run: the files are being written, so it ends completed.
+  if (batch.status === 'finalizing') {
+    if (!wasRunning) await finish(deps, batch, 'completed');
+    return;
+  }
+  await deps.repo.transition(batch.id, ['validating', 'in_progress'], {
+    status: 'cancelling',
+    cancelling_at: deps.clock.now(),
+  });
+  if (!wasRunning) await finish(deps, batch, 'cancelled');
 }
 
 async function runBatch(deps: BatchRunnerDeps, context: JobContext<{ batchId: string }>): Promise<{ status: string }> {
@@ -95,6 +118,8 @@ async function runBatch(deps: BatchRunnerDeps, context: JobContext<{ batchId: st
   const stream = await deps.blobs.read(blobKeyOf(batch.input_file_id));
   if (!stream) throw new Error(`the input file ${batch.input_file_id} of batch ${batch.id} is gone`);
   const interrupted = () => context.signal.aborted || context.stopping.aborted;
+  // The job itself was cancelled (the jobs API): the batch ends cancelled, not re-queued.
+  const jobCancelled = () => context.signal.aborted && (context.signal.reason as Error | undefined)?.message === 'cancelled';
   let failure: unknown;
   for await (const { line, text } of jsonlLines(stream)) {
     if (done.lines.has(line)) continue;
@@ -134,6 +159,7 @@ async function runBatch(deps: BatchRunnerDeps, context: JobContext<{ batchId: st
   await Promise.all(inFlight);
   if (failure !== undefined) throw failure;
   await saveProgress();
+  if (jobCancelled()) return { status: await finish(deps, batch, 'cancelled') };
   // Shut down (or timed out) mid-batch: back to the queue; the next run resumes after the recorded lines.
   if (interrupted()) throw new JobInterrupted('the batch was interrupted; it resumes from its checkpoint');
   if (ending === 'completed' && (await repo.statusOf(batch.id)) === 'cancelling') ending = 'cancelled';

@@ -200,6 +200,52 @@ describe.each(ENGINES)('Files and Batch API (%s)', (engine) => {
     }
   }, 120_000);
 
+  it("cancels the batch when an admin cancels its job (running or still queued) in the jobs API", async () => {
+    upstream.always({ kind: 'ok', delayMs: 15 });
+    try {
+      // Batch jobs run two at a time: the third waits in the queue.
+      const batches = [];
+      for (const name of ['job-a', 'job-b', 'job-c']) {
+        const file = await upload(sdk, jsonl(400, name));
+        batches.push(
+          await sdk.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+        );
+      }
+      type Job = { id: string; state: string; payload: { batchId: string } };
+      const jobOf = async (batchId: string) =>
+        (
+          await gw.call<{ data: Job[] }>('GET', '/api/admin/jobs?type=batch.run&limit=100', { token: gw.admin.token })
+        ).body.data.find((j) => j.payload.batchId === batchId);
+      const [running, , queued] = batches as [OpenAI.Batches.Batch, OpenAI.Batches.Batch, OpenAI.Batches.Batch];
+      await eventually(async () => ((await sdk.batches.retrieve(running.id)).request_counts?.completed ?? 0) >= 20, 30_000);
+      const waiting = await jobOf(queued.id);
+      expect(waiting?.state).toBe('queued');
+      const cancelQueued = await gw.call<Job>('POST', `/api/admin/jobs/${waiting?.id}/cancel`, { token: gw.admin.token });
+      expect(cancelQueued.status).toBe(200);
+      // Nothing runs it any more: it is cancelled at once, every line reported unsent.
+      const third = await sdk.batches.retrieve(queued.id);
+      expect(third.status).toBe('cancelled');
+      expect((await linesOf(sdk, third.error_file_id)).every((l) => l.error?.code === 'batch_cancelled')).toBe(true);
+      expect((await linesOf(sdk, third.error_file_id)).length).toBe(400);
+
+      const job = await jobOf(running.id);
+      expect(job?.state).toBe('running');
+      const cancelRunning = await gw.call<Job>('POST', `/api/admin/jobs/${job?.id}/cancel`, { token: gw.admin.token });
+      expect(cancelRunning.status).toBe(200);
+      const first = await finished(sdk, running.id);
+      expect(first.status).toBe('cancelled');
+      const output = await linesOf(sdk, first.output_file_id);
+      const errors = await linesOf(sdk, first.error_file_id);
+      expect(output.length).toBeGreaterThanOrEqual(20);
+      expect(output.length + errors.length).toBe(400);
+      expect(errors.every((l) => l.error?.code === 'batch_cancelled')).toBe(true);
+      await sdk.batches.cancel(batches[1]?.id as string);
+      await finished(sdk, batches[1]?.id as string);
+    } finally {
+      upstream.always({ kind: 'ok' });
+    }
+  }, 120_000);
+
   it('puts invalid lines and failed requests in the error file without failing the batch', async () => {
     upstream.next({
       kind: 'status',
