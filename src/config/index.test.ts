@@ -113,7 +113,9 @@ describe('loadConfig', () => {
   });
 
   it('picks the job queue: BullMQ with REDIS_URL, embedded without; refuses what it cannot run', () => {
-    expect(loadConfig({}).jobs).toEqual({ backend: 'embedded', workers: true, pollMs: 1000 });
+    expect(loadConfig({}).jobs).toEqual({ backend: 'embedded', workers: true, pollMs: 1000, leaseMs: 30_000 });
+    expect(loadConfig({ AIHUB_JOBS_LEASE_MS: '5000' }).jobs.leaseMs).toBe(5000);
+    expect(() => loadConfig({ AIHUB_JOBS_LEASE_MS: '10' })).toThrow(/AIHUB_JOBS_LEASE_MS/);
     expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).jobs.backend).toBe('bullmq');
     expect(loadConfig({ REDIS_URL: 'redis://cache:6379', AIHUB_JOBS: 'embedded' }).jobs.backend).toBe('embedded');
     expect(loadConfig({ REDIS_URL: 'redis://cache:6379', AIHUB_JOBS: 'BullMQ' }).jobs.backend).toBe('bullmq');

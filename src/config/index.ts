@@ -42,7 +42,7 @@ export interface Config {
   trustProxy: boolean;
   shutdownTimeoutMs: number;
   /** The job queue (src/jobs/): where jobs live, whether this process runs workers, how often idle workers poll. */
-  jobs: { backend: 'embedded' | 'bullmq'; workers: boolean; pollMs: number };
+  jobs: { backend: 'embedded' | 'bullmq'; workers: boolean; pollMs: number; leaseMs: number };
   /** Files and batches (OpenAI Files + Batch API): where blobs live, size limits, the pace of batch lines. */
   batch: {
     blobDir: string;
@@ -225,6 +225,12 @@ export const CONFIG_VARIABLES: VariableDoc[] = [
     default: '1000',
     description:
       'How often an idle embedded-queue worker looks for due jobs and schedules (BullMQ: fires schedules, sees cancels from elsewhere)',
+  },
+  {
+    name: 'AIHUB_JOBS_LEASE_MS',
+    default: '30000',
+    description:
+      'How long a running job is held by its worker between heartbeats: after a crash (kill -9) the job runs again once this has passed',
   },
   {
     name: 'AIHUB_BLOB_DIR',
@@ -474,6 +480,7 @@ export function loadConfig(env: Env): Config {
       backend: jobsBackend(str('AIHUB_JOBS'), redisUrl, problems),
       workers: bool('AIHUB_WORKERS', true),
       pollMs: int('AIHUB_JOBS_POLL_MS', 1_000, 10, 60_000),
+      leaseMs: int('AIHUB_JOBS_LEASE_MS', 30_000, 1_000, 600_000),
     },
     batch: {
       blobDir: resolve(str('AIHUB_BLOB_DIR') ?? join(dataDir, 'blobs')),

@@ -17,7 +17,7 @@ export interface JobQueueOptions {
   log: JobLog;
   /** Prefix of Redis keys (for a Redis-backed queue; tests use their own). */
   redisPrefix?: string;
-  /** Test timings: the embedded queue's lease, BullMQ's lock on a running job. */
+  /** The embedded queue's lease, BullMQ's lock on a running job (default: AIHUB_JOBS_LEASE_MS). */
   leaseMs?: number;
 }
 
@@ -34,7 +34,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
       clock: options.clock,
       newId: options.newId,
       pollMs: config.jobs.pollMs,
-      leaseMs: options.leaseMs,
+      leaseMs: options.leaseMs ?? config.jobs.leaseMs,
       log: options.log,
     });
   return new EmbeddedJobQueue({
@@ -42,7 +42,7 @@ export function createJobQueue(options: JobQueueOptions): JobQueue {
     clock: options.clock,
     newId: options.newId,
     pollMs: config.jobs.pollMs,
-    leaseMs: options.leaseMs,
+    leaseMs: options.leaseMs ?? config.jobs.leaseMs,
     log: options.log,
   });
 }

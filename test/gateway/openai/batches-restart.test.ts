@@ -75,6 +75,8 @@ describe('a batch across restarts of the hub process (SQLite)', () => {
       AIHUB_BATCH_RPS: '200',
       AIHUB_BATCH_CONCURRENCY: String(CONCURRENCY),
       AIHUB_JOBS_POLL_MS: '100',
+      // A short lease: after the kill -9 the job comes back within seconds (the default is 30 s).
+      AIHUB_JOBS_LEASE_MS: '3000',
       AIHUB_SHUTDOWN_TIMEOUT_MS: '20000',
     };
   });
@@ -156,8 +158,16 @@ describe('a batch across restarts of the hub process (SQLite)', () => {
     // Nothing the SIGTERM stop recorded was sent again.
     for (const id of afterTerm.keys()) expect(beforeKill.get(id)).toBe(1);
 
-    // 3. Start again: the job comes back after its lease and the batch completes.
+    // 3. Start again: the job comes back after its lease (AIHUB_JOBS_LEASE_MS, 3 s here, not the default
+    // 30 s) and the batch completes.
     hub = await start();
+    const restarted = Date.now();
+    await eventually(
+      async () => (sentCounts(upstream).size > beforeKill.size ? true : undefined),
+      20_000,
+      'the batch to resume within the short lease',
+    );
+    expect(Date.now() - restarted).toBeLessThan(20_000);
     const batch = await eventually(
       async () => {
         const b = await sdk().batches.retrieve(created.id);
