@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
+import { registerAnalyticsCommands } from './cli/analytics.js';
 import { CONFIG_VARIABLES, type Config, ConfigError, isEmail, loadConfig, readEnvironment } from './config/index.js';
 import { openDatabase } from './infra/db/client.js';
 import { masterPrincipal } from './modules/access/service.js';
@@ -291,6 +292,8 @@ export function buildCli(): Command {
         console.log('Every balance is the sum of its ledger.');
       });
     });
+
+  registerAnalyticsCommands(program, withRuntime, (message) => new CliError(message));
 
   const cfg = program.command('config').description('Configuration');
   cfg

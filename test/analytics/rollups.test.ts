@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ORG_ID } from '../../src/infra/db/migrations/0001_foundation.js';
 import type { RequestLogsTable } from '../../src/infra/db/schema.js';
-import { backfillRollups } from '../../src/modules/analytics/backfill.js';
+import { backfillRollups, rebuildRollups } from '../../src/modules/analytics/backfill.js';
 import { bucketOf } from '../../src/modules/analytics/histogram.js';
 import { coverRange, planTable } from '../../src/modules/analytics/plan.js';
 import { pruneRollups } from '../../src/modules/analytics/retention.js';
@@ -152,10 +152,10 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
       width !== undefined
         ? sql`cast((at / ${sql.lit(width)}) * ${sql.lit(width)} as text)`
         : column === 'status_class'
-        ? sql`cast(status / 100 as text) || 'xx'`
-        : column
-          ? sql`coalesce(${sql.ref(column)}, '')`
-          : sql`''`;
+          ? sql`cast(status / 100 as text) || 'xx'`
+          : column
+            ? sql`coalesce(${sql.ref(column)}, '')`
+            : sql`''`;
     const result = await sql<{
       grp: string;
       requests: unknown;
@@ -371,7 +371,9 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
     };
     const inDay = (at: number) => (r: RequestLogsTable) => r.at >= at && r.at < at + DAY;
     for (const point of full.body.series) {
-      const exact = p95(mine.filter((r) => inDay(point.at)(r) && (r.model ?? '') === point.key).map((r) => r.latency_ms));
+      const exact = p95(
+        mine.filter((r) => inDay(point.at)(r) && (r.model ?? '') === point.key).map((r) => r.latency_ms),
+      );
       near(point.metrics.latencyP95Ms, exact, `${point.key} ${point.at}`);
     }
     // The timeline: every model of the day together.
@@ -401,6 +403,51 @@ describe.each(ENGINES)('analytics rollups (%s)', (engine) => {
     await backfillRollups(db as never, clock.now(), 3);
     expect(await snapshot()).toEqual(written);
     for (const rows of written) expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('rebuilds the rollups from the log (aihub analytics rebuild): equal to what the writer wrote', async () => {
+    const db = t.database.handle.db;
+    const snapshot = async (table: (typeof ALL_TABLES)[number]) =>
+      (
+        await sql<Record<string, unknown>>`select * from ${sql.table(table)}
+          order by org_id, bucket, team_id, ${table.includes('narrow') ? sql`` : sql`user_id, key_id,`} model,
+          channel_id, status_class`.execute(db)
+      ).rows.map((r) =>
+        JSON.stringify(Object.values(r).map((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v))),
+      );
+    const written = await Promise.all(ALL_TABLES.map(snapshot));
+    // Rollups gone wrong (a bad restore, a bug): a day counted twice, a minute lost.
+    await db
+      .updateTable('analytics_day')
+      .set((eb) => ({ requests: eb('requests', '*', 2) }))
+      .execute();
+    await db.deleteFrom('analytics_narrow_minute').execute();
+    // A day older than the log (its rows deleted by retention): only its rollup remains, and must stay.
+    const ancient = Math.floor((clock.now() - 200 * DAY) / DAY) * DAY;
+    const keep = {
+      bucket: ancient,
+      org_id: DEFAULT_ORG_ID,
+      team_id: '',
+      model: 'old-model',
+      channel_id: '',
+      status_class: '2xx',
+      requests: 7,
+    };
+    await db
+      .insertInto('analytics_day')
+      .values({ ...keep, user_id: '', key_id: '' })
+      .execute();
+    const result = await rebuildRollups(db, { now: clock.now(), minuteDays: 3, hourDays: 90 });
+    expect(result.rows).toBe(rows.length);
+    expect(result.from).toBe(Math.floor(Math.min(...rows.map((r) => r.at)) / DAY) * DAY);
+    const rebuilt = await Promise.all(ALL_TABLES.map(snapshot));
+    for (const [i, table] of ALL_TABLES.entries()) {
+      const expected = (written[i] as string[]).filter((r) => table !== 'analytics_day' || !r.includes('old-model'));
+      const got = (rebuilt[i] as string[]).filter((r) => !r.includes('old-model'));
+      expect(got, table).toEqual(expected);
+    }
+    expect((rebuilt[ALL_TABLES.indexOf('analytics_day')] as string[]).some((r) => r.includes('old-model'))).toBe(true);
+    await db.deleteFrom('analytics_day').where('model', '=', 'old-model').execute();
   });
 
   it('prunes minute and hour rollups by age, keeps day rollups; the log retention keeps them all', async () => {

@@ -1,4 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
+import type { Database } from '../../infra/db/schema.js';
 import { BOUNDS, LATENCY_COLUMNS, TTFT_COLUMNS } from './histogram.js';
 import {
   ADDED_COLUMNS,
@@ -9,6 +10,7 @@ import {
   type Grain,
   NARROW_TABLES,
   ROLLUP_COLUMNS,
+  ROLLUP_TABLES,
   type RollupTable,
 } from './rollup.js';
 
@@ -150,3 +152,58 @@ export async function backfillRollups(
 }
 
 export { LATENCY_COLUMNS, TTFT_COLUMNS };
+
+/** What a rebuild read and replaced. */
+export interface RebuildResult {
+  /** The first UTC day rebuilt (epoch ms); null when the request log is empty (nothing rebuilt). */
+  from: number | null;
+  /** Request-log rows read. */
+  rows: number;
+}
+
+/**
+ * Rebuild every rollup table from the request log, from the UTC day `from` falls in (default: the day of the
+ * oldest log row) on: the rollups of those days are deleted and summed again from the log (days, the hours of
+ * the last `hourDays`, the minutes of the last `minuteDays`, then the narrow tables from the wide ones).
+ * Days before `from` keep their rollups — the only record of days whose log rows retention deleted — and a
+ * `from` before the oldest log row starts at that row's day, so no day is emptied.
+ *
+ * In one transaction, the rollup tables locked first on PostgreSQL: a usage writer on another instance waits
+ * and adds its rows on top of the rebuilt ones (SQLite has one writer at a time anyway).
+ */
+export async function rebuildRollups(
+  db: Kysely<Database>,
+  options: { now: number; minuteDays: number; hourDays: number; from?: number | undefined },
+): Promise<RebuildResult> {
+  const day = GRAINS.day.ms;
+  return db.transaction().execute(async (trx) => {
+    if (trx.getExecutor().adapter instanceof PostgresAdapter)
+      await sql.raw(`lock table ${ROLLUP_TABLES.map((t) => `"${t.table}"`).join(', ')} in exclusive mode`).execute(trx);
+    const oldest = await trx
+      .selectFrom('request_logs')
+      .select((eb) => eb.fn.min('at').as('at'))
+      .executeTakeFirst();
+    if (oldest?.at === null || oldest?.at === undefined) return { from: null, rows: 0 };
+    const first = Math.floor(Math.max(Number(oldest.at), options.from ?? 0) / day) * day;
+    const counted = await trx
+      .selectFrom('request_logs')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('at', '>=', first)
+      .executeTakeFirst();
+    for (const { table } of ROLLUP_TABLES) await trx.deleteFrom(table).where('bucket', '>=', first).execute();
+    const since = (days: number, grain: Grain) =>
+      Math.max(first, Math.floor((options.now - days * day) / GRAINS[grain].ms) * GRAINS[grain].ms);
+    const starts: Record<Grain, number> = {
+      day: first,
+      hour: since(options.hourDays, 'hour'),
+      minute: since(options.minuteDays, 'minute'),
+    };
+    // Hours and minutes older than their retention are not rebuilt (the prune job would delete them).
+    const raw = trx as unknown as Kysely<unknown>;
+    for (const grain of Object.keys(GRAINS) as Grain[]) {
+      await rollupFromLog(raw, grain, starts[grain]);
+      await rollupInto(raw, { table: NARROW_TABLES[grain], grain }, GRAINS[grain].table, starts[grain]);
+    }
+    return { from: first, rows: Number(counted?.n ?? 0) };
+  });
+}

@@ -105,7 +105,10 @@ export function coverRange(from: number, to: number, grain: Grain): RangePart[] 
     const width = GRAINS[name].ms;
     const start = Math.ceil(lo / width) * width;
     const end = Math.floor(hi / width) * width;
-    if (start >= end) return cover(lo, hi, level - 1);
+    if (start >= end) {
+      cover(lo, hi, level - 1);
+      return;
+    }
     cover(lo, start, level - 1);
     parts.push({ grain: name, from: start, to: end });
     cover(end, hi, level - 1);

@@ -39,7 +39,7 @@ export function rollupScopeOf(principal: Principal, scope?: ReachScope): RollupS
   };
 }
 
-function parseMetrics(value: string | undefined): Metric[] {
+export function parseMetrics(value: string | undefined): Metric[] {
   if (value === undefined) return [...DEFAULT_METRICS];
   const names = [...new Set(value.split(','))];
   const unknown = names.filter((m) => !(METRICS as readonly string[]).includes(m));

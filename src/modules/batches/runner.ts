@@ -119,7 +119,8 @@ async function runBatch(deps: BatchRunnerDeps, context: JobContext<{ batchId: st
   if (!stream) throw new Error(`the input file ${batch.input_file_id} of batch ${batch.id} is gone`);
   const interrupted = () => context.signal.aborted || context.stopping.aborted;
   // The job itself was cancelled (the jobs API): the batch ends cancelled, not re-queued.
-  const jobCancelled = () => context.signal.aborted && (context.signal.reason as Error | undefined)?.message === 'cancelled';
+  const jobCancelled = () =>
+    context.signal.aborted && (context.signal.reason as Error | undefined)?.message === 'cancelled';
   let failure: unknown;
   for await (const { line, text } of jsonlLines(stream)) {
     if (done.lines.has(line)) continue;

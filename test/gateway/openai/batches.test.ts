@@ -200,7 +200,7 @@ describe.each(ENGINES)('Files and Batch API (%s)', (engine) => {
     }
   }, 120_000);
 
-  it("cancels the batch when an admin cancels its job (running or still queued) in the jobs API", async () => {
+  it('cancels the batch when an admin cancels its job (running or still queued) in the jobs API', async () => {
     upstream.always({ kind: 'ok', delayMs: 15 });
     try {
       // Batch jobs run two at a time: the third waits in the queue.
@@ -208,7 +208,11 @@ describe.each(ENGINES)('Files and Batch API (%s)', (engine) => {
       for (const name of ['job-a', 'job-b', 'job-c']) {
         const file = await upload(sdk, jsonl(400, name));
         batches.push(
-          await sdk.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+          await sdk.batches.create({
+            input_file_id: file.id,
+            endpoint: '/v1/chat/completions',
+            completion_window: '24h',
+          }),
         );
       }
       type Job = { id: string; state: string; payload: { batchId: string } };
@@ -217,10 +221,15 @@ describe.each(ENGINES)('Files and Batch API (%s)', (engine) => {
           await gw.call<{ data: Job[] }>('GET', '/api/admin/jobs?type=batch.run&limit=100', { token: gw.admin.token })
         ).body.data.find((j) => j.payload.batchId === batchId);
       const [running, , queued] = batches as [OpenAI.Batches.Batch, OpenAI.Batches.Batch, OpenAI.Batches.Batch];
-      await eventually(async () => ((await sdk.batches.retrieve(running.id)).request_counts?.completed ?? 0) >= 20, 30_000);
+      await eventually(
+        async () => ((await sdk.batches.retrieve(running.id)).request_counts?.completed ?? 0) >= 20,
+        30_000,
+      );
       const waiting = await jobOf(queued.id);
       expect(waiting?.state).toBe('queued');
-      const cancelQueued = await gw.call<Job>('POST', `/api/admin/jobs/${waiting?.id}/cancel`, { token: gw.admin.token });
+      const cancelQueued = await gw.call<Job>('POST', `/api/admin/jobs/${waiting?.id}/cancel`, {
+        token: gw.admin.token,
+      });
       expect(cancelQueued.status).toBe(200);
       // Nothing runs it any more: it is cancelled at once, every line reported unsent.
       const third = await sdk.batches.retrieve(queued.id);
