@@ -2,24 +2,11 @@
  * `aihub analytics query` (the analytics API's answer in a terminal: a table, CSV or JSON) and `aihub analytics
  * rebuild` (the rollups summed again from the request log), on both databases, as an operator runs them.
  */
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ORG_ID } from '../../src/infra/db/migrations/0001_foundation.js';
 import type { RequestLogsTable } from '../../src/infra/db/schema.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
-import { childEnv, databaseEnv, ROOT } from '../support/processes.js';
-
-function runCli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts', ...args],
-      { cwd: ROOT, env: childEnv(env), timeout: 60_000 },
-      (error, stdout, stderr) =>
-        done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-  });
-}
+import { databaseEnv, runCli } from '../support/processes.js';
 
 const HOUR = 3_600_000;
 

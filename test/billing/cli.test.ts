@@ -1,5 +1,4 @@
 /** `aihub billing verify`: every balance is the sum of its ledger; a wallet that is not is named, exit 1. */
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { newId } from '../../src/core/ids.js';
@@ -7,19 +6,7 @@ import { BillingDirectory } from '../../src/modules/billing/pricing.js';
 import { BillingRepository } from '../../src/modules/billing/repository.js';
 import { BillingService } from '../../src/modules/billing/service.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
-import { childEnv, databaseEnv, ROOT } from '../support/processes.js';
-
-function runCli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts', ...args],
-      { cwd: ROOT, env: childEnv(env), timeout: 30_000 },
-      (error, stdout, stderr) =>
-        done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-  });
-}
+import { databaseEnv, runCli } from '../support/processes.js';
 
 describe.each(ENGINES)('aihub billing verify (%s)', (engine) => {
   let db: TestDatabase;

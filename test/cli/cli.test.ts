@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,28 +10,7 @@ import { KeyVerifier } from '../../src/modules/keys/verifier.js';
 import { UsersRepository } from '../../src/modules/users/repository.js';
 import { MASTER_KEY } from '../support/accounts.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
-import { childEnv, databaseEnv, exitOf, freePort, ROOT } from '../support/processes.js';
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run `node --import tsx src/main.ts …args` from the repository root. */
-function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts', ...args],
-      { cwd: ROOT, env: childEnv(env), timeout: 90_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
+import { childEnv, databaseEnv, exitOf, freePort, ROOT, runCli } from '../support/processes.js';
 
 describe('aihub CLI: help and configuration', () => {
   let dataDir: string;

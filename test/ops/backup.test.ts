@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import { appliedMigrations, knownMigrations, migrateToLatest, pendingMigrations 
 import { MASTER_KEY } from '../support/accounts.js';
 import { type Call, client, startTestApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, ENGINES, type EngineName, type TestDatabase } from '../support/databases.js';
-import { childEnv, ROOT } from '../support/processes.js';
+import { runCli } from '../support/processes.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'aihub-backup-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -232,22 +231,6 @@ describe.each(ENGINES)('migrations (%s)', (engine) => {
   });
 });
 
-/** `aihub …` with the repository's sources (tsx), as the CLI tests run it. */
-function aihub(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'src/main.ts', ...args],
-      { cwd: ROOT, env: childEnv(env), timeout: 60_000 },
-      (error, stdout, stderr) =>
-        done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
-    );
-  });
-}
-
 // Each command is a Node process loading the sources through tsx: seconds each on a busy 2-core machine.
 describe('command line: migrate --dry-run, backup, restore, doctor', { timeout: 180_000 }, () => {
   it('backs up and restores through the CLI, and the doctor sees a healthy setup', async () => {
@@ -256,25 +239,25 @@ describe('command line: migrate --dry-run, backup, restore, doctor', { timeout: 
     const file = join(scratch, 'cli.gz');
     const secret = { AIHUB_SECRET_KEY: 'cd'.repeat(32) };
 
-    const dry = await aihub(['migrate', '--dry-run'], { AIHUB_DATA_DIR: from, ...secret });
+    const dry = await runCli(['migrate', '--dry-run'], { AIHUB_DATA_DIR: from, ...secret });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`Would apply ${knownMigrations().length} migration(s)`);
-    expect((await aihub(['migrate'], { AIHUB_DATA_DIR: from, ...secret })).code).toBe(0);
-    expect((await aihub(['migrate', '--dry-run'], { AIHUB_DATA_DIR: from, ...secret })).stdout).toContain(
+    expect((await runCli(['migrate'], { AIHUB_DATA_DIR: from, ...secret })).code).toBe(0);
+    expect((await runCli(['migrate', '--dry-run'], { AIHUB_DATA_DIR: from, ...secret })).stdout).toContain(
       'Nothing to do',
     );
 
-    const backup = await aihub(['backup', '--to', file], { AIHUB_DATA_DIR: from, ...secret });
+    const backup = await runCli(['backup', '--to', file], { AIHUB_DATA_DIR: from, ...secret });
     expect(backup.stdout).toMatch(/Backed up \d+ rows of \d+ tables/);
     expect(backup.code).toBe(0);
-    const restore = await aihub(['restore', '--from', file], { AIHUB_DATA_DIR: to, ...secret });
+    const restore = await runCli(['restore', '--from', file], { AIHUB_DATA_DIR: to, ...secret });
     expect(restore.stdout).toContain('Restored');
     expect(restore.code).toBe(0);
-    const again = await aihub(['restore', '--from', file], { AIHUB_DATA_DIR: to, ...secret });
+    const again = await runCli(['restore', '--from', file], { AIHUB_DATA_DIR: to, ...secret });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('--force');
 
-    const doctor = await aihub(['doctor', '--timeout', '2000'], { AIHUB_DATA_DIR: to, ...secret });
+    const doctor = await runCli(['doctor', '--timeout', '2000'], { AIHUB_DATA_DIR: to, ...secret });
     expect(doctor.stdout).toMatch(/\[ok {2}\] database: sqlite/);
     expect(doctor.stdout).toMatch(/\[ok {2}\] schema: up to date/);
     expect(doctor.stdout).toContain('No problems found');
@@ -283,7 +266,7 @@ describe('command line: migrate --dry-run, backup, restore, doctor', { timeout: 
 
   it('the doctor names what is broken and how to fix it, and exits 1', async () => {
     const dir = mkdtempSync(join(scratch, 'cli-broken-'));
-    const doctor = await aihub(['doctor', '--timeout', '1500'], {
+    const doctor = await runCli(['doctor', '--timeout', '1500'], {
       AIHUB_DATA_DIR: dir,
       DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
       REDIS_URL: 'redis://127.0.0.1:1',
@@ -294,7 +277,7 @@ describe('command line: migrate --dry-run, backup, restore, doctor', { timeout: 
     expect(doctor.stdout).toMatch(/\[FAIL\] Redis: /);
     expect(doctor.stdout).toMatch(/2 problems to fix/);
 
-    const bad = await aihub(['doctor'], { AIHUB_DATA_DIR: dir, PORT: 'eighty' });
+    const bad = await runCli(['doctor'], { AIHUB_DATA_DIR: dir, PORT: 'eighty' });
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/\[FAIL\] configuration: .*PORT/);
   });

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,4 +85,26 @@ export async function waitHealthy(server: ServerProcess, timeoutMs: number): Pro
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `aihub …args`: `node --import tsx src/main.ts` from the repository root, as an operator runs the CLI. Seconds
+ * each on a busy 2-core machine (the sources load through tsx).
+ */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 90_000): Promise<CliResult> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', ...args],
+      { cwd: ROOT, env: childEnv(env), timeout: timeoutMs },
+      (error, stdout, stderr) =>
+        done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
 }
