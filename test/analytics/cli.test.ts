@@ -6,40 +6,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ORG_ID } from '../../src/infra/db/migrations/0001_foundation.js';
 import type { RequestLogsTable } from '../../src/infra/db/schema.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
+import { logRow } from '../support/log-rows.js';
 import { databaseEnv, runCli } from '../support/processes.js';
 
 const HOUR = 3_600_000;
 
-function logRow(i: number, at: number, model: string, status: number): RequestLogsTable {
-  return {
+function row(i: number, at: number, model: string, status: number): RequestLogsTable {
+  return logRow({
     id: `req_cli_${String(i).padStart(4, '0')}`,
     at,
-    user_id: null,
-    key_id: null,
     org_id: DEFAULT_ORG_ID,
-    team_id: null,
-    channel_id: null,
     model,
-    upstream_model: null,
-    endpoint: 'chat',
-    stream: 0,
     status,
     error_code: status === 200 ? null : 'upstream_error',
     prompt_tokens: 100,
     completion_tokens: 50,
-    cached_tokens: 0,
-    reasoning_tokens: 0,
-    estimated: 0,
     cost_micros: 1_000,
     price_micros: 1_500,
     latency_ms: 200 + i,
-    ttft_ms: null,
-    client_ip: null,
-    attempts: null,
-    request_body: null,
-    response_body: null,
-    cache: null,
-  };
+  });
 }
 
 describe.each(ENGINES)('aihub analytics (%s)', (engine) => {
@@ -56,8 +41,8 @@ describe.each(ENGINES)('aihub analytics (%s)', (engine) => {
     // Rows that reached the log without rollups (restored from an old backup, say): analytics sees nothing.
     const now = Date.now();
     const rows = [
-      ...Array.from({ length: 6 }, (_, i) => logRow(i, now - 2 * HOUR - i * 60_000, 'gpt-4o', i === 0 ? 502 : 200)),
-      ...Array.from({ length: 3 }, (_, i) => logRow(10 + i, now - 3 * HOUR, 'claude-3', 200)),
+      ...Array.from({ length: 6 }, (_, i) => row(i, now - 2 * HOUR - i * 60_000, 'gpt-4o', i === 0 ? 502 : 200)),
+      ...Array.from({ length: 3 }, (_, i) => row(10 + i, now - 3 * HOUR, 'claude-3', 200)),
     ];
     await db.handle.db.insertInto('request_logs').values(rows).execute();
     const before = await runCli(['analytics', 'query', '--format', 'json'], env);

@@ -1,8 +1,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestLogsTable } from '../../src/infra/db/schema.js';
 import { client, register, startTestApp, type TestApp } from '../support/app.js';
 import { ensureConsoleBuilt, HAVE_CHROMIUM, launch, openPage, SIZES, screenshot, signIn } from '../support/browser.js';
+import { logRow } from '../support/log-rows.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -30,35 +30,20 @@ describe.skipIf(!HAVE_CHROMIUM)('the Analytics page of the console', { timeout: 
     const user = await t.services.users.findByEmail('analytics-admin@example.com');
     const now = Date.now();
     for (let i = 0; i < 30; i++) {
-      const row: RequestLogsTable = {
+      const row = logRow({
         id: `req_browser_${String(i).padStart(4, '0')}`,
         at: now - i * 60_000,
         user_id: admin.userId,
         key_id: keyId,
         org_id: user?.org_id ?? null,
-        team_id: null,
-        channel_id: null,
         model: i % 3 === 0 ? 'claude-3' : 'gpt-4o',
-        upstream_model: null,
-        endpoint: 'chat',
-        stream: 0,
         status: i % 10 === 0 ? 502 : 200,
-        error_code: null,
         prompt_tokens: 100,
         completion_tokens: 50,
-        cached_tokens: 0,
-        reasoning_tokens: 0,
-        estimated: 0,
         cost_micros: 1_000,
         price_micros: 2_000,
         latency_ms: 200 + i * 10,
-        ttft_ms: null,
-        client_ip: null,
-        attempts: null,
-        request_body: null,
-        response_body: null,
-        cache: null,
-      };
+      });
       t.services.recorder.record(row);
     }
     await t.services.recorder.flush();

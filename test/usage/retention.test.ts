@@ -11,43 +11,16 @@ import { type BackgroundLog, startBackground } from '../../src/services.js';
 import { auditRows, MASTER_KEY } from '../support/accounts.js';
 import { type Call, client, ManualClock, register, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
+import { logRow } from '../support/log-rows.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 5, 10, 12, 0, 0);
 
 let rows = 0;
 /** A request-log row at `at` (epoch ms). */
-function logRow(at: number): RequestLogsTable {
+function rowAt(at: number): RequestLogsTable {
   rows += 1;
-  return {
-    id: `req_retention_${String(rows).padStart(6, '0')}`,
-    at,
-    user_id: null,
-    key_id: null,
-    org_id: null,
-    team_id: null,
-    channel_id: null,
-    model: 'mock-gpt',
-    upstream_model: null,
-    endpoint: 'chat',
-    stream: 0,
-    status: 200,
-    error_code: null,
-    prompt_tokens: 1,
-    completion_tokens: 1,
-    cached_tokens: 0,
-    reasoning_tokens: 0,
-    estimated: 0,
-    cost_micros: 3,
-    price_micros: 3,
-    latency_ms: 5,
-    ttft_ms: null,
-    client_ip: null,
-    attempts: null,
-    request_body: null,
-    response_body: null,
-    cache: null,
-  };
+  return logRow({ id: `req_retention_${String(rows).padStart(6, '0')}`, at, cost_micros: 3, price_micros: 3 });
 }
 
 /** Records what the background loop logs. */
@@ -78,7 +51,7 @@ describe.each(ENGINES)('request-log retention (%s)', (engine) => {
   const clock = new ManualClock(NOW);
 
   const insert = async (...ats: number[]) => {
-    const values = ats.map(logRow);
+    const values = ats.map(rowAt);
     await t.database.handle.db.insertInto('request_logs').values(values).execute();
     return values.map((v) => v.id);
   };
@@ -181,7 +154,7 @@ describe.each(ENGINES)('request-log retention (%s)', (engine) => {
       expect(key.status).toBe(201);
       const old = NOW - 100 * DAY;
       const owned = (at: number, userId: string | null, keyId: string | null) => ({
-        ...logRow(at),
+        ...rowAt(at),
         user_id: userId,
         key_id: keyId,
       });
@@ -300,7 +273,7 @@ describe.each(ENGINES)('request-log retention (%s)', (engine) => {
       try {
         // A row already in the table with the same id: the writer's insert fails.
         const [id] = await insert(NOW);
-        t.services.recorder.record({ ...logRow(NOW), id: id as string });
+        t.services.recorder.record({ ...rowAt(NOW), id: id as string });
         await t.services.recorder.flush();
         expect(lines.find((l) => l.level === 'error')).toMatchObject({
           message: 'writing the request log failed; the rows are kept and retried',
