@@ -11,6 +11,7 @@ import { auditRows, MASTER_KEY, uniqueEmail } from '../support/accounts.js';
 import { type HookReceiver, startHookReceiver } from '../support/alerts.js';
 import { type Call, client, ManualClock, register, startTestApp, type TestApp } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
+import { logRow } from '../support/log-rows.js';
 
 interface Destination {
   id: string;
@@ -251,34 +252,17 @@ describe.each(ENGINES)('alerts API (%s)', (engine) => {
     const log = (at: number, latency: number, cost: number) =>
       db
         .insertInto('request_logs')
-        .values({
-          id: `req_alerttest_${engine}_${++i}`,
-          at,
-          user_id: null,
-          key_id: null,
-          org_id: orgId,
-          team_id: null,
-          channel_id: null,
-          model: 'm',
-          upstream_model: null,
-          endpoint: 'chat',
-          stream: 0,
-          status: 200,
-          error_code: null,
-          prompt_tokens: 1,
-          completion_tokens: 1,
-          cached_tokens: 0,
-          reasoning_tokens: 0,
-          estimated: 0,
-          cost_micros: cost,
-          price_micros: cost,
-          latency_ms: latency,
-          ttft_ms: null,
-          client_ip: null,
-          attempts: null,
-          request_body: null,
-          response_body: null,
-        })
+        .values(
+          logRow({
+            id: `req_alerttest_${engine}_${++i}`,
+            at,
+            org_id: orgId,
+            model: 'm',
+            cost_micros: cost,
+            price_micros: cost,
+            latency_ms: latency,
+          }),
+        )
         .execute();
     // Previous 10 minutes: 1,000 spent. Last 10 minutes: 20 requests, one slow, 5,000 spent.
     await log(now - 15 * 60_000, 100, 1_000);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, register, type SignedIn } from '../support/app.js';
 import { ENGINES } from '../support/databases.js';
 import { HELLO_COST, type LimitsApp, MASTER, START, startLimitsApp, uniqueEmail } from '../support/limits.js';
+import { logRow } from '../support/log-rows.js';
 
 interface Daily {
   date: string;
@@ -341,36 +342,19 @@ describe.each(ENGINES)('admin usage statistics (%s)', (engine) => {
     clock.time = START + 3_000;
     const before = await overview();
     for (const [n, cache] of (['hit', 'hit', 'miss', null] as const).entries())
-      a.t.services.recorder.record({
-        id: `req_cache_${engine}_${n}`,
-        at: clock.now(),
-        user_id: null,
-        key_id: null,
-        // Master-key traffic (no organization), which the instance's overview counts.
-        org_id: null,
-        team_id: null,
-        channel_id: null,
-        model: 'mock',
-        upstream_model: null,
-        endpoint: 'chat',
-        stream: 0,
-        status: 200,
-        error_code: null,
-        prompt_tokens: 8,
-        completion_tokens: 20,
-        cached_tokens: 0,
-        reasoning_tokens: 0,
-        estimated: 0,
-        cost_micros: cache === 'hit' ? 0 : HELLO_COST,
-        price_micros: 0,
-        latency_ms: 5,
-        ttft_ms: null,
-        client_ip: null,
-        attempts: null,
-        request_body: null,
-        response_body: null,
-        cache,
-      });
+      a.t.services.recorder.record(
+        logRow({
+          id: `req_cache_${engine}_${n}`,
+          at: clock.now(),
+          // Master-key traffic (no organization), which the instance's overview counts.
+          org_id: null,
+          model: 'mock',
+          prompt_tokens: 8,
+          completion_tokens: 20,
+          cost_micros: cache === 'hit' ? 0 : HELLO_COST,
+          cache,
+        }),
+      );
     const after = await overview();
     expect(after.today.requests - before.today.requests).toBe(4);
     expect(after.today.cacheHits - before.today.cacheHits).toBe(2);
