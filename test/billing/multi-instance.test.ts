@@ -153,10 +153,13 @@ describe.skipIf(!REDIS_URL)('prepaid balance across two instances sharing Redis'
     );
     expect(topUp.status, JSON.stringify(topUp.body)).toBe(201);
     const walletId = topUp.body.walletId;
+    // Both the setting and the new wallet reach a over the change bus; until then a charges the organization.
     await eventually(
-      async () => a.services.billing.service.memberWalletMode() === 'user',
+      async () =>
+        a.services.billing.service.memberWalletMode() === 'user' &&
+        a.services.billing.directory.walletOf(orgId, null, userId) === walletId,
       5_000,
-      'the setting on the other instance',
+      'the setting and the wallet on the other instance',
     );
     const results = await Promise.all(Array.from({ length: 60 }, (_, i) => chat(i % 2 === 0 ? a : b)));
     const counts = statuses(results);

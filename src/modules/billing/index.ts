@@ -51,6 +51,8 @@ export interface Billing {
   groups: PricingGroupService;
   redemption: RedemptionService;
   wallets: WalletCounters;
+  /** Prices and member wallets as this instance knows them (refreshed over the change bus). */
+  directory: BillingDirectory;
   charger: UsageCharger;
   notifier: LowBalanceNotifier;
   /** What the data plane admits through (prepaid balance, then the limits). */
@@ -138,6 +140,7 @@ export function createBilling(deps: BillingDeps): Billing {
     groups,
     redemption,
     wallets,
+    directory,
     charger,
     notifier,
     admission: new PrepaidAdmission({

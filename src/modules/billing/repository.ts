@@ -139,19 +139,7 @@ export class BillingRepository {
           .where('org_id', '=', entry.orgId)
           .execute();
     }
-    const row: WalletTransactionsTable = {
-      id: entry.id,
-      org_id: entry.orgId,
-      kind: entry.kind,
-      amount_micros: entry.amountMicros,
-      balance_after_micros: Number(updated.balance_micros),
-      reference: entry.reference,
-      reason: entry.reason,
-      actor: entry.actor,
-      detail: entry.detail === null ? null : JSON.stringify(entry.detail),
-      created_at: entry.at,
-    };
-    await trx.insertInto('wallet_transactions').values(row).execute();
+    const row = await insertLedgerRow(trx, entry, Number(updated.balance_micros), null);
     return { ...row, notice };
   }
 
@@ -168,20 +156,7 @@ export class BillingRepository {
       .where('org_id', '=', entry.orgId)
       .returning(['balance_micros'])
       .executeTakeFirstOrThrow();
-    const row: WalletTransactionsTable = {
-      id: entry.id,
-      org_id: entry.orgId,
-      wallet_id: walletId,
-      kind: entry.kind,
-      amount_micros: entry.amountMicros,
-      balance_after_micros: Number(updated.balance_micros),
-      reference: entry.reference,
-      reason: entry.reason,
-      actor: entry.actor,
-      detail: entry.detail === null ? null : JSON.stringify(entry.detail),
-      created_at: entry.at,
-    };
-    await trx.insertInto('wallet_transactions').values(row).execute();
+    const row = await insertLedgerRow(trx, entry, Number(updated.balance_micros), walletId);
     return { ...row, notice: null };
   }
 
@@ -472,4 +447,28 @@ export class BillingRepository {
       })
       .execute();
   }
+}
+
+/** The ledger row of `entry` with the wallet's balance after it (`walletId` null: the organization's wallet). */
+async function insertLedgerRow(
+  trx: Transaction<Database>,
+  entry: LedgerEntry,
+  balanceAfter: number,
+  walletId: string | null,
+): Promise<WalletTransactionsTable> {
+  const row: WalletTransactionsTable = {
+    id: entry.id,
+    org_id: entry.orgId,
+    ...(walletId === null ? {} : { wallet_id: walletId }),
+    kind: entry.kind,
+    amount_micros: entry.amountMicros,
+    balance_after_micros: balanceAfter,
+    reference: entry.reference,
+    reason: entry.reason,
+    actor: entry.actor,
+    detail: entry.detail === null ? null : JSON.stringify(entry.detail),
+    created_at: entry.at,
+  };
+  await trx.insertInto('wallet_transactions').values(row).execute();
+  return row;
 }
